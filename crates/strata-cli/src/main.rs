@@ -1,0 +1,68 @@
+//! The `strata` binary: argument parsing and exit codes only; the work lives in the library crates.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Exit codes shared by every command, so CI can gate on them.
+pub mod exit {
+    /// Success; also "nothing to do".
+    pub const OK: u8 = 0;
+    /// An error: bad input, corrupt files, unreachable database.
+    pub const ERROR: u8 = 1;
+    /// Something differs or is pending (diff, status).
+    pub const DIFFERS: u8 = 2;
+    /// Refused by a safety guard (warnings without --force).
+    pub const BLOCKED: u8 = 3;
+}
+
+#[derive(Parser)]
+#[command(name = "strata", version, about = "Schema-diffing migrations for Serverpod-style projects", long_about = None)]
+pub struct Cli {
+    /// Project directory (holds strata.toml or a Serverpod server package). Defaults to the
+    /// current directory.
+    #[arg(short = 'C', long = "project-dir", global = true, default_value = ".")]
+    pub project_dir: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Diff the models against the latest migration and write a new migration version.
+    CreateMigration(commands::create_migration::Args),
+    /// Print the migration between two sides (definition.json, version dir, models, or db:URL).
+    Diff(commands::diff::Args),
+    /// Apply pending migrations to a live database.
+    Apply(commands::apply::Args),
+    /// List every migration version and its state in a live database.
+    Status(commands::status::Args),
+    /// Introspect a live database and write a repair migration towards a chosen version.
+    CreateRepairMigration(commands::repair::Args),
+    /// Print a live database's schema as definition JSON or SQL.
+    Inspect(commands::inspect::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let dir = cli.project_dir.clone();
+    let result = match cli.command {
+        Command::CreateMigration(a) => commands::create_migration::run(&dir, a),
+        Command::Diff(a) => commands::diff::run(&dir, a),
+        Command::Apply(a) => commands::apply::run(&dir, a),
+        Command::Status(a) => commands::status::run(&dir, a),
+        Command::CreateRepairMigration(a) => commands::repair::run(&dir, a),
+        Command::Inspect(a) => commands::inspect::run(&dir, a),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! OWNED BY THE DB HELPER.

@@ -1,0 +1,648 @@
+//! Serverpod-compatible JSON for definitions and migrations.
+//!
+//! Reading accepts v1 (no `schemaVersion`, no `__className__`, raw PostgreSQL defaults) and v2,
+//! ignores unknown keys, and reports shape errors with a JSON path and syntax errors with line
+//! and column. v1 input is normalised to v2 (see [`crate::normalize`]).
+//!
+//! Writing produces v2 exactly as Serverpod does: `__className__` first, then the class's fields
+//! in declaration order, null optionals omitted, empty arrays kept, two-space indentation and no
+//! trailing newline.
+
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::{Map, Value};
+
+use crate::definition::*;
+use crate::migration::*;
+use crate::normalize;
+
+/// A `definition.json` or `migration.json` that cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum JsonError {
+    /// Not JSON at all.
+    #[error("invalid JSON at line {line}, column {column}: {message}")]
+    Syntax { line: usize, column: usize, message: String },
+    /// JSON, but not the expected shape.
+    #[error("at {path}: {message}")]
+    Shape { path: String, message: String },
+}
+
+// ---------------------------------------------------------------------------------------------
+// Writing
+// ---------------------------------------------------------------------------------------------
+
+/// Writes `value` as Serverpod writes it: two-space indent, no trailing newline.
+fn to_serverpod_json<T: Serialize>(value: &T) -> String {
+    let mut out = Vec::with_capacity(4096);
+    let formatter = serde_json::ser::PrettyFormatter::with_indent(b"  ");
+    let mut ser = serde_json::Serializer::with_formatter(&mut out, formatter);
+    value.serialize(&mut ser).expect("serialising in-memory schema types cannot fail");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// `definition.json` / `definition_project.json` text (v2).
+pub fn definition_to_json(def: &DatabaseDefinition) -> String {
+    to_serverpod_json(def)
+}
+
+/// `migration.json` text (v2).
+pub fn migration_to_json(migration: &DatabaseMigration) -> String {
+    to_serverpod_json(migration)
+}
+
+/// Map-writing helper that keeps `__className__` first and skips `None`s.
+struct Obj<M: SerializeMap>(M);
+
+impl<M: SerializeMap> Obj<M> {
+    fn new<S: Serializer<SerializeMap = M, Error = M::Error>>(s: S, class: &str) -> Result<Self, M::Error> {
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("__className__", class)?;
+        Ok(Obj(m))
+    }
+    fn f<V: Serialize + ?Sized>(&mut self, k: &str, v: &V) -> Result<(), M::Error> {
+        self.0.serialize_entry(k, v)
+    }
+    fn opt<V: Serialize>(&mut self, k: &str, v: &Option<V>) -> Result<(), M::Error> {
+        match v {
+            Some(v) => self.0.serialize_entry(k, v),
+            None => Ok(()),
+        }
+    }
+    fn end(self) -> Result<M::Ok, M::Error> {
+        self.0.end()
+    }
+}
+
+macro_rules! ser_index_enum {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_u8(self.index())
+            }
+        }
+    )*};
+}
+ser_index_enum!(ColumnType, ForeignKeyAction, ForeignKeyMatchType, IndexElementType);
+
+macro_rules! ser_name_enum {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.name())
+            }
+        }
+    )*};
+}
+ser_name_enum!(Deferrable, VectorDistanceFunction, GinOperatorClass, MigrationActionType, WarningType);
+
+impl Serialize for DatabaseDefinition {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "serverpod.DatabaseDefinition")?;
+        o.f("schemaVersion", &self.schema_version)?;
+        o.opt("name", &self.name)?;
+        o.f("moduleName", &self.module_name)?;
+        o.f("tables", &self.tables)?;
+        o.f("installedModules", &self.installed_modules)?;
+        o.f("migrationApiVersion", &self.migration_api_version)?;
+        o.end()
+    }
+}
+
+impl Serialize for TableDefinition {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "serverpod.TableDefinition")?;
+        o.f("name", &self.name)?;
+        o.opt("dartName", &self.dart_name)?;
+        o.opt("module", &self.module)?;
+        o.f("schema", &self.schema)?;
+        o.opt("tableSpace", &self.table_space)?;
+        o.f("columns", &self.columns)?;
+        o.f("foreignKeys", &self.foreign_keys)?;
+        o.f("indexes", &self.indexes)?;
+        o.opt("managed", &self.managed)?;
+        o.end()
+    }
+}
+
+impl Serialize for ColumnDefinition {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "serverpod.ColumnDefinition")?;
+        o.f("name", &self.name)?;
+        o.opt("fieldName", &self.field_name)?;
+        o.f("columnType", &self.column_type)?;
+        o.f("isNullable", &self.is_nullable)?;
+        o.opt("columnDefault", &self.column_default)?;
+        o.opt("dartType", &self.dart_type)?;
+        o.opt("vectorDimension", &self.vector_dimension)?;
+        o.end()
+    }
+}
+
+impl Serialize for ForeignKeyDefinition {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "serverpod.ForeignKeyDefinition")?;
+        o.f("constraintName", &self.constraint_name)?;
+        o.f("columns", &self.columns)?;
+        o.f("referenceTable", &self.reference_table)?;
+        o.f("referenceTableSchema", &self.reference_table_schema)?;
+        o.f("referenceColumns", &self.reference_columns)?;
+        o.opt("onUpdate", &self.on_update)?;
+        o.opt("onDelete", &self.on_delete)?;
+        o.opt("matchType", &self.match_type)?;
+        o.opt("deferrable", &self.deferrable)?;
+        o.end()
+    }
+}
+
+impl Serialize for IndexElement {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "serverpod.IndexElementDefinition")?;
+        o.f("type", &self.element_type)?;
+        o.f("definition", &self.definition)?;
+        o.end()
+    }
+}
+
+/// Index parameters keep their declaration order.
+struct Params<'a>(&'a [(String, String)]);
+
+impl Serialize for Params<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(k, v)?;
+        }
+        m.end()
+    }
+}
+
+impl Serialize for IndexDefinition {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "serverpod.IndexDefinition")?;
+        o.f("indexName", &self.index_name)?;
+        o.opt("tableSpace", &self.table_space)?;
+        o.f("elements", &self.elements)?;
+        o.f("type", &self.index_type)?;
+        o.f("isUnique", &self.is_unique)?;
+        o.f("isPrimary", &self.is_primary)?;
+        o.opt("nullsDistinct", &self.nulls_distinct)?;
+        o.opt("predicate", &self.predicate)?;
+        o.opt("ginOperatorClass", &self.gin_operator_class)?;
+        o.opt("vectorDistanceFunction", &self.vector_distance_function)?;
+        o.opt("vectorColumnType", &self.vector_column_type)?;
+        o.opt("parameters", &self.parameters.as_deref().map(Params))?;
+        o.end()
+    }
+}
+
+impl Serialize for MigrationVersion {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let class = if self.is_model_class {
+            "serverpod.DatabaseMigrationVersionModel"
+        } else {
+            "serverpod.DatabaseMigrationVersion"
+        };
+        let mut o = Obj::new(s, class)?;
+        o.f("module", &self.module)?;
+        o.f("version", &self.version)?;
+        o.end()
+    }
+}
+
+impl Serialize for DatabaseMigration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "serverpod.DatabaseMigration")?;
+        o.f("actions", &self.actions)?;
+        o.f("warnings", &self.warnings)?;
+        o.f("migrationApiVersion", &self.migration_api_version)?;
+        o.end()
+    }
+}
+
+impl Serialize for MigrationAction {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "serverpod.DatabaseMigrationAction")?;
+        o.f("type", &self.action_type())?;
+        match self {
+            MigrationAction::DeleteTable(name) => o.f("deleteTable", name)?,
+            MigrationAction::AlterTable(t) => o.f("alterTable", t)?,
+            MigrationAction::CreateTable(t) | MigrationAction::CreateTableIfNotExists(t) => {
+                o.f("createTable", t)?
+            }
+        }
+        o.end()
+    }
+}
+
+impl Serialize for TableMigration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "serverpod.TableMigration")?;
+        o.f("name", &self.name)?;
+        o.opt("dartName", &self.dart_name)?;
+        o.opt("module", &self.module)?;
+        o.f("schema", &self.schema)?;
+        o.f("addColumns", &self.add_columns)?;
+        o.f("deleteColumns", &self.delete_columns)?;
+        o.f("modifyColumns", &self.modify_columns)?;
+        o.f("addIndexes", &self.add_indexes)?;
+        o.f("deleteIndexes", &self.delete_indexes)?;
+        o.f("addForeignKeys", &self.add_foreign_keys)?;
+        o.f("deleteForeignKeys", &self.delete_foreign_keys)?;
+        o.f("warnings", &self.warnings)?;
+        o.end()
+    }
+}
+
+impl Serialize for ColumnMigration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "serverpod.ColumnMigration")?;
+        o.f("columnName", &self.column_name)?;
+        o.opt("newColumnName", &self.new_column_name)?;
+        o.f("addNullable", &self.add_nullable)?;
+        o.f("removeNullable", &self.remove_nullable)?;
+        o.f("changeDefault", &self.change_default)?;
+        o.opt("newDefault", &self.new_default)?;
+        o.opt("newType", &self.new_type)?;
+        o.end()
+    }
+}
+
+impl Serialize for MigrationWarning {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "serverpod.DatabaseMigrationWarning")?;
+        o.f("type", &self.warning_type)?;
+        o.f("message", &self.message)?;
+        o.f("table", &self.table)?;
+        o.f("columns", &self.columns)?;
+        o.f("destrucive", &self.destructive)?;
+        o.end()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading
+// ---------------------------------------------------------------------------------------------
+
+fn parse_value(text: &str) -> Result<Value, JsonError> {
+    serde_json::from_str(text).map_err(|e| JsonError::Syntax {
+        line: e.line(),
+        column: e.column(),
+        message: strip_position(&e.to_string()),
+    })
+}
+
+fn strip_position(msg: &str) -> String {
+    match msg.rfind(" at line ") {
+        Some(i) => msg[..i].to_string(),
+        None => msg.to_string(),
+    }
+}
+
+/// Reads a `definition.json` (v1 or v2) and normalises it to v2.
+pub fn definition_from_json(text: &str) -> Result<DatabaseDefinition, JsonError> {
+    let v = parse_value(text)?;
+    let mut def = read_definition(&Cursor::root(&v))?;
+    normalize::normalize_definition(&mut def);
+    Ok(def)
+}
+
+/// Reads a `migration.json` (v1 or v2) and normalises its defaults to v2.
+pub fn migration_from_json(text: &str) -> Result<DatabaseMigration, JsonError> {
+    let v = parse_value(text)?;
+    let mut m = read_migration(&Cursor::root(&v))?;
+    normalize::normalize_migration(&mut m);
+    Ok(m)
+}
+
+/// A position in the JSON tree, for error messages (`tables[3].columns[0].columnType`).
+struct Cursor<'a> {
+    value: &'a Value,
+    path: String,
+}
+
+impl<'a> Cursor<'a> {
+    fn root(value: &'a Value) -> Self {
+        Cursor { value, path: "$".to_string() }
+    }
+
+    fn err<T>(&self, message: impl Into<String>) -> Result<T, JsonError> {
+        Err(JsonError::Shape { path: self.path.clone(), message: message.into() })
+    }
+
+    fn obj(&self) -> Result<&'a Map<String, Value>, JsonError> {
+        match self.value {
+            Value::Object(m) => Ok(m),
+            other => self.err(format!("expected an object, found {}", kind(other))),
+        }
+    }
+
+    fn field(&self, key: &str) -> Result<Option<Cursor<'a>>, JsonError> {
+        Ok(self
+            .obj()?
+            .get(key)
+            .filter(|v| !v.is_null())
+            .map(|v| Cursor { value: v, path: format!("{}.{}", self.path, key) }))
+    }
+
+    fn req(&self, key: &str) -> Result<Cursor<'a>, JsonError> {
+        match self.field(key)? {
+            Some(c) => Ok(c),
+            None => self.err(format!("missing required key \"{key}\"")),
+        }
+    }
+
+    fn string(&self) -> Result<String, JsonError> {
+        match self.value {
+            Value::String(s) => Ok(s.clone()),
+            other => self.err(format!("expected a string, found {}", kind(other))),
+        }
+    }
+
+    fn boolean(&self) -> Result<bool, JsonError> {
+        match self.value {
+            Value::Bool(b) => Ok(*b),
+            other => self.err(format!("expected true or false, found {}", kind(other))),
+        }
+    }
+
+    fn int(&self) -> Result<i64, JsonError> {
+        match self.value.as_i64() {
+            Some(i) => Ok(i),
+            None => self.err(format!("expected an integer, found {}", kind(self.value))),
+        }
+    }
+
+    fn array(&self) -> Result<Vec<Cursor<'a>>, JsonError> {
+        match self.value {
+            Value::Array(items) => Ok(items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| Cursor { value: v, path: format!("{}[{}]", self.path, i) })
+                .collect()),
+            other => self.err(format!("expected an array, found {}", kind(other))),
+        }
+    }
+
+    fn req_str(&self, key: &str) -> Result<String, JsonError> {
+        self.req(key)?.string()
+    }
+    fn opt_str(&self, key: &str) -> Result<Option<String>, JsonError> {
+        self.field(key)?.map(|c| c.string()).transpose()
+    }
+    fn req_bool(&self, key: &str) -> Result<bool, JsonError> {
+        self.req(key)?.boolean()
+    }
+    fn bool_or(&self, key: &str, default: bool) -> Result<bool, JsonError> {
+        Ok(self.field(key)?.map(|c| c.boolean()).transpose()?.unwrap_or(default))
+    }
+    fn opt_bool(&self, key: &str) -> Result<Option<bool>, JsonError> {
+        self.field(key)?.map(|c| c.boolean()).transpose()
+    }
+    fn opt_int(&self, key: &str) -> Result<Option<i64>, JsonError> {
+        self.field(key)?.map(|c| c.int()).transpose()
+    }
+    fn list<T>(
+        &self,
+        key: &str,
+        f: impl Fn(&Cursor<'a>) -> Result<T, JsonError>,
+    ) -> Result<Vec<T>, JsonError> {
+        match self.field(key)? {
+            Some(c) => c.array()?.iter().map(f).collect(),
+            None => Ok(Vec::new()),
+        }
+    }
+    fn strings(&self, key: &str) -> Result<Vec<String>, JsonError> {
+        self.list(key, |c| c.string())
+    }
+    fn index_enum<T>(
+        &self,
+        key: &str,
+        what: &str,
+        decode: fn(u64) -> Option<T>,
+    ) -> Result<Option<T>, JsonError> {
+        match self.field(key)? {
+            None => Ok(None),
+            Some(c) => {
+                let i = c.int()?;
+                match u64::try_from(i).ok().and_then(decode) {
+                    Some(v) => Ok(Some(v)),
+                    None => c.err(format!("unknown {what} code {i}")),
+                }
+            }
+        }
+    }
+    fn name_enum<T>(
+        &self,
+        key: &str,
+        what: &str,
+        decode: fn(&str) -> Option<T>,
+    ) -> Result<Option<T>, JsonError> {
+        match self.field(key)? {
+            None => Ok(None),
+            Some(c) => {
+                let s = c.string()?;
+                match decode(&s) {
+                    Some(v) => Ok(Some(v)),
+                    None => c.err(format!("unknown {what} \"{s}\"")),
+                }
+            }
+        }
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn read_definition(c: &Cursor) -> Result<DatabaseDefinition, JsonError> {
+    Ok(DatabaseDefinition {
+        name: c.opt_str("name")?,
+        module_name: c.req_str("moduleName")?,
+        tables: c.list("tables", read_table)?,
+        installed_modules: c.list("installedModules", read_version)?,
+        migration_api_version: c.opt_int("migrationApiVersion")?.unwrap_or(MIGRATION_API_VERSION),
+        schema_version: c.opt_int("schemaVersion")?.unwrap_or(1),
+    })
+}
+
+fn read_version(c: &Cursor) -> Result<MigrationVersion, JsonError> {
+    let class = c.opt_str("__className__")?;
+    Ok(MigrationVersion {
+        module: c.req_str("module")?,
+        version: c.req_str("version")?,
+        is_model_class: class.as_deref() == Some("serverpod.DatabaseMigrationVersionModel"),
+    })
+}
+
+fn read_table(c: &Cursor) -> Result<TableDefinition, JsonError> {
+    Ok(TableDefinition {
+        name: c.req_str("name")?,
+        dart_name: c.opt_str("dartName")?,
+        module: c.opt_str("module")?,
+        schema: c.opt_str("schema")?.unwrap_or_else(|| "public".to_string()),
+        table_space: c.opt_str("tableSpace")?,
+        columns: c.list("columns", read_column)?,
+        foreign_keys: c.list("foreignKeys", read_foreign_key)?,
+        indexes: c.list("indexes", read_index)?,
+        managed: c.opt_bool("managed")?,
+    })
+}
+
+fn read_column(c: &Cursor) -> Result<ColumnDefinition, JsonError> {
+    let column_type = c.index_enum("columnType", "column type", ColumnType::from_index)?;
+    let Some(column_type) = column_type else {
+        return c.err("missing required key \"columnType\"");
+    };
+    Ok(ColumnDefinition {
+        name: c.req_str("name")?,
+        field_name: c.opt_str("fieldName")?,
+        column_type,
+        is_nullable: c.req_bool("isNullable")?,
+        column_default: c.opt_str("columnDefault")?,
+        dart_type: c.opt_str("dartType")?,
+        vector_dimension: c.opt_int("vectorDimension")?,
+    })
+}
+
+fn read_foreign_key(c: &Cursor) -> Result<ForeignKeyDefinition, JsonError> {
+    Ok(ForeignKeyDefinition {
+        constraint_name: c.req_str("constraintName")?,
+        columns: c.strings("columns")?,
+        reference_table: c.req_str("referenceTable")?,
+        reference_table_schema: c.opt_str("referenceTableSchema")?.unwrap_or_else(|| "public".to_string()),
+        reference_columns: c.strings("referenceColumns")?,
+        on_update: c.index_enum("onUpdate", "foreign key action", ForeignKeyAction::from_index)?,
+        on_delete: c.index_enum("onDelete", "foreign key action", ForeignKeyAction::from_index)?,
+        match_type: c.index_enum("matchType", "match type", ForeignKeyMatchType::from_index)?,
+        deferrable: c.name_enum("deferrable", "deferrable mode", Deferrable::from_name)?,
+    })
+}
+
+fn read_index(c: &Cursor) -> Result<IndexDefinition, JsonError> {
+    let parameters = match c.field("parameters")? {
+        None => None,
+        Some(p) => {
+            let mut out = Vec::new();
+            for (k, v) in p.obj()? {
+                let value = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Number(n) => n.to_string(),
+                    other => {
+                        return p.err(format!("parameter \"{k}\": expected a string, found {}", kind(other)))
+                    }
+                };
+                out.push((k.clone(), value));
+            }
+            Some(out)
+        }
+    };
+    Ok(IndexDefinition {
+        index_name: c.req_str("indexName")?,
+        table_space: c.opt_str("tableSpace")?,
+        elements: c.list("elements", |e| {
+            Ok(IndexElement {
+                element_type: e
+                    .index_enum("type", "index element type", IndexElementType::from_index)?
+                    .unwrap_or(IndexElementType::Column),
+                definition: e.req_str("definition")?,
+            })
+        })?,
+        index_type: c.req_str("type")?,
+        is_unique: c.bool_or("isUnique", false)?,
+        is_primary: c.bool_or("isPrimary", false)?,
+        nulls_distinct: c.opt_bool("nullsDistinct")?,
+        predicate: c.opt_str("predicate")?,
+        gin_operator_class: c.name_enum(
+            "ginOperatorClass",
+            "gin operator class",
+            GinOperatorClass::from_name,
+        )?,
+        vector_distance_function: c.name_enum(
+            "vectorDistanceFunction",
+            "vector distance function",
+            VectorDistanceFunction::from_name,
+        )?,
+        vector_column_type: c.index_enum("vectorColumnType", "column type", ColumnType::from_index)?,
+        parameters,
+    })
+}
+
+fn read_migration(c: &Cursor) -> Result<DatabaseMigration, JsonError> {
+    Ok(DatabaseMigration {
+        actions: c.list("actions", read_action)?,
+        warnings: c.list("warnings", read_warning)?,
+        migration_api_version: c.opt_int("migrationApiVersion")?.unwrap_or(MIGRATION_API_VERSION),
+    })
+}
+
+fn read_action(c: &Cursor) -> Result<MigrationAction, JsonError> {
+    let ty = c.req("type")?;
+    let name = ty.string()?;
+    match MigrationActionType::from_name(&name) {
+        Some(MigrationActionType::DeleteTable) => Ok(MigrationAction::DeleteTable(c.req_str("deleteTable")?)),
+        Some(MigrationActionType::CreateTable) => {
+            Ok(MigrationAction::CreateTable(read_table(&c.req("createTable")?)?))
+        }
+        Some(MigrationActionType::CreateTableIfNotExists) => {
+            Ok(MigrationAction::CreateTableIfNotExists(read_table(&c.req("createTable")?)?))
+        }
+        Some(MigrationActionType::AlterTable) => {
+            Ok(MigrationAction::AlterTable(read_table_migration(&c.req("alterTable")?)?))
+        }
+        None => ty.err(format!("unknown action type \"{name}\"")),
+    }
+}
+
+fn read_table_migration(c: &Cursor) -> Result<TableMigration, JsonError> {
+    Ok(TableMigration {
+        name: c.req_str("name")?,
+        dart_name: c.opt_str("dartName")?,
+        module: c.opt_str("module")?,
+        schema: c.opt_str("schema")?.unwrap_or_else(|| "public".to_string()),
+        add_columns: c.list("addColumns", read_column)?,
+        delete_columns: c.strings("deleteColumns")?,
+        modify_columns: c.list("modifyColumns", read_column_migration)?,
+        add_indexes: c.list("addIndexes", read_index)?,
+        delete_indexes: c.strings("deleteIndexes")?,
+        add_foreign_keys: c.list("addForeignKeys", read_foreign_key)?,
+        delete_foreign_keys: c.strings("deleteForeignKeys")?,
+        warnings: c.list("warnings", read_warning)?,
+    })
+}
+
+fn read_column_migration(c: &Cursor) -> Result<ColumnMigration, JsonError> {
+    Ok(ColumnMigration {
+        column_name: c.req_str("columnName")?,
+        new_column_name: c.opt_str("newColumnName")?,
+        add_nullable: c.bool_or("addNullable", false)?,
+        remove_nullable: c.bool_or("removeNullable", false)?,
+        change_default: c.bool_or("changeDefault", false)?,
+        new_default: c.opt_str("newDefault")?,
+        new_type: c.index_enum("newType", "column type", ColumnType::from_index)?,
+    })
+}
+
+fn read_warning(c: &Cursor) -> Result<MigrationWarning, JsonError> {
+    let ty = c.req("type")?;
+    let name = ty.string()?;
+    let Some(warning_type) = WarningType::from_name(&name) else {
+        return ty.err(format!("unknown warning type \"{name}\""));
+    };
+    Ok(MigrationWarning {
+        warning_type,
+        message: c.req_str("message")?,
+        table: c.req_str("table")?,
+        columns: c.strings("columns")?,
+        // Serverpod's key is misspelled; accept the correct spelling too.
+        destructive: match c.opt_bool("destrucive")? {
+            Some(b) => b,
+            None => c.bool_or("destructive", false)?,
+        },
+    })
+}

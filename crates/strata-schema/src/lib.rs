@@ -1,0 +1,19 @@
+//! strata's schema model: the vocabulary every other crate speaks.
+//!
+//! * [`definition`]: a database's tables, columns, indexes and foreign keys
+//!   (`definition.json`).
+//! * [`migration`]: the actions and warnings between two definitions (`migration.json`).
+//! * [`json`]: Serverpod-compatible reading (v1 and v2) and writing (v2, byte-exact).
+//! * [`defaults`]: abstract column defaults and their PostgreSQL spellings.
+//!
+//! This crate does no I/O and knows nothing of YAML models, SQL dialects or databases.
+
+pub mod defaults;
+pub mod definition;
+pub mod json;
+pub mod migration;
+pub mod normalize;
+
+pub use definition::*;
+pub use json::{definition_from_json, definition_to_json, migration_from_json, migration_to_json, JsonError};
+pub use migration::*;

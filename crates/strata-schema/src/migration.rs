@@ -1,0 +1,162 @@
+//! A migration between two definitions: what `migration.json` holds.
+
+use crate::definition::{
+    name_enum, ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, TableDefinition,
+    MIGRATION_API_VERSION,
+};
+
+/// The actions that take one definition to another, with the warnings a reviewer must see.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct DatabaseMigration {
+    pub actions: Vec<MigrationAction>,
+    pub warnings: Vec<MigrationWarning>,
+    pub migration_api_version: i64,
+}
+
+impl DatabaseMigration {
+    /// An empty migration (no actions, no warnings).
+    pub fn new() -> Self {
+        DatabaseMigration {
+            actions: Vec::new(),
+            warnings: Vec::new(),
+            migration_api_version: MIGRATION_API_VERSION,
+        }
+    }
+
+    /// True when there is nothing to do.
+    pub fn is_empty(&self) -> bool {
+        self.actions.is_empty()
+    }
+
+    /// True when some warning means data loss (`destructive`).
+    pub fn is_destructive(&self) -> bool {
+        self.warnings.iter().any(|w| w.destructive)
+    }
+}
+
+/// One step of a migration.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MigrationAction {
+    /// `CREATE TABLE` (and its indexes; FKs come after all tables).
+    CreateTable(TableDefinition),
+    /// `CREATE TABLE IF NOT EXISTS`: a previously unmanaged table becomes managed.
+    CreateTableIfNotExists(TableDefinition),
+    /// `DROP TABLE ... CASCADE`.
+    DeleteTable(String),
+    /// In-place changes to one table.
+    AlterTable(TableMigration),
+}
+
+name_enum! {
+    /// The `type` key of an action.
+    MigrationActionType {
+        CreateTable => "createTable",
+        CreateTableIfNotExists => "createTableIfNotExists",
+        DeleteTable => "deleteTable",
+        AlterTable => "alterTable",
+    }
+}
+
+impl MigrationAction {
+    /// The action's type tag.
+    pub fn action_type(&self) -> MigrationActionType {
+        match self {
+            MigrationAction::CreateTable(_) => MigrationActionType::CreateTable,
+            MigrationAction::CreateTableIfNotExists(_) => MigrationActionType::CreateTableIfNotExists,
+            MigrationAction::DeleteTable(_) => MigrationActionType::DeleteTable,
+            MigrationAction::AlterTable(_) => MigrationActionType::AlterTable,
+        }
+    }
+
+    /// The name of the table the action touches.
+    pub fn table_name(&self) -> &str {
+        match self {
+            MigrationAction::CreateTable(t) | MigrationAction::CreateTableIfNotExists(t) => &t.name,
+            MigrationAction::DeleteTable(n) => n,
+            MigrationAction::AlterTable(m) => &m.name,
+        }
+    }
+}
+
+/// In-place changes to one table. Statement order in SQL is fixed by the emitter, not by the
+/// order of these lists.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TableMigration {
+    pub name: String,
+    pub dart_name: Option<String>,
+    pub module: Option<String>,
+    pub schema: String,
+    pub add_columns: Vec<ColumnDefinition>,
+    pub delete_columns: Vec<String>,
+    pub modify_columns: Vec<ColumnMigration>,
+    pub add_indexes: Vec<IndexDefinition>,
+    pub delete_indexes: Vec<String>,
+    pub add_foreign_keys: Vec<ForeignKeyDefinition>,
+    pub delete_foreign_keys: Vec<String>,
+    /// The subset of the migration's warnings that concern this table.
+    pub warnings: Vec<MigrationWarning>,
+}
+
+impl TableMigration {
+    /// A migration of `name` in schema `public` with no changes yet.
+    pub fn new(name: impl Into<String>, schema: impl Into<String>) -> Self {
+        TableMigration { name: name.into(), schema: schema.into(), ..Default::default() }
+    }
+
+    /// True when no change is recorded (warnings do not count).
+    pub fn is_empty(&self) -> bool {
+        self.add_columns.is_empty()
+            && self.delete_columns.is_empty()
+            && self.modify_columns.is_empty()
+            && self.add_indexes.is_empty()
+            && self.delete_indexes.is_empty()
+            && self.add_foreign_keys.is_empty()
+            && self.delete_foreign_keys.is_empty()
+    }
+}
+
+/// An in-place change to one column.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ColumnMigration {
+    /// The column's name before the migration.
+    pub column_name: String,
+    /// Set only for a rename.
+    pub new_column_name: Option<String>,
+    /// NOT NULL -> NULL.
+    pub add_nullable: bool,
+    /// NULL -> NOT NULL.
+    pub remove_nullable: bool,
+    pub change_default: bool,
+    /// The new abstract default; `None` with `change_default` means drop the default.
+    pub new_default: Option<String>,
+    /// Only ever json <-> jsonb.
+    pub new_type: Option<ColumnType>,
+}
+
+impl ColumnMigration {
+    /// The column's name after the migration.
+    pub fn final_name(&self) -> &str {
+        self.new_column_name.as_deref().unwrap_or(&self.column_name)
+    }
+}
+
+name_enum! {
+    /// Kind of a migration warning.
+    WarningType {
+        TableDropped => "tableDropped",
+        ColumnDropped => "columnDropped",
+        NotNullAdded => "notNullAdded",
+        UniqueIndexCreated => "uniqueIndexCreated",
+    }
+}
+
+/// Something a reviewer must acknowledge (`--force`) before the migration is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationWarning {
+    pub warning_type: WarningType,
+    pub message: String,
+    pub table: String,
+    pub columns: Vec<String>,
+    /// Data loss. Persisted under Serverpod's misspelled key `destrucive`.
+    pub destructive: bool,
+}

@@ -1,0 +1,68 @@
+//! Serverpod-written files must read and write back byte-for-byte; v1 files must upgrade.
+
+use std::path::PathBuf;
+use strata_schema::*;
+
+fn fixture(name: &str) -> String {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/json").join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+#[test]
+fn v2_definition_round_trips_byte_for_byte() {
+    let text = fixture("definition_project_v2.json");
+    let def = definition_from_json(&text).unwrap();
+    assert_eq!(def.tables.len(), 1);
+    assert_eq!(def.tables[0].columns[0].column_default.as_deref(), Some("serial"));
+    assert!(!def.installed_modules[0].is_model_class);
+    assert_eq!(definition_to_json(&def), text);
+}
+
+#[test]
+fn v2_migrations_round_trip_byte_for_byte() {
+    for name in ["migration_index_changes_v2.json", "migration_rename_default_v2.json"] {
+        let text = fixture(name);
+        let m = migration_from_json(&text).unwrap();
+        assert_eq!(migration_to_json(&m), text, "{name}");
+    }
+}
+
+#[test]
+fn v1_migration_reads_with_misspelled_destructive_key() {
+    let m = migration_from_json(&fixture("migration_drop_table_v1.json")).unwrap();
+    assert_eq!(m.actions, vec![MigrationAction::DeleteTable("serverpod_auth_key".into())]);
+    assert!(m.warnings[0].destructive);
+    let out = migration_to_json(&m);
+    assert!(out.contains("\"destrucive\": true"), "{out}");
+    let m = migration_from_json(&fixture("migration_nullability_v1.json")).unwrap();
+    let MigrationAction::AlterTable(t) = &m.actions[0] else { panic!() };
+    assert!(t.modify_columns[0].add_nullable);
+}
+
+#[test]
+fn v1_definition_is_normalised() {
+    let text = r#"{"moduleName":"serverpod","tables":[{"name":"t","schema":"public","columns":[
+        {"name":"id","columnType":6,"isNullable":false,"columnDefault":"nextval('t_id_seq'::regclass)","dartType":"int?"},
+        {"name":"at","columnType":4,"isNullable":false,"columnDefault":"'2024-05-10 22:00:00'::timestamp without time zone"},
+        {"name":"s","columnType":0,"isNullable":false,"columnDefault":"'a''b'::text"}],
+        "foreignKeys":[],"indexes":[{"indexName":"t_pkey","elements":[{"type":0,"definition":"id"}],"type":"btree","isUnique":true,"isPrimary":true}],"managed":true}],
+        "installedModules":[],"migrationApiVersion":1}"#;
+    let def = definition_from_json(text).unwrap();
+    assert_eq!(def.schema_version, 2);
+    let t = &def.tables[0];
+    assert!(t.indexes.is_empty());
+    let d: Vec<_> = t.columns.iter().map(|c| c.column_default.clone().unwrap()).collect();
+    assert_eq!(d, ["serial", "2024-05-10T22:00:00.000Z", "'a''b'"]);
+}
+
+#[test]
+fn errors_are_located() {
+    let e = definition_from_json("{\n  \"moduleName\": \"x\",\n  \"tables\": [\n").unwrap_err();
+    assert!(matches!(e, JsonError::Syntax { line: 4, .. }), "{e}");
+    let e = definition_from_json(r#"{"moduleName":"x","tables":[{"name":"t","columns":[{"name":"c","columnType":99,"isNullable":true}]}]}"#).unwrap_err();
+    assert_eq!(e.to_string(), "at $.tables[0].columns[0].columnType: unknown column type code 99");
+    let e = definition_from_json(r#"{"tables":[]}"#).unwrap_err();
+    assert_eq!(e.to_string(), "at $: missing required key \"moduleName\"");
+    let e = migration_from_json(r#"{"actions":[{"type":"renameTable"}]}"#).unwrap_err();
+    assert_eq!(e.to_string(), "at $.actions[0].type: unknown action type \"renameTable\"");
+}

@@ -1,0 +1,228 @@
+//! Scratch databases for tests on the real servers.
+//!
+//! Every test gets its own uniquely named database, created on construction and dropped when the
+//! value is dropped (even if the test panics), so tests run in parallel without interfering.
+//! A missing server is a loud failure that says how to start it: database tests never skip.
+//!
+//! Servers (override with environment variables):
+//! * PostgreSQL: `STRATA_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`
+//! * MariaDB/MySQL: `STRATA_TEST_MYSQL_URL`, default `mysql://root@127.0.0.1:3306/mysql`
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use sqlx::Connection;
+
+const PG_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const MYSQL_DEFAULT: &str = "mysql://root@127.0.0.1:3306/mysql";
+const PG_START: &str = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start";
+const MYSQL_START: &str = "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd";
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+/// A database name no other test (or test process) uses: `strata_<prefix>_<pid>_<n>_<nanos>`.
+pub fn unique_name(prefix: &str) -> String {
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    let clean: String = prefix
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '_' })
+        .take(24)
+        .collect();
+    format!("strata_{}_{}_{}_{}", clean, std::process::id(), n, nanos)
+}
+
+/// Runs the future built by `make` on a private runtime (usable from sync tests, async tests and
+/// `Drop`). The future is built on the worker thread, so it need not be `Send`.
+fn block_on<F, Fut, T>(make: F) -> T
+where
+    F: FnOnce() -> Fut + Send,
+    Fut: std::future::Future<Output = T>,
+    T: Send,
+{
+    std::thread::scope(|s| {
+        s.spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("tokio runtime")
+                .block_on(make())
+        })
+        .join()
+        .unwrap_or_else(|p| std::panic::resume_unwind(p))
+    })
+}
+
+fn replace_db(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let path_start = base[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(base.len());
+    let mut out = format!("{}/{}", &base[..path_start], db);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+/// A scratch PostgreSQL database.
+pub struct PgScratch {
+    /// Connection URL of the scratch database.
+    pub url: String,
+    /// Its name.
+    pub name: String,
+    admin_url: String,
+}
+
+impl PgScratch {
+    /// The admin connection URL (a database that always exists).
+    pub fn admin_url() -> String {
+        std::env::var("STRATA_TEST_PG_URL").unwrap_or_else(|_| PG_DEFAULT.to_string())
+    }
+
+    /// Creates a fresh empty database. Panics, saying how to start the server, if PostgreSQL
+    /// is not reachable.
+    pub fn new(prefix: &str) -> Self {
+        let admin_url = Self::admin_url();
+        let name = unique_name(prefix);
+        let sql = format!("CREATE DATABASE \"{name}\"");
+        let admin = admin_url.clone();
+        block_on(move || async move {
+            let mut conn = sqlx::PgConnection::connect(&admin).await.unwrap_or_else(|e| {
+                panic!("PostgreSQL is not reachable at {admin}: {e}\nStart it with: {PG_START}")
+            });
+            sqlx::raw_sql(&sql).execute(&mut conn).await.expect("CREATE DATABASE");
+            let _ = conn.close().await;
+        });
+        let url = replace_db(&admin_url, &name);
+        PgScratch { url, name, admin_url }
+    }
+}
+
+impl Drop for PgScratch {
+    fn drop(&mut self) {
+        let admin = self.admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)", self.name);
+        block_on(move || async move {
+            if let Ok(mut conn) = sqlx::PgConnection::connect(&admin).await {
+                let _ = sqlx::raw_sql(&sql).execute(&mut conn).await;
+                let _ = conn.close().await;
+            }
+        });
+    }
+}
+
+/// A scratch MariaDB/MySQL database.
+pub struct MysqlScratch {
+    pub url: String,
+    pub name: String,
+    admin_url: String,
+}
+
+impl MysqlScratch {
+    /// Creates a fresh empty database. Panics, saying how to start the server, if MariaDB is
+    /// not reachable.
+    pub fn new(prefix: &str) -> Self {
+        let admin_url = std::env::var("STRATA_TEST_MYSQL_URL").unwrap_or_else(|_| MYSQL_DEFAULT.to_string());
+        let name = unique_name(prefix);
+        let sql = format!("CREATE DATABASE `{name}`");
+        let admin = admin_url.clone();
+        block_on(move || async move {
+            let mut conn = sqlx::MySqlConnection::connect(&admin).await.unwrap_or_else(|e| {
+                panic!("MariaDB is not reachable at {admin}: {e}\nStart it with: {MYSQL_START}")
+            });
+            sqlx::raw_sql(&sql).execute(&mut conn).await.expect("CREATE DATABASE");
+            let _ = conn.close().await;
+        });
+        let url = replace_db(&admin_url, &name);
+        MysqlScratch { url, name, admin_url }
+    }
+}
+
+impl Drop for MysqlScratch {
+    fn drop(&mut self) {
+        let admin = self.admin_url.clone();
+        let sql = format!("DROP DATABASE IF EXISTS `{}`", self.name);
+        block_on(move || async move {
+            if let Ok(mut conn) = sqlx::MySqlConnection::connect(&admin).await {
+                let _ = sqlx::raw_sql(&sql).execute(&mut conn).await;
+                let _ = conn.close().await;
+            }
+        });
+    }
+}
+
+/// A scratch SQLite database file in the temp directory, removed on drop.
+pub struct SqliteScratch {
+    pub path: PathBuf,
+    /// `sqlite://<path>?mode=rwc`
+    pub url: String,
+}
+
+impl SqliteScratch {
+    /// Reserves a fresh file path (the file is created on first connection).
+    pub fn new(prefix: &str) -> Self {
+        let path = std::env::temp_dir().join(format!("{}.db", unique_name(prefix)));
+        let url = format!("sqlite://{}?mode=rwc", path.display());
+        SqliteScratch { path, url }
+    }
+}
+
+impl Drop for SqliteScratch {
+    fn drop(&mut self) {
+        for suffix in ["", "-wal", "-shm", "-journal"] {
+            let _ = std::fs::remove_file(format!("{}{}", self.path.display(), suffix));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_rewrite() {
+        assert_eq!(
+            replace_db("postgres://postgres@127.0.0.1:5432/postgres", "x"),
+            "postgres://postgres@127.0.0.1:5432/x"
+        );
+        assert_eq!(
+            replace_db("postgres://u@h/postgres?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
+        assert_eq!(replace_db("mysql://root@127.0.0.1:3306", "x"), "mysql://root@127.0.0.1:3306/x");
+    }
+
+    #[test]
+    fn names_are_unique() {
+        assert_ne!(unique_name("a"), unique_name("a"));
+    }
+
+    #[test]
+    fn pg_scratch_lifecycle() {
+        let name;
+        {
+            let db = PgScratch::new("lifecycle");
+            name = db.name.clone();
+            let url = db.url.clone();
+            block_on(move || async move {
+                let mut c = sqlx::PgConnection::connect(&url).await.unwrap();
+                sqlx::raw_sql("CREATE TABLE t (id int)").execute(&mut c).await.unwrap();
+            });
+        }
+        let admin = PgScratch::admin_url();
+        let exists: i64 = block_on(move || async move {
+            let mut c = sqlx::PgConnection::connect(&admin).await.unwrap();
+            sqlx::query_scalar("SELECT count(*) FROM pg_database WHERE datname = $1")
+                .bind(name)
+                .fetch_one(&mut c)
+                .await
+                .unwrap()
+        });
+        assert_eq!(exists, 0, "scratch database was not dropped");
+    }
+}
