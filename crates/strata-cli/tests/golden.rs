@@ -1,0 +1,353 @@
+//! Golden (snapshot) tests: model-edit sequences run through the real `strata` binary.
+//!
+//! Each case is a directory `fixtures/golden/<case>/`:
+//!
+//! * `project/` (optional): files copied into the scratch project before the first step
+//!   (e.g. a `pubspec.yaml` overriding the default one, a module package).
+//! * `step-NN/`: one model state. Its `*.yaml` files replace `lib/src/models/` entirely; a step
+//!   without any `*.yaml` keeps the previous models. `step-NN/project/` (optional) is copied over
+//!   the project root (e.g. to edit `strata.toml`). `step-NN/args` (optional) holds the command
+//!   line, whitespace-separated; the default is `create-migration`.
+//! * `expected/step-NN/` (PostgreSQL) and `expected-sqlite/step-NN/` (SQLite): `outcome.txt`
+//!   (exit code, created version, stdout, stderr), every file of the version directory the step
+//!   created (`definition.json`, `definition_project.json`, `definition.sql`, `migration.json`,
+//!   `migration.sql`) and `migration_registry.txt` when it exists.
+//!
+//! Every step runs with `STRATA_NOW=20260101000000<NNN>` so version names are reproducible.
+//! Comparison is byte-for-byte; a mismatch shows a unified diff. `STRATA_BLESS=1` rewrites the
+//! expected files instead (and prints which changed). Review generated output before blessing.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_strata");
+
+/// Module name of the scratch project is `golden` (Serverpod: package name minus `_server`).
+const PUBSPEC: &str = "name: golden_server\n";
+
+/// Configuration that switches the scratch project to the SQLite dialect.
+const SQLITE_CONFIG: &str = "dialect = \"sqlite\"\n";
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Dialect {
+    Postgres,
+    Sqlite,
+}
+
+impl Dialect {
+    fn expected_dir(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "expected",
+            Dialect::Sqlite => "expected-sqlite",
+        }
+    }
+
+    fn test_module(self) -> &'static str {
+        match self {
+            Dialect::Postgres => "postgres",
+            Dialect::Sqlite => "sqlite",
+        }
+    }
+}
+
+fn golden_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden")
+}
+
+fn blessing() -> bool {
+    std::env::var_os("STRATA_BLESS").is_some_and(|v| v != "0" && !v.is_empty())
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for entry in fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            fs::create_dir_all(&dest).unwrap();
+            copy_tree(&entry.path(), &dest);
+        } else {
+            fs::copy(entry.path(), &dest).unwrap_or_else(|e| panic!("copy to {}: {e}", dest.display()));
+        }
+    }
+}
+
+fn is_model_file(p: &Path) -> bool {
+    p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml")
+}
+
+fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = match fs::read_dir(dir) {
+        Ok(rd) => rd.map(|e| e.unwrap().path()).collect(),
+        Err(_) => Vec::new(),
+    };
+    v.sort();
+    v
+}
+
+fn step_dirs(case_dir: &Path) -> Vec<PathBuf> {
+    sorted_entries(case_dir)
+        .into_iter()
+        .filter(|p| p.is_dir() && p.file_name().unwrap().to_string_lossy().starts_with("step-"))
+        .collect()
+}
+
+fn version_dirs(project: &Path) -> BTreeSet<String> {
+    sorted_entries(&project.join("migrations"))
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Every file the step produced, by the name it has in `expected/step-NN/`.
+fn run_step(project: &Path, step_dir: &Path, step_no: usize) -> BTreeMap<String, Vec<u8>> {
+    let models: Vec<PathBuf> = sorted_entries(step_dir).into_iter().filter(|p| is_model_file(p)).collect();
+    let models_dir = project.join("lib/src/models");
+    if !models.is_empty() {
+        if models_dir.exists() {
+            fs::remove_dir_all(&models_dir).unwrap();
+        }
+        fs::create_dir_all(&models_dir).unwrap();
+        for m in &models {
+            fs::copy(m, models_dir.join(m.file_name().unwrap())).unwrap();
+        }
+    }
+    if step_dir.join("project").is_dir() {
+        copy_tree(&step_dir.join("project"), project);
+    }
+    let args_text = fs::read_to_string(step_dir.join("args")).unwrap_or_else(|_| "create-migration".into());
+    let args: Vec<&str> = args_text.split_whitespace().collect();
+
+    let before = version_dirs(project);
+    let now = format!("20260101000000{step_no:03}");
+    let out = Command::new(BIN)
+        .args(&args)
+        .current_dir(project)
+        .env("STRATA_NOW", &now)
+        .env("NO_COLOR", "1")
+        .env_remove("DATABASE_URL")
+        .env_remove("RUST_LOG")
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap_or_else(|e| panic!("running {BIN}: {e}"));
+    let after = version_dirs(project);
+    let created: Vec<&String> = after.difference(&before).collect();
+    assert!(created.len() <= 1, "step {} created several versions: {created:?}", step_dir.display());
+    let removed: Vec<&String> = before.difference(&after).collect();
+    assert!(removed.is_empty(), "step {} removed versions: {removed:?}", step_dir.display());
+
+    let normalize = |bytes: &[u8]| -> String {
+        let text = String::from_utf8_lossy(bytes).into_owned();
+        let mut text = text.replace(&project.display().to_string(), "<project>");
+        if let Ok(canon) = project.canonicalize() {
+            text = text.replace(&canon.display().to_string(), "<project>");
+        }
+        text
+    };
+    let code = out.status.code().map_or("signal".to_string(), |c| c.to_string());
+    let version = created.first().map_or("none".to_string(), |v| v.to_string());
+    let outcome = format!(
+        "exit: {code}\nversion: {version}\n--- stdout\n{}--- stderr\n{}",
+        normalize(&out.stdout),
+        normalize(&out.stderr)
+    );
+
+    let mut files = BTreeMap::new();
+    files.insert("outcome.txt".to_string(), outcome.into_bytes());
+    if let Some(v) = created.first() {
+        for f in sorted_entries(&project.join("migrations").join(v.as_str())) {
+            let name = f.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(f.is_file(), "unexpected directory {} in the version", f.display());
+            files.insert(name, fs::read(&f).unwrap());
+        }
+    }
+    let registry = project.join("migrations/migration_registry.txt");
+    if registry.is_file() {
+        files.insert("migration_registry.txt".to_string(), fs::read(&registry).unwrap());
+    }
+    files
+}
+
+fn unified_diff(expected: &[u8], actual: &[u8], name: &str) -> String {
+    let e = String::from_utf8_lossy(expected);
+    let a = String::from_utf8_lossy(actual);
+    similar::TextDiff::from_lines(e.as_ref(), a.as_ref())
+        .unified_diff()
+        .context_radius(3)
+        .header(&format!("expected/{name}"), &format!("actual/{name}"))
+        .to_string()
+}
+
+fn read_expected(dir: &Path) -> Option<BTreeMap<String, Vec<u8>>> {
+    if !dir.is_dir() {
+        return None;
+    }
+    let mut m = BTreeMap::new();
+    for f in sorted_entries(dir) {
+        if f.is_file() {
+            m.insert(f.file_name().unwrap().to_string_lossy().into_owned(), fs::read(&f).unwrap());
+        }
+    }
+    Some(m)
+}
+
+fn bless(dir: &Path, actual: &BTreeMap<String, Vec<u8>>) {
+    let old = read_expected(dir).unwrap_or_default();
+    if old == *actual {
+        return;
+    }
+    if dir.exists() {
+        fs::remove_dir_all(dir).unwrap();
+    }
+    fs::create_dir_all(dir).unwrap();
+    for (name, bytes) in actual {
+        fs::write(dir.join(name), bytes).unwrap();
+        match old.get(name) {
+            None => eprintln!("blessed (new):     {}", dir.join(name).display()),
+            Some(o) if o != bytes => eprintln!("blessed (changed): {}", dir.join(name).display()),
+            Some(_) => {}
+        }
+    }
+    for name in old.keys().filter(|n| !actual.contains_key(*n)) {
+        eprintln!("blessed (removed): {}", dir.join(name).display());
+    }
+}
+
+fn run_case(case: &str, dialect: Dialect) {
+    let case_dir = golden_root().join(case);
+    assert!(case_dir.is_dir(), "missing case directory {}", case_dir.display());
+    let steps = step_dirs(&case_dir);
+    assert!(!steps.is_empty(), "case {case} has no step-NN directories");
+
+    let tmp = tempfile::tempdir().unwrap();
+    let project = tmp.path();
+    fs::write(project.join("pubspec.yaml"), PUBSPEC).unwrap();
+    if dialect == Dialect::Sqlite {
+        fs::write(project.join("strata.toml"), SQLITE_CONFIG).unwrap();
+    }
+    if case_dir.join("project").is_dir() {
+        copy_tree(&case_dir.join("project"), project);
+    }
+
+    let expected_root = case_dir.join(dialect.expected_dir());
+    let bless_mode = blessing();
+    let mut failures = Vec::new();
+    let mut step_names = BTreeSet::new();
+    for (i, step) in steps.iter().enumerate() {
+        let step_name = step.file_name().unwrap().to_string_lossy().into_owned();
+        step_names.insert(step_name.clone());
+        let actual = run_step(project, step, i + 1);
+        let exp_dir = expected_root.join(&step_name);
+        if bless_mode {
+            bless(&exp_dir, &actual);
+            continue;
+        }
+        let Some(expected) = read_expected(&exp_dir) else {
+            failures.push(format!(
+                "{step_name}: no expectations at {}.\nReview the generated output, then bless with:\n  \
+                 STRATA_BLESS=1 cargo test -p strata-cli --test golden {}::{case}\nActual outcome:\n{}",
+                exp_dir.display(),
+                dialect.test_module(),
+                String::from_utf8_lossy(&actual["outcome.txt"])
+            ));
+            continue;
+        };
+        let names: BTreeSet<&String> = expected.keys().chain(actual.keys()).collect();
+        for name in names {
+            match (expected.get(name), actual.get(name)) {
+                (Some(e), Some(a)) if e == a => {}
+                (Some(e), Some(a)) => {
+                    failures.push(format!("{step_name}/{name} differs:\n{}", unified_diff(e, a, name)))
+                }
+                (Some(_), None) => failures.push(format!("{step_name}/{name}: expected but not generated")),
+                (None, Some(a)) => failures.push(format!(
+                    "{step_name}/{name}: generated but not expected (bless with STRATA_BLESS=1 after review):\n{}",
+                    String::from_utf8_lossy(a)
+                )),
+                (None, None) => unreachable!(),
+            }
+        }
+    }
+    // Expectations for steps that no longer exist.
+    for stale in step_dirs(&expected_root) {
+        let name = stale.file_name().unwrap().to_string_lossy().into_owned();
+        if !step_names.contains(&name) {
+            if bless_mode {
+                fs::remove_dir_all(&stale).unwrap();
+                eprintln!("blessed (removed): {}", stale.display());
+            } else {
+                failures.push(format!("stale expectations {} (no such step)", stale.display()));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "golden case {case} ({dialect:?}): {} mismatch(es)\n\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
+}
+
+macro_rules! golden_cases {
+    (both: [$($both:ident),* $(,)?], postgres_only: [$($pg:ident),* $(,)?] $(,)?) => {
+        const CASES: &[&str] = &[$(stringify!($both),)* $(stringify!($pg),)*];
+
+        mod postgres {
+            $(#[test] fn $both() { super::run_case(stringify!($both), super::Dialect::Postgres) })*
+            $(#[test] fn $pg() { super::run_case(stringify!($pg), super::Dialect::Postgres) })*
+        }
+
+        mod sqlite {
+            $(#[test] fn $both() { super::run_case(stringify!($both), super::Dialect::Sqlite) })*
+        }
+    };
+}
+
+golden_cases! {
+    both: [
+        new_table,
+        remove_table,
+        rename_table,
+        add_columns,
+        remove_column,
+        column_rename,
+        nullability,
+        defaults_change,
+        type_change,
+        json_jsonb,
+        vector_dimension,
+        enum_serialization,
+        id_types,
+        serial_gain,
+        indexes,
+        relations,
+        managed,
+        defaults_all,
+        vectors,
+        geography,
+        gin_opclass,
+        nulls_distinct,
+        circular_relations,
+        uuid_v7,
+        tag,
+        empty,
+        blocked_warnings,
+        errors,
+    ],
+    postgres_only: [],
+}
+
+/// A case directory that no test runs is a silent gap: fail instead.
+#[test]
+fn every_case_directory_is_listed() {
+    let listed: BTreeSet<&str> = CASES.iter().copied().collect();
+    let on_disk: Vec<String> = sorted_entries(&golden_root())
+        .into_iter()
+        .filter(|p| p.is_dir())
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    let unlisted: Vec<&String> = on_disk.iter().filter(|c| !listed.contains(c.as_str())).collect();
+    assert!(unlisted.is_empty(), "golden case directories not listed in golden.rs: {unlisted:?}");
+}
