@@ -1,7 +1,284 @@
-//! OWNED BY THE DIFF HELPER: this skeleton only fixes the public contract.
-use strata_schema::{DatabaseDefinition, DatabaseMigration};
+//! The diff engine: a pure function from two schema definitions to the migration between them,
+//! reproducing Serverpod's `generateDatabaseMigration` (spec §7) so that strata writes the same
+//! `migration.json` as Serverpod.
+//!
+//! * [`generate_migration`]: old definition + new definition → actions and warnings.
+//! * [`compare`]: the comparison predicates the diff is built on, and a human-readable
+//!   object-by-object difference report (for drift reports).
+//! * [`apply_migration`]: what running a migration does to a definition, for cross-checks.
+//!
+//! No I/O, no panics, and no hash-order iteration: output depends only on the inputs' order.
+
+use std::collections::BTreeSet;
+
+use strata_schema::{
+    ColumnDefinition, ColumnMigration, DatabaseDefinition, DatabaseMigration, MigrationAction,
+    MigrationWarning, TableDefinition, TableMigration,
+};
+
+mod apply;
+pub mod compare;
+pub mod warnings;
+
+pub use apply::apply_migration;
+use compare::{can_be_created_in_table_migration, can_migrate_to, column_like, foreign_key_like, index_like};
 
 /// The migration that takes `source` to `target` (Serverpod's `generateDatabaseMigration`).
-pub fn generate_migration(_source: &DatabaseDefinition, _target: &DatabaseDefinition) -> DatabaseMigration {
-    unimplemented!("strata-diff helper")
+///
+/// `source` is the previous `definition.json` (or, for repair, the live database); `target`
+/// the desired definition. Tables are matched by name only, whatever their schema.
+pub fn generate_migration(source: &DatabaseDefinition, target: &DatabaseDefinition) -> DatabaseMigration {
+    let mut migration = DatabaseMigration::new();
+    let source_tables: Vec<&TableDefinition> = source.tables.iter().filter(|t| t.is_managed()).collect();
+    let target_tables: Vec<&TableDefinition> = target.tables.iter().filter(|t| t.is_managed()).collect();
+
+    // Tables gone from the target (managed or not there) are dropped, together with every table
+    // that keeps a foreign key into them: such a table is recreated so the key can be re-pointed.
+    let mut delete_tables: Vec<String> = Vec::new();
+    for src in &source_tables {
+        if target.table(&src.name).is_some() {
+            continue;
+        }
+        let mut names = vec![src.name.clone()];
+        names.extend(find_dependent_tables(&src.name, &source_tables, &target_tables));
+        for name in names {
+            if !delete_tables.contains(&name) {
+                delete_tables.push(name);
+            }
+        }
+    }
+
+    // Dropped in reverse so that dependents go before the tables they point at.
+    for name in delete_tables.iter().rev() {
+        migration.actions.push(MigrationAction::DeleteTable(name.clone()));
+        migration.warnings.push(crate::warnings::table_dropped(name));
+    }
+
+    for dst in &target_tables {
+        let src = source.table(&dst.name);
+        let deleted = delete_tables.contains(&dst.name);
+        match src {
+            None => migration.actions.push(MigrationAction::CreateTable((*dst).clone())),
+            Some(_) if deleted => migration.actions.push(MigrationAction::CreateTable((*dst).clone())),
+            // An unmanaged table may already exist in the database: create it only if missing.
+            Some(s) if !s.is_managed() => {
+                migration.actions.push(MigrationAction::CreateTableIfNotExists((*dst).clone()))
+            }
+            Some(s) => match generate_table_migration(s, dst, &mut migration.warnings) {
+                None => {
+                    migration.actions.push(MigrationAction::DeleteTable(dst.name.clone()));
+                    migration.actions.push(MigrationAction::CreateTable((*dst).clone()));
+                }
+                Some(mut tm) => {
+                    if !tm.is_empty() {
+                        tm.warnings =
+                            migration.warnings.iter().filter(|w| w.table == dst.name).cloned().collect();
+                        migration.actions.push(MigrationAction::AlterTable(tm));
+                    }
+                }
+            },
+        }
+    }
+    migration
+}
+
+/// The source tables that point at `table_name` with a foreign key they keep in the target
+/// (same constraint name and same columns), transitively, in discovery order (depth first, as
+/// Serverpod's `_findDependentTables`). A referencing table that drops or renumbers the key is
+/// merely altered instead.
+fn find_dependent_tables(
+    table_name: &str,
+    source_tables: &[&TableDefinition],
+    target_tables: &[&TableDefinition],
+) -> Vec<String> {
+    let keeps_reference = |src: &TableDefinition, referenced: &str| {
+        src.foreign_keys.iter().any(|fk| {
+            fk.reference_table == referenced
+                && target_tables.iter().any(|t| {
+                    t.name == src.name
+                        && t.foreign_keys
+                            .iter()
+                            .any(|tfk| tfk.constraint_name == fk.constraint_name && tfk.columns == fk.columns)
+                })
+        })
+    };
+
+    let mut found: Vec<String> = Vec::new();
+    let mut seen: BTreeSet<String> = BTreeSet::new();
+    // Explicit stack (table, next source index) instead of recursion: no stack overflow on
+    // long chains, same visiting order.
+    let mut stack: Vec<(String, usize)> = vec![(table_name.to_string(), 0)];
+    while let Some((name, next)) = stack.last_mut() {
+        let Some(src) = source_tables.get(*next) else {
+            stack.pop();
+            continue;
+        };
+        *next += 1;
+        if seen.contains(&src.name) {
+            continue;
+        }
+        let referenced = name.clone();
+        if keeps_reference(src, &referenced) {
+            seen.insert(src.name.clone());
+            found.push(src.name.clone());
+            stack.push((src.name.clone(), 0));
+        }
+    }
+    found
+}
+
+/// The field a column stores: its model field name, or for files and live databases without
+/// one, its physical name. Rename detection pairs columns through it.
+fn field_id(c: &ColumnDefinition) -> &str {
+    c.field_name.as_deref().unwrap_or(&c.name)
+}
+
+/// The in-place changes that take `src` to `dst` (Serverpod's `generateTableMigration`), or
+/// `None` when some added column cannot be added to an existing table and the whole table must
+/// be recreated. Warnings are appended to `warnings` in both cases; the returned migration's own
+/// `warnings` list is left empty for the caller to fill.
+pub fn generate_table_migration(
+    src: &TableDefinition,
+    dst: &TableDefinition,
+    warnings: &mut Vec<MigrationWarning>,
+) -> Option<TableMigration> {
+    // Rename detection: a source column whose field now lives under another physical name, and
+    // that can be altered in place into it. Later duplicates of a field id win, as in a map.
+    let dst_by_field = |id: &str| dst.columns.iter().rev().find(|c| field_id(c) == id);
+    // (source name, target name) in source order; a repeated source name keeps its first slot.
+    let mut renames: Vec<(&str, &str)> = Vec::new();
+    for s in &src.columns {
+        let Some(d) = dst_by_field(field_id(s)) else { continue };
+        if s.name == d.name || !can_migrate_to(s, d) {
+            continue;
+        }
+        match renames.iter_mut().find(|(from, _)| *from == s.name) {
+            Some(entry) => entry.1 = &d.name,
+            None => renames.push((&s.name, &d.name)),
+        }
+    }
+    let rename_of = |name: &str| renames.iter().find(|(from, _)| *from == name).map(|(_, to)| *to);
+    let is_rename_source = |name: &str| rename_of(name).is_some();
+    let is_rename_target = |name: &str| renames.iter().any(|(_, to)| *to == name);
+
+    // Added: new physical names, plus names freed by a rename and reused by another field.
+    let mut add_columns: Vec<ColumnDefinition> = dst
+        .columns
+        .iter()
+        .filter(|d| {
+            !is_rename_target(&d.name) && (src.column(&d.name).is_none() || is_rename_source(&d.name))
+        })
+        .cloned()
+        .collect();
+
+    // Deleted: names gone from the target, and names a renamed column takes over (see
+    // `deviations` in the crate docs: Serverpod keeps these and emits a failing RENAME).
+    let mut delete_columns: Vec<String> = Vec::new();
+    for s in &src.columns {
+        if is_rename_source(&s.name) {
+            continue;
+        }
+        if dst.column(&s.name).is_none() || is_rename_target(&s.name) {
+            delete_columns.push(s.name.clone());
+            warnings.push(crate::warnings::column_dropped(&src.name, &s.name));
+        }
+    }
+
+    let mut modify_columns: Vec<ColumnMigration> = Vec::new();
+    for s in &src.columns {
+        let d = match rename_of(&s.name) {
+            Some(to) => dst.column(to),
+            None if is_rename_target(&s.name) => None,
+            None => dst.column(&s.name),
+        };
+        let Some(d) = d else { continue };
+        if column_like(s, d) {
+            continue;
+        }
+        if can_migrate_to(s, d) {
+            let add_nullable = !s.is_nullable && d.is_nullable;
+            let remove_nullable = s.is_nullable && !d.is_nullable;
+            let change_default = s.column_default != d.column_default;
+            let new_type = (s.column_type != d.column_type).then_some(d.column_type);
+            // Only the model nullability of `id` changed: the database column stays as it is.
+            if s.is_primary() && !add_nullable && !remove_nullable && !change_default && new_type.is_none() {
+                continue;
+            }
+            modify_columns.push(ColumnMigration {
+                column_name: s.name.clone(),
+                new_column_name: (s.name != d.name).then(|| d.name.clone()),
+                add_nullable,
+                remove_nullable,
+                change_default,
+                new_default: d.column_default.clone(),
+                new_type,
+            });
+            if remove_nullable {
+                warnings.push(crate::warnings::not_null_added(&src.name, &d.name));
+            }
+        } else {
+            delete_columns.push(s.name.clone());
+            add_columns.push(d.clone());
+            warnings.push(crate::warnings::column_recreated(&src.name, &s.name));
+        }
+    }
+
+    let mut add_indexes: Vec<_> =
+        dst.indexes.iter().filter(|i| src.index(&i.index_name).is_none()).cloned().collect();
+    let mut delete_indexes: Vec<String> = src
+        .indexes
+        .iter()
+        .filter(|i| dst.index(&i.index_name).is_none())
+        .map(|i| i.index_name.clone())
+        .collect();
+    for s in &src.indexes {
+        if let Some(d) = dst.index(&s.index_name) {
+            if !index_like(s, d) {
+                delete_indexes.push(s.index_name.clone());
+                add_indexes.push(d.clone());
+            }
+        }
+    }
+    for index in add_indexes.iter().filter(|i| i.is_unique) {
+        warnings.push(crate::warnings::unique_index_created(&src.name, index));
+    }
+
+    let mut add_foreign_keys: Vec<_> =
+        dst.foreign_keys.iter().filter(|f| src.foreign_key(&f.constraint_name).is_none()).cloned().collect();
+    let mut delete_foreign_keys: Vec<String> = src
+        .foreign_keys
+        .iter()
+        .filter(|f| dst.foreign_key(&f.constraint_name).is_none())
+        .map(|f| f.constraint_name.clone())
+        .collect();
+    for s in &src.foreign_keys {
+        if let Some(d) = dst.foreign_key(&s.constraint_name) {
+            if !foreign_key_like(s, d) {
+                delete_foreign_keys.push(s.constraint_name.clone());
+                add_foreign_keys.push(d.clone());
+            }
+        }
+    }
+
+    // A NOT NULL column without default (or a new primary key) cannot be added to a table that
+    // has rows: the whole table is recreated instead. Warnings gathered so far are kept.
+    if let Some(c) = add_columns.iter().find(|c| !can_be_created_in_table_migration(c)) {
+        warnings.push(crate::warnings::table_recreated(&src.name, &c.name));
+        return None;
+    }
+
+    Some(TableMigration {
+        name: src.name.clone(),
+        dart_name: None,
+        module: None,
+        schema: src.schema.clone(),
+        add_columns,
+        delete_columns,
+        modify_columns,
+        add_indexes,
+        delete_indexes,
+        add_foreign_keys,
+        delete_foreign_keys,
+        warnings: Vec::new(),
+    })
 }

@@ -1,0 +1,176 @@
+//! An in-memory simulation of running a migration's PostgreSQL script against a schema.
+
+use std::collections::BTreeSet;
+
+use strata_schema::{
+    DatabaseDefinition, ForeignKeyDefinition, MigrationAction, TableDefinition, TableMigration,
+};
+
+/// The schema `def` has after running `migration` as Serverpod's `migration.sql` would.
+///
+/// Modelled, in script order:
+/// * actions in order; an `alterTable` in its fixed statement order (drop indexes, drop FKs,
+///   drop columns, renames, add columns, alter columns, create indexes);
+/// * `DROP TABLE ... CASCADE` also removes foreign keys of other tables that point at it;
+/// * foreign keys of created tables and `addForeignKeys` are added after all actions, as the
+///   script adds them at its end;
+/// * the script's "restore foreign key" step: inbound keys removed by the CASCADE of a table
+///   that is dropped and recreated come back, unless their (managed) table was itself created,
+///   or dropped/re-added that key explicitly;
+/// * `CREATE TABLE IF NOT EXISTS` keeps an existing table and adds only its missing indexes.
+///
+/// Deliberately not modelled: PostgreSQL's implicit effects on objects that depend on a
+/// *column* (indexes and keys dropped with `DROP COLUMN`, or following a `RENAME COLUMN`). The
+/// result is what the migration intends, which is what cross-checks against the target
+/// definition need. Statements that PostgreSQL would reject (altering a missing table, adding
+/// an existing name) are applied leniently instead of failing: a missing table's alter is
+/// skipped, an existing index or key of the same name is replaced.
+pub fn apply_migration(def: &DatabaseDefinition, migration: &crate::DatabaseMigration) -> DatabaseDefinition {
+    let mut out = def.clone();
+    // Keys added at the end of the script: (table, key).
+    let mut pending: Vec<(String, ForeignKeyDefinition)> = Vec::new();
+    // Keys removed by DROP TABLE ... CASCADE: (owning table, key).
+    let mut cascaded: Vec<(String, ForeignKeyDefinition)> = Vec::new();
+    let mut dropped: BTreeSet<String> = BTreeSet::new();
+    let mut created: BTreeSet<String> = BTreeSet::new();
+    // Keys an alter action dropped or added explicitly: (table, constraint).
+    let mut explicit: BTreeSet<(String, String)> = BTreeSet::new();
+
+    for action in &migration.actions {
+        match action {
+            MigrationAction::DeleteTable(name) => {
+                let Some(pos) = out.tables.iter().position(|t| &t.name == name) else { continue };
+                out.tables.remove(pos);
+                dropped.insert(name.clone());
+                for t in &mut out.tables {
+                    let owner = t.name.clone();
+                    t.foreign_keys.retain(|fk| {
+                        let inbound = &fk.reference_table == name;
+                        if inbound {
+                            cascaded.push((owner.clone(), fk.clone()));
+                        }
+                        !inbound
+                    });
+                }
+            }
+            MigrationAction::CreateTable(table) => {
+                let mut t = table.clone();
+                pending
+                    .extend(std::mem::take(&mut t.foreign_keys).into_iter().map(|fk| (t.name.clone(), fk)));
+                created.insert(t.name.clone());
+                match out.tables.iter_mut().find(|x| x.name == t.name) {
+                    Some(existing) => *existing = t,
+                    None => out.tables.push(t),
+                }
+            }
+            MigrationAction::CreateTableIfNotExists(table) => {
+                let mut t = table.clone();
+                // The script adds these keys unconditionally, even to an existing table.
+                pending
+                    .extend(std::mem::take(&mut t.foreign_keys).into_iter().map(|fk| (t.name.clone(), fk)));
+                created.insert(t.name.clone());
+                match out.tables.iter_mut().find(|x| x.name == t.name) {
+                    Some(existing) => {
+                        for index in t.indexes {
+                            if existing.index(&index.index_name).is_none() {
+                                existing.indexes.push(index);
+                            }
+                        }
+                    }
+                    None => out.tables.push(t),
+                }
+            }
+            MigrationAction::AlterTable(m) => {
+                let Some(table) = out.tables.iter_mut().find(|t| t.name == m.name) else { continue };
+                alter(table, m, &mut pending, &mut explicit);
+            }
+        }
+    }
+
+    for (table, fk) in pending {
+        if let Some(t) = out.tables.iter_mut().find(|t| t.name == table) {
+            put_foreign_key(t, fk);
+        }
+    }
+
+    for (owner, fk) in cascaded {
+        let recreated = dropped.contains(&fk.reference_table) && created.contains(&fk.reference_table);
+        if !recreated
+            || created.contains(&owner)
+            || explicit.contains(&(owner.clone(), fk.constraint_name.clone()))
+            || out.table(&fk.reference_table).is_none()
+        {
+            continue;
+        }
+        if let Some(t) = out.tables.iter_mut().find(|t| t.name == owner) {
+            if t.is_managed() && t.foreign_key(&fk.constraint_name).is_none() {
+                t.foreign_keys.push(fk);
+            }
+        }
+    }
+    out
+}
+
+/// Replaces a key of the same name, or appends.
+fn put_foreign_key(t: &mut TableDefinition, fk: ForeignKeyDefinition) {
+    match t.foreign_keys.iter_mut().find(|x| x.constraint_name == fk.constraint_name) {
+        Some(existing) => *existing = fk,
+        None => t.foreign_keys.push(fk),
+    }
+}
+
+/// One `alterTable` action, in the script's fixed statement order.
+fn alter(
+    table: &mut TableDefinition,
+    m: &TableMigration,
+    pending: &mut Vec<(String, ForeignKeyDefinition)>,
+    explicit: &mut BTreeSet<(String, String)>,
+) {
+    table.indexes.retain(|i| !m.delete_indexes.contains(&i.index_name));
+    table.foreign_keys.retain(|f| !m.delete_foreign_keys.contains(&f.constraint_name));
+    for name in &m.delete_foreign_keys {
+        explicit.insert((table.name.clone(), name.clone()));
+    }
+    for name in &m.delete_columns {
+        if let Some(pos) = table.columns.iter().position(|c| &c.name == name) {
+            table.columns.remove(pos);
+        }
+    }
+    // Renames are resolved against the pre-rename names all at once, so that a chain or a swap
+    // of names ends as the diff meant it.
+    let renames: Vec<(&str, &str)> = m
+        .modify_columns
+        .iter()
+        .filter_map(|c| Some((c.column_name.as_str(), c.new_column_name.as_deref()?)))
+        .collect();
+    for column in &mut table.columns {
+        if let Some((_, to)) = renames.iter().find(|(from, _)| *from == column.name) {
+            column.name = to.to_string();
+        }
+    }
+    table.columns.extend(m.add_columns.iter().cloned());
+    for c in &m.modify_columns {
+        let Some(column) = table.columns.iter_mut().find(|x| x.name == c.final_name()) else { continue };
+        if c.add_nullable {
+            column.is_nullable = true;
+        } else if c.remove_nullable {
+            column.is_nullable = false;
+        }
+        if c.change_default {
+            column.column_default = c.new_default.clone();
+        }
+        if let Some(t) = c.new_type {
+            column.column_type = t;
+        }
+    }
+    for index in &m.add_indexes {
+        match table.indexes.iter_mut().find(|x| x.index_name == index.index_name) {
+            Some(existing) => *existing = index.clone(),
+            None => table.indexes.push(index.clone()),
+        }
+    }
+    for fk in &m.add_foreign_keys {
+        explicit.insert((table.name.clone(), fk.constraint_name.clone()));
+        pending.push((table.name.clone(), fk.clone()));
+    }
+}

@@ -1,0 +1,480 @@
+//! The comparison predicates of the diff (spec §7.3) and a human-readable, object-by-object
+//! difference report built on the same rules.
+//!
+//! The predicates decide *whether* the diff emits something; the report explains *what*
+//! differs. Every property a predicate checks has a matching line in the report, so a report
+//! is empty exactly when the predicates hold (tested).
+
+use std::fmt;
+
+use strata_schema::{
+    ColumnDefinition, ColumnType, ForeignKeyAction, ForeignKeyDefinition, IndexDefinition, IndexElementType,
+    TableDefinition,
+};
+
+/// Whether two columns are structurally the same (Serverpod's column `like`).
+///
+/// `integer` and `bigint` count as equal so that databases created before Serverpod's
+/// int → bigint switch produce no migration. `dartType` and `fieldName` are deliberately
+/// ignored: a Dart-only type change needs no DDL.
+pub fn column_like(a: &ColumnDefinition, b: &ColumnDefinition) -> bool {
+    a.name == b.name
+        && column_type_like(a.column_type, b.column_type)
+        && a.is_nullable == b.is_nullable
+        && a.column_default == b.column_default
+        && a.vector_dimension == b.vector_dimension
+}
+
+/// Column type equality with `integer` ≈ `bigint`.
+pub fn column_type_like(a: ColumnType, b: ColumnType) -> bool {
+    a == b || (a.is_integer() && b.is_integer())
+}
+
+/// Whether `src` can be altered in place into `dst` (as opposed to drop + re-add).
+///
+/// The names are not compared: rename detection asks this question of differently named
+/// columns. Unlike [`column_like`], `integer` and `bigint` are different here.
+pub fn can_migrate_to(src: &ColumnDefinition, dst: &ColumnDefinition) -> bool {
+    if let (Some(a), Some(b)) = (&src.dart_type, &dst.dart_type) {
+        if strip_nullability(a) != strip_nullability(b) {
+            return false;
+        }
+    }
+    // A serial default needs its own sequence, which only ADD COLUMN creates.
+    if dst.is_serial() && !src.is_serial() {
+        return false;
+    }
+    if src.vector_dimension != dst.vector_dimension {
+        return false;
+    }
+    if src.column_type.is_json() && dst.column_type.is_json() {
+        return true;
+    }
+    src.column_type == dst.column_type
+}
+
+/// A Dart type without one trailing `?` (`int?` → `int`).
+fn strip_nullability(t: &str) -> &str {
+    t.strip_suffix('?').unwrap_or(t)
+}
+
+/// Whether a column added by `ALTER TABLE ... ADD COLUMN` works on a table that has rows:
+/// NOT NULL needs a default, and the primary key cannot be added to an existing table.
+pub fn can_be_created_in_table_migration(c: &ColumnDefinition) -> bool {
+    (c.is_nullable || c.column_default.is_some()) && !c.is_primary()
+}
+
+/// Whether two indexes are the same (Serverpod's index `like`). Names are compared without
+/// case, as Serverpod does when checking a live database; the diff itself matches indexes by
+/// exact name before asking.
+pub fn index_like(a: &IndexDefinition, b: &IndexDefinition) -> bool {
+    index_changes(a, b).is_empty() && a.index_name.to_lowercase() == b.index_name.to_lowercase()
+}
+
+/// Whether two foreign keys are the same (Serverpod's FK `like`). `referenceTableSchema` is
+/// not compared; `matchType` only when both sides know it (only introspection sets it).
+pub fn foreign_key_like(a: &ForeignKeyDefinition, b: &ForeignKeyDefinition) -> bool {
+    foreign_key_changes(a, b).is_empty()
+        && a.constraint_name.to_lowercase() == b.constraint_name.to_lowercase()
+}
+
+/// One property that differs between two versions of an object: `type text → bigint`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// What changed (`type`, `nullable`, `default`, `elements`, ...).
+    pub property: &'static str,
+    /// The rendering in the first (old / expected) object.
+    pub from: String,
+    /// The rendering in the second (new / actual) object.
+    pub to: String,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Nullability reads better as a state change than as a key.
+        if self.property == "nullable" {
+            write!(f, "{} → {}", self.from, self.to)
+        } else {
+            write!(f, "{} {} → {}", self.property, self.from, self.to)
+        }
+    }
+}
+
+/// The kind of schema object a difference is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ObjectKind {
+    Table,
+    Column,
+    Index,
+    ForeignKey,
+}
+
+impl ObjectKind {
+    /// How the kind is spelled in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            ObjectKind::Table => "table",
+            ObjectKind::Column => "column",
+            ObjectKind::Index => "index",
+            ObjectKind::ForeignKey => "foreign key",
+        }
+    }
+}
+
+/// How one object differs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DifferenceKind {
+    /// Only in the second definition.
+    Added,
+    /// Only in the first definition.
+    Removed,
+    /// In both, with these property changes (never empty).
+    Changed(Vec<Change>),
+}
+
+/// One object that differs between two definitions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Difference {
+    /// The table the object belongs to (the table itself for [`ObjectKind::Table`]).
+    pub table: String,
+    pub kind: ObjectKind,
+    /// The object's name (column, index or constraint name; the table name for tables).
+    pub name: String,
+    pub difference: DifferenceKind,
+}
+
+impl fmt::Display for Difference {
+    /// `column "x": type text → bigint, nullable → not null`, `index "i" added`, ...
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} \"{}\"", self.kind.label(), self.name)?;
+        match &self.difference {
+            DifferenceKind::Added => write!(f, " added"),
+            DifferenceKind::Removed => write!(f, " removed"),
+            DifferenceKind::Changed(changes) => {
+                write!(f, ": ")?;
+                for (i, c) in changes.iter().enumerate() {
+                    if i > 0 {
+                        write!(f, ", ")?;
+                    }
+                    write!(f, "{c}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn opt_str(v: Option<&str>) -> String {
+    v.map_or_else(|| "none".to_string(), str::to_string)
+}
+
+fn push(out: &mut Vec<Change>, property: &'static str, from: String, to: String) {
+    out.push(Change { property, from, to });
+}
+
+fn nullability(nullable: bool) -> String {
+    if nullable { "nullable" } else { "not null" }.to_string()
+}
+
+/// The properties [`column_like`] checks that differ, in a fixed order. The name is not
+/// listed: callers match columns by name.
+pub fn column_changes(a: &ColumnDefinition, b: &ColumnDefinition) -> Vec<Change> {
+    let mut out = Vec::new();
+    if !column_type_like(a.column_type, b.column_type) {
+        push(&mut out, "type", a.column_type.name().into(), b.column_type.name().into());
+    }
+    if a.is_nullable != b.is_nullable {
+        push(&mut out, "nullable", nullability(a.is_nullable), nullability(b.is_nullable));
+    }
+    if a.column_default != b.column_default {
+        push(&mut out, "default", opt_str(a.column_default.as_deref()), opt_str(b.column_default.as_deref()));
+    }
+    if a.vector_dimension != b.vector_dimension {
+        let dim = |d: Option<i64>| d.map_or_else(|| "none".to_string(), |d| d.to_string());
+        push(&mut out, "dimension", dim(a.vector_dimension), dim(b.vector_dimension));
+    }
+    out
+}
+
+fn elements_text(i: &IndexDefinition) -> String {
+    let parts: Vec<String> = i
+        .elements
+        .iter()
+        .map(|e| match e.element_type {
+            IndexElementType::Column => e.definition.clone(),
+            IndexElementType::Expression => format!("expr {}", e.definition),
+        })
+        .collect();
+    format!("({})", parts.join(", "))
+}
+
+/// Index parameters as a map: later duplicates win, as when Serverpod decodes the JSON object.
+fn parameter_map(p: &Option<Vec<(String, String)>>) -> std::collections::BTreeMap<&str, &str> {
+    let mut m = std::collections::BTreeMap::new();
+    for (k, v) in p.iter().flatten() {
+        m.insert(k.as_str(), v.as_str());
+    }
+    m
+}
+
+fn parameters_text(m: &std::collections::BTreeMap<&str, &str>) -> String {
+    if m.is_empty() {
+        return "none".into();
+    }
+    let parts: Vec<String> = m.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    parts.join(", ")
+}
+
+/// The properties [`index_like`] checks that differ (apart from the name), in a fixed order.
+pub fn index_changes(a: &IndexDefinition, b: &IndexDefinition) -> Vec<Change> {
+    let mut out = Vec::new();
+    if a.index_type != b.index_type {
+        push(&mut out, "type", a.index_type.clone(), b.index_type.clone());
+    }
+    if a.is_unique != b.is_unique {
+        push(&mut out, "unique", a.is_unique.to_string(), b.is_unique.to_string());
+    }
+    if a.is_primary != b.is_primary {
+        push(&mut out, "primary", a.is_primary.to_string(), b.is_primary.to_string());
+    }
+    // An absent nullsDistinct is the database default, which is distinct.
+    let (nda, ndb) = (a.nulls_distinct.unwrap_or(true), b.nulls_distinct.unwrap_or(true));
+    if nda != ndb {
+        push(&mut out, "nulls distinct", nda.to_string(), ndb.to_string());
+    }
+    if a.predicate != b.predicate {
+        push(&mut out, "predicate", opt_str(a.predicate.as_deref()), opt_str(b.predicate.as_deref()));
+    }
+    if a.table_space != b.table_space {
+        push(&mut out, "tablespace", opt_str(a.table_space.as_deref()), opt_str(b.table_space.as_deref()));
+    }
+    if a.gin_operator_class != b.gin_operator_class {
+        push(
+            &mut out,
+            "gin operator class",
+            opt_str(a.gin_operator_class.map(|g| g.name())),
+            opt_str(b.gin_operator_class.map(|g| g.name())),
+        );
+    }
+    if a.vector_distance_function != b.vector_distance_function {
+        push(
+            &mut out,
+            "vector distance",
+            opt_str(a.vector_distance_function.map(|g| g.name())),
+            opt_str(b.vector_distance_function.map(|g| g.name())),
+        );
+    }
+    if a.vector_column_type != b.vector_column_type {
+        push(
+            &mut out,
+            "vector column type",
+            opt_str(a.vector_column_type.map(|g| g.name())),
+            opt_str(b.vector_column_type.map(|g| g.name())),
+        );
+    }
+    let (pa, pb) = (parameter_map(&a.parameters), parameter_map(&b.parameters));
+    if pa != pb {
+        push(&mut out, "parameters", parameters_text(&pa), parameters_text(&pb));
+    }
+    if a.elements != b.elements {
+        push(&mut out, "elements", elements_text(a), elements_text(b));
+    }
+    out
+}
+
+fn action_text(a: Option<ForeignKeyAction>) -> String {
+    opt_str(a.map(|a| a.sql()))
+}
+
+fn list_text(l: &[String]) -> String {
+    format!("({})", l.join(", "))
+}
+
+/// The properties [`foreign_key_like`] checks that differ (apart from the name), in a fixed
+/// order.
+pub fn foreign_key_changes(a: &ForeignKeyDefinition, b: &ForeignKeyDefinition) -> Vec<Change> {
+    let mut out = Vec::new();
+    if a.columns != b.columns {
+        push(&mut out, "columns", list_text(&a.columns), list_text(&b.columns));
+    }
+    if a.reference_table != b.reference_table {
+        push(&mut out, "references", a.reference_table.clone(), b.reference_table.clone());
+    }
+    if a.reference_columns != b.reference_columns {
+        push(&mut out, "reference columns", list_text(&a.reference_columns), list_text(&b.reference_columns));
+    }
+    if a.on_update != b.on_update {
+        push(&mut out, "on update", action_text(a.on_update), action_text(b.on_update));
+    }
+    if a.on_delete != b.on_delete {
+        push(&mut out, "on delete", action_text(a.on_delete), action_text(b.on_delete));
+    }
+    if a.deferrable != b.deferrable {
+        push(
+            &mut out,
+            "deferrable",
+            opt_str(a.deferrable.map(|d| d.name())),
+            opt_str(b.deferrable.map(|d| d.name())),
+        );
+    }
+    if let (Some(ma), Some(mb)) = (a.match_type, b.match_type) {
+        if ma != mb {
+            push(&mut out, "match", ma.name().into(), mb.name().into());
+        }
+    }
+    out
+}
+
+/// Pairs objects of two lists by name: exact match first, then case-insensitive among the
+/// still unmatched (live databases may report names in another case). Returns, in a stable
+/// order, the objects of `a` with their partner (if any), then the unmatched of `b`.
+fn pair_by_name<'x, T>(
+    a: &'x [T],
+    b: &'x [T],
+    name: impl Fn(&T) -> &str,
+) -> (Vec<(&'x T, Option<&'x T>)>, Vec<&'x T>) {
+    let mut used = vec![false; b.len()];
+    let mut partner: Vec<Option<usize>> = vec![None; a.len()];
+    for (i, x) in a.iter().enumerate() {
+        if let Some(j) = (0..b.len()).find(|&j| !used[j] && name(&b[j]) == name(x)) {
+            used[j] = true;
+            partner[i] = Some(j);
+        }
+    }
+    for (i, x) in a.iter().enumerate() {
+        if partner[i].is_some() {
+            continue;
+        }
+        let lower = name(x).to_lowercase();
+        if let Some(j) = (0..b.len()).find(|&j| !used[j] && name(&b[j]).to_lowercase() == lower) {
+            used[j] = true;
+            partner[i] = Some(j);
+        }
+    }
+    let pairs = a.iter().zip(partner).map(|(x, p)| (x, p.map(|j| &b[j]))).collect();
+    let rest = b.iter().zip(used).filter(|(_, u)| !u).map(|(y, _)| y).collect();
+    (pairs, rest)
+}
+
+/// Everything that differs between two versions of one table, object by object: the table's
+/// own properties, then columns, indexes and foreign keys; within each group the objects of
+/// `a` in their order, then those only in `b` in theirs. Columns match by exact name, indexes
+/// and foreign keys by name ignoring case when no exact match exists.
+///
+/// `a` is the reference (old / expected), `b` the other side (new / actual): `Added` means
+/// "only in `b`".
+pub fn diff_tables(a: &TableDefinition, b: &TableDefinition) -> Vec<Difference> {
+    let mut out = Vec::new();
+    let table = a.name.clone();
+    let diff = |kind, name: &str, difference| Difference {
+        table: table.clone(),
+        kind,
+        name: name.to_string(),
+        difference,
+    };
+
+    let mut own = Vec::new();
+    if a.name != b.name {
+        push(&mut own, "name", a.name.clone(), b.name.clone());
+    }
+    if a.table_space != b.table_space {
+        push(&mut own, "tablespace", opt_str(a.table_space.as_deref()), opt_str(b.table_space.as_deref()));
+    }
+    if let (Some(ma), Some(mb)) = (a.managed, b.managed) {
+        if ma != mb {
+            push(&mut own, "managed", ma.to_string(), mb.to_string());
+        }
+    }
+    if !own.is_empty() {
+        out.push(diff(ObjectKind::Table, &a.name, DifferenceKind::Changed(own)));
+    }
+
+    // Columns match exactly: PostgreSQL column names are case-sensitive once quoted.
+    let mut used = vec![false; b.columns.len()];
+    for c in &a.columns {
+        match (0..b.columns.len()).find(|&j| !used[j] && b.columns[j].name == c.name) {
+            Some(j) => {
+                used[j] = true;
+                let changes = column_changes(c, &b.columns[j]);
+                if !changes.is_empty() {
+                    out.push(diff(ObjectKind::Column, &c.name, DifferenceKind::Changed(changes)));
+                }
+            }
+            None => out.push(diff(ObjectKind::Column, &c.name, DifferenceKind::Removed)),
+        }
+    }
+    for (c, _) in b.columns.iter().zip(&used).filter(|(_, u)| !**u) {
+        out.push(diff(ObjectKind::Column, &c.name, DifferenceKind::Added));
+    }
+
+    let (pairs, rest) = pair_by_name(&a.indexes, &b.indexes, |i| &i.index_name);
+    for (x, y) in pairs {
+        match y {
+            Some(y) => {
+                let changes = index_changes(x, y);
+                if !changes.is_empty() {
+                    out.push(diff(ObjectKind::Index, &x.index_name, DifferenceKind::Changed(changes)));
+                }
+            }
+            None => out.push(diff(ObjectKind::Index, &x.index_name, DifferenceKind::Removed)),
+        }
+    }
+    for y in rest {
+        out.push(diff(ObjectKind::Index, &y.index_name, DifferenceKind::Added));
+    }
+
+    let (pairs, rest) = pair_by_name(&a.foreign_keys, &b.foreign_keys, |f| &f.constraint_name);
+    for (x, y) in pairs {
+        match y {
+            Some(y) => {
+                let changes = foreign_key_changes(x, y);
+                if !changes.is_empty() {
+                    out.push(diff(
+                        ObjectKind::ForeignKey,
+                        &x.constraint_name,
+                        DifferenceKind::Changed(changes),
+                    ));
+                }
+            }
+            None => out.push(diff(ObjectKind::ForeignKey, &x.constraint_name, DifferenceKind::Removed)),
+        }
+    }
+    for y in rest {
+        out.push(diff(ObjectKind::ForeignKey, &y.constraint_name, DifferenceKind::Added));
+    }
+    out
+}
+
+/// [`diff_tables`] over whole definitions: tables match by name (schema ignored, as in the
+/// diff); tables only on one side are one `Added`/`Removed` entry each. Order: tables of `a`
+/// in their order (with their object differences), then tables only in `b`.
+pub fn diff_definitions(
+    a: &strata_schema::DatabaseDefinition,
+    b: &strata_schema::DatabaseDefinition,
+) -> Vec<Difference> {
+    let mut out = Vec::new();
+    let mut used = vec![false; b.tables.len()];
+    for t in &a.tables {
+        match (0..b.tables.len()).find(|&j| !used[j] && b.tables[j].name == t.name) {
+            Some(j) => {
+                used[j] = true;
+                out.extend(diff_tables(t, &b.tables[j]));
+            }
+            None => out.push(Difference {
+                table: t.name.clone(),
+                kind: ObjectKind::Table,
+                name: t.name.clone(),
+                difference: DifferenceKind::Removed,
+            }),
+        }
+    }
+    for (t, _) in b.tables.iter().zip(&used).filter(|(_, u)| !**u) {
+        out.push(Difference {
+            table: t.name.clone(),
+            kind: ObjectKind::Table,
+            name: t.name.clone(),
+            difference: DifferenceKind::Added,
+        });
+    }
+    out
+}

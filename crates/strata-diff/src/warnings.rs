@@ -1,0 +1,82 @@
+//! The warnings the diff emits, with Serverpod's exact message texts (spec §3.2).
+//!
+//! The texts are part of `migration.json`, so they must match byte for byte.
+
+use strata_schema::{IndexDefinition, MigrationWarning, WarningType};
+
+fn warning(
+    warning_type: WarningType,
+    table: &str,
+    columns: Vec<String>,
+    destructive: bool,
+    message: String,
+) -> MigrationWarning {
+    MigrationWarning { warning_type, message, table: table.to_string(), columns, destructive }
+}
+
+/// A table missing from the target (or a dependent being recreated) is dropped.
+pub fn table_dropped(table: &str) -> MigrationWarning {
+    warning(WarningType::TableDropped, table, Vec::new(), true, format!("Table \"{table}\" will be dropped."))
+}
+
+/// A column missing from the target is dropped.
+pub fn column_dropped(table: &str, column: &str) -> MigrationWarning {
+    warning(
+        WarningType::ColumnDropped,
+        table,
+        vec![column.to_string()],
+        true,
+        format!("Column \"{column}\" of table \"{table}\" will be dropped."),
+    )
+}
+
+/// A column changed in a way ALTER COLUMN cannot express, so it is dropped and re-added.
+pub fn column_recreated(table: &str, column: &str) -> MigrationWarning {
+    warning(
+        WarningType::ColumnDropped,
+        table,
+        vec![column.to_string()],
+        true,
+        format!("Column \"{column}\" of table \"{table}\" is modified in a way that it must be deleted and recreated."),
+    )
+}
+
+/// A nullable column becomes NOT NULL (named by its post-rename name).
+pub fn not_null_added(table: &str, column: &str) -> MigrationWarning {
+    warning(
+        WarningType::NotNullAdded,
+        table,
+        vec![column.to_string()],
+        false,
+        format!(
+            "Column \"{column}\" of table \"{table}\" is modified to be not null. If there are existing rows with null values, this migration will fail."
+        ),
+    )
+}
+
+/// A unique index is created (new, or recreated because it changed).
+pub fn unique_index_created(table: &str, index: &IndexDefinition) -> MigrationWarning {
+    warning(
+        WarningType::UniqueIndexCreated,
+        table,
+        index.elements.iter().map(|e| e.definition.clone()).collect(),
+        false,
+        format!(
+            "Unique index \"{}\" is added to table \"{table}\". If there are existing rows with duplicate values, this migration will fail.",
+            index.index_name
+        ),
+    )
+}
+
+/// A column that cannot be added to a populated table forces the table to be recreated.
+pub fn table_recreated(table: &str, column: &str) -> MigrationWarning {
+    warning(
+        WarningType::TableDropped,
+        table,
+        vec![column.to_string()],
+        true,
+        format!(
+            "One or more columns are added to table \"{table}\" which cannot be added in a table migration. The complete table will be deleted and recreated."
+        ),
+    )
+}
