@@ -1,0 +1,357 @@
+//! Where a project's pieces live, from an optional `strata.toml` and otherwise from the
+//! conventions of a Serverpod server package (so an unmodified Serverpod project just works).
+//!
+//! The format is documented in `docs/configuration.md`.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use saphyr::{LoadableYamlNode, Yaml};
+use serde::Deserialize;
+
+use crate::error::ProjectError;
+
+/// File name of strata's own config at the project root.
+pub const CONFIG_FILE: &str = "strata.toml";
+/// The dialects a project can target.
+pub const DIALECTS: &[&str] = &["postgres", "sqlite"];
+
+/// Everything strata needs to know about a project's layout. All paths are the project
+/// directory as given joined with the configured (relative) paths, so messages show paths the
+/// user recognises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectConfig {
+    /// The project (Serverpod server package) directory.
+    pub root: PathBuf,
+    /// The project's module name, recorded in `installedModules` and `serverpod_migrations`.
+    pub module_name: String,
+    /// `postgres` or `sqlite`.
+    pub dialect: String,
+    /// Directories searched for model files.
+    pub model_roots: Vec<PathBuf>,
+    /// `<root>/migrations` unless configured.
+    pub migrations_dir: PathBuf,
+    /// `<root>/repair-migration` (Serverpod's name, not configurable).
+    pub repair_dir: PathBuf,
+    /// Server package directories of dependency modules, in merge order.
+    pub module_dirs: Vec<PathBuf>,
+    /// `serialize_as_jsonb_by_default`.
+    pub jsonb_by_default: bool,
+    /// Default database file for the embedded SQLite dialect.
+    pub sqlite_path: PathBuf,
+}
+
+/// The keys `strata.toml` accepts. Every key is optional; unknown keys are errors so typos do
+/// not silently fall back to defaults.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    module_name: Option<toml::Spanned<String>>,
+    dialect: Option<toml::Spanned<String>>,
+    model_roots: Option<Vec<String>>,
+    migrations_dir: Option<String>,
+    module_dirs: Option<Vec<String>>,
+    jsonb_by_default: Option<bool>,
+    sqlite_path: Option<String>,
+}
+
+impl ProjectConfig {
+    /// Loads the project at `project_dir`: `strata.toml` if present, then Serverpod's files
+    /// (`pubspec.yaml`, `config/generator.yaml`, `.dart_tool/package_config.json`) for
+    /// whatever the config leaves open.
+    pub fn load(project_dir: &Path) -> Result<ProjectConfig, ProjectError> {
+        let root = project_dir.to_path_buf();
+        let toml_path = root.join(CONFIG_FILE);
+        let toml_text = read_optional(&toml_path)?;
+        let file = match &toml_text {
+            Some(text) => Some(parse_toml(&toml_path, text)?),
+            None => None,
+        };
+        let toml_text = toml_text.unwrap_or_default();
+        let pubspec_path = root.join("pubspec.yaml");
+        let pubspec = read_optional(&pubspec_path)?;
+        if file.is_none() && pubspec.is_none() {
+            return Err(ProjectError::NotAProject { dir: root });
+        }
+        let file = file.unwrap_or_default();
+        let generator_path = root.join("config").join("generator.yaml");
+        let generator = match read_optional(&generator_path)? {
+            Some(text) => Some(GeneratorYaml::parse(&generator_path, &text)?),
+            None => None,
+        };
+
+        let module_name = match &file.module_name {
+            Some(name) => {
+                let value = name.get_ref().trim().to_string();
+                if !is_module_name(&value) {
+                    let (line, column) = line_col(&toml_text, name.span().start);
+                    return Err(ProjectError::Config {
+                        path: toml_path,
+                        line,
+                        column,
+                        message: format!(
+                            "module_name \"{value}\" must be lowercase letters, digits and underscores, \
+                             starting with a letter"
+                        ),
+                    });
+                }
+                value
+            }
+            None => match &pubspec {
+                Some(text) => module_name_from_pubspec(&pubspec_path, text)?,
+                None => {
+                    return Err(ProjectError::Config {
+                        path: toml_path,
+                        line: 1,
+                        column: 1,
+                        message: "module_name is required when there is no pubspec.yaml".into(),
+                    })
+                }
+            },
+        };
+
+        let dialect = match &file.dialect {
+            Some(d) => {
+                let value = d.get_ref().trim().to_ascii_lowercase();
+                if !DIALECTS.contains(&value.as_str()) {
+                    let (line, column) = line_col(&toml_text, d.span().start);
+                    return Err(ProjectError::Config {
+                        path: toml_path,
+                        line,
+                        column,
+                        message: format!(
+                            "unknown dialect \"{}\"; expected one of: {}",
+                            d.get_ref(),
+                            DIALECTS.join(", ")
+                        ),
+                    });
+                }
+                value
+            }
+            None => "postgres".to_string(),
+        };
+
+        let model_roots = match &file.model_roots {
+            Some(roots) => roots.iter().map(|r| root.join(r)).collect(),
+            None => vec![root.join("lib")],
+        };
+        let migrations_dir = root.join(file.migrations_dir.as_deref().unwrap_or("migrations"));
+        let jsonb_by_default = file
+            .jsonb_by_default
+            .or_else(|| generator.as_ref().and_then(|g| g.jsonb_by_default))
+            .unwrap_or(false);
+        let sqlite_path = root.join(file.sqlite_path.as_deref().unwrap_or(".strata/strata.db"));
+        let module_dirs = match &file.module_dirs {
+            Some(dirs) => dirs.iter().map(|d| root.join(d)).collect(),
+            None => discover_modules(&root, generator.as_ref().map(|g| g.modules.as_slice()).unwrap_or(&[]))?,
+        };
+
+        Ok(ProjectConfig {
+            repair_dir: root.join("repair-migration"),
+            root,
+            module_name,
+            dialect,
+            model_roots,
+            migrations_dir,
+            module_dirs,
+            jsonb_by_default,
+            sqlite_path,
+        })
+    }
+
+    /// `path` relative to the project root when it lies inside it (for messages such as
+    /// `Migration created: migrations/<version>`), otherwise unchanged.
+    pub fn display_path(&self, path: &Path) -> PathBuf {
+        path.strip_prefix(&self.root).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+    }
+}
+
+/// Dart package / Serverpod module names: `[a-z][a-z0-9_]*` (a leading `_` is tolerated, as
+/// Serverpod's internal `_repair`).
+fn is_module_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c == '_')
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+fn read_optional(path: &Path) -> Result<Option<String>, ProjectError> {
+    match fs::read_to_string(path) {
+        Ok(t) => Ok(Some(t)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(ProjectError::io("cannot read", path, e)),
+    }
+}
+
+fn parse_toml(path: &Path, text: &str) -> Result<FileConfig, ProjectError> {
+    toml::from_str::<FileConfig>(text).map_err(|e| {
+        let (line, column) = e.span().map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+        ProjectError::Config {
+            path: path.to_path_buf(),
+            line,
+            column,
+            message: e.message().trim().to_string(),
+        }
+    })
+}
+
+/// 1-based line and column (in characters) of a byte offset.
+pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let column = before[line_start..].chars().count() + 1;
+    (line, column)
+}
+
+/// Parses a small YAML file into its first document; syntax errors are located.
+fn load_yaml<'a>(path: &Path, text: &'a str) -> Result<Option<Yaml<'a>>, ProjectError> {
+    match Yaml::load_from_str(text) {
+        Ok(mut docs) => Ok(if docs.is_empty() { None } else { Some(docs.swap_remove(0)) }),
+        Err(e) => Err(ProjectError::Config {
+            path: path.to_path_buf(),
+            line: e.marker().line(),
+            column: e.marker().col() + 1,
+            message: format!("invalid YAML: {}", e.info()),
+        }),
+    }
+}
+
+/// Serverpod's rule: the module name is the server package name without `_server`.
+fn module_name_from_pubspec(path: &Path, text: &str) -> Result<String, ProjectError> {
+    let doc = load_yaml(path, text)?;
+    let name = doc.as_ref().and_then(|d| d.as_mapping_get("name")).and_then(|n| n.as_str());
+    match name {
+        Some(n) if !n.trim().is_empty() => {
+            let n = n.trim();
+            Ok(n.strip_suffix("_server").filter(|s| !s.is_empty()).unwrap_or(n).to_string())
+        }
+        _ => Err(ProjectError::Config {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message: "pubspec.yaml has no `name:`; set module_name in strata.toml".into(),
+        }),
+    }
+}
+
+/// The parts of `config/generator.yaml` that affect the database.
+#[derive(Debug, Default)]
+struct GeneratorYaml {
+    jsonb_by_default: Option<bool>,
+    /// Module names listed under `modules:`, in file order.
+    modules: Vec<String>,
+}
+
+impl GeneratorYaml {
+    fn parse(path: &Path, text: &str) -> Result<GeneratorYaml, ProjectError> {
+        let Some(doc) = load_yaml(path, text)? else { return Ok(GeneratorYaml::default()) };
+        let jsonb_by_default = doc.as_mapping_get("serialize_as_jsonb_by_default").and_then(|v| v.as_bool());
+        let mut modules = Vec::new();
+        if let Some(m) = doc.as_mapping_get("modules") {
+            if let Some(map) = m.as_mapping() {
+                modules.extend(map.keys().filter_map(|k| k.as_str()).map(str::to_string));
+            } else if let Some(seq) = m.as_sequence() {
+                modules.extend(seq.iter().filter_map(|k| k.as_str()).map(str::to_string));
+            }
+        }
+        Ok(GeneratorYaml { jsonb_by_default, modules })
+    }
+}
+
+/// Serverpod's module discovery: packages in `.dart_tool/package_config.json` whose root has
+/// `config/generator.yaml` and a `migrations/` directory, other than the project itself.
+/// Modules listed in `generator.yaml` come first in that order, the rest in package order.
+/// Without `package_config.json` (no `dart pub get` yet) there are no modules.
+fn discover_modules(root: &Path, listed: &[String]) -> Result<Vec<PathBuf>, ProjectError> {
+    let dart_tool = root.join(".dart_tool");
+    let path = dart_tool.join("package_config.json");
+    let Some(text) = read_optional(&path)? else { return Ok(Vec::new()) };
+    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| ProjectError::Config {
+        path: path.clone(),
+        line: e.line(),
+        column: e.column(),
+        message: format!("invalid JSON: {e}"),
+    })?;
+    let packages = json.get("packages").and_then(|p| p.as_array()).cloned().unwrap_or_default();
+    let own = fs::canonicalize(root).ok();
+    let mut found: Vec<(String, PathBuf)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for p in &packages {
+        let (Some(name), Some(uri)) =
+            (p.get("name").and_then(|v| v.as_str()), p.get("rootUri").and_then(|v| v.as_str()))
+        else {
+            continue;
+        };
+        let dir = resolve_root_uri(&dart_tool, uri);
+        if !dir.join("config").join("generator.yaml").is_file() || !dir.join("migrations").is_dir() {
+            continue;
+        }
+        let canonical = fs::canonicalize(&dir).ok();
+        if canonical.is_some() && canonical == own {
+            continue;
+        }
+        if seen.insert(canonical.unwrap_or_else(|| dir.clone())) {
+            found.push((name.to_string(), dir));
+        }
+    }
+    let rank = |pkg: &str| {
+        let short = pkg.strip_suffix("_server").unwrap_or(pkg);
+        listed.iter().position(|m| m == pkg || m == short).unwrap_or(usize::MAX)
+    };
+    // Stable sort: listed modules in config order, then the rest in package_config order.
+    found.sort_by_key(|(name, _)| rank(name));
+    Ok(found.into_iter().map(|(_, dir)| dir).collect())
+}
+
+/// Resolves a package_config `rootUri` (absolute `file://` URI or a URI relative to the
+/// `.dart_tool` directory) to a path.
+fn resolve_root_uri(dart_tool: &Path, uri: &str) -> PathBuf {
+    if let Some(rest) = uri.strip_prefix("file://") {
+        // `file:///C:/x` on Windows; `file:///home/x` on Unix.
+        let decoded = percent_decode(rest);
+        #[cfg(windows)]
+        let decoded = decoded.trim_start_matches('/').to_string();
+        PathBuf::from(decoded)
+    } else {
+        dart_tool.join(percent_decode(uri))
+    }
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex =
+                std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+            if let Some(b) = hex {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%20b/c%2"), "a b/c%2");
+        assert_eq!(percent_decode("%41%42"), "AB");
+    }
+
+    #[test]
+    fn line_col_counts_chars() {
+        assert_eq!(line_col("ab\ncd", 4), (2, 2));
+        assert_eq!(line_col("", 0), (1, 1));
+    }
+}

@@ -1,0 +1,312 @@
+//! `create-migration`: a pure planning step ([`plan_migration`]) that decides what to write,
+//! and an I/O driver ([`create_migration`]) that gathers the inputs from disk and writes the
+//! planned version directory atomically.
+//!
+//! The decision sequence follows Serverpod's `MigrationGenerator.createMigration` (spec §6.3).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use strata_models::{ModelOptions, SourceFile};
+use strata_schema::{
+    definition_to_json, migration_to_json, DatabaseDefinition, DatabaseMigration, MigrationVersion,
+    MigrationWarning,
+};
+use strata_sql::{Dialect, MigrationSqlInput};
+
+use crate::config::ProjectConfig;
+use crate::error::ProjectError;
+use crate::migrations::{
+    self, MigrationsDir, RegistryIssue, DEFINITION_JSON, DEFINITION_PROJECT_JSON, DEFINITION_SQL,
+    MIGRATION_JSON, MIGRATION_SQL,
+};
+use crate::version::{version_name, version_timestamp};
+
+/// A dependency module's latest state, as a consuming project sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModuleDefinition {
+    /// The module's server package directory.
+    pub dir: PathBuf,
+    /// The module name (its `definition_project.json` `moduleName`).
+    pub name: String,
+    /// The module's latest migration version.
+    pub version: String,
+    /// That version's `definition_project.json`: the module's own tables.
+    pub definition: DatabaseDefinition,
+}
+
+/// What the user asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CreateOptions {
+    /// Create the migration even when it has warnings.
+    pub force: bool,
+    /// Create the migration even when there are no changes.
+    pub empty: bool,
+    /// Optional `-tag` suffix of the version name.
+    pub tag: Option<String>,
+    /// Plan and report, but write nothing (and prune nothing).
+    pub dry_run: bool,
+}
+
+/// Everything the planner needs; it reads nothing from disk.
+pub struct PlanInput<'a> {
+    /// The project's module name.
+    pub module_name: &'a str,
+    /// `serialize_as_jsonb_by_default`.
+    pub jsonb_by_default: bool,
+    /// The dialect `definition.sql` and `migration.sql` are written for.
+    pub dialect: &'a dyn Dialect,
+    /// The latest version's `definition.json`, or an empty definition when there is none.
+    pub previous: &'a DatabaseDefinition,
+    /// Every model file's path and text.
+    pub model_files: &'a [SourceFile],
+    /// Dependency modules in merge order.
+    pub modules: &'a [ModuleDefinition],
+    /// `--force`.
+    pub force: bool,
+    /// `--empty`.
+    pub empty: bool,
+    /// The new version's name.
+    pub version: &'a str,
+}
+
+/// The result of planning.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PlanOutcome {
+    /// A new version directory with these files, in write order.
+    Created {
+        version: String,
+        files: Vec<(String, Vec<u8>)>,
+        /// Warnings the user overrode with `--force` (empty otherwise).
+        warnings: Vec<MigrationWarning>,
+        migration: DatabaseMigration,
+    },
+    /// The models match the latest version; nothing to write.
+    NoChanges,
+    /// The migration has warnings and `--force` was not given; nothing to write.
+    Blocked { warnings: Vec<MigrationWarning>, migration: DatabaseMigration },
+}
+
+/// Decides what `create-migration` writes. Pure: the same inputs always give the same bytes.
+pub fn plan_migration(input: &PlanInput) -> Result<PlanOutcome, ProjectError> {
+    let options =
+        ModelOptions { module_name: input.module_name.to_string(), jsonb_by_default: input.jsonb_by_default };
+    let mut project = strata_models::build_project_definition(input.model_files, &options)
+        .map_err(ProjectError::InvalidModels)?;
+    let (project, target) = merge_definitions(&mut project, input.module_name, input.version, input.modules);
+
+    let migration = strata_diff::generate_migration(input.previous, &target);
+    let dialect_error = |e: strata_sql::SqlError| ProjectError::Dialect {
+        dialect: input.dialect.name().into(),
+        message: e.to_string(),
+    };
+    // Dialect rejection comes before the warnings check: --force cannot override it.
+    let definition_sql = strata_sql::definition_sql(input.dialect, &target).map_err(dialect_error)?;
+
+    if !migration.warnings.is_empty() && !input.force {
+        return Ok(PlanOutcome::Blocked { warnings: migration.warnings.clone(), migration });
+    }
+    if migration.actions.is_empty() && !input.empty {
+        return Ok(PlanOutcome::NoChanges);
+    }
+
+    let removed_modules = removed_modules(input.previous, &target);
+    let migration_sql = strata_sql::migration_sql(
+        input.dialect,
+        &MigrationSqlInput {
+            migration: &migration,
+            source: input.previous,
+            target: &target,
+            installed_modules: &target.installed_modules,
+            removed_modules: &removed_modules,
+        },
+    )
+    .map_err(dialect_error)?;
+
+    let files = vec![
+        (DEFINITION_PROJECT_JSON.to_string(), definition_to_json(&project).into_bytes()),
+        (DEFINITION_JSON.to_string(), definition_to_json(&target).into_bytes()),
+        (DEFINITION_SQL.to_string(), definition_sql.into_bytes()),
+        (MIGRATION_JSON.to_string(), migration_to_json(&migration).into_bytes()),
+        (MIGRATION_SQL.to_string(), migration_sql.into_bytes()),
+    ];
+    Ok(PlanOutcome::Created {
+        version: input.version.to_string(),
+        files,
+        warnings: migration.warnings.clone(),
+        migration,
+    })
+}
+
+/// Builds `definition_project.json` and `definition.json` (spec §2.4): the project's tables
+/// sorted by name, then each module's tables in module order; `installedModules` lists the
+/// modules (project file) or the project with `version` followed by the modules (full file).
+pub fn merge_definitions(
+    project: &mut DatabaseDefinition,
+    module_name: &str,
+    version: &str,
+    modules: &[ModuleDefinition],
+) -> (DatabaseDefinition, DatabaseDefinition) {
+    project.module_name = module_name.to_string();
+    project.tables.sort_by(|a, b| a.name.cmp(&b.name));
+    project.installed_modules =
+        modules.iter().map(|m| MigrationVersion::dependency(m.name.clone(), m.version.clone())).collect();
+    let mut target = project.clone();
+    for m in modules {
+        target.tables.extend(m.definition.tables.iter().cloned());
+    }
+    target.installed_modules.insert(0, MigrationVersion::project(module_name, version));
+    (project.clone(), target)
+}
+
+/// Modules the previous definition had installed that the new one no longer has.
+fn removed_modules(previous: &DatabaseDefinition, target: &DatabaseDefinition) -> Vec<String> {
+    previous
+        .installed_modules
+        .iter()
+        .map(|m| m.module.clone())
+        .filter(|m| !target.installed_modules.iter().any(|t| &t.module == m))
+        .collect()
+}
+
+/// Loads a dependency module's latest `definition_project.json` (read-only: a module's
+/// directory is never pruned). `None` when the module has no migrations yet, which Serverpod
+/// treats as "no tables".
+pub fn load_module(dir: &Path) -> Result<Option<ModuleDefinition>, ProjectError> {
+    let wrap = |e: ProjectError| ProjectError::Module { dir: dir.to_path_buf(), cause: Box::new(e) };
+    let migrations = MigrationsDir::new(dir.join("migrations"));
+    let Some(version) = migrations.latest().map_err(wrap)? else { return Ok(None) };
+    let definition = migrations.read_definition_project(&version).map_err(wrap)?;
+    let name = if definition.module_name.is_empty() {
+        fallback_module_name(dir)
+    } else {
+        definition.module_name.clone()
+    };
+    Ok(Some(ModuleDefinition { dir: dir.to_path_buf(), name, version, definition }))
+}
+
+/// A module's name from its directory (`serverpod_auth_server` -> `serverpod_auth`), for
+/// definitions that lack `moduleName`.
+fn fallback_module_name(dir: &Path) -> String {
+    let base = dir.file_name().and_then(|n| n.to_str()).unwrap_or("module");
+    base.strip_suffix("_server").unwrap_or(base).to_string()
+}
+
+/// Every model file of the project with its text. Paths are shown relative to the current
+/// directory when the project is `.`, so diagnostics read `lib/src/x.spy.yaml:3:5: ...`.
+pub fn read_model_files(config: &ProjectConfig) -> Result<Vec<SourceFile>, ProjectError> {
+    let lib = config.root.join("lib");
+    let extra: Vec<PathBuf> = config.model_roots.iter().filter(|r| **r != lib).cloned().collect();
+    let paths = strata_models::discover_model_files(&config.root, &extra)
+        .map_err(|e| ProjectError::io("cannot list model files in", &config.root, e))?;
+    let mut files = Vec::with_capacity(paths.len());
+    for path in paths {
+        let text = fs::read_to_string(&path).map_err(|e| ProjectError::io("cannot read", &path, e))?;
+        let shown = if config.root == Path::new(".") {
+            path.strip_prefix(".").map(Path::to_path_buf).unwrap_or_else(|_| path.clone())
+        } else {
+            path.clone()
+        };
+        files.push(SourceFile { path: shown, text });
+    }
+    Ok(files)
+}
+
+/// The loaded state `create-migration` starts from.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProjectState {
+    /// Version directories, sorted (after pruning, unless dry-run).
+    pub versions: Vec<String>,
+    /// The previous definition (latest `definition.json`, or empty).
+    pub previous: DatabaseDefinition,
+    /// Dependency modules that have migrations, in merge order.
+    pub modules: Vec<ModuleDefinition>,
+}
+
+/// Reads the latest version's definition and the modules. A latest version that cannot be read
+/// is Serverpod's "corrupted migration" error, with the fix.
+pub fn load_state(config: &ProjectConfig, versions: Vec<String>) -> Result<ProjectState, ProjectError> {
+    let dir = MigrationsDir::new(&config.migrations_dir);
+    let previous = match versions.last() {
+        Some(latest) => dir.read_definition(latest).map_err(|cause| ProjectError::CorruptedMigration {
+            version: latest.clone(),
+            module: config.module_name.clone(),
+            cause: Box::new(cause),
+        })?,
+        None => DatabaseDefinition::empty(config.module_name.clone()),
+    };
+    let mut modules = Vec::new();
+    for m in &config.module_dirs {
+        if let Some(def) = load_module(m)? {
+            modules.push(def);
+        }
+    }
+    Ok(ProjectState { versions, previous, modules })
+}
+
+/// What [`create_migration`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CreateReport {
+    /// The planner's decision.
+    pub outcome: PlanOutcome,
+    /// Where the version was written (`None` unless created and not a dry run).
+    pub written: Option<PathBuf>,
+    /// Trailing empty version directories that were removed (or, in a dry run, would be).
+    pub pruned: Vec<String>,
+    /// Registry oddities worth telling the user about.
+    pub registry_issues: Vec<RegistryIssue>,
+}
+
+/// The whole `create-migration`: prune, check the registry, load, plan, write.
+pub fn create_migration(
+    config: &ProjectConfig,
+    options: &CreateOptions,
+    now: SystemTime,
+) -> Result<CreateReport, ProjectError> {
+    // Cheap input checks first, so a bad tag or dialect never touches the disk.
+    let version = version_name(now, options.tag.as_deref())?;
+    let dialect = strata_sql::dialect_by_name(&config.dialect).ok_or_else(|| ProjectError::Dialect {
+        dialect: config.dialect.clone(),
+        message: "unknown dialect".into(),
+    })?;
+    let dir = MigrationsDir::new(&config.migrations_dir);
+
+    // Conflict markers stop everything; other registry issues are reported.
+    let registry_issues = dir.check_registry()?;
+    let pruned = if options.dry_run { dir.trailing_empty()? } else { dir.prune_trailing_empty()? };
+    let mut versions = dir.versions()?;
+    versions.retain(|v| !pruned.contains(v));
+
+    let final_path = dir.version_path(&version);
+    if final_path.exists() {
+        return Err(ProjectError::VersionExists { path: final_path });
+    }
+    if let Some(latest) = versions.last() {
+        if version_timestamp(&version) <= version_timestamp(latest) {
+            return Err(ProjectError::VersionOutOfOrder { version, latest: latest.clone() });
+        }
+    }
+
+    let state = load_state(config, versions)?;
+    let model_files = read_model_files(config)?;
+    let outcome = plan_migration(&PlanInput {
+        module_name: &config.module_name,
+        jsonb_by_default: config.jsonb_by_default,
+        dialect: dialect.as_ref(),
+        previous: &state.previous,
+        model_files: &model_files,
+        modules: &state.modules,
+        force: options.force,
+        empty: options.empty,
+        version: &version,
+    })?;
+
+    let written = match &outcome {
+        PlanOutcome::Created { version, files, .. } if !options.dry_run => {
+            Some(migrations::write_version(&dir, version, files)?)
+        }
+        _ => None,
+    };
+    Ok(CreateReport { outcome, written, pruned, registry_issues })
+}
