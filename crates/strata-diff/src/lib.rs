@@ -8,6 +8,20 @@
 //! * [`apply_migration`]: what running a migration does to a definition, for cross-checks.
 //!
 //! No I/O, no panics, and no hash-order iteration: output depends only on the inputs' order.
+//!
+//! # Deviations from Serverpod
+//!
+//! Output is identical to Serverpod's except where Serverpod's own output cannot run:
+//! * A column renamed onto the physical name of a source column that is not itself renamed
+//!   away (field `a` takes over column `y` while field `b`, which owned `y`, is removed):
+//!   Serverpod keeps `y` and emits `RENAME COLUMN "x" TO "y"`, which PostgreSQL rejects. Here
+//!   `y` is dropped (with its `columnDropped` warning) and the rename follows, since the
+//!   script drops columns before renaming.
+//!
+//! Added columns follow the spec's rule (§7.2): a target column is added when its name is new,
+//! or when the source column of that name is renamed away; renaming only the model field while
+//! the physical name stays therefore produces nothing, as §7.4 and the two-step rename recipe
+//! require.
 
 use std::collections::BTreeSet;
 
@@ -172,7 +186,7 @@ pub fn generate_table_migration(
         .collect();
 
     // Deleted: names gone from the target, and names a renamed column takes over (see
-    // `deviations` in the crate docs: Serverpod keeps these and emits a failing RENAME).
+    // "Deviations" in the crate docs: Serverpod keeps these and emits a failing RENAME).
     let mut delete_columns: Vec<String> = Vec::new();
     for s in &src.columns {
         if is_rename_source(&s.name) {
