@@ -920,3 +920,57 @@ fn weird_inputs_do_not_panic() {
     let _ = strata_diff::apply_migration(&db(b.clone()), &m2);
     assert_eq!(m1, diff(a, b));
 }
+
+#[test]
+fn repair_keeps_live_tables_that_are_unmanaged_in_the_target() {
+    let live = table("legacy", vec![col("x")]).live();
+    let target = table("legacy", vec![col("y")]).managed(Some(false));
+    let m = generate_migration(&db(vec![live]), &db(vec![target]));
+    assert!(m.actions.is_empty() && m.warnings.is_empty());
+}
+
+#[test]
+fn many_to_many_with_renamed_referenced_table() {
+    // company <- company_employee -> employee; company is renamed to firm.
+    let company = table("company", vec![col("name")]);
+    let employee = table("employee", vec![col("name")]);
+    let join = |parent: &str| {
+        table(
+            "company_employee",
+            vec![col("companyId").ty(ColumnType::Bigint), col("employeeId").ty(ColumnType::Bigint)],
+        )
+        .fk(fk("company_employee_fk_0", "companyId", parent))
+        .fk(fk("company_employee_fk_1", "employeeId", "employee"))
+    };
+    let unrelated = table("note", vec![col("text")]);
+    let source = vec![company, join("company"), employee.clone(), unrelated.clone()];
+    let target = vec![join("firm"), employee.clone(), table("firm", vec![col("name")]), unrelated.clone()];
+    let m = diff(source.clone(), target);
+    assert_eq!(
+        action_list(&m),
+        vec![
+            "deleteTable:company_employee",
+            "deleteTable:company",
+            "createTable:company_employee",
+            "createTable:firm",
+        ]
+    );
+    let out = strata_diff::apply_migration(&db(source.clone()), &m);
+    assert_eq!(out.table("company_employee").unwrap().foreign_keys.len(), 2);
+
+    // When the join table drops its reference column instead, it is only altered.
+    let join_without = table("company_employee", vec![col("employeeId").ty(ColumnType::Bigint)]).fk(fk(
+        "company_employee_fk_0",
+        "employeeId",
+        "employee",
+    ));
+    let m = diff(source, vec![join_without, employee, table("firm", vec![col("name")]), unrelated]);
+    assert_eq!(
+        action_list(&m),
+        vec!["deleteTable:company", "alterTable:company_employee", "createTable:firm"]
+    );
+    let MigrationAction::AlterTable(a) = &m.actions[1] else { unreachable!() };
+    assert_eq!(a.delete_columns, vec!["companyId"]);
+    assert_eq!(a.delete_foreign_keys, vec!["company_employee_fk_1", "company_employee_fk_0"]);
+    assert_eq!(a.add_foreign_keys.len(), 1);
+}
