@@ -1,8 +1,21 @@
-//! Serverpod model files -> the project's `DatabaseDefinition`.
-//! OWNED BY THE MODELS HELPER: this skeleton only fixes the public contract.
+//! Serverpod model files (`*.spy.yaml`) -> the project's own `DatabaseDefinition`.
+//!
+//! [`discover_model_files`] finds the files (the only I/O here); [`build_project_definition`]
+//! parses and validates all of them and builds the tables exactly as Serverpod's
+//! `createDatabaseDefinitionFromModels` would, or returns every problem found, each located at
+//! `path:line:column`.
 
-use std::path::PathBuf;
-use strata_schema::DatabaseDefinition;
+mod build;
+mod defaults;
+mod model;
+mod names;
+mod spec;
+mod yaml;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use strata_schema::{DatabaseDefinition, TableDefinition};
 
 /// One model file's path (as shown in diagnostics) and its text.
 #[derive(Debug, Clone)]
@@ -12,15 +25,33 @@ pub struct SourceFile {
 }
 
 /// Project-level options that change how models map to tables.
-#[derive(Debug, Clone)]
+///
+/// Build with [`ModelOptions::new`] (or `..Default::default()`) so that fields added later do
+/// not break callers.
+#[derive(Debug, Clone, Default)]
 pub struct ModelOptions {
     /// The project's module name (Serverpod: the server package name minus `_server`).
     pub module_name: String,
-    /// `serialize_as_jsonb_by_default` from `config/generator.yaml`.
+    /// `serialize_as_jsonb_by_default` from `config/generator.yaml` (Serverpod's default: false).
     pub jsonb_by_default: bool,
+    /// Module nicknames from `config/generator.yaml` (`modules: serverpod_auth: nickname: auth`),
+    /// nickname -> module name; used to print `module:auth:UserInfo` as `serverpod_auth:UserInfo`.
+    /// Unlisted nicknames are printed as written.
+    pub module_aliases: BTreeMap<String, String>,
+    /// Tables of dependency modules (their latest `definition_project.json`), so that
+    /// `relation(parent=serverpod_user_info)` and `module:auth:UserInfo?, relation` resolve.
+    /// Never emitted into the project definition.
+    pub external_tables: Vec<TableDefinition>,
 }
 
-/// A problem in a model file, located.
+impl ModelOptions {
+    /// Options for `module_name` with Serverpod's defaults (json, no modules).
+    pub fn new(module_name: impl Into<String>) -> Self {
+        ModelOptions { module_name: module_name.into(), ..Default::default() }
+    }
+}
+
+/// A problem in a model file, located (1-based line and column).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub path: PathBuf,
@@ -29,23 +60,117 @@ pub struct Diagnostic {
     pub message: String,
 }
 
-/// All problems found in one run (never just the first).
-#[derive(Debug, Clone, thiserror::Error)]
-#[error("{} error(s) in model files", .0.len())]
+impl std::fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}:{}: {}", self.path.display(), self.line, self.column, self.message)
+    }
+}
+
+fn one_per_line(diags: &[Diagnostic]) -> String {
+    diags.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")
+}
+
+/// All problems found in one run (never just the first); displays one per line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", one_per_line(.0))]
 pub struct Diagnostics(pub Vec<Diagnostic>);
 
-/// Finds model files under the server package directory, sorted by path.
-pub fn discover_model_files(
-    _server_dir: &std::path::Path,
-    _extra_roots: &[PathBuf],
-) -> std::io::Result<Vec<PathBuf>> {
-    unimplemented!("strata-models helper")
+/// Model files under `<server_dir>/lib` and each extra root, sorted by path.
+///
+/// Under `lib/`, `.spy`, `.spy.yaml` and `.spy.yml` files count anywhere, plain `.yaml`/`.yml`
+/// only below `lib/src/models` or `lib/src/protocol` (§1.1). An extra root (a shared package's
+/// `lib/src/models`) is a models directory itself, so plain YAML counts anywhere below it.
+/// Missing directories contribute nothing.
+pub fn discover_model_files(server_dir: &Path, extra_roots: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
+    let lib = server_dir.join("lib");
+    let plain_roots = [lib.join("src").join("models"), lib.join("src").join("protocol")];
+    let mut out = Vec::new();
+    collect(&lib, &mut out, |p| plain_roots.iter().any(|r| p.starts_with(r)))?;
+    for root in extra_roots {
+        collect(root, &mut out, |_| true)?;
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+fn is_spy(name: &str) -> bool {
+    name.ends_with(".spy") || name.ends_with(".spy.yaml") || name.ends_with(".spy.yml")
+}
+
+fn collect(root: &Path, out: &mut Vec<PathBuf>, plain_ok: impl Fn(&Path) -> bool) -> std::io::Result<()> {
+    if !root.is_dir() {
+        return Ok(());
+    }
+    for entry in walkdir::WalkDir::new(root) {
+        let entry = entry.map_err(std::io::Error::other)?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let name = entry.file_name().to_string_lossy();
+        let plain = name.ends_with(".yaml") || name.ends_with(".yml");
+        if is_spy(&name) || (plain && plain_ok(entry.path())) {
+            out.push(entry.into_path());
+        }
+    }
+    Ok(())
 }
 
 /// Parses and validates every model file, and builds the project's own tables (sorted by name).
-pub fn build_project_definition(
-    _files: &[SourceFile],
-    _options: &ModelOptions,
-) -> Result<DatabaseDefinition, Diagnostics> {
-    unimplemented!("strata-models helper")
+///
+/// Pure: no I/O. Every error of every file is returned, sorted by file then position.
+pub fn build_project_definition(files: &[SourceFile], options: &ModelOptions) -> Result<DatabaseDefinition, Diagnostics> {
+    let mut sink = model::Sink::default();
+    let mut defs = Vec::new();
+    for (i, file) in files.iter().enumerate() {
+        match yaml::parse(&file.text) {
+            Ok(docs) => {
+                if let Some(def) = model::parse_file(i, &docs, &mut sink) {
+                    defs.push(def);
+                }
+            }
+            Err(e) => sink.err(i, e.loc, e.message),
+        }
+    }
+    let (definition, sink) = build::build(&defs, options, sink);
+    if sink.errors.is_empty() {
+        return Ok(definition);
+    }
+    let mut errors = sink.errors;
+    errors.sort_by(|a, b| (a.0, a.1.line, a.1.column).cmp(&(b.0, b.1.line, b.1.column)));
+    errors.dedup();
+    let path_of = |i: usize| files.get(i).map(|f| f.path.display().to_string()).unwrap_or_default();
+    Err(Diagnostics(
+        errors
+            .into_iter()
+            .map(|(file, loc, message)| Diagnostic {
+                path: files.get(file).map(|f| f.path.clone()).unwrap_or_default(),
+                line: loc.line,
+                column: loc.column,
+                message: resolve_paths(&message, &path_of),
+            })
+            .collect(),
+    ))
+}
+
+/// Replaces `{file:N}` placeholders (cross-file references) with the file's path.
+fn resolve_paths(message: &str, path_of: &impl Fn(usize) -> String) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(start) = rest.find("{file:") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 6..];
+        match after.find('}').and_then(|end| after[..end].parse::<usize>().ok().map(|n| (n, end))) {
+            Some((n, end)) => {
+                out.push_str(&path_of(n));
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str("{file:");
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
