@@ -1,0 +1,649 @@
+//! Which database a command talks to, and how to talk about it without leaking the password.
+//!
+//! Resolution order ([`resolve_connection`]):
+//! 1. `--database-url`;
+//! 2. `--mode <m>`: Serverpod's `config/<m>.yaml` (`database:`) + `config/passwords.yaml`
+//!    (`shared` and `<m>` sections) with the `SERVERPOD_DATABASE_*` / `SERVERPOD_PASSWORD_database`
+//!    environment overrides. An explicit flag beats ambient environment on purpose: someone typing
+//!    `--mode production` must never silently hit the `DATABASE_URL` left in their shell;
+//! 3. the `DATABASE_URL` environment variable, then `DATABASE_URL` in the project's `.env`;
+//! 4. the embedded SQLite file of the project (its parent directory is created).
+//!
+//! A [`ConnectionTarget`] renders only redacted ([`ConnectionTarget::redacted`], `Display`,
+//! `Debug`) and knows its secrets, so driver messages can be scrubbed with
+//! [`ConnectionTarget::sanitize`] before they reach an error.
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{Connection, PgConnection, SqliteConnection};
+use yaml_rust2::{Yaml, YamlLoader};
+
+use crate::{DbError, Dialect, Project};
+
+/// The run modes Serverpod knows (`--mode`).
+pub const MODES: [&str; 4] = ["development", "test", "staging", "production"];
+
+/// Where a connection came from; shown next to the redacted URL so users see *why* strata chose
+/// that database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConnectionSource {
+    /// `--database-url`.
+    Flag,
+    /// `--mode <mode>`: `config/<mode>.yaml` (+ passwords.yaml, env overrides).
+    Mode { mode: String, config: PathBuf },
+    /// The `DATABASE_URL` environment variable.
+    EnvVar,
+    /// `DATABASE_URL` in this `.env` file.
+    DotEnv(PathBuf),
+    /// The project's embedded SQLite database.
+    Embedded,
+}
+
+impl std::fmt::Display for ConnectionSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ConnectionSource::Flag => f.write_str("--database-url"),
+            ConnectionSource::Mode { mode, config } => write!(f, "--mode {mode}: {}", config.display()),
+            ConnectionSource::EnvVar => f.write_str("DATABASE_URL"),
+            ConnectionSource::DotEnv(p) => write!(f, "DATABASE_URL in {}", p.display()),
+            ConnectionSource::Embedded => f.write_str("embedded SQLite default"),
+        }
+    }
+}
+
+#[derive(Clone)]
+enum Kind {
+    Postgres(Box<PgConnectOptions>),
+    Sqlite { path: PathBuf, options: Box<SqliteConnectOptions> },
+}
+
+/// A resolved database to connect to. Never displays its password.
+#[derive(Clone)]
+pub struct ConnectionTarget {
+    kind: Kind,
+    display: String,
+    source: ConnectionSource,
+    secrets: Vec<String>,
+}
+
+/// An open connection of either dialect.
+pub enum DbConnection {
+    Postgres(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl ConnectionTarget {
+    /// The dialect of the database.
+    pub fn dialect(&self) -> Dialect {
+        match self.kind {
+            Kind::Postgres(_) => Dialect::Postgres,
+            Kind::Sqlite { .. } => Dialect::Sqlite,
+        }
+    }
+
+    /// `postgres://user@host:port/db` or `sqlite:<path>`: safe to print and log.
+    pub fn redacted(&self) -> &str {
+        &self.display
+    }
+
+    /// Where this target came from.
+    pub fn source(&self) -> &ConnectionSource {
+        &self.source
+    }
+
+    /// The SQLite file, for SQLite targets.
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match &self.kind {
+            Kind::Sqlite { path, .. } => Some(path),
+            Kind::Postgres(_) => None,
+        }
+    }
+
+    /// The PostgreSQL connect options (they hold the password: do not `{:?}` them).
+    pub fn pg_options(&self) -> Option<&PgConnectOptions> {
+        match &self.kind {
+            Kind::Postgres(o) => Some(o),
+            Kind::Sqlite { .. } => None,
+        }
+    }
+
+    /// Removes this target's password (and any `user:password@` in URLs) from a message.
+    pub fn sanitize(&self, message: &str) -> String {
+        sanitize(message, &self.secrets)
+    }
+
+    /// Opens a PostgreSQL connection tagged with `application_name` (visible in `pg_stat_activity`
+    /// so a lock holder can be identified).
+    pub async fn connect_postgres(&self, application_name: &str) -> Result<PgConnection, DbError> {
+        let Kind::Postgres(opts) = &self.kind else {
+            return Err(DbError::DialectMismatch { project: "postgres".into(), database: "sqlite".into() });
+        };
+        let opts = (**opts).clone().application_name(application_name);
+        PgConnection::connect_with(&opts).await.map_err(|e| self.connect_error(&e))
+    }
+
+    /// Opens the SQLite file (creating it and its directory) with `busy_timeout` as the time to
+    /// wait for another writer's lock.
+    pub async fn connect_sqlite(&self, busy_timeout: Duration) -> Result<SqliteConnection, DbError> {
+        self.connect_sqlite_with(busy_timeout, false).await
+    }
+
+    /// [`Self::connect_sqlite`], optionally read-only (then the file must exist and is never
+    /// created or written).
+    pub async fn connect_sqlite_with(&self, busy_timeout: Duration, read_only: bool) -> Result<SqliteConnection, DbError> {
+        let Kind::Sqlite { path, options } = &self.kind else {
+            return Err(DbError::DialectMismatch { project: "sqlite".into(), database: "postgres".into() });
+        };
+        if read_only {
+            let opts = (**options).clone().busy_timeout(busy_timeout).create_if_missing(false).read_only(true);
+            return SqliteConnection::connect_with(&opts).await.map_err(|e| self.connect_error(&e));
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)
+                .map_err(|e| DbError::Io { path: parent.to_path_buf(), message: e.to_string() })?;
+        }
+        let opts = (**options).clone().busy_timeout(busy_timeout);
+        SqliteConnection::connect_with(&opts).await.map_err(|e| self.connect_error(&e))
+    }
+
+    /// Opens a connection of whichever dialect this target is.
+    pub async fn connect(&self) -> Result<DbConnection, DbError> {
+        match self.dialect() {
+            Dialect::Postgres => Ok(DbConnection::Postgres(self.connect_postgres("strata").await?)),
+            Dialect::Sqlite => Ok(DbConnection::Sqlite(self.connect_sqlite(Duration::from_secs(5)).await?)),
+        }
+    }
+
+    fn connect_error(&self, e: &sqlx::Error) -> DbError {
+        DbError::Connect { target: self.display.clone(), message: self.sanitize(&e.to_string()) }
+    }
+
+    /// Wraps a driver error with context, scrubbing secrets.
+    pub fn sql_error(&self, context: impl Into<String>, e: &sqlx::Error) -> DbError {
+        DbError::Sql { context: context.into(), message: self.sanitize(&db_message(e)) }
+    }
+}
+
+/// The most useful text of a driver error: for database errors the server's message plus its
+/// detail/hint where PostgreSQL gives them.
+pub(crate) fn db_message(e: &sqlx::Error) -> String {
+    if let sqlx::Error::Database(d) = e {
+        let mut msg = d.message().to_string();
+        if let Some(code) = d.code() {
+            msg = format!("{msg} (SQLSTATE {code})");
+        }
+        if let Some(pg) = d.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+            if let Some(detail) = pg.detail() {
+                msg.push_str(&format!("\nDETAIL: {detail}"));
+            }
+            if let Some(hint) = pg.hint() {
+                msg.push_str(&format!("\nHINT: {hint}"));
+            }
+            if let Some(w) = pg.r#where() {
+                msg.push_str(&format!("\nWHERE: {w}"));
+            }
+        }
+        msg
+    } else {
+        e.to_string()
+    }
+}
+
+impl std::fmt::Display for ConnectionTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (from {})", self.display, self.source)
+    }
+}
+
+impl std::fmt::Debug for ConnectionTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionTarget")
+            .field("dialect", &self.dialect())
+            .field("url", &self.display)
+            .field("source", &self.source)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Resolves the database for a command; see the module docs for the order. Reads the process
+/// environment and the project's `config/` and `.env` files.
+pub fn resolve_connection(project: &Project, url: Option<&str>, mode: Option<&str>) -> Result<ConnectionTarget, DbError> {
+    resolve_connection_with_env(project, url, mode, &|k| std::env::var(k).ok())
+}
+
+/// [`resolve_connection`] with an injectable environment (tests).
+pub fn resolve_connection_with_env(
+    project: &Project,
+    url: Option<&str>,
+    mode: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ConnectionTarget, DbError> {
+    if let Some(url) = url {
+        return from_url(url, ConnectionSource::Flag, &project.root);
+    }
+    if let Some(mode) = mode {
+        return from_mode(project, mode, env);
+    }
+    if let Some(url) = env("DATABASE_URL").filter(|u| !u.trim().is_empty()) {
+        return from_url(&url, ConnectionSource::EnvVar, &project.root);
+    }
+    let dotenv = project.root.join(".env");
+    if dotenv.is_file() {
+        if let Some(url) = read_dotenv_url(&dotenv)? {
+            return from_url(&url, ConnectionSource::DotEnv(dotenv), &project.root);
+        }
+    }
+    Ok(sqlite_target(project.sqlite_path.clone(), ConnectionSource::Embedded))
+}
+
+fn read_dotenv_url(path: &Path) -> Result<Option<String>, DbError> {
+    let iter = dotenvy::from_path_iter(path).map_err(|e| DbError::Config { path: path.to_path_buf(), message: e.to_string() })?;
+    for item in iter {
+        // A malformed line elsewhere in .env must not stop us, but it must not leak either:
+        // dotenvy's error text can quote the line, which may hold a secret.
+        let Ok((k, v)) = item else {
+            return Err(DbError::Config { path: path.to_path_buf(), message: "cannot parse this .env file".into() });
+        };
+        if k == "DATABASE_URL" && !v.trim().is_empty() {
+            return Ok(Some(v));
+        }
+    }
+    Ok(None)
+}
+
+fn sqlite_target(path: PathBuf, source: ConnectionSource) -> ConnectionTarget {
+    let options = SqliteConnectOptions::new().filename(&path).create_if_missing(true);
+    ConnectionTarget {
+        display: format!("sqlite:{}", path.display()),
+        kind: Kind::Sqlite { path, options: Box::new(options) },
+        source,
+        secrets: Vec::new(),
+    }
+}
+
+fn from_url(raw: &str, source: ConnectionSource, root: &Path) -> Result<ConnectionTarget, DbError> {
+    let raw = raw.trim();
+    let scheme = raw.split(':').next().unwrap_or("").to_ascii_lowercase();
+    match scheme.as_str() {
+        "postgres" | "postgresql" => {
+            let parsed = url::Url::parse(raw).map_err(|e| DbError::InvalidUrl(format!("{e} (in {})", scrub_urls(raw))))?;
+            let mut secrets = Vec::new();
+            if let Some(p) = parsed.password() {
+                secrets.push(p.to_string());
+                if let Ok(decoded) = percent_decode(p) {
+                    secrets.push(decoded);
+                }
+            }
+            for (k, v) in parsed.query_pairs() {
+                if k.eq_ignore_ascii_case("password") {
+                    secrets.push(v.to_string());
+                }
+            }
+            let opts = PgConnectOptions::from_str(raw).map_err(|e| DbError::InvalidUrl(sanitize(&e.to_string(), &secrets)))?;
+            let mut shown = parsed.clone();
+            let _ = shown.set_password(None);
+            let kept: Vec<(String, String)> = parsed
+                .query_pairs()
+                .filter(|(k, _)| !k.eq_ignore_ascii_case("password"))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            if kept.is_empty() {
+                shown.set_query(None);
+            } else {
+                shown.query_pairs_mut().clear().extend_pairs(kept);
+            }
+            Ok(ConnectionTarget { kind: Kind::Postgres(Box::new(opts)), display: shown.to_string(), source, secrets })
+        }
+        "sqlite" => {
+            let rest = raw["sqlite:".len()..].trim_start_matches("//");
+            let path_part = rest.split('?').next().unwrap_or("");
+            if path_part.is_empty() || path_part == ":memory:" {
+                return Err(DbError::InvalidUrl(format!(
+                    "`{raw}`: give a database file (sqlite:path/to/file.db); an in-memory database would forget the migrations"
+                )));
+            }
+            let mut path = PathBuf::from(path_part);
+            // Relative paths in a project's config are relative to the project, not the shell.
+            if path.is_relative() && !matches!(source, ConnectionSource::Flag) {
+                path = root.join(path);
+            }
+            Ok(sqlite_target(path, source))
+        }
+        _ => Err(DbError::UnsupportedScheme(scrub_urls(raw))),
+    }
+}
+
+fn percent_decode(s: &str) -> Result<String, ()> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).map_err(|_| ())?;
+            out.push(u8::from_str_radix(hex, 16).map_err(|_| ())?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).map_err(|_| ())
+}
+
+fn load_yaml(path: &Path) -> Result<Option<Yaml>, DbError> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            // ScanError's text quotes only a position, never file content.
+            let docs = YamlLoader::load_from_str(&text)
+                .map_err(|e| DbError::Config { path: path.to_path_buf(), message: format!("invalid YAML: {e}") })?;
+            Ok(docs.into_iter().next())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(DbError::Io { path: path.to_path_buf(), message: e.to_string() }),
+    }
+}
+
+fn yaml_scalar(y: &Yaml) -> Option<String> {
+    match y {
+        Yaml::String(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        Yaml::Real(r) => Some(r.clone()),
+        Yaml::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn parse_bool(s: &str) -> bool {
+    matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on")
+}
+
+fn from_mode(project: &Project, mode: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectionTarget, DbError> {
+    if !MODES.contains(&mode) {
+        return Err(DbError::UnknownMode(mode.to_string()));
+    }
+    let config_path = project.root.join("config").join(format!("{mode}.yaml"));
+    let config = load_yaml(&config_path)?;
+    let db = config.as_ref().map(|c| c["database"].clone()).unwrap_or(Yaml::BadValue);
+    let setting = |key: &str, env_key: &str| -> Option<String> {
+        env(env_key).filter(|v| !v.is_empty()).or_else(|| yaml_scalar(&db[key]))
+    };
+    let source = ConnectionSource::Mode { mode: mode.to_string(), config: config_path.clone() };
+
+    let dialect = setting("dialect", "SERVERPOD_DATABASE_DIALECT").unwrap_or_else(|| "postgres".into());
+    if Dialect::parse(&dialect) == Some(Dialect::Sqlite) {
+        let path = setting("filePath", "SERVERPOD_DATABASE_FILE_PATH")
+            .map(|p| project.root.join(p))
+            .unwrap_or_else(|| project.sqlite_path.clone());
+        return Ok(sqlite_target(path, source));
+    }
+    if config.is_none() && env("SERVERPOD_DATABASE_HOST").is_none() {
+        return Err(DbError::Config {
+            path: config_path,
+            message: format!("not found; create it with a `database:` section (host, port, name, user) or set SERVERPOD_DATABASE_HOST etc. for --mode {mode}"),
+        });
+    }
+    let missing = |key: &str| DbError::Config {
+        path: config_path.clone(),
+        message: format!("`database.{key}` is missing (or set SERVERPOD_DATABASE_{})", key.to_ascii_uppercase()),
+    };
+    let host = setting("host", "SERVERPOD_DATABASE_HOST").ok_or_else(|| missing("host"))?;
+    let name = setting("name", "SERVERPOD_DATABASE_NAME").ok_or_else(|| missing("name"))?;
+    let user = setting("user", "SERVERPOD_DATABASE_USER").ok_or_else(|| missing("user"))?;
+    let port: u16 = match setting("port", "SERVERPOD_DATABASE_PORT") {
+        Some(p) => p.trim().parse().map_err(|_| DbError::Config {
+            path: config_path.clone(),
+            message: format!("`database.port` is not a port number: {p}"),
+        })?,
+        None => 5432,
+    };
+    let require_ssl = setting("requireSsl", "SERVERPOD_DATABASE_REQUIRE_SSL").map(|v| parse_bool(&v)).unwrap_or(false);
+    let unix_socket = setting("isUnixSocket", "SERVERPOD_DATABASE_IS_UNIX_SOCKET").map(|v| parse_bool(&v)).unwrap_or(false);
+
+    let passwords_path = project.root.join("config").join("passwords.yaml");
+    let password = match env("SERVERPOD_PASSWORD_database").or_else(|| env("SERVERPOD_DATABASE_PASSWORD")) {
+        Some(p) => Some(p),
+        None => {
+            let pw = load_yaml(&passwords_path)?;
+            pw.and_then(|doc| yaml_scalar(&doc[mode]["database"]).or_else(|| yaml_scalar(&doc["shared"]["database"])))
+        }
+    };
+
+    let mut opts = PgConnectOptions::new().port(port).username(&user).database(&name);
+    opts = if unix_socket { opts.socket(&host) } else { opts.host(&host) };
+    if let Some(p) = &password {
+        opts = opts.password(p);
+    }
+    if require_ssl {
+        opts = opts.ssl_mode(PgSslMode::Require);
+    }
+    let mut display = url::Url::parse("postgres://localhost/").map_err(|e| DbError::InvalidUrl(e.to_string()))?;
+    let _ = display.set_username(&user);
+    let _ = display.set_host(Some(if unix_socket { "localhost" } else { &host }));
+    let _ = display.set_port(Some(port));
+    display.set_path(&name);
+    if unix_socket {
+        display.query_pairs_mut().append_pair("host", &host);
+    }
+    if require_ssl {
+        display.query_pairs_mut().append_pair("sslmode", "require");
+    }
+    let secrets = password.into_iter().collect();
+    Ok(ConnectionTarget { kind: Kind::Postgres(Box::new(opts)), display: display.to_string(), source, secrets })
+}
+
+/// Masks every secret of four or more characters and every `scheme://user:password@` in `text`.
+/// Shorter secrets are only masked inside URLs (masking every `ab` would garble messages).
+pub fn sanitize(text: &str, secrets: &[String]) -> String {
+    let mut out = scrub_urls(text);
+    for s in secrets {
+        if s.chars().count() >= 4 {
+            out = out.replace(s.as_str(), "***");
+        }
+    }
+    out
+}
+
+/// Replaces the password part of any `scheme://user:password@host` in `text` with `***`.
+pub fn scrub_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(pos) = rest.find("://") {
+        let (head, tail) = rest.split_at(pos + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\'' || c == '`')
+            .unwrap_or(tail.len());
+        let authority = &tail[..end];
+        match authority.rfind('@') {
+            Some(at) => {
+                let userinfo = &authority[..at];
+                match userinfo.find(':') {
+                    Some(colon) => {
+                        out.push_str(&userinfo[..colon]);
+                        out.push_str(":***");
+                    }
+                    None => out.push_str(userinfo),
+                }
+                out.push_str(&authority[at..]);
+            }
+            None => out.push_str(authority),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn project(dir: &Path) -> Project {
+        Project::with_defaults(dir, "shop", Dialect::Postgres)
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn scrubs_userinfo() {
+        assert_eq!(scrub_urls("postgres://bob:s3cret@h:5432/db"), "postgres://bob:***@h:5432/db");
+        assert_eq!(scrub_urls("x postgres://bob@h/db y"), "x postgres://bob@h/db y");
+        assert_eq!(
+            scrub_urls("a 'mysql://u:p@x' and postgresql://v:w@y:1/z?ssl=1"),
+            "a 'mysql://u:***@x' and postgresql://v:***@y:1/z?ssl=1"
+        );
+        assert_eq!(scrub_urls("no url"), "no url");
+        assert_eq!(scrub_urls("http://"), "http://");
+    }
+
+    #[test]
+    fn sanitize_masks_secrets_and_urls() {
+        let s = sanitize("password hunter22 rejected for postgres://a:hunter22@h/d", &["hunter22".into()]);
+        assert!(!s.contains("hunter22"), "{s}");
+        // Short secrets stay readable outside URLs but never inside them.
+        let s = sanitize("ab postgres://u:ab@h/d", &["ab".into()]);
+        assert_eq!(s, "ab postgres://u:***@h/d");
+    }
+
+    #[test]
+    fn flag_url_is_redacted_everywhere() {
+        let dir = tempfile::tempdir().unwrap();
+        let t = resolve_connection_with_env(
+            &project(dir.path()),
+            Some("postgres://alice:Sup3r%40Secret@db.example:6543/shop?sslmode=require&password=Sup3r@Secret"),
+            None,
+            &no_env,
+        )
+        .unwrap();
+        for shown in [t.redacted().to_string(), t.to_string(), format!("{t:?}")] {
+            assert!(!shown.contains("Sup3r"), "{shown}");
+            assert!(shown.contains("alice@db.example:6543/shop"), "{shown}");
+        }
+        assert!(t.redacted().contains("sslmode=require"));
+        assert_eq!(t.dialect(), Dialect::Postgres);
+        assert_eq!(t.source(), &ConnectionSource::Flag);
+        assert!(!t.sanitize("auth failed for Sup3r@Secret").contains("Sup3r"));
+    }
+
+    #[test]
+    fn precedence_flag_then_mode_then_env_then_dotenv_then_sqlite() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project(dir.path());
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::write(dir.path().join("config/development.yaml"), "database:\n  host: modehost\n  port: 8090\n  name: m\n  user: postgres\n").unwrap();
+        std::fs::write(dir.path().join(".env"), "# comment\nOTHER=1\nDATABASE_URL=postgres://dot@dothost/d\n").unwrap();
+        let env: HashMap<&str, &str> = [("DATABASE_URL", "postgres://env@envhost/e")].into();
+        let env = |k: &str| env.get(k).map(|v| v.to_string());
+
+        let t = resolve_connection_with_env(&p, Some("postgres://flag@flaghost/f"), Some("development"), &env).unwrap();
+        assert!(t.redacted().contains("flaghost"));
+        let t = resolve_connection_with_env(&p, None, Some("development"), &env).unwrap();
+        assert!(t.redacted().contains("modehost:8090/m"), "{}", t.redacted());
+        let t = resolve_connection_with_env(&p, None, None, &env).unwrap();
+        assert_eq!(t.source(), &ConnectionSource::EnvVar);
+        let t = resolve_connection_with_env(&p, None, None, &no_env).unwrap();
+        assert!(matches!(t.source(), ConnectionSource::DotEnv(_)));
+        assert!(t.redacted().contains("dothost"));
+        std::fs::remove_file(dir.path().join(".env")).unwrap();
+        let t = resolve_connection_with_env(&p, None, None, &no_env).unwrap();
+        assert_eq!(t.source(), &ConnectionSource::Embedded);
+        assert_eq!(t.dialect(), Dialect::Sqlite);
+        assert_eq!(t.sqlite_path(), Some(p.sqlite_path.as_path()));
+    }
+
+    #[test]
+    fn mode_reads_passwords_and_env_overrides_without_showing_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project(dir.path());
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::write(
+            dir.path().join("config/production.yaml"),
+            "database:\n  host: prod.internal\n  port: 5433\n  name: shop\n  user: app\n  requireSsl: true\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("config/passwords.yaml"),
+            "shared:\n  database: 'shared_pw_123'\nproduction:\n  database: 'prod_pw_456'\n  serviceSecret: 'xxxxxxxxxxxxxxxxxxxxxxxx'\n",
+        )
+        .unwrap();
+        let t = resolve_connection_with_env(&p, None, Some("production"), &no_env).unwrap();
+        assert_eq!(t.redacted(), "postgres://app@prod.internal:5433/shop?sslmode=require");
+        let o = t.pg_options().unwrap();
+        assert_eq!(o.get_host(), "prod.internal");
+        assert_eq!(o.get_port(), 5433);
+        assert_eq!(o.get_database(), Some("shop"));
+        let all = format!("{t} {t:?} {}", t.sanitize("error: prod_pw_456 shared_pw_123"));
+        assert!(!all.contains("prod_pw_456"), "{all}");
+
+        // Per-mode password missing → shared; env overrides beat both files.
+        let t = resolve_connection_with_env(&p, None, Some("production"), &|k| match k {
+            "SERVERPOD_DATABASE_HOST" => Some("override.host".into()),
+            "SERVERPOD_DATABASE_PORT" => Some("6000".into()),
+            "SERVERPOD_PASSWORD_database" => Some("env_pw_789".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert_eq!(t.redacted(), "postgres://app@override.host:6000/shop?sslmode=require");
+        assert!(!format!("{t:?}{t}").contains("env_pw_789"));
+        assert!(t.sanitize("x env_pw_789").contains("***"));
+
+        std::fs::write(dir.path().join("config/staging.yaml"), "database:\n  host: s\n  name: n\n  user: u\n").unwrap();
+        let t = resolve_connection_with_env(&p, None, Some("staging"), &no_env).unwrap();
+        assert!(t.sanitize("shared_pw_123").contains("***"), "shared password is a secret too");
+        assert_eq!(t.pg_options().unwrap().get_port(), 5432);
+    }
+
+    #[test]
+    fn mode_errors_are_typed_and_helpful() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project(dir.path());
+        assert!(matches!(resolve_connection_with_env(&p, None, Some("prod"), &no_env), Err(DbError::UnknownMode(_))));
+        let e = resolve_connection_with_env(&p, None, Some("staging"), &no_env).unwrap_err();
+        assert!(e.to_string().contains("staging.yaml"), "{e}");
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::write(dir.path().join("config/test.yaml"), "database:\n  host: h\n  user: u\n").unwrap();
+        let e = resolve_connection_with_env(&p, None, Some("test"), &no_env).unwrap_err();
+        assert!(e.to_string().contains("database.name"), "{e}");
+        std::fs::write(dir.path().join("config/test.yaml"), "database:\n  host: h\n  name: n\n  user: u\n  port: abc\n").unwrap();
+        let e = resolve_connection_with_env(&p, None, Some("test"), &no_env).unwrap_err();
+        assert!(e.to_string().contains("port"), "{e}");
+    }
+
+    #[test]
+    fn mode_with_sqlite_dialect_uses_file_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project(dir.path());
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::write(dir.path().join("config/development.yaml"), "database:\n  dialect: sqlite\n  filePath: data/dev.db\n").unwrap();
+        let t = resolve_connection_with_env(&p, None, Some("development"), &no_env).unwrap();
+        assert_eq!(t.sqlite_path(), Some(dir.path().join("data/dev.db").as_path()));
+    }
+
+    #[test]
+    fn bad_urls() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project(dir.path());
+        let e = resolve_connection_with_env(&p, Some("mongodb://u:topsecret@h/x"), None, &no_env).unwrap_err();
+        assert!(matches!(e, DbError::UnsupportedScheme(_)));
+        assert!(!e.to_string().contains("topsecret"), "{e}");
+        assert!(matches!(resolve_connection_with_env(&p, Some("sqlite::memory:"), None, &no_env), Err(DbError::InvalidUrl(_))));
+        let e = resolve_connection_with_env(&p, Some("postgres://u:topsecret@h:notaport/x"), None, &no_env).unwrap_err();
+        assert!(!e.to_string().contains("topsecret"), "{e}");
+        let t = resolve_connection_with_env(&p, Some("sqlite://rel/x.db?mode=rwc"), None, &no_env).unwrap();
+        assert_eq!(t.sqlite_path(), Some(Path::new("rel/x.db")));
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("a%40b%2Fc").unwrap(), "a@b/c");
+        assert_eq!(percent_decode("plain").unwrap(), "plain");
+        assert!(percent_decode("bad%zz").is_err());
+    }
+}

@@ -1,0 +1,175 @@
+//! strata's own history table: one row per attempt, next to Serverpod's `serverpod_migrations`
+//! (which only holds the current version per module).
+//!
+//! ```sql
+//! CREATE TABLE "strata_migration_history" (
+//!     "id"                bigserial PRIMARY KEY,        -- INTEGER PRIMARY KEY AUTOINCREMENT on SQLite
+//!     "module"            text NOT NULL,                -- project module, or `_repair`
+//!     "version"           text NOT NULL,
+//!     "kind"              text NOT NULL,                -- definition | migration | repair
+//!     "dialect"           text NOT NULL,                -- postgres | sqlite
+//!     "checksum"          text,                         -- SHA-256 of the file, CRLF→LF; NULL for baseline
+//!     "status"            text NOT NULL,                -- ok | failed | baseline | accepted
+//!     "started_at"        timestamptz NOT NULL,         -- UTC text on SQLite
+//!     "finished_at"       timestamptz,
+//!     "duration_ms"       bigint,
+//!     "error"             text,                         -- failed: the database's message
+//!     "covered_by"        text,                         -- baseline: the version whose definition.sql ran
+//!     "previous_checksum" text,                         -- accepted: the checksum it replaced
+//!     "strata_version"    text
+//! );
+//! ```
+//!
+//! `ok` rows are written in the same transaction as the migration they record, so a row exists
+//! if and only if the migration committed. `failed` rows are written after the rollback, in their
+//! own transaction.
+
+use crate::plan::StepKind;
+
+/// The history table's name.
+pub const HISTORY_TABLE: &str = "strata_migration_history";
+
+/// The outcome recorded in a history row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunStatus {
+    /// The file ran and committed.
+    Ok,
+    /// The file failed and was rolled back.
+    Failed,
+    /// Never run: covered by a later version's `definition.sql` on a fresh database.
+    Baseline,
+    /// An edited, already-applied file whose new checksum was accepted (`--accept-modified`)
+    /// without running it.
+    Accepted,
+}
+
+impl RunStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Ok => "ok",
+            RunStatus::Failed => "failed",
+            RunStatus::Baseline => "baseline",
+            RunStatus::Accepted => "accepted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<RunStatus> {
+        Some(match s {
+            "ok" => RunStatus::Ok,
+            "failed" => RunStatus::Failed,
+            "baseline" => RunStatus::Baseline,
+            "accepted" => RunStatus::Accepted,
+            _ => return None,
+        })
+    }
+}
+
+/// One row of [`HISTORY_TABLE`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryRow {
+    pub id: i64,
+    pub module: String,
+    pub version: String,
+    pub kind: StepKind,
+    pub dialect: String,
+    pub checksum: Option<String>,
+    pub status: RunStatus,
+    /// UTC, `YYYY-MM-DD HH:MM:SS.mmm`.
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub error: Option<String>,
+    pub covered_by: Option<String>,
+    pub previous_checksum: Option<String>,
+}
+
+/// `CREATE TABLE IF NOT EXISTS` for the history table (+ its lookup index).
+pub(crate) fn create_sql(dialect: crate::Dialect) -> String {
+    let t = crate::quote_ident(HISTORY_TABLE);
+    let idx = crate::quote_ident(&format!("{HISTORY_TABLE}_version_idx"));
+    let (id, ts, int) = match dialect {
+        crate::Dialect::Postgres => ("bigserial PRIMARY KEY", "timestamptz", "bigint"),
+        crate::Dialect::Sqlite => ("INTEGER PRIMARY KEY AUTOINCREMENT", "text", "integer"),
+    };
+    format!(
+        "CREATE TABLE IF NOT EXISTS {t} (\n    \"id\" {id},\n    \"module\" text NOT NULL,\n    \"version\" text NOT NULL,\n    \
+         \"kind\" text NOT NULL,\n    \"dialect\" text NOT NULL,\n    \"checksum\" text,\n    \"status\" text NOT NULL,\n    \
+         \"started_at\" {ts} NOT NULL,\n    \"finished_at\" {ts},\n    \"duration_ms\" {int},\n    \"error\" text,\n    \
+         \"covered_by\" text,\n    \"previous_checksum\" text,\n    \"strata_version\" text\n);\n\
+         CREATE INDEX IF NOT EXISTS {idx} ON {t} (\"module\", \"version\");\n"
+    )
+}
+
+/// The INSERT for one row; parameters in order: module, version, kind, dialect, checksum, status,
+/// started_at, finished_at, duration_ms, error, covered_by, previous_checksum, strata_version.
+pub(crate) fn insert_sql(dialect: crate::Dialect) -> String {
+    let t = crate::quote_ident(HISTORY_TABLE);
+    let ts = |n: u8| match dialect {
+        crate::Dialect::Postgres => format!("(${n}::timestamp AT TIME ZONE 'UTC')"),
+        crate::Dialect::Sqlite => format!("${n}"),
+    };
+    format!(
+        "INSERT INTO {t} (\"module\", \"version\", \"kind\", \"dialect\", \"checksum\", \"status\", \"started_at\", \
+         \"finished_at\", \"duration_ms\", \"error\", \"covered_by\", \"previous_checksum\", \"strata_version\") \
+         VALUES ($1, $2, $3, $4, $5, $6, {}, {}, $9, $10, $11, $12, $13)",
+        ts(7),
+        ts(8)
+    )
+}
+
+/// SELECT of all rows of the given modules ($1, $2), oldest first, timestamps as UTC text.
+pub(crate) fn select_sql(dialect: crate::Dialect) -> String {
+    let t = crate::quote_ident(HISTORY_TABLE);
+    let ts = |c: &str| match dialect {
+        crate::Dialect::Postgres => {
+            format!("to_char(\"{c}\" AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS')")
+        }
+        crate::Dialect::Sqlite => format!("\"{c}\""),
+    };
+    format!(
+        "SELECT \"id\", \"module\", \"version\", \"kind\", \"dialect\", \"checksum\", \"status\", {}, {}, \
+         \"duration_ms\", \"error\", \"covered_by\", \"previous_checksum\" FROM {t} \
+         WHERE \"module\" IN ($1, $2) ORDER BY \"id\"",
+        ts("started_at"),
+        ts("finished_at")
+    )
+}
+
+/// A row about to be written (no id yet).
+#[derive(Debug, Clone)]
+pub(crate) struct NewRow {
+    pub module: String,
+    pub version: String,
+    pub kind: StepKind,
+    pub checksum: Option<String>,
+    pub status: RunStatus,
+    pub started_at: String,
+    pub finished_at: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub error: Option<String>,
+    pub covered_by: Option<String>,
+    pub previous_checksum: Option<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_round_trips() {
+        for s in [RunStatus::Ok, RunStatus::Failed, RunStatus::Baseline, RunStatus::Accepted] {
+            assert_eq!(RunStatus::parse(s.as_str()), Some(s));
+        }
+        assert_eq!(RunStatus::parse("done"), None);
+    }
+
+    #[test]
+    fn sql_uses_dialect_types() {
+        let pg = create_sql(crate::Dialect::Postgres);
+        assert!(pg.contains("bigserial") && pg.contains("timestamptz"));
+        let lite = create_sql(crate::Dialect::Sqlite);
+        assert!(lite.contains("AUTOINCREMENT") && !lite.contains("timestamptz"));
+        assert!(insert_sql(crate::Dialect::Postgres).contains("$7::timestamp AT TIME ZONE 'UTC'"));
+        assert!(!insert_sql(crate::Dialect::Sqlite).contains("::"));
+    }
+}

@@ -1,0 +1,617 @@
+//! What `apply` will do, as a pure function of (installed state, files on disk, options).
+//!
+//! Rules (Serverpod's, plus integrity checks Serverpod lacks):
+//! * no row for the project module in `serverpod_migrations` → fresh database: run only the
+//!   target's `definition.sql`; the older versions are recorded as covered by it (baseline);
+//! * otherwise the installed version must exist on disk, and each later version's
+//!   `migration.sql` runs in order up to the target (the latest, or `--to`);
+//! * every version at or below the installed one that strata recorded must still have the
+//!   checksum it had when it ran, unless `--accept-modified <version>` says the edit is intended.
+
+use std::path::PathBuf;
+
+use crate::checksum::short;
+use crate::disk::{DiskMigration, RepairFile, SqlFileInfo};
+use crate::history::{HistoryRow, RunStatus};
+
+/// Which file a step runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StepKind {
+    /// `<version>/definition.sql` (fresh database).
+    Definition,
+    /// `<version>/migration.sql`.
+    Migration,
+    /// `repair-migration/<version>.sql`.
+    Repair,
+}
+
+impl StepKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StepKind::Definition => "definition",
+            StepKind::Migration => "migration",
+            StepKind::Repair => "repair",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StepKind> {
+        Some(match s {
+            "definition" => StepKind::Definition,
+            "migration" => StepKind::Migration,
+            "repair" => StepKind::Repair,
+            _ => return None,
+        })
+    }
+
+    /// The file name this kind runs, for messages.
+    pub fn file_name(self) -> &'static str {
+        match self {
+            StepKind::Definition => "definition.sql",
+            StepKind::Migration => "migration.sql",
+            StepKind::Repair => "repair migration",
+        }
+    }
+}
+
+impl std::fmt::Display for StepKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The database's migration state, as read under the lock.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstalledState {
+    /// The project module's version in `serverpod_migrations` (None: fresh database).
+    pub version: Option<String>,
+    /// The `_repair` row's version.
+    pub repair_version: Option<String>,
+    /// strata history rows of the project module and `_repair`, oldest first.
+    pub history: Vec<HistoryRow>,
+}
+
+impl InstalledState {
+    /// The row that defines a version's current recorded checksum: the latest `ok` or
+    /// `accepted` row of the project module.
+    pub fn recorded(&self, module: &str, version: &str) -> Option<&HistoryRow> {
+        self.history
+            .iter()
+            .rev()
+            .find(|r| r.module == module && r.version == version && matches!(r.status, RunStatus::Ok | RunStatus::Accepted))
+    }
+
+    /// The latest row of any status for a version.
+    pub fn last_attempt(&self, module: &str, version: &str) -> Option<&HistoryRow> {
+        self.history.iter().rev().find(|r| r.module == module && r.version == version)
+    }
+}
+
+/// User choices that shape the plan.
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Stop at this version (inclusive) instead of the latest.
+    pub to: Option<String>,
+    /// Versions whose edited, already-applied file is accepted as is (`--accept-modified`).
+    pub accept_modified: Vec<String>,
+}
+
+/// One file to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub version: String,
+    pub kind: StepKind,
+    pub file: SqlFileInfo,
+    /// For a definition step: the older versions it covers (recorded as baseline).
+    pub covers: Vec<String>,
+    /// The error of the previous attempt, when this step failed last time (a retry).
+    pub previous_error: Option<String>,
+}
+
+/// An intended edit to an applied file: record `new` instead of `recorded`, without running it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Acceptance {
+    pub version: String,
+    pub kind: StepKind,
+    pub recorded: Option<String>,
+    pub new: Option<String>,
+}
+
+/// An edited (or deleted) applied file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModifiedFile {
+    pub version: String,
+    pub kind: StepKind,
+    pub path: Option<PathBuf>,
+    pub recorded: Option<String>,
+    /// None when the file is gone.
+    pub current: Option<String>,
+}
+
+/// The result of [`plan`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Plan {
+    /// The installed project version before the plan runs (None: fresh).
+    pub installed: Option<String>,
+    /// The version the database will be at afterwards.
+    pub target: Option<String>,
+    pub steps: Vec<Step>,
+    pub accept: Vec<Acceptance>,
+}
+
+impl Plan {
+    /// Nothing to run and nothing to record.
+    pub fn is_empty(&self) -> bool {
+        self.steps.is_empty() && self.accept.is_empty()
+    }
+}
+
+/// Why there is no plan. Each message says what to do.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PlanError {
+    #[error(
+        "the database has migration version {version} registered for module {module}, but it is not found in the project files (versions on disk: {}). \
+         Restore that version directory (e.g. from git), or check that the project's module name is right; if the database was changed by hand, \
+         write a repair migration towards a version you have",
+        list(.found)
+    )]
+    InstalledNotOnDisk { module: String, version: String, found: Vec<String> },
+    #[error("--to {to}: no such version on disk (versions on disk: {})", list(.found))]
+    ToNotFound { to: String, found: Vec<String> },
+    #[error(
+        "--to {to} is older than the installed version {installed}; apply never rolls back. \
+         To go back, create a repair migration targeting {to} and apply it with --repair"
+    )]
+    ToOlderThanInstalled { to: String, installed: String },
+    #[error("version {version} has no {}; cannot apply it", .kind.file_name())]
+    MissingFile { version: String, kind: StepKind },
+    #[error("{}", modified_message(.files))]
+    Modified { files: Vec<ModifiedFile> },
+    #[error("--accept-modified {version}: {reason}")]
+    NothingToAccept { version: String, reason: String },
+}
+
+fn list(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else if v.len() <= 12 {
+        v.join(", ")
+    } else {
+        format!("{}, … ({} more), {}", v[..5].join(", "), v.len() - 11, v[v.len() - 6..].join(", "))
+    }
+}
+
+fn modified_message(files: &[ModifiedFile]) -> String {
+    let mut out = String::from("applied migration files were changed after they ran:");
+    for f in files {
+        let path = f.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| format!("{}/{}", f.version, f.kind.file_name()));
+        match &f.current {
+            Some(cur) => out.push_str(&format!(
+                "\n  {path}: recorded checksum {}, now {}",
+                f.recorded.as_deref().map(short).unwrap_or("none"),
+                short(cur)
+            )),
+            None => out.push_str(&format!("\n  {path}: the file is gone")),
+        }
+    }
+    out.push_str(
+        "\nThe database already ran the old content, so the edit has no effect on it. Undo the edit (e.g. `git checkout` the file), \
+         or if it is intended (a comment, formatting, a fix already applied by hand), accept it with",
+    );
+    let mut seen = Vec::new();
+    for f in files {
+        if !seen.contains(&f.version) {
+            seen.push(f.version.clone());
+        }
+    }
+    let flags: Vec<String> = seen.iter().map(|v| format!("--accept-modified {v}")).collect();
+    out.push_str(&format!(" `strata apply {}`, which records the new checksum without re-running the file", flags.join(" ")));
+    out
+}
+
+/// Computes the plan. Pure: no I/O. `disk` must be the versions on disk in any order (sorted
+/// here); `module` is the project's module name.
+pub fn plan(module: &str, installed: &InstalledState, disk: &[DiskMigration], opts: &PlanOptions) -> Result<Plan, PlanError> {
+    let mut disk: Vec<&DiskMigration> = disk.iter().collect();
+    disk.sort_by(|a, b| a.version.cmp(&b.version));
+    let names: Vec<String> = disk.iter().map(|d| d.version.clone()).collect();
+    let index = |v: &str| names.iter().position(|n| n == v);
+
+    let installed_idx = match &installed.version {
+        Some(v) => Some(index(v).ok_or_else(|| PlanError::InstalledNotOnDisk {
+            module: module.to_string(),
+            version: v.clone(),
+            found: names.clone(),
+        })?),
+        None => None,
+    };
+
+    let target_idx = match &opts.to {
+        Some(to) => Some(index(to).ok_or_else(|| PlanError::ToNotFound { to: to.clone(), found: names.clone() })?),
+        None => names.len().checked_sub(1),
+    };
+    if let (Some(t), Some(i), Some(to)) = (target_idx, installed_idx, &opts.to) {
+        if t < i {
+            return Err(PlanError::ToOlderThanInstalled { to: to.clone(), installed: names[i].clone() });
+        }
+    }
+
+    // Integrity of what already ran.
+    let mut modified = Vec::new();
+    let mut accept = Vec::new();
+    let upto = installed_idx.map(|i| i + 1).unwrap_or(0);
+    for d in &disk[..upto] {
+        let Some(row) = installed.recorded(module, &d.version) else { continue };
+        let file = match row.kind {
+            StepKind::Definition => d.definition.as_ref(),
+            StepKind::Migration => d.migration.as_ref(),
+            StepKind::Repair => continue,
+        };
+        let current = file.map(|f| f.checksum.clone());
+        if current == row.checksum {
+            continue;
+        }
+        if opts.accept_modified.contains(&d.version) {
+            accept.push(Acceptance { version: d.version.clone(), kind: row.kind, recorded: row.checksum.clone(), new: current });
+        } else {
+            modified.push(ModifiedFile {
+                version: d.version.clone(),
+                kind: row.kind,
+                path: file.map(|f| f.path.clone()),
+                recorded: row.checksum.clone(),
+                current,
+            });
+        }
+    }
+    if !modified.is_empty() {
+        return Err(PlanError::Modified { files: modified });
+    }
+    for v in &opts.accept_modified {
+        if accept.iter().any(|a| &a.version == v) {
+            continue;
+        }
+        let reason = match index(v) {
+            None => "no such version on disk".to_string(),
+            Some(i) if installed_idx.is_none_or(|ii| i > ii) => "that version is not applied yet; it will run as it is now".to_string(),
+            Some(_) if installed.recorded(module, v).is_none() => {
+                "strata has no checksum recorded for that version (applied by another tool or covered by a baseline); nothing to accept".to_string()
+            }
+            Some(_) => "its file is unchanged; nothing to accept".to_string(),
+        };
+        return Err(PlanError::NothingToAccept { version: v.clone(), reason });
+    }
+
+    let mut steps = Vec::new();
+    let retry = |v: &str| {
+        installed.last_attempt(module, v).filter(|r| r.status == RunStatus::Failed).map(|r| r.error.clone().unwrap_or_default())
+    };
+    match (installed_idx, target_idx) {
+        (_, None) => {}
+        (None, Some(t)) => {
+            let d = disk[t];
+            let file = d.definition.clone().ok_or_else(|| PlanError::MissingFile { version: d.version.clone(), kind: StepKind::Definition })?;
+            steps.push(Step {
+                version: d.version.clone(),
+                kind: StepKind::Definition,
+                file,
+                covers: names[..t].to_vec(),
+                previous_error: retry(&d.version),
+            });
+        }
+        (Some(i), Some(t)) => {
+            for d in disk.iter().take(t + 1).skip(i + 1) {
+                let file = d.migration.clone().ok_or_else(|| PlanError::MissingFile { version: d.version.clone(), kind: StepKind::Migration })?;
+                steps.push(Step {
+                    version: d.version.clone(),
+                    kind: StepKind::Migration,
+                    file,
+                    covers: Vec::new(),
+                    previous_error: retry(&d.version),
+                });
+            }
+        }
+    }
+    let target = match (target_idx, installed_idx) {
+        (Some(t), _) => Some(names[t].clone()),
+        (None, _) => installed.version.clone(),
+    };
+    Ok(Plan { installed: installed.version.clone(), target, steps, accept })
+}
+
+/// The repair step, unless the `_repair` row already records this repair's version
+/// (Serverpod's "applied once" rule).
+pub fn plan_repair(repair: &RepairFile, installed: &InstalledState) -> Option<Step> {
+    if installed.repair_version.as_deref() == Some(repair.version.as_str()) {
+        return None;
+    }
+    Some(Step {
+        version: repair.version.clone(),
+        kind: StepKind::Repair,
+        file: repair.file.clone(),
+        covers: Vec::new(),
+        previous_error: installed
+            .last_attempt(crate::REPAIR_MODULE, &repair.version)
+            .filter(|r| r.status == RunStatus::Failed)
+            .map(|r| r.error.clone().unwrap_or_default()),
+    })
+}
+
+/// The version a migration file records for `module` through its `serverpod_migrations` upsert
+/// (`VALUES ('<module>', '<version>', …)`). Lets a dry run predict the state after a repair.
+pub fn recorded_version(sql: &str, module: &str) -> Option<String> {
+    let needle = format!("VALUES ('{}', '", module.replace('\'', "''"));
+    let start = sql.find(&needle)? + needle.len();
+    let end = sql[start..].find('\'')?;
+    Some(sql[start..start + end].to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const M: &str = "shop";
+
+    fn file(version: &str, kind: &str, body: &str) -> SqlFileInfo {
+        SqlFileInfo::new(format!("migrations/{version}/{kind}.sql"), format!("BEGIN;\n{body}\nCOMMIT;\n"))
+    }
+
+    fn disk(versions: &[&str]) -> Vec<DiskMigration> {
+        versions
+            .iter()
+            .map(|v| DiskMigration {
+                version: v.to_string(),
+                definition: Some(file(v, "definition", &format!("-- def {v}"))),
+                migration: Some(file(v, "migration", &format!("-- mig {v}"))),
+            })
+            .collect()
+    }
+
+    fn row(id: i64, version: &str, kind: StepKind, status: RunStatus, checksum: Option<String>) -> HistoryRow {
+        HistoryRow {
+            id,
+            module: M.into(),
+            version: version.into(),
+            kind,
+            dialect: "postgres".into(),
+            checksum,
+            status,
+            started_at: "2026-01-01 00:00:00.000".into(),
+            finished_at: None,
+            duration_ms: None,
+            error: (status == RunStatus::Failed).then(|| "boom".to_string()),
+            covered_by: None,
+            previous_checksum: None,
+        }
+    }
+
+    fn ok_row(id: i64, d: &DiskMigration, kind: StepKind) -> HistoryRow {
+        let f = if kind == StepKind::Definition { &d.definition } else { &d.migration };
+        row(id, &d.version, kind, RunStatus::Ok, f.as_ref().map(|f| f.checksum.clone()))
+    }
+
+    fn at(version: Option<&str>, history: Vec<HistoryRow>) -> InstalledState {
+        InstalledState { version: version.map(str::to_string), repair_version: None, history }
+    }
+
+    fn versions(p: &Plan) -> Vec<(String, StepKind)> {
+        p.steps.iter().map(|s| (s.version.clone(), s.kind)).collect()
+    }
+
+    const V: [&str; 4] = ["20240101000000000", "20240102000000000-tag", "20240103000000000", "20240104000000000"];
+
+    #[test]
+    fn fresh_runs_only_latest_definition_and_covers_older() {
+        let d = disk(&V);
+        let p = plan(M, &at(None, vec![]), &d, &PlanOptions::default()).unwrap();
+        assert_eq!(versions(&p), [(V[3].to_string(), StepKind::Definition)]);
+        assert_eq!(p.steps[0].covers, V[..3].to_vec());
+        assert_eq!(p.steps[0].file, d[3].definition.clone().unwrap());
+        assert_eq!(p.installed, None);
+        assert_eq!(p.target.as_deref(), Some(V[3]));
+    }
+
+    #[test]
+    fn fresh_with_to_runs_that_definition() {
+        let p = plan(M, &at(None, vec![]), &disk(&V), &PlanOptions { to: Some(V[1].into()), ..Default::default() }).unwrap();
+        assert_eq!(versions(&p), [(V[1].to_string(), StepKind::Definition)]);
+        assert_eq!(p.steps[0].covers, [V[0]]);
+    }
+
+    #[test]
+    fn unsorted_disk_input_is_sorted() {
+        let mut d = disk(&V);
+        d.reverse();
+        let p = plan(M, &at(Some(V[0]), vec![]), &d, &PlanOptions::default()).unwrap();
+        assert_eq!(versions(&p).iter().map(|v| v.0.as_str()).collect::<Vec<_>>(), &V[1..]);
+    }
+
+    #[test]
+    fn incremental_runs_each_newer_migration_in_order() {
+        let d = disk(&V);
+        let p = plan(M, &at(Some(V[1]), vec![]), &d, &PlanOptions::default()).unwrap();
+        assert_eq!(versions(&p), [(V[2].to_string(), StepKind::Migration), (V[3].to_string(), StepKind::Migration)]);
+        assert!(p.steps.iter().all(|s| s.covers.is_empty() && s.previous_error.is_none()));
+        assert_eq!(p.installed.as_deref(), Some(V[1]));
+    }
+
+    #[test]
+    fn incremental_with_to() {
+        let p = plan(M, &at(Some(V[0]), vec![]), &disk(&V), &PlanOptions { to: Some(V[2].into()), ..Default::default() }).unwrap();
+        assert_eq!(versions(&p).len(), 2);
+        assert_eq!(p.target.as_deref(), Some(V[2]));
+    }
+
+    #[test]
+    fn up_to_date_and_to_equal_installed_are_empty() {
+        let p = plan(M, &at(Some(V[3]), vec![]), &disk(&V), &PlanOptions::default()).unwrap();
+        assert!(p.is_empty());
+        assert_eq!(p.target.as_deref(), Some(V[3]));
+        let p = plan(M, &at(Some(V[2]), vec![]), &disk(&V), &PlanOptions { to: Some(V[2].into()), ..Default::default() }).unwrap();
+        assert!(p.is_empty());
+    }
+
+    #[test]
+    fn no_migrations_and_fresh_is_empty() {
+        let p = plan(M, &at(None, vec![]), &[], &PlanOptions::default()).unwrap();
+        assert!(p.is_empty());
+        assert_eq!(p.target, None);
+    }
+
+    #[test]
+    fn installed_missing_on_disk_names_it_and_lists_found() {
+        let e = plan(M, &at(Some("20230101000000000"), vec![]), &disk(&V), &PlanOptions::default()).unwrap_err();
+        assert!(matches!(&e, PlanError::InstalledNotOnDisk { version, found, .. } if version == "20230101000000000" && found.len() == 4));
+        let msg = e.to_string();
+        assert!(msg.contains("20230101000000000") && msg.contains(V[0]) && msg.contains(V[3]) && msg.contains("shop"), "{msg}");
+        let e = plan(M, &at(Some("x"), vec![]), &[], &PlanOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("versions on disk: none"), "{e}");
+    }
+
+    #[test]
+    fn long_version_lists_are_abbreviated() {
+        let names: Vec<String> = (0..40).map(|i| format!("2024{i:013}")).collect();
+        let s = list(&names);
+        assert!(s.contains(&names[0]) && s.contains(&names[39]) && s.contains("more"), "{s}");
+    }
+
+    #[test]
+    fn to_errors() {
+        let e = plan(M, &at(Some(V[0]), vec![]), &disk(&V), &PlanOptions { to: Some("nope".into()), ..Default::default() }).unwrap_err();
+        assert!(matches!(e, PlanError::ToNotFound { .. }));
+        let e = plan(M, &at(Some(V[2]), vec![]), &disk(&V), &PlanOptions { to: Some(V[1].into()), ..Default::default() }).unwrap_err();
+        assert!(matches!(&e, PlanError::ToOlderThanInstalled { to, installed } if to == V[1] && installed == V[2]));
+        assert!(e.to_string().contains("repair"));
+    }
+
+    #[test]
+    fn missing_files() {
+        let mut d = disk(&V);
+        d[3].definition = None;
+        let e = plan(M, &at(None, vec![]), &d, &PlanOptions::default()).unwrap_err();
+        assert_eq!(e, PlanError::MissingFile { version: V[3].into(), kind: StepKind::Definition });
+        let mut d = disk(&V);
+        d[2].migration = None;
+        let e = plan(M, &at(Some(V[1]), vec![]), &d, &PlanOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("migration.sql") && e.to_string().contains(V[2]));
+        // A missing migration.sql below the installed version does not matter.
+        let mut d = disk(&V);
+        d[1].migration = None;
+        assert!(plan(M, &at(Some(V[2]), vec![]), &d, &PlanOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn failed_last_attempt_is_retried() {
+        let d = disk(&V);
+        let h = vec![ok_row(1, &d[1], StepKind::Migration), row(2, V[2], StepKind::Migration, RunStatus::Failed, None)];
+        let p = plan(M, &at(Some(V[1]), h), &d, &PlanOptions::default()).unwrap();
+        assert_eq!(p.steps[0].version, V[2]);
+        assert_eq!(p.steps[0].previous_error.as_deref(), Some("boom"));
+        assert_eq!(p.steps[1].previous_error, None);
+    }
+
+    #[test]
+    fn modified_applied_file_is_refused_with_the_flag_named() {
+        let d = disk(&V);
+        let mut h: Vec<HistoryRow> = d[..3].iter().enumerate().map(|(i, m)| ok_row(i as i64, m, StepKind::Migration)).collect();
+        h[1].checksum = Some("0".repeat(64));
+        let e = plan(M, &at(Some(V[2]), h.clone()), &d, &PlanOptions::default()).unwrap_err();
+        let PlanError::Modified { files } = &e else { panic!("{e:?}") };
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].version, V[1]);
+        let msg = e.to_string();
+        assert!(msg.contains(&format!("--accept-modified {}", V[1])), "{msg}");
+        assert!(msg.contains("000000000000") && msg.contains("migration.sql"), "{msg}");
+
+        // Accepted: the plan records the new checksum and still applies the rest.
+        let opts = PlanOptions { accept_modified: vec![V[1].into()], ..Default::default() };
+        let p = plan(M, &at(Some(V[2]), h), &d, &opts).unwrap();
+        assert_eq!(p.accept.len(), 1);
+        assert_eq!(p.accept[0].new.as_deref(), Some(d[1].migration.as_ref().unwrap().checksum.as_str()));
+        assert_eq!(versions(&p), [(V[3].to_string(), StepKind::Migration)]);
+    }
+
+    #[test]
+    fn modified_definition_of_fresh_install_is_detected() {
+        let d = disk(&V);
+        let mut h = vec![ok_row(1, &d[2], StepKind::Definition)];
+        h[0].checksum = Some("f".repeat(64));
+        let e = plan(M, &at(Some(V[2]), h), &d, &PlanOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("definition.sql"), "{e}");
+        // The migration.sql of the same version may change freely: it never ran.
+        let mut d2 = disk(&V);
+        d2[2].migration = Some(file(V[2], "migration", "-- edited"));
+        let h = vec![ok_row(1, &d[2], StepKind::Definition)];
+        assert!(plan(M, &at(Some(V[2]), h), &d2, &PlanOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn deleted_applied_file_counts_as_modified() {
+        let d = disk(&V);
+        let h = vec![ok_row(1, &d[1], StepKind::Migration)];
+        let mut d2 = d.clone();
+        d2[1].migration = None;
+        let e = plan(M, &at(Some(V[1]), h), &d2, &PlanOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("gone"), "{e}");
+    }
+
+    #[test]
+    fn latest_recorded_row_wins_and_accepted_rows_count() {
+        let d = disk(&V);
+        let cur = d[1].migration.as_ref().unwrap().checksum.clone();
+        let h = vec![
+            row(1, V[1], StepKind::Migration, RunStatus::Ok, Some("a".repeat(64))),
+            row(2, V[1], StepKind::Migration, RunStatus::Accepted, Some(cur.clone())),
+            row(3, V[1], StepKind::Migration, RunStatus::Failed, Some("b".repeat(64))),
+        ];
+        assert!(plan(M, &at(Some(V[1]), h), &d, &PlanOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn versions_above_installed_are_not_checked() {
+        // After a repair back to V[1], V[2]'s old ok row must not block a re-run of its edited file.
+        let d = disk(&V);
+        let h = vec![row(1, V[2], StepKind::Migration, RunStatus::Ok, Some("c".repeat(64)))];
+        let p = plan(M, &at(Some(V[1]), h), &d, &PlanOptions::default()).unwrap();
+        assert_eq!(p.steps.len(), 2);
+    }
+
+    #[test]
+    fn rows_of_other_modules_are_ignored() {
+        let d = disk(&V);
+        let mut r = row(1, V[1], StepKind::Migration, RunStatus::Ok, Some("c".repeat(64)));
+        r.module = "other".into();
+        assert!(plan(M, &at(Some(V[2]), vec![r]), &d, &PlanOptions::default()).is_ok());
+    }
+
+    #[test]
+    fn accept_without_reason_is_an_error() {
+        let d = disk(&V);
+        let h = vec![ok_row(1, &d[1], StepKind::Migration)];
+        let st = at(Some(V[1]), h);
+        let case = |v: &str| plan(M, &st, &d, &PlanOptions { accept_modified: vec![v.into()], ..Default::default() }).unwrap_err();
+        assert!(case("nope").to_string().contains("no such version"));
+        assert!(case(V[3]).to_string().contains("not applied yet"));
+        assert!(case(V[0]).to_string().contains("no checksum recorded"));
+        assert!(case(V[1]).to_string().contains("unchanged"));
+    }
+
+    #[test]
+    fn repair_applied_once() {
+        let r = RepairFile { version: "20240301101010101-fix".into(), file: SqlFileInfo::new("r.sql", "BEGIN;\nCOMMIT;\n") };
+        let mut st = at(Some(V[0]), vec![]);
+        assert_eq!(plan_repair(&r, &st).unwrap().kind, StepKind::Repair);
+        st.repair_version = Some("20240301101010101-fix".into());
+        assert!(plan_repair(&r, &st).is_none());
+        st.repair_version = Some("20230101000000000-older".into());
+        assert!(plan_repair(&r, &st).is_some());
+    }
+
+    #[test]
+    fn recorded_version_from_upsert() {
+        let sql = "INSERT INTO \"serverpod_migrations\" (\"module\", \"version\", \"timestamp\")\n    VALUES ('serverpod', '20240101', now())\n\
+                   INSERT INTO \"serverpod_migrations\" (\"module\", \"version\", \"timestamp\")\n    VALUES ('shop', '20240102000000000-x', now())\n";
+        assert_eq!(recorded_version(sql, "shop").as_deref(), Some("20240102000000000-x"));
+        assert_eq!(recorded_version(sql, "serverpod").as_deref(), Some("20240101"));
+        assert_eq!(recorded_version(sql, "nope"), None);
+    }
+}

@@ -1,0 +1,647 @@
+//! The apply / status runner: lock, read state, plan, run each step in its own transaction with
+//! its history row, report progress.
+//!
+//! Locking:
+//! * PostgreSQL: `pg_try_advisory_lock(hashtext('serverpod_migration_lock'))` on a dedicated
+//!   connection, polled until `lock_timeout`. It is Serverpod's own key, so a Serverpod server
+//!   started with `--apply-migrations` and `strata apply` exclude each other. Polling (never a
+//!   blocking `pg_advisory_lock`) means a waiter holds no lock queue entry that could deadlock
+//!   with `CREATE INDEX CONCURRENTLY`, and a timeout names the holder's pid. A session lock dies
+//!   with its connection: nothing to clean up after a crash.
+//! * SQLite: each step's transaction is `BEGIN IMMEDIATE` (the database's write lock, waited for
+//!   up to `lock_timeout` through the busy timeout) and re-checks the installed version inside
+//!   it, so concurrent runs never apply a step twice.
+//!
+//! The migration connection also sets `client_connection_check_interval`, so when strata is
+//! killed mid-migration the server notices within a second and rolls back, instead of finishing
+//! a long statement first and holding its locks.
+
+use std::time::{Duration, Instant};
+
+use sqlx::{PgConnection, SqliteConnection};
+
+use crate::connection::{db_message, ConnectionTarget};
+use crate::disk::{read_migrations, read_repair};
+use crate::history::{self, HistoryRow, NewRow, RunStatus};
+use crate::plan::{self, plan_repair, recorded_version, Plan, PlanOptions, Step, StepKind};
+use crate::sqlfile::{has_statements, split};
+use crate::status::StatusReport;
+use crate::{quote_ident, ApplyFailure, DbError, Dialect, InstalledState, Project, REPAIR_MODULE};
+
+/// The advisory-lock name; `hashtext()` of it is the key (Serverpod's, see module docs).
+pub const LOCK_NAME: &str = "serverpod_migration_lock";
+
+/// Serverpod's bookkeeping table.
+pub const SERVERPOD_MIGRATIONS: &str = "serverpod_migrations";
+
+/// How to apply.
+#[derive(Debug, Clone)]
+pub struct ApplyOptions {
+    /// Stop at this version.
+    pub to: Option<String>,
+    /// Accept these versions' edited files (record the new checksum, do not re-run).
+    pub accept_modified: Vec<String>,
+    /// Apply `repair-migration/*.sql` first (once).
+    pub repair: bool,
+    /// Compute and report the plan; change nothing.
+    pub dry_run: bool,
+    /// How long to wait for another run's lock.
+    pub lock_timeout: Duration,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { to: None, accept_modified: Vec::new(), repair: false, dry_run: false, lock_timeout: Duration::from_secs(60) }
+    }
+}
+
+/// Progress notifications, in order, for the CLI to print.
+#[derive(Debug)]
+pub enum ApplyEvent<'a> {
+    /// Another run holds the lock; waiting (holders' backend pids when visible).
+    LockWaiting { holders: &'a [i32] },
+    LockAcquired { waited: Duration },
+    NoRepairFile,
+    RepairAlreadyApplied { version: &'a str },
+    /// The plan about to run (after the repair, if any).
+    Planned { plan: &'a Plan },
+    Accepted { version: &'a str, kind: StepKind, recorded: Option<&'a str>, new: Option<&'a str> },
+    StepStarted { step: &'a Step },
+    StepFinished { step: &'a Step, duration: Duration },
+    StepFailed { step: &'a Step, duration: Duration, error: &'a str },
+}
+
+/// One step that committed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedStep {
+    pub version: String,
+    pub kind: StepKind,
+    pub duration: Duration,
+}
+
+/// What an apply did (or, for a dry run, would do).
+#[derive(Debug, Clone, Default)]
+pub struct ApplyReport {
+    pub dry_run: bool,
+    /// The project version before the run.
+    pub installed_before: Option<String>,
+    /// The project version after the run (predicted for a dry run).
+    pub installed_after: Option<String>,
+    pub repair_applied: Option<String>,
+    pub repair_skipped: Option<String>,
+    /// Committed steps, in order (repair excluded).
+    pub applied: Vec<AppliedStep>,
+    /// Versions whose new checksum was accepted.
+    pub accepted: Vec<String>,
+    /// Dry run: every step that would run, repair first, with its SQL.
+    pub planned: Vec<Step>,
+}
+
+enum Conn {
+    Pg(PgConnection),
+    Lite(SqliteConnection),
+}
+
+/// Runs `$body` with `$c` bound to the inner connection of either dialect (the same code
+/// compiles for both because sqlx's query API is generic).
+macro_rules! with_conn {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            Conn::Pg($c) => $body,
+            Conn::Lite($c) => $body,
+        }
+    };
+}
+
+impl Conn {
+    fn dialect(&self) -> Dialect {
+        match self {
+            Conn::Pg(_) => Dialect::Postgres,
+            Conn::Lite(_) => Dialect::Sqlite,
+        }
+    }
+
+    async fn raw(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+        with_conn!(self, |c| sqlx::raw_sql(sql).execute(&mut *c).await.map(|_| ()))
+    }
+
+    async fn table_exists(&mut self, name: &str) -> Result<bool, sqlx::Error> {
+        match self {
+            Conn::Pg(c) => sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(quote_ident(name)).fetch_one(&mut *c).await,
+            Conn::Lite(c) => {
+                sqlx::query_scalar("SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1")
+                    .bind(name)
+                    .fetch_one(&mut *c)
+                    .await
+            }
+        }
+    }
+
+    async fn module_version(&mut self, module: &str) -> Result<Option<String>, sqlx::Error> {
+        let sql = format!("SELECT {} FROM {} WHERE {} = $1", quote_ident("version"), quote_ident(SERVERPOD_MIGRATIONS), quote_ident("module"));
+        with_conn!(self, |c| sqlx::query_scalar(&sql).bind(module).fetch_optional(&mut *c).await)
+    }
+
+    async fn insert_history(&mut self, row: &NewRow) -> Result<(), sqlx::Error> {
+        let sql = history::insert_sql(self.dialect());
+        let dialect = self.dialect().as_str();
+        with_conn!(self, |c| sqlx::query(&sql)
+            .bind(&row.module)
+            .bind(&row.version)
+            .bind(row.kind.as_str())
+            .bind(dialect)
+            .bind(&row.checksum)
+            .bind(row.status.as_str())
+            .bind(&row.started_at)
+            .bind(&row.finished_at)
+            .bind(row.duration_ms)
+            .bind(&row.error)
+            .bind(&row.covered_by)
+            .bind(&row.previous_checksum)
+            .bind(env!("CARGO_PKG_VERSION"))
+            .execute(&mut *c)
+            .await
+            .map(|_| ()))
+    }
+
+    async fn history(&mut self, module: &str) -> Result<Vec<HistoryRow>, sqlx::Error> {
+        type Raw = (i64, String, String, String, String, Option<String>, String, String, Option<String>, Option<i64>, Option<String>, Option<String>, Option<String>);
+        let sql = history::select_sql(self.dialect());
+        let raw: Vec<Raw> = with_conn!(self, |c| sqlx::query_as(&sql).bind(module).bind(REPAIR_MODULE).fetch_all(&mut *c).await)?;
+        raw.into_iter()
+            .map(|r| {
+                let bad = |what: &str, v: &str| sqlx::Error::Protocol(format!("{} row {}: unknown {what} `{v}`", history::HISTORY_TABLE, r.0));
+                Ok(HistoryRow {
+                    id: r.0,
+                    module: r.1,
+                    version: r.2,
+                    kind: StepKind::parse(&r.3).ok_or_else(|| bad("kind", &r.3))?,
+                    dialect: r.4,
+                    checksum: r.5,
+                    status: RunStatus::parse(&r.6).ok_or_else(|| bad("status", &r.6))?,
+                    started_at: r.7,
+                    finished_at: r.8,
+                    duration_ms: r.9,
+                    error: r.10,
+                    covered_by: r.11,
+                    previous_checksum: r.12,
+                })
+            })
+            .collect()
+    }
+
+    /// SQLite only: rows violating foreign keys (after a file turned them off for a rebuild).
+    async fn foreign_key_violations(&mut self) -> Result<Vec<String>, sqlx::Error> {
+        match self {
+            Conn::Pg(_) => Ok(Vec::new()),
+            Conn::Lite(c) => {
+                let rows: Vec<(String, Option<i64>, String)> =
+                    sqlx::query_as("SELECT \"table\", \"rowid\", \"parent\" FROM pragma_foreign_key_check LIMIT 10").fetch_all(&mut *c).await?;
+                Ok(rows
+                    .into_iter()
+                    .map(|(t, id, p)| format!("{t} rowid {} references a missing row of {p}", id.map(|i| i.to_string()).unwrap_or("?".into())))
+                    .collect())
+            }
+        }
+    }
+}
+
+fn check_dialect(project: &Project, target: &ConnectionTarget) -> Result<(), DbError> {
+    if project.dialect != target.dialect() {
+        return Err(DbError::DialectMismatch { project: project.dialect.to_string(), database: target.dialect().to_string() });
+    }
+    Ok(())
+}
+
+/// Opens a connection for reading only. `None` when the SQLite file does not exist yet (a fresh
+/// database; a dry run or status must not create it).
+async fn connect_read_only(target: &ConnectionTarget, timeout: Duration) -> Result<Option<Conn>, DbError> {
+    match target.dialect() {
+        Dialect::Postgres => Ok(Some(Conn::Pg(target.connect_postgres("strata status").await?))),
+        Dialect::Sqlite => {
+            let exists = target.sqlite_path().is_some_and(|p| p.exists());
+            if !exists {
+                return Ok(None);
+            }
+            Ok(Some(Conn::Lite(target.connect_sqlite_with(timeout, true).await?)))
+        }
+    }
+}
+
+async fn read_state_on(conn: &mut Conn, target: &ConnectionTarget, module: &str) -> Result<InstalledState, DbError> {
+    let err = |what: &str, e: &sqlx::Error| target.sql_error(format!("reading {what}"), e);
+    let mut state = InstalledState::default();
+    if conn.table_exists(SERVERPOD_MIGRATIONS).await.map_err(|e| err(SERVERPOD_MIGRATIONS, &e))? {
+        state.version = conn.module_version(module).await.map_err(|e| err(SERVERPOD_MIGRATIONS, &e))?;
+        state.repair_version = conn.module_version(REPAIR_MODULE).await.map_err(|e| err(SERVERPOD_MIGRATIONS, &e))?;
+    }
+    if conn.table_exists(history::HISTORY_TABLE).await.map_err(|e| err(history::HISTORY_TABLE, &e))? {
+        state.history = conn.history(module).await.map_err(|e| err(history::HISTORY_TABLE, &e))?;
+    }
+    Ok(state)
+}
+
+/// Reads the installed state without changing anything (fresh if the database is empty).
+pub async fn read_state(project: &Project, target: &ConnectionTarget) -> Result<InstalledState, DbError> {
+    check_dialect(project, target)?;
+    match connect_read_only(target, Duration::from_secs(5)).await? {
+        Some(mut conn) => {
+            let s = read_state_on(&mut conn, target, &project.module_name).await;
+            close(conn).await;
+            s
+        }
+        None => Ok(InstalledState::default()),
+    }
+}
+
+/// Status of every version on disk and in the database. Read-only.
+pub async fn status(project: &Project, target: &ConnectionTarget) -> Result<StatusReport, DbError> {
+    let disk = read_migrations(&project.migrations_dir)?;
+    let repair = read_repair(&project.repair_dir)?;
+    let state = read_state(project, target).await?;
+    Ok(crate::status::build(&project.module_name, project.dialect.as_str(), &state, &disk, repair.as_ref()))
+}
+
+async fn close(conn: Conn) {
+    use sqlx::Connection;
+    let _ = match conn {
+        Conn::Pg(c) => c.close().await,
+        Conn::Lite(c) => c.close().await,
+    };
+}
+
+/// Applies the repair migration (with `repair`) and the pending migrations. On failure the
+/// error carries what was committed before it.
+pub async fn apply(
+    project: &Project,
+    target: &ConnectionTarget,
+    opts: &ApplyOptions,
+    observer: &mut dyn FnMut(&ApplyEvent),
+) -> Result<ApplyReport, ApplyFailure> {
+    let mut report = ApplyReport { dry_run: opts.dry_run, ..Default::default() };
+    match apply_inner(project, target, opts, observer, &mut report).await {
+        Ok(()) => Ok(report),
+        Err(error) => Err(ApplyFailure { error, report }),
+    }
+}
+
+async fn apply_inner(
+    project: &Project,
+    target: &ConnectionTarget,
+    opts: &ApplyOptions,
+    observer: &mut dyn FnMut(&ApplyEvent),
+    report: &mut ApplyReport,
+) -> Result<(), DbError> {
+    check_dialect(project, target)?;
+    let module = project.module_name.as_str();
+    let disk = read_migrations(&project.migrations_dir)?;
+    let repair = if opts.repair {
+        let r = read_repair(&project.repair_dir)?;
+        if r.is_none() {
+            observer(&ApplyEvent::NoRepairFile);
+        }
+        r
+    } else {
+        None
+    };
+    let plan_opts = PlanOptions { to: opts.to.clone(), accept_modified: opts.accept_modified.clone() };
+
+    if opts.dry_run {
+        let mut state = read_state(project, target).await?;
+        report.installed_before = state.version.clone();
+        if let Some(r) = &repair {
+            match plan_repair(r, &state) {
+                Some(step) => {
+                    // Predict the state the repair leaves behind from its own upsert.
+                    if let Some(v) = recorded_version(&step.file.sql, module) {
+                        state.version = Some(v);
+                    }
+                    state.repair_version = Some(step.version.clone());
+                    report.planned.push(step);
+                }
+                None => {
+                    observer(&ApplyEvent::RepairAlreadyApplied { version: &r.version });
+                    report.repair_skipped = Some(r.version.clone());
+                }
+            }
+        }
+        let p = plan::plan(module, &state, &disk, &plan_opts)?;
+        observer(&ApplyEvent::Planned { plan: &p });
+        report.installed_after = p.target.clone().or(state.version.clone());
+        report.accepted = p.accept.iter().map(|a| a.version.clone()).collect();
+        report.planned.extend(p.steps);
+        return Ok(());
+    }
+
+    // Take the lock and open the migration connection.
+    let mut lock_conn = None;
+    let mut conn = match target.dialect() {
+        Dialect::Postgres => {
+            lock_conn = Some(pg_lock(target, opts.lock_timeout, observer).await?);
+            let mut c = target.connect_postgres("strata apply").await?;
+            // PostgreSQL 14+: notice a dead client within a second (see module docs). Older
+            // servers reject the setting; that only loses the faster cleanup.
+            let _ = sqlx::raw_sql("SET client_connection_check_interval = '1s'").execute(&mut c).await;
+            Conn::Pg(c)
+        }
+        Dialect::Sqlite => Conn::Lite(target.connect_sqlite_with(opts.lock_timeout, false).await?),
+    };
+    let result = run_locked(&mut conn, project, target, opts, &disk, repair.as_ref(), plan_opts, observer, report).await;
+    close(conn).await;
+    if let Some(mut l) = lock_conn {
+        let _ = sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(LOCK_NAME).execute(&mut l).await;
+        let _ = sqlx::Connection::close(l).await;
+    }
+    result
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run_locked(
+    conn: &mut Conn,
+    project: &Project,
+    target: &ConnectionTarget,
+    opts: &ApplyOptions,
+    disk: &[crate::DiskMigration],
+    repair: Option<&crate::RepairFile>,
+    mut plan_opts: PlanOptions,
+    observer: &mut dyn FnMut(&ApplyEvent),
+    report: &mut ApplyReport,
+) -> Result<(), DbError> {
+    let module = project.module_name.as_str();
+    conn.raw(&history::create_sql(conn.dialect()))
+        .await
+        .map_err(|e| target.sql_error(format!("creating {}", history::HISTORY_TABLE), &e))?;
+    let _ = opts;
+
+    let mut state = read_state_on(conn, target, module).await?;
+    report.installed_before = state.version.clone();
+
+    if let Some(r) = repair {
+        loop {
+            match plan_repair(r, &state) {
+                None => {
+                    observer(&ApplyEvent::RepairAlreadyApplied { version: &r.version });
+                    report.repair_skipped = Some(r.version.clone());
+                    break;
+                }
+                Some(step) => {
+                    let expect = Expect { module: REPAIR_MODULE.to_string(), version: state.repair_version.clone() };
+                    match run_step(conn, target, module, &step, &expect, observer).await {
+                        Ok(_) => {
+                            report.repair_applied = Some(step.version.clone());
+                            state = read_state_on(conn, target, module).await?;
+                            break;
+                        }
+                        Err(DbError::Raced { .. }) => state = read_state_on(conn, target, module).await?,
+                        Err(e) => return Err(e),
+                    }
+                }
+            }
+        }
+    }
+
+    'plan: loop {
+        let p = plan::plan(module, &state, disk, &plan_opts)?;
+        observer(&ApplyEvent::Planned { plan: &p });
+        for a in &p.accept {
+            let now = crate::timefmt::now_utc();
+            let row = NewRow {
+                module: module.to_string(),
+                version: a.version.clone(),
+                kind: a.kind,
+                checksum: a.new.clone(),
+                status: RunStatus::Accepted,
+                started_at: now.clone(),
+                finished_at: Some(now),
+                duration_ms: Some(0),
+                error: None,
+                covered_by: None,
+                previous_checksum: a.recorded.clone(),
+            };
+            conn.insert_history(&row).await.map_err(|e| target.sql_error("recording the accepted checksum", &e))?;
+            observer(&ApplyEvent::Accepted { version: &a.version, kind: a.kind, recorded: a.recorded.as_deref(), new: a.new.as_deref() });
+            report.accepted.push(a.version.clone());
+        }
+        plan_opts.accept_modified.clear();
+        let mut expected = state.version.clone();
+        for step in &p.steps {
+            let expect = Expect { module: module.to_string(), version: expected.clone() };
+            match run_step(conn, target, module, step, &expect, observer).await {
+                Ok(duration) => {
+                    report.applied.push(AppliedStep { version: step.version.clone(), kind: step.kind, duration });
+                    expected = Some(step.version.clone());
+                }
+                Err(DbError::Raced { .. }) => {
+                    state = read_state_on(conn, target, module).await?;
+                    continue 'plan;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        report.installed_after = p.target.clone().or(state.version.clone());
+        if let Some(after) = &report.installed_after {
+            // Keep the report honest if a file recorded a different version than its directory.
+            let actual = conn.module_version(module).await.ok().flatten();
+            if actual.is_some() && actual.as_ref() != Some(after) {
+                report.installed_after = actual;
+            }
+        }
+        return Ok(());
+    }
+}
+
+/// Why a step did not commit.
+enum StepErr {
+    /// Another run moved the installed version (SQLite): re-plan, not a failure.
+    Raced(String),
+    /// The database refused something: roll back, record, report.
+    Sql(String),
+}
+
+impl From<String> for StepErr {
+    fn from(s: String) -> Self {
+        StepErr::Sql(s)
+    }
+}
+
+/// The installed version a step expects to find inside its transaction.
+struct Expect {
+    module: String,
+    version: Option<String>,
+}
+
+/// Runs one step: prelude, then body + history row(s) in one transaction, then postlude.
+async fn run_step(
+    conn: &mut Conn,
+    target: &ConnectionTarget,
+    module: &str,
+    step: &Step,
+    expect: &Expect,
+    observer: &mut dyn FnMut(&ApplyEvent),
+) -> Result<Duration, DbError> {
+    let parts = split(&step.file.path, &step.file.sql)?;
+    let history_module = if step.kind == StepKind::Repair { REPAIR_MODULE } else { module };
+    observer(&ApplyEvent::StepStarted { step });
+    let started_at = crate::timefmt::now_utc();
+    let t0 = Instant::now();
+
+    let outcome: Result<(), StepErr> = async {
+        if has_statements(parts.prelude) {
+            conn.raw(parts.prelude).await.map_err(|e| format!("before BEGIN: {}", db_message(&e)))?;
+        }
+        let begin = if conn.dialect() == Dialect::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+        conn.raw(begin).await.map_err(|e| format!("starting the transaction: {}", db_message(&e)))?;
+        let inside: Result<(), StepErr> = async {
+            if conn.dialect() == Dialect::Sqlite {
+                // Under the write lock now: has another run moved the version since we planned?
+                let found = if conn.table_exists(SERVERPOD_MIGRATIONS).await.map_err(|e| StepErr::Sql(db_message(&e)))? {
+                    conn.module_version(&expect.module).await.map_err(|e| StepErr::Sql(db_message(&e)))?
+                } else {
+                    None
+                };
+                if found != expect.version {
+                    return Err(StepErr::Raced(found.unwrap_or_else(|| "nothing".into())));
+                }
+            }
+            if has_statements(parts.body) {
+                conn.raw(parts.body).await.map_err(|e| StepErr::Sql(db_message(&e)))?;
+            }
+            let violations = conn.foreign_key_violations().await.map_err(|e| StepErr::Sql(db_message(&e)))?;
+            if !violations.is_empty() {
+                return Err(format!("foreign key violations after the migration: {}", violations.join("; ")).into());
+            }
+            let finished_at = crate::timefmt::now_utc();
+            let duration_ms = t0.elapsed().as_millis() as i64;
+            let row = NewRow {
+                module: history_module.to_string(),
+                version: step.version.clone(),
+                kind: step.kind,
+                checksum: Some(step.file.checksum.clone()),
+                status: RunStatus::Ok,
+                started_at: started_at.clone(),
+                finished_at: Some(finished_at.clone()),
+                duration_ms: Some(duration_ms),
+                error: None,
+                covered_by: None,
+                previous_checksum: None,
+            };
+            conn.insert_history(&row).await.map_err(|e| StepErr::Sql(format!("recording history: {}", db_message(&e))))?;
+            for covered in &step.covers {
+                let b = NewRow {
+                    version: covered.clone(),
+                    checksum: None,
+                    status: RunStatus::Baseline,
+                    duration_ms: None,
+                    covered_by: Some(step.version.clone()),
+                    ..row.clone()
+                };
+                conn.insert_history(&b).await.map_err(|e| StepErr::Sql(format!("recording history: {}", db_message(&e))))?;
+            }
+            Ok(())
+        }
+        .await;
+        match inside {
+            Ok(()) => conn.raw("COMMIT").await.map_err(|e| format!("COMMIT: {}", db_message(&e)).into()),
+            Err(e) => {
+                let _ = conn.raw("ROLLBACK").await;
+                Err(e)
+            }
+        }
+    }
+    .await;
+
+    // The postlude runs either way: it restores connection settings the prelude changed.
+    let post = if has_statements(parts.postlude) {
+        conn.raw(parts.postlude).await.map_err(|e| StepErr::Sql(format!("after COMMIT: {}", db_message(&e))))
+    } else {
+        Ok(())
+    };
+    let duration = t0.elapsed();
+
+    let error = match (outcome, post) {
+        (Ok(()), Ok(())) => {
+            observer(&ApplyEvent::StepFinished { step, duration });
+            return Ok(duration);
+        }
+        (Err(e), _) | (Ok(()), Err(e)) => e,
+    };
+    let error = match error {
+        StepErr::Raced(found) => {
+            return Err(DbError::Raced {
+                module: expect.module.clone(),
+                expected: expect.version.clone().unwrap_or_else(|| "nothing".into()),
+                found,
+            })
+        }
+        StepErr::Sql(e) => e,
+    };
+    let message = target.sanitize(&error);
+    observer(&ApplyEvent::StepFailed { step, duration, error: &message });
+    let row = NewRow {
+        module: history_module.to_string(),
+        version: step.version.clone(),
+        kind: step.kind,
+        checksum: Some(step.file.checksum.clone()),
+        status: RunStatus::Failed,
+        started_at,
+        finished_at: Some(crate::timefmt::now_utc()),
+        duration_ms: Some(duration.as_millis() as i64),
+        error: Some(message.clone()),
+        covered_by: None,
+        previous_checksum: None,
+    };
+    // Best effort: the failure itself is what the user must see.
+    let _ = conn.insert_history(&row).await;
+    Err(DbError::MigrationFailed {
+        version: step.version.clone(),
+        kind: step.kind.file_name().to_string(),
+        message: format!("{message}\n  file: {}", step.file.path.display()),
+    })
+}
+
+/// Takes the advisory lock on a dedicated connection, polling until `timeout`.
+async fn pg_lock(target: &ConnectionTarget, timeout: Duration, observer: &mut dyn FnMut(&ApplyEvent)) -> Result<PgConnection, DbError> {
+    let mut c = target.connect_postgres("strata apply (lock)").await?;
+    let start = Instant::now();
+    let mut announced = false;
+    loop {
+        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+            .bind(LOCK_NAME)
+            .fetch_one(&mut c)
+            .await
+            .map_err(|e| target.sql_error("taking the migration lock", &e))?;
+        if got {
+            if announced {
+                observer(&ApplyEvent::LockAcquired { waited: start.elapsed() });
+            }
+            return Ok(c);
+        }
+        let waited = start.elapsed();
+        if waited >= timeout {
+            let holders = lock_holders(&mut c).await.unwrap_or_default();
+            return Err(DbError::LockTimeout { waited, holders });
+        }
+        if !announced {
+            let holders = lock_holders(&mut c).await.unwrap_or_default();
+            observer(&ApplyEvent::LockWaiting { holders: &holders });
+            announced = true;
+        }
+        let nap = Duration::from_millis(100).min(timeout.saturating_sub(waited));
+        tokio::time::sleep(nap).await;
+    }
+}
+
+/// Backend pids holding the migration lock in this database.
+async fn lock_holders(c: &mut PgConnection) -> Result<Vec<i32>, sqlx::Error> {
+    sqlx::query_scalar(
+        "WITH k AS (SELECT hashtext($1)::bigint AS key) \
+         SELECT l.pid FROM pg_locks l, k \
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+           AND l.classid::bigint = ((k.key >> 32) & 4294967295) AND l.objid::bigint = (k.key & 4294967295) \
+         ORDER BY l.pid",
+    )
+    .bind(LOCK_NAME)
+    .fetch_all(c)
+    .await
+}

@@ -1,0 +1,336 @@
+//! `status`: every version on disk and every version the database knows, with its state.
+//! Pure, like the plan: built from the same [`InstalledState`] and disk listing.
+
+use crate::checksum::short;
+use crate::disk::{DiskMigration, RepairFile};
+use crate::history::{HistoryRow, RunStatus};
+use crate::plan::{InstalledState, StepKind};
+
+/// The state of one version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VersionState {
+    /// Ran (or was applied outside strata) and its file is unchanged.
+    Applied,
+    /// Covered by a later version's `definition.sql` on a fresh database.
+    Baseline,
+    /// Not applied yet.
+    Pending,
+    /// Not applied; the last attempt failed (the next apply retries it).
+    Failed,
+    /// Applied, but the file changed since.
+    Modified,
+    /// Known to the database, but its directory is gone.
+    MissingOnDisk,
+}
+
+impl VersionState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VersionState::Applied => "applied",
+            VersionState::Baseline => "baseline",
+            VersionState::Pending => "pending",
+            VersionState::Failed => "failed",
+            VersionState::Modified => "modified",
+            VersionState::MissingOnDisk => "missing on disk",
+        }
+    }
+
+    /// States that mean "apply has work to do (or refuses)".
+    pub fn needs_attention(self) -> bool {
+        matches!(self, VersionState::Pending | VersionState::Failed | VersionState::Modified)
+    }
+}
+
+/// One line of the status table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRow {
+    pub version: String,
+    /// Which file ran (or will run), when known.
+    pub kind: Option<StepKind>,
+    pub dialect: String,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub duration_ms: Option<i64>,
+    pub state: VersionState,
+    /// Error text, checksum change, "covered by …", "applied outside strata", …
+    pub detail: Option<String>,
+}
+
+/// The whole status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusReport {
+    pub module: String,
+    /// The project module's version in `serverpod_migrations`.
+    pub installed: Option<String>,
+    /// The latest version on disk.
+    pub latest: Option<String>,
+    /// Migrations in version order, then the repair migration (kind `repair`) if any.
+    pub rows: Vec<StatusRow>,
+}
+
+impl StatusReport {
+    /// The installed version exists in the database but not on disk: apply would fail.
+    pub fn installed_missing(&self) -> bool {
+        self.installed.as_ref().is_some_and(|v| {
+            self.rows.iter().any(|r| &r.version == v && r.state == VersionState::MissingOnDisk && r.kind != Some(StepKind::Repair))
+        })
+    }
+
+    /// Nothing pending, failed or modified.
+    pub fn up_to_date(&self) -> bool {
+        !self.installed_missing() && !self.rows.iter().any(|r| r.state.needs_attention())
+    }
+}
+
+fn from_row(version: &str, row: Option<&HistoryRow>, dialect: &str, state: VersionState, detail: Option<String>) -> StatusRow {
+    StatusRow {
+        version: version.to_string(),
+        kind: row.map(|r| r.kind),
+        dialect: row.map(|r| r.dialect.clone()).unwrap_or_else(|| dialect.to_string()),
+        started_at: row.map(|r| r.started_at.clone()),
+        finished_at: row.and_then(|r| r.finished_at.clone()),
+        duration_ms: row.and_then(|r| r.duration_ms),
+        state,
+        detail,
+    }
+}
+
+fn first_line(s: &str) -> String {
+    s.lines().next().unwrap_or("").to_string()
+}
+
+/// Builds the status report. `dialect` is the project's, shown for versions with no history.
+pub fn build(module: &str, dialect: &str, installed: &InstalledState, disk: &[DiskMigration], repair: Option<&RepairFile>) -> StatusReport {
+    let mut disk: Vec<&DiskMigration> = disk.iter().collect();
+    disk.sort_by(|a, b| a.version.cmp(&b.version));
+    let inst = installed.version.as_deref();
+    let mut rows = Vec::new();
+    for d in &disk {
+        let v = d.version.as_str();
+        let applied = inst.is_some_and(|i| v <= i);
+        let last = installed.last_attempt(module, v);
+        let row = if applied {
+            match installed.recorded(module, v) {
+                Some(rec) => {
+                    let file = match rec.kind {
+                        StepKind::Definition => d.definition.as_ref(),
+                        _ => d.migration.as_ref(),
+                    };
+                    let current = file.map(|f| f.checksum.clone());
+                    if current != rec.checksum {
+                        let detail = match current {
+                            Some(c) => format!(
+                                "{} changed: recorded {}, now {} (apply --accept-modified {v} to accept)",
+                                rec.kind.file_name(),
+                                rec.checksum.as_deref().map(short).unwrap_or("none"),
+                                short(&c)
+                            ),
+                            None => format!("{} was deleted", rec.kind.file_name()),
+                        };
+                        from_row(v, Some(rec), dialect, VersionState::Modified, Some(detail))
+                    } else {
+                        let detail = (rec.status == RunStatus::Accepted).then(|| "edited file accepted".to_string());
+                        from_row(v, Some(rec), dialect, VersionState::Applied, detail)
+                    }
+                }
+                None => match installed.history.iter().rev().find(|r| r.module == module && r.version == v && r.status == RunStatus::Baseline) {
+                    Some(b) => {
+                        let detail = b.covered_by.as_ref().map(|c| format!("covered by definition.sql of {c}"));
+                        from_row(v, Some(b), dialect, VersionState::Baseline, detail)
+                    }
+                    None => from_row(v, None, dialect, VersionState::Applied, Some("applied outside strata (no history)".into())),
+                },
+            }
+        } else {
+            match last.filter(|r| r.status == RunStatus::Failed) {
+                Some(f) => {
+                    let detail = f.error.as_deref().map(first_line);
+                    from_row(v, Some(f), dialect, VersionState::Failed, detail)
+                }
+                None => {
+                    let mut r = from_row(v, None, dialect, VersionState::Pending, None);
+                    r.kind = Some(if inst.is_none() { StepKind::Definition } else { StepKind::Migration });
+                    if inst.is_none() && Some(d) != disk.last() {
+                        r.kind = None;
+                    }
+                    r
+                }
+            }
+        };
+        rows.push(row);
+    }
+    // Versions the database knows that are not on disk.
+    let on_disk = |v: &str| disk.iter().any(|d| d.version == v);
+    let mut missing: Vec<String> = installed
+        .history
+        .iter()
+        .filter(|r| r.module == module && !on_disk(&r.version))
+        .map(|r| r.version.clone())
+        .collect();
+    if let Some(i) = inst.filter(|i| !on_disk(i)) {
+        missing.push(i.to_string());
+    }
+    missing.sort();
+    missing.dedup();
+    for v in missing {
+        let last = installed.history.iter().rev().find(|r| r.module == module && r.version == v && r.status != RunStatus::Failed);
+        let detail = if Some(v.as_str()) == inst {
+            "installed version; restore its directory".to_string()
+        } else {
+            "recorded in history; its directory is gone".to_string()
+        };
+        rows.push(from_row(&v, last, dialect, VersionState::MissingOnDisk, Some(detail)));
+    }
+    rows.sort_by(|a, b| a.version.cmp(&b.version));
+
+    // The repair migration.
+    let repair_row = |v: &str| installed.history.iter().rev().find(|r| r.module == crate::REPAIR_MODULE && r.version == v);
+    match (repair, installed.repair_version.as_deref()) {
+        (Some(r), applied) => {
+            let last = repair_row(&r.version);
+            let mut row = if applied == Some(r.version.as_str()) {
+                from_row(&r.version, last.filter(|x| x.status == RunStatus::Ok), dialect, VersionState::Applied, None)
+            } else if let Some(f) = last.filter(|x| x.status == RunStatus::Failed) {
+                from_row(&r.version, Some(f), dialect, VersionState::Failed, f.error.as_deref().map(first_line))
+            } else {
+                from_row(&r.version, None, dialect, VersionState::Pending, Some("apply --repair to run it".into()))
+            };
+            row.kind = Some(StepKind::Repair);
+            rows.push(row);
+        }
+        (None, Some(applied)) => {
+            let mut row = from_row(applied, repair_row(applied), dialect, VersionState::Applied, Some("repair file no longer present".into()));
+            row.kind = Some(StepKind::Repair);
+            rows.push(row);
+        }
+        (None, None) => {}
+    }
+
+    StatusReport {
+        module: module.to_string(),
+        installed: installed.version.clone(),
+        latest: disk.last().map(|d| d.version.clone()),
+        rows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::disk::SqlFileInfo;
+
+    const M: &str = "shop";
+
+    fn disk(versions: &[&str]) -> Vec<DiskMigration> {
+        versions
+            .iter()
+            .map(|v| DiskMigration {
+                version: v.to_string(),
+                definition: Some(SqlFileInfo::new("d.sql", format!("BEGIN;\n-- d {v}\nCOMMIT;\n"))),
+                migration: Some(SqlFileInfo::new("m.sql", format!("BEGIN;\n-- m {v}\nCOMMIT;\n"))),
+            })
+            .collect()
+    }
+
+    fn row(id: i64, v: &str, kind: StepKind, status: RunStatus, checksum: Option<String>) -> HistoryRow {
+        HistoryRow {
+            id,
+            module: M.into(),
+            version: v.into(),
+            kind,
+            dialect: "postgres".into(),
+            checksum,
+            status,
+            started_at: "2026-01-01 00:00:00.000".into(),
+            finished_at: Some("2026-01-01 00:00:00.010".into()),
+            duration_ms: Some(10),
+            error: (status == RunStatus::Failed).then(|| "syntax error at or near \"SELEC\"\nLINE 1".into()),
+            covered_by: (status == RunStatus::Baseline).then(|| "b".into()),
+            previous_checksum: None,
+        }
+    }
+
+    fn states(r: &StatusReport) -> Vec<(&str, VersionState)> {
+        r.rows.iter().map(|r| (r.version.as_str(), r.state)).collect()
+    }
+
+    #[test]
+    fn every_state() {
+        let d = disk(&["a", "b", "c", "d", "e"]);
+        let mig = |i: usize| d[i].migration.as_ref().unwrap().checksum.clone();
+        let st = InstalledState {
+            version: Some("c".into()),
+            repair_version: None,
+            history: vec![
+                row(1, "a", StepKind::Definition, RunStatus::Baseline, None),
+                row(2, "b", StepKind::Definition, RunStatus::Ok, Some(d[1].definition.as_ref().unwrap().checksum.clone())),
+                row(3, "c", StepKind::Migration, RunStatus::Ok, Some("0".repeat(64))),
+                row(4, "d", StepKind::Migration, RunStatus::Failed, None),
+                row(5, "0-gone", StepKind::Migration, RunStatus::Ok, Some(mig(0))),
+            ],
+        };
+        let r = build(M, "postgres", &st, &d, None);
+        assert_eq!(
+            states(&r),
+            [
+                ("0-gone", VersionState::MissingOnDisk),
+                ("a", VersionState::Baseline),
+                ("b", VersionState::Applied),
+                ("c", VersionState::Modified),
+                ("d", VersionState::Failed),
+                ("e", VersionState::Pending),
+            ]
+        );
+        assert_eq!(r.rows[4].detail.as_deref(), Some("syntax error at or near \"SELEC\""));
+        assert!(r.rows[3].detail.as_deref().unwrap().contains("--accept-modified c"));
+        assert!(!r.up_to_date());
+        assert!(!r.installed_missing());
+        assert_eq!(r.latest.as_deref(), Some("e"));
+    }
+
+    #[test]
+    fn up_to_date_and_untracked() {
+        let d = disk(&["a", "b"]);
+        let st = InstalledState { version: Some("b".into()), ..Default::default() };
+        let r = build(M, "sqlite", &st, &d, None);
+        assert!(r.up_to_date());
+        assert!(r.rows.iter().all(|x| x.state == VersionState::Applied && x.dialect == "sqlite"));
+        assert!(r.rows[0].detail.as_deref().unwrap().contains("outside strata"));
+    }
+
+    #[test]
+    fn fresh_database_marks_definition_for_latest() {
+        let d = disk(&["a", "b"]);
+        let r = build(M, "postgres", &InstalledState::default(), &d, None);
+        assert_eq!(states(&r), [("a", VersionState::Pending), ("b", VersionState::Pending)]);
+        assert_eq!(r.rows[1].kind, Some(StepKind::Definition));
+        assert_eq!(r.rows[0].kind, None);
+    }
+
+    #[test]
+    fn installed_missing_is_reported() {
+        let d = disk(&["a", "b"]);
+        let st = InstalledState { version: Some("aa".into()), ..Default::default() };
+        let r = build(M, "postgres", &st, &d, None);
+        assert_eq!(states(&r), [("a", VersionState::Applied), ("aa", VersionState::MissingOnDisk), ("b", VersionState::Pending)]);
+        assert!(r.installed_missing());
+        assert!(!r.up_to_date());
+    }
+
+    #[test]
+    fn repair_rows() {
+        let d = disk(&["a"]);
+        let rf = RepairFile { version: "r1".into(), file: SqlFileInfo::new("r1.sql", "BEGIN;\nCOMMIT;\n") };
+        let mut st = InstalledState { version: Some("a".into()), ..Default::default() };
+        let r = build(M, "postgres", &st, &d, Some(&rf));
+        assert_eq!(r.rows.last().unwrap().state, VersionState::Pending);
+        assert_eq!(r.rows.last().unwrap().kind, Some(StepKind::Repair));
+        assert!(!r.up_to_date());
+        st.repair_version = Some("r1".into());
+        let r = build(M, "postgres", &st, &d, Some(&rf));
+        assert_eq!(r.rows.last().unwrap().state, VersionState::Applied);
+        assert!(r.up_to_date());
+        let r = build(M, "postgres", &st, &d, None);
+        assert_eq!(r.rows.last().unwrap().version, "r1");
+    }
+}
