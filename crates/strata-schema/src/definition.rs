@@ -92,6 +92,14 @@ index_enum! {
     }
 }
 
+#[allow(clippy::derivable_impls)] // the enum is macro-generated; variants cannot carry #[default]
+impl Default for ColumnType {
+    /// `text`: the type of an otherwise unspecified column (only used by `Default` builders).
+    fn default() -> Self {
+        ColumnType::Text
+    }
+}
+
 impl ColumnType {
     /// pgvector types, which carry a dimension and need the `vector` extension.
     pub fn is_vector(self) -> bool {
@@ -293,12 +301,6 @@ pub struct ColumnDefinition {
     pub dart_type: Option<String>,
     /// Dimension of vector types.
     pub vector_dimension: Option<i64>,
-}
-
-impl Default for ColumnType {
-    fn default() -> Self {
-        ColumnType::Text
-    }
 }
 
 impl ColumnDefinition {
