@@ -3,7 +3,7 @@
 //!
 //! The format is documented in `docs/configuration.md`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -160,6 +160,17 @@ impl ProjectConfig {
         })
     }
 
+    /// Module nicknames from `config/generator.yaml` (`modules: serverpod_auth: nickname: auth`),
+    /// nickname -> module name, for resolving `module:auth:UserInfo` in models. Empty without
+    /// the file.
+    pub fn module_aliases(&self) -> Result<BTreeMap<String, String>, ProjectError> {
+        let path = self.root.join("config").join("generator.yaml");
+        match read_optional(&path)? {
+            Some(text) => Ok(GeneratorYaml::parse(&path, &text)?.aliases),
+            None => Ok(BTreeMap::new()),
+        }
+    }
+
     /// `path` relative to the project root when it lies inside it (for messages such as
     /// `Migration created: migrations/<version>`), otherwise unchanged.
     pub fn display_path(&self, path: &Path) -> PathBuf {
@@ -242,6 +253,8 @@ struct GeneratorYaml {
     jsonb_by_default: Option<bool>,
     /// Module names listed under `modules:`, in file order.
     modules: Vec<String>,
+    /// `nickname` -> module name.
+    aliases: BTreeMap<String, String>,
 }
 
 impl GeneratorYaml {
@@ -249,14 +262,21 @@ impl GeneratorYaml {
         let Some(doc) = load_yaml(path, text)? else { return Ok(GeneratorYaml::default()) };
         let jsonb_by_default = doc.as_mapping_get("serialize_as_jsonb_by_default").and_then(|v| v.as_bool());
         let mut modules = Vec::new();
+        let mut aliases = BTreeMap::new();
         if let Some(m) = doc.as_mapping_get("modules") {
             if let Some(map) = m.as_mapping() {
-                modules.extend(map.keys().filter_map(|k| k.as_str()).map(str::to_string));
+                for (k, v) in map.iter() {
+                    let Some(name) = k.as_str() else { continue };
+                    modules.push(name.to_string());
+                    if let Some(nick) = v.as_mapping_get("nickname").and_then(|n| n.as_str()) {
+                        aliases.insert(nick.to_string(), name.to_string());
+                    }
+                }
             } else if let Some(seq) = m.as_sequence() {
                 modules.extend(seq.iter().filter_map(|k| k.as_str()).map(str::to_string));
             }
         }
-        Ok(GeneratorYaml { jsonb_by_default, modules })
+        Ok(GeneratorYaml { jsonb_by_default, modules, aliases })
     }
 }
 

@@ -4,6 +4,7 @@
 //!
 //! The decision sequence follows Serverpod's `MigrationGenerator.createMigration` (spec §6.3).
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
@@ -55,6 +56,8 @@ pub struct PlanInput<'a> {
     pub module_name: &'a str,
     /// `serialize_as_jsonb_by_default`.
     pub jsonb_by_default: bool,
+    /// Module nicknames from `config/generator.yaml` (nickname -> module name).
+    pub module_aliases: &'a BTreeMap<String, String>,
     /// The dialect `definition.sql` and `migration.sql` are written for.
     pub dialect: &'a dyn Dialect,
     /// The latest version's `definition.json`, or an empty definition when there is none.
@@ -91,7 +94,7 @@ pub enum PlanOutcome {
 /// Decides what `create-migration` writes. Pure: the same inputs always give the same bytes.
 pub fn plan_migration(input: &PlanInput) -> Result<PlanOutcome, ProjectError> {
     let options =
-        ModelOptions { module_name: input.module_name.to_string(), jsonb_by_default: input.jsonb_by_default };
+        model_options(input.module_name, input.jsonb_by_default, input.module_aliases, input.modules);
     let mut project = strata_models::build_project_definition(input.model_files, &options)
         .map_err(ProjectError::InvalidModels)?;
     let (project, target) = merge_definitions(&mut project, input.module_name, input.version, input.modules);
@@ -137,6 +140,21 @@ pub fn plan_migration(input: &PlanInput) -> Result<PlanOutcome, ProjectError> {
         warnings: migration.warnings.clone(),
         migration,
     })
+}
+
+/// Model options: the project's settings, plus the modules' tables so relations to them resolve.
+fn model_options(
+    module_name: &str,
+    jsonb_by_default: bool,
+    module_aliases: &BTreeMap<String, String>,
+    modules: &[ModuleDefinition],
+) -> ModelOptions {
+    ModelOptions {
+        module_name: module_name.to_string(),
+        jsonb_by_default,
+        module_aliases: module_aliases.clone(),
+        external_tables: modules.iter().flat_map(|m| m.definition.tables.iter().cloned()).collect(),
+    }
 }
 
 /// Builds `definition_project.json` and `definition.json` (spec §2.4): the project's tables
@@ -245,6 +263,26 @@ pub fn load_state(config: &ProjectConfig, versions: Vec<String>) -> Result<Proje
     Ok(ProjectState { versions, previous, modules })
 }
 
+/// The schema the project's models describe right now, merged with its modules as
+/// `definition.json` would be, but without an entry for the project in `installedModules`
+/// (it has no version yet). Used by `strata diff ... models`.
+pub fn models_definition(config: &ProjectConfig) -> Result<DatabaseDefinition, ProjectError> {
+    let mut modules = Vec::new();
+    for m in &config.module_dirs {
+        if let Some(def) = load_module(m)? {
+            modules.push(def);
+        }
+    }
+    let files = read_model_files(config)?;
+    let aliases = config.module_aliases()?;
+    let options = model_options(&config.module_name, config.jsonb_by_default, &aliases, &modules);
+    let mut project =
+        strata_models::build_project_definition(&files, &options).map_err(ProjectError::InvalidModels)?;
+    let (_, mut target) = merge_definitions(&mut project, &config.module_name, "", &modules);
+    target.installed_modules.remove(0);
+    Ok(target)
+}
+
 /// What [`create_migration`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CreateReport {
@@ -290,9 +328,11 @@ pub fn create_migration(
 
     let state = load_state(config, versions)?;
     let model_files = read_model_files(config)?;
+    let module_aliases = config.module_aliases()?;
     let outcome = plan_migration(&PlanInput {
         module_name: &config.module_name,
         jsonb_by_default: config.jsonb_by_default,
+        module_aliases: &module_aliases,
         dialect: dialect.as_ref(),
         previous: &state.previous,
         model_files: &model_files,

@@ -10,13 +10,13 @@ use strata_schema::JsonError;
 #[derive(Debug, thiserror::Error)]
 pub enum ProjectError {
     /// A file or directory could not be read or written.
-    #[error("{action} {}: {source}", path.display())]
+    #[error("{action} {}: {error}", path.display())]
     Io {
         /// What was being done (`cannot read`, `cannot write`, ...).
         action: &'static str,
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        /// Included in the message (not chained), so `{:#}` does not repeat it.
+        error: std::io::Error,
     },
 
     /// The directory is neither configured for strata nor a Serverpod server package.
@@ -34,8 +34,8 @@ pub enum ProjectError {
     Config { path: PathBuf, line: usize, column: usize, message: String },
 
     /// A JSON artifact (`definition.json`, `migration.json`, ...) that cannot be read.
-    #[error("{}", json_message(path, source))]
-    Json { path: PathBuf, source: JsonError },
+    #[error("{}", json_message(path, error))]
+    Json { path: PathBuf, error: JsonError },
 
     /// A version directory lacks one of its files.
     #[error("Required migration artifact is missing: {}", path.display())]
@@ -110,8 +110,8 @@ pub enum ProjectError {
 
 impl ProjectError {
     /// Wraps an I/O error with the path it concerns.
-    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        ProjectError::Io { action, path: path.into(), source }
+    pub(crate) fn io(action: &'static str, path: impl Into<PathBuf>, error: std::io::Error) -> Self {
+        ProjectError::Io { action, path: path.into(), error }
     }
 }
 

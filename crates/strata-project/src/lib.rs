@@ -15,8 +15,8 @@ pub mod version;
 pub use atomic::write_file_atomic;
 pub use config::{ProjectConfig, CONFIG_FILE, DIALECTS};
 pub use create::{
-    create_migration, load_module, load_state, merge_definitions, plan_migration, read_model_files,
-    CreateOptions, CreateReport, ModuleDefinition, PlanInput, PlanOutcome, ProjectState,
+    create_migration, load_module, load_state, merge_definitions, models_definition, plan_migration,
+    read_model_files, CreateOptions, CreateReport, ModuleDefinition, PlanInput, PlanOutcome, ProjectState,
 };
 pub use error::ProjectError;
 pub use migrations::{

@@ -144,7 +144,7 @@ impl MigrationsDir {
     pub fn read_migration(&self, version: &str) -> Result<DatabaseMigration, ProjectError> {
         let path = self.version_path(version).join(MIGRATION_JSON);
         let text = read_artifact(&path)?;
-        migration_from_json(&text).map_err(|source| ProjectError::Json { path, source })
+        migration_from_json(&text).map_err(|error| ProjectError::Json { path, error })
     }
 
     /// One of the version's SQL files.
@@ -155,7 +155,7 @@ impl MigrationsDir {
     fn read_json_definition(&self, version: &str, file: &str) -> Result<DatabaseDefinition, ProjectError> {
         let path = self.version_path(version).join(file);
         let text = read_artifact(&path)?;
-        definition_from_json(&text).map_err(|source| ProjectError::Json { path, source })
+        definition_from_json(&text).map_err(|error| ProjectError::Json { path, error })
     }
 
     /// The trailing version directories that are completely empty (left behind by a git
