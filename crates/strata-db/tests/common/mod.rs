@@ -1,0 +1,198 @@
+//! Shared scaffolding for the apply/status tests: a copy of a fixture project in a temp dir and
+//! a scratch database of the same dialect, plus catalog snapshots to prove "nothing changed".
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use sqlx::Connection;
+use strata_db::{ApplyEvent, ApplyFailure, ApplyOptions, ApplyReport, ConnectionTarget, Dialect, Project};
+use strata_testdb::{PgScratch, SqliteScratch};
+
+pub const V1: &str = "20250101000000000";
+pub const V2: &str = "20250102000000000-orders";
+pub const V3: &str = "20250103000000000";
+pub const RV: &str = "20250201000000000-repair";
+
+pub fn fixture_dir(dialect: Dialect) -> PathBuf {
+    let name = match dialect {
+        Dialect::Postgres => "pg",
+        Dialect::Sqlite => "sqlite",
+    };
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/apply").join(name)
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
+
+enum Scratch {
+    Pg(PgScratch),
+    Lite(SqliteScratch),
+}
+
+/// A fixture project copy + its scratch database.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub project: Project,
+    pub target: ConnectionTarget,
+    scratch: Scratch,
+}
+
+impl Env {
+    pub fn new(dialect: Dialect, prefix: &str) -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(&fixture_dir(dialect), dir.path());
+        let project = Project::with_defaults(dir.path(), "shop", dialect);
+        let (scratch, url) = match dialect {
+            Dialect::Postgres => {
+                let s = PgScratch::new(prefix);
+                let u = s.url.clone();
+                (Scratch::Pg(s), u)
+            }
+            Dialect::Sqlite => {
+                let s = SqliteScratch::new(prefix);
+                let u = format!("sqlite:{}", s.path.display());
+                (Scratch::Lite(s), u)
+            }
+        };
+        let target = strata_db::resolve_connection(&project, Some(&url), None).unwrap();
+        Env { dir, project, target, scratch }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.project.dialect
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, text: &str) {
+        let p = self.path(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    pub fn read(&self, rel: &str) -> String {
+        std::fs::read_to_string(self.path(rel)).unwrap()
+    }
+
+    /// Puts the repair template in `repair-migration/`.
+    pub fn install_repair(&self) {
+        let text = self.read(&format!("repair-templates/{RV}.sql"));
+        self.write(&format!("repair-migration/{RV}.sql"), &text);
+    }
+
+    pub async fn apply(&self, opts: ApplyOptions) -> Result<ApplyReport, ApplyFailure> {
+        strata_db::apply(&self.project, &self.target, &opts, &mut |_e: &ApplyEvent| {}).await
+    }
+
+    pub async fn apply_ok(&self, opts: ApplyOptions) -> ApplyReport {
+        match self.apply(opts).await {
+            Ok(r) => r,
+            Err(e) => panic!("apply failed: {e}"),
+        }
+    }
+
+    pub fn sqlite_exists(&self) -> bool {
+        match &self.scratch {
+            Scratch::Lite(s) => s.path.exists(),
+            Scratch::Pg(_) => true,
+        }
+    }
+
+    /// Runs a query returning text rows (each row's columns joined by `|`).
+    pub async fn rows(&self, sql: &str) -> Vec<String> {
+        match &self.scratch {
+            Scratch::Pg(s) => {
+                let mut c = sqlx::PgConnection::connect(&s.url).await.unwrap();
+                let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&mut c).await.unwrap();
+                rows.into_iter().map(|r| r.0).collect()
+            }
+            Scratch::Lite(s) => {
+                if !s.path.exists() {
+                    return Vec::new();
+                }
+                let mut c = sqlx::SqliteConnection::connect(&format!("sqlite:{}", s.path.display())).await.unwrap();
+                let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&mut c).await.unwrap();
+                rows.into_iter().map(|r| r.0).collect()
+            }
+        }
+    }
+
+    pub async fn exec(&self, sql: &str) {
+        match &self.scratch {
+            Scratch::Pg(s) => {
+                let mut c = sqlx::PgConnection::connect(&s.url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+            }
+            Scratch::Lite(s) => {
+                let mut c = sqlx::SqliteConnection::connect(&format!("sqlite:{}", s.path.display())).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+            }
+        }
+    }
+
+    /// Every table, column and index of the user schema, plus the `serverpod_migrations` rows:
+    /// equal snapshots mean the schema and the recorded versions did not change.
+    pub async fn snapshot(&self) -> Vec<String> {
+        let mut out = match self.dialect() {
+            Dialect::Postgres => {
+                self.rows(
+                    "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable \
+                     FROM information_schema.columns WHERE table_schema = 'public' \
+                     UNION ALL SELECT 'index ' || indexname || ': ' || indexdef FROM pg_indexes WHERE schemaname = 'public' \
+                     UNION ALL SELECT 'constraint ' || conname FROM pg_constraint c JOIN pg_namespace n ON n.oid = c.connamespace WHERE n.nspname = 'public' \
+                     ORDER BY 1",
+                )
+                .await
+            }
+            Dialect::Sqlite => self.rows("SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master ORDER BY 1").await,
+        };
+        if self.has_table("serverpod_migrations").await {
+            out.extend(self.rows("SELECT 'version ' || module || '=' || version FROM serverpod_migrations ORDER BY 1").await);
+        }
+        out
+    }
+
+    /// The snapshot without strata's own table (for comparisons across runs that add history).
+    pub async fn user_snapshot(&self) -> Vec<String> {
+        self.snapshot().await.into_iter().filter(|l| !l.contains("strata_migration_history")).collect()
+    }
+
+    pub async fn has_table(&self, name: &str) -> bool {
+        let sql = match self.dialect() {
+            Dialect::Postgres => format!("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_name = '{name}'"),
+            Dialect::Sqlite => format!("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '{name}'"),
+        };
+        !self.rows(&sql).await.is_empty()
+    }
+
+    /// `version kind status` per history row, oldest first.
+    pub async fn history(&self) -> Vec<String> {
+        if !self.has_table("strata_migration_history").await {
+            return Vec::new();
+        }
+        self.rows("SELECT version || ' ' || kind || ' ' || status FROM strata_migration_history ORDER BY id").await
+    }
+
+    pub async fn installed(&self) -> Option<String> {
+        if !self.has_table("serverpod_migrations").await {
+            return None;
+        }
+        self.rows("SELECT version FROM serverpod_migrations WHERE module = 'shop'").await.into_iter().next()
+    }
+}
+
+pub fn to(v: &str) -> ApplyOptions {
+    ApplyOptions { to: Some(v.into()), ..Default::default() }
+}

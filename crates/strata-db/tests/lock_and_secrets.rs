@@ -1,0 +1,82 @@
+//! PostgreSQL locking, password hygiene and dialect checks.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use sqlx::Connection;
+use strata_db::{ApplyEvent, ApplyOptions, DbError, Dialect};
+
+#[tokio::test]
+async fn lock_timeout_names_the_holder_pid_and_lock_is_released_after() {
+    let env = Env::new(Dialect::Postgres, "lock");
+    let url = env.target.redacted().to_string(); // trust auth: no password in the scratch URL
+    let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
+    let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut holder).await.unwrap();
+    let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext('serverpod_migration_lock'))").fetch_one(&mut holder).await.unwrap();
+    assert!(got);
+
+    let opts = ApplyOptions { lock_timeout: Duration::from_millis(400), ..Default::default() };
+    let mut waiting_holders = Vec::new();
+    let t0 = Instant::now();
+    let e = strata_db::apply(&env.project, &env.target, &opts, &mut |e: &ApplyEvent| {
+        if let ApplyEvent::LockWaiting { holders } = e {
+            waiting_holders = holders.to_vec();
+        }
+    })
+    .await
+    .unwrap_err();
+    assert!(t0.elapsed() >= Duration::from_millis(400));
+    assert!(matches!(&e.error, DbError::LockTimeout { holders, .. } if holders == &[pid]), "{e}");
+    assert!(e.to_string().contains(&pid.to_string()), "{e}");
+    assert_eq!(waiting_holders, [pid]);
+    assert!(env.history().await.is_empty(), "nothing may run without the lock");
+
+    // Closing the holder's session frees the lock: nothing to clean up.
+    holder.close().await.unwrap();
+    env.apply_ok(opts).await;
+    let left: Vec<String> = env.rows("SELECT pid::text FROM pg_locks WHERE locktype = 'advisory'").await;
+    assert!(left.is_empty(), "advisory lock left behind: {left:?}");
+}
+
+#[tokio::test]
+async fn passwords_never_appear_in_errors() {
+    let env = Env::new(Dialect::Postgres, "secret");
+    // Port 1: connection refused; the password must not surface anywhere.
+    let target = strata_db::resolve_connection(&env.project, Some("postgres://bob:Pa55w0rdXYZ@127.0.0.1:1/nodb"), None).unwrap();
+    let e = strata_db::apply(&env.project, &target, &ApplyOptions::default(), &mut |_: &ApplyEvent| {}).await.unwrap_err();
+    for text in [e.to_string(), format!("{e:?}"), target.to_string(), format!("{target:?}")] {
+        assert!(!text.contains("Pa55w0rdXYZ"), "{text}");
+    }
+    assert!(e.to_string().contains("bob@127.0.0.1:1/nodb"), "{e}");
+    let e = strata_db::status(&env.project, &target).await.unwrap_err();
+    assert!(!format!("{e} {e:?}").contains("Pa55w0rdXYZ"));
+
+    // A reachable server, wrong database: still no password.
+    let admin = strata_testdb::PgScratch::admin_url();
+    let bad = admin.replacen("postgres://postgres@", "postgres://postgres:Pa55w0rdXYZ@", 1).replace("/postgres", "/no_such_db_strata");
+    let target = strata_db::resolve_connection(&env.project, Some(&bad), None).unwrap();
+    let e = strata_db::status(&env.project, &target).await.unwrap_err();
+    let text = format!("{e} {e:?}");
+    assert!(!text.contains("Pa55w0rdXYZ") && text.contains("no_such_db_strata"), "{text}");
+}
+
+#[tokio::test]
+async fn dialect_mismatch_is_refused() {
+    let env = Env::new(Dialect::Postgres, "dialect");
+    let lite = strata_testdb::SqliteScratch::new("dialect");
+    let target = strata_db::resolve_connection(&env.project, Some(&lite.url), None).unwrap();
+    let e = strata_db::apply(&env.project, &target, &ApplyOptions::default(), &mut |_: &ApplyEvent| {}).await.unwrap_err();
+    assert!(matches!(e.error, DbError::DialectMismatch { .. }), "{e}");
+    assert!(!lite.path.exists());
+}
+
+#[tokio::test]
+async fn malformed_file_is_a_typed_error_naming_it() {
+    let env = Env::new(Dialect::Sqlite, "malformed");
+    env.write(&format!("migrations/{V3}/definition.sql"), "CREATE TABLE x (id int);\n");
+    let e = env.apply(ApplyOptions::default()).await.unwrap_err();
+    assert!(matches!(e.error, DbError::MalformedFile { .. }), "{e}");
+    assert!(e.to_string().contains("definition.sql"), "{e}");
+}
