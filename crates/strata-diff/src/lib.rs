@@ -17,6 +17,11 @@
 //!   Serverpod keeps `y` and emits `RENAME COLUMN "x" TO "y"`, which PostgreSQL rejects. Here
 //!   `y` is dropped (with its `columnDropped` warning) and the rename follows, since the
 //!   script drops columns before renaming.
+//! * A column dropped and re-added (an incompatible change) takes its indexes and foreign keys
+//!   with it in PostgreSQL; Serverpod does not recreate them, so the live schema silently loses
+//!   them. Here every index and foreign key on such a column is dropped before and recreated
+//!   after it (with `uniqueIndexCreated` for unique indexes, which may now fail on the re-added
+//!   column's values).
 //!
 //! Added columns follow the spec's rule (§7.2): a target column is added when its name is new,
 //! or when the source column of that name is renamed away; renaming only the model field while
@@ -245,9 +250,22 @@ pub fn generate_table_migration(
         .filter(|i| dst.index(&i.index_name).is_none())
         .map(|i| i.index_name.clone())
         .collect();
+    // Columns dropped and added back under the same name: PostgreSQL drops their indexes and
+    // foreign keys with them, so unchanged ones must be recreated too (Serverpod loses them).
+    let recreated: BTreeSet<&str> = delete_columns
+        .iter()
+        .filter(|name| add_columns.iter().any(|c| &c.name == *name))
+        .map(String::as_str)
+        .collect();
+    let touches_recreated = |elements: &[strata_schema::IndexElement]| {
+        elements.iter().any(|e| {
+            e.element_type == strata_schema::IndexElementType::Column
+                && recreated.contains(e.definition.as_str())
+        })
+    };
     for s in &src.indexes {
         if let Some(d) = dst.index(&s.index_name) {
-            if !index_like(s, d) {
+            if !index_like(s, d) || touches_recreated(&s.elements) {
                 delete_indexes.push(s.index_name.clone());
                 add_indexes.push(d.clone());
             }
@@ -267,7 +285,7 @@ pub fn generate_table_migration(
         .collect();
     for s in &src.foreign_keys {
         if let Some(d) = dst.foreign_key(&s.constraint_name) {
-            if !foreign_key_like(s, d) {
+            if !foreign_key_like(s, d) || s.columns.iter().any(|c| recreated.contains(c.as_str())) {
                 delete_foreign_keys.push(s.constraint_name.clone());
                 add_foreign_keys.push(d.clone());
             }

@@ -974,3 +974,63 @@ fn many_to_many_with_renamed_referenced_table() {
     assert_eq!(a.delete_foreign_keys, vec!["company_employee_fk_1", "company_employee_fk_0"]);
     assert_eq!(a.add_foreign_keys.len(), 1);
 }
+
+/// Regression: PostgreSQL drops a column's indexes and foreign keys with the column, so a column
+/// recreated by an incompatible change must get its (unchanged) index and FK recreated too.
+#[test]
+fn recreated_column_recreates_its_index_and_foreign_key() {
+    use strata_schema::*;
+    let col = |name: &str, ty: ColumnType, dart: &str| ColumnDefinition {
+        name: name.into(),
+        field_name: Some(name.into()),
+        column_type: ty,
+        is_nullable: true,
+        column_default: None,
+        dart_type: Some(dart.into()),
+        vector_dimension: None,
+    };
+    let id = ColumnDefinition {
+        name: "id".into(),
+        field_name: Some("id".into()),
+        column_type: ColumnType::Bigint,
+        is_nullable: false,
+        column_default: Some("serial".into()),
+        dart_type: Some("int?".into()),
+        vector_dimension: None,
+    };
+    let table = |c: ColumnDefinition| TableDefinition {
+        name: "t".into(),
+        schema: "public".into(),
+        columns: vec![id.clone(), c],
+        indexes: vec![IndexDefinition {
+            index_name: "t_code_idx".into(),
+            elements: vec![IndexElement::column("code")],
+            index_type: "btree".into(),
+            is_unique: true,
+            ..Default::default()
+        }],
+        foreign_keys: vec![ForeignKeyDefinition {
+            constraint_name: "t_fk_0".into(),
+            columns: vec!["code".into()],
+            reference_table: "t".into(),
+            reference_table_schema: "public".into(),
+            reference_columns: vec!["id".into()],
+            on_update: Some(ForeignKeyAction::NoAction),
+            on_delete: Some(ForeignKeyAction::NoAction),
+            ..Default::default()
+        }],
+        managed: Some(true),
+        ..Default::default()
+    };
+    let def = |t| DatabaseDefinition { tables: vec![t], ..DatabaseDefinition::empty("p") };
+    let before = def(table(col("code", ColumnType::Text, "String?")));
+    let after = def(table(col("code", ColumnType::Bigint, "int?")));
+    let m = strata_diff::generate_migration(&before, &after);
+    let MigrationAction::AlterTable(alter) = &m.actions[0] else { panic!("expected an alter: {m:?}") };
+    assert_eq!(alter.delete_columns, ["code"]);
+    assert_eq!(alter.delete_indexes, ["t_code_idx"]);
+    assert_eq!(alter.add_indexes[0].index_name, "t_code_idx");
+    assert_eq!(alter.delete_foreign_keys, ["t_fk_0"]);
+    assert_eq!(alter.add_foreign_keys[0].constraint_name, "t_fk_0");
+    assert!(m.warnings.iter().any(|w| w.warning_type == WarningType::UniqueIndexCreated));
+}
