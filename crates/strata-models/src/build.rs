@@ -100,7 +100,11 @@ pub fn build(defs: &[Def], options: &ModelOptions, mut sink: Sink) -> (DatabaseD
             sink.err(
                 d.file(),
                 d.loc(),
-                format!("duplicate model name \"{}\"; first defined at {}; rename one of them", d.name(), Where(f.file(), f.loc())),
+                format!(
+                    "duplicate model name \"{}\"; first defined at {}; rename one of them",
+                    d.name(),
+                    Where(f.file(), f.loc())
+                ),
             );
         } else {
             by_name.insert(d.name(), i);
@@ -113,7 +117,11 @@ pub fn build(defs: &[Def], options: &ModelOptions, mut sink: Sink) -> (DatabaseD
                     sink.err(
                         c.file,
                         t.loc,
-                        format!("duplicate table name \"{}\"; first defined at {}; use a different table name", t.value, Where(fc.file, floc)),
+                        format!(
+                            "duplicate table name \"{}\"; first defined at {}; use a different table name",
+                            t.value,
+                            Where(fc.file, floc)
+                        ),
                     );
                 } else {
                     tables.insert(t.value.as_str(), i);
@@ -151,7 +159,14 @@ pub fn build(defs: &[Def], options: &ModelOptions, mut sink: Sink) -> (DatabaseD
     let mut index_names: HashMap<String, (usize, Loc)> = HashMap::new();
     for &ci in &table_classes {
         let Def::Class(c) = &defs[ci] else { continue };
-        if let Some(table) = ctx.table(ci, &chains[&ci], &ids, &chains, injected.remove(&ci).unwrap_or_default(), &mut index_names) {
+        if let Some(table) = ctx.table(
+            ci,
+            &chains[&ci],
+            &ids,
+            &chains,
+            injected.remove(&ci).unwrap_or_default(),
+            &mut index_names,
+        ) {
             if c.database != Database::Client {
                 out.tables.push(table);
             }
@@ -188,20 +203,35 @@ impl<'a> Ctx<'a> {
             let Some(parent) = &c.extends else { break };
             let Some(&pi) = self.by_name.get(parent.value.as_str()) else {
                 if cur == start {
-                    self.sink.err(c.file, parent.loc, format!("class \"{}\" extends unknown class \"{}\"; define it or fix the name", c.name, parent.value));
+                    self.sink.err(
+                        c.file,
+                        parent.loc,
+                        format!(
+                            "class \"{}\" extends unknown class \"{}\"; define it or fix the name",
+                            c.name, parent.value
+                        ),
+                    );
                 }
                 return None;
             };
             if self.class(pi).is_none() {
                 if cur == start {
-                    self.sink.err(c.file, parent.loc, format!("class \"{}\" cannot extend enum \"{}\"", c.name, parent.value));
+                    self.sink.err(
+                        c.file,
+                        parent.loc,
+                        format!("class \"{}\" cannot extend enum \"{}\"", c.name, parent.value),
+                    );
                 }
                 return None;
             }
             if chain.contains(&pi) {
                 if cur == start || pi == start {
                     let sc = self.class(start)?;
-                    self.sink.err(sc.file, sc.extends.as_ref().map(|e| e.loc).unwrap_or(sc.loc), format!("class \"{}\" is part of an inheritance cycle", sc.name));
+                    self.sink.err(
+                        sc.file,
+                        sc.extends.as_ref().map(|e| e.loc).unwrap_or(sc.loc),
+                        format!("class \"{}\" is part of an inheritance cycle", sc.name),
+                    );
                 }
                 return None;
             }
@@ -288,13 +318,18 @@ impl<'a> Ctx<'a> {
             return Err(if arity == 0 {
                 format!("type \"{name}\" takes no type arguments")
             } else {
-                format!("type \"{name}\" needs {arity} type argument(s), e.g. {}", if arity == 1 { format!("{name}<String>") } else { "Map<String, int>".into() })
+                format!(
+                    "type \"{name}\" needs {arity} type argument(s), e.g. {}",
+                    if arity == 1 { format!("{name}<String>") } else { "Map<String, int>".into() }
+                )
             });
         }
         let vector = matches!(name, "Vector" | "HalfVector" | "SparseVector" | "Bit");
         match (vector, ty.dimension) {
             (true, None) => return Err(format!("type \"{name}\" needs a dimension, e.g. {name}(512)")),
-            (true, Some(d)) if d < 1 => return Err(format!("the dimension of \"{name}\" must be at least 1")),
+            (true, Some(d)) if d < 1 => {
+                return Err(format!("the dimension of \"{name}\" must be at least 1"))
+            }
             (false, Some(_)) => return Err(format!("type \"{name}\" takes no dimension")),
             _ => {}
         }
@@ -305,9 +340,23 @@ impl<'a> Ctx<'a> {
             format!("<{}>", g?.join(","))
         };
         let base = match name {
-            "String" | "bool" | "int" | "double" | "DateTime" | "Duration" | "UuidValue" | "Uri" | "BigInt"
-            | "GeographyPoint" | "GeographyLineString" | "GeographyPolygon" | "GeographyGeometryCollection"
-            | "List" | "Map" | "Set" | "dynamic" => name.to_string(),
+            "String"
+            | "bool"
+            | "int"
+            | "double"
+            | "DateTime"
+            | "Duration"
+            | "UuidValue"
+            | "Uri"
+            | "BigInt"
+            | "GeographyPoint"
+            | "GeographyLineString"
+            | "GeographyPolygon"
+            | "GeographyGeometryCollection"
+            | "List"
+            | "Map"
+            | "Set"
+            | "dynamic" => name.to_string(),
             "ByteData" => "dart:typed_data:ByteData".into(),
             _ if vector => format!("{name}({})", ty.dimension.unwrap_or_default()),
             _ => {
@@ -355,7 +404,9 @@ impl<'a> Ctx<'a> {
             "SparseVector" => (ColumnType::Sparsevec, DefaultKind::Unsupported("SparseVector".into())),
             "Bit" => (ColumnType::Bit, DefaultKind::Unsupported("Bit".into())),
             "GeographyPoint" => (ColumnType::Geography, DefaultKind::Unsupported(ty.name.clone())),
-            "GeographyLineString" => (ColumnType::GeographyLineString, DefaultKind::Unsupported(ty.name.clone())),
+            "GeographyLineString" => {
+                (ColumnType::GeographyLineString, DefaultKind::Unsupported(ty.name.clone()))
+            }
             "GeographyPolygon" => (ColumnType::GeographyPolygon, DefaultKind::Unsupported(ty.name.clone())),
             "GeographyGeometryCollection" => {
                 (ColumnType::GeographyGeometryCollection, DefaultKind::Unsupported(ty.name.clone()))
@@ -462,11 +513,18 @@ impl<'a> Ctx<'a> {
     }
 
     fn jsonb_for(&self, declaring: usize, f: &FieldDef) -> bool {
-        f.jsonb.or_else(|| self.class(declaring).and_then(|c| c.jsonb)).unwrap_or(self.options.jsonb_by_default)
+        f.jsonb
+            .or_else(|| self.class(declaring).and_then(|c| c.jsonb))
+            .unwrap_or(self.options.jsonb_by_default)
     }
 
     /// Finds, in `class`'s hierarchy, the field whose relation has the given name.
-    fn named_partner(&self, class: usize, chains: &HashMap<usize, Vec<usize>>, name: &str) -> Option<&'a FieldDef> {
+    fn named_partner(
+        &self,
+        class: usize,
+        chains: &HashMap<usize, Vec<usize>>,
+        name: &str,
+    ) -> Option<&'a FieldDef> {
         let chain = chains.get(&class)?;
         self.ordered_fields(chain)
             .into_iter()
@@ -499,7 +557,14 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             if let Some(field) = &rel.field {
-                self.sink.err(file, field.loc, format!("field= is only valid on object relations; remove it from list relation \"{}\"", f.name));
+                self.sink.err(
+                    file,
+                    field.loc,
+                    format!(
+                        "field= is only valid on object relations; remove it from list relation \"{}\"",
+                        f.name
+                    ),
+                );
             }
             if let Some(name) = &rel.name {
                 if self.named_partner(child, chains, &name.value).is_none() {
@@ -508,7 +573,12 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             let id = ids.get(&ci).copied().unwrap_or(IdKind::Int);
-            let col_name = format!("_{}{}{}Id", names::camel(&table.value), names::pascal(&f.name), names::pascal(&table.value));
+            let col_name = format!(
+                "_{}{}{}Id",
+                names::camel(&table.value),
+                names::pascal(&f.name),
+                names::pascal(&table.value)
+            );
             injected.entry(child).or_default().push(Injected {
                 col: Col {
                     def: ColumnDefinition {
@@ -533,7 +603,14 @@ impl<'a> Ctx<'a> {
         }
     }
 
-    fn default_for(&mut self, file: usize, field: &str, kind: &DefaultKind, v: &Located<String>, key: &str) -> Option<String> {
+    fn default_for(
+        &mut self,
+        file: usize,
+        field: &str,
+        kind: &DefaultKind,
+        v: &Located<String>,
+        key: &str,
+    ) -> Option<String> {
         match column_default(kind, &v.value) {
             Ok(d) => {
                 let ok = match d.as_str() {
@@ -547,7 +624,11 @@ impl<'a> Ctx<'a> {
                 Some(d)
             }
             Err(msg) => {
-                self.sink.err(file, v.loc, format!("invalid {key} \"{}\" for field \"{field}\": {msg}", v.value));
+                self.sink.err(
+                    file,
+                    v.loc,
+                    format!("invalid {key} \"{}\" for field \"{field}\": {msg}", v.value),
+                );
                 None
             }
         }
@@ -577,7 +658,15 @@ impl<'a> Ctx<'a> {
             if let Some((pd, pf)) = fields[..k].iter().find(|(_, p)| p.name == f.name) {
                 let file = self.class(*decl).map(|d| d.file).unwrap_or(c.file);
                 let pfile = self.class(*pd).map(|d| d.file).unwrap_or(c.file);
-                self.sink.err(file, f.loc, format!("field \"{}\" is already defined at {}; rename one of them", f.name, Where(pfile, pf.loc)));
+                self.sink.err(
+                    file,
+                    f.loc,
+                    format!(
+                        "field \"{}\" is already defined at {}; rename one of them",
+                        f.name,
+                        Where(pfile, pf.loc)
+                    ),
+                );
             }
         }
 
@@ -614,10 +703,18 @@ impl<'a> Ctx<'a> {
             let is_id = f.name == "id";
             if is_id {
                 if !matches!(f.ty.name.as_str(), "int" | "UuidValue") || f.ty.record.is_some() {
-                    self.sink.err(file, f.type_loc, format!("the id field must be int or UuidValue, not {}", info.dart));
+                    self.sink.err(
+                        file,
+                        f.type_loc,
+                        format!("the id field must be int or UuidValue, not {}", info.dart),
+                    );
                 }
                 if let Some(col) = &f.column {
-                    self.sink.err(file, col.loc, "the id field cannot be renamed with column=; it is always the column \"id\"");
+                    self.sink.err(
+                        file,
+                        col.loc,
+                        "the id field cannot be renamed with column=; it is always the column \"id\"",
+                    );
                 }
                 if let Some(s) = &f.scope {
                     self.sink.err(file, s.loc, "the id field cannot have a scope; remove scope=");
@@ -649,7 +746,14 @@ impl<'a> Ctx<'a> {
             if let Some(rel) = &f.relation {
                 if let Some(parent) = &rel.parent {
                     if let Some(fl) = &rel.field {
-                        self.sink.err(file, fl.loc, format!("field= is only valid on object relations; remove it from field \"{}\"", f.name));
+                        self.sink.err(
+                            file,
+                            fl.loc,
+                            format!(
+                                "field= is only valid on object relations; remove it from field \"{}\"",
+                                f.name
+                            ),
+                        );
                     }
                     let wanted = match f.ty.name.as_str() {
                         "int" if f.ty.record.is_none() => Some(IdKind::Int),
@@ -663,7 +767,14 @@ impl<'a> Ctx<'a> {
                         _ => {}
                     }
                     if !f.persist {
-                        self.sink.err(file, rel.loc, format!("field \"{}\" has a relation but is not persisted; remove !persist", f.name));
+                        self.sink.err(
+                            file,
+                            rel.loc,
+                            format!(
+                                "field \"{}\" has a relation but is not persisted; remove !persist",
+                                f.name
+                            ),
+                        );
                     }
                 } else if info.list_of.is_some() {
                     // Handled in pass 1 (the FK lives on the child).
@@ -692,7 +803,17 @@ impl<'a> Ctx<'a> {
                 if fk.is_some() {
                     self.sink.err(file, f.loc, format!("field \"{}\" already has its own relation(parent=...) and is also named by relation(field=...); keep one", f.name));
                 } else if info.column_type != id.column_type() || f.ty.record.is_some() {
-                    self.sink.err(file, f.type_loc, format!("field \"{}\" holds the foreign key to table \"{}\" so it must be {} or {}?", f.name, target_fk.table, id.dart(), id.dart()));
+                    self.sink.err(
+                        file,
+                        f.type_loc,
+                        format!(
+                            "field \"{}\" holds the foreign key to table \"{}\" so it must be {} or {}?",
+                            f.name,
+                            target_fk.table,
+                            id.dart(),
+                            id.dart()
+                        ),
+                    );
                 } else {
                     fk = Some(target_fk.clone());
                 }
@@ -724,8 +845,11 @@ impl<'a> Ctx<'a> {
         }
         // Hidden list-relation columns go after the class's own fields, before tail fields.
         let tail_start = {
-            let tails: Vec<&str> = fields.iter().filter(|(_, f)| f.tail).map(|(_, f)| f.name.as_str()).collect();
-            cols.iter().position(|c| c.def.field_name.as_deref().is_some_and(|n| tails.contains(&n))).unwrap_or(cols.len())
+            let tails: Vec<&str> =
+                fields.iter().filter(|(_, f)| f.tail).map(|(_, f)| f.name.as_str()).collect();
+            cols.iter()
+                .position(|c| c.def.field_name.as_deref().is_some_and(|n| tails.contains(&n)))
+                .unwrap_or(cols.len())
         };
         for (k, inj) in injected.into_iter().enumerate() {
             field_cols.push((inj.col.def.name.clone(), inj.col.def.name.clone(), inj.col.def.column_type));
@@ -734,7 +858,8 @@ impl<'a> Ctx<'a> {
         // Column names must be unique.
         for k in 0..cols.len() {
             if let Some(first) = cols[..k].iter().find(|p| p.def.name == cols[k].def.name) {
-                let (file, loc, name, floc) = (cols[k].file, cols[k].loc, cols[k].def.name.clone(), Where(first.file, first.loc));
+                let (file, loc, name, floc) =
+                    (cols[k].file, cols[k].loc, cols[k].def.name.clone(), Where(first.file, first.loc));
                 if first.loc != loc || first.file != file {
                     self.sink.err(file, loc, format!("column \"{name}\" is already used by the field at {floc}; use column= to pick another name"));
                 }
@@ -783,10 +908,22 @@ impl<'a> Ctx<'a> {
             let Some(u) = &f.unique else { continue };
             let file = self.class(*decl).map(|d| d.file).unwrap_or(c.file);
             let mut columns = Vec::new();
-            for p in u.per.iter().map(|p| (p.value.as_str(), p.loc)).chain(std::iter::once((f.name.as_str(), u.loc))) {
+            for p in u
+                .per
+                .iter()
+                .map(|p| (p.value.as_str(), p.loc))
+                .chain(std::iter::once((f.name.as_str(), u.loc)))
+            {
                 match field_cols.iter().find(|(fname, _, _)| fname == p.0) {
                     Some((_, col, _)) => columns.push(col.clone()),
-                    None => self.sink.err(file, p.1, format!("unique field \"{}\" of \"{}\" is not a persisted field of class \"{}\"", p.0, f.name, c.name)),
+                    None => self.sink.err(
+                        file,
+                        p.1,
+                        format!(
+                            "unique field \"{}\" of \"{}\" is not a persisted field of class \"{}\"",
+                            p.0, f.name, c.name
+                        ),
+                    ),
                 }
             }
             if columns.len() != u.per.len() + 1 {
@@ -845,7 +982,8 @@ impl<'a> Ctx<'a> {
                 }
                 Some(partner) => {
                     let partner_is_list = partner.ty.name == "List";
-                    let partner_holds_fk = partner.relation.as_ref().is_some_and(|r| r.field.is_some() || r.parent.is_some());
+                    let partner_holds_fk =
+                        partner.relation.as_ref().is_some_and(|r| r.field.is_some() || r.parent.is_some());
                     if partner_holds_fk {
                         return;
                     }
@@ -902,7 +1040,13 @@ impl<'a> Ctx<'a> {
         });
     }
 
-    fn claim_index_name(&mut self, name: &str, file: usize, loc: Loc, index_names: &mut HashMap<String, (usize, Loc)>) -> bool {
+    fn claim_index_name(
+        &mut self,
+        name: &str,
+        file: usize,
+        loc: Loc,
+        index_names: &mut HashMap<String, (usize, Loc)>,
+    ) -> bool {
         if let Err(msg) = names::check_index_name(name) {
             self.sink.err(file, loc, msg);
             return false;
@@ -912,7 +1056,11 @@ impl<'a> Ctx<'a> {
             return false;
         }
         if self.tables.contains_key(name) {
-            self.sink.err(file, loc, format!("index name \"{name}\" is also a table name; pick a different index name"));
+            self.sink.err(
+                file,
+                loc,
+                format!("index name \"{name}\" is also a table name; pick a different index name"),
+            );
             return false;
         }
         index_names.insert(name.to_string(), (file, loc));
@@ -959,7 +1107,16 @@ impl<'a> Ctx<'a> {
         };
         let index_type = match &idx.index_type {
             Some(t) if !INDEX_TYPES.contains(&t.value.as_str()) => {
-                self.sink.err(file, t.loc, format!("unknown index type \"{}\" for index \"{}\"; valid types are {}", t.value, idx.name, INDEX_TYPES.join(", ")));
+                self.sink.err(
+                    file,
+                    t.loc,
+                    format!(
+                        "unknown index type \"{}\" for index \"{}\"; valid types are {}",
+                        t.value,
+                        idx.name,
+                        INDEX_TYPES.join(", ")
+                    ),
+                );
                 return None;
             }
             Some(t) => t.value.clone(),
@@ -982,17 +1139,40 @@ impl<'a> Ctx<'a> {
         }
         if any(ColumnType::is_vector) || is_vector_index {
             if types.len() != 1 || !types[0].is_vector() {
-                self.sink.err(file, type_loc, format!("vector index \"{}\" must have exactly one vector field and no other fields", idx.name));
+                self.sink.err(
+                    file,
+                    type_loc,
+                    format!(
+                        "vector index \"{}\" must have exactly one vector field and no other fields",
+                        idx.name
+                    ),
+                );
             } else if !is_vector_index {
-                self.sink.err(file, type_loc, format!("index \"{}\" on a vector field must be of type hnsw or ivfflat, not {index_type}", idx.name));
+                self.sink.err(
+                    file,
+                    type_loc,
+                    format!(
+                        "index \"{}\" on a vector field must be of type hnsw or ivfflat, not {index_type}",
+                        idx.name
+                    ),
+                );
             } else {
                 let ct = types[0];
                 if ct == ColumnType::Sparsevec && index_type != "hnsw" {
-                    self.sink.err(file, type_loc, format!("SparseVector fields only support hnsw indexes (index \"{}\")", idx.name));
+                    self.sink.err(
+                        file,
+                        type_loc,
+                        format!("SparseVector fields only support hnsw indexes (index \"{}\")", idx.name),
+                    );
                 }
                 let bit = ct == ColumnType::Bit;
-                let distance = idx.distance.as_ref().map(|d| d.value).unwrap_or(if bit { VectorDistanceFunction::Hamming } else { VectorDistanceFunction::L2 });
-                let bit_fn = matches!(distance, VectorDistanceFunction::Hamming | VectorDistanceFunction::Jaccard);
+                let distance = idx.distance.as_ref().map(|d| d.value).unwrap_or(if bit {
+                    VectorDistanceFunction::Hamming
+                } else {
+                    VectorDistanceFunction::L2
+                });
+                let bit_fn =
+                    matches!(distance, VectorDistanceFunction::Hamming | VectorDistanceFunction::Jaccard);
                 if bit != bit_fn {
                     let loc = idx.distance.as_ref().map(|d| d.loc).unwrap_or(idx.loc);
                     self.sink.err(file, loc, if bit {
@@ -1004,7 +1184,8 @@ impl<'a> Ctx<'a> {
                 out.vector_distance_function = Some(distance);
                 out.vector_column_type = Some(ct);
                 if let Some(params) = &idx.parameters {
-                    let allowed: &[&str] = if index_type == "hnsw" { &["m", "ef_construction"] } else { &["lists"] };
+                    let allowed: &[&str] =
+                        if index_type == "hnsw" { &["m", "ef_construction"] } else { &["lists"] };
                     let mut values: BTreeMap<&str, i64> = BTreeMap::new();
                     for (k, v) in &params.value {
                         if !allowed.contains(&k.as_str()) {
@@ -1020,7 +1201,15 @@ impl<'a> Ctx<'a> {
                     }
                     if let (Some(m), Some(ef)) = (values.get("m"), values.get("ef_construction")) {
                         if *ef < 2 * m {
-                            self.sink.err(file, params.loc, format!("hnsw index \"{}\": ef_construction ({ef}) must be at least 2 * m ({})", idx.name, 2 * m));
+                            self.sink.err(
+                                file,
+                                params.loc,
+                                format!(
+                                    "hnsw index \"{}\": ef_construction ({ef}) must be at least 2 * m ({})",
+                                    idx.name,
+                                    2 * m
+                                ),
+                            );
                         }
                     }
                     out.parameters = Some(params.value.clone());
@@ -1036,15 +1225,34 @@ impl<'a> Ctx<'a> {
         }
         if any(ColumnType::is_geography) {
             if !all(ColumnType::is_geography) {
-                self.sink.err(file, type_loc, format!("index \"{}\" mixes geography and non-geography fields", idx.name));
+                self.sink.err(
+                    file,
+                    type_loc,
+                    format!("index \"{}\" mixes geography and non-geography fields", idx.name),
+                );
             } else if !matches!(index_type.as_str(), "gist" | "spgist") {
-                self.sink.err(file, type_loc, format!("index \"{}\" on geography fields must be gist or spgist, not {index_type}", idx.name));
+                self.sink.err(
+                    file,
+                    type_loc,
+                    format!(
+                        "index \"{}\" on geography fields must be gist or spgist, not {index_type}",
+                        idx.name
+                    ),
+                );
             }
         }
         if index_type == "gin" {
-            out.gin_operator_class = Some(idx.operator_class.as_ref().map(|o| o.value).unwrap_or(GinOperatorClass::JsonbOps));
+            out.gin_operator_class =
+                Some(idx.operator_class.as_ref().map(|o| o.value).unwrap_or(GinOperatorClass::JsonbOps));
         } else if let Some(o) = &idx.operator_class {
-            self.sink.err(file, o.loc, format!("operatorClass only applies to gin indexes; remove it from index \"{}\" or set type: gin", idx.name));
+            self.sink.err(
+                file,
+                o.loc,
+                format!(
+                    "operatorClass only applies to gin indexes; remove it from index \"{}\" or set type: gin",
+                    idx.name
+                ),
+            );
         }
         if !self.claim_index_name(name, file, idx.loc, index_names) || name == table {
             return None;

@@ -15,7 +15,10 @@ pub enum DefaultKind<'a> {
     Uuid,
     Uri,
     BigInt,
-    Enum { by_index: bool, values: &'a [String] },
+    Enum {
+        by_index: bool,
+        values: &'a [String],
+    },
     /// No defaults allowed; the text names the type for the message.
     Unsupported(String),
 }
@@ -117,12 +120,16 @@ pub fn column_default(kind: &DefaultKind, raw: &str) -> Result<String, String> {
 fn is_uuid(s: &str) -> bool {
     let parts: Vec<&str> = s.split('-').collect();
     parts.len() == 5
-        && parts.iter().zip([8, 4, 4, 4, 12]).all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
+        && parts
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(p, n)| p.len() == n && p.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// `1d 2h 10min 30s 100ms` -> milliseconds; units may be omitted but must keep this order.
 fn duration_ms(s: &str) -> Option<i64> {
-    const UNITS: [(&str, i64); 5] = [("d", 86_400_000), ("h", 3_600_000), ("min", 60_000), ("s", 1000), ("ms", 1)];
+    const UNITS: [(&str, i64); 5] =
+        [("d", 86_400_000), ("h", 3_600_000), ("min", 60_000), ("s", 1000), ("ms", 1)];
     let mut total: i64 = 0;
     let mut next_unit = 0;
     let mut any = false;
@@ -255,11 +262,20 @@ mod tests {
         assert_eq!(column_default(&K::String, "'it\\'s'").unwrap(), "'it''s'");
         assert_eq!(column_default(&K::String, "\"it's\"").unwrap(), "'it''s'");
         assert_eq!(column_default(&K::DateTime, "now").unwrap(), "now");
-        assert_eq!(column_default(&K::DateTime, "2024-05-24T22:00:00.000Z").unwrap(), "2024-05-24T22:00:00.000Z");
+        assert_eq!(
+            column_default(&K::DateTime, "2024-05-24T22:00:00.000Z").unwrap(),
+            "2024-05-24T22:00:00.000Z"
+        );
         assert_eq!(column_default(&K::DateTime, "2024-05-24T22:00:00Z").unwrap(), "2024-05-24T22:00:00.000Z");
-        assert_eq!(column_default(&K::DateTime, "2024-05-25T00:30:00+02:00").unwrap(), "2024-05-24T22:30:00.000Z");
+        assert_eq!(
+            column_default(&K::DateTime, "2024-05-25T00:30:00+02:00").unwrap(),
+            "2024-05-24T22:30:00.000Z"
+        );
         assert_eq!(column_default(&K::DateTime, "2024-03-01").unwrap(), "2024-03-01T00:00:00.000Z");
-        assert_eq!(column_default(&K::DateTime, "2024-05-24 22:00:00.12").unwrap(), "2024-05-24T22:00:00.120Z");
+        assert_eq!(
+            column_default(&K::DateTime, "2024-05-24 22:00:00.12").unwrap(),
+            "2024-05-24T22:00:00.120Z"
+        );
         assert_eq!(column_default(&K::Duration, "1d 2h 10min 30s 100ms").unwrap(), "94230100");
         assert_eq!(column_default(&K::Duration, "5s").unwrap(), "5000");
         assert_eq!(column_default(&K::Uuid, "random").unwrap(), "random");
@@ -271,7 +287,10 @@ mod tests {
         assert_eq!(column_default(&K::Uri, "'https://x'").unwrap(), "'https://x'");
         assert_eq!(column_default(&K::BigInt, "'123'").unwrap(), "'123'");
         let values = vec!["byName1".to_string(), "byName2".to_string()];
-        assert_eq!(column_default(&K::Enum { by_index: false, values: &values }, "byName2").unwrap(), "'byName2'");
+        assert_eq!(
+            column_default(&K::Enum { by_index: false, values: &values }, "byName2").unwrap(),
+            "'byName2'"
+        );
         assert_eq!(column_default(&K::Enum { by_index: true, values: &values }, "byName2").unwrap(), "1");
     }
 
@@ -287,7 +306,9 @@ mod tests {
         assert!(column_default(&K::Uuid, "'nope'").is_err());
         assert!(column_default(&K::BigInt, "'12a'").is_err());
         let values = vec!["a".to_string()];
-        assert!(column_default(&K::Enum { by_index: false, values: &values }, "b").unwrap_err().contains("a"));
+        assert!(column_default(&K::Enum { by_index: false, values: &values }, "b")
+            .unwrap_err()
+            .contains("a"));
         assert!(column_default(&K::Unsupported("List<int>".into()), "x").unwrap_err().contains("List<int>"));
     }
 }

@@ -119,7 +119,10 @@ fn collect(root: &Path, out: &mut Vec<PathBuf>, plain_ok: impl Fn(&Path) -> bool
 /// Parses and validates every model file, and builds the project's own tables (sorted by name).
 ///
 /// Pure: no I/O. Every error of every file is returned, sorted by file then position.
-pub fn build_project_definition(files: &[SourceFile], options: &ModelOptions) -> Result<DatabaseDefinition, Diagnostics> {
+pub fn build_project_definition(
+    files: &[SourceFile],
+    options: &ModelOptions,
+) -> Result<DatabaseDefinition, Diagnostics> {
     let mut sink = model::Sink::default();
     let mut defs = Vec::new();
     for (i, file) in files.iter().enumerate() {
@@ -137,7 +140,7 @@ pub fn build_project_definition(files: &[SourceFile], options: &ModelOptions) ->
         return Ok(definition);
     }
     let mut errors = sink.errors;
-    errors.sort_by(|a, b| (a.0, a.1.line, a.1.column).cmp(&(b.0, b.1.line, b.1.column)));
+    errors.sort_by_key(|e| (e.0, e.1.line, e.1.column));
     errors.dedup();
     let path_of = |i: usize| files.get(i).map(|f| f.path.display().to_string()).unwrap_or_default();
     Err(Diagnostics(

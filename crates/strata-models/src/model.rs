@@ -151,7 +151,8 @@ const CLASS_KEYS: &[&str] = &[
     "fields",
     "indexes",
 ];
-const EXCEPTION_KEYS: &[&str] = &["exception", "serverOnly", "extends", "sealed", "immutable", "serializationDataType", "fields"];
+const EXCEPTION_KEYS: &[&str] =
+    &["exception", "serverOnly", "extends", "sealed", "immutable", "serializationDataType", "fields"];
 const ENUM_KEYS: &[&str] = &["enum", "serialized", "values", "default", "serverOnly", "properties"];
 const FIELD_KEYS: &[&str] = &[
     "type",
@@ -196,7 +197,14 @@ fn expect_scalar<'a>(sink: &mut Sink, file: usize, key: &str, v: &'a Node) -> Op
     match v.as_str() {
         Some(s) if !v.is_null() => Some(s),
         _ => {
-            sink.err(file, v.loc, format!("\"{key}\" needs a single value, found {}", if v.is_null() { "nothing" } else { v.describe() }));
+            sink.err(
+                file,
+                v.loc,
+                format!(
+                    "\"{key}\" needs a single value, found {}",
+                    if v.is_null() { "nothing" } else { v.describe() }
+                ),
+            );
             None
         }
     }
@@ -222,12 +230,23 @@ pub fn parse_file(file: usize, docs: &[Node], sink: &mut Sink) -> Option<Def> {
         }
         [root] => root,
         [_, second, ..] => {
-            sink.err(file, second.loc, "a model file holds exactly one YAML document; move the others to their own files");
+            sink.err(
+                file,
+                second.loc,
+                "a model file holds exactly one YAML document; move the others to their own files",
+            );
             return None;
         }
     };
     let Some(entries) = map_entries(root) else {
-        sink.err(file, root.loc, format!("a model file must be a map with a class, exception or enum key, found {}", root.describe()));
+        sink.err(
+            file,
+            root.loc,
+            format!(
+                "a model file must be a map with a class, exception or enum key, found {}",
+                root.describe()
+            ),
+        );
         return None;
     };
     let kinds: Vec<&(Node, Node)> =
@@ -251,14 +270,22 @@ pub fn parse_file(file: usize, docs: &[Node], sink: &mut Sink) -> Option<Def> {
 fn type_name(sink: &mut Sink, file: usize, key: &str, v: &Node) -> Option<String> {
     let name = expect_scalar(sink, file, key, v)?;
     if !names::is_class_name(name) {
-        sink.err(file, v.loc, format!("\"{name}\" is not a valid {key} name; use PascalCase such as MyModel"));
+        sink.err(
+            file,
+            v.loc,
+            format!("\"{name}\" is not a valid {key} name; use PascalCase such as MyModel"),
+        );
         return None;
     }
     Some(name.to_string())
 }
 
 fn unknown_key(sink: &mut Sink, file: usize, k: &Node, what: &str, allowed: &[&str]) {
-    sink.err(file, k.loc, format!("unknown key \"{}\" in {what}; valid keys are {}", key_text(k), allowed.join(", ")));
+    sink.err(
+        file,
+        k.loc,
+        format!("unknown key \"{}\" in {what}; valid keys are {}", key_text(k), allowed.join(", ")),
+    );
 }
 
 fn parse_enum(file: usize, entries: &[(Node, Node)], name_node: &Node, sink: &mut Sink) -> Option<EnumDef> {
@@ -287,12 +314,20 @@ fn parse_enum(file: usize, entries: &[(Node, Node)], name_node: &Node, sink: &mu
                         Kind::Scalar(s, _) => (s.as_str(), item.loc),
                         Kind::Map(e) if e.len() == 1 => (key_text(&e[0].0), e[0].0.loc),
                         _ => {
-                            sink.err(file, item.loc, "an enum value must be a name or a single-key map of properties");
+                            sink.err(
+                                file,
+                                item.loc,
+                                "an enum value must be a name or a single-key map of properties",
+                            );
                             continue;
                         }
                     };
                     if !names::is_field_name(text) {
-                        sink.err(file, loc, format!("\"{text}\" is not a valid enum value; use lowerCamelCase"));
+                        sink.err(
+                            file,
+                            loc,
+                            format!("\"{text}\" is not a valid enum value; use lowerCamelCase"),
+                        );
                     } else if def.values.iter().any(|x| x == text) {
                         sink.err(file, loc, format!("duplicate enum value \"{text}\""));
                     } else {
@@ -300,7 +335,11 @@ fn parse_enum(file: usize, entries: &[(Node, Node)], name_node: &Node, sink: &mu
                     }
                 }
             }
-            "table" => sink.err(file, k.loc, "only a class can have a table; an enum is stored in a text or bigint column"),
+            "table" => sink.err(
+                file,
+                k.loc,
+                "only a class can have a table; an enum is stored in a text or bigint column",
+            ),
             _ => unknown_key(sink, file, k, "an enum", ENUM_KEYS),
         }
     }
@@ -342,7 +381,11 @@ fn parse_class(
         }
         if !allowed.contains(&key) {
             if key == "table" {
-                sink.err(file, k.loc, "only a class can have a table; change \"exception:\" to \"class:\" or remove \"table\"");
+                sink.err(
+                    file,
+                    k.loc,
+                    "only a class can have a table; change \"exception:\" to \"class:\" or remove \"table\"",
+                );
             } else {
                 unknown_key(sink, file, k, &format!("{kind} \"{}\"", def.name), allowed);
             }
@@ -361,11 +404,8 @@ fn parse_class(
             "serverOnly" | "immutable" => {
                 expect_bool(sink, file, key, v);
             }
-            "sealed" => {
-                if expect_bool(sink, file, key, v) == Some(true) {
-                    sealed = Some(k.loc);
-                }
-            }
+            "sealed" if expect_bool(sink, file, key, v) == Some(true) => sealed = Some(k.loc),
+            "sealed" => {}
             "database" => match v.as_str() {
                 Some("server") => def.database = Database::Server,
                 Some("client") => def.database = Database::Client,
@@ -394,7 +434,11 @@ fn parse_class(
                 }
             }
         } else if !v.is_null() {
-            sink.err(file, v.loc, format!("\"fields\" must be a map of field names to types, found {}", v.describe()));
+            sink.err(
+                file,
+                v.loc,
+                format!("\"fields\" must be a map of field names to types, found {}", v.describe()),
+            );
         }
     }
     if let Some(v) = indexes_node {
@@ -405,7 +449,11 @@ fn parse_class(
                 }
             }
         } else if !v.is_null() {
-            sink.err(file, v.loc, format!("\"indexes\" must be a map of index names to definitions, found {}", v.describe()));
+            sink.err(
+                file,
+                v.loc,
+                format!("\"indexes\" must be a map of index names to definitions, found {}", v.describe()),
+            );
         }
     }
     Some(def)
@@ -432,7 +480,11 @@ fn items_from_map(file: usize, entries: &[(Node, Node)], sink: &mut Sink, nested
             Kind::Seq(list) if nested => {
                 for el in list {
                     match el.as_str() {
-                        Some(s) => out.push(Item { key: key.clone(), value: ItemValue::Value(s.to_string()), loc: el.loc }),
+                        Some(s) => out.push(Item {
+                            key: key.clone(),
+                            value: ItemValue::Value(s.to_string()),
+                            loc: el.loc,
+                        }),
                         None => sink.err(file, el.loc, format!("\"{key}\" list entries must be names")),
                     }
                 }
@@ -451,13 +503,21 @@ fn parse_field(file: usize, k: &Node, v: &Node, sink: &mut Sink) -> Option<Field
     }
     let (type_text, type_loc, items) = match &v.kind {
         Kind::Scalar(text, style) if !v.is_null() => {
-            let base = if matches!(style, Style::SingleQuoted | Style::DoubleQuoted) { v.loc.shifted(1) } else { v.loc };
+            let base = if matches!(style, Style::SingleQuoted | Style::DoubleQuoted) {
+                v.loc.shifted(1)
+            } else {
+                v.loc
+            };
             let mut pieces = spec::split_top_level(text).into_iter();
             let (toff, ttext) = pieces.next().unwrap_or((0, String::new()));
             let mut items = Vec::new();
             for (off, piece) in pieces {
                 if piece.is_empty() {
-                    sink.err(file, base.shifted(off), format!("empty item in the definition of field \"{name}\"; remove the extra comma"));
+                    sink.err(
+                        file,
+                        base.shifted(off),
+                        format!("empty item in the definition of field \"{name}\"; remove the extra comma"),
+                    );
                     continue;
                 }
                 match spec::parse_item(&piece, base.shifted(off)) {
@@ -470,7 +530,11 @@ fn parse_field(file: usize, k: &Node, v: &Node, sink: &mut Sink) -> Option<Field
         Kind::Map(entries) => {
             let items = items_from_map(file, entries, sink, false);
             let Some(t) = items.iter().find(|i| i.key == "type") else {
-                sink.err(file, v.loc, format!("field \"{name}\" is written as a map but has no \"type\" key"));
+                sink.err(
+                    file,
+                    v.loc,
+                    format!("field \"{name}\" is written as a map but has no \"type\" key"),
+                );
                 return None;
             };
             let ItemValue::Value(text) = &t.value else {
@@ -512,7 +576,14 @@ fn parse_field(file: usize, k: &Node, v: &Node, sink: &mut Sink) -> Option<Field
     let mut seen: Vec<(String, Loc)> = Vec::new();
     for item in items {
         if let Some((_, first)) = seen.iter().find(|(k, _)| *k == item.key) {
-            sink.err(file, item.loc, format!("\"{}\" is given twice for field \"{}\" (first at line {}, column {})", item.key, f.name, first.line, first.column));
+            sink.err(
+                file,
+                item.loc,
+                format!(
+                    "\"{}\" is given twice for field \"{}\" (first at line {}, column {})",
+                    item.key, f.name, first.line, first.column
+                ),
+            );
             continue;
         }
         seen.push((item.key.clone(), item.loc));
@@ -525,7 +596,11 @@ fn value_of(file: usize, field: &str, item: &Item, sink: &mut Sink) -> Option<St
     match &item.value {
         ItemValue::Value(v) if !v.is_empty() => Some(v.clone()),
         _ => {
-            sink.err(file, item.loc, format!("\"{}\" of field \"{field}\" needs a value: {}=<value>", item.key, item.key));
+            sink.err(
+                file,
+                item.loc,
+                format!("\"{}\" of field \"{field}\" needs a value: {}=<value>", item.key, item.key),
+            );
             None
         }
     }
@@ -537,7 +612,14 @@ fn flag_of(file: usize, field: &str, item: &Item, sink: &mut Sink) -> Option<boo
         ItemValue::Value(v) if v == "true" => Some(true),
         ItemValue::Value(v) if v == "false" => Some(false),
         _ => {
-            sink.err(file, item.loc, format!("\"{}\" of field \"{field}\" is a flag: write {} or !{}", item.key, item.key, item.key));
+            sink.err(
+                file,
+                item.loc,
+                format!(
+                    "\"{}\" of field \"{field}\" is a flag: write {} or !{}",
+                    item.key, item.key, item.key
+                ),
+            );
             None
         }
     }
@@ -546,9 +628,19 @@ fn flag_of(file: usize, field: &str, item: &Item, sink: &mut Sink) -> Option<boo
 fn apply_field_item(file: usize, f: &mut FieldDef, item: Item, sink: &mut Sink) {
     let name = f.name.clone();
     match item.key.as_str() {
-        "parent" => sink.err(file, item.loc, format!("\"parent\" on field \"{name}\" was removed; write relation(parent=<table>) instead")),
-        "database" => sink.err(file, item.loc, format!("\"database\" on field \"{name}\" was removed; use scope=serverOnly instead")),
-        "api" => sink.err(file, item.loc, format!("\"api\" on field \"{name}\" was removed; use !persist instead")),
+        "parent" => sink.err(
+            file,
+            item.loc,
+            format!("\"parent\" on field \"{name}\" was removed; write relation(parent=<table>) instead"),
+        ),
+        "database" => sink.err(
+            file,
+            item.loc,
+            format!("\"database\" on field \"{name}\" was removed; use scope=serverOnly instead"),
+        ),
+        "api" => {
+            sink.err(file, item.loc, format!("\"api\" on field \"{name}\" was removed; use !persist instead"))
+        }
         "persist" => {
             if let Some(b) = flag_of(file, &name, &item, sink) {
                 f.persist = b;
@@ -562,7 +654,11 @@ fn apply_field_item(file: usize, f: &mut FieldDef, item: Item, sink: &mut Sink) 
         "scope" => {
             if let Some(v) = value_of(file, &name, &item, sink) {
                 if !matches!(v.as_str(), "all" | "serverOnly" | "none") {
-                    sink.err(file, item.loc, format!("scope of field \"{name}\" must be all, serverOnly or none, not \"{v}\""));
+                    sink.err(
+                        file,
+                        item.loc,
+                        format!("scope of field \"{name}\" must be all, serverOnly or none, not \"{v}\""),
+                    );
                 }
                 f.scope = Some(located(v, item.loc));
             }
@@ -583,7 +679,11 @@ fn apply_field_item(file: usize, f: &mut FieldDef, item: Item, sink: &mut Sink) 
                 match v.as_str() {
                     "json" => f.jsonb = Some(false),
                     "jsonb" => f.jsonb = Some(true),
-                    _ => sink.err(file, item.loc, format!("serializationDataType of field \"{name}\" must be json or jsonb")),
+                    _ => sink.err(
+                        file,
+                        item.loc,
+                        format!("serializationDataType of field \"{name}\" must be json or jsonb"),
+                    ),
                 }
             }
         }
@@ -609,12 +709,18 @@ fn apply_field_item(file: usize, f: &mut FieldDef, item: Item, sink: &mut Sink) 
                                 per.push(located(part.to_string(), s.loc));
                             }
                         }
-                        _ => sink.err(file, s.loc, format!("unique(...) of field \"{name}\" only takes per=<field>")),
+                        _ => sink.err(
+                            file,
+                            s.loc,
+                            format!("unique(...) of field \"{name}\" only takes per=<field>"),
+                        ),
                     }
                 }
                 f.unique = Some(UniqueSpec { loc: item.loc, per });
             }
-            ItemValue::Value(_) => sink.err(file, item.loc, format!("write unique or unique(per=<field>) on field \"{name}\"")),
+            ItemValue::Value(_) => {
+                sink.err(file, item.loc, format!("write unique or unique(per=<field>) on field \"{name}\""))
+            }
         },
         "relation" => {
             let subs = match item.value {
@@ -622,13 +728,25 @@ fn apply_field_item(file: usize, f: &mut FieldDef, item: Item, sink: &mut Sink) 
                 ItemValue::Sub(s) => s,
                 ItemValue::Flag(false) => return,
                 ItemValue::Value(_) => {
-                    sink.err(file, item.loc, format!("write relation or relation(parent=<table>, ...) on field \"{name}\""));
+                    sink.err(
+                        file,
+                        item.loc,
+                        format!("write relation or relation(parent=<table>, ...) on field \"{name}\""),
+                    );
                     return;
                 }
             };
             f.relation = Some(parse_relation(file, &name, item.loc, subs, sink));
         }
-        _ => sink.err(file, item.loc, format!("unknown key \"{}\" on field \"{name}\"; valid keys are {}", item.key, FIELD_KEYS.join(", "))),
+        _ => sink.err(
+            file,
+            item.loc,
+            format!(
+                "unknown key \"{}\" on field \"{name}\"; valid keys are {}",
+                item.key,
+                FIELD_KEYS.join(", ")
+            ),
+        ),
     }
 }
 
@@ -681,7 +799,13 @@ fn parse_relation(file: usize, field: &str, loc: Loc, subs: Vec<Item>, sink: &mu
                     continue;
                 }
                 if let Some((_, other)) = deferrable_loc {
-                    sink.err(file, s.loc, format!("\"{key}\" and \"{other}\" are mutually exclusive on field \"{field}\"; keep one"));
+                    sink.err(
+                        file,
+                        s.loc,
+                        format!(
+                            "\"{key}\" and \"{other}\" are mutually exclusive on field \"{field}\"; keep one"
+                        ),
+                    );
                     continue;
                 }
                 let (d, k) = if key == "deferred" {
@@ -692,7 +816,14 @@ fn parse_relation(file: usize, field: &str, loc: Loc, subs: Vec<Item>, sink: &mu
                 r.deferrable = Some(d);
                 deferrable_loc = Some((s.loc, k));
             }
-            _ => sink.err(file, s.loc, format!("unknown relation key \"{key}\" on field \"{field}\"; valid keys are {}", RELATION_KEYS.join(", "))),
+            _ => sink.err(
+                file,
+                s.loc,
+                format!(
+                    "unknown relation key \"{key}\" on field \"{field}\"; valid keys are {}",
+                    RELATION_KEYS.join(", ")
+                ),
+            ),
         }
     }
     r

@@ -95,9 +95,7 @@ fn matches_index_pattern(s: &str) -> bool {
 /// Index name syntax and the 63-character limit.
 pub fn check_index_name(s: &str) -> Result<(), String> {
     if !matches_index_pattern(s) {
-        return Err(format!(
-            "invalid index name \"{s}\"; use lower snake_case such as my_table_name_idx"
-        ));
+        return Err(format!("invalid index name \"{s}\"; use lower snake_case such as my_table_name_idx"));
     }
     let n = s.chars().count();
     if n > MAX_IDENTIFIER {

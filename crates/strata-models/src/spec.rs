@@ -117,7 +117,9 @@ pub fn parse_item(piece: &str, loc: Loc) -> Result<Item, String> {
         }
         _ => {
             if !is_ident(piece) {
-                return Err(format!("\"{piece}\" is not a valid field item; expected key, !key, key=value or key(...)"));
+                return Err(format!(
+                    "\"{piece}\" is not a valid field item; expected key, !key, key=value or key(...)"
+                ));
             }
             Ok(Item { key: piece.to_string(), value: ItemValue::Flag(true), loc })
         }
@@ -174,7 +176,11 @@ impl TypeParser<'_> {
     fn ident(&mut self) -> Result<String, String> {
         self.skip_ws();
         let start = self.pos;
-        while self.chars.get(self.pos).is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '.')) {
+        while self
+            .chars
+            .get(self.pos)
+            .is_some_and(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | ':' | '.'))
+        {
             self.pos += 1;
         }
         if start == self.pos {
@@ -223,7 +229,13 @@ impl TypeParser<'_> {
                 return Err(self.err("a record type needs at least one field"));
             }
             let nullable = self.eat('?');
-            return Ok(TypeExpr { name: String::new(), generics: vec![], nullable, dimension: None, record: Some(fields) });
+            return Ok(TypeExpr {
+                name: String::new(),
+                generics: vec![],
+                nullable,
+                dimension: None,
+                record: Some(fields),
+            });
         }
         let name = self.ident()?;
         let mut dimension = None;
@@ -276,7 +288,8 @@ mod tests {
 
     #[test]
     fn splits_respecting_nesting_and_quotes() {
-        let parts = split_top_level("Map<String, int>?, default='a, b', relation(parent=x, onDelete=Cascade)");
+        let parts =
+            split_top_level("Map<String, int>?, default='a, b', relation(parent=x, onDelete=Cascade)");
         let texts: Vec<&str> = parts.iter().map(|(_, s)| s.as_str()).collect();
         assert_eq!(texts, ["Map<String, int>?", "default='a, b'", "relation(parent=x, onDelete=Cascade)"]);
         assert_eq!(parts[1].0, 19);

@@ -164,7 +164,10 @@ pub fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
             },
             Event::Alias(id) => {
                 let Some((_, node)) = anchors.iter().rev().find(|(a, _)| *a == id) else {
-                    return Err(YamlError { loc, message: "invalid YAML: alias to an unknown anchor".into() });
+                    return Err(YamlError {
+                        loc,
+                        message: "invalid YAML: alias to an unknown anchor".into(),
+                    });
                 };
                 let size = count_nodes(node);
                 if size > alias_budget {
@@ -247,7 +250,10 @@ mod tests {
         assert!(matches!(&entries[1].1.kind, Kind::Seq(v) if v.len() == 2));
         let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
         for i in 1..8 {
-            bomb.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n", p = i - 1));
+            bomb.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n",
+                p = i - 1
+            ));
         }
         assert!(parse(&bomb).unwrap_err().message.contains("too many nodes"));
     }

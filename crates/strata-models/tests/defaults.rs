@@ -5,10 +5,12 @@ mod common;
 use common::*;
 
 fn default_of(ty: &str, spec: &str) -> Option<String> {
-    let yaml = format!(
-        "class: D\ntable: d\nfields:\n  f: {ty}{spec}\n  e: E\n"
-    );
-    let def = ok(&[("d.spy.yaml", &yaml), ("e.spy.yaml", "enum: E\nvalues:\n  - a\n  - b\n"), ("i.spy.yaml", "enum: I\nserialized: byIndex\nvalues:\n  - zero\n  - one\n")]);
+    let yaml = format!("class: D\ntable: d\nfields:\n  f: {ty}{spec}\n  e: E\n");
+    let def = ok(&[
+        ("d.spy.yaml", &yaml),
+        ("e.spy.yaml", "enum: E\nvalues:\n  - a\n  - b\n"),
+        ("i.spy.yaml", "enum: I\nserialized: byIndex\nvalues:\n  - zero\n  - one\n"),
+    ]);
     col(&def.tables[0], "f").column_default.clone()
 }
 
@@ -30,7 +32,11 @@ fn every_default_form_of_the_table() {
         ("Duration", ", default=1d 2h 10min 30s 100ms", "94230100"),
         ("UuidValue", ", default=random", "random"),
         ("UuidValue", ", default=random_v7", "random_v7"),
-        ("UuidValue", ", default='550e8400-e29b-41d4-a716-446655440000'", "'550e8400-e29b-41d4-a716-446655440000'"),
+        (
+            "UuidValue",
+            ", default='550e8400-e29b-41d4-a716-446655440000'",
+            "'550e8400-e29b-41d4-a716-446655440000'",
+        ),
         ("Uri", ", default='https://x'", "'https://x'"),
         ("BigInt", ", default='123'", "'123'"),
         ("E", ", default=b", "'b'"),

@@ -5,7 +5,9 @@ mod common;
 use std::path::PathBuf;
 
 use strata_models::{build_project_definition, ModelOptions, SourceFile};
-use strata_schema::{definition_from_json, definition_to_json, ColumnDefinition, ColumnType, TableDefinition};
+use strata_schema::{
+    definition_from_json, definition_to_json, ColumnDefinition, ColumnType, TableDefinition,
+};
 
 fn fixture(rel: &str) -> (PathBuf, String) {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/models").join(rel);

@@ -15,15 +15,25 @@ fn id_of(fields: &str) -> strata_schema::ColumnDefinition {
 fn id_variants() {
     for fields in ["", "  id: int?\n", "  id: int?, defaultPersist=serial\n"] {
         let id = id_of(fields);
-        assert_eq!((id.column_type, id.is_nullable, id.column_default.as_deref(), id.dart_type.as_deref()), (ColumnType::Bigint, false, Some("serial"), Some("int?")), "{fields}");
+        assert_eq!(
+            (id.column_type, id.is_nullable, id.column_default.as_deref(), id.dart_type.as_deref()),
+            (ColumnType::Bigint, false, Some("serial"), Some("int?")),
+            "{fields}"
+        );
     }
     let id = id_of("  id: UuidValue?, defaultPersist=random\n");
-    assert_eq!((id.column_type, id.is_nullable, id.column_default.as_deref(), id.dart_type.as_deref()), (ColumnType::Uuid, false, Some("random"), Some("UuidValue?")));
+    assert_eq!(
+        (id.column_type, id.is_nullable, id.column_default.as_deref(), id.dart_type.as_deref()),
+        (ColumnType::Uuid, false, Some("random"), Some("UuidValue?"))
+    );
     let id = id_of("  id: UuidValue?, defaultPersist=random_v7\n");
     assert_eq!(id.column_default.as_deref(), Some("random_v7"));
     // defaultModel=random falls back to the persisted default; the type stays non-nullable.
     let id = id_of("  id: UuidValue, defaultModel=random\n");
-    assert_eq!((id.is_nullable, id.column_default.as_deref(), id.dart_type.as_deref()), (false, Some("random"), Some("UuidValue")));
+    assert_eq!(
+        (id.is_nullable, id.column_default.as_deref(), id.dart_type.as_deref()),
+        (false, Some("random"), Some("UuidValue"))
+    );
     let id = id_of("  id: UuidValue, defaultModel=random_v7\n");
     assert_eq!(id.column_default.as_deref(), Some("random_v7"));
 }
@@ -58,7 +68,10 @@ fn inheritance_order_and_prefixed_indexes() {
     let idx: Vec<&str> = t.indexes.iter().map(|i| i.index_name.as_str()).collect();
     // Inherited (prefixed) first, then auto-unique, then explicit.
     assert_eq!(idx, ["child_created_idx", "child__name__unique_idx", "child_name_idx"]);
-    assert_eq!(t.indexes[2].elements.iter().map(|e| e.definition.as_str()).collect::<Vec<_>>(), ["name", "createdAt"]);
+    assert_eq!(
+        t.indexes[2].elements.iter().map(|e| e.definition.as_str()).collect::<Vec<_>>(),
+        ["name", "createdAt"]
+    );
 }
 
 #[test]
@@ -85,7 +98,12 @@ fn hierarchy_errors() {
         ("dt.spy.yaml", "class: Dt\nextends: D\ntable: dt\n"),
     ]);
     let by_file = |f: &str| d.iter().filter(|x| x.path.to_str() == Some(f)).cloned().collect::<Vec<_>>();
-    assert_err(&by_file("c.spy.yaml"), 3, 8, "its ancestor \"P\" already has a table; only one class in a hierarchy may declare a table");
+    assert_err(
+        &by_file("c.spy.yaml"),
+        3,
+        8,
+        "its ancestor \"P\" already has a table; only one class in a hierarchy may declare a table",
+    );
     assert_err(&by_file("u.spy.yaml"), 2, 10, "extends unknown class \"Missing\"");
     assert_err(&by_file("l2.spy.yaml"), 2, 10, "inheritance cycle");
     assert_err(&by_file("s.spy.yaml"), 2, 1, "a sealed class cannot have a table");

@@ -5,8 +5,12 @@ mod common;
 use common::*;
 use strata_schema::{ColumnType, GinOperatorClass, IndexDefinition, VectorDistanceFunction as D};
 
-fn table_with(fields: &str, indexes: &str) -> Result<strata_schema::TableDefinition, Vec<strata_models::Diagnostic>> {
-    let yaml = format!("class: A\ntable: a\nserializationDataType: jsonb\nfields:\n{fields}indexes:\n{indexes}");
+fn table_with(
+    fields: &str,
+    indexes: &str,
+) -> Result<strata_schema::TableDefinition, Vec<strata_models::Diagnostic>> {
+    let yaml =
+        format!("class: A\ntable: a\nserializationDataType: jsonb\nfields:\n{fields}indexes:\n{indexes}");
     match build(&[("a.spy.yaml", &yaml)]) {
         Ok(d) => Ok(d.tables[0].clone()),
         Err(e) => Err(e.0),
@@ -31,10 +35,19 @@ fn default_types_and_options() {
     assert_eq!(i[0].index_type, "btree");
     assert!(!i[0].is_unique && !i[0].is_primary);
     assert_eq!(i[0].nulls_distinct, None);
-    assert_eq!((i[1].index_type.as_str(), i[1].vector_distance_function, i[1].vector_column_type), ("hnsw", Some(D::L2), Some(ColumnType::Vector)));
+    assert_eq!(
+        (i[1].index_type.as_str(), i[1].vector_distance_function, i[1].vector_column_type),
+        ("hnsw", Some(D::L2), Some(ColumnType::Vector))
+    );
     assert_eq!(i[1].parameters, None);
-    assert_eq!((i[2].index_type.as_str(), i[2].vector_distance_function, i[2].vector_column_type), ("hnsw", Some(D::Hamming), Some(ColumnType::Bit)));
-    assert_eq!((i[3].index_type.as_str(), i[3].gin_operator_class), ("gin", Some(GinOperatorClass::JsonbOps)));
+    assert_eq!(
+        (i[2].index_type.as_str(), i[2].vector_distance_function, i[2].vector_column_type),
+        ("hnsw", Some(D::Hamming), Some(ColumnType::Bit))
+    );
+    assert_eq!(
+        (i[3].index_type.as_str(), i[3].gin_operator_class),
+        ("gin", Some(GinOperatorClass::JsonbOps))
+    );
     assert_eq!(i[4].index_type, "gist");
     assert_eq!(i[4].gin_operator_class, None);
 }
@@ -47,7 +60,10 @@ fn explicit_options_and_parameter_order() {
     );
     assert_eq!((i[0].index_type.as_str(), i[0].vector_distance_function), ("ivfflat", Some(D::Cosine)));
     assert_eq!(i[0].parameters, Some(vec![("lists".to_string(), "100".to_string())]));
-    assert_eq!(i[1].parameters, Some(vec![("m".into(), "64".into()), ("ef_construction".into(), "200".into())]));
+    assert_eq!(
+        i[1].parameters,
+        Some(vec![("m".into(), "64".into()), ("ef_construction".into(), "200".into())])
+    );
     assert_eq!(i[1].vector_column_type, Some(ColumnType::Halfvec));
     assert_eq!(i[2].vector_distance_function, Some(D::Jaccard));
     assert_eq!(i[3].gin_operator_class, Some(GinOperatorClass::JsonbPathOps));
@@ -70,7 +86,8 @@ fn index_on_implicit_relation_field() {
         ("a.spy.yaml", "class: Author\ntable: author\nfields:\n  name: String\n"),
         ("p.spy.yaml", "class: Post\ntable: post\nfields:\n  author: Author?, relation\n  publishedAt: DateTime?\nindexes:\n  post_author_published_idx:\n    fields: authorId, publishedAt\n"),
     ]);
-    let els: Vec<&str> = def.table("post").unwrap().indexes[0].elements.iter().map(|e| e.definition.as_str()).collect();
+    let els: Vec<&str> =
+        def.table("post").unwrap().indexes[0].elements.iter().map(|e| e.definition.as_str()).collect();
     assert_eq!(els, ["authorId", "publishedAt"]);
 }
 
@@ -78,7 +95,14 @@ fn index_on_implicit_relation_field() {
 fn field_level_unique_indexes() {
     let t = one("class: Member\ntable: member\nfields:\n  ownerId: int\n  tenantId: int\n  key: String, unique(per=ownerId)\n  slug: String, column=the_slug, unique\n  both: String, unique(per=ownerId, per=tenantId)\n");
     let names: Vec<&str> = t.indexes.iter().map(|i| i.index_name.as_str()).collect();
-    assert_eq!(names, ["member__ownerId__key__unique_idx", "member__the_slug__unique_idx", "member__ownerId__tenantId__both__unique_idx"]);
+    assert_eq!(
+        names,
+        [
+            "member__ownerId__key__unique_idx",
+            "member__the_slug__unique_idx",
+            "member__ownerId__tenantId__both__unique_idx"
+        ]
+    );
     let els: Vec<&str> = t.indexes[0].elements.iter().map(|e| e.definition.as_str()).collect();
     assert_eq!(els, ["ownerId", "key"]);
     assert!(t.indexes.iter().all(|i| i.is_unique && i.index_type == "btree"));
@@ -110,7 +134,13 @@ fn index_restrictions() {
         "  mix_idx:\n    fields: emb, name\n  two_vec_idx:\n    fields: emb, half\n  btree_vec_idx:\n    fields: emb\n    type: btree\n  sparse_idx:\n    fields: sparse\n    type: ivfflat\n  ef_idx:\n    fields: emb\n    parameters:\n      m: 16\n      ef_construction: 20\n  geo_mix_idx:\n    fields: point, name\n  geo_btree_idx:\n    fields: point\n    type: btree\n  nd_idx:\n    fields: name\n    nulls_distinct: false\n  opclass_idx:\n    fields: name\n    operatorClass: jsonbOps\n  bad_type_idx:\n    fields: name\n    type: fancy\n  missing_idx:\n    fields: nope\n  bitdist_idx:\n    fields: bits\n    distanceFunction: cosine\n  vecdist_idx:\n    fields: emb\n    distanceFunction: hamming\n  a:\n    fields: name\n  unknown_param_idx:\n    fields: emb\n    parameters:\n      lists: 3\n  dist_on_btree_idx:\n    fields: name\n    distanceFunction: l2\n",
     )
     .unwrap_err();
-    let has = |text: &str| assert!(e.iter().any(|d| d.message.contains(text)), "missing {text:?} in\n{}", strata_models::Diagnostics(e.clone()));
+    let has = |text: &str| {
+        assert!(
+            e.iter().any(|d| d.message.contains(text)),
+            "missing {text:?} in\n{}",
+            strata_models::Diagnostics(e.clone())
+        )
+    };
     has("vector index \"mix_idx\" must have exactly one vector field and no other fields");
     has("vector index \"two_vec_idx\" must have exactly one vector field");
     has("index \"btree_vec_idx\" on a vector field must be of type hnsw or ivfflat, not btree");

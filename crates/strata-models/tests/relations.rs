@@ -5,30 +5,53 @@ mod common;
 use common::*;
 use strata_schema::{ColumnType, Deferrable, ForeignKeyAction as A, TableDefinition};
 
-const COMPANY: (&str, &str) = ("company.spy.yaml", "class: Company\ntable: company\nfields:\n  name: String\n");
+const COMPANY: (&str, &str) =
+    ("company.spy.yaml", "class: Company\ntable: company\nfields:\n  name: String\n");
 
-fn fk_summary(t: &TableDefinition) -> Vec<(String, Vec<String>, String, Option<A>, Option<A>, Option<Deferrable>)> {
+fn fk_summary(
+    t: &TableDefinition,
+) -> Vec<(String, Vec<String>, String, Option<A>, Option<A>, Option<Deferrable>)> {
     t.foreign_keys
         .iter()
         .map(|f| {
             assert_eq!(f.reference_table_schema, "public");
             assert_eq!(f.reference_columns, ["id"]);
             assert_eq!(f.match_type, None);
-            (f.constraint_name.clone(), f.columns.clone(), f.reference_table.clone(), f.on_update, f.on_delete, f.deferrable)
+            (
+                f.constraint_name.clone(),
+                f.columns.clone(),
+                f.reference_table.clone(),
+                f.on_update,
+                f.on_delete,
+                f.deferrable,
+            )
         })
         .collect()
 }
 
 #[test]
 fn id_relation_defaults_to_no_action() {
-    let def = ok(&[COMPANY, ("e.spy.yaml", "class: Employee\ntable: employee\nfields:\n  companyId: int, relation(parent=company)\n")]);
+    let def = ok(&[
+        COMPANY,
+        (
+            "e.spy.yaml",
+            "class: Employee\ntable: employee\nfields:\n  companyId: int, relation(parent=company)\n",
+        ),
+    ]);
     let t = def.table("employee").unwrap();
     let c = col(t, "companyId");
     assert!(!c.is_nullable);
     assert_eq!(c.column_type, ColumnType::Bigint);
     assert_eq!(
         fk_summary(t),
-        [("employee_fk_0".into(), vec!["companyId".into()], "company".into(), Some(A::NoAction), Some(A::NoAction), None)]
+        [(
+            "employee_fk_0".into(),
+            vec!["companyId".into()],
+            "company".into(),
+            Some(A::NoAction),
+            Some(A::NoAction),
+            None
+        )]
     );
 }
 
@@ -48,7 +71,10 @@ fn actions_and_deferrability() {
     assert_eq!(fks[1].5, Some(Deferrable::InitiallyImmediate));
     assert_eq!(fks[2].3, Some(A::SetDefault));
     assert_eq!(fks[2].5, Some(Deferrable::InitiallyDeferred));
-    assert_eq!(fks.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(), ["employee_fk_0", "employee_fk_1", "employee_fk_2"]);
+    assert_eq!(
+        fks.iter().map(|f| f.0.as_str()).collect::<Vec<_>>(),
+        ["employee_fk_0", "employee_fk_1", "employee_fk_2"]
+    );
 }
 
 #[test]
@@ -70,7 +96,17 @@ fn object_relation_injects_id_column_before_the_field() {
     assert!(b.is_nullable);
     assert_eq!(b.dart_type.as_deref(), Some("int?"));
     let fks = fk_summary(t);
-    assert_eq!(fks[0], ("employee_fk_0".into(), vec!["companyId".into()], "company".into(), Some(A::NoAction), Some(A::Cascade), None));
+    assert_eq!(
+        fks[0],
+        (
+            "employee_fk_0".into(),
+            vec!["companyId".into()],
+            "company".into(),
+            Some(A::NoAction),
+            Some(A::Cascade),
+            None
+        )
+    );
     assert_eq!(fks[1].0, "employee_fk_1");
     assert_eq!(fks[1].1, ["backupId"]);
 }
@@ -82,7 +118,8 @@ fn object_relation_with_explicit_field() {
         "  companyRef: int\n  company: Company?, relation(field=companyRef)\n",
         "  company: Company?, relation(field=companyRef)\n  companyRef: int\n",
     ] {
-        let def = ok(&[COMPANY, ("e.spy.yaml", &format!("class: Employee\ntable: employee\nfields:\n{fields}"))]);
+        let def =
+            ok(&[COMPANY, ("e.spy.yaml", &format!("class: Employee\ntable: employee\nfields:\n{fields}"))]);
         let t = def.table("employee").unwrap();
         assert_eq!(col_names(t), ["id", "companyRef"]);
         assert_eq!(t.foreign_keys[0].columns, ["companyRef"]);
@@ -107,7 +144,17 @@ fn implicit_list_relation_puts_column_on_child() {
     assert!(c.is_nullable);
     assert_eq!(c.dart_type.as_deref(), Some("int?"));
     assert_eq!(c.column_type, ColumnType::Bigint);
-    assert_eq!(fk_summary(ch), [("chapter_fk_0".into(), vec!["_bookChaptersBookId".into()], "book".into(), Some(A::NoAction), Some(A::NoAction), None)]);
+    assert_eq!(
+        fk_summary(ch),
+        [(
+            "chapter_fk_0".into(),
+            vec!["_bookChaptersBookId".into()],
+            "book".into(),
+            Some(A::NoAction),
+            Some(A::NoAction),
+            None
+        )]
+    );
 }
 
 #[test]
@@ -157,7 +204,8 @@ fn fk_numbering_follows_column_order() {
         ),
     ]);
     let t = def.table("employee").unwrap();
-    let names: Vec<(&str, &str)> = t.foreign_keys.iter().map(|f| (f.constraint_name.as_str(), f.columns[0].as_str())).collect();
+    let names: Vec<(&str, &str)> =
+        t.foreign_keys.iter().map(|f| (f.constraint_name.as_str(), f.columns[0].as_str())).collect();
     assert_eq!(names, [("employee_fk_0", "a"), ("employee_fk_1", "companyId"), ("employee_fk_2", "c")]);
     assert_eq!(t.foreign_keys[2].reference_table, "employee");
 }
@@ -204,7 +252,12 @@ fn relation_errors() {
         ),
         ("n.spy.yaml", "class: NoTable\nfields:\n  x: int\n"),
     ]);
-    assert_err(&d, 4, 20, "relation parent table \"nope\" of field \"a\" does not exist; known tables are company, employee");
+    assert_err(
+        &d,
+        4,
+        20,
+        "relation parent table \"nope\" of field \"a\" does not exist; known tables are company, employee",
+    );
     assert_err(&d, 5, 23, "relation(parent=...) needs an id field of type int or UuidValue");
     assert_err(&d, 6, 48, "\"deferred\" and \"deferrable\" are mutually exclusive");
     assert_err(&d, 7, 36, "\"Explode\" is not a referential action for onDelete");
@@ -219,7 +272,10 @@ fn relation_errors() {
 #[test]
 fn named_relation_without_partner_is_an_error() {
     let d = errs(&[
-        ("c.spy.yaml", "class: Company\ntable: company\nfields:\n  employees: List<Employee>?, relation(name=missing)\n"),
+        (
+            "c.spy.yaml",
+            "class: Company\ntable: company\nfields:\n  employees: List<Employee>?, relation(name=missing)\n",
+        ),
         ("e.spy.yaml", "class: Employee\ntable: employee\nfields:\n  name: String\n"),
     ]);
     assert_err(&d, 4, 40, "no field in class \"Employee\" has relation(name=missing)");
@@ -227,6 +283,12 @@ fn named_relation_without_partner_is_an_error() {
 
 #[test]
 fn implicit_id_field_clash_is_explained() {
-    let d = errs(&[COMPANY, ("e.spy.yaml", "class: Employee\ntable: employee\nfields:\n  companyId: int\n  company: Company?, relation\n")]);
+    let d = errs(&[
+        COMPANY,
+        (
+            "e.spy.yaml",
+            "class: Employee\ntable: employee\nfields:\n  companyId: int\n  company: Company?, relation\n",
+        ),
+    ]);
     assert_err(&d, 5, 22, "write relation(field=companyId) to use it");
 }

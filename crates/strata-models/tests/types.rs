@@ -125,7 +125,9 @@ fn class_and_field_level_serialization_data_type() {
     assert_eq!(col(&t, "x").column_type, T::Jsonb);
     assert_eq!(col(&t, "y").column_type, T::Json);
     // Map form of a field.
-    let t = one("class: A\ntable: a\nfields:\n  x:\n    type: Map<String, int>\n    serializationDataType: jsonb\n");
+    let t = one(
+        "class: A\ntable: a\nfields:\n  x:\n    type: Map<String, int>\n    serializationDataType: jsonb\n",
+    );
     assert_eq!(col(&t, "x").column_type, T::Jsonb);
     assert_eq!(col(&t, "x").dart_type.as_deref(), Some("Map<String,int>"));
 }
@@ -134,7 +136,9 @@ fn class_and_field_level_serialization_data_type() {
 fn module_types_print_with_module_name() {
     let mut options = ModelOptions::new("proj");
     options.module_aliases.insert("auth".into(), "serverpod_auth".into());
-    let def = build_with(&[("a.spy.yaml", "class: A\ntable: a\nfields:\n  u: module:auth:UserInfo?\n")], &options).unwrap();
+    let def =
+        build_with(&[("a.spy.yaml", "class: A\ntable: a\nfields:\n  u: module:auth:UserInfo?\n")], &options)
+            .unwrap();
     let c = col(&def.tables[0], "u");
     assert_eq!(c.dart_type.as_deref(), Some("serverpod_auth:UserInfo?"));
     assert_eq!(c.column_type, T::Json);

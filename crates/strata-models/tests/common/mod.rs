@@ -44,7 +44,9 @@ pub fn err_one(yaml: &str) -> Vec<Diagnostic> {
 }
 
 pub fn col<'a>(t: &'a TableDefinition, name: &str) -> &'a ColumnDefinition {
-    t.column(name).unwrap_or_else(|| panic!("no column {name} in {:?}", t.columns.iter().map(|c| &c.name).collect::<Vec<_>>()))
+    t.column(name).unwrap_or_else(|| {
+        panic!("no column {name} in {:?}", t.columns.iter().map(|c| &c.name).collect::<Vec<_>>())
+    })
 }
 
 pub fn col_names(t: &TableDefinition) -> Vec<&str> {
@@ -55,5 +57,9 @@ pub fn col_names(t: &TableDefinition) -> Vec<&str> {
 #[track_caller]
 pub fn assert_err(diags: &[Diagnostic], line: usize, column: usize, text: &str) {
     let hit = diags.iter().any(|d| d.line == line && d.column == column && d.message.contains(text));
-    assert!(hit, "no diagnostic at {line}:{column} containing {text:?}; got:\n{}", Diagnostics(diags.to_vec()));
+    assert!(
+        hit,
+        "no diagnostic at {line}:{column} containing {text:?}; got:\n{}",
+        Diagnostics(diags.to_vec())
+    );
 }
