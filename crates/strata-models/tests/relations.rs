@@ -5,12 +5,13 @@ mod common;
 use common::*;
 use strata_schema::{ColumnType, Deferrable, ForeignKeyAction as A, TableDefinition};
 
+/// (constraint, columns, referenced table, onUpdate, onDelete, deferrable)
+type FkRow = (String, Vec<String>, String, Option<A>, Option<A>, Option<Deferrable>);
+
 const COMPANY: (&str, &str) =
     ("company.spy.yaml", "class: Company\ntable: company\nfields:\n  name: String\n");
 
-fn fk_summary(
-    t: &TableDefinition,
-) -> Vec<(String, Vec<String>, String, Option<A>, Option<A>, Option<Deferrable>)> {
+fn fk_summary(t: &TableDefinition) -> Vec<FkRow> {
     t.foreign_keys
         .iter()
         .map(|f| {
