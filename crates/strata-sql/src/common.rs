@@ -1,0 +1,114 @@
+//! Pieces several dialects spell the same way.
+
+use strata_schema::{ColumnType, Deferrable, ForeignKeyDefinition, IndexDefinition, IndexElementType};
+
+use crate::{Dialect, SqlError, SqlObject};
+
+/// `"a", "b"` for column elements; expression elements are SQL already and are kept verbatim
+/// (only introspection produces them).
+pub(crate) fn index_elements(
+    d: &dyn Dialect,
+    table: &str,
+    index: &IndexDefinition,
+) -> Result<String, SqlError> {
+    if index.elements.is_empty() {
+        return Err(SqlError::InvalidIndex {
+            object: SqlObject::index(table, &index.index_name),
+            reason: "the index has no elements".to_string(),
+        });
+    }
+    Ok(index
+        .elements
+        .iter()
+        .map(|e| match e.element_type {
+            IndexElementType::Column => d.quote_identifier(&e.definition),
+            IndexElementType::Expression => e.definition.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join(", "))
+}
+
+/// Checks the shape of a foreign key and returns its quoted column and reference-column lists.
+pub(crate) fn foreign_key_columns(
+    d: &dyn Dialect,
+    table: &str,
+    fk: &ForeignKeyDefinition,
+) -> Result<(String, String), SqlError> {
+    let invalid = |reason: &str| SqlError::InvalidForeignKey {
+        object: SqlObject::foreign_key(table, &fk.constraint_name),
+        reason: reason.to_string(),
+    };
+    if fk.columns.is_empty() {
+        return Err(invalid("the foreign key has no columns"));
+    }
+    if fk.columns.len() != fk.reference_columns.len() {
+        return Err(invalid("the foreign key has a different number of columns than it references"));
+    }
+    // Each column is quoted on its own (Serverpod quoted the joined list as one name).
+    let list = |cols: &[String]| cols.iter().map(|c| d.quote_identifier(c)).collect::<Vec<_>>().join(", ");
+    Ok((list(&fk.columns), list(&fk.reference_columns)))
+}
+
+/// `DEFERRABLE INITIALLY ...` for a deferrable foreign key.
+pub(crate) fn deferrable_clause(deferrable: Deferrable) -> &'static str {
+    match deferrable {
+        Deferrable::InitiallyImmediate => "DEFERRABLE INITIALLY IMMEDIATE",
+        Deferrable::InitiallyDeferred => "DEFERRABLE INITIALLY DEFERRED",
+    }
+}
+
+/// Index methods and storage-parameter keys are spliced into SQL unquoted, so they must be
+/// plain words.
+pub(crate) fn is_word(s: &str) -> bool {
+    let mut chars = s.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// Storage-parameter values: numbers and plain words only.
+pub(crate) fn is_parameter_value(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+}
+
+/// A column type that needs a dimension (`vector(3)`).
+pub(crate) fn dimension(
+    table: &str,
+    column: &str,
+    column_type: ColumnType,
+    dim: Option<i64>,
+) -> Result<i64, SqlError> {
+    match dim {
+        Some(n) if n > 0 => Ok(n),
+        _ => Err(SqlError::MissingVectorDimension {
+            object: SqlObject::column(table, column),
+            column_type: column_type.name(),
+        }),
+    }
+}
+
+/// A foreign key as a table-constraint line inside `CREATE TABLE`.
+pub(crate) fn inline_foreign_key(
+    d: &dyn Dialect,
+    table: &str,
+    fk: &ForeignKeyDefinition,
+) -> Result<String, SqlError> {
+    let (columns, references) = foreign_key_columns(d, table, fk)?;
+    let mut out = format!(
+        "CONSTRAINT {} FOREIGN KEY ({columns}) REFERENCES {} ({references})",
+        d.quote_identifier(&fk.constraint_name),
+        d.quote_identifier(&fk.reference_table),
+    );
+    if let Some(action) = fk.on_delete {
+        out.push_str(" ON DELETE ");
+        out.push_str(action.sql());
+    }
+    if let Some(action) = fk.on_update {
+        out.push_str(" ON UPDATE ");
+        out.push_str(action.sql());
+    }
+    if let Some(deferrable) = fk.deferrable {
+        out.push(' ');
+        out.push_str(deferrable_clause(deferrable));
+    }
+    Ok(out)
+}

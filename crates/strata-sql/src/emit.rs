@@ -1,0 +1,563 @@
+//! The dialect-independent emitter: file layout, statement order and bookkeeping.
+//!
+//! The layout is Serverpod's (`BEGIN;`, banners, tables, then all foreign keys, then restored
+//! inbound foreign keys, then one upsert per module, `COMMIT;`); everything a dialect spells
+//! differently is a [`Dialect`] call, and everything it cannot do is decided by a capability.
+
+use std::collections::{HashMap, HashSet};
+
+use strata_schema::defaults::{pg_sql_to_abstract_default, RANDOM_V7};
+use strata_schema::{
+    ColumnDefinition, ColumnType, DatabaseDefinition, IndexDefinition, IndexElement, MigrationAction,
+    MigrationVersion, TableDefinition, TableMigration,
+};
+
+use crate::quote;
+use crate::{ColumnDefault, Dialect, Extension, MigrationSqlInput, SqlError, SqlObject};
+
+/// The bookkeeping table Serverpod's runtime reads.
+pub(crate) const MIGRATIONS_TABLE: &str = "serverpod_migrations";
+/// Prefix of the scratch table a rebuild creates before swapping it in.
+pub(crate) const REBUILD_PREFIX: &str = "_strata_new_";
+
+pub(crate) struct Emitter<'a> {
+    d: &'a dyn Dialect,
+}
+
+impl<'a> Emitter<'a> {
+    pub(crate) fn new(d: &'a dyn Dialect) -> Self {
+        Emitter { d }
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // definition.sql
+    // ---------------------------------------------------------------------------------------
+
+    pub(crate) fn definition(&self, def: &DatabaseDefinition) -> Result<String, SqlError> {
+        let d = self.d;
+        let all_columns = || def.tables.iter().flat_map(|t| t.columns.iter());
+        let mut out = String::new();
+        out.push_str(d.before_transaction_sql());
+        out.push_str("BEGIN;\n\n");
+        self.prelude(
+            &mut out,
+            all_columns().any(|c| c.column_type.is_vector()),
+            all_columns().any(|c| c.column_type.is_geography()),
+            all_columns().any(is_v7_column),
+        );
+
+        let mut foreign = String::new();
+        for table in def.tables.iter().filter(|t| t.is_managed()) {
+            out.push_str("--\n");
+            match &table.dart_name {
+                Some(dart) => out.push_str(&format!(
+                    "-- Class {} as table {}\n",
+                    quote::comment(dart),
+                    quote::comment(&table.name)
+                )),
+                None => out.push_str(&format!("-- Table {}\n", quote::comment(&table.name))),
+            }
+            out.push_str("--\n");
+            out.push_str(&self.table_block(table, false)?);
+            if d.supports_alter_foreign_keys() && !table.foreign_keys.is_empty() {
+                foreign.push_str(&format!(
+                    "--\n-- Foreign relations for \"{}\" table\n--\n",
+                    quote::comment(&table.name)
+                ));
+                for fk in &table.foreign_keys {
+                    foreign.push_str(&d.add_foreign_key_sql(&table.name, fk)?);
+                }
+                foreign.push('\n');
+            }
+        }
+        out.push_str(&foreign);
+
+        self.bookkeeping(&mut out, has_migrations_table(def), &def.installed_modules, &[])?;
+        self.finish(&mut out);
+        Ok(out)
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // migration.sql
+    // ---------------------------------------------------------------------------------------
+
+    pub(crate) fn migration(&self, input: &MigrationSqlInput) -> Result<String, SqlError> {
+        let d = self.d;
+        let actions = &input.migration.actions;
+        let new_columns = || {
+            actions.iter().flat_map(|a| -> Box<dyn Iterator<Item = &ColumnDefinition>> {
+                match a {
+                    MigrationAction::CreateTable(t) | MigrationAction::CreateTableIfNotExists(t) => {
+                        Box::new(t.columns.iter())
+                    }
+                    MigrationAction::AlterTable(m) => Box::new(m.add_columns.iter()),
+                    MigrationAction::DeleteTable(_) => Box::new(std::iter::empty()),
+                }
+            })
+        };
+        // Serverpod only recognises the v1 spelling of a UUIDv7 `newDefault`; any spelling that
+        // normalises to `random_v7` counts here, so the function always exists before use.
+        let modifies_to_v7 = actions.iter().any(|a| match a {
+            MigrationAction::AlterTable(m) => m.modify_columns.iter().any(|c| {
+                c.change_default
+                    && c.new_default
+                        .as_deref()
+                        .is_some_and(|v| pg_sql_to_abstract_default(v, ColumnType::Uuid) == RANDOM_V7)
+            }),
+            _ => false,
+        });
+
+        let mut out = String::new();
+        out.push_str(d.before_transaction_sql());
+        out.push_str("BEGIN;\n\n");
+        self.prelude(
+            &mut out,
+            new_columns().any(|c| c.column_type.is_vector()),
+            new_columns().any(|c| c.column_type.is_geography()),
+            new_columns().any(is_v7_column) || modifies_to_v7,
+        );
+
+        let mut foreign = String::new();
+        for action in actions {
+            match action {
+                MigrationAction::DeleteTable(name) => {
+                    out.push_str("--\n-- ACTION DROP TABLE\n--\n");
+                    out.push_str(&d.drop_table_sql(name));
+                    out.push('\n');
+                }
+                MigrationAction::CreateTable(table) => {
+                    out.push_str("--\n-- ACTION CREATE TABLE\n--\n");
+                    out.push_str(&self.table_block(table, false)?);
+                }
+                MigrationAction::CreateTableIfNotExists(table) => {
+                    out.push_str("--\n-- ACTION CREATE TABLE IF NOT EXISTS\n--\n");
+                    out.push_str(&self.table_block(table, true)?);
+                }
+                MigrationAction::AlterTable(change) => {
+                    out.push_str("--\n-- ACTION ALTER TABLE\n--\n");
+                    out.push_str(&self.alter_table(change, input)?);
+                }
+            }
+            if d.supports_alter_foreign_keys() {
+                match action {
+                    MigrationAction::CreateTable(t) | MigrationAction::CreateTableIfNotExists(t)
+                        if !t.foreign_keys.is_empty() =>
+                    {
+                        foreign.push_str("--\n-- ACTION CREATE FOREIGN KEY\n--\n");
+                        for fk in &t.foreign_keys {
+                            foreign.push_str(&d.add_foreign_key_sql(&t.name, fk)?);
+                        }
+                        foreign.push('\n');
+                    }
+                    MigrationAction::AlterTable(m) if !m.add_foreign_keys.is_empty() => {
+                        foreign.push_str("--\n-- ACTION CREATE FOREIGN KEY\n--\n");
+                        for fk in &m.add_foreign_keys {
+                            foreign.push_str(&d.add_foreign_key_sql(&m.name, fk)?);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if d.drop_table_drops_inbound_foreign_keys() {
+            foreign.push_str(&self.restore_inbound_foreign_keys(input)?);
+        }
+        out.push_str(&foreign);
+
+        self.bookkeeping(
+            &mut out,
+            has_migrations_table(input.target),
+            input.installed_modules,
+            input.removed_modules,
+        )?;
+        self.finish(&mut out);
+        Ok(out)
+    }
+
+    /// Extension blocks and the UUIDv7 helper, each followed by a blank line.
+    fn prelude(&self, out: &mut String, vector: bool, geography: bool, uuid_v7: bool) {
+        let blocks = [
+            (vector, self.d.extension_sql(Extension::Vector)),
+            (geography, self.d.extension_sql(Extension::Postgis)),
+            (uuid_v7, self.d.uuid_v7_function_sql()),
+        ];
+        for (needed, sql) in blocks {
+            if let (true, Some(sql)) = (needed, sql) {
+                out.push_str(sql);
+                out.push('\n');
+            }
+        }
+    }
+
+    /// Pre-commit checks, `COMMIT;`, and anything that must run after the transaction.
+    fn finish(&self, out: &mut String) {
+        out.push_str(self.d.before_commit_sql());
+        out.push_str("\nCOMMIT;\n");
+        out.push_str(self.d.after_transaction_sql());
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Tables
+    // ---------------------------------------------------------------------------------------
+
+    /// `CREATE TABLE` + `-- Indexes` section + blank line.
+    fn table_block(&self, table: &TableDefinition, if_not_exists: bool) -> Result<String, SqlError> {
+        let mut out = self.create_table(table, &table.name, if_not_exists)?;
+        let indexes: Vec<&IndexDefinition> = indexes_except_id(table).collect();
+        if !indexes.is_empty() {
+            out.push_str("\n-- Indexes\n");
+            for index in indexes {
+                out.push_str(&self.d.create_index_sql(&table.name, index, if_not_exists)?);
+            }
+        }
+        out.push('\n');
+        Ok(out)
+    }
+
+    /// `CREATE TABLE "<physical>" (...)` with `table`'s columns (and inline foreign keys when
+    /// the dialect cannot add them later). `physical` differs from `table.name` in rebuilds.
+    fn create_table(
+        &self,
+        table: &TableDefinition,
+        physical: &str,
+        if_not_exists: bool,
+    ) -> Result<String, SqlError> {
+        let d = self.d;
+        let mut lines = Vec::with_capacity(table.columns.len() + table.foreign_keys.len());
+        for column in &table.columns {
+            lines.push(format!("    {}", d.column_sql(&table.name, column)?));
+        }
+        if !d.supports_alter_foreign_keys() {
+            for fk in &table.foreign_keys {
+                lines.push(format!("    {}", d.inline_foreign_key_sql(&table.name, fk)?));
+            }
+        }
+        Ok(format!(
+            "CREATE TABLE {}{} (\n{}\n);\n",
+            if if_not_exists { "IF NOT EXISTS " } else { "" },
+            d.quote_identifier(physical),
+            lines.join(",\n")
+        ))
+    }
+
+    /// An `alterTable` action: in place in Serverpod's fixed order, or as a rebuild when the
+    /// dialect cannot make one of the changes in place.
+    fn alter_table(&self, change: &TableMigration, input: &MigrationSqlInput) -> Result<String, SqlError> {
+        let d = self.d;
+        let table = change.name.as_str();
+        let source = input.source.table(table);
+        let rebuild = (!d.supports_alter_foreign_keys()
+            && !(change.add_foreign_keys.is_empty() && change.delete_foreign_keys.is_empty()))
+            || change.modify_columns.iter().any(|m| d.needs_table_rebuild_for(m))
+            || change.add_columns.iter().any(|c| d.needs_table_rebuild_for_added_column(c))
+            || change
+                .delete_columns
+                .iter()
+                .any(|c| d.needs_table_rebuild_for_dropped_column(source, change, c));
+        if rebuild {
+            let target = input.target.table(table).ok_or_else(|| SqlError::MissingTable {
+                table: table.to_string(),
+                side: "target",
+                purpose: "rebuild the table",
+            })?;
+            return self.rebuild_table(change, source, target);
+        }
+
+        let mut out = String::new();
+        for index in &change.delete_indexes {
+            out.push_str(&d.drop_index_sql(table, index));
+        }
+        for fk in &change.delete_foreign_keys {
+            out.push_str(&d.drop_foreign_key_sql(table, fk));
+        }
+        for column in &change.delete_columns {
+            out.push_str(&d.drop_column_sql(table, column));
+        }
+        for m in &change.modify_columns {
+            if let Some(new_name) = m.new_column_name.as_deref().filter(|n| *n != m.column_name) {
+                out.push_str(&d.rename_column_sql(table, &m.column_name, new_name));
+            }
+        }
+        for column in &change.add_columns {
+            out.push_str(&d.add_column_sql(table, &d.column_sql(table, column)?));
+        }
+        for m in &change.modify_columns {
+            // Every statement below runs after the renames, so it uses the new name (Serverpod
+            // used the old one for SET DATA TYPE).
+            let name = m.final_name();
+            let object = SqlObject::column(table, name);
+            if m.add_nullable || m.remove_nullable {
+                if !d.supports_alter_column_nullability() {
+                    return Err(unsupported(d, object, "changing a column's nullability in place"));
+                }
+                out.push_str(&d.alter_column_nullability_sql(table, name, m.add_nullable));
+            }
+            if m.change_default {
+                if !d.supports_alter_column_default() {
+                    return Err(unsupported(d, object, "changing a column's default in place"));
+                }
+                let default_sql = match &m.new_default {
+                    None => None,
+                    Some(raw) => {
+                        let column_type = match m.new_type {
+                            Some(t) => t,
+                            None => target_column(input, table, name)?.column_type,
+                        };
+                        match ColumnDefault::parse(raw, column_type, &object)? {
+                            ColumnDefault::Serial => return Err(SqlError::SerialDefaultChange { object }),
+                            value => Some(d.default_sql(&object, column_type, &value)?),
+                        }
+                    }
+                };
+                // Unlike Serverpod, DROP DEFAULT does not end the entry: a type change follows.
+                out.push_str(&d.alter_column_default_sql(table, name, default_sql.as_deref()));
+            }
+            if let Some(new_type) = m.new_type {
+                if !d.supports_alter_column_type() {
+                    return Err(unsupported(d, object, "changing a column's type in place"));
+                }
+                let mut column = input
+                    .target
+                    .table(table)
+                    .and_then(|t| t.column(name))
+                    .cloned()
+                    .unwrap_or_else(|| ColumnDefinition { name: name.to_string(), ..Default::default() });
+                column.column_type = new_type;
+                let type_sql = d.column_type_sql(table, &column)?;
+                out.push_str(&d.alter_column_type_sql(table, name, &type_sql));
+            }
+        }
+        for index in &change.add_indexes {
+            out.push_str(&d.create_index_sql(table, index, false)?);
+        }
+        Ok(out)
+    }
+
+    /// Rebuilds `target.name` into its target shape: create a scratch table, copy the surviving
+    /// columns (renamed ones from their old names), drop the old table, rename the scratch
+    /// table, recreate the indexes. Inbound foreign keys name the table, so they stay valid.
+    fn rebuild_table(
+        &self,
+        change: &TableMigration,
+        source: Option<&TableDefinition>,
+        target: &TableDefinition,
+    ) -> Result<String, SqlError> {
+        let d = self.d;
+        let scratch = format!("{REBUILD_PREFIX}{}", target.name);
+        let renamed: HashMap<&str, &str> = change
+            .modify_columns
+            .iter()
+            .filter_map(|m| m.new_column_name.as_deref().map(|new| (new, m.column_name.as_str())))
+            .collect();
+        let added: HashSet<&str> = change.add_columns.iter().map(|c| c.name.as_str()).collect();
+
+        let mut into = Vec::new();
+        let mut from = Vec::new();
+        for column in &target.columns {
+            if added.contains(column.name.as_str()) {
+                continue;
+            }
+            let old = renamed.get(column.name.as_str()).copied().unwrap_or(column.name.as_str());
+            if source.is_some_and(|s| s.column(old).is_none()) {
+                continue;
+            }
+            into.push(d.quote_identifier(&column.name));
+            from.push(d.quote_identifier(old));
+        }
+
+        let mut out = self.create_table(target, &scratch, false)?;
+        if !into.is_empty() {
+            out.push_str(&format!(
+                "INSERT INTO {} ({})\n    SELECT {} FROM {};\n",
+                d.quote_identifier(&scratch),
+                into.join(", "),
+                from.join(", "),
+                d.quote_identifier(&target.name)
+            ));
+        }
+        out.push_str(&d.drop_table_sql(&target.name));
+        out.push_str(&d.rename_table_sql(&scratch, &target.name));
+        for index in indexes_except_id(target) {
+            out.push_str(&d.create_index_sql(&target.name, index, false)?);
+        }
+        Ok(out)
+    }
+
+    /// Foreign keys of untouched tables that point at a table dropped and recreated in this
+    /// migration (`DROP TABLE ... CASCADE` removed them).
+    fn restore_inbound_foreign_keys(&self, input: &MigrationSqlInput) -> Result<String, SqlError> {
+        let actions = &input.migration.actions;
+        let created: HashSet<&str> = actions
+            .iter()
+            .filter_map(|a| match a {
+                MigrationAction::CreateTable(t) | MigrationAction::CreateTableIfNotExists(t) => {
+                    Some(t.name.as_str())
+                }
+                _ => None,
+            })
+            .collect();
+        let recreated: HashSet<&str> = actions
+            .iter()
+            .filter_map(|a| match a {
+                MigrationAction::DeleteTable(n) if created.contains(n.as_str()) => Some(n.as_str()),
+                _ => None,
+            })
+            .collect();
+        if recreated.is_empty() {
+            return Ok(String::new());
+        }
+        let re_added: HashSet<(&str, &str)> = actions
+            .iter()
+            .filter_map(|a| match a {
+                MigrationAction::AlterTable(m) => Some(m),
+                _ => None,
+            })
+            .flat_map(|m| {
+                m.add_foreign_keys.iter().map(move |fk| (m.name.as_str(), fk.constraint_name.as_str()))
+            })
+            .collect();
+
+        let mut out = String::new();
+        for table in input.target.tables.iter().filter(|t| t.is_managed()) {
+            if created.contains(table.name.as_str()) {
+                continue;
+            }
+            for fk in &table.foreign_keys {
+                if recreated.contains(fk.reference_table.as_str())
+                    && !re_added.contains(&(table.name.as_str(), fk.constraint_name.as_str()))
+                {
+                    out.push_str(&self.d.add_foreign_key_sql(&table.name, fk)?);
+                }
+            }
+        }
+        if out.is_empty() {
+            return Ok(out);
+        }
+        Ok(format!("--\n-- ACTION RESTORE FOREIGN KEY\n--\n{out}"))
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Bookkeeping
+    // ---------------------------------------------------------------------------------------
+
+    /// One upsert per installed module and the DELETE for removed ones. When the definition has
+    /// no `serverpod_migrations` table (not a Serverpod project), it is created first.
+    fn bookkeeping(
+        &self,
+        out: &mut String,
+        has_table: bool,
+        installed: &[MigrationVersion],
+        removed: &[String],
+    ) -> Result<(), SqlError> {
+        let d = self.d;
+        if installed.is_empty() && removed.is_empty() {
+            return Ok(());
+        }
+        if !has_table {
+            let table = migrations_table_definition();
+            out.push_str("\n--\n-- MIGRATION VERSION TABLE\n--\n");
+            out.push_str(&self.create_table(&table, &table.name, true)?);
+            for index in &table.indexes {
+                out.push_str(&d.create_index_sql(&table.name, index, true)?);
+            }
+        }
+        if !installed.is_empty() {
+            out.push('\n');
+            for m in installed {
+                out.push_str(&format!("--\n-- MIGRATION VERSION FOR {}\n--\n", quote::comment(&m.module)));
+                out.push_str(&d.upsert_migration_version_sql(MIGRATIONS_TABLE, &m.module, &m.version));
+                out.push('\n');
+            }
+        }
+        if !removed.is_empty() {
+            let list = removed.iter().map(|m| quote::literal(m)).collect::<Vec<_>>().join(", ");
+            out.push_str(&format!("\n--\n-- MIGRATION VERSION FOR {}\n--\n", quote::comment(&list)));
+            out.push_str(&d.delete_migration_versions_sql(MIGRATIONS_TABLE, removed));
+        }
+        Ok(())
+    }
+}
+
+/// The dialect-independent "cannot do X" error.
+pub(crate) fn unsupported(d: &dyn Dialect, object: SqlObject, what: &str) -> SqlError {
+    SqlError::Unsupported { dialect: d.name(), object, what: what.to_string() }
+}
+
+/// The target column a modification refers to.
+fn target_column<'i>(
+    input: &MigrationSqlInput<'i>,
+    table: &str,
+    column: &str,
+) -> Result<&'i ColumnDefinition, SqlError> {
+    input
+        .target
+        .table(table)
+        .ok_or_else(|| SqlError::MissingTable {
+            table: table.to_string(),
+            side: "target",
+            purpose: "render a column default",
+        })?
+        .column(column)
+        .ok_or_else(|| SqlError::MissingColumn {
+            object: SqlObject::column(table, column),
+            purpose: "render a column default",
+        })
+}
+
+/// Indexes that `CREATE TABLE` does not already create: a single-element index on `id` is the
+/// primary key's own index (v1 files list it as `<table>_pkey`).
+pub(crate) fn indexes_except_id(table: &TableDefinition) -> impl Iterator<Item = &IndexDefinition> {
+    table
+        .indexes
+        .iter()
+        .filter(|i| !matches!(i.elements.as_slice(), [IndexElement { definition, .. }] if definition == "id"))
+}
+
+/// Whether the column's default is UUIDv7 in either the abstract or the v1 spelling.
+fn is_v7_column(column: &ColumnDefinition) -> bool {
+    column
+        .column_default
+        .as_deref()
+        .is_some_and(|v| pg_sql_to_abstract_default(v, column.column_type) == RANDOM_V7)
+}
+
+/// Whether `serverpod_migrations` is part of the schema the file creates or migrates to.
+fn has_migrations_table(def: &DatabaseDefinition) -> bool {
+    def.tables.iter().any(|t| t.name == MIGRATIONS_TABLE && t.is_managed())
+}
+
+/// Serverpod's bookkeeping table (`DatabaseMigrationVersion`, spec §4.7), for projects whose
+/// definition does not include it.
+pub(crate) fn migrations_table_definition() -> TableDefinition {
+    let column = |name: &str, column_type, is_nullable, default: Option<&str>| ColumnDefinition {
+        name: name.to_string(),
+        field_name: Some(name.to_string()),
+        column_type,
+        is_nullable,
+        column_default: default.map(str::to_string),
+        dart_type: None,
+        vector_dimension: None,
+    };
+    TableDefinition {
+        name: MIGRATIONS_TABLE.to_string(),
+        dart_name: Some("DatabaseMigrationVersion".to_string()),
+        module: Some("serverpod".to_string()),
+        schema: "public".to_string(),
+        table_space: None,
+        columns: vec![
+            column("id", ColumnType::Bigint, false, Some("serial")),
+            column("module", ColumnType::Text, false, None),
+            column("version", ColumnType::Text, false, None),
+            column("timestamp", ColumnType::TimestampWithoutTimeZone, true, None),
+        ],
+        foreign_keys: Vec::new(),
+        indexes: vec![IndexDefinition {
+            index_name: "serverpod_migrations_ids".to_string(),
+            elements: vec![IndexElement::column("module")],
+            index_type: "btree".to_string(),
+            is_unique: true,
+            ..Default::default()
+        }],
+        managed: Some(true),
+    }
+}

@@ -1,0 +1,79 @@
+//! Typed errors: every failure names the object and says what went wrong, so a user can find the
+//! model field to change without reading SQL.
+
+use std::fmt;
+
+/// The schema object an error is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SqlObject {
+    Table { table: String },
+    Column { table: String, column: String },
+    Index { table: String, index: String },
+    ForeignKey { table: String, constraint: String },
+}
+
+impl SqlObject {
+    pub fn table(table: &str) -> Self {
+        SqlObject::Table { table: table.to_string() }
+    }
+    pub fn column(table: &str, column: &str) -> Self {
+        SqlObject::Column { table: table.to_string(), column: column.to_string() }
+    }
+    pub fn index(table: &str, index: &str) -> Self {
+        SqlObject::Index { table: table.to_string(), index: index.to_string() }
+    }
+    pub fn foreign_key(table: &str, constraint: &str) -> Self {
+        SqlObject::ForeignKey { table: table.to_string(), constraint: constraint.to_string() }
+    }
+}
+
+impl fmt::Display for SqlObject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SqlObject::Table { table } => write!(f, "table \"{table}\""),
+            SqlObject::Column { table, column } => write!(f, "column \"{column}\" of table \"{table}\""),
+            SqlObject::Index { table, index } => write!(f, "index \"{index}\" on table \"{table}\""),
+            SqlObject::ForeignKey { table, constraint } => {
+                write!(f, "foreign key \"{constraint}\" of table \"{table}\"")
+            }
+        }
+    }
+}
+
+/// A definition or migration that a dialect cannot express, or that is malformed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SqlError {
+    /// The dialect has no way to express this construct.
+    #[error("{object}: {what} is unsupported by the {dialect} dialect")]
+    Unsupported { dialect: &'static str, object: SqlObject, what: String },
+    /// `ColumnType::Unknown` (an introspected type strata does not model) cannot be created.
+    #[error("{object}: column type \"unknown\" cannot be rendered as SQL")]
+    UnknownColumnType { object: SqlObject },
+    /// A vector-like column without its dimension.
+    #[error("{object}: {column_type} column has no vectorDimension")]
+    MissingVectorDimension { object: SqlObject, column_type: &'static str },
+    /// The primary key (`id`) must be NOT NULL.
+    #[error("{object}: the id column must be non-nullable")]
+    NullablePrimaryKey { object: SqlObject },
+    /// A default that is not one of the abstract forms valid for the column type.
+    #[error("{object}: invalid default {default:?} for a {column_type} column: {reason}")]
+    InvalidDefault { object: SqlObject, default: String, column_type: &'static str, reason: String },
+    /// `serial` cannot be set on an existing column: the sequence only comes with the column.
+    #[error(
+        "{object}: cannot SET DEFAULT \"serial\"; an auto-increment default must be applied by \
+         dropping and re-adding the column"
+    )]
+    SerialDefaultChange { object: SqlObject },
+    /// An index whose method, parameters or operator classes cannot be rendered.
+    #[error("{object}: {reason}")]
+    InvalidIndex { object: SqlObject, reason: String },
+    /// A foreign key without columns, or with a column count that does not match its reference.
+    #[error("{object}: {reason}")]
+    InvalidForeignKey { object: SqlObject, reason: String },
+    /// The migration refers to a table the definitions passed alongside it do not contain.
+    #[error("table \"{table}\" is missing from the {side} definition, which is needed to {purpose}")]
+    MissingTable { table: String, side: &'static str, purpose: &'static str },
+    /// The migration refers to a column the target definition does not contain.
+    #[error("{object} is missing from the target definition, which is needed to {purpose}")]
+    MissingColumn { object: SqlObject, purpose: &'static str },
+}
