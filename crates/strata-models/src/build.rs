@@ -1040,6 +1040,8 @@ impl<'a> Ctx<'a> {
         });
     }
 
+    /// Reserves an index name project-wide. Syntax is checked where names are written (explicit
+    /// indexes); generated names (prefixed, auto-unique) only need the length limit.
     fn claim_index_name(
         &mut self,
         name: &str,
@@ -1047,8 +1049,16 @@ impl<'a> Ctx<'a> {
         loc: Loc,
         index_names: &mut HashMap<String, (usize, Loc)>,
     ) -> bool {
-        if let Err(msg) = names::check_index_name(name) {
-            self.sink.err(file, loc, msg);
+        let n = name.chars().count();
+        if n > names::MAX_IDENTIFIER {
+            self.sink.err(
+                file,
+                loc,
+                format!(
+                    "index name \"{name}\" is {n} characters long; the limit is {}",
+                    names::MAX_IDENTIFIER
+                ),
+            );
             return false;
         }
         if let Some(&(ff, fl)) = index_names.get(name) {

@@ -208,6 +208,9 @@ pub fn iso_utc(s: &str) -> Option<String> {
         let (c, off) = time.split_at(i);
         let sign = if off.starts_with('-') { -1 } else { 1 };
         let off = off[1..].replace(':', "");
+        if !off.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
         let (oh, om) = match off.len() {
             2 => (num(&off, 2)?, 0),
             4 => (num(&off[..2], 2)?, num(&off[2..], 2)?),
@@ -303,6 +306,8 @@ mod tests {
         assert!(column_default(&K::DateTime, "2024-02-30T00:00:00Z").is_err());
         assert!(column_default(&K::Duration, "2h 1d").is_err());
         assert!(column_default(&K::Duration, "").is_err());
+        assert!(column_default(&K::DateTime, "2024-01-01T00:00:00+1\u{e9}1").is_err());
+        assert!(column_default(&K::DateTime, "2024-01-01T00:00:00+\u{e9}\u{e9}").is_err());
         assert!(column_default(&K::Uuid, "'nope'").is_err());
         assert!(column_default(&K::BigInt, "'12a'").is_err());
         let values = vec!["a".to_string()];

@@ -140,7 +140,8 @@ pub fn build_project_definition(
         return Ok(definition);
     }
     let mut errors = sink.errors;
-    errors.sort_by_key(|e| (e.0, e.1.line, e.1.column));
+    // Same problem reached by two paths (e.g. an over-long explicit index name) is reported once.
+    errors.sort_by(|a, b| (a.0, a.1.line, a.1.column, &a.2).cmp(&(b.0, b.1.line, b.1.column, &b.2)));
     errors.dedup();
     let path_of = |i: usize| files.get(i).map(|f| f.path.display().to_string()).unwrap_or_default();
     Err(Diagnostics(

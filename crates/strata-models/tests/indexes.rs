@@ -109,6 +109,12 @@ fn field_level_unique_indexes() {
 }
 
 #[test]
+fn generated_unique_names_are_not_held_to_the_hand_written_pattern() {
+    let t = one("class: A\ntable: a\nfields:\n  userID: String, unique\n");
+    assert_eq!(t.indexes[0].index_name, "a__userID__unique_idx");
+}
+
+#[test]
 fn long_unique_index_names_are_truncated_with_a_digest() {
     let table = "a_rather_long_table_name_for_testing_purposes";
     let t = one(&format!("class: L\ntable: {table}\nfields:\n  someVeryLongFieldName: String, unique\n"));
@@ -169,5 +175,6 @@ fn index_name_rules_and_duplicates_across_models() {
     assert_err(&d, 8, 3, "invalid index name \"Bad-Name\"");
     assert_err(&d, 6, 3, "duplicate index name \"shared_idx\"; first defined at a.spy.yaml:6:3");
     assert_err(&d, 8, 3, "is 71 characters long; the limit is 63");
+    assert_eq!(d.iter().filter(|x| x.message.contains("is 71 characters long")).count(), 1, "reported once");
     assert_err(&d, 10, 3, "index \"no_fields_idx\" needs \"fields\"");
 }
