@@ -860,7 +860,8 @@ impl<'a> Ctx<'a> {
             if let Some(first) = cols[..k].iter().find(|p| p.def.name == cols[k].def.name) {
                 let (file, loc, name, floc) =
                     (cols[k].file, cols[k].loc, cols[k].def.name.clone(), Where(first.file, first.loc));
-                if first.loc != loc || first.file != file {
+                if (first.loc != loc || first.file != file) && first.def.field_name != cols[k].def.field_name
+                {
                     self.sink.err(file, loc, format!("column \"{name}\" is already used by the field at {floc}; use column= to pick another name"));
                 }
             }

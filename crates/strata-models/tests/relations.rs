@@ -293,3 +293,32 @@ fn implicit_id_field_clash_is_explained() {
     ]);
     assert_err(&d, 5, 22, "write relation(field=companyId) to use it");
 }
+
+#[test]
+fn map_form_relation_and_unique() {
+    let def = ok(&[
+        COMPANY,
+        (
+            "e.spy.yaml",
+            "class: Employee\ntable: employee\nfields:\n  ownerId: int\n  companyId:\n    type: int?\n    relation:\n      parent: company\n      onDelete: SetNull\n      deferred: true\n  boss:\n    type: Company?\n    relation:\n      optional: true\n  code:\n    type: String\n    unique:\n      per: ownerId\n",
+        ),
+    ]);
+    let t = def.table("employee").unwrap();
+    assert_eq!(col_names(t), ["id", "ownerId", "companyId", "bossId", "code"]);
+    assert!(col(t, "companyId").is_nullable);
+    assert!(col(t, "bossId").is_nullable);
+    let fks = fk_summary(t);
+    assert_eq!(
+        fks[0],
+        (
+            "employee_fk_0".into(),
+            vec!["companyId".into()],
+            "company".into(),
+            Some(A::NoAction),
+            Some(A::SetNull),
+            Some(Deferrable::InitiallyDeferred)
+        )
+    );
+    assert_eq!(fks[1].1, ["bossId"]);
+    assert_eq!(t.indexes[0].index_name, "employee__ownerId__code__unique_idx");
+}
