@@ -573,12 +573,12 @@ impl<'a> Ctx<'a> {
                 continue;
             }
             let id = ids.get(&ci).copied().unwrap_or(IdKind::Int);
-            let col_name = format!(
-                "_{}{}{}Id",
+            let col_name = names::implicit_id_field(&format!(
+                "_{}{}{}",
                 names::camel(&table.value),
                 names::pascal(&f.name),
                 names::pascal(&table.value)
-            );
+            ));
             injected.entry(child).or_default().push(Injected {
                 col: Col {
                     def: ColumnDefinition {
@@ -930,8 +930,7 @@ impl<'a> Ctx<'a> {
             if columns.len() != u.per.len() + 1 {
                 continue;
             }
-            let raw = format!("{}__{}__unique_idx", table.value, columns.join("__"));
-            let name = names::truncate_identifier(&raw, "__unique_idx");
+            let name = names::unique_index_name(&table.value, &columns);
             if self.claim_index_name(&name, file, u.loc, index_names) {
                 def.indexes.push(IndexDefinition {
                     index_name: name,
@@ -1014,8 +1013,7 @@ impl<'a> Ctx<'a> {
         let name = match &rel.field {
             Some(t) => t.value.clone(),
             None => {
-                let base: String = f.name.chars().take(names::MAX_FIELD).collect();
-                let n = format!("{base}Id");
+                let n = names::implicit_id_field(&f.name);
                 if declared.contains(&n.as_str()) {
                     self.sink.err(file, rel.loc, format!("the implicit foreign key field \"{n}\" of relation \"{}\" clashes with a declared field; write relation(field={n}) to use it", f.name));
                     return;

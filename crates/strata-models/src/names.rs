@@ -128,17 +128,31 @@ pub fn pascal(s: &str) -> String {
         .collect()
 }
 
-/// Keeps an identifier within 63 characters: when longer, the middle is replaced by the first
-/// 10 hex digits of its SHA-256, keeping `suffix` so the name still says what it is.
-pub fn truncate_identifier(name: &str, suffix: &str) -> String {
-    if name.len() <= MAX_IDENTIFIER {
-        return name.to_string();
+/// Serverpod's deterministic identifier truncation: when `identifier` is longer than
+/// `max_len`, its tail is replaced by the first `hash_len` hex digits of its SHA-256, so distinct
+/// long names stay distinct and the result is stable across runs.
+pub fn truncate_identifier(identifier: &str, max_len: usize, hash_len: usize) -> String {
+    if identifier.chars().count() <= max_len {
+        return identifier.to_string();
     }
-    let digest = Sha256::digest(name.as_bytes());
-    let hex: String = digest.iter().take(5).map(|b| format!("{b:02x}")).collect();
-    let keep = MAX_IDENTIFIER.saturating_sub(suffix.len() + hex.len() + 1);
-    let prefix: String = name.chars().take(keep).collect();
-    format!("{prefix}_{hex}{suffix}")
+    let digest = Sha256::digest(identifier.as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hash_len = hash_len.min(hex.len()).min(max_len);
+    let head: String = identifier.chars().take(max_len - hash_len).collect();
+    format!("{head}{}", &hex[..hash_len])
+}
+
+/// `<table>__<col>__…__unique_idx`, with the part before the suffix truncated (10-hex digest)
+/// so the whole name fits in 63 characters.
+pub fn unique_index_name(table: &str, columns: &[String]) -> String {
+    const SUFFIX: &str = "__unique_idx";
+    let base = format!("{table}__{}", columns.join("__"));
+    format!("{}{SUFFIX}", truncate_identifier(&base, MAX_IDENTIFIER - SUFFIX.len(), 10))
+}
+
+/// The name of an injected foreign-key field: `<base>` truncated to 61 characters plus `Id`.
+pub fn implicit_id_field(base: &str) -> String {
+    format!("{}Id", truncate_identifier(base, MAX_FIELD, 4))
 }
 
 #[cfg(test)]
@@ -173,13 +187,20 @@ mod tests {
     }
 
     #[test]
-    fn truncation_keeps_suffix_and_is_stable() {
-        let long = format!("{}__unique_idx", "t__".repeat(30));
-        let t = truncate_identifier(&long, "__unique_idx");
-        assert_eq!(t.len(), 63);
-        assert!(t.ends_with("__unique_idx"));
-        assert_eq!(t, truncate_identifier(&long, "__unique_idx"));
-        assert_ne!(t, truncate_identifier(&format!("x{long}"), "__unique_idx"));
-        assert_eq!(truncate_identifier("short__unique_idx", "__unique_idx"), "short__unique_idx");
+    fn truncation_matches_serverpod() {
+        assert_eq!(truncate_identifier("short", 10, 4), "short");
+        let long = "abcdefghijklmnop";
+        let hex: String = Sha256::digest(long.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(truncate_identifier(long, 10, 4), format!("abcdef{}", &hex[..4]));
+        let cols: Vec<String> = (0..8).map(|i| format!("someColumnName{i}")).collect();
+        let name = unique_index_name("table", &cols);
+        assert_eq!(name.len(), 63);
+        assert!(name.ends_with("__unique_idx"));
+        let base = format!("table__{}", cols.join("__"));
+        let hex: String = Sha256::digest(base.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(name, format!("{}{}__unique_idx", &base[..41], &hex[..10]));
+        assert_eq!(unique_index_name("t", &["a".into()]), "t__a__unique_idx");
+        assert_eq!(implicit_id_field("company"), "companyId");
+        assert_eq!(implicit_id_field(&"x".repeat(70)).len(), 63);
     }
 }

@@ -322,3 +322,19 @@ fn map_form_relation_and_unique() {
     assert_eq!(fks[1].1, ["bossId"]);
     assert_eq!(t.indexes[0].index_name, "employee__ownerId__code__unique_idx");
 }
+
+#[test]
+fn long_implicit_list_column_names_are_truncated() {
+    let table = "long_table_name_that_is_quite_long_indeed";
+    let def = ok(&[
+        ("b.spy.yaml", &format!("class: Owner\ntable: {table}\nfields:\n  items: List<Item>?, relation\n")),
+        ("c.spy.yaml", "class: Item\ntable: item\nfields:\n  title: String\n"),
+    ]);
+    let item = def.table("item").unwrap();
+    let full = "_longTableNameThatIsQuiteLongIndeedItemsLongTableNameThatIsQuiteLongIndeed";
+    use sha2::Digest;
+    let hex: String = sha2::Sha256::digest(full.as_bytes()).iter().map(|b| format!("{b:02x}")).collect();
+    let expected = format!("{}{}Id", &full[..57], &hex[..4]);
+    assert_eq!(col_names(item), ["id", "title", expected.as_str()]);
+    assert_eq!(item.foreign_keys[0].columns, [expected]);
+}
