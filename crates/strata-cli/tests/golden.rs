@@ -73,6 +73,19 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
+/// Points the scratch project at the dialect under test: for SQLite, `strata.toml` (the case's
+/// own, if it has one) gets a `dialect` line.
+fn ensure_dialect(project: &Path, dialect: Dialect) {
+    if dialect != Dialect::Sqlite {
+        return;
+    }
+    let path = project.join("strata.toml");
+    let text = fs::read_to_string(&path).unwrap_or_default();
+    if !text.lines().any(|l| l.trim_start().starts_with("dialect")) {
+        fs::write(&path, format!("{SQLITE_CONFIG}{text}")).unwrap();
+    }
+}
+
 fn is_model_file(p: &Path) -> bool {
     p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml")
 }
@@ -102,7 +115,7 @@ fn version_dirs(project: &Path) -> BTreeSet<String> {
 }
 
 /// Every file the step produced, by the name it has in `expected/step-NN/`.
-fn run_step(project: &Path, step_dir: &Path, step_no: usize) -> BTreeMap<String, Vec<u8>> {
+fn run_step(project: &Path, dialect: Dialect, step_dir: &Path, step_no: usize) -> BTreeMap<String, Vec<u8>> {
     let models: Vec<PathBuf> = sorted_entries(step_dir).into_iter().filter(|p| is_model_file(p)).collect();
     let models_dir = project.join("lib/src/models");
     if !models.is_empty() {
@@ -116,6 +129,7 @@ fn run_step(project: &Path, step_dir: &Path, step_no: usize) -> BTreeMap<String,
     }
     if step_dir.join("project").is_dir() {
         copy_tree(&step_dir.join("project"), project);
+        ensure_dialect(project, dialect);
     }
     let args_text = fs::read_to_string(step_dir.join("args")).unwrap_or_else(|_| "create-migration".into());
     let args: Vec<&str> = args_text.split_whitespace().collect();
@@ -224,12 +238,10 @@ fn run_case(case: &str, dialect: Dialect) {
     let tmp = tempfile::tempdir().unwrap();
     let project = tmp.path();
     fs::write(project.join("pubspec.yaml"), PUBSPEC).unwrap();
-    if dialect == Dialect::Sqlite {
-        fs::write(project.join("strata.toml"), SQLITE_CONFIG).unwrap();
-    }
     if case_dir.join("project").is_dir() {
         copy_tree(&case_dir.join("project"), project);
     }
+    ensure_dialect(project, dialect);
 
     let expected_root = case_dir.join(dialect.expected_dir());
     let bless_mode = blessing();
@@ -238,7 +250,7 @@ fn run_case(case: &str, dialect: Dialect) {
     for (i, step) in steps.iter().enumerate() {
         let step_name = step.file_name().unwrap().to_string_lossy().into_owned();
         step_names.insert(step_name.clone());
-        let actual = run_step(project, step, i + 1);
+        let actual = run_step(project, dialect, step, i + 1);
         let exp_dir = expected_root.join(&step_name);
         if bless_mode {
             bless(&exp_dir, &actual);
@@ -335,6 +347,7 @@ golden_cases! {
         empty,
         blocked_warnings,
         errors,
+        modules,
     ],
     postgres_only: [],
 }

@@ -1,0 +1,261 @@
+//! Generator benchmark: the whole `create-migration` library path (read models, parse, diff,
+//! emit JSON + SQL, write the version directory atomically) on synthetic projects.
+//!
+//! ```text
+//! cargo build --release -p strata-bench
+//! taskset -c 0 target/release/strata-bench [--tables 1000,5000] [--runs 9]
+//! ```
+//!
+//! Each project has N tables of 11 mixed-type fields (one a relation to the previous table),
+//! one composite index each, and a shared enum. Scenarios:
+//! * `from-empty`: no migrations yet; the first version creates every table.
+//! * `5%-changed`: the latest version holds the original models; every 20th table gains a
+//!   column, changes a default and changes its index.
+//! * `no-changes`: the models match the latest version (nothing is written).
+//!
+//! Every figure is the median of `--runs` timed runs after one warm-up, single-threaded (the
+//! library spawns no threads; `taskset -c 0` pins the process to one core). Besides the
+//! end-to-end time the phases are timed separately by calling the same public functions.
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use strata_models::ModelOptions;
+use strata_project::{CreateOptions, PlanOutcome, ProjectConfig};
+use strata_schema::DatabaseDefinition;
+
+const MODULE: &str = "bench";
+
+fn model_yaml(i: usize, n: usize, changed: bool) -> String {
+    let parent = (i + n - 1) % n;
+    let quantity_default = if changed { 1 } else { 0 };
+    let extra = if changed { "  note: String?\n" } else { "" };
+    let index_fields = if changed { "name, active" } else { "name, createdAt" };
+    format!(
+        "class: Table{i:05}
+table: table_{i:05}
+fields:
+  name: String
+  description: String?
+  quantity: int, default={quantity_default}
+  price: double
+  active: bool, default=true
+  createdAt: DateTime, default=now
+  updatedAt: DateTime?
+  tags: List<String>?
+  externalId: UuidValue?
+  status: Status?
+  parentId: int?, relation(parent=table_{parent:05}, onDelete=SetNull)
+{extra}indexes:
+  table_{i:05}_name_idx:
+    fields: {index_fields}
+"
+    )
+}
+
+const STATUS_ENUM: &str = "enum: Status\nserialized: byName\nvalues:\n  - draft\n  - live\n  - archived\n";
+
+fn write_models(root: &Path, n: usize, changed_every: Option<usize>) {
+    let models = root.join("lib/src/models");
+    if models.exists() {
+        fs::remove_dir_all(&models).unwrap();
+    }
+    fs::create_dir_all(&models).unwrap();
+    fs::write(models.join("status.spy.yaml"), STATUS_ENUM).unwrap();
+    for i in 0..n {
+        let changed = changed_every.is_some_and(|k| i % k == 0);
+        fs::write(models.join(format!("table_{i:05}.spy.yaml")), model_yaml(i, n, changed)).unwrap();
+    }
+}
+
+fn at(ms: u64) -> SystemTime {
+    // 2026-01-01T00:00:00Z plus `ms`.
+    UNIX_EPOCH + Duration::from_secs(1_767_225_600) + Duration::from_millis(ms)
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+#[derive(Default)]
+struct Phases {
+    read: Vec<Duration>,
+    parse: Vec<Duration>,
+    diff: Vec<Duration>,
+    emit: Vec<Duration>,
+    write: Vec<Duration>,
+}
+
+/// The same steps as `strata_project::create_migration`, timed one by one.
+fn phases_once(config: &ProjectConfig, previous: &DatabaseDefinition, version: &str, p: &mut Phases) {
+    let t = Instant::now();
+    let files = strata_project::read_model_files(config).unwrap();
+    p.read.push(t.elapsed());
+
+    let t = Instant::now();
+    let options = ModelOptions { jsonb_by_default: config.jsonb_by_default, ..ModelOptions::new(MODULE) };
+    let mut project = strata_models::build_project_definition(&files, &options).unwrap();
+    let (project, target) = strata_project::merge_definitions(&mut project, MODULE, version, &[]);
+    p.parse.push(t.elapsed());
+
+    let t = Instant::now();
+    let migration = strata_diff::generate_migration(previous, &target);
+    p.diff.push(t.elapsed());
+
+    let t = Instant::now();
+    let dialect = strata_sql::dialect_by_name("postgres").unwrap();
+    let definition_sql = strata_sql::definition_sql(dialect.as_ref(), &target).unwrap();
+    let migration_sql = strata_sql::migration_sql(
+        dialect.as_ref(),
+        &strata_sql::MigrationSqlInput {
+            migration: &migration,
+            source: previous,
+            target: &target,
+            installed_modules: &target.installed_modules,
+            removed_modules: &[],
+        },
+    )
+    .unwrap();
+    let out = vec![
+        ("definition_project.json".to_string(), strata_schema::definition_to_json(&project).into_bytes()),
+        ("definition.json".to_string(), strata_schema::definition_to_json(&target).into_bytes()),
+        ("definition.sql".to_string(), definition_sql.into_bytes()),
+        ("migration.json".to_string(), strata_schema::migration_to_json(&migration).into_bytes()),
+        ("migration.sql".to_string(), migration_sql.into_bytes()),
+    ];
+    p.emit.push(t.elapsed());
+
+    let t = Instant::now();
+    let dir = strata_project::MigrationsDir::new(&config.migrations_dir);
+    let written = strata_project::write_version(&dir, version, &out).unwrap();
+    p.write.push(t.elapsed());
+    fs::remove_dir_all(written).unwrap();
+}
+
+struct Row {
+    tables: usize,
+    scenario: &'static str,
+    total: Duration,
+    min: Duration,
+    max: Duration,
+    phases: Option<[Duration; 5]>,
+    files_written: bool,
+}
+
+fn bench_scenario(n: usize, scenario: &'static str, runs: usize) -> Row {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    fs::write(root.join("pubspec.yaml"), format!("name: {MODULE}_server\n")).unwrap();
+    write_models(root, n, None);
+    let config = ProjectConfig::load(root).unwrap();
+    let options = CreateOptions { force: true, ..Default::default() };
+    if scenario != "from-empty" {
+        let r = strata_project::create_migration(&config, &options, at(0)).unwrap();
+        assert!(r.written.is_some(), "setup version not written");
+        if scenario == "5%-changed" {
+            write_models(root, n, Some(20));
+        }
+    }
+    let previous = match strata_project::MigrationsDir::new(&config.migrations_dir).latest().unwrap() {
+        Some(v) => strata_project::MigrationsDir::new(&config.migrations_dir).read_definition(&v).unwrap(),
+        None => DatabaseDefinition::empty(MODULE),
+    };
+
+    let mut totals = Vec::new();
+    let mut files_written = false;
+    for run in 0..=runs {
+        let t = Instant::now();
+        let report = strata_project::create_migration(&config, &options, at(1000 + run as u64)).unwrap();
+        let elapsed = t.elapsed();
+        match (&report.outcome, scenario) {
+            (PlanOutcome::Created { .. }, "from-empty" | "5%-changed") => {}
+            (PlanOutcome::NoChanges, "no-changes") => {}
+            (other, _) => panic!("{scenario}: unexpected outcome {:?}", std::mem::discriminant(other)),
+        }
+        if let Some(w) = report.written {
+            files_written = true;
+            fs::remove_dir_all(w).unwrap();
+        }
+        if run > 0 {
+            totals.push(elapsed);
+        }
+    }
+    let phases = if scenario == "no-changes" {
+        None
+    } else {
+        let mut p = Phases::default();
+        for run in 0..=runs {
+            let mut scratch = Phases::default();
+            phases_once(&config, &previous, &format!("2026010100{:07}", 2000 + run), &mut scratch);
+            if run > 0 {
+                p.read.extend(scratch.read);
+                p.parse.extend(scratch.parse);
+                p.diff.extend(scratch.diff);
+                p.emit.extend(scratch.emit);
+                p.write.extend(scratch.write);
+            }
+        }
+        Some([median(p.read), median(p.parse), median(p.diff), median(p.emit), median(p.write)])
+    };
+    let min = *totals.iter().min().unwrap();
+    let max = *totals.iter().max().unwrap();
+    Row { tables: n, scenario, total: median(totals), min, max, phases, files_written }
+}
+
+fn main() {
+    let mut tables = vec![1000usize, 5000];
+    let mut runs = 9usize;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match a.as_str() {
+            "--tables" => {
+                tables = args
+                    .next()
+                    .expect("--tables N[,M...]")
+                    .split(',')
+                    .map(|s| s.trim().parse().expect("table count"))
+                    .collect()
+            }
+            "--runs" => runs = args.next().expect("--runs N").parse().expect("run count"),
+            "-h" | "--help" => {
+                println!("strata-bench [--tables 1000,5000] [--runs 9]");
+                return;
+            }
+            other => panic!("unknown argument {other}"),
+        }
+    }
+    assert!(runs >= 1);
+    if cfg!(debug_assertions) {
+        eprintln!("warning: debug build; run with --release for meaningful figures");
+    }
+    println!("create-migration library path, median of {runs} runs (after 1 warm-up), times in ms");
+    println!(
+        "{:>6}  {:<11} {:>8} {:>8} {:>8}   {:>6} {:>6} {:>6} {:>6} {:>6}",
+        "tables", "scenario", "median", "min", "max", "read", "parse", "diff", "emit", "write"
+    );
+    for &n in &tables {
+        for scenario in ["from-empty", "5%-changed", "no-changes"] {
+            let r = bench_scenario(n, scenario, runs);
+            let phases = match r.phases {
+                Some(p) => p.iter().map(|d| format!("{:>6}", ms(*d))).collect::<Vec<_>>().join(" "),
+                None => format!("{:>6} {:>6} {:>6} {:>6} {:>6}", "-", "-", "-", "-", "-"),
+            };
+            println!(
+                "{:>6}  {:<11} {:>8} {:>8} {:>8}   {}{}",
+                r.tables,
+                r.scenario,
+                ms(r.total),
+                ms(r.min),
+                ms(r.max),
+                phases,
+                if r.files_written { "" } else { "  (nothing written)" }
+            );
+        }
+    }
+}
