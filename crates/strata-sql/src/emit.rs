@@ -246,8 +246,9 @@ impl<'a> Emitter<'a> {
         let d = self.d;
         let table = change.name.as_str();
         let source = input.source.table(table);
-        let rebuild = (!d.supports_alter_foreign_keys()
-            && !(change.add_foreign_keys.is_empty() && change.delete_foreign_keys.is_empty()))
+        let changes_foreign_keys =
+            !change.add_foreign_keys.is_empty() || !change.delete_foreign_keys.is_empty();
+        let rebuild = (!d.supports_alter_foreign_keys() && changes_foreign_keys)
             || change.modify_columns.iter().any(|m| d.needs_table_rebuild_for(m))
             || change.add_columns.iter().any(|c| d.needs_table_rebuild_for_added_column(c))
             || change
