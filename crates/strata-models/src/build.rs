@@ -65,6 +65,10 @@ struct Col {
     fk: Option<Fk>,
     file: usize,
     loc: Loc,
+    /// Position among the table class's *own* fields (injected ones sort just before their
+    /// object field, list-relation ones last). Serverpod numbers `<table>_fk_<i>` over the
+    /// class's own fields only, so inherited fields (`None`) get no constraint.
+    fk_order: Option<(usize, usize)>,
 }
 
 #[derive(Debug, Clone)]
@@ -598,6 +602,7 @@ impl<'a> Ctx<'a> {
                     }),
                     file,
                     loc: f.loc,
+                    fk_order: Some((usize::MAX, 0)),
                 },
             });
         }
@@ -685,6 +690,7 @@ impl<'a> Ctx<'a> {
                 fk: None,
                 file: c.file,
                 loc: c.loc,
+                fk_order: None,
             });
             field_cols.push(("id".into(), "id".into(), ColumnType::Bigint));
         }
@@ -692,6 +698,7 @@ impl<'a> Ctx<'a> {
         let mut id_cols: Vec<Col> = Vec::new();
         for (decl, f) in &fields {
             let file = self.class(*decl).map(|d| d.file).unwrap_or(c.file);
+            let own_pos = if *decl == ci { c.fields.iter().position(|x| std::ptr::eq(x, *f)) } else { None };
             let jsonb = self.jsonb_for(*decl, f);
             let info = match self.type_info(&f.ty, jsonb) {
                 Ok(i) => i,
@@ -780,7 +787,17 @@ impl<'a> Ctx<'a> {
                     // Handled in pass 1 (the FK lives on the child).
                     continue;
                 } else if info.class_ref.is_some() || info.module_class.is_some() {
-                    self.object_relation(file, f, &info, ids, chains, &declared, &mut cols, &mut field_cols);
+                    self.object_relation(
+                        file,
+                        f,
+                        own_pos,
+                        &info,
+                        ids,
+                        chains,
+                        &declared,
+                        &mut cols,
+                        &mut field_cols,
+                    );
                     continue;
                 } else {
                     self.sink.err(file, rel.loc, format!("relation on field \"{}\" of type {} is not valid; use relation(parent=<table>) on an int id field, or relation on a model class or List of model class", f.name, info.dart));
@@ -832,6 +849,7 @@ impl<'a> Ctx<'a> {
                 fk,
                 file,
                 loc: f.loc,
+                fk_order: own_pos.map(|k| (k, 1)),
             };
             if is_id {
                 id_cols.push(col);
@@ -878,7 +896,9 @@ impl<'a> Ctx<'a> {
             indexes: Vec::new(),
             managed: Some(c.managed),
         };
-        for col in &cols {
+        let mut fk_cols: Vec<&Col> = cols.iter().filter(|c| c.fk.is_some() && c.fk_order.is_some()).collect();
+        fk_cols.sort_by_key(|c| c.fk_order);
+        for col in fk_cols {
             if let Some(fk) = &col.fk {
                 def.foreign_keys.push(ForeignKeyDefinition {
                     constraint_name: format!("{}_fk_{}", table.value, def.foreign_keys.len()),
@@ -954,6 +974,7 @@ impl<'a> Ctx<'a> {
         &mut self,
         file: usize,
         f: &FieldDef,
+        own_pos: Option<usize>,
         info: &TypeInfo,
         ids: &HashMap<usize, IdKind>,
         chains: &HashMap<usize, Vec<usize>>,
@@ -1036,6 +1057,7 @@ impl<'a> Ctx<'a> {
             fk: Some(fk),
             file,
             loc: f.loc,
+            fk_order: Some((own_pos.unwrap_or(0), 0)),
         });
     }
 

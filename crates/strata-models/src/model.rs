@@ -705,7 +705,9 @@ fn apply_field_item(file: usize, f: &mut FieldDef, item: Item, sink: &mut Sink) 
                 for s in subs {
                     match (&s.key[..], &s.value) {
                         ("per", ItemValue::Value(v)) => {
-                            for part in v.split(['|', ' ']).filter(|p| !p.is_empty()) {
+                            // `per=a`, repeated, or a list: `per=[a, b]` / `per=a|b`.
+                            let list = v.trim().trim_start_matches('[').trim_end_matches(']');
+                            for part in list.split(['|', ',', ' ']).filter(|p| !p.is_empty()) {
                                 per.push(located(part.to_string(), s.loc));
                             }
                         }

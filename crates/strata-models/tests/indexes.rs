@@ -93,14 +93,15 @@ fn index_on_implicit_relation_field() {
 
 #[test]
 fn field_level_unique_indexes() {
-    let t = one("class: Member\ntable: member\nfields:\n  ownerId: int\n  tenantId: int\n  key: String, unique(per=ownerId)\n  slug: String, column=the_slug, unique\n  both: String, unique(per=ownerId, per=tenantId)\n");
+    let t = one("class: Member\ntable: member\nfields:\n  ownerId: int\n  tenantId: int\n  key: String, unique(per=ownerId)\n  slug: String, column=the_slug, unique\n  both: String, unique(per=ownerId, per=tenantId)\n  listed: String, unique(per=[ownerId, tenantId])\n");
     let names: Vec<&str> = t.indexes.iter().map(|i| i.index_name.as_str()).collect();
     assert_eq!(
         names,
         [
             "member__ownerId__key__unique_idx",
             "member__the_slug__unique_idx",
-            "member__ownerId__tenantId__both__unique_idx"
+            "member__ownerId__tenantId__both__unique_idx",
+            "member__ownerId__tenantId__listed__unique_idx",
         ]
     );
     let els: Vec<&str> = t.indexes[0].elements.iter().map(|e| e.definition.as_str()).collect();

@@ -338,3 +338,22 @@ fn long_implicit_list_column_names_are_truncated() {
     assert_eq!(col_names(item), ["id", "title", expected.as_str()]);
     assert_eq!(item.foreign_keys[0].columns, [expected]);
 }
+
+#[test]
+fn fk_numbering_uses_own_declaration_order_and_skips_inherited_fields() {
+    // Serverpod numbers constraints over the table class's own fields in declaration order
+    // (tail fields included where declared); inherited relation fields get no constraint.
+    let def = ok(&[
+        COMPANY,
+        ("b.spy.yaml", "class: Base\nfields:\n  inheritedId: int, relation(parent=company)\n"),
+        (
+            "e.spy.yaml",
+            "class: Employee\nextends: Base\ntable: employee\nfields:\n  first: int, relation(parent=company), tail\n  second: int, relation(parent=company)\n",
+        ),
+    ]);
+    let t = def.table("employee").unwrap();
+    assert_eq!(col_names(t), ["id", "inheritedId", "second", "first"]);
+    let fks: Vec<(&str, &str)> =
+        t.foreign_keys.iter().map(|f| (f.constraint_name.as_str(), f.columns[0].as_str())).collect();
+    assert_eq!(fks, [("employee_fk_0", "first"), ("employee_fk_1", "second")]);
+}
