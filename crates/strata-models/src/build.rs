@@ -79,12 +79,6 @@ struct Fk {
     deferrable: Option<Deferrable>,
 }
 
-/// A hidden FK column a list relation puts on the child table.
-#[derive(Debug, Clone)]
-struct Injected {
-    col: Col,
-}
-
 struct Ctx<'a> {
     defs: &'a [Def],
     by_name: HashMap<&'a str, usize>,
@@ -156,7 +150,7 @@ pub fn build(defs: &[Def], options: &ModelOptions, mut sink: Sink) -> (DatabaseD
         ids.insert(ci, ctx.id_kind(&chains[&ci]));
     }
     // Implicit list relations put hidden columns on child tables.
-    let mut injected: HashMap<usize, Vec<Injected>> = HashMap::new();
+    let mut injected: HashMap<usize, Vec<Col>> = HashMap::new();
     for &ci in &table_classes {
         ctx.list_relations(ci, &chains[&ci], &ids, &chains, &mut injected);
     }
@@ -543,7 +537,7 @@ impl<'a> Ctx<'a> {
         chain: &[usize],
         ids: &HashMap<usize, IdKind>,
         chains: &HashMap<usize, Vec<usize>>,
-        injected: &mut HashMap<usize, Vec<Injected>>,
+        injected: &mut HashMap<usize, Vec<Col>>,
     ) {
         let Some(c) = self.class(ci) else { return };
         let Some(table) = &c.table else { return };
@@ -583,27 +577,25 @@ impl<'a> Ctx<'a> {
                 names::pascal(&f.name),
                 names::pascal(&table.value)
             ));
-            injected.entry(child).or_default().push(Injected {
-                col: Col {
-                    def: ColumnDefinition {
-                        name: col_name.clone(),
-                        field_name: Some(col_name),
-                        column_type: id.column_type(),
-                        is_nullable: true,
-                        column_default: None,
-                        dart_type: Some(format!("{}?", id.dart())),
-                        vector_dimension: None,
-                    },
-                    fk: Some(Fk {
-                        table: table.value.clone(),
-                        on_update: rel.on_update.unwrap_or(ForeignKeyAction::NoAction),
-                        on_delete: rel.on_delete.unwrap_or(ForeignKeyAction::NoAction),
-                        deferrable: rel.deferrable,
-                    }),
-                    file,
-                    loc: f.loc,
-                    fk_order: Some((usize::MAX, 0)),
+            injected.entry(child).or_default().push(Col {
+                def: ColumnDefinition {
+                    name: col_name.clone(),
+                    field_name: Some(col_name),
+                    column_type: id.column_type(),
+                    is_nullable: true,
+                    column_default: None,
+                    dart_type: Some(format!("{}?", id.dart())),
+                    vector_dimension: None,
                 },
+                fk: Some(Fk {
+                    table: table.value.clone(),
+                    on_update: rel.on_update.unwrap_or(ForeignKeyAction::NoAction),
+                    on_delete: rel.on_delete.unwrap_or(ForeignKeyAction::NoAction),
+                    deferrable: rel.deferrable,
+                }),
+                file,
+                loc: f.loc,
+                fk_order: Some((usize::MAX, 0)),
             });
         }
     }
@@ -647,7 +639,8 @@ impl<'a> Ctx<'a> {
         chain: &[usize],
         ids: &HashMap<usize, IdKind>,
         chains: &HashMap<usize, Vec<usize>>,
-        injected: Vec<Injected>,
+        // Hidden FK columns that list relations of other tables put on this one.
+        injected: Vec<Col>,
         index_names: &mut HashMap<String, (usize, Loc)>,
     ) -> Option<TableDefinition> {
         let c = self.class(ci)?;
@@ -869,9 +862,9 @@ impl<'a> Ctx<'a> {
                 .position(|c| c.def.field_name.as_deref().is_some_and(|n| tails.contains(&n)))
                 .unwrap_or(cols.len())
         };
-        for (k, inj) in injected.into_iter().enumerate() {
-            field_cols.push((inj.col.def.name.clone(), inj.col.def.name.clone(), inj.col.def.column_type));
-            cols.insert(tail_start + k, inj.col);
+        for (k, col) in injected.into_iter().enumerate() {
+            field_cols.push((col.def.name.clone(), col.def.name.clone(), col.def.column_type));
+            cols.insert(tail_start + k, col);
         }
         // Column names must be unique.
         for k in 0..cols.len() {
