@@ -1,1 +1,129 @@
-//! OWNED BY THE INTROSPECT HELPER.
+//! Reads a live database's schema into the same [`DatabaseDefinition`] the generator produces.
+//!
+//! Two properties drive every choice here:
+//!
+//! * **Zero false drift.** A database built from a `definition.sql` that strata generated must
+//!   introspect to a definition that diffs as empty against that `definition.json`. Types,
+//!   defaults and index details are therefore mapped to exactly the forms the generator writes
+//!   (abstract defaults, `None` for database defaults, no primary-key index), and anything that
+//!   would be ambiguous is left at the value generated definitions use.
+//! * **Bounded cost.** PostgreSQL introspection runs a fixed number of catalog queries, one per
+//!   object kind, whatever the number of tables (see [`postgres::QUERIES`]), filtered to the
+//!   configured schemas, inside one read-only snapshot.
+//!
+//! What strata cannot represent (check constraints, enum types, views, triggers, ...) is never
+//! dropped silently: it comes back as an [`IntrospectWarning`] naming the object. The
+//! [`repair`] module uses those warnings to keep repair migrations from touching such objects.
+
+mod pg_types;
+pub mod postgres;
+pub mod repair;
+pub mod sqlite;
+mod warning;
+
+use strata_schema::{DatabaseDefinition, MigrationVersion};
+
+pub use postgres::introspect_postgres;
+pub use sqlite::introspect_sqlite;
+pub use warning::{IntrospectWarning, WarningKind};
+
+/// Which part of the database to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntrospectOptions {
+    /// Schemas to read (PostgreSQL). Objects in other schemas are out of scope: not read, not
+    /// reported, never touched. Ignored for SQLite, which has one schema.
+    pub schemas: Vec<String>,
+}
+
+impl Default for IntrospectOptions {
+    fn default() -> Self {
+        IntrospectOptions { schemas: vec!["public".to_string()] }
+    }
+}
+
+impl IntrospectOptions {
+    /// Options reading exactly these schemas.
+    pub fn with_schemas<I, S>(schemas: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        IntrospectOptions { schemas: schemas.into_iter().map(Into::into).collect() }
+    }
+}
+
+/// The result of reading a live database.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Introspection {
+    /// The live schema (`moduleName` "analyzer", `name` = the database name, tables with
+    /// `managed: None` and no Dart names). `installed_modules` holds the bookkeeping rows.
+    pub definition: DatabaseDefinition,
+    /// Everything in the configured schemas that the definition cannot express.
+    pub warnings: Vec<IntrospectWarning>,
+    /// The rows of `serverpod_migrations` (one per module), sorted by module; empty when the
+    /// table does not exist.
+    pub installed_versions: Vec<MigrationVersion>,
+    /// How many catalog queries were run: constant for a given server, whatever the table
+    /// count (kept so tests and benchmarks can check the bound).
+    pub query_count: usize,
+}
+
+/// Why introspection failed.
+#[derive(Debug, thiserror::Error)]
+pub enum IntrospectError {
+    /// A catalog query failed; `query` names which one.
+    #[error("introspection query \"{query}\" failed: {source}")]
+    Query {
+        query: &'static str,
+        #[source]
+        source: sqlx::Error,
+    },
+    /// Opening or closing the read-only snapshot failed.
+    #[error("could not open a read-only snapshot for introspection: {0}")]
+    Snapshot(#[source] sqlx::Error),
+    /// The options cannot be used.
+    #[error("invalid introspection options: {0}")]
+    InvalidOptions(String),
+    /// The server is older than the oldest version the catalog queries support.
+    #[error("PostgreSQL {found} is not supported for introspection (need 12 or later)")]
+    UnsupportedServer { found: String },
+}
+
+/// Quotes an identifier for PostgreSQL and SQLite (double quotes, inner quotes doubled). The
+/// one place this crate turns a name into SQL text; values are always bound, never quoted.
+pub fn quote_ident(name: &str) -> String {
+    let mut out = String::with_capacity(name.len() + 2);
+    out.push('"');
+    for ch in name.chars() {
+        if ch == '"' {
+            out.push('"');
+        }
+        out.push(ch);
+    }
+    out.push('"');
+    out
+}
+
+/// The pseudo-module Serverpod records repair migrations under in `serverpod_migrations`.
+pub const REPAIR_MODULE: &str = "_repair";
+
+/// The bookkeeping table Serverpod (and strata) keep one row per module in.
+pub const MIGRATIONS_TABLE: &str = "serverpod_migrations";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoting_doubles_inner_quotes() {
+        assert_eq!(quote_ident("a"), "\"a\"");
+        assert_eq!(quote_ident("we\"ird"), "\"we\"\"ird\"");
+        assert_eq!(quote_ident("MixedCase"), "\"MixedCase\"");
+    }
+
+    #[test]
+    fn default_options_read_public() {
+        assert_eq!(IntrospectOptions::default().schemas, vec!["public".to_string()]);
+        assert_eq!(IntrospectOptions::with_schemas(["a", "b"]).schemas, vec!["a", "b"]);
+    }
+}

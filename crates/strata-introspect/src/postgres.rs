@@ -1,0 +1,714 @@
+//! PostgreSQL introspection: one catalog query per object kind, never one per table.
+//!
+//! All queries filter to the configured schemas (bound as a `text[]`), skip objects owned by
+//! extensions (`pg_depend.deptype = 'e'`, e.g. PostGIS's `spatial_ref_sys`) and run inside one
+//! `REPEATABLE READ READ ONLY` transaction, so the result is a consistent snapshot even while
+//! migrations run elsewhere. Per-element index data (names, operator classes, sort options)
+//! comes back as arrays on the index row instead of one query per index.
+
+use std::collections::HashMap;
+
+use sqlx::postgres::{PgConnection, PgRow};
+use sqlx::{Connection, Postgres, Row};
+use strata_schema::defaults::{pg_sql_to_abstract_default, SERIAL};
+use strata_schema::{
+    ColumnDefinition, ColumnType, DatabaseDefinition, ForeignKeyDefinition, IndexDefinition, IndexElement,
+    IndexElementType, MigrationVersion, TableDefinition, CURRENT_SCHEMA_VERSION, MIGRATION_API_VERSION,
+};
+
+use crate::pg_types::{
+    fk_action, fk_deferrable, fk_match_type, gin_operator_class, map_column_type, method_has_parameters,
+    method_is_vector, parse_reloptions, vector_operator_class,
+};
+use crate::{
+    quote_ident, IntrospectError, IntrospectOptions, IntrospectWarning, Introspection, WarningKind, MIGRATIONS_TABLE,
+};
+
+/// The catalog queries introspection runs, in order. Their number does not depend on the
+/// database's size; the last one runs only when `serverpod_migrations` exists.
+pub const QUERIES: &[&str] =
+    &["server", "tables", "columns", "indexes", "foreign keys", "unrepresentable objects", "installed versions"];
+
+/// The name Serverpod's analyzer gives live definitions.
+pub const ANALYZER_MODULE: &str = "analyzer";
+
+const SQL_SERVER: &str =
+    "SELECT current_database()::text AS db, current_setting('server_version_num')::int4 AS version";
+
+/// Filters a `pg_class c` to objects not created by an extension.
+const NOT_EXTENSION_OWNED: &str = "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+     WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')";
+
+fn sql_tables() -> String {
+    format!(
+        "SELECT c.oid::int8 AS oid, n.nspname::text AS schema_name, c.relname::text AS table_name, \
+                c.relkind::text AS relkind, c.relpersistence::text AS persistence, \
+                c.relispartition AS is_partition, c.relrowsecurity AS rls, ts.spcname::text AS tablespace, \
+                EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) AS inherits, \
+                (SELECT ARRAY(SELECT a.attname::text \
+                              FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord) \
+                              JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum \
+                              ORDER BY k.ord) \
+                 FROM pg_catalog.pg_constraint con WHERE con.conrelid = c.oid AND con.contype = 'p') AS pk_columns \
+         FROM pg_catalog.pg_class c \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN pg_catalog.pg_tablespace ts ON ts.oid = c.reltablespace \
+         WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND {NOT_EXTENSION_OWNED} \
+         ORDER BY n.nspname, c.relname"
+    )
+}
+
+const SQL_COLUMNS: &str = "SELECT a.attrelid::int8 AS table_oid, a.attname::text AS name, \
+        pg_catalog.format_type(a.atttypid, a.atttypmod) AS sql_type, t.typname::text AS type_name, \
+        a.atttypmod::int4 AS typmod, a.attnotnull AS not_null, \
+        pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS default_expr, \
+        a.attgenerated::text AS generated, a.attidentity::text AS identity, \
+        CASE WHEN a.attcollation <> t.typcollation THEN co.collname::text END AS collation \
+     FROM pg_catalog.pg_attribute a \
+     JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
+     LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation \
+     LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
+     WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
+     ORDER BY a.attrelid, a.attnum";
+
+/// `indnullsnotdistinct` exists from PostgreSQL 15 on; older servers have no such indexes.
+fn sql_indexes(server_version: i32) -> String {
+    let nulls_not_distinct = if server_version >= 150000 { "i.indnullsnotdistinct" } else { "false" };
+    format!(
+        "SELECT i.indrelid::int8 AS table_oid, ic.relname::text AS name, am.amname::text AS method, \
+                i.indisunique AS is_unique, i.indisprimary AS is_primary, {nulls_not_distinct} AS nulls_not_distinct, \
+                i.indisvalid AS is_valid, i.indnkeyatts::int4 AS key_count, i.indnatts::int4 AS att_count, \
+                pg_catalog.pg_get_expr(i.indpred, i.indrelid, true) AS predicate, ts.spcname::text AS tablespace, \
+                COALESCE(ic.reloptions::text[], '{{}}'::text[]) AS reloptions, \
+                (SELECT con.contype::text FROM pg_catalog.pg_constraint con \
+                  WHERE con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x') \
+                  LIMIT 1) AS constraint_type, \
+                ARRAY(SELECT CASE WHEN k.attnum > 0 THEN a.attname::text \
+                                  ELSE pg_catalog.pg_get_indexdef(i.indexrelid, k.ord::int4, true) END \
+                      FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+                      LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+                      WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS element_defs, \
+                ARRAY(SELECT k.attnum > 0 FROM unnest(i.indkey::int2[]) WITH ORDINALITY AS k(attnum, ord) \
+                      WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS element_is_column, \
+                ARRAY(SELECT COALESCE(opc.opcname::text, '') \
+                      FROM unnest(i.indclass::oid[]) WITH ORDINALITY AS k(opc, ord) \
+                      LEFT JOIN pg_catalog.pg_opclass opc ON opc.oid = k.opc ORDER BY k.ord) AS opclasses, \
+                ARRAY(SELECT COALESCE(opc.opcdefault, true) \
+                      FROM unnest(i.indclass::oid[]) WITH ORDINALITY AS k(opc, ord) \
+                      LEFT JOIN pg_catalog.pg_opclass opc ON opc.oid = k.opc ORDER BY k.ord) AS opclass_is_default, \
+                ARRAY(SELECT k.opt::int4 FROM unnest(i.indoption::int2[]) WITH ORDINALITY AS k(opt, ord) \
+                      ORDER BY k.ord) AS sort_options, \
+                ARRAY(SELECT k.coll NOT IN (0, 100) AND k.coll <> COALESCE(a.attcollation, 0) \
+                      FROM unnest(i.indcollation::oid[], i.indkey::int2[]) WITH ORDINALITY AS k(coll, attnum, ord) \
+                      LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+                      WHERE k.ord <= i.indnkeyatts ORDER BY k.ord) AS custom_collation \
+         FROM pg_catalog.pg_index i \
+         JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
+         JOIN pg_catalog.pg_class c ON c.oid = i.indrelid \
+         JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         JOIN pg_catalog.pg_am am ON am.oid = ic.relam \
+         LEFT JOIN pg_catalog.pg_tablespace ts ON ts.oid = ic.reltablespace \
+         WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) \
+         ORDER BY i.indrelid, ic.relname"
+    )
+}
+
+/// Foreign keys declared in the configured schemas, plus those declared elsewhere that
+/// reference a table inside them (reported, because a `DROP TABLE ... CASCADE` would remove
+/// them). Child constraints of partitions (`conparentid <> 0`) are implied by their parent.
+const SQL_FOREIGN_KEYS: &str = "SELECT con.conrelid::int8 AS table_oid, n.nspname::text AS schema_name, \
+        c.relname::text AS table_name, con.conname::text AS name, \
+        ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord) \
+              JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum \
+              ORDER BY k.ord) AS columns, \
+        rn.nspname::text AS ref_schema, rc.relname::text AS ref_table, \
+        ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord) \
+              JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum \
+              ORDER BY k.ord) AS ref_columns, \
+        con.confupdtype::text AS on_update, con.confdeltype::text AS on_delete, \
+        con.confmatchtype::text AS match_type, con.condeferrable AS is_deferrable, \
+        con.condeferred AS is_deferred, con.convalidated AS is_validated, \
+        (n.nspname = ANY($1)) AS in_scope \
+     FROM pg_catalog.pg_constraint con \
+     JOIN pg_catalog.pg_class c ON c.oid = con.conrelid \
+     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+     JOIN pg_catalog.pg_class rc ON rc.oid = con.confrelid \
+     JOIN pg_catalog.pg_namespace rn ON rn.oid = rc.relnamespace \
+     WHERE con.contype = 'f' AND con.conparentid = 0 AND (n.nspname = ANY($1) OR rn.nspname = ANY($1)) \
+     ORDER BY n.nspname, c.relname, con.conname";
+
+/// Every kind of object strata does not model, in one `UNION ALL`: constraints other than
+/// primary and foreign keys, triggers, views, sequences not owned by a column, foreign tables,
+/// user types, functions, policies, rules and extended statistics. `deps` holds the oids of
+/// the tables each object is attached to or depends on.
+fn sql_unrepresentable() -> String {
+    format!(
+        "SELECT kind, table_oid, schema_name, name, detail, deps FROM ( \
+           SELECT CASE con.contype WHEN 'c' THEN 'check' WHEN 'u' THEN 'unique' ELSE 'exclusion' END AS kind, \
+                  con.conrelid::int8 AS table_oid, n.nspname::text AS schema_name, con.conname::text AS name, \
+                  pg_catalog.pg_get_constraintdef(con.oid, true) AS detail, ARRAY[con.conrelid::int8] AS deps \
+           FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_namespace n ON n.oid = con.connamespace \
+           WHERE con.contype IN ('c', 'u', 'x') AND con.conrelid <> 0 AND con.conparentid = 0 AND n.nspname = ANY($1) \
+         UNION ALL \
+           SELECT 'trigger', t.tgrelid::int8, n.nspname::text, t.tgname::text, \
+                  pg_catalog.pg_get_triggerdef(t.oid, true), ARRAY[t.tgrelid::int8] \
+           FROM pg_catalog.pg_trigger t JOIN pg_catalog.pg_class c ON c.oid = t.tgrelid \
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+           WHERE NOT t.tgisinternal AND t.tgparentid = 0 AND n.nspname = ANY($1) \
+         UNION ALL \
+           SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view' \
+                                 WHEN 'S' THEN 'sequence' ELSE 'foreign_table' END, \
+                  NULL::int8, n.nspname::text, c.relname::text, NULL::text, \
+                  ARRAY(SELECT DISTINCT d.refobjid::int8 FROM pg_catalog.pg_rewrite r \
+                        JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid \
+                        WHERE r.ev_class = c.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass \
+                          AND d.refobjid <> c.oid) \
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+           WHERE c.relkind IN ('v', 'm', 'S', 'f') AND n.nspname = ANY($1) AND {NOT_EXTENSION_OWNED} \
+             AND NOT (c.relkind = 'S' AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+                 WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid \
+                   AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjsubid > 0 \
+                   AND d.deptype IN ('a', 'i'))) \
+         UNION ALL \
+           SELECT CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'c' THEN 'composite' \
+                                 ELSE 'range' END, \
+                  NULL::int8, n.nspname::text, t.typname::text, \
+                  CASE t.typtype \
+                    WHEN 'e' THEN (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) \
+                                   FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) \
+                    WHEN 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END, \
+                  ARRAY(SELECT DISTINCT a.attrelid::int8 FROM pg_catalog.pg_attribute a \
+                        WHERE a.atttypid = t.oid AND NOT a.attisdropped) \
+           FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+           WHERE t.typtype IN ('e', 'd', 'c', 'r') AND n.nspname = ANY($1) \
+             AND (t.typtype <> 'c' OR EXISTS (SELECT 1 FROM pg_catalog.pg_class tc \
+                                              WHERE tc.oid = t.typrelid AND tc.relkind = 'c')) \
+             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+                 WHERE d.classid = 'pg_catalog.pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e') \
+         UNION ALL \
+           SELECT 'function', NULL::int8, n.nspname::text, p.proname::text, \
+                  pg_catalog.pg_get_function_identity_arguments(p.oid), '{{}}'::int8[] \
+           FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+           WHERE n.nspname = ANY($1) \
+             AND NOT (p.proname = 'gen_random_uuid_v7' AND p.pronargs = 0) \
+             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+                 WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') \
+         UNION ALL \
+           SELECT 'policy', pol.polrelid::int8, n.nspname::text, pol.polname::text, NULL::text, \
+                  ARRAY[pol.polrelid::int8] \
+           FROM pg_catalog.pg_policy pol JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid \
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1) \
+         UNION ALL \
+           SELECT 'rule', r.ev_class::int8, n.nspname::text, r.rulename::text, NULL::text, ARRAY[r.ev_class::int8] \
+           FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class \
+           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+           WHERE c.relkind IN ('r', 'p') AND r.rulename <> '_RETURN' AND n.nspname = ANY($1) \
+         UNION ALL \
+           SELECT 'statistics', s.stxrelid::int8, n.nspname::text, s.stxname::text, NULL::text, \
+                  ARRAY[s.stxrelid::int8] \
+           FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace \
+           WHERE n.nspname = ANY($1) \
+         ) x ORDER BY schema_name, name, kind"
+    )
+}
+
+/// Reads the live schema of the configured schemas.
+///
+/// Opens its own `REPEATABLE READ READ ONLY` transaction unless `conn` is already inside one
+/// (then it reads within the caller's snapshot and leaves the transaction open).
+pub async fn introspect_postgres(
+    conn: &mut PgConnection,
+    opts: &IntrospectOptions,
+) -> Result<Introspection, IntrospectError> {
+    if opts.schemas.is_empty() {
+        return Err(IntrospectError::InvalidOptions("at least one schema is needed".into()));
+    }
+    if conn.is_in_transaction() {
+        return read(conn, opts).await;
+    }
+    let mut tx = conn
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        .await
+        .map_err(IntrospectError::Snapshot)?;
+    let result = read(&mut tx, opts).await;
+    // Read-only: nothing to keep, and rolling back also ends an aborted transaction.
+    tx.rollback().await.map_err(IntrospectError::Snapshot)?;
+    result
+}
+
+fn get<'r, T>(row: &'r PgRow, column: &str, query: &'static str) -> Result<T, IntrospectError>
+where
+    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    row.try_get(column).map_err(|source| IntrospectError::Query { query, source })
+}
+
+async fn fetch(
+    conn: &mut PgConnection,
+    query: &'static str,
+    sql: &str,
+    schemas: &[String],
+) -> Result<Vec<PgRow>, IntrospectError> {
+    sqlx::query(sql)
+        .bind(schemas)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(|source| IntrospectError::Query { query, source })
+}
+
+/// A table under construction, with what the later queries need to know about it.
+struct LiveTable {
+    def: TableDefinition,
+    schema: String,
+    pk_columns: Option<Vec<String>>,
+}
+
+/// The tables read so far, addressable by oid.
+struct Tables {
+    list: Vec<LiveTable>,
+    by_oid: HashMap<i64, usize>,
+}
+
+impl Tables {
+    fn get_mut(&mut self, oid: i64) -> Option<&mut LiveTable> {
+        self.by_oid.get(&oid).map(|&i| &mut self.list[i])
+    }
+
+    fn name(&self, oid: i64) -> Option<&str> {
+        self.by_oid.get(&oid).map(|&i| self.list[i].def.name.as_str())
+    }
+}
+
+async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Introspection, IntrospectError> {
+    let schemas = &opts.schemas[..];
+    let mut warnings = Vec::new();
+    let mut query_count = 0;
+
+    let server = sqlx::query(SQL_SERVER)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(|source| IntrospectError::Query { query: QUERIES[0], source })?;
+    query_count += 1;
+    let database: String = get(&server, "db", QUERIES[0])?;
+    let version: i32 = get(&server, "version", QUERIES[0])?;
+    if version < 120000 {
+        return Err(IntrospectError::UnsupportedServer { found: version.to_string() });
+    }
+
+    let rows = fetch(conn, QUERIES[1], &sql_tables(), schemas).await?;
+    query_count += 1;
+    let mut tables = Tables { list: Vec::with_capacity(rows.len()), by_oid: HashMap::with_capacity(rows.len()) };
+    for row in &rows {
+        let q = QUERIES[1];
+        let oid: i64 = get(row, "oid", q)?;
+        let schema: String = get(row, "schema_name", q)?;
+        let name: String = get(row, "table_name", q)?;
+        let table_warning = |kind, detail: &str| IntrospectWarning {
+            kind,
+            schema: schema.clone(),
+            table: Some(name.clone()),
+            name: name.clone(),
+            detail: detail.to_string(),
+            depends_on: vec![name.clone()],
+        };
+        if get::<String>(row, "relkind", q)? == "p" {
+            warnings.push(table_warning(WarningKind::PartitionedTable, "PARTITION BY is not represented"));
+        }
+        if get::<bool>(row, "is_partition", q)? {
+            warnings.push(table_warning(WarningKind::Partition, "it is listed as a table of its own"));
+        } else if get::<bool>(row, "inherits", q)? {
+            warnings.push(table_warning(WarningKind::InheritedTable, "INHERITS is not represented"));
+        }
+        if get::<String>(row, "persistence", q)? == "u" {
+            warnings.push(table_warning(WarningKind::UnloggedTable, "UNLOGGED is not represented"));
+        }
+        if get::<bool>(row, "rls", q)? {
+            warnings.push(table_warning(WarningKind::RowLevelSecurity, "row-level security is enabled"));
+        }
+        tables.by_oid.insert(oid, tables.list.len());
+        tables.list.push(LiveTable {
+            def: TableDefinition {
+                name: name.clone(),
+                dart_name: None,
+                module: None,
+                schema: schema.clone(),
+                table_space: get(row, "tablespace", q)?,
+                columns: Vec::new(),
+                foreign_keys: Vec::new(),
+                indexes: Vec::new(),
+                managed: None,
+            },
+            schema,
+            pk_columns: get(row, "pk_columns", q)?,
+        });
+    }
+
+    let rows = fetch(conn, QUERIES[2], SQL_COLUMNS, schemas).await?;
+    query_count += 1;
+    for row in &rows {
+        let q = QUERIES[2];
+        let Some(table) = tables.get_mut(get(row, "table_oid", q)?) else { continue };
+        let name: String = get(row, "name", q)?;
+        let sql_type: String = get(row, "sql_type", q)?;
+        let type_name: String = get(row, "type_name", q)?;
+        let typmod: i32 = get(row, "typmod", q)?;
+        let default_expr: Option<String> = get(row, "default_expr", q)?;
+        let generated: String = get(row, "generated", q)?;
+        let identity: String = get(row, "identity", q)?;
+        let collation: Option<String> = get(row, "collation", q)?;
+        let mut column_warning = |kind, detail: String| {
+            warnings.push(IntrospectWarning {
+                kind,
+                schema: table.schema.clone(),
+                table: Some(table.def.name.clone()),
+                name: name.clone(),
+                detail,
+                depends_on: vec![table.def.name.clone()],
+            })
+        };
+        let (column_type, vector_dimension) = match map_column_type(&sql_type, &type_name, typmod) {
+            Some(m) => (m.column_type, m.vector_dimension),
+            None => {
+                column_warning(WarningKind::UnknownColumnType, format!("type {sql_type}"));
+                (ColumnType::Unknown, None)
+            }
+        };
+        let column_default = if !generated.is_empty() {
+            let expr = default_expr.unwrap_or_default();
+            column_warning(WarningKind::GeneratedColumn, format!("GENERATED ALWAYS AS ({expr}) STORED"));
+            None
+        } else if !identity.is_empty() {
+            let how = if identity == "a" { "ALWAYS" } else { "BY DEFAULT" };
+            column_warning(
+                WarningKind::IdentityColumn,
+                format!("GENERATED {how} AS IDENTITY (read as a serial default)"),
+            );
+            Some(SERIAL.to_string())
+        } else {
+            default_expr.map(|d| pg_sql_to_abstract_default(&d, column_type))
+        };
+        if let Some(coll) = collation {
+            column_warning(WarningKind::ColumnCollation, format!("COLLATE \"{coll}\""));
+        }
+        table.def.columns.push(ColumnDefinition {
+            name,
+            field_name: None,
+            column_type,
+            is_nullable: !get::<bool>(row, "not_null", q)?,
+            column_default,
+            dart_type: None,
+            vector_dimension,
+        });
+    }
+
+    let rows = fetch(conn, QUERIES[3], &sql_indexes(version), schemas).await?;
+    query_count += 1;
+    for row in &rows {
+        let oid: i64 = get(row, "table_oid", QUERIES[3])?;
+        let Some(table) = tables.get_mut(oid) else { continue };
+        if let Some(index) = map_index(row, table, &mut warnings)? {
+            table.def.indexes.push(index);
+        }
+    }
+
+    let rows = fetch(conn, QUERIES[4], SQL_FOREIGN_KEYS, schemas).await?;
+    query_count += 1;
+    for row in &rows {
+        let q = QUERIES[4];
+        let name: String = get(row, "name", q)?;
+        let schema: String = get(row, "schema_name", q)?;
+        let table_name: String = get(row, "table_name", q)?;
+        let ref_schema: String = get(row, "ref_schema", q)?;
+        let ref_table: String = get(row, "ref_table", q)?;
+        if !get::<bool>(row, "in_scope", q)? {
+            warnings.push(IntrospectWarning {
+                kind: WarningKind::InboundForeignKey,
+                schema,
+                table: Some(table_name.clone()),
+                name,
+                detail: format!("references \"{ref_schema}\".\"{ref_table}\""),
+                depends_on: vec![ref_table],
+            });
+            continue;
+        }
+        let Some(table) = tables.get_mut(get(row, "table_oid", q)?) else { continue };
+        if !get::<bool>(row, "is_validated", q)? {
+            warnings.push(IntrospectWarning {
+                kind: WarningKind::UnvalidatedForeignKey,
+                schema: table.schema.clone(),
+                table: Some(table.def.name.clone()),
+                name: name.clone(),
+                detail: "NOT VALID: existing rows were never checked".into(),
+                depends_on: vec![table.def.name.clone()],
+            });
+        }
+        table.def.foreign_keys.push(ForeignKeyDefinition {
+            constraint_name: name,
+            columns: get(row, "columns", q)?,
+            reference_table: ref_table,
+            reference_table_schema: ref_schema,
+            reference_columns: get(row, "ref_columns", q)?,
+            on_update: fk_action(&get::<String>(row, "on_update", q)?),
+            on_delete: fk_action(&get::<String>(row, "on_delete", q)?),
+            match_type: fk_match_type(&get::<String>(row, "match_type", q)?),
+            deferrable: fk_deferrable(get(row, "is_deferrable", q)?, get(row, "is_deferred", q)?),
+        });
+    }
+
+    let rows = fetch(conn, QUERIES[5], &sql_unrepresentable(), schemas).await?;
+    query_count += 1;
+    for row in &rows {
+        if let Some(w) = map_unrepresentable(row, &tables)? {
+            warnings.push(w);
+        }
+    }
+
+    for t in &tables.list {
+        primary_key_warning(t, &mut warnings);
+    }
+
+    // Last, in a savepoint: a malformed bookkeeping table must not abort the snapshot.
+    let mut installed_versions = Vec::new();
+    let migrations_schema = schemas
+        .iter()
+        .find(|s| tables.list.iter().any(|t| &t.schema == *s && t.def.name == MIGRATIONS_TABLE));
+    if let Some(schema) = migrations_schema {
+        query_count += 1;
+        match read_installed_versions(conn, schema).await {
+            Ok(v) => installed_versions = v,
+            Err(e) => warnings.push(IntrospectWarning {
+                kind: WarningKind::MigrationsTable,
+                schema: schema.clone(),
+                table: Some(MIGRATIONS_TABLE.into()),
+                name: MIGRATIONS_TABLE.into(),
+                detail: format!("could not read the applied versions: {e}"),
+                depends_on: Vec::new(),
+            }),
+        }
+    }
+
+    let definition = DatabaseDefinition {
+        name: Some(database),
+        module_name: ANALYZER_MODULE.to_string(),
+        tables: tables.list.into_iter().map(|t| t.def).collect(),
+        installed_modules: installed_versions.clone(),
+        migration_api_version: MIGRATION_API_VERSION,
+        schema_version: CURRENT_SCHEMA_VERSION,
+    };
+    Ok(Introspection { definition, warnings, installed_versions, query_count })
+}
+
+async fn read_installed_versions(conn: &mut PgConnection, schema: &str) -> Result<Vec<MigrationVersion>, sqlx::Error> {
+    let sql = format!(
+        "SELECT \"module\"::text AS module, \"version\"::text AS version FROM {}.{} ORDER BY 1",
+        quote_ident(schema),
+        quote_ident(MIGRATIONS_TABLE)
+    );
+    let mut sp = conn.begin().await?;
+    let rows = match sqlx::query(&sql).fetch_all(&mut *sp).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            sp.rollback().await?;
+            return Err(e);
+        }
+    };
+    sp.commit().await?;
+    rows.iter()
+        .map(|r| {
+            Ok(MigrationVersion::dependency(
+                r.try_get::<Option<String>, _>("module")?.unwrap_or_default(),
+                r.try_get::<Option<String>, _>("version")?.unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
+
+/// Maps one `pg_index` row. Indexes backing a primary key are dropped (the model expresses
+/// the key through the `id` column); those backing UNIQUE or EXCLUDE constraints become
+/// warnings (they cannot be dropped with `DROP INDEX`, so the model must not own them).
+fn map_index(
+    row: &PgRow,
+    table: &LiveTable,
+    warnings: &mut Vec<IntrospectWarning>,
+) -> Result<Option<IndexDefinition>, IntrospectError> {
+    let q = QUERIES[3];
+    let name: String = get(row, "name", q)?;
+    let constraint: Option<String> = get(row, "constraint_type", q)?;
+    if get::<bool>(row, "is_primary", q)? || constraint.is_some() {
+        // Unique and exclusion constraints are reported by the unrepresentable-objects scan.
+        return Ok(None);
+    }
+    let method: String = get(row, "method", q)?;
+    let defs: Vec<String> = get(row, "element_defs", q)?;
+    let is_column: Vec<bool> = get(row, "element_is_column", q)?;
+    let opclasses: Vec<String> = get(row, "opclasses", q)?;
+    let opclass_is_default: Vec<bool> = get(row, "opclass_is_default", q)?;
+    let sort_options: Vec<i32> = get(row, "sort_options", q)?;
+    let custom_collation: Vec<bool> = get(row, "custom_collation", q)?;
+    let reloptions: Vec<String> = get(row, "reloptions", q)?;
+    let key_count: i32 = get(row, "key_count", q)?;
+    let att_count: i32 = get(row, "att_count", q)?;
+
+    let mut details = Vec::new();
+    let elements: Vec<IndexElement> = defs
+        .into_iter()
+        .zip(is_column.iter().copied().chain(std::iter::repeat(false)))
+        .map(|(definition, col)| IndexElement {
+            element_type: if col { IndexElementType::Column } else { IndexElementType::Expression },
+            definition,
+        })
+        .collect();
+
+    let mut gin_class = None;
+    let mut vector_distance_function = None;
+    let mut vector_column_type = None;
+    if method == "gin" {
+        let mapped: Vec<_> = opclasses.iter().map(|o| gin_operator_class(o)).collect();
+        gin_class = mapped.first().copied().flatten();
+        if mapped.iter().any(|m| m.is_none()) || mapped.windows(2).any(|w| w[0] != w[1]) {
+            details.push(format!("operator classes {} (only one of {} is represented)", opclasses.join(", "), {
+                let all: Vec<&str> = strata_schema::GinOperatorClass::ALL.iter().map(|g| g.sql()).collect();
+                all.join("/")
+            }));
+        }
+    } else if method_is_vector(&method) {
+        match opclasses.first().and_then(|o| vector_operator_class(o)) {
+            Some((t, d)) => {
+                vector_column_type = Some(t);
+                vector_distance_function = Some(d);
+            }
+            None => details.push(format!("operator class {}", opclasses.join(", "))),
+        }
+    } else {
+        let custom: Vec<&str> = opclasses
+            .iter()
+            .zip(&opclass_is_default)
+            .filter(|(_, d)| !**d)
+            .map(|(o, _)| o.as_str())
+            .collect();
+        if !custom.is_empty() {
+            details.push(format!("operator class {}", custom.join(", ")));
+        }
+    }
+    // indoption bit 0 is DESC, bit 1 NULLS FIRST; ASC NULLS LAST (0) is what strata writes.
+    if sort_options.iter().any(|o| *o & 3 != 0) {
+        details.push("DESC / NULLS FIRST ordering".into());
+    }
+    if custom_collation.iter().any(|c| *c) {
+        details.push("a non-default collation".into());
+    }
+    if att_count > key_count {
+        details.push("INCLUDE columns".into());
+    }
+    let mut parameters = None;
+    if !reloptions.is_empty() {
+        if method_has_parameters(&method) {
+            parameters = Some(parse_reloptions(&reloptions));
+        } else {
+            details.push(format!("storage parameters ({})", reloptions.join(", ")));
+        }
+    }
+    if !get::<bool>(row, "is_valid", q)? {
+        details.push("it is INVALID (a failed concurrent build; REINDEX it)".into());
+    }
+    if !details.is_empty() {
+        warnings.push(IntrospectWarning {
+            kind: WarningKind::IndexDetail,
+            schema: table.schema.clone(),
+            table: Some(table.def.name.clone()),
+            name: name.clone(),
+            detail: format!("not represented: {}", details.join("; ")),
+            depends_on: vec![table.def.name.clone()],
+        });
+    }
+
+    Ok(Some(IndexDefinition {
+        index_name: name,
+        table_space: get(row, "tablespace", q)?,
+        elements,
+        index_type: method,
+        is_unique: get(row, "is_unique", q)?,
+        is_primary: false,
+        // `None` is the database default (distinct), which is what generated definitions say
+        // when the model does not mention it; only the non-default is worth stating.
+        nulls_distinct: if get::<bool>(row, "nulls_not_distinct", q)? { Some(false) } else { None },
+        predicate: get(row, "predicate", q)?,
+        gin_operator_class: gin_class,
+        vector_distance_function,
+        vector_column_type,
+        parameters,
+    }))
+}
+
+fn map_unrepresentable(row: &PgRow, tables: &Tables) -> Result<Option<IntrospectWarning>, IntrospectError> {
+    let q = QUERIES[5];
+    let kind = match get::<String>(row, "kind", q)?.as_str() {
+        "check" => WarningKind::CheckConstraint,
+        "unique" => WarningKind::UniqueConstraint,
+        "exclusion" => WarningKind::ExclusionConstraint,
+        "trigger" => WarningKind::Trigger,
+        "view" => WarningKind::View,
+        "materialized_view" => WarningKind::MaterializedView,
+        "sequence" => WarningKind::Sequence,
+        "foreign_table" => WarningKind::ForeignTable,
+        "enum" => WarningKind::EnumType,
+        "domain" => WarningKind::DomainType,
+        "composite" => WarningKind::CompositeType,
+        "range" => WarningKind::RangeType,
+        "function" => WarningKind::Function,
+        "policy" => WarningKind::Policy,
+        "rule" => WarningKind::Rule,
+        _ => WarningKind::Statistics,
+    };
+    let table_oid: Option<i64> = get(row, "table_oid", q)?;
+    let table = match table_oid {
+        // Attached to a table we skipped (extension-owned): not ours to report.
+        Some(oid) => match tables.name(oid) {
+            Some(name) => Some(name.to_string()),
+            None => return Ok(None),
+        },
+        None => None,
+    };
+    let deps: Vec<i64> = get(row, "deps", q)?;
+    let mut depends_on: Vec<String> = deps.iter().filter_map(|d| tables.name(*d)).map(str::to_string).collect();
+    depends_on.sort();
+    depends_on.dedup();
+    let detail: Option<String> = get(row, "detail", q)?;
+    let detail = match (kind, detail) {
+        (WarningKind::EnumType, Some(labels)) => format!("values {labels}"),
+        (WarningKind::DomainType, Some(base)) => format!("over {base}"),
+        (WarningKind::Function, Some(args)) => format!("({args})"),
+        (_, d) => d.unwrap_or_default(),
+    };
+    Ok(Some(IntrospectWarning {
+        kind,
+        schema: get(row, "schema_name", q)?,
+        table,
+        name: get(row, "name", q)?,
+        detail,
+        depends_on,
+    }))
+}
+
+/// strata's model has exactly one primary key shape: `PRIMARY KEY ("id")`.
+fn primary_key_warning(t: &LiveTable, warnings: &mut Vec<IntrospectWarning>) {
+    let detail = match &t.pk_columns {
+        Some(cols) if cols.len() == 1 && cols[0] == "id" => return,
+        Some(cols) => {
+            let quoted: Vec<String> = cols.iter().map(|c| quote_ident(c)).collect();
+            format!("PRIMARY KEY ({}) instead of (\"id\")", quoted.join(", "))
+        }
+        None if t.def.column("id").is_some() => "none: \"id\" is not a primary key".to_string(),
+        None => "none, and no \"id\" column".to_string(),
+    };
+    warnings.push(IntrospectWarning {
+        kind: WarningKind::PrimaryKey,
+        schema: t.schema.clone(),
+        table: Some(t.def.name.clone()),
+        name: t.def.name.clone(),
+        detail,
+        depends_on: vec![t.def.name.clone()],
+    });
+}

@@ -1,0 +1,215 @@
+//! Objects inside the configured schemas that strata's schema model cannot express.
+//!
+//! They are reported, never dropped silently and never "fixed": a repair leaves them as they
+//! are, and refuses (without `--force`) to run actions that would destroy them as a side effect.
+
+use std::fmt;
+
+/// What kind of unrepresentable object a warning is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WarningKind {
+    CheckConstraint,
+    /// A `UNIQUE` constraint (its backing index is not listed as an index: `DROP INDEX` on it
+    /// would fail).
+    UniqueConstraint,
+    ExclusionConstraint,
+    /// A primary key that is not exactly `("id")`, or a table without one.
+    PrimaryKey,
+    Trigger,
+    EnumType,
+    DomainType,
+    CompositeType,
+    RangeType,
+    View,
+    MaterializedView,
+    /// A sequence not owned by a column (`serial`/identity sequences are part of their column).
+    Sequence,
+    ForeignTable,
+    Function,
+    Policy,
+    Rule,
+    Statistics,
+    /// A column whose type strata has no `ColumnType` for; it is introspected as `unknown`.
+    UnknownColumnType,
+    GeneratedColumn,
+    /// An identity column; introspected with the `serial` default it behaves like.
+    IdentityColumn,
+    ColumnCollation,
+    PartitionedTable,
+    Partition,
+    InheritedTable,
+    UnloggedTable,
+    RowLevelSecurity,
+    /// Index properties the model lacks (sort order, INCLUDE columns, operator classes,
+    /// collations, storage parameters, validity).
+    IndexDetail,
+    /// A foreign key created `NOT VALID` and never validated.
+    UnvalidatedForeignKey,
+    /// A foreign key on a table outside the configured schemas that references a table inside
+    /// them: `DROP TABLE ... CASCADE` of the referenced table would remove it.
+    InboundForeignKey,
+    /// `serverpod_migrations` exists but could not be read.
+    MigrationsTable,
+    /// SQLite: something in `sqlite_master` strata does not model.
+    SqliteObject,
+}
+
+impl WarningKind {
+    /// How the kind reads in messages.
+    pub fn label(self) -> &'static str {
+        use WarningKind::*;
+        match self {
+            CheckConstraint => "check constraint",
+            UniqueConstraint => "unique constraint",
+            ExclusionConstraint => "exclusion constraint",
+            PrimaryKey => "primary key",
+            Trigger => "trigger",
+            EnumType => "enum type",
+            DomainType => "domain",
+            CompositeType => "composite type",
+            RangeType => "range type",
+            View => "view",
+            MaterializedView => "materialized view",
+            Sequence => "sequence",
+            ForeignTable => "foreign table",
+            Function => "function",
+            Policy => "row-level security policy",
+            Rule => "rule",
+            Statistics => "extended statistics",
+            UnknownColumnType => "column of unknown type",
+            GeneratedColumn => "generated column",
+            IdentityColumn => "identity column",
+            ColumnCollation => "column collation",
+            PartitionedTable => "partitioned table",
+            Partition => "partition",
+            InheritedTable => "inheritance child table",
+            UnloggedTable => "unlogged table",
+            RowLevelSecurity => "row-level security",
+            IndexDetail => "index",
+            UnvalidatedForeignKey => "unvalidated foreign key",
+            InboundForeignKey => "foreign key from another schema",
+            MigrationsTable => "bookkeeping table",
+            SqliteObject => "object",
+        }
+    }
+
+    /// Whether the object is destroyed along with a table it is attached to (or depends on)
+    /// when that table is dropped or rebuilt: such warnings block a repair that does so.
+    pub fn dies_with_table(self) -> bool {
+        !matches!(
+            self,
+            WarningKind::EnumType
+                | WarningKind::DomainType
+                | WarningKind::CompositeType
+                | WarningKind::RangeType
+                | WarningKind::Sequence
+                | WarningKind::Function
+                | WarningKind::MigrationsTable
+        )
+    }
+}
+
+/// One object strata cannot represent, named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IntrospectWarning {
+    pub kind: WarningKind,
+    /// The schema the object lives in (`main` for SQLite).
+    pub schema: String,
+    /// The table the object belongs to, if it belongs to one.
+    pub table: Option<String>,
+    /// The object's own name (the column name for column warnings).
+    pub name: String,
+    /// What it is, as the database renders it (a constraint definition, a type, ...).
+    pub detail: String,
+    /// Tables in the configured schemas the object is attached to or depends on (a view's
+    /// base tables, a trigger's table). A repair that drops or rebuilds one of them would
+    /// destroy the object.
+    pub depends_on: Vec<String>,
+}
+
+impl IntrospectWarning {
+    /// Whether dropping, rebuilding or altering `table` would affect this object.
+    pub fn depends_on_table(&self, table: &str) -> bool {
+        self.table.as_deref() == Some(table) || self.depends_on.iter().any(|t| t == table)
+    }
+
+    /// Whether this is about column `column` of `table` (unknown type, generated, ...).
+    pub fn is_column(&self, table: &str, column: &str) -> bool {
+        matches!(
+            self.kind,
+            WarningKind::UnknownColumnType
+                | WarningKind::GeneratedColumn
+                | WarningKind::IdentityColumn
+                | WarningKind::ColumnCollation
+        ) && self.table.as_deref() == Some(table)
+            && self.name == column
+    }
+}
+
+impl fmt::Display for IntrospectWarning {
+    /// `check constraint "positive" on table "public"."orders": CHECK ((amount > 0))`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.table {
+            Some(t) if *t != self.name => write!(
+                f,
+                "{} \"{}\" on table \"{}\".\"{}\"",
+                self.kind.label(),
+                self.name,
+                self.schema,
+                t
+            )?,
+            _ => write!(f, "{} \"{}\".\"{}\"", self.kind.label(), self.schema, self.name)?,
+        }
+        if !self.detail.is_empty() {
+            write!(f, ": {}", self.detail)?;
+        }
+        let others: Vec<&String> =
+            self.depends_on.iter().filter(|d| Some(d.as_str()) != self.table.as_deref()).collect();
+        if !others.is_empty() {
+            let names: Vec<String> = others.iter().map(|t| format!("\"{t}\"")).collect();
+            write!(f, " (depends on {})", names.join(", "))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn w(kind: WarningKind, table: Option<&str>, name: &str) -> IntrospectWarning {
+        IntrospectWarning {
+            kind,
+            schema: "public".into(),
+            table: table.map(Into::into),
+            name: name.into(),
+            detail: String::new(),
+            depends_on: table.map(|t| vec![t.to_string()]).unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn display_names_the_object_and_its_table() {
+        let mut c = w(WarningKind::CheckConstraint, Some("orders"), "positive");
+        c.detail = "CHECK ((amount > 0))".into();
+        assert_eq!(
+            c.to_string(),
+            "check constraint \"positive\" on table \"public\".\"orders\": CHECK ((amount > 0))"
+        );
+        let mut v = w(WarningKind::View, None, "active_orders");
+        v.depends_on = vec!["orders".into(), "users".into()];
+        assert_eq!(v.to_string(), "view \"public\".\"active_orders\" (depends on \"orders\", \"users\")");
+    }
+
+    #[test]
+    fn dependency_and_column_matching() {
+        let c = w(WarningKind::UnknownColumnType, Some("t"), "c");
+        assert!(c.depends_on_table("t"));
+        assert!(!c.depends_on_table("u"));
+        assert!(c.is_column("t", "c"));
+        assert!(!c.is_column("t", "d"));
+        assert!(!w(WarningKind::Trigger, Some("t"), "c").is_column("t", "c"));
+        assert!(WarningKind::View.dies_with_table());
+        assert!(!WarningKind::EnumType.dies_with_table());
+    }
+}
