@@ -766,16 +766,6 @@ impl<'a> Ctx<'a> {
                         (Some(w), Some(p)) if w != p => self.sink.err(file, f.type_loc, format!("field \"{}\" is {} but the id of table \"{}\" is {}", f.name, w.dart(), parent.value, p.dart())),
                         _ => {}
                     }
-                    if !f.persist {
-                        self.sink.err(
-                            file,
-                            rel.loc,
-                            format!(
-                                "field \"{}\" has a relation but is not persisted; remove !persist",
-                                f.name
-                            ),
-                        );
-                    }
                 } else if info.list_of.is_some() {
                     // Handled in pass 1 (the FK lives on the child).
                     continue;

@@ -589,7 +589,40 @@ fn parse_field(file: usize, k: &Node, v: &Node, sink: &mut Sink) -> Option<Field
         seen.push((item.key.clone(), item.loc));
         apply_field_item(file, &mut f, item, sink);
     }
+    check_field_combinations(file, &f, sink);
     Some(f)
+}
+
+/// Keys that Serverpod documents as mutually exclusive on one field.
+fn check_field_combinations(file: usize, f: &FieldDef, sink: &mut Sink) {
+    if f.relation.is_some() {
+        for (key, v) in [
+            ("default", &f.default),
+            ("defaultModel", &f.default_model),
+            ("defaultPersist", &f.default_persist),
+        ] {
+            if let Some(v) = v {
+                sink.err(
+                    file,
+                    v.loc,
+                    format!(
+                        "{key} cannot be combined with relation on field \"{}\"; remove one of them",
+                        f.name
+                    ),
+                );
+            }
+        }
+        if let (false, Some(loc)) = (f.persist, f.persist_loc) {
+            sink.err(
+                file,
+                loc,
+                format!("a relation field is always persisted; remove !persist from field \"{}\"", f.name),
+            );
+        }
+    }
+    if let (false, Some(v)) = (f.persist, &f.default_persist) {
+        sink.err(file, v.loc, format!("defaultPersist cannot be used on field \"{}\", which is not persisted (!persist); use defaultModel instead", f.name));
+    }
 }
 
 fn value_of(file: usize, field: &str, item: &Item, sink: &mut Sink) -> Option<String> {

@@ -184,3 +184,18 @@ fn quoted_field_strings_locate_items_inside_the_quotes() {
     let d = err_one("class: A\ntable: a\nfields:\n  a: 'int, shiny'\n");
     assert_err(&d, 4, 12, "unknown key \"shiny\"");
 }
+
+#[test]
+fn mutually_exclusive_field_keys() {
+    let d = errs(&[
+        ("c.spy.yaml", "class: C\ntable: c\nfields:\n  name: String\n"),
+        (
+            "a.spy.yaml",
+            "class: A\ntable: a\nfields:\n  cId: int, relation(parent=c), default=1\n  note: String, !persist, defaultPersist='x'\n  other: int, relation(parent=c), !persist\n  ok: String, !persist, defaultModel='x'\n",
+        ),
+    ]);
+    assert_err(&d, 4, 33, "default cannot be combined with relation on field \"cId\"");
+    assert_err(&d, 5, 27, "defaultPersist cannot be used on field \"note\", which is not persisted (!persist); use defaultModel instead");
+    assert_err(&d, 6, 35, "a relation field is always persisted; remove !persist from field \"other\"");
+    assert_eq!(d.len(), 3, "{}", Diagnostics(d.clone()));
+}
