@@ -20,7 +20,9 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{Connection, PgConnection, SqliteConnection};
-use yaml_rust2::{Yaml, YamlLoader};
+use std::collections::HashMap;
+
+use saphyr::{LoadableYamlNode, Yaml};
 
 use crate::{DbError, Dialect, Project};
 
@@ -134,12 +136,17 @@ impl ConnectionTarget {
 
     /// [`Self::connect_sqlite`], optionally read-only (then the file must exist and is never
     /// created or written).
-    pub async fn connect_sqlite_with(&self, busy_timeout: Duration, read_only: bool) -> Result<SqliteConnection, DbError> {
+    pub async fn connect_sqlite_with(
+        &self,
+        busy_timeout: Duration,
+        read_only: bool,
+    ) -> Result<SqliteConnection, DbError> {
         let Kind::Sqlite { path, options } = &self.kind else {
             return Err(DbError::DialectMismatch { project: "sqlite".into(), database: "postgres".into() });
         };
         if read_only {
-            let opts = (**options).clone().busy_timeout(busy_timeout).create_if_missing(false).read_only(true);
+            let opts =
+                (**options).clone().busy_timeout(busy_timeout).create_if_missing(false).read_only(true);
             return SqliteConnection::connect_with(&opts).await.map_err(|e| self.connect_error(&e));
         }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -211,7 +218,11 @@ impl std::fmt::Debug for ConnectionTarget {
 
 /// Resolves the database for a command; see the module docs for the order. Reads the process
 /// environment and the project's `config/` and `.env` files.
-pub fn resolve_connection(project: &Project, url: Option<&str>, mode: Option<&str>) -> Result<ConnectionTarget, DbError> {
+pub fn resolve_connection(
+    project: &Project,
+    url: Option<&str>,
+    mode: Option<&str>,
+) -> Result<ConnectionTarget, DbError> {
     resolve_connection_with_env(project, url, mode, &|k| std::env::var(k).ok())
 }
 
@@ -241,12 +252,16 @@ pub fn resolve_connection_with_env(
 }
 
 fn read_dotenv_url(path: &Path) -> Result<Option<String>, DbError> {
-    let iter = dotenvy::from_path_iter(path).map_err(|e| DbError::Config { path: path.to_path_buf(), message: e.to_string() })?;
+    let iter = dotenvy::from_path_iter(path)
+        .map_err(|e| DbError::Config { path: path.to_path_buf(), message: e.to_string() })?;
     for item in iter {
         // A malformed line elsewhere in .env must not stop us, but it must not leak either:
         // dotenvy's error text can quote the line, which may hold a secret.
         let Ok((k, v)) = item else {
-            return Err(DbError::Config { path: path.to_path_buf(), message: "cannot parse this .env file".into() });
+            return Err(DbError::Config {
+                path: path.to_path_buf(),
+                message: "cannot parse this .env file".into(),
+            });
         };
         if k == "DATABASE_URL" && !v.trim().is_empty() {
             return Ok(Some(v));
@@ -270,7 +285,8 @@ fn from_url(raw: &str, source: ConnectionSource, root: &Path) -> Result<Connecti
     let scheme = raw.split(':').next().unwrap_or("").to_ascii_lowercase();
     match scheme.as_str() {
         "postgres" | "postgresql" => {
-            let parsed = url::Url::parse(raw).map_err(|e| DbError::InvalidUrl(format!("{e} (in {})", scrub_urls(raw))))?;
+            let parsed = url::Url::parse(raw)
+                .map_err(|e| DbError::InvalidUrl(format!("{e} (in {})", scrub_urls(raw))))?;
             let mut secrets = Vec::new();
             if let Some(p) = parsed.password() {
                 secrets.push(p.to_string());
@@ -283,7 +299,8 @@ fn from_url(raw: &str, source: ConnectionSource, root: &Path) -> Result<Connecti
                     secrets.push(v.to_string());
                 }
             }
-            let opts = PgConnectOptions::from_str(raw).map_err(|e| DbError::InvalidUrl(sanitize(&e.to_string(), &secrets)))?;
+            let opts = PgConnectOptions::from_str(raw)
+                .map_err(|e| DbError::InvalidUrl(sanitize(&e.to_string(), &secrets)))?;
             let mut shown = parsed.clone();
             let _ = shown.set_password(None);
             let kept: Vec<(String, String)> = parsed
@@ -296,7 +313,12 @@ fn from_url(raw: &str, source: ConnectionSource, root: &Path) -> Result<Connecti
             } else {
                 shown.query_pairs_mut().clear().extend_pairs(kept);
             }
-            Ok(ConnectionTarget { kind: Kind::Postgres(Box::new(opts)), display: shown.to_string(), source, secrets })
+            Ok(ConnectionTarget {
+                kind: Kind::Postgres(Box::new(opts)),
+                display: shown.to_string(),
+                source,
+                secrets,
+            })
         }
         "sqlite" => {
             let rest = raw["sqlite:".len()..].trim_start_matches("//");
@@ -334,42 +356,62 @@ fn percent_decode(s: &str) -> Result<String, ()> {
     String::from_utf8(out).map_err(|_| ())
 }
 
-fn load_yaml(path: &Path) -> Result<Option<Yaml>, DbError> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => {
-            // ScanError's text quotes only a position, never file content.
-            let docs = YamlLoader::load_from_str(&text)
-                .map_err(|e| DbError::Config { path: path.to_path_buf(), message: format!("invalid YAML: {e}") })?;
-            Ok(docs.into_iter().next())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(DbError::Io { path: path.to_path_buf(), message: e.to_string() }),
-    }
+/// The scalar keys of the named top-level sections of a YAML file (`None`: no such file).
+/// Values are extracted immediately, so nothing borrows the file text afterwards.
+fn load_sections(path: &Path, sections: &[&str]) -> Result<Option<Vec<HashMap<String, String>>>, DbError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(DbError::Io { path: path.to_path_buf(), message: e.to_string() }),
+    };
+    // The parser's error names a position, never file content (which may hold passwords).
+    let docs = Yaml::load_from_str(&text).map_err(|e| DbError::Config {
+        path: path.to_path_buf(),
+        message: format!("invalid YAML at line {}, column {}", e.marker().line(), e.marker().col() + 1),
+    })?;
+    let doc = docs.first();
+    let out = sections
+        .iter()
+        .map(|name| {
+            let mut map = HashMap::new();
+            if let Some(m) = doc.and_then(|d| d.as_mapping_get(name)).and_then(|s| s.as_mapping()) {
+                for (k, v) in m.iter() {
+                    if let (Some(k), Some(v)) = (k.as_str(), yaml_scalar(v)) {
+                        map.insert(k.to_string(), v);
+                    }
+                }
+            }
+            map
+        })
+        .collect();
+    Ok(Some(out))
 }
 
 fn yaml_scalar(y: &Yaml) -> Option<String> {
-    match y {
-        Yaml::String(s) => Some(s.clone()),
-        Yaml::Integer(i) => Some(i.to_string()),
-        Yaml::Real(r) => Some(r.clone()),
-        Yaml::Boolean(b) => Some(b.to_string()),
-        _ => None,
-    }
+    y.as_str()
+        .map(str::to_string)
+        .or_else(|| y.as_integer().map(|i| i.to_string()))
+        .or_else(|| y.as_bool().map(|b| b.to_string()))
+        .or_else(|| y.as_floating_point().map(|f| f.to_string()))
 }
 
 fn parse_bool(s: &str) -> bool {
     matches!(s.trim().to_ascii_lowercase().as_str(), "true" | "1" | "yes" | "on")
 }
 
-fn from_mode(project: &Project, mode: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<ConnectionTarget, DbError> {
+fn from_mode(
+    project: &Project,
+    mode: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ConnectionTarget, DbError> {
     if !MODES.contains(&mode) {
         return Err(DbError::UnknownMode(mode.to_string()));
     }
     let config_path = project.root.join("config").join(format!("{mode}.yaml"));
-    let config = load_yaml(&config_path)?;
-    let db = config.as_ref().map(|c| c["database"].clone()).unwrap_or(Yaml::BadValue);
+    let config = load_sections(&config_path, &["database"])?;
+    let db = config.as_ref().and_then(|c| c.first().cloned()).unwrap_or_default();
     let setting = |key: &str, env_key: &str| -> Option<String> {
-        env(env_key).filter(|v| !v.is_empty()).or_else(|| yaml_scalar(&db[key]))
+        env(env_key).filter(|v| !v.is_empty()).or_else(|| db.get(key).cloned())
     };
     let source = ConnectionSource::Mode { mode: mode.to_string(), config: config_path.clone() };
 
@@ -388,7 +430,10 @@ fn from_mode(project: &Project, mode: &str, env: &dyn Fn(&str) -> Option<String>
     }
     let missing = |key: &str| DbError::Config {
         path: config_path.clone(),
-        message: format!("`database.{key}` is missing (or set SERVERPOD_DATABASE_{})", key.to_ascii_uppercase()),
+        message: format!(
+            "`database.{key}` is missing (or set SERVERPOD_DATABASE_{})",
+            key.to_ascii_uppercase()
+        ),
     };
     let host = setting("host", "SERVERPOD_DATABASE_HOST").ok_or_else(|| missing("host"))?;
     let name = setting("name", "SERVERPOD_DATABASE_NAME").ok_or_else(|| missing("name"))?;
@@ -400,15 +445,17 @@ fn from_mode(project: &Project, mode: &str, env: &dyn Fn(&str) -> Option<String>
         })?,
         None => 5432,
     };
-    let require_ssl = setting("requireSsl", "SERVERPOD_DATABASE_REQUIRE_SSL").map(|v| parse_bool(&v)).unwrap_or(false);
-    let unix_socket = setting("isUnixSocket", "SERVERPOD_DATABASE_IS_UNIX_SOCKET").map(|v| parse_bool(&v)).unwrap_or(false);
+    let require_ssl =
+        setting("requireSsl", "SERVERPOD_DATABASE_REQUIRE_SSL").map(|v| parse_bool(&v)).unwrap_or(false);
+    let unix_socket =
+        setting("isUnixSocket", "SERVERPOD_DATABASE_IS_UNIX_SOCKET").map(|v| parse_bool(&v)).unwrap_or(false);
 
     let passwords_path = project.root.join("config").join("passwords.yaml");
     let password = match env("SERVERPOD_PASSWORD_database").or_else(|| env("SERVERPOD_DATABASE_PASSWORD")) {
         Some(p) => Some(p),
         None => {
-            let pw = load_yaml(&passwords_path)?;
-            pw.and_then(|doc| yaml_scalar(&doc[mode]["database"]).or_else(|| yaml_scalar(&doc["shared"]["database"])))
+            let pw = load_sections(&passwords_path, &[mode, "shared"])?.unwrap_or_default();
+            pw.iter().find_map(|section| section.get("database").cloned())
         }
     };
 
@@ -420,7 +467,8 @@ fn from_mode(project: &Project, mode: &str, env: &dyn Fn(&str) -> Option<String>
     if require_ssl {
         opts = opts.ssl_mode(PgSslMode::Require);
     }
-    let mut display = url::Url::parse("postgres://localhost/").map_err(|e| DbError::InvalidUrl(e.to_string()))?;
+    let mut display =
+        url::Url::parse("postgres://localhost/").map_err(|e| DbError::InvalidUrl(e.to_string()))?;
     let _ = display.set_username(&user);
     let _ = display.set_host(Some(if unix_socket { "localhost" } else { &host }));
     let _ = display.set_port(Some(port));
@@ -432,7 +480,12 @@ fn from_mode(project: &Project, mode: &str, env: &dyn Fn(&str) -> Option<String>
         display.query_pairs_mut().append_pair("sslmode", "require");
     }
     let secrets = password.into_iter().collect();
-    Ok(ConnectionTarget { kind: Kind::Postgres(Box::new(opts)), display: display.to_string(), source, secrets })
+    Ok(ConnectionTarget {
+        kind: Kind::Postgres(Box::new(opts)),
+        display: display.to_string(),
+        source,
+        secrets,
+    })
 }
 
 /// Masks every secret of four or more characters and every `scheme://user:password@` in `text`.
@@ -455,7 +508,9 @@ pub fn scrub_urls(text: &str) -> String {
         let (head, tail) = rest.split_at(pos + 3);
         out.push_str(head);
         let end = tail
-            .find(|c: char| c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\'' || c == '`')
+            .find(|c: char| {
+                c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\'' || c == '`'
+            })
             .unwrap_or(tail.len());
         let authority = &tail[..end];
         match authority.rfind('@') {
@@ -517,7 +572,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let t = resolve_connection_with_env(
             &project(dir.path()),
-            Some("postgres://alice:Sup3r%40Secret@db.example:6543/shop?sslmode=require&password=Sup3r@Secret"),
+            Some(
+                "postgres://alice:Sup3r%40Secret@db.example:6543/shop?sslmode=require&password=Sup3r@Secret",
+            ),
             None,
             &no_env,
         )
@@ -537,12 +594,22 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = project(dir.path());
         std::fs::create_dir_all(dir.path().join("config")).unwrap();
-        std::fs::write(dir.path().join("config/development.yaml"), "database:\n  host: modehost\n  port: 8090\n  name: m\n  user: postgres\n").unwrap();
-        std::fs::write(dir.path().join(".env"), "# comment\nOTHER=1\nDATABASE_URL=postgres://dot@dothost/d\n").unwrap();
+        std::fs::write(
+            dir.path().join("config/development.yaml"),
+            "database:\n  host: modehost\n  port: 8090\n  name: m\n  user: postgres\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join(".env"),
+            "# comment\nOTHER=1\nDATABASE_URL=postgres://dot@dothost/d\n",
+        )
+        .unwrap();
         let env: HashMap<&str, &str> = [("DATABASE_URL", "postgres://env@envhost/e")].into();
         let env = |k: &str| env.get(k).map(|v| v.to_string());
 
-        let t = resolve_connection_with_env(&p, Some("postgres://flag@flaghost/f"), Some("development"), &env).unwrap();
+        let t =
+            resolve_connection_with_env(&p, Some("postgres://flag@flaghost/f"), Some("development"), &env)
+                .unwrap();
         assert!(t.redacted().contains("flaghost"));
         let t = resolve_connection_with_env(&p, None, Some("development"), &env).unwrap();
         assert!(t.redacted().contains("modehost:8090/m"), "{}", t.redacted());
@@ -594,7 +661,11 @@ mod tests {
         assert!(!format!("{t:?}{t}").contains("env_pw_789"));
         assert!(t.sanitize("x env_pw_789").contains("***"));
 
-        std::fs::write(dir.path().join("config/staging.yaml"), "database:\n  host: s\n  name: n\n  user: u\n").unwrap();
+        std::fs::write(
+            dir.path().join("config/staging.yaml"),
+            "database:\n  host: s\n  name: n\n  user: u\n",
+        )
+        .unwrap();
         let t = resolve_connection_with_env(&p, None, Some("staging"), &no_env).unwrap();
         assert!(t.sanitize("shared_pw_123").contains("***"), "shared password is a secret too");
         assert_eq!(t.pg_options().unwrap().get_port(), 5432);
@@ -604,14 +675,21 @@ mod tests {
     fn mode_errors_are_typed_and_helpful() {
         let dir = tempfile::tempdir().unwrap();
         let p = project(dir.path());
-        assert!(matches!(resolve_connection_with_env(&p, None, Some("prod"), &no_env), Err(DbError::UnknownMode(_))));
+        assert!(matches!(
+            resolve_connection_with_env(&p, None, Some("prod"), &no_env),
+            Err(DbError::UnknownMode(_))
+        ));
         let e = resolve_connection_with_env(&p, None, Some("staging"), &no_env).unwrap_err();
         assert!(e.to_string().contains("staging.yaml"), "{e}");
         std::fs::create_dir_all(dir.path().join("config")).unwrap();
         std::fs::write(dir.path().join("config/test.yaml"), "database:\n  host: h\n  user: u\n").unwrap();
         let e = resolve_connection_with_env(&p, None, Some("test"), &no_env).unwrap_err();
         assert!(e.to_string().contains("database.name"), "{e}");
-        std::fs::write(dir.path().join("config/test.yaml"), "database:\n  host: h\n  name: n\n  user: u\n  port: abc\n").unwrap();
+        std::fs::write(
+            dir.path().join("config/test.yaml"),
+            "database:\n  host: h\n  name: n\n  user: u\n  port: abc\n",
+        )
+        .unwrap();
         let e = resolve_connection_with_env(&p, None, Some("test"), &no_env).unwrap_err();
         assert!(e.to_string().contains("port"), "{e}");
     }
@@ -621,7 +699,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = project(dir.path());
         std::fs::create_dir_all(dir.path().join("config")).unwrap();
-        std::fs::write(dir.path().join("config/development.yaml"), "database:\n  dialect: sqlite\n  filePath: data/dev.db\n").unwrap();
+        std::fs::write(
+            dir.path().join("config/development.yaml"),
+            "database:\n  dialect: sqlite\n  filePath: data/dev.db\n",
+        )
+        .unwrap();
         let t = resolve_connection_with_env(&p, None, Some("development"), &no_env).unwrap();
         assert_eq!(t.sqlite_path(), Some(dir.path().join("data/dev.db").as_path()));
     }
@@ -630,11 +712,16 @@ mod tests {
     fn bad_urls() {
         let dir = tempfile::tempdir().unwrap();
         let p = project(dir.path());
-        let e = resolve_connection_with_env(&p, Some("mongodb://u:topsecret@h/x"), None, &no_env).unwrap_err();
+        let e =
+            resolve_connection_with_env(&p, Some("mongodb://u:topsecret@h/x"), None, &no_env).unwrap_err();
         assert!(matches!(e, DbError::UnsupportedScheme(_)));
         assert!(!e.to_string().contains("topsecret"), "{e}");
-        assert!(matches!(resolve_connection_with_env(&p, Some("sqlite::memory:"), None, &no_env), Err(DbError::InvalidUrl(_))));
-        let e = resolve_connection_with_env(&p, Some("postgres://u:topsecret@h:notaport/x"), None, &no_env).unwrap_err();
+        assert!(matches!(
+            resolve_connection_with_env(&p, Some("sqlite::memory:"), None, &no_env),
+            Err(DbError::InvalidUrl(_))
+        ));
+        let e = resolve_connection_with_env(&p, Some("postgres://u:topsecret@h:notaport/x"), None, &no_env)
+            .unwrap_err();
         assert!(!e.to_string().contains("topsecret"), "{e}");
         let t = resolve_connection_with_env(&p, Some("sqlite://rel/x.db?mode=rwc"), None, &no_env).unwrap();
         assert_eq!(t.sqlite_path(), Some(Path::new("rel/x.db")));

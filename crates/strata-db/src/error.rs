@@ -36,7 +36,9 @@ pub enum DbError {
     SeveralRepairFiles { dir: PathBuf, files: Vec<String> },
     #[error("migration {version} ({kind}) failed and was rolled back: {message}")]
     MigrationFailed { version: String, kind: String, message: String },
-    #[error("the database changed while applying: expected {module} at {expected}, found {found}; re-run apply")]
+    #[error(
+        "the database changed while applying: expected {module} at {expected}, found {found}; re-run apply"
+    )]
     Raced { module: String, expected: String, found: String },
 }
 

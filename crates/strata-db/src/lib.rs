@@ -29,7 +29,7 @@ pub use disk::{DiskMigration, RepairFile, SqlFileInfo};
 pub use error::{ApplyFailure, DbError};
 pub use history::{HistoryRow, RunStatus, HISTORY_TABLE};
 pub use plan::{plan, InstalledState, Plan, PlanError, PlanOptions, Step, StepKind};
-pub use runner::{apply, read_state, status, ApplyEvent, ApplyOptions, ApplyReport, AppliedStep};
+pub use runner::{apply, read_state, status, AppliedStep, ApplyEvent, ApplyOptions, ApplyReport};
 pub use status::{StatusReport, StatusRow, VersionState};
 
 use std::path::PathBuf;

@@ -74,10 +74,11 @@ impl InstalledState {
     /// The row that defines a version's current recorded checksum: the latest `ok` or
     /// `accepted` row of the project module.
     pub fn recorded(&self, module: &str, version: &str) -> Option<&HistoryRow> {
-        self.history
-            .iter()
-            .rev()
-            .find(|r| r.module == module && r.version == version && matches!(r.status, RunStatus::Ok | RunStatus::Accepted))
+        self.history.iter().rev().find(|r| {
+            r.module == module
+                && r.version == version
+                && matches!(r.status, RunStatus::Ok | RunStatus::Accepted)
+        })
     }
 
     /// The latest row of any status for a version.
@@ -184,7 +185,11 @@ fn list(v: &[String]) -> String {
 fn modified_message(files: &[ModifiedFile]) -> String {
     let mut out = String::from("applied migration files were changed after they ran:");
     for f in files {
-        let path = f.path.as_ref().map(|p| p.display().to_string()).unwrap_or_else(|| format!("{}/{}", f.version, f.kind.file_name()));
+        let path = f
+            .path
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| format!("{}/{}", f.version, f.kind.file_name()));
         match &f.current {
             Some(cur) => out.push_str(&format!(
                 "\n  {path}: recorded checksum {}, now {}",
@@ -205,13 +210,21 @@ fn modified_message(files: &[ModifiedFile]) -> String {
         }
     }
     let flags: Vec<String> = seen.iter().map(|v| format!("--accept-modified {v}")).collect();
-    out.push_str(&format!(" `strata apply {}`, which records the new checksum without re-running the file", flags.join(" ")));
+    out.push_str(&format!(
+        " `strata apply {}`, which records the new checksum without re-running the file",
+        flags.join(" ")
+    ));
     out
 }
 
 /// Computes the plan. Pure: no I/O. `disk` must be the versions on disk in any order (sorted
 /// here); `module` is the project's module name.
-pub fn plan(module: &str, installed: &InstalledState, disk: &[DiskMigration], opts: &PlanOptions) -> Result<Plan, PlanError> {
+pub fn plan(
+    module: &str,
+    installed: &InstalledState,
+    disk: &[DiskMigration],
+    opts: &PlanOptions,
+) -> Result<Plan, PlanError> {
     let mut disk: Vec<&DiskMigration> = disk.iter().collect();
     disk.sort_by(|a, b| a.version.cmp(&b.version));
     let names: Vec<String> = disk.iter().map(|d| d.version.clone()).collect();
@@ -227,7 +240,9 @@ pub fn plan(module: &str, installed: &InstalledState, disk: &[DiskMigration], op
     };
 
     let target_idx = match &opts.to {
-        Some(to) => Some(index(to).ok_or_else(|| PlanError::ToNotFound { to: to.clone(), found: names.clone() })?),
+        Some(to) => {
+            Some(index(to).ok_or_else(|| PlanError::ToNotFound { to: to.clone(), found: names.clone() })?)
+        }
         None => names.len().checked_sub(1),
     };
     if let (Some(t), Some(i), Some(to)) = (target_idx, installed_idx, &opts.to) {
@@ -252,7 +267,12 @@ pub fn plan(module: &str, installed: &InstalledState, disk: &[DiskMigration], op
             continue;
         }
         if opts.accept_modified.contains(&d.version) {
-            accept.push(Acceptance { version: d.version.clone(), kind: row.kind, recorded: row.checksum.clone(), new: current });
+            accept.push(Acceptance {
+                version: d.version.clone(),
+                kind: row.kind,
+                recorded: row.checksum.clone(),
+                new: current,
+            });
         } else {
             modified.push(ModifiedFile {
                 version: d.version.clone(),
@@ -283,13 +303,19 @@ pub fn plan(module: &str, installed: &InstalledState, disk: &[DiskMigration], op
 
     let mut steps = Vec::new();
     let retry = |v: &str| {
-        installed.last_attempt(module, v).filter(|r| r.status == RunStatus::Failed).map(|r| r.error.clone().unwrap_or_default())
+        installed
+            .last_attempt(module, v)
+            .filter(|r| r.status == RunStatus::Failed)
+            .map(|r| r.error.clone().unwrap_or_default())
     };
     match (installed_idx, target_idx) {
         (_, None) => {}
         (None, Some(t)) => {
             let d = disk[t];
-            let file = d.definition.clone().ok_or_else(|| PlanError::MissingFile { version: d.version.clone(), kind: StepKind::Definition })?;
+            let file = d.definition.clone().ok_or_else(|| PlanError::MissingFile {
+                version: d.version.clone(),
+                kind: StepKind::Definition,
+            })?;
             steps.push(Step {
                 version: d.version.clone(),
                 kind: StepKind::Definition,
@@ -300,7 +326,10 @@ pub fn plan(module: &str, installed: &InstalledState, disk: &[DiskMigration], op
         }
         (Some(i), Some(t)) => {
             for d in disk.iter().take(t + 1).skip(i + 1) {
-                let file = d.migration.clone().ok_or_else(|| PlanError::MissingFile { version: d.version.clone(), kind: StepKind::Migration })?;
+                let file = d.migration.clone().ok_or_else(|| PlanError::MissingFile {
+                    version: d.version.clone(),
+                    kind: StepKind::Migration,
+                })?;
                 steps.push(Step {
                     version: d.version.clone(),
                     kind: StepKind::Migration,
@@ -366,7 +395,13 @@ mod tests {
             .collect()
     }
 
-    fn row(id: i64, version: &str, kind: StepKind, status: RunStatus, checksum: Option<String>) -> HistoryRow {
+    fn row(
+        id: i64,
+        version: &str,
+        kind: StepKind,
+        status: RunStatus,
+        checksum: Option<String>,
+    ) -> HistoryRow {
         HistoryRow {
             id,
             module: M.into(),
@@ -397,7 +432,8 @@ mod tests {
         p.steps.iter().map(|s| (s.version.clone(), s.kind)).collect()
     }
 
-    const V: [&str; 4] = ["20240101000000000", "20240102000000000-tag", "20240103000000000", "20240104000000000"];
+    const V: [&str; 4] =
+        ["20240101000000000", "20240102000000000-tag", "20240103000000000", "20240104000000000"];
 
     #[test]
     fn fresh_runs_only_latest_definition_and_covers_older() {
@@ -412,7 +448,13 @@ mod tests {
 
     #[test]
     fn fresh_with_to_runs_that_definition() {
-        let p = plan(M, &at(None, vec![]), &disk(&V), &PlanOptions { to: Some(V[1].into()), ..Default::default() }).unwrap();
+        let p = plan(
+            M,
+            &at(None, vec![]),
+            &disk(&V),
+            &PlanOptions { to: Some(V[1].into()), ..Default::default() },
+        )
+        .unwrap();
         assert_eq!(versions(&p), [(V[1].to_string(), StepKind::Definition)]);
         assert_eq!(p.steps[0].covers, [V[0]]);
     }
@@ -429,14 +471,23 @@ mod tests {
     fn incremental_runs_each_newer_migration_in_order() {
         let d = disk(&V);
         let p = plan(M, &at(Some(V[1]), vec![]), &d, &PlanOptions::default()).unwrap();
-        assert_eq!(versions(&p), [(V[2].to_string(), StepKind::Migration), (V[3].to_string(), StepKind::Migration)]);
+        assert_eq!(
+            versions(&p),
+            [(V[2].to_string(), StepKind::Migration), (V[3].to_string(), StepKind::Migration)]
+        );
         assert!(p.steps.iter().all(|s| s.covers.is_empty() && s.previous_error.is_none()));
         assert_eq!(p.installed.as_deref(), Some(V[1]));
     }
 
     #[test]
     fn incremental_with_to() {
-        let p = plan(M, &at(Some(V[0]), vec![]), &disk(&V), &PlanOptions { to: Some(V[2].into()), ..Default::default() }).unwrap();
+        let p = plan(
+            M,
+            &at(Some(V[0]), vec![]),
+            &disk(&V),
+            &PlanOptions { to: Some(V[2].into()), ..Default::default() },
+        )
+        .unwrap();
         assert_eq!(versions(&p).len(), 2);
         assert_eq!(p.target.as_deref(), Some(V[2]));
     }
@@ -446,7 +497,13 @@ mod tests {
         let p = plan(M, &at(Some(V[3]), vec![]), &disk(&V), &PlanOptions::default()).unwrap();
         assert!(p.is_empty());
         assert_eq!(p.target.as_deref(), Some(V[3]));
-        let p = plan(M, &at(Some(V[2]), vec![]), &disk(&V), &PlanOptions { to: Some(V[2].into()), ..Default::default() }).unwrap();
+        let p = plan(
+            M,
+            &at(Some(V[2]), vec![]),
+            &disk(&V),
+            &PlanOptions { to: Some(V[2].into()), ..Default::default() },
+        )
+        .unwrap();
         assert!(p.is_empty());
     }
 
@@ -459,10 +516,19 @@ mod tests {
 
     #[test]
     fn installed_missing_on_disk_names_it_and_lists_found() {
-        let e = plan(M, &at(Some("20230101000000000"), vec![]), &disk(&V), &PlanOptions::default()).unwrap_err();
-        assert!(matches!(&e, PlanError::InstalledNotOnDisk { version, found, .. } if version == "20230101000000000" && found.len() == 4));
+        let e =
+            plan(M, &at(Some("20230101000000000"), vec![]), &disk(&V), &PlanOptions::default()).unwrap_err();
+        assert!(
+            matches!(&e, PlanError::InstalledNotOnDisk { version, found, .. } if version == "20230101000000000" && found.len() == 4)
+        );
         let msg = e.to_string();
-        assert!(msg.contains("20230101000000000") && msg.contains(V[0]) && msg.contains(V[3]) && msg.contains("shop"), "{msg}");
+        assert!(
+            msg.contains("20230101000000000")
+                && msg.contains(V[0])
+                && msg.contains(V[3])
+                && msg.contains("shop"),
+            "{msg}"
+        );
         let e = plan(M, &at(Some("x"), vec![]), &[], &PlanOptions::default()).unwrap_err();
         assert!(e.to_string().contains("versions on disk: none"), "{e}");
     }
@@ -476,10 +542,24 @@ mod tests {
 
     #[test]
     fn to_errors() {
-        let e = plan(M, &at(Some(V[0]), vec![]), &disk(&V), &PlanOptions { to: Some("nope".into()), ..Default::default() }).unwrap_err();
+        let e = plan(
+            M,
+            &at(Some(V[0]), vec![]),
+            &disk(&V),
+            &PlanOptions { to: Some("nope".into()), ..Default::default() },
+        )
+        .unwrap_err();
         assert!(matches!(e, PlanError::ToNotFound { .. }));
-        let e = plan(M, &at(Some(V[2]), vec![]), &disk(&V), &PlanOptions { to: Some(V[1].into()), ..Default::default() }).unwrap_err();
-        assert!(matches!(&e, PlanError::ToOlderThanInstalled { to, installed } if to == V[1] && installed == V[2]));
+        let e = plan(
+            M,
+            &at(Some(V[2]), vec![]),
+            &disk(&V),
+            &PlanOptions { to: Some(V[1].into()), ..Default::default() },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(&e, PlanError::ToOlderThanInstalled { to, installed } if to == V[1] && installed == V[2])
+        );
         assert!(e.to_string().contains("repair"));
     }
 
@@ -502,7 +582,10 @@ mod tests {
     #[test]
     fn failed_last_attempt_is_retried() {
         let d = disk(&V);
-        let h = vec![ok_row(1, &d[1], StepKind::Migration), row(2, V[2], StepKind::Migration, RunStatus::Failed, None)];
+        let h = vec![
+            ok_row(1, &d[1], StepKind::Migration),
+            row(2, V[2], StepKind::Migration, RunStatus::Failed, None),
+        ];
         let p = plan(M, &at(Some(V[1]), h), &d, &PlanOptions::default()).unwrap();
         assert_eq!(p.steps[0].version, V[2]);
         assert_eq!(p.steps[0].previous_error.as_deref(), Some("boom"));
@@ -512,7 +595,8 @@ mod tests {
     #[test]
     fn modified_applied_file_is_refused_with_the_flag_named() {
         let d = disk(&V);
-        let mut h: Vec<HistoryRow> = d[..3].iter().enumerate().map(|(i, m)| ok_row(i as i64, m, StepKind::Migration)).collect();
+        let mut h: Vec<HistoryRow> =
+            d[..3].iter().enumerate().map(|(i, m)| ok_row(i as i64, m, StepKind::Migration)).collect();
         h[1].checksum = Some("0".repeat(64));
         let e = plan(M, &at(Some(V[2]), h.clone()), &d, &PlanOptions::default()).unwrap_err();
         let PlanError::Modified { files } = &e else { panic!("{e:?}") };
@@ -588,7 +672,10 @@ mod tests {
         let d = disk(&V);
         let h = vec![ok_row(1, &d[1], StepKind::Migration)];
         let st = at(Some(V[1]), h);
-        let case = |v: &str| plan(M, &st, &d, &PlanOptions { accept_modified: vec![v.into()], ..Default::default() }).unwrap_err();
+        let case = |v: &str| {
+            plan(M, &st, &d, &PlanOptions { accept_modified: vec![v.into()], ..Default::default() })
+                .unwrap_err()
+        };
         assert!(case("nope").to_string().contains("no such version"));
         assert!(case(V[3]).to_string().contains("not applied yet"));
         assert!(case(V[0]).to_string().contains("no checksum recorded"));
@@ -597,7 +684,10 @@ mod tests {
 
     #[test]
     fn repair_applied_once() {
-        let r = RepairFile { version: "20240301101010101-fix".into(), file: SqlFileInfo::new("r.sql", "BEGIN;\nCOMMIT;\n") };
+        let r = RepairFile {
+            version: "20240301101010101-fix".into(),
+            file: SqlFileInfo::new("r.sql", "BEGIN;\nCOMMIT;\n"),
+        };
         let mut st = at(Some(V[0]), vec![]);
         assert_eq!(plan_repair(&r, &st).unwrap().kind, StepKind::Repair);
         st.repair_version = Some("20240301101010101-fix".into());

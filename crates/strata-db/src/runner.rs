@@ -51,7 +51,13 @@ pub struct ApplyOptions {
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { to: None, accept_modified: Vec::new(), repair: false, dry_run: false, lock_timeout: Duration::from_secs(60) }
+        ApplyOptions {
+            to: None,
+            accept_modified: Vec::new(),
+            repair: false,
+            dry_run: false,
+            lock_timeout: Duration::from_secs(60),
+        }
     }
 }
 
@@ -59,16 +65,38 @@ impl Default for ApplyOptions {
 #[derive(Debug)]
 pub enum ApplyEvent<'a> {
     /// Another run holds the lock; waiting (holders' backend pids when visible).
-    LockWaiting { holders: &'a [i32] },
-    LockAcquired { waited: Duration },
+    LockWaiting {
+        holders: &'a [i32],
+    },
+    LockAcquired {
+        waited: Duration,
+    },
     NoRepairFile,
-    RepairAlreadyApplied { version: &'a str },
+    RepairAlreadyApplied {
+        version: &'a str,
+    },
     /// The plan about to run (after the repair, if any).
-    Planned { plan: &'a Plan },
-    Accepted { version: &'a str, kind: StepKind, recorded: Option<&'a str>, new: Option<&'a str> },
-    StepStarted { step: &'a Step },
-    StepFinished { step: &'a Step, duration: Duration },
-    StepFailed { step: &'a Step, duration: Duration, error: &'a str },
+    Planned {
+        plan: &'a Plan,
+    },
+    Accepted {
+        version: &'a str,
+        kind: StepKind,
+        recorded: Option<&'a str>,
+        new: Option<&'a str>,
+    },
+    StepStarted {
+        step: &'a Step,
+    },
+    StepFinished {
+        step: &'a Step,
+        duration: Duration,
+    },
+    StepFailed {
+        step: &'a Step,
+        duration: Duration,
+        error: &'a str,
+    },
 }
 
 /// One step that committed.
@@ -127,18 +155,30 @@ impl Conn {
 
     async fn table_exists(&mut self, name: &str) -> Result<bool, sqlx::Error> {
         match self {
-            Conn::Pg(c) => sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(quote_ident(name)).fetch_one(&mut *c).await,
-            Conn::Lite(c) => {
-                sqlx::query_scalar("SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1")
-                    .bind(name)
+            Conn::Pg(c) => {
+                sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+                    .bind(quote_ident(name))
                     .fetch_one(&mut *c)
                     .await
+            }
+            Conn::Lite(c) => {
+                sqlx::query_scalar(
+                    "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1",
+                )
+                .bind(name)
+                .fetch_one(&mut *c)
+                .await
             }
         }
     }
 
     async fn module_version(&mut self, module: &str) -> Result<Option<String>, sqlx::Error> {
-        let sql = format!("SELECT {} FROM {} WHERE {} = $1", quote_ident("version"), quote_ident(SERVERPOD_MIGRATIONS), quote_ident("module"));
+        let sql = format!(
+            "SELECT {} FROM {} WHERE {} = $1",
+            quote_ident("version"),
+            quote_ident(SERVERPOD_MIGRATIONS),
+            quote_ident("module")
+        );
         with_conn!(self, |c| sqlx::query_scalar(&sql).bind(module).fetch_optional(&mut *c).await)
     }
 
@@ -165,12 +205,36 @@ impl Conn {
     }
 
     async fn history(&mut self, module: &str) -> Result<Vec<HistoryRow>, sqlx::Error> {
-        type Raw = (i64, String, String, String, String, Option<String>, String, String, Option<String>, Option<i64>, Option<String>, Option<String>, Option<String>);
+        type Raw = (
+            i64,
+            String,
+            String,
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            Option<String>,
+            Option<i64>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
         let sql = history::select_sql(self.dialect());
-        let raw: Vec<Raw> = with_conn!(self, |c| sqlx::query_as(&sql).bind(module).bind(REPAIR_MODULE).fetch_all(&mut *c).await)?;
+        let raw: Vec<Raw> = with_conn!(self, |c| sqlx::query_as(&sql)
+            .bind(module)
+            .bind(REPAIR_MODULE)
+            .fetch_all(&mut *c)
+            .await)?;
         raw.into_iter()
             .map(|r| {
-                let bad = |what: &str, v: &str| sqlx::Error::Protocol(format!("{} row {}: unknown {what} `{v}`", history::HISTORY_TABLE, r.0));
+                let bad = |what: &str, v: &str| {
+                    sqlx::Error::Protocol(format!(
+                        "{} row {}: unknown {what} `{v}`",
+                        history::HISTORY_TABLE,
+                        r.0
+                    ))
+                };
                 Ok(HistoryRow {
                     id: r.0,
                     module: r.1,
@@ -195,11 +259,19 @@ impl Conn {
         match self {
             Conn::Pg(_) => Ok(Vec::new()),
             Conn::Lite(c) => {
-                let rows: Vec<(String, Option<i64>, String)> =
-                    sqlx::query_as("SELECT \"table\", \"rowid\", \"parent\" FROM pragma_foreign_key_check LIMIT 10").fetch_all(&mut *c).await?;
+                let rows: Vec<(String, Option<i64>, String)> = sqlx::query_as(
+                    "SELECT \"table\", \"rowid\", \"parent\" FROM pragma_foreign_key_check LIMIT 10",
+                )
+                .fetch_all(&mut *c)
+                .await?;
                 Ok(rows
                     .into_iter()
-                    .map(|(t, id, p)| format!("{t} rowid {} references a missing row of {p}", id.map(|i| i.to_string()).unwrap_or("?".into())))
+                    .map(|(t, id, p)| {
+                        format!(
+                            "{t} rowid {} references a missing row of {p}",
+                            id.map(|i| i.to_string()).unwrap_or("?".into())
+                        )
+                    })
                     .collect())
             }
         }
@@ -208,7 +280,10 @@ impl Conn {
 
 fn check_dialect(project: &Project, target: &ConnectionTarget) -> Result<(), DbError> {
     if project.dialect != target.dialect() {
-        return Err(DbError::DialectMismatch { project: project.dialect.to_string(), database: target.dialect().to_string() });
+        return Err(DbError::DialectMismatch {
+            project: project.dialect.to_string(),
+            database: target.dialect().to_string(),
+        });
     }
     Ok(())
 }
@@ -228,12 +303,17 @@ async fn connect_read_only(target: &ConnectionTarget, timeout: Duration) -> Resu
     }
 }
 
-async fn read_state_on(conn: &mut Conn, target: &ConnectionTarget, module: &str) -> Result<InstalledState, DbError> {
+async fn read_state_on(
+    conn: &mut Conn,
+    target: &ConnectionTarget,
+    module: &str,
+) -> Result<InstalledState, DbError> {
     let err = |what: &str, e: &sqlx::Error| target.sql_error(format!("reading {what}"), e);
     let mut state = InstalledState::default();
     if conn.table_exists(SERVERPOD_MIGRATIONS).await.map_err(|e| err(SERVERPOD_MIGRATIONS, &e))? {
         state.version = conn.module_version(module).await.map_err(|e| err(SERVERPOD_MIGRATIONS, &e))?;
-        state.repair_version = conn.module_version(REPAIR_MODULE).await.map_err(|e| err(SERVERPOD_MIGRATIONS, &e))?;
+        state.repair_version =
+            conn.module_version(REPAIR_MODULE).await.map_err(|e| err(SERVERPOD_MIGRATIONS, &e))?;
     }
     if conn.table_exists(history::HISTORY_TABLE).await.map_err(|e| err(history::HISTORY_TABLE, &e))? {
         state.history = conn.history(module).await.map_err(|e| err(history::HISTORY_TABLE, &e))?;
@@ -346,7 +426,9 @@ async fn apply_inner(
         }
         Dialect::Sqlite => Conn::Lite(target.connect_sqlite_with(opts.lock_timeout, false).await?),
     };
-    let result = run_locked(&mut conn, project, target, opts, &disk, repair.as_ref(), plan_opts, observer, report).await;
+    let result =
+        run_locked(&mut conn, project, target, opts, &disk, repair.as_ref(), plan_opts, observer, report)
+            .await;
     close(conn).await;
     if let Some(mut l) = lock_conn {
         let _ = sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(LOCK_NAME).execute(&mut l).await;
@@ -385,7 +467,8 @@ async fn run_locked(
                     break;
                 }
                 Some(step) => {
-                    let expect = Expect { module: REPAIR_MODULE.to_string(), version: state.repair_version.clone() };
+                    let expect =
+                        Expect { module: REPAIR_MODULE.to_string(), version: state.repair_version.clone() };
                     match run_step(conn, target, module, &step, &expect, observer).await {
                         Ok(_) => {
                             report.repair_applied = Some(step.version.clone());
@@ -418,8 +501,15 @@ async fn run_locked(
                 covered_by: None,
                 previous_checksum: a.recorded.clone(),
             };
-            conn.insert_history(&row).await.map_err(|e| target.sql_error("recording the accepted checksum", &e))?;
-            observer(&ApplyEvent::Accepted { version: &a.version, kind: a.kind, recorded: a.recorded.as_deref(), new: a.new.as_deref() });
+            conn.insert_history(&row)
+                .await
+                .map_err(|e| target.sql_error("recording the accepted checksum", &e))?;
+            observer(&ApplyEvent::Accepted {
+                version: &a.version,
+                kind: a.kind,
+                recorded: a.recorded.as_deref(),
+                new: a.new.as_deref(),
+            });
             report.accepted.push(a.version.clone());
         }
         plan_opts.accept_modified.clear();
@@ -428,7 +518,11 @@ async fn run_locked(
             let expect = Expect { module: module.to_string(), version: expected.clone() };
             match run_step(conn, target, module, step, &expect, observer).await {
                 Ok(duration) => {
-                    report.applied.push(AppliedStep { version: step.version.clone(), kind: step.kind, duration });
+                    report.applied.push(AppliedStep {
+                        version: step.version.clone(),
+                        kind: step.kind,
+                        duration,
+                    });
                     expected = Some(step.version.clone());
                 }
                 Err(DbError::Raced { .. }) => {
@@ -494,7 +588,11 @@ async fn run_step(
         let inside: Result<(), StepErr> = async {
             if conn.dialect() == Dialect::Sqlite {
                 // Under the write lock now: has another run moved the version since we planned?
-                let found = if conn.table_exists(SERVERPOD_MIGRATIONS).await.map_err(|e| StepErr::Sql(db_message(&e)))? {
+                let found = if conn
+                    .table_exists(SERVERPOD_MIGRATIONS)
+                    .await
+                    .map_err(|e| StepErr::Sql(db_message(&e)))?
+                {
                     conn.module_version(&expect.module).await.map_err(|e| StepErr::Sql(db_message(&e)))?
                 } else {
                     None
@@ -508,7 +606,9 @@ async fn run_step(
             }
             let violations = conn.foreign_key_violations().await.map_err(|e| StepErr::Sql(db_message(&e)))?;
             if !violations.is_empty() {
-                return Err(format!("foreign key violations after the migration: {}", violations.join("; ")).into());
+                return Err(
+                    format!("foreign key violations after the migration: {}", violations.join("; ")).into()
+                );
             }
             let finished_at = crate::timefmt::now_utc();
             let duration_ms = t0.elapsed().as_millis() as i64;
@@ -525,7 +625,9 @@ async fn run_step(
                 covered_by: None,
                 previous_checksum: None,
             };
-            conn.insert_history(&row).await.map_err(|e| StepErr::Sql(format!("recording history: {}", db_message(&e))))?;
+            conn.insert_history(&row)
+                .await
+                .map_err(|e| StepErr::Sql(format!("recording history: {}", db_message(&e))))?;
             for covered in &step.covers {
                 let b = NewRow {
                     version: covered.clone(),
@@ -535,7 +637,9 @@ async fn run_step(
                     covered_by: Some(step.version.clone()),
                     ..row.clone()
                 };
-                conn.insert_history(&b).await.map_err(|e| StepErr::Sql(format!("recording history: {}", db_message(&e))))?;
+                conn.insert_history(&b)
+                    .await
+                    .map_err(|e| StepErr::Sql(format!("recording history: {}", db_message(&e))))?;
             }
             Ok(())
         }
@@ -600,7 +704,11 @@ async fn run_step(
 }
 
 /// Takes the advisory lock on a dedicated connection, polling until `timeout`.
-async fn pg_lock(target: &ConnectionTarget, timeout: Duration, observer: &mut dyn FnMut(&ApplyEvent)) -> Result<PgConnection, DbError> {
+async fn pg_lock(
+    target: &ConnectionTarget,
+    timeout: Duration,
+    observer: &mut dyn FnMut(&ApplyEvent),
+) -> Result<PgConnection, DbError> {
     let mut c = target.connect_postgres("strata apply (lock)").await?;
     let start = Instant::now();
     let mut announced = false;

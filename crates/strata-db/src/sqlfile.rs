@@ -87,7 +87,9 @@ mod tests {
 
     #[test]
     fn rejects_missing_or_duplicate_markers() {
-        for sql in ["SELECT 1;\n", "BEGIN;\nSELECT 1;\n", "BEGIN;\nCOMMIT;\nBEGIN;\nCOMMIT;\n", "COMMIT;\nBEGIN;\n"] {
+        for sql in
+            ["SELECT 1;\n", "BEGIN;\nSELECT 1;\n", "BEGIN;\nCOMMIT;\nBEGIN;\nCOMMIT;\n", "COMMIT;\nBEGIN;\n"]
+        {
             let e = split(Path::new("x/migration.sql"), sql).unwrap_err();
             assert!(e.to_string().contains("x/migration.sql"), "{e}");
         }

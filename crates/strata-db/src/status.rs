@@ -72,7 +72,9 @@ impl StatusReport {
     /// The installed version exists in the database but not on disk: apply would fail.
     pub fn installed_missing(&self) -> bool {
         self.installed.as_ref().is_some_and(|v| {
-            self.rows.iter().any(|r| &r.version == v && r.state == VersionState::MissingOnDisk && r.kind != Some(StepKind::Repair))
+            self.rows.iter().any(|r| {
+                &r.version == v && r.state == VersionState::MissingOnDisk && r.kind != Some(StepKind::Repair)
+            })
         })
     }
 
@@ -82,7 +84,13 @@ impl StatusReport {
     }
 }
 
-fn from_row(version: &str, row: Option<&HistoryRow>, dialect: &str, state: VersionState, detail: Option<String>) -> StatusRow {
+fn from_row(
+    version: &str,
+    row: Option<&HistoryRow>,
+    dialect: &str,
+    state: VersionState,
+    detail: Option<String>,
+) -> StatusRow {
     StatusRow {
         version: version.to_string(),
         kind: row.map(|r| r.kind),
@@ -100,7 +108,13 @@ fn first_line(s: &str) -> String {
 }
 
 /// Builds the status report. `dialect` is the project's, shown for versions with no history.
-pub fn build(module: &str, dialect: &str, installed: &InstalledState, disk: &[DiskMigration], repair: Option<&RepairFile>) -> StatusReport {
+pub fn build(
+    module: &str,
+    dialect: &str,
+    installed: &InstalledState,
+    disk: &[DiskMigration],
+    repair: Option<&RepairFile>,
+) -> StatusReport {
     let mut disk: Vec<&DiskMigration> = disk.iter().collect();
     disk.sort_by(|a, b| a.version.cmp(&b.version));
     let inst = installed.version.as_deref();
@@ -129,16 +143,29 @@ pub fn build(module: &str, dialect: &str, installed: &InstalledState, disk: &[Di
                         };
                         from_row(v, Some(rec), dialect, VersionState::Modified, Some(detail))
                     } else {
-                        let detail = (rec.status == RunStatus::Accepted).then(|| "edited file accepted".to_string());
+                        let detail =
+                            (rec.status == RunStatus::Accepted).then(|| "edited file accepted".to_string());
                         from_row(v, Some(rec), dialect, VersionState::Applied, detail)
                     }
                 }
-                None => match installed.history.iter().rev().find(|r| r.module == module && r.version == v && r.status == RunStatus::Baseline) {
+                None => match installed
+                    .history
+                    .iter()
+                    .rev()
+                    .find(|r| r.module == module && r.version == v && r.status == RunStatus::Baseline)
+                {
                     Some(b) => {
-                        let detail = b.covered_by.as_ref().map(|c| format!("covered by definition.sql of {c}"));
+                        let detail =
+                            b.covered_by.as_ref().map(|c| format!("covered by definition.sql of {c}"));
                         from_row(v, Some(b), dialect, VersionState::Baseline, detail)
                     }
-                    None => from_row(v, None, dialect, VersionState::Applied, Some("applied outside strata (no history)".into())),
+                    None => from_row(
+                        v,
+                        None,
+                        dialect,
+                        VersionState::Applied,
+                        Some("applied outside strata (no history)".into()),
+                    ),
                 },
             }
         } else {
@@ -173,7 +200,11 @@ pub fn build(module: &str, dialect: &str, installed: &InstalledState, disk: &[Di
     missing.sort();
     missing.dedup();
     for v in missing {
-        let last = installed.history.iter().rev().find(|r| r.module == module && r.version == v && r.status != RunStatus::Failed);
+        let last = installed
+            .history
+            .iter()
+            .rev()
+            .find(|r| r.module == module && r.version == v && r.status != RunStatus::Failed);
         let detail = if Some(v.as_str()) == inst {
             "installed version; restore its directory".to_string()
         } else {
@@ -184,22 +215,47 @@ pub fn build(module: &str, dialect: &str, installed: &InstalledState, disk: &[Di
     rows.sort_by(|a, b| a.version.cmp(&b.version));
 
     // The repair migration.
-    let repair_row = |v: &str| installed.history.iter().rev().find(|r| r.module == crate::REPAIR_MODULE && r.version == v);
+    let repair_row =
+        |v: &str| installed.history.iter().rev().find(|r| r.module == crate::REPAIR_MODULE && r.version == v);
     match (repair, installed.repair_version.as_deref()) {
         (Some(r), applied) => {
             let last = repair_row(&r.version);
             let mut row = if applied == Some(r.version.as_str()) {
-                from_row(&r.version, last.filter(|x| x.status == RunStatus::Ok), dialect, VersionState::Applied, None)
+                from_row(
+                    &r.version,
+                    last.filter(|x| x.status == RunStatus::Ok),
+                    dialect,
+                    VersionState::Applied,
+                    None,
+                )
             } else if let Some(f) = last.filter(|x| x.status == RunStatus::Failed) {
-                from_row(&r.version, Some(f), dialect, VersionState::Failed, f.error.as_deref().map(first_line))
+                from_row(
+                    &r.version,
+                    Some(f),
+                    dialect,
+                    VersionState::Failed,
+                    f.error.as_deref().map(first_line),
+                )
             } else {
-                from_row(&r.version, None, dialect, VersionState::Pending, Some("apply --repair to run it".into()))
+                from_row(
+                    &r.version,
+                    None,
+                    dialect,
+                    VersionState::Pending,
+                    Some("apply --repair to run it".into()),
+                )
             };
             row.kind = Some(StepKind::Repair);
             rows.push(row);
         }
         (None, Some(applied)) => {
-            let mut row = from_row(applied, repair_row(applied), dialect, VersionState::Applied, Some("repair file no longer present".into()));
+            let mut row = from_row(
+                applied,
+                repair_row(applied),
+                dialect,
+                VersionState::Applied,
+                Some("repair file no longer present".into()),
+            );
             row.kind = Some(StepKind::Repair);
             rows.push(row);
         }
@@ -263,7 +319,13 @@ mod tests {
             repair_version: None,
             history: vec![
                 row(1, "a", StepKind::Definition, RunStatus::Baseline, None),
-                row(2, "b", StepKind::Definition, RunStatus::Ok, Some(d[1].definition.as_ref().unwrap().checksum.clone())),
+                row(
+                    2,
+                    "b",
+                    StepKind::Definition,
+                    RunStatus::Ok,
+                    Some(d[1].definition.as_ref().unwrap().checksum.clone()),
+                ),
                 row(3, "c", StepKind::Migration, RunStatus::Ok, Some("0".repeat(64))),
                 row(4, "d", StepKind::Migration, RunStatus::Failed, None),
                 row(5, "0-gone", StepKind::Migration, RunStatus::Ok, Some(mig(0))),
@@ -312,7 +374,10 @@ mod tests {
         let d = disk(&["a", "b"]);
         let st = InstalledState { version: Some("aa".into()), ..Default::default() };
         let r = build(M, "postgres", &st, &d, None);
-        assert_eq!(states(&r), [("a", VersionState::Applied), ("aa", VersionState::MissingOnDisk), ("b", VersionState::Pending)]);
+        assert_eq!(
+            states(&r),
+            [("a", VersionState::Applied), ("aa", VersionState::MissingOnDisk), ("b", VersionState::Pending)]
+        );
         assert!(r.installed_missing());
         assert!(!r.up_to_date());
     }

@@ -37,7 +37,11 @@ fn s(v: &str, k: StepKind) -> (String, StepKind) {
 
 async fn state_of(env: &Env, version: &str) -> VersionState {
     let st = strata_db::status(&env.project, &env.target).await.unwrap();
-    st.rows.iter().find(|r| r.version == version).unwrap_or_else(|| panic!("{version} not in status: {st:?}")).state
+    st.rows
+        .iter()
+        .find(|r| r.version == version)
+        .unwrap_or_else(|| panic!("{version} not in status: {st:?}"))
+        .state
 }
 
 async fn fresh_database_runs_latest_definition_and_records_baseline(d: Dialect) {
@@ -54,7 +58,11 @@ async fn fresh_database_runs_latest_definition_and_records_baseline(d: Dialect) 
     assert!(env.has_table("customer").await && env.has_table("order").await);
     assert_eq!(
         env.history().await,
-        [format!("{V3} definition ok"), format!("{V1} definition baseline"), format!("{V2} definition baseline")]
+        [
+            format!("{V3} definition ok"),
+            format!("{V1} definition baseline"),
+            format!("{V2} definition baseline")
+        ]
     );
     let times = env.rows("SELECT dialect || ' ' || checksum || ' ' || CAST(duration_ms AS TEXT) FROM strata_migration_history WHERE status = 'ok'").await;
     assert!(times[0].starts_with(d.as_str()), "{times:?}");
@@ -216,12 +224,14 @@ async fn checksum_mismatch_reported_refused_and_accepted(d: Dialect) {
     let mut expected = hist.clone();
     expected.push(format!("{V2} migration accepted"));
     assert_eq!(env.history().await, expected);
-    let prev = env.rows("SELECT previous_checksum FROM strata_migration_history WHERE status = 'accepted'").await;
+    let prev =
+        env.rows("SELECT previous_checksum FROM strata_migration_history WHERE status = 'accepted'").await;
     assert_eq!(prev[0].len(), 64);
     assert_eq!(state_of(&env, V2).await, VersionState::Applied);
     assert!(strata_db::status(&env.project, &env.target).await.unwrap().up_to_date());
     // Accepting again is an explicit error (nothing to accept), not a silent no-op.
-    let e = env.apply(ApplyOptions { accept_modified: vec![V2.into()], ..Default::default() }).await.unwrap_err();
+    let e =
+        env.apply(ApplyOptions { accept_modified: vec![V2.into()], ..Default::default() }).await.unwrap_err();
     assert!(e.to_string().contains("unchanged"), "{e}");
 }
 

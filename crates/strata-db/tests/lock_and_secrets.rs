@@ -14,7 +14,10 @@ async fn lock_timeout_names_the_holder_pid_and_lock_is_released_after() {
     let url = env.target.redacted().to_string(); // trust auth: no password in the scratch URL
     let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
     let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut holder).await.unwrap();
-    let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext('serverpod_migration_lock'))").fetch_one(&mut holder).await.unwrap();
+    let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext('serverpod_migration_lock'))")
+        .fetch_one(&mut holder)
+        .await
+        .unwrap();
     assert!(got);
 
     let opts = ApplyOptions { lock_timeout: Duration::from_millis(400), ..Default::default() };
@@ -44,8 +47,15 @@ async fn lock_timeout_names_the_holder_pid_and_lock_is_released_after() {
 async fn passwords_never_appear_in_errors() {
     let env = Env::new(Dialect::Postgres, "secret");
     // Port 1: connection refused; the password must not surface anywhere.
-    let target = strata_db::resolve_connection(&env.project, Some("postgres://bob:Pa55w0rdXYZ@127.0.0.1:1/nodb"), None).unwrap();
-    let e = strata_db::apply(&env.project, &target, &ApplyOptions::default(), &mut |_: &ApplyEvent| {}).await.unwrap_err();
+    let target = strata_db::resolve_connection(
+        &env.project,
+        Some("postgres://bob:Pa55w0rdXYZ@127.0.0.1:1/nodb"),
+        None,
+    )
+    .unwrap();
+    let e = strata_db::apply(&env.project, &target, &ApplyOptions::default(), &mut |_: &ApplyEvent| {})
+        .await
+        .unwrap_err();
     for text in [e.to_string(), format!("{e:?}"), target.to_string(), format!("{target:?}")] {
         assert!(!text.contains("Pa55w0rdXYZ"), "{text}");
     }
@@ -55,7 +65,9 @@ async fn passwords_never_appear_in_errors() {
 
     // A reachable server, wrong database: still no password.
     let admin = strata_testdb::PgScratch::admin_url();
-    let bad = admin.replacen("postgres://postgres@", "postgres://postgres:Pa55w0rdXYZ@", 1).replace("/postgres", "/no_such_db_strata");
+    let bad = admin
+        .replacen("postgres://postgres@", "postgres://postgres:Pa55w0rdXYZ@", 1)
+        .replace("/postgres", "/no_such_db_strata");
     let target = strata_db::resolve_connection(&env.project, Some(&bad), None).unwrap();
     let e = strata_db::status(&env.project, &target).await.unwrap_err();
     let text = format!("{e} {e:?}");
@@ -67,7 +79,9 @@ async fn dialect_mismatch_is_refused() {
     let env = Env::new(Dialect::Postgres, "dialect");
     let lite = strata_testdb::SqliteScratch::new("dialect");
     let target = strata_db::resolve_connection(&env.project, Some(&lite.url), None).unwrap();
-    let e = strata_db::apply(&env.project, &target, &ApplyOptions::default(), &mut |_: &ApplyEvent| {}).await.unwrap_err();
+    let e = strata_db::apply(&env.project, &target, &ApplyOptions::default(), &mut |_: &ApplyEvent| {})
+        .await
+        .unwrap_err();
     assert!(matches!(e.error, DbError::DialectMismatch { .. }), "{e}");
     assert!(!lite.path.exists());
 }

@@ -122,7 +122,8 @@ impl Env {
                 if !s.path.exists() {
                     return Vec::new();
                 }
-                let mut c = sqlx::SqliteConnection::connect(&format!("sqlite:{}", s.path.display())).await.unwrap();
+                let mut c =
+                    sqlx::SqliteConnection::connect(&format!("sqlite:{}", s.path.display())).await.unwrap();
                 let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&mut c).await.unwrap();
                 rows.into_iter().map(|r| r.0).collect()
             }
@@ -136,7 +137,8 @@ impl Env {
                 sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
             }
             Scratch::Lite(s) => {
-                let mut c = sqlx::SqliteConnection::connect(&format!("sqlite:{}", s.path.display())).await.unwrap();
+                let mut c =
+                    sqlx::SqliteConnection::connect(&format!("sqlite:{}", s.path.display())).await.unwrap();
                 sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
             }
         }
@@ -159,7 +161,12 @@ impl Env {
             Dialect::Sqlite => self.rows("SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master ORDER BY 1").await,
         };
         if self.has_table("serverpod_migrations").await {
-            out.extend(self.rows("SELECT 'version ' || module || '=' || version FROM serverpod_migrations ORDER BY 1").await);
+            out.extend(
+                self.rows(
+                    "SELECT 'version ' || module || '=' || version FROM serverpod_migrations ORDER BY 1",
+                )
+                .await,
+            );
         }
         out
     }
@@ -182,7 +189,8 @@ impl Env {
         if !self.has_table("strata_migration_history").await {
             return Vec::new();
         }
-        self.rows("SELECT version || ' ' || kind || ' ' || status FROM strata_migration_history ORDER BY id").await
+        self.rows("SELECT version || ' ' || kind || ' ' || status FROM strata_migration_history ORDER BY id")
+            .await
     }
 
     pub async fn installed(&self) -> Option<String> {
