@@ -1,9 +1,228 @@
-//! PLACEHOLDER: replaced by its owner.
-use std::path::Path;
+//! `strata diff --from SIDE --to SIDE`: print the migration that takes one schema to another.
+//!
+//! A side is a `definition.json` file, a version directory (path or bare version name in the
+//! project's migrations directory), `models` (the project's models merged with its modules),
+//! `latest` (the newest version), `empty` (no tables), or `db:URL` (a live database).
+//!
+//! Exit codes follow `diff(1)`: 0 when the schemas are equal (nothing printed), 2 when they
+//! differ, 1 on error. The SQL or JSON goes to stdout; the human summary (on a terminal, or
+//! with `--summary`) goes to stderr so the output stays pipeable.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use strata_project::{is_version_name, models_definition, MigrationsDir, ProjectConfig, ProjectError};
+use strata_schema::{
+    definition_from_json, migration_to_json, DatabaseDefinition, DatabaseMigration, MigrationAction,
+};
+use strata_sql::MigrationSqlInput;
+
+use crate::exit;
+
+/// Output format of the migration.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// `migration.sql` in the project's dialect.
+    Sql,
+    /// `migration.json`.
+    Json,
+}
 
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The schema to start from: a definition.json, a version (directory or name), `models`,
+    /// `latest`, `empty`, or `db:URL`.
+    #[arg(long)]
+    pub from: String,
+    /// The schema to reach (same forms as --from).
+    #[arg(long)]
+    pub to: String,
+    /// Print the migration as SQL (default) or as migration.json.
+    #[arg(long, value_enum, default_value_t = Format::Sql)]
+    pub format: Format,
+    /// Also print a short human summary to stderr (automatic when stdout is a terminal).
+    #[arg(long)]
+    pub summary: bool,
+}
 
-pub fn run(_project_dir: &Path, _args: Args) -> anyhow::Result<u8> {
-    anyhow::bail!("not built yet")
+pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
+    // The project is optional: two definition files can be diffed anywhere.
+    let config = match ProjectConfig::load(project_dir) {
+        Ok(c) => Some(c),
+        Err(ProjectError::NotAProject { .. }) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let from = resolve_side(project_dir, config.as_ref(), &args.from)
+        .with_context(|| format!("--from {}", args.from))?;
+    let to =
+        resolve_side(project_dir, config.as_ref(), &args.to).with_context(|| format!("--to {}", args.to))?;
+
+    let migration = strata_diff::generate_migration(&from, &to);
+    let show_summary = args.summary || std::io::stdout().is_terminal();
+    if migration.actions.is_empty() {
+        if show_summary {
+            eprintln!("No differences.");
+        }
+        return Ok(exit::OK);
+    }
+
+    match args.format {
+        Format::Json => println!("{}", migration_to_json(&migration)),
+        Format::Sql => {
+            let dialect_name = config.as_ref().map(|c| c.dialect.as_str()).unwrap_or("postgres");
+            let dialect = strata_sql::dialect_by_name(dialect_name)
+                .with_context(|| format!("unknown dialect \"{dialect_name}\""))?;
+            let removed: Vec<String> = from
+                .installed_modules
+                .iter()
+                .map(|m| m.module.clone())
+                .filter(|m| !to.installed_modules.iter().any(|t| &t.module == m))
+                .collect();
+            let sql = strata_sql::migration_sql(
+                dialect.as_ref(),
+                &MigrationSqlInput {
+                    migration: &migration,
+                    source: &from,
+                    target: &to,
+                    installed_modules: &to.installed_modules,
+                    removed_modules: &removed,
+                },
+            )
+            .map_err(|e| ProjectError::Dialect {
+                dialect: dialect.name().to_string(),
+                message: e.to_string(),
+            })?;
+            print!("{sql}");
+            if !sql.ends_with('\n') {
+                println!();
+            }
+        }
+    }
+    if show_summary {
+        eprint!("{}", summary(&migration));
+    }
+    Ok(exit::DIFFERS)
+}
+
+/// Turns a side argument into a definition.
+fn resolve_side(
+    project_dir: &Path,
+    config: Option<&ProjectConfig>,
+    side: &str,
+) -> anyhow::Result<DatabaseDefinition> {
+    let need_project = || {
+        config.ok_or_else(|| ProjectError::NotAProject { dir: project_dir.to_path_buf() }.into())
+            as anyhow::Result<&ProjectConfig>
+    };
+    if let Some(url) = side.strip_prefix("db:") {
+        return crate::commands::live::live_definition(project_dir, url);
+    }
+    match side {
+        "models" => return Ok(models_definition(need_project()?)?),
+        "empty" => {
+            let name = config.map(|c| c.module_name.clone()).unwrap_or_default();
+            return Ok(DatabaseDefinition::empty(name));
+        }
+        "latest" => {
+            let config = need_project()?;
+            let dir = MigrationsDir::new(&config.migrations_dir);
+            let Some(latest) = dir.latest()? else {
+                bail!(
+                    "there are no migration versions in {} (use `empty` for the empty schema)",
+                    config.display_path(&config.migrations_dir).display()
+                );
+            };
+            return Ok(dir.read_definition(&latest)?);
+        }
+        _ => {}
+    }
+
+    // A path as typed, then relative to the project directory.
+    let candidates = [PathBuf::from(side), project_dir.join(side)];
+    if let Some(path) = candidates.iter().find(|p| p.exists()) {
+        let file = if path.is_dir() { path.join("definition.json") } else { path.clone() };
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(ProjectError::MissingArtifact { path: file }.into())
+            }
+            Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {}", file.display()))),
+        };
+        return Ok(definition_from_json(&text).map_err(|error| ProjectError::Json { path: file, error })?);
+    }
+
+    if is_version_name(side) {
+        let config = need_project()?;
+        let dir = MigrationsDir::new(&config.migrations_dir);
+        let versions = dir.versions()?;
+        if !versions.iter().any(|v| v == side) {
+            bail!(
+                "Unable to find the specified migration \"{side}\" in {}. Available versions: [{}].",
+                config.display_path(&config.migrations_dir).display(),
+                versions.join(", ")
+            );
+        }
+        return Ok(dir.read_definition(side)?);
+    }
+    bail!(
+        "no such file, directory or version \"{side}\"; a side is a definition.json path, a version \
+         directory or version name, `models`, `latest`, `empty`, or `db:URL`"
+    )
+}
+
+/// A few lines a reviewer can take in at a glance.
+fn summary(migration: &DatabaseMigration) -> String {
+    let mut created = Vec::new();
+    let mut dropped = Vec::new();
+    let mut altered = Vec::new();
+    for action in &migration.actions {
+        match action {
+            MigrationAction::CreateTable(t) | MigrationAction::CreateTableIfNotExists(t) => {
+                created.push(t.name.clone())
+            }
+            MigrationAction::DeleteTable(name) => dropped.push(name.clone()),
+            MigrationAction::AlterTable(t) => {
+                let mut parts = Vec::new();
+                let mut count = |n: usize, what: &str| {
+                    if n > 0 {
+                        parts.push(format!("{what} {n}"));
+                    }
+                };
+                count(t.add_columns.len(), "+columns");
+                count(t.delete_columns.len(), "-columns");
+                count(t.modify_columns.len(), "~columns");
+                count(t.add_indexes.len(), "+indexes");
+                count(t.delete_indexes.len(), "-indexes");
+                count(t.add_foreign_keys.len(), "+foreign keys");
+                count(t.delete_foreign_keys.len(), "-foreign keys");
+                altered.push(format!("{} ({})", t.name, parts.join(", ")));
+            }
+        }
+    }
+    let recreated: Vec<String> = created.iter().filter(|c| dropped.contains(c)).cloned().collect();
+    created.retain(|c| !recreated.contains(c));
+    dropped.retain(|d| !recreated.contains(d));
+
+    let mut out = String::from("Summary:\n");
+    for (label, list) in [
+        ("created", &created),
+        ("dropped", &dropped),
+        ("recreated (data lost)", &recreated),
+        ("altered", &altered),
+    ] {
+        if !list.is_empty() {
+            out.push_str(&format!("  tables {label}: {}\n", list.join(", ")));
+        }
+    }
+    if migration.warnings.is_empty() {
+        out.push_str("  no warnings\n");
+    } else {
+        out.push_str(&format!("  warnings ({}):\n", migration.warnings.len()));
+        for w in &migration.warnings {
+            let mark = if w.destructive { "[destructive] " } else { "" };
+            out.push_str(&format!("    • {mark}{}\n", w.message));
+        }
+    }
+    out
 }
