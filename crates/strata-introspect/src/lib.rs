@@ -15,6 +15,7 @@
 //! dropped silently: it comes back as an [`IntrospectWarning`] naming the object. The
 //! [`repair`] module uses those warnings to keep repair migrations from touching such objects.
 
+pub mod drift;
 mod pg_types;
 pub mod postgres;
 pub mod repair;
@@ -23,6 +24,7 @@ mod warning;
 
 use strata_schema::{DatabaseDefinition, MigrationVersion};
 
+pub use drift::{comparable_live, drift_report, DriftReport};
 pub use postgres::introspect_postgres;
 pub use sqlite::introspect_sqlite;
 pub use warning::{IntrospectWarning, WarningKind};

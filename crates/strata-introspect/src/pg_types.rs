@@ -2,8 +2,7 @@
 //! rule is unit-tested without a server.
 
 use strata_schema::{
-    ColumnType, Deferrable, ForeignKeyAction, ForeignKeyMatchType, GinOperatorClass,
-    VectorDistanceFunction,
+    ColumnType, Deferrable, ForeignKeyAction, ForeignKeyMatchType, GinOperatorClass, VectorDistanceFunction,
 };
 
 /// A column's type in strata's terms.
@@ -131,11 +130,7 @@ pub(crate) fn vector_operator_class(opcname: &str) -> Option<(ColumnType, Vector
 
 /// `reloptions` entries (`m=16`) as ordered key/value pairs; malformed entries are skipped.
 pub(crate) fn parse_reloptions(options: &[String]) -> Vec<(String, String)> {
-    options
-        .iter()
-        .filter_map(|o| o.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect()
+    options.iter().filter_map(|o| o.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
 /// Index access methods whose storage parameters the model carries (`WITH (m=16, ...)`).

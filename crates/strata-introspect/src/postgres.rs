@@ -21,13 +21,21 @@ use crate::pg_types::{
     method_is_vector, parse_reloptions, vector_operator_class,
 };
 use crate::{
-    quote_ident, IntrospectError, IntrospectOptions, IntrospectWarning, Introspection, WarningKind, MIGRATIONS_TABLE,
+    quote_ident, IntrospectError, IntrospectOptions, IntrospectWarning, Introspection, WarningKind,
+    MIGRATIONS_TABLE,
 };
 
 /// The catalog queries introspection runs, in order. Their number does not depend on the
 /// database's size; the last one runs only when `serverpod_migrations` exists.
-pub const QUERIES: &[&str] =
-    &["server", "tables", "columns", "indexes", "foreign keys", "unrepresentable objects", "installed versions"];
+pub const QUERIES: &[&str] = &[
+    "server",
+    "tables",
+    "columns",
+    "indexes",
+    "foreign keys",
+    "unrepresentable objects",
+    "installed versions",
+];
 
 /// The name Serverpod's analyzer gives live definitions.
 pub const ANALYZER_MODULE: &str = "analyzer";
@@ -299,7 +307,8 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
 
     let rows = fetch(conn, QUERIES[1], &sql_tables(), schemas).await?;
     query_count += 1;
-    let mut tables = Tables { list: Vec::with_capacity(rows.len()), by_oid: HashMap::with_capacity(rows.len()) };
+    let mut tables =
+        Tables { list: Vec::with_capacity(rows.len()), by_oid: HashMap::with_capacity(rows.len()) };
     for row in &rows {
         let q = QUERIES[1];
         let oid: i64 = get(row, "oid", q)?;
@@ -500,7 +509,10 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
     Ok(Introspection { definition, warnings, installed_versions, query_count })
 }
 
-async fn read_installed_versions(conn: &mut PgConnection, schema: &str) -> Result<Vec<MigrationVersion>, sqlx::Error> {
+async fn read_installed_versions(
+    conn: &mut PgConnection,
+    schema: &str,
+) -> Result<Vec<MigrationVersion>, sqlx::Error> {
     let sql = format!(
         "SELECT \"module\"::text AS module, \"version\"::text AS version FROM {}.{} ORDER BY 1",
         quote_ident(schema),
@@ -568,10 +580,15 @@ fn map_index(
         let mapped: Vec<_> = opclasses.iter().map(|o| gin_operator_class(o)).collect();
         gin_class = mapped.first().copied().flatten();
         if mapped.iter().any(|m| m.is_none()) || mapped.windows(2).any(|w| w[0] != w[1]) {
-            details.push(format!("operator classes {} (only one of {} is represented)", opclasses.join(", "), {
-                let all: Vec<&str> = strata_schema::GinOperatorClass::ALL.iter().map(|g| g.sql()).collect();
-                all.join("/")
-            }));
+            details.push(format!(
+                "operator classes {} (only one of {} is represented)",
+                opclasses.join(", "),
+                {
+                    let all: Vec<&str> =
+                        strata_schema::GinOperatorClass::ALL.iter().map(|g| g.sql()).collect();
+                    all.join("/")
+                }
+            ));
         }
     } else if method_is_vector(&method) {
         match opclasses.first().and_then(|o| vector_operator_class(o)) {
@@ -672,7 +689,8 @@ fn map_unrepresentable(row: &PgRow, tables: &Tables) -> Result<Option<Introspect
         None => None,
     };
     let deps: Vec<i64> = get(row, "deps", q)?;
-    let mut depends_on: Vec<String> = deps.iter().filter_map(|d| tables.name(*d)).map(str::to_string).collect();
+    let mut depends_on: Vec<String> =
+        deps.iter().filter_map(|d| tables.name(*d)).map(str::to_string).collect();
     depends_on.sort();
     depends_on.dedup();
     let detail: Option<String> = get(row, "detail", q)?;

@@ -21,7 +21,7 @@ use std::fmt;
 
 use strata_schema::{DatabaseDefinition, DatabaseMigration, MigrationAction, MigrationVersion};
 
-use crate::{Introspection, WarningKind, MIGRATIONS_TABLE, REPAIR_MODULE};
+use crate::{Introspection, WarningKind, REPAIR_MODULE};
 
 /// Something the user must know about a repair.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,12 +39,12 @@ impl fmt::Display for RepairNote {
 
 /// The live definition as the repair's diff source, with the notes about what it will not
 /// touch. See the module documentation for the rules.
-pub fn repair_source(live: &Introspection, target: &DatabaseDefinition) -> (DatabaseDefinition, Vec<RepairNote>) {
-    let mut source = live.definition.clone();
+pub fn repair_source(
+    live: &Introspection,
+    target: &DatabaseDefinition,
+) -> (DatabaseDefinition, Vec<RepairNote>) {
+    let mut source = crate::drift::comparable_live(&live.definition, target);
     let mut notes = Vec::new();
-    if target.table(MIGRATIONS_TABLE).is_none() {
-        source.tables.retain(|t| t.name != MIGRATIONS_TABLE);
-    }
     for table in &mut source.tables {
         let Some(target_table) = target.table(&table.name) else { continue };
         for column in &mut table.columns {
@@ -52,7 +52,9 @@ pub fn repair_source(live: &Introspection, target: &DatabaseDefinition) -> (Data
                 w.is_column(&table.name, &column.name)
                     && matches!(
                         w.kind,
-                        WarningKind::UnknownColumnType | WarningKind::GeneratedColumn | WarningKind::IdentityColumn
+                        WarningKind::UnknownColumnType
+                            | WarningKind::GeneratedColumn
+                            | WarningKind::IdentityColumn
                     )
             }) else {
                 continue;
@@ -195,7 +197,7 @@ pub fn removed_modules(live: &[MigrationVersion], recorded: &[MigrationVersion])
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::IntrospectWarning;
+    use crate::{IntrospectWarning, MIGRATIONS_TABLE};
     use strata_schema::{ColumnDefinition, ColumnType, TableDefinition, TableMigration};
 
     fn column(name: &str, t: ColumnType) -> ColumnDefinition {
@@ -233,7 +235,8 @@ mod tests {
             vec![table("t", vec![column("id", ColumnType::Bigint), column("code", ColumnType::Unknown)])],
             vec![warning(WarningKind::UnknownColumnType, Some("t"), "code", &["t"])],
         );
-        let target = def(vec![table("t", vec![column("id", ColumnType::Bigint), column("code", ColumnType::Text)])]);
+        let target =
+            def(vec![table("t", vec![column("id", ColumnType::Bigint), column("code", ColumnType::Text)])]);
         let (source, notes) = repair_source(&l, &target);
         assert_eq!(source.tables[0].columns[1].column_type, ColumnType::Text);
         assert_eq!(notes.len(), 1);
@@ -322,7 +325,8 @@ mod tests {
             MigrationVersion::dependency(REPAIR_MODULE, "x"),
             MigrationVersion::dependency("serverpod", "2"),
         ];
-        let target = vec![MigrationVersion::project("p", "1"), MigrationVersion::dependency("serverpod", "2")];
+        let target =
+            vec![MigrationVersion::project("p", "1"), MigrationVersion::dependency("serverpod", "2")];
         assert!(!versions_mismatch(&live, &target));
         assert!(versions_mismatch(&live[..1], &target));
         let other = vec![MigrationVersion::project("p", "0"), MigrationVersion::dependency("serverpod", "2")];
@@ -332,7 +336,8 @@ mod tests {
     #[test]
     fn removed_modules_are_live_rows_not_recorded() {
         let live = vec![MigrationVersion::dependency("old", "1"), MigrationVersion::dependency("p", "1")];
-        let recorded = vec![MigrationVersion::project("p", "2"), MigrationVersion::dependency(REPAIR_MODULE, "r")];
+        let recorded =
+            vec![MigrationVersion::project("p", "2"), MigrationVersion::dependency(REPAIR_MODULE, "r")];
         assert_eq!(removed_modules(&live, &recorded), vec!["old".to_string()]);
     }
 }

@@ -150,14 +150,9 @@ impl fmt::Display for IntrospectWarning {
     /// `check constraint "positive" on table "public"."orders": CHECK ((amount > 0))`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.table {
-            Some(t) if *t != self.name => write!(
-                f,
-                "{} \"{}\" on table \"{}\".\"{}\"",
-                self.kind.label(),
-                self.name,
-                self.schema,
-                t
-            )?,
+            Some(t) if *t != self.name => {
+                write!(f, "{} \"{}\" on table \"{}\".\"{}\"", self.kind.label(), self.name, self.schema, t)?
+            }
             _ => write!(f, "{} \"{}\".\"{}\"", self.kind.label(), self.schema, self.name)?,
         }
         if !self.detail.is_empty() {

@@ -1,0 +1,263 @@
+//! A human-readable drift report: what differs between a live database and a definition,
+//! object by object and in which direction.
+//!
+//! Built on `strata_diff::compare`, the same predicates the diff uses, so the report lists
+//! something exactly when a repair towards the definition would do something (unmanaged target
+//! tables and the bookkeeping table are left out for the same reasons as there). Serverpod's
+//! equivalent message reads backwards ("Missing index" for an index only the database has,
+//! issues #2879/#5748); every line here says which side has what.
+
+use std::fmt;
+
+use strata_diff::compare::{diff_definitions, Change, DifferenceKind, ObjectKind};
+use strata_schema::{DatabaseDefinition, MigrationVersion};
+
+use crate::{MIGRATIONS_TABLE, REPAIR_MODULE};
+
+/// One line of a drift report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriftEntry {
+    /// The table concerned (for module version lines: the bookkeeping table).
+    pub table: String,
+    /// The rendered line, e.g. `table "x": column "y" is text in the database, bigint in v2`.
+    pub message: String,
+}
+
+/// Everything that differs between a live database and a target definition.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DriftReport {
+    /// How the live side is named in lines ("the database").
+    pub live_label: String,
+    /// How the target side is named in lines (a version name, a file).
+    pub target_label: String,
+    /// Schema differences, table by table.
+    pub entries: Vec<DriftEntry>,
+    /// Bookkeeping differences (`serverpod_migrations` rows vs the target's installed modules).
+    pub versions: Vec<String>,
+}
+
+impl DriftReport {
+    /// True when the schema matches (bookkeeping differences aside).
+    pub fn schema_matches(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// True when nothing at all differs.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty() && self.versions.is_empty()
+    }
+}
+
+impl fmt::Display for DriftReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return writeln!(f, "No drift: {} matches {}.", self.live_label, self.target_label);
+        }
+        if !self.entries.is_empty() {
+            writeln!(
+                f,
+                "Drift between {} and {} ({} difference{}):",
+                self.live_label,
+                self.target_label,
+                self.entries.len(),
+                if self.entries.len() == 1 { "" } else { "s" }
+            )?;
+            for e in &self.entries {
+                writeln!(f, "  {}", e.message)?;
+            }
+        }
+        if !self.versions.is_empty() {
+            writeln!(f, "Recorded migration versions differ:")?;
+            for v in &self.versions {
+                writeln!(f, "  {v}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The live definition as it must be compared with `target`: strata's bookkeeping table,
+/// which `definition.sql` and the runner create implicitly when a project does not define it
+/// (no `serverpod` module), is removed unless `target` defines it. Without this every such
+/// project would see a `DROP TABLE "serverpod_migrations"` in each diff against its database.
+/// Call it before `strata_diff::generate_migration(live, target)`.
+pub fn comparable_live(live: &DatabaseDefinition, target: &DatabaseDefinition) -> DatabaseDefinition {
+    let mut out = live.clone();
+    if target.table(MIGRATIONS_TABLE).is_none() {
+        out.tables.retain(|t| t.name != MIGRATIONS_TABLE);
+    }
+    out
+}
+
+/// Compares a live definition with a target definition. `live_label` and `target_label` name
+/// the sides in the lines (e.g. "the database" and "20240101120000000").
+pub fn drift_report(
+    live: &DatabaseDefinition,
+    target: &DatabaseDefinition,
+    live_label: &str,
+    target_label: &str,
+) -> DriftReport {
+    // The diff ignores unmanaged target tables, whatever the database holds under that name.
+    let mut l = comparable_live(live, target);
+    l.tables.retain(|t| !target.tables.iter().any(|u| u.name == t.name && !u.is_managed()));
+    let mut t = target.clone();
+    t.tables.retain(|t| t.is_managed());
+
+    let entries = diff_definitions(&l, &t)
+        .into_iter()
+        .map(|d| {
+            let subject = if d.kind == ObjectKind::Table {
+                format!("table \"{}\"", d.table)
+            } else {
+                format!("table \"{}\": {} \"{}\"", d.table, d.kind.label(), d.name)
+            };
+            let message = match &d.difference {
+                DifferenceKind::Removed => {
+                    format!("{subject} exists in {live_label} but not in {target_label}")
+                }
+                DifferenceKind::Added => {
+                    format!("{subject} is missing from {live_label} ({target_label} has it)")
+                }
+                DifferenceKind::Changed(changes) => {
+                    let parts: Vec<String> =
+                        changes.iter().map(|c| change_text(c, live_label, target_label)).collect();
+                    format!("{subject} {}", parts.join("; "))
+                }
+            };
+            DriftEntry { table: d.table, message }
+        })
+        .collect();
+    DriftReport {
+        live_label: live_label.to_string(),
+        target_label: target_label.to_string(),
+        entries,
+        versions: version_lines(&live.installed_modules, &target.installed_modules, live_label, target_label),
+    }
+}
+
+/// `is text in the database, bigint in v2`, `has default 'a' in the database, none in v2`.
+fn change_text(c: &Change, live_label: &str, target_label: &str) -> String {
+    match c.property {
+        "type" | "nullable" => format!("is {} in {live_label}, {} in {target_label}", c.from, c.to),
+        "default" => format!("has default {} in {live_label}, {} in {target_label}", c.from, c.to),
+        p => format!("has {p} {} in {live_label}, {} in {target_label}", c.from, c.to),
+    }
+}
+
+fn version_lines(
+    live: &[MigrationVersion],
+    target: &[MigrationVersion],
+    live_label: &str,
+    target_label: &str,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for t in target {
+        match live.iter().find(|l| l.module == t.module) {
+            Some(l) if l.version == t.version => {}
+            Some(l) => out.push(format!(
+                "module \"{}\" is at version {} in {live_label}, {} in {target_label}",
+                t.module, l.version, t.version
+            )),
+            None => out.push(format!(
+                "module \"{}\" has no recorded version in {live_label}, {} in {target_label}",
+                t.module, t.version
+            )),
+        }
+    }
+    for l in live {
+        if l.module != REPAIR_MODULE && !target.iter().any(|t| t.module == l.module) {
+            out.push(format!(
+                "module \"{}\" is recorded at {} in {live_label} but not installed in {target_label}",
+                l.module, l.version
+            ));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_schema::{ColumnDefinition, ColumnType, IndexDefinition, TableDefinition};
+
+    fn column(name: &str, t: ColumnType, nullable: bool) -> ColumnDefinition {
+        ColumnDefinition { name: name.into(), column_type: t, is_nullable: nullable, ..Default::default() }
+    }
+
+    fn def(tables: Vec<TableDefinition>) -> DatabaseDefinition {
+        let mut d = DatabaseDefinition::empty("p");
+        d.tables = tables;
+        d
+    }
+
+    fn table(name: &str, columns: Vec<ColumnDefinition>) -> TableDefinition {
+        TableDefinition { name: name.into(), schema: "public".into(), columns, ..Default::default() }
+    }
+
+    #[test]
+    fn lines_say_which_side_has_what() {
+        let mut live_t =
+            table("x", vec![column("y", ColumnType::Text, true), column("extra", ColumnType::Text, true)]);
+        live_t.indexes.push(IndexDefinition {
+            index_name: "live_only".into(),
+            index_type: "btree".into(),
+            ..Default::default()
+        });
+        let live = def(vec![live_t, table("stray", vec![])]);
+        let mut target_t = table("x", vec![column("y", ColumnType::Bigint, false)]);
+        target_t.columns[0].column_default = Some("0".into());
+        let target = def(vec![target_t, table("wanted", vec![])]);
+        let r = drift_report(&live, &target, "the database", "v2");
+        let lines: Vec<&str> = r.entries.iter().map(|e| e.message.as_str()).collect();
+        assert_eq!(
+            lines,
+            vec![
+                "table \"x\": column \"y\" is text in the database, bigint in v2; is nullable in the database, not null in v2; has default none in the database, 0 in v2",
+                "table \"x\": column \"extra\" exists in the database but not in v2",
+                "table \"x\": index \"live_only\" exists in the database but not in v2",
+                "table \"stray\" exists in the database but not in v2",
+                "table \"wanted\" is missing from the database (v2 has it)",
+            ]
+        );
+        assert!(r.to_string().starts_with("Drift between the database and v2 (5 differences):\n"));
+    }
+
+    #[test]
+    fn unmanaged_and_bookkeeping_tables_are_not_drift() {
+        let live = def(vec![
+            table(MIGRATIONS_TABLE, vec![]),
+            table("legacy", vec![column("a", ColumnType::Text, true)]),
+        ]);
+        let mut legacy = table("legacy", vec![]);
+        legacy.managed = Some(false);
+        let target = def(vec![legacy, table("gone", vec![])]);
+        let mut target_no_gone = target.clone();
+        target_no_gone.tables.pop();
+        let r = drift_report(&live, &target_no_gone, "the database", "v1");
+        assert!(r.is_empty(), "{r}");
+        assert_eq!(r.to_string(), "No drift: the database matches v1.\n");
+    }
+
+    #[test]
+    fn version_lines_cover_every_direction() {
+        let mut live = def(vec![]);
+        live.installed_modules = vec![
+            MigrationVersion::dependency("p", "1"),
+            MigrationVersion::dependency("old", "7"),
+            MigrationVersion::dependency(REPAIR_MODULE, "r"),
+        ];
+        let mut target = def(vec![]);
+        target.installed_modules =
+            vec![MigrationVersion::project("p", "2"), MigrationVersion::dependency("serverpod", "3")];
+        let r = drift_report(&live, &target, "the database", "v2");
+        assert!(r.schema_matches());
+        assert_eq!(
+            r.versions,
+            vec![
+                "module \"p\" is at version 1 in the database, 2 in v2",
+                "module \"serverpod\" has no recorded version in the database, 3 in v2",
+                "module \"old\" is recorded at 7 in the database but not installed in v2",
+            ]
+        );
+    }
+}
