@@ -1,11 +1,750 @@
-//! SQLite introspection (in progress).
-use crate::{IntrospectError, IntrospectOptions, Introspection};
-use sqlx::SqliteConnection;
+//! SQLite introspection: one query per object kind over `sqlite_master` joined with the
+//! table-valued pragmas (`pragma_table_xinfo`, `pragma_index_list`, `pragma_index_xinfo`,
+//! `pragma_foreign_key_list`), never one query per table.
+//!
+//! What the pragmas do not report (constraint names, deferrability, `AUTOINCREMENT`, index
+//! expressions and predicates) is read from the stored `CREATE` statements with a small
+//! tokenizer: SQLite keeps them verbatim, so strata's own output reads back exactly.
 
-/// Reads the live schema of a SQLite database.
+use std::collections::HashMap;
+
+use sqlx::sqlite::{SqliteConnection, SqliteRow};
+use sqlx::{Row, Sqlite};
+use strata_schema::defaults::{pg_sql_to_abstract_default, NOW, RANDOM, RANDOM_V7, SERIAL};
+use strata_schema::{
+    ColumnDefinition, ColumnType, DatabaseDefinition, Deferrable, ForeignKeyAction, ForeignKeyDefinition,
+    IndexDefinition, IndexElement, IndexElementType, MigrationVersion, TableDefinition,
+    CURRENT_SCHEMA_VERSION, MIGRATION_API_VERSION,
+};
+
+use crate::postgres::ANALYZER_MODULE;
+use crate::{
+    quote_ident, IntrospectError, IntrospectOptions, IntrospectWarning, Introspection, WarningKind,
+    MIGRATIONS_TABLE,
+};
+
+/// The queries SQLite introspection runs; the last only when `serverpod_migrations` exists.
+pub const QUERIES: &[&str] = &[
+    "tables",
+    "columns",
+    "indexes",
+    "index elements",
+    "foreign keys",
+    "unrepresentable objects",
+    "installed versions",
+];
+
+const SCHEMA: &str = "main";
+const USER_TABLES: &str = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
+
+/// Reads the live schema of a SQLite database (`opts.schemas` is ignored: one schema).
 pub async fn introspect_sqlite(
-    _conn: &mut SqliteConnection,
+    conn: &mut SqliteConnection,
     _opts: &IntrospectOptions,
 ) -> Result<Introspection, IntrospectError> {
-    Err(IntrospectError::InvalidOptions("todo".into()))
+    let mut warnings = Vec::new();
+    let mut query_count = 0;
+    let mut run = async |q: usize, sql: String| -> Result<Vec<SqliteRow>, IntrospectError> {
+        query_count += 1;
+        sqlx::query(&sql)
+            .fetch_all(&mut *conn)
+            .await
+            .map_err(|source| IntrospectError::Query { query: QUERIES[q], source })
+    };
+
+    let rows = run(0, format!("SELECT m.name AS name, COALESCE(m.sql, '') AS sql FROM sqlite_master m WHERE {USER_TABLES} ORDER BY m.name")).await?;
+    let mut tables: Vec<TableDefinition> = Vec::new();
+    let mut table_sql: HashMap<String, String> = HashMap::new();
+    let mut by_name: HashMap<String, usize> = HashMap::new();
+    for row in &rows {
+        let name: String = get(row, "name", 0)?;
+        let sql: String = get(row, "sql", 0)?;
+        let toks = tokenize(&sql);
+        let upper: Vec<String> = toks.iter().map(|t| t.word_upper(&sql)).collect();
+        if upper.iter().any(|w| w == "VIRTUAL") {
+            warnings.push(table_warning(WarningKind::SqliteObject, &name, "virtual table (not represented)"));
+            continue;
+        }
+        if upper.windows(2).any(|w| w[0] == "WITHOUT" && w[1] == "ROWID") {
+            warnings.push(table_warning(
+                WarningKind::SqliteObject,
+                &name,
+                "WITHOUT ROWID is not represented",
+            ));
+        }
+        if upper.iter().any(|w| w == "CHECK") {
+            warnings.push(IntrospectWarning {
+                kind: WarningKind::CheckConstraint,
+                schema: SCHEMA.into(),
+                table: Some(name.clone()),
+                name: name.clone(),
+                detail: "the table declares CHECK constraint(s)".into(),
+                depends_on: vec![name.clone()],
+            });
+        }
+        by_name.insert(name.clone(), tables.len());
+        tables.push(TableDefinition { name: name.clone(), schema: SCHEMA.into(), ..Default::default() });
+        table_sql.insert(name, sql);
+    }
+
+    let rows = run(
+        1,
+        format!(
+            "SELECT m.name AS table_name, p.name AS name, COALESCE(p.type, '') AS type, p.\"notnull\" AS not_null, \
+                    p.dflt_value AS dflt, p.pk AS pk, p.hidden AS hidden \
+             FROM sqlite_master m JOIN pragma_table_xinfo(m.name) p WHERE {USER_TABLES} ORDER BY m.name, p.cid"
+        ),
+    )
+    .await?;
+    let mut pk_columns: HashMap<String, Vec<(i64, String)>> = HashMap::new();
+    for row in &rows {
+        let table_name: String = get(row, "table_name", 1)?;
+        let Some(&ti) = by_name.get(&table_name) else { continue };
+        let name: String = get(row, "name", 1)?;
+        let declared: String = get(row, "type", 1)?;
+        let pk: i64 = get(row, "pk", 1)?;
+        let hidden: i64 = get(row, "hidden", 1)?;
+        let dflt: Option<String> = get(row, "dflt", 1)?;
+        if pk > 0 {
+            pk_columns.entry(table_name.clone()).or_default().push((pk, name.clone()));
+        }
+        let column_type = match strata_sql_type(&declared) {
+            Some(t) => t,
+            None => {
+                warnings.push(column_warning(
+                    WarningKind::UnknownColumnType,
+                    &table_name,
+                    &name,
+                    format!("type {declared}"),
+                ));
+                ColumnType::Unknown
+            }
+        };
+        let autoincrement = pk > 0 && declared.eq_ignore_ascii_case("INTEGER") && {
+            let sql = &table_sql[&table_name];
+            tokenize(sql).iter().any(|t| t.word_upper(sql) == "AUTOINCREMENT")
+        };
+        let column_default = if hidden == 2 || hidden == 3 {
+            warnings.push(column_warning(
+                WarningKind::GeneratedColumn,
+                &table_name,
+                &name,
+                "GENERATED ALWAYS AS (...)".into(),
+            ));
+            None
+        } else if autoincrement {
+            Some(SERIAL.to_string())
+        } else {
+            dflt.map(|d| sqlite_default(&d, column_type))
+        };
+        tables[ti].columns.push(ColumnDefinition {
+            name,
+            field_name: None,
+            column_type,
+            // A primary key is never NULL in strata's tables (INTEGER PRIMARY KEY is the rowid;
+            // other keys are declared NOT NULL), even where the pragma says "nullable".
+            is_nullable: get::<i64>(row, "not_null", 1)? == 0 && pk == 0,
+            column_default,
+            dart_type: None,
+            vector_dimension: None,
+        });
+    }
+    for t in &tables {
+        let mut pk = pk_columns.remove(&t.name).unwrap_or_default();
+        pk.sort();
+        let cols: Vec<&str> = pk.iter().map(|(_, c)| c.as_str()).collect();
+        if cols != ["id"] {
+            let detail = if cols.is_empty() {
+                "none".to_string()
+            } else {
+                format!(
+                    "PRIMARY KEY ({}) instead of (\"id\")",
+                    cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+                )
+            };
+            warnings.push(table_warning(WarningKind::PrimaryKey, &t.name, &detail));
+        }
+    }
+
+    let rows = run(
+        2,
+        format!(
+            "SELECT m.name AS table_name, il.name AS name, il.\"unique\" AS is_unique, il.origin AS origin, \
+                    COALESCE(s.sql, '') AS sql \
+             FROM sqlite_master m JOIN pragma_index_list(m.name) il \
+             LEFT JOIN sqlite_master s ON s.type = 'index' AND s.name = il.name \
+             WHERE {USER_TABLES} ORDER BY m.name, il.name"
+        ),
+    )
+    .await?;
+    let element_rows = run(
+        3,
+        format!(
+            "SELECT il.name AS index_name, ix.cid AS cid, ix.name AS name, ix.\"desc\" AS descending, \
+                    COALESCE(ix.coll, 'BINARY') AS coll \
+             FROM sqlite_master m JOIN pragma_index_list(m.name) il JOIN pragma_index_xinfo(il.name) ix \
+             WHERE {USER_TABLES} AND ix.key = 1 ORDER BY il.name, ix.seqno"
+        ),
+    )
+    .await?;
+    let mut elements: HashMap<String, Vec<(i64, Option<String>, bool, String)>> = HashMap::new();
+    for row in &element_rows {
+        elements.entry(get(row, "index_name", 3)?).or_default().push((
+            get(row, "cid", 3)?,
+            get(row, "name", 3)?,
+            get::<i64>(row, "descending", 3)? != 0,
+            get(row, "coll", 3)?,
+        ));
+    }
+    for row in &rows {
+        let table_name: String = get(row, "table_name", 2)?;
+        let Some(&ti) = by_name.get(&table_name) else { continue };
+        let name: String = get(row, "name", 2)?;
+        let origin: String = get(row, "origin", 2)?;
+        let sql: String = get(row, "sql", 2)?;
+        match origin.as_str() {
+            "pk" => continue,
+            "u" => {
+                warnings.push(IntrospectWarning {
+                    kind: WarningKind::UniqueConstraint,
+                    schema: SCHEMA.into(),
+                    table: Some(table_name.clone()),
+                    name,
+                    detail: "a UNIQUE constraint in CREATE TABLE".into(),
+                    depends_on: vec![table_name.clone()],
+                });
+                continue;
+            }
+            _ => {}
+        }
+        let parsed = parse_index_sql(&sql);
+        let mut details = Vec::new();
+        let els: Vec<IndexElement> = elements
+            .remove(&name)
+            .unwrap_or_default()
+            .into_iter()
+            .enumerate()
+            .map(|(i, (cid, col, desc, coll))| {
+                if desc {
+                    details.push("DESC ordering".to_string());
+                }
+                if !coll.eq_ignore_ascii_case("BINARY") {
+                    details.push(format!("COLLATE {coll}"));
+                }
+                match (cid, col) {
+                    (c, Some(col)) if c >= 0 => IndexElement::column(col),
+                    _ => IndexElement {
+                        element_type: IndexElementType::Expression,
+                        definition: parsed.elements.get(i).cloned().unwrap_or_default(),
+                    },
+                }
+            })
+            .collect();
+        if !details.is_empty() {
+            details.dedup();
+            warnings.push(IntrospectWarning {
+                kind: WarningKind::IndexDetail,
+                schema: SCHEMA.into(),
+                table: Some(table_name.clone()),
+                name: name.clone(),
+                detail: format!("not represented: {}", details.join("; ")),
+                depends_on: vec![table_name.clone()],
+            });
+        }
+        tables[ti].indexes.push(IndexDefinition {
+            index_name: name,
+            elements: els,
+            index_type: "btree".into(),
+            is_unique: get::<i64>(row, "is_unique", 2)? != 0,
+            predicate: parsed.predicate,
+            ..Default::default()
+        });
+    }
+
+    let rows = run(
+        4,
+        format!(
+            "SELECT m.name AS table_name, fk.id AS id, fk.\"table\" AS ref_table, fk.\"from\" AS from_col, \
+                    fk.\"to\" AS to_col, fk.on_update AS on_update, fk.on_delete AS on_delete, fk.\"match\" AS match_type \
+             FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) fk \
+             WHERE {USER_TABLES} ORDER BY m.name, fk.id, fk.seq"
+        ),
+    )
+    .await?;
+    // Group the pragma's rows into constraints, then name them from the CREATE TABLE text.
+    let mut groups: Vec<(String, i64, ForeignKeyDefinition)> = Vec::new();
+    for row in &rows {
+        let table_name: String = get(row, "table_name", 4)?;
+        let id: i64 = get(row, "id", 4)?;
+        let from: String = get(row, "from_col", 4)?;
+        let to: Option<String> = get(row, "to_col", 4)?;
+        match groups.last_mut() {
+            Some((t, i, fk)) if *t == table_name && *i == id => {
+                fk.columns.push(from);
+                fk.reference_columns.push(to.unwrap_or_default());
+            }
+            _ => {
+                let ref_table: String = get(row, "ref_table", 4)?;
+                groups.push((
+                    table_name,
+                    id,
+                    ForeignKeyDefinition {
+                        constraint_name: String::new(),
+                        columns: vec![from],
+                        reference_table: ref_table,
+                        reference_table_schema: SCHEMA.into(),
+                        // An omitted target column means the referenced table's primary key.
+                        reference_columns: vec![to.unwrap_or_else(|| "id".into())],
+                        on_update: sqlite_action(&get::<String>(row, "on_update", 4)?),
+                        on_delete: sqlite_action(&get::<String>(row, "on_delete", 4)?),
+                        match_type: None,
+                        deferrable: None,
+                    },
+                ));
+            }
+        }
+    }
+    let mut declared: HashMap<String, Vec<(DeclaredFk, bool)>> = HashMap::new();
+    for (table_name, _, mut fk) in groups {
+        let Some(&ti) = by_name.get(&table_name) else { continue };
+        let decls = declared.entry(table_name.clone()).or_insert_with(|| {
+            parse_foreign_keys(&table_sql[&table_name]).into_iter().map(|d| (d, false)).collect()
+        });
+        let found = decls.iter_mut().enumerate().find(|(_, (d, used))| {
+            !*used && d.columns == fk.columns && d.reference_table.eq_ignore_ascii_case(&fk.reference_table)
+        });
+        match found {
+            Some((n, (d, used))) => {
+                *used = true;
+                fk.constraint_name = d.name.clone().unwrap_or_else(|| format!("{table_name}_fk_{n}"));
+                fk.deferrable = d.deferrable;
+            }
+            None => fk.constraint_name = format!("{table_name}_fk_{}", tables[ti].foreign_keys.len()),
+        }
+        tables[ti].foreign_keys.push(fk);
+    }
+
+    let rows = run(
+        5,
+        "SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('view', 'trigger') ORDER BY name"
+            .into(),
+    )
+    .await?;
+    for row in &rows {
+        let kind: String = get(row, "type", 5)?;
+        let table: String = get(row, "tbl_name", 5)?;
+        let (kind, table) =
+            if kind == "view" { (WarningKind::View, None) } else { (WarningKind::Trigger, Some(table)) };
+        warnings.push(IntrospectWarning {
+            kind,
+            schema: SCHEMA.into(),
+            depends_on: table.iter().cloned().collect(),
+            table,
+            name: get(row, "name", 5)?,
+            detail: String::new(),
+        });
+    }
+
+    let mut installed_versions = Vec::new();
+    if by_name.contains_key(MIGRATIONS_TABLE) {
+        let sql = format!(
+            "SELECT \"module\" AS module, \"version\" AS version FROM {} ORDER BY 1",
+            quote_ident(MIGRATIONS_TABLE)
+        );
+        match run(6, sql).await {
+            Ok(rows) => {
+                for r in &rows {
+                    let module: Option<String> = get(r, "module", 6)?;
+                    let version: Option<String> = get(r, "version", 6)?;
+                    installed_versions.push(MigrationVersion::dependency(
+                        module.unwrap_or_default(),
+                        version.unwrap_or_default(),
+                    ));
+                }
+            }
+            Err(e) => warnings.push(IntrospectWarning {
+                kind: WarningKind::MigrationsTable,
+                schema: SCHEMA.into(),
+                table: Some(MIGRATIONS_TABLE.into()),
+                name: MIGRATIONS_TABLE.into(),
+                detail: format!("could not read the applied versions: {e}"),
+                depends_on: Vec::new(),
+            }),
+        }
+    }
+
+    let definition = DatabaseDefinition {
+        name: Some(SCHEMA.into()),
+        module_name: ANALYZER_MODULE.into(),
+        tables,
+        installed_modules: installed_versions.clone(),
+        migration_api_version: MIGRATION_API_VERSION,
+        schema_version: CURRENT_SCHEMA_VERSION,
+    };
+    Ok(Introspection { definition, warnings, installed_versions, query_count })
+}
+
+fn get<'r, T>(row: &'r SqliteRow, column: &str, q: usize) -> Result<T, IntrospectError>
+where
+    T: sqlx::Decode<'r, Sqlite> + sqlx::Type<Sqlite>,
+{
+    row.try_get(column).map_err(|source| IntrospectError::Query { query: QUERIES[q], source })
+}
+
+fn table_warning(kind: WarningKind, table: &str, detail: &str) -> IntrospectWarning {
+    IntrospectWarning {
+        kind,
+        schema: SCHEMA.into(),
+        table: Some(table.into()),
+        name: table.into(),
+        detail: detail.into(),
+        depends_on: vec![table.into()],
+    }
+}
+
+fn column_warning(kind: WarningKind, table: &str, column: &str, detail: String) -> IntrospectWarning {
+    IntrospectWarning {
+        kind,
+        schema: SCHEMA.into(),
+        table: Some(table.into()),
+        name: column.into(),
+        detail,
+        depends_on: vec![table.into()],
+    }
+}
+
+/// The declared types strata's SQLite dialect writes (see `strata_sql::sqlite_declared_type`).
+fn strata_sql_type(declared: &str) -> Option<ColumnType> {
+    Some(match declared.trim().to_ascii_uppercase().as_str() {
+        "TEXT" => ColumnType::Text,
+        "BOOLEAN" => ColumnType::Boolean,
+        "INTEGER" => ColumnType::Integer,
+        "DOUBLE PRECISION" => ColumnType::DoublePrecision,
+        "TIMESTAMP" => ColumnType::TimestampWithoutTimeZone,
+        "BLOB" => ColumnType::Bytea,
+        "BIGINT" => ColumnType::Bigint,
+        "UUID_TEXT" | "UUID" => ColumnType::Uuid,
+        "JSON_TEXT" | "JSON" => ColumnType::Json,
+        "JSONB_TEXT" | "JSONB" => ColumnType::Jsonb,
+        _ => return None,
+    })
+}
+
+/// A stored default as SQLite keeps its text, in the abstract form.
+fn sqlite_default(text: &str, column_type: ColumnType) -> String {
+    let t = text.trim();
+    let upper = t.to_ascii_uppercase();
+    if upper == "CURRENT_TIMESTAMP" {
+        return NOW.into();
+    }
+    if upper == "TRUE" || upper == "FALSE" {
+        return upper.to_ascii_lowercase();
+    }
+    // strata writes UUIDs as expressions over randomblob() (SQLite stores them without the
+    // outer parentheses); v7 reads the clock.
+    if t.contains("randomblob(") && !t.starts_with('\'') {
+        return if t.contains("julianday") { RANDOM_V7.into() } else { RANDOM.into() };
+    }
+    pg_sql_to_abstract_default(t, column_type)
+}
+
+fn sqlite_action(text: &str) -> Option<ForeignKeyAction> {
+    match text.to_ascii_uppercase().as_str() {
+        "NO ACTION" => Some(ForeignKeyAction::NoAction),
+        "RESTRICT" => Some(ForeignKeyAction::Restrict),
+        "CASCADE" => Some(ForeignKeyAction::Cascade),
+        "SET NULL" => Some(ForeignKeyAction::SetNull),
+        "SET DEFAULT" => Some(ForeignKeyAction::SetDefault),
+        _ => None,
+    }
+}
+
+/// A token of a stored `CREATE` statement, as a byte range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tok {
+    Word(usize, usize),
+    /// `"x"`, `` `x` `` or `[x]`.
+    Ident(usize, usize),
+    Str(usize, usize),
+    Punct(usize),
+}
+
+impl Tok {
+    fn start(self) -> usize {
+        match self {
+            Tok::Word(s, _) | Tok::Ident(s, _) | Tok::Str(s, _) => s,
+            Tok::Punct(s) => s,
+        }
+    }
+    fn end(self) -> usize {
+        match self {
+            Tok::Word(_, e) | Tok::Ident(_, e) | Tok::Str(_, e) => e,
+            Tok::Punct(s) => s + 1,
+        }
+    }
+    fn word_upper(self, sql: &str) -> String {
+        match self {
+            Tok::Word(s, e) => sql.get(s..e).unwrap_or("").to_ascii_uppercase(),
+            _ => String::new(),
+        }
+    }
+    fn is_punct(self, sql: &str, c: u8) -> bool {
+        matches!(self, Tok::Punct(s) if sql.as_bytes().get(s) == Some(&c))
+    }
+    /// The identifier's name, unquoted (words are names too).
+    fn name(self, sql: &str) -> Option<String> {
+        match self {
+            Tok::Word(s, e) => sql.get(s..e).map(str::to_string),
+            Tok::Ident(s, e) => {
+                let raw = sql.get(s + 1..e.saturating_sub(1))?;
+                let q = sql.as_bytes()[s];
+                Some(match q {
+                    b'"' => raw.replace("\"\"", "\""),
+                    b'`' => raw.replace("``", "`"),
+                    _ => raw.to_string(),
+                })
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Splits SQL into words, quoted identifiers, string literals and punctuation; comments and
+/// whitespace are dropped. Never panics: unterminated quotes run to the end.
+fn tokenize(sql: &str) -> Vec<Tok> {
+    let b = sql.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_whitespace() {
+            i += 1;
+        } else if c == b'-' && b.get(i + 1) == Some(&b'-') {
+            while i < b.len() && b[i] != b'\n' {
+                i += 1;
+            }
+        } else if c == b'/' && b.get(i + 1) == Some(&b'*') {
+            i += 2;
+            while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                i += 1;
+            }
+            i = (i + 2).min(b.len());
+        } else if matches!(c, b'"' | b'`' | b'\'' | b'[') {
+            let close = if c == b'[' { b']' } else { c };
+            let start = i;
+            i += 1;
+            loop {
+                if i >= b.len() {
+                    break;
+                }
+                if b[i] == close {
+                    if close != b']' && b.get(i + 1) == Some(&close) {
+                        i += 2;
+                        continue;
+                    }
+                    i += 1;
+                    break;
+                }
+                i += 1;
+            }
+            out.push(if c == b'\'' { Tok::Str(start, i) } else { Tok::Ident(start, i) });
+        } else if c.is_ascii_alphanumeric() || c == b'_' || c >= 0x80 {
+            let start = i;
+            while i < b.len()
+                && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$' || b[i] >= 0x80)
+            {
+                i += 1;
+            }
+            out.push(Tok::Word(start, i));
+        } else {
+            out.push(Tok::Punct(i));
+            i += 1;
+        }
+    }
+    out
+}
+
+/// The element texts and predicate of a stored `CREATE INDEX`.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct ParsedIndex {
+    elements: Vec<String>,
+    predicate: Option<String>,
+}
+
+fn parse_index_sql(sql: &str) -> ParsedIndex {
+    let toks = tokenize(sql);
+    let Some(open) = toks.iter().position(|t| t.is_punct(sql, b'(')) else { return ParsedIndex::default() };
+    let mut depth = 0;
+    let mut elements = Vec::new();
+    let mut start = open + 1;
+    let mut close = toks.len();
+    for (i, t) in toks.iter().enumerate().skip(open) {
+        if t.is_punct(sql, b'(') {
+            depth += 1;
+        } else if t.is_punct(sql, b')') {
+            depth -= 1;
+            if depth == 0 {
+                close = i;
+                break;
+            }
+        } else if depth == 1 && t.is_punct(sql, b',') {
+            elements.push(span(sql, &toks[start..i]));
+            start = i + 1;
+        }
+    }
+    if close < toks.len() {
+        elements.push(span(sql, &toks[start..close]));
+    }
+    let predicate = toks
+        .get(close + 1)
+        .filter(|t| t.word_upper(sql) == "WHERE")
+        .map(|w| sql.get(w.end()..).unwrap_or("").trim().trim_end_matches(';').trim().to_string());
+    ParsedIndex { elements, predicate }
+}
+
+fn span(sql: &str, toks: &[Tok]) -> String {
+    match (toks.first(), toks.last()) {
+        (Some(a), Some(b)) => sql.get(a.start()..b.end()).unwrap_or("").to_string(),
+        _ => String::new(),
+    }
+}
+
+/// A foreign key as declared in `CREATE TABLE` (table constraint or column `REFERENCES`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct DeclaredFk {
+    name: Option<String>,
+    columns: Vec<String>,
+    reference_table: String,
+    deferrable: Option<Deferrable>,
+}
+
+fn parse_foreign_keys(sql: &str) -> Vec<DeclaredFk> {
+    let toks = tokenize(sql);
+    let up: Vec<String> = toks.iter().map(|t| t.word_upper(sql)).collect();
+    let mut out = Vec::new();
+    // Column definitions and table constraints are the depth-1 comma-separated parts.
+    let Some(open) = toks.iter().position(|t| t.is_punct(sql, b'(')) else { return out };
+    let mut parts: Vec<(usize, usize)> = Vec::new();
+    let mut depth = 0;
+    let mut start = open + 1;
+    for (i, t) in toks.iter().enumerate().skip(open) {
+        if t.is_punct(sql, b'(') {
+            depth += 1;
+        } else if t.is_punct(sql, b')') {
+            depth -= 1;
+            if depth == 0 {
+                parts.push((start, i));
+                break;
+            }
+        } else if depth == 1 && t.is_punct(sql, b',') {
+            parts.push((start, i));
+            start = i + 1;
+        }
+    }
+    for (s, e) in parts {
+        let Some(r) = (s..e).find(|&i| up[i] == "REFERENCES") else { continue };
+        let name =
+            (s..r).find(|&i| up[i] == "CONSTRAINT").and_then(|i| toks.get(i + 1)).and_then(|t| t.name(sql));
+        let columns = match (s..r).find(|&i| up[i] == "FOREIGN") {
+            Some(f) => {
+                let mut cols = Vec::new();
+                let mut i = f + 1;
+                while i < r && !toks[i].is_punct(sql, b'(') {
+                    i += 1;
+                }
+                while i < r && !toks[i].is_punct(sql, b')') {
+                    if let Some(n) =
+                        toks[i].name(sql).filter(|_| !matches!(toks[i], Tok::Word(..)) || up[i] != "KEY")
+                    {
+                        cols.push(n);
+                    }
+                    i += 1;
+                }
+                cols
+            }
+            // A column constraint: the column is the part's first token.
+            None => toks.get(s).and_then(|t| t.name(sql)).into_iter().collect(),
+        };
+        let reference_table = toks.get(r + 1).and_then(|t| t.name(sql)).unwrap_or_default();
+        let deferrable = (r..e).find(|&i| up[i] == "DEFERRABLE").and_then(|i| {
+            if i > 0 && up[i - 1] == "NOT" {
+                return None;
+            }
+            match up.get(i + 2).map(String::as_str) {
+                Some("DEFERRED") => Some(Deferrable::InitiallyDeferred),
+                _ => Some(Deferrable::InitiallyImmediate),
+            }
+        });
+        out.push(DeclaredFk { name, columns, reference_table, deferrable });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_read_back_in_abstract_form() {
+        assert_eq!(sqlite_default("CURRENT_TIMESTAMP", ColumnType::TimestampWithoutTimeZone), "now");
+        assert_eq!(sqlite_default("TRUE", ColumnType::Boolean), "true");
+        assert_eq!(sqlite_default("FALSE", ColumnType::Boolean), "false");
+        assert_eq!(sqlite_default("-1", ColumnType::Bigint), "-1");
+        assert_eq!(sqlite_default("'it''s'", ColumnType::Text), "'it''s'");
+        assert_eq!(
+            sqlite_default("'2024-05-10T22:00:00.000Z'", ColumnType::TimestampWithoutTimeZone),
+            "2024-05-10T22:00:00.000Z"
+        );
+        assert_eq!(sqlite_default("(lower(hex(randomblob(4))))", ColumnType::Uuid), "random");
+        assert_eq!(
+            sqlite_default("(lower(printf('%x', julianday('now')) || hex(randomblob(2))))", ColumnType::Uuid),
+            "random_v7"
+        );
+    }
+
+    #[test]
+    fn index_sql_elements_and_predicate() {
+        let p = parse_index_sql(
+            "CREATE UNIQUE INDEX \"i\" ON \"t\" (\"a\", lower(\"b\"), (c + 1)) WHERE \"a\" > 0",
+        );
+        assert_eq!(p.elements, vec!["\"a\"", "lower(\"b\")", "(c + 1)"]);
+        assert_eq!(p.predicate.as_deref(), Some("\"a\" > 0"));
+        assert_eq!(parse_index_sql("CREATE INDEX i ON t (a)").predicate, None);
+        assert_eq!(parse_index_sql(""), ParsedIndex::default());
+        assert_eq!(parse_index_sql("CREATE INDEX i ON t (a").elements, Vec::<String>::new());
+    }
+
+    #[test]
+    fn foreign_keys_are_named_from_the_create_statement() {
+        let sql = "CREATE TABLE \"book\" (\n \"id\" INTEGER PRIMARY KEY AUTOINCREMENT,\n \"authorId\" BIGINT REFERENCES author(id),\n \
+                   \"x\" TEXT DEFAULT 'REFERENCES (', \n\
+                   CONSTRAINT \"book_fk_0\" FOREIGN KEY (\"authorId\") REFERENCES \"author\" (\"id\") ON DELETE NO ACTION DEFERRABLE INITIALLY DEFERRED,\n\
+                   CONSTRAINT [odd name] FOREIGN KEY (a, \"b\"\"c\") REFERENCES `p` NOT DEFERRABLE\n)";
+        let fks = parse_foreign_keys(sql);
+        assert_eq!(fks.len(), 3, "{fks:?}");
+        assert_eq!(
+            fks[0],
+            DeclaredFk {
+                name: None,
+                columns: vec!["authorId".into()],
+                reference_table: "author".into(),
+                deferrable: None
+            }
+        );
+        assert_eq!(fks[1].name.as_deref(), Some("book_fk_0"));
+        assert_eq!(fks[1].deferrable, Some(Deferrable::InitiallyDeferred));
+        assert_eq!(fks[2].name.as_deref(), Some("odd name"));
+        assert_eq!(fks[2].columns, vec!["a", "b\"c"]);
+        assert_eq!(fks[2].reference_table, "p");
+        assert_eq!(fks[2].deferrable, None);
+    }
+
+    #[test]
+    fn tokenizer_survives_garbage() {
+        for s in ["", "\"", "'", "[", "/*", "--", "(((", "CREATE TABLE \"t\" (\"a", "é ü 名前"] {
+            let _ = tokenize(s);
+            let _ = parse_foreign_keys(s);
+            let _ = parse_index_sql(s);
+        }
+    }
 }
