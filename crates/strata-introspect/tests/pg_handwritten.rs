@@ -1,0 +1,146 @@
+//! A hand-written schema full of things strata never generates introspects without error;
+//! every unrepresentable object is a warning naming it, and other schemas stay out of scope.
+
+mod common;
+
+use common::*;
+use strata_introspect::repair::{repair_guards, repair_source};
+use strata_introspect::{IntrospectOptions, Introspection, WarningKind};
+use strata_schema::*;
+use strata_testdb::PgScratch;
+
+fn fixture(name: &str) -> String {
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/introspect").join(name);
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))
+}
+
+fn setup() -> (PgScratch, Introspection) {
+    let db = PgScratch::new("handwritten");
+    pg_exec(&db.url, &fixture("handwritten.sql"));
+    pg_exec(&db.url, &fixture("inbound_fk.sql"));
+    let live = pg_introspect(&db.url, &IntrospectOptions::default());
+    (db, live)
+}
+
+fn has(live: &Introspection, kind: WarningKind, name: &str) -> bool {
+    live.warnings.iter().any(|w| w.kind == kind && w.name == name)
+}
+
+#[test]
+fn unrepresentable_objects_are_named_warnings() {
+    let (_db, live) = setup();
+    let all: Vec<String> = live.warnings.iter().map(|w| w.to_string()).collect();
+    let expected = [
+        (WarningKind::EnumType, "mood"),
+        (WarningKind::DomainType, "posint"),
+        (WarningKind::Sequence, "free_seq"),
+        (WarningKind::UnknownColumnType, "mood"),
+        (WarningKind::UnknownColumnType, "code"),
+        (WarningKind::UnknownColumnType, "n"),
+        (WarningKind::UnknownColumnType, "tags"),
+        (WarningKind::UnknownColumnType, "amount"),
+        (WarningKind::GeneratedColumn, "full"),
+        (WarningKind::IdentityColumn, "ident"),
+        (WarningKind::CheckConstraint, "Customers_score_check"),
+        (WarningKind::CheckConstraint, "amount_positive"),
+        (WarningKind::UniqueConstraint, "Customers_email_key"),
+        (WarningKind::ExclusionConstraint, "one_order_per_tenant_num"),
+        (WarningKind::PrimaryKey, "orders"),
+        (WarningKind::View, "big_orders"),
+        (WarningKind::MaterializedView, "customer_names"),
+        (WarningKind::Function, "touch"),
+        (WarningKind::Trigger, "customers_touch"),
+        (WarningKind::IndexDetail, "customers_desc"),
+        (WarningKind::InboundForeignKey, "customer_events_customer_fkey"),
+    ];
+    for (kind, name) in expected {
+        assert!(has(&live, kind, name), "missing {kind:?} {name}; got:\n{}", all.join("\n"));
+    }
+    // Sequences owned by serial and identity columns are part of their column.
+    assert!(!has(&live, WarningKind::Sequence, "Customers_id_seq"), "{all:?}");
+    assert!(!has(&live, WarningKind::Sequence, "Customers_ident_seq"), "{all:?}");
+    // The view names the tables it depends on.
+    let view = live.warnings.iter().find(|w| w.name == "big_orders").unwrap();
+    assert_eq!(view.depends_on, vec!["orders".to_string()]);
+
+    // Other schemas are out of scope.
+    let names: Vec<&str> = live.definition.tables.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, vec!["Customers", "order_lines", "orders"]);
+    assert!(live.warnings.iter().all(|w| w.schema == "public" || w.kind == WarningKind::InboundForeignKey));
+
+    // What strata can represent is mapped exactly.
+    let c = live.definition.table("Customers").unwrap();
+    assert_eq!(c.column("code").unwrap().column_type, ColumnType::Unknown);
+    assert_eq!(c.column("ident").unwrap().column_default.as_deref(), Some("serial"));
+    assert_eq!(c.column("full").unwrap().column_default, None);
+    let expr = c.index("customers_lower_name").unwrap();
+    assert_eq!(
+        expr.elements,
+        vec![IndexElement {
+            element_type: IndexElementType::Expression,
+            definition: "lower(\"FirstName\")".into()
+        }]
+    );
+    let partial = c.index("customers_partial").unwrap();
+    assert_eq!(partial.predicate.as_deref(), Some("code IS NOT NULL"));
+    assert!(c.index("Customers_email_key").is_none(), "constraint-backed indexes are not plain indexes");
+    let lines = live.definition.table("order_lines").unwrap();
+    let k = &lines.foreign_keys[0];
+    assert_eq!(k.columns, vec!["tenant", "num"]);
+    assert_eq!(k.reference_columns, vec!["tenant", "num"]);
+    assert_eq!(k.match_type, Some(ForeignKeyMatchType::Full));
+    assert_eq!(k.deferrable, Some(Deferrable::InitiallyDeferred));
+    assert_eq!(k.on_delete, Some(ForeignKeyAction::Cascade));
+    let o = live.definition.table("orders").unwrap();
+    assert_eq!(o.foreign_keys[0].on_delete, Some(ForeignKeyAction::SetNull));
+    assert!(o.indexes.is_empty(), "the PK and exclusion indexes are not listed: {:?}", o.indexes);
+
+    // Other schemas can be read explicitly, and then audit's tables appear.
+    let both = pg_introspect(&_db.url, &IntrospectOptions::with_schemas(["public", "audit"]));
+    assert!(both.definition.tables.iter().any(|t| t.name == "log" && t.schema == "audit"));
+    assert!(!both.warnings.iter().any(|w| w.kind == WarningKind::InboundForeignKey));
+}
+
+#[test]
+fn repair_towards_an_empty_target_names_every_table_and_what_dies_with_it() {
+    let (_db, live) = setup();
+    let target = definition(vec![]);
+    let (source, notes) = repair_source(&live, &target);
+    assert!(notes.is_empty(), "{notes:?}");
+    let migration = strata_diff::generate_migration(&source, &target);
+    let guards = repair_guards(&migration, &live);
+    let text: Vec<String> = guards.iter().map(|g| g.message.clone()).collect();
+    for t in ["Customers", "orders", "order_lines"] {
+        assert!(
+            text.iter()
+                .any(|m| m.contains(&format!("table \"{t}\" is not in the target and will be DROPPED"))),
+            "{t} not named: {text:#?}"
+        );
+    }
+    for object in ["view \"public\".\"big_orders\"", "customer_events_customer_fkey", "customers_touch"] {
+        assert!(text.iter().any(|m| m.contains(object)), "{object} not named: {text:#?}");
+    }
+    assert!(!text.iter().any(|m| m.contains("\"log\"")), "audit.log is out of scope: {text:#?}");
+}
+
+#[test]
+fn unknown_columns_in_the_target_are_left_alone() {
+    let (_db, live) = setup();
+    // A target that wants "code" as text: the repair must not drop and re-add the varchar.
+    let mut customers = live.definition.table("Customers").unwrap().clone();
+    for c in &mut customers.columns {
+        if c.column_type == ColumnType::Unknown {
+            c.column_type = ColumnType::Text;
+        }
+    }
+    let mut target = definition(vec![customers]);
+    target.tables.extend(live.definition.tables.iter().filter(|t| t.name != "Customers").cloned());
+    let (source, notes) = repair_source(&live, &target);
+    let migration = strata_diff::generate_migration(&source, &target);
+    assert!(
+        !migration.actions.iter().any(|a| a.table_name() == "Customers"),
+        "{}",
+        migration_to_json(&migration)
+    );
+    assert!(notes.iter().any(|n| n.message.contains("column \"code\" is left as it is")), "{notes:?}");
+}
