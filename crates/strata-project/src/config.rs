@@ -133,22 +133,22 @@ impl ProjectConfig {
         };
 
         let model_roots = match &file.model_roots {
-            Some(roots) => roots.iter().map(|r| root.join(r)).collect(),
-            None => vec![root.join("lib")],
+            Some(roots) => roots.iter().map(|r| under(&root, r)).collect(),
+            None => vec![under(&root, "lib")],
         };
-        let migrations_dir = root.join(file.migrations_dir.as_deref().unwrap_or("migrations"));
+        let migrations_dir = under(&root, file.migrations_dir.as_deref().unwrap_or("migrations"));
         let jsonb_by_default = file
             .jsonb_by_default
             .or_else(|| generator.as_ref().and_then(|g| g.jsonb_by_default))
             .unwrap_or(false);
-        let sqlite_path = root.join(file.sqlite_path.as_deref().unwrap_or(".strata/strata.db"));
+        let sqlite_path = under(&root, file.sqlite_path.as_deref().unwrap_or(".strata/strata.db"));
         let module_dirs = match &file.module_dirs {
-            Some(dirs) => dirs.iter().map(|d| root.join(d)).collect(),
+            Some(dirs) => dirs.iter().map(|d| under(&root, d)).collect(),
             None => discover_modules(&root, generator.as_ref().map(|g| g.modules.as_slice()).unwrap_or(&[]))?,
         };
 
         Ok(ProjectConfig {
-            repair_dir: root.join("repair-migration"),
+            repair_dir: under(&root, "repair-migration"),
             root,
             module_name,
             dialect,
@@ -175,6 +175,16 @@ impl ProjectConfig {
     /// `Migration created: migrations/<version>`), otherwise unchanged.
     pub fn display_path(&self, path: &Path) -> PathBuf {
         path.strip_prefix(&self.root).map(Path::to_path_buf).unwrap_or_else(|_| path.to_path_buf())
+    }
+}
+
+/// `root/rel`, without a leading `./` when the root is the current directory, so messages
+/// show `migrations/...` rather than `./migrations/...`.
+pub(crate) fn under(root: &Path, rel: impl AsRef<Path>) -> PathBuf {
+    if root == Path::new(".") || root.as_os_str().is_empty() {
+        rel.as_ref().to_path_buf()
+    } else {
+        root.join(rel)
     }
 }
 

@@ -211,22 +211,28 @@ fn fallback_module_name(dir: &Path) -> String {
     base.strip_suffix("_server").unwrap_or(base).to_string()
 }
 
-/// Every model file of the project with its text. Paths are shown relative to the current
-/// directory when the project is `.`, so diagnostics read `lib/src/x.spy.yaml:3:5: ...`.
+/// Every model file of the project with its text, sorted by path.
 pub fn read_model_files(config: &ProjectConfig) -> Result<Vec<SourceFile>, ProjectError> {
-    let lib = config.root.join("lib");
+    // `lib/` follows Serverpod's rules (plain YAML only under lib/src/models and
+    // lib/src/protocol); every other root is a models directory of its own.
+    let lib = crate::config::under(&config.root, "lib");
+    let scan_lib = config.model_roots.contains(&lib);
     let extra: Vec<PathBuf> = config.model_roots.iter().filter(|r| **r != lib).cloned().collect();
-    let paths = strata_models::discover_model_files(&config.root, &extra)
+    let found = strata_models::discover_model_files(&config.root, &extra)
         .map_err(|e| ProjectError::io("cannot list model files in", &config.root, e))?;
+    // Without the `./` a root of `.` adds, so a file found twice is read once and diagnostics
+    // read `lib/src/x.spy.yaml:3:5: ...`.
+    let mut paths: Vec<PathBuf> =
+        found.into_iter().map(|p| p.strip_prefix(".").map(Path::to_path_buf).unwrap_or(p)).collect();
+    paths.sort();
+    paths.dedup();
+    if !scan_lib {
+        paths.retain(|p| !p.starts_with(&lib) || extra.iter().any(|r| p.starts_with(r)));
+    }
     let mut files = Vec::with_capacity(paths.len());
     for path in paths {
         let text = fs::read_to_string(&path).map_err(|e| ProjectError::io("cannot read", &path, e))?;
-        let shown = if config.root == Path::new(".") {
-            path.strip_prefix(".").map(Path::to_path_buf).unwrap_or_else(|_| path.clone())
-        } else {
-            path.clone()
-        };
-        files.push(SourceFile { path: shown, text });
+        files.push(SourceFile { path, text });
     }
     Ok(files)
 }
@@ -263,10 +269,10 @@ pub fn load_state(config: &ProjectConfig, versions: Vec<String>) -> Result<Proje
     Ok(ProjectState { versions, previous, modules })
 }
 
-/// The schema the project's models describe right now, merged with its modules as
-/// `definition.json` would be, but without an entry for the project in `installedModules`
-/// (it has no version yet). Used by `strata diff ... models`.
-pub fn models_definition(config: &ProjectConfig) -> Result<DatabaseDefinition, ProjectError> {
+/// The schema the project's models describe right now, merged with its modules exactly as
+/// `create-migration` would write `definition.json` for a new version named `version`. Used by
+/// `strata diff ... models`, so that its SQL previews the next `migration.sql`.
+pub fn models_definition(config: &ProjectConfig, version: &str) -> Result<DatabaseDefinition, ProjectError> {
     let mut modules = Vec::new();
     for m in &config.module_dirs {
         if let Some(def) = load_module(m)? {
@@ -278,8 +284,7 @@ pub fn models_definition(config: &ProjectConfig) -> Result<DatabaseDefinition, P
     let options = model_options(&config.module_name, config.jsonb_by_default, &aliases, &modules);
     let mut project =
         strata_models::build_project_definition(&files, &options).map_err(ProjectError::InvalidModels)?;
-    let (_, mut target) = merge_definitions(&mut project, &config.module_name, "", &modules);
-    target.installed_modules.remove(0);
+    let (_, target) = merge_definitions(&mut project, &config.module_name, version, &modules);
     Ok(target)
 }
 

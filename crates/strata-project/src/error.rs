@@ -118,7 +118,8 @@ impl ProjectError {
 fn json_message(path: &std::path::Path, source: &JsonError) -> String {
     match source {
         JsonError::Syntax { line, column, message } => {
-            format!("{}:{line}:{column}: invalid JSON: {message}", path.display())
+            // serde_json reports column 0 at the end of a line; editors count from 1.
+            format!("{}:{line}:{}: invalid JSON: {message}", path.display(), (*column).max(1))
         }
         JsonError::Shape { path: json_path, message } => {
             format!("{}: at {json_path}: {message}", path.display())

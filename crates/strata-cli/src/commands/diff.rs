@@ -1,7 +1,9 @@
 //! `strata diff --from SIDE --to SIDE`: print the migration that takes one schema to another.
 //!
 //! A side is a `definition.json` file, a version directory (path or bare version name in the
-//! project's migrations directory), `models` (the project's models merged with its modules),
+//! project's migrations directory), `models` (the project's models merged with its modules, as
+//! the next version's `definition.json`; `--from latest --to models` previews the next
+//! `migration.sql`),
 //! `latest` (the newest version), `empty` (no tables), or `db:URL` (a live database).
 //!
 //! Exit codes follow `diff(1)`: 0 when the schemas are equal (nothing printed), 2 when they
@@ -12,7 +14,10 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
-use strata_project::{is_version_name, models_definition, MigrationsDir, ProjectConfig, ProjectError};
+use strata_project::{
+    is_version_name, models_definition, now_from_env, version_name, MigrationsDir, ProjectConfig,
+    ProjectError,
+};
 use strata_schema::{
     definition_from_json, migration_to_json, DatabaseDefinition, DatabaseMigration, MigrationAction,
 };
@@ -119,7 +124,12 @@ fn resolve_side(
         return crate::commands::live::live_definition(project_dir, url);
     }
     match side {
-        "models" => return Ok(models_definition(need_project()?)?),
+        "models" => {
+            // Named like the version create-migration would create now, so the SQL's
+            // bookkeeping matches the next migration.sql.
+            let version = version_name(now_from_env()?, None)?;
+            return Ok(models_definition(need_project()?, &version)?);
+        }
         "empty" => {
             let name = config.map(|c| c.module_name.clone()).unwrap_or_default();
             return Ok(DatabaseDefinition::empty(name));
