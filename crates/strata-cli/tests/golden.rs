@@ -348,6 +348,7 @@ golden_cases! {
         blocked_warnings,
         errors,
         modules,
+        legacy_v1,
     ],
     postgres_only: [],
 }
@@ -363,4 +364,129 @@ fn every_case_directory_is_listed() {
         .collect();
     let unlisted: Vec<&String> = on_disk.iter().filter(|c| !listed.contains(c.as_str())).collect();
     assert!(unlisted.is_empty(), "golden case directories not listed in golden.rs: {unlisted:?}");
+}
+
+/// The schema of a SQLite database as the pragmas report it, one line per object, sorted.
+async fn sqlite_catalog(conn: &mut sqlx::SqliteConnection) -> Vec<String> {
+    use sqlx::Row;
+    let tables = "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'";
+    let mut lines = Vec::new();
+    for r in sqlx::query(&format!("{tables} ORDER BY 1")).fetch_all(&mut *conn).await.unwrap() {
+        lines.push(format!("table {}", r.get::<String, _>(0)));
+    }
+    let q = format!(
+        "SELECT m.name, p.name, p.type, p.\"notnull\", p.dflt_value, p.pk
+         FROM ({tables}) m, pragma_table_info(m.name) p ORDER BY 1, 2"
+    );
+    for r in sqlx::query(&q).fetch_all(&mut *conn).await.unwrap() {
+        lines.push(format!(
+            "column {}.{} {} notnull={} default={:?} pk={}",
+            r.get::<String, _>(0),
+            r.get::<String, _>(1),
+            r.get::<String, _>(2),
+            r.get::<i64, _>(3),
+            r.get::<Option<String>, _>(4),
+            r.get::<i64, _>(5)
+        ));
+    }
+    let q = format!(
+        "SELECT m.name, il.name, il.\"unique\", il.origin, il.partial,
+                (SELECT group_concat(coalesce(name, '<expr>'), ',')
+                 FROM (SELECT name FROM pragma_index_info(il.name) ORDER BY seqno))
+         FROM ({tables}) m, pragma_index_list(m.name) il ORDER BY 1, 2"
+    );
+    for r in sqlx::query(&q).fetch_all(&mut *conn).await.unwrap() {
+        lines.push(format!(
+            "index {}.{} unique={} origin={} partial={} ({})",
+            r.get::<String, _>(0),
+            r.get::<String, _>(1),
+            r.get::<i64, _>(2),
+            r.get::<String, _>(3),
+            r.get::<i64, _>(4),
+            r.get::<Option<String>, _>(5).unwrap_or_default()
+        ));
+    }
+    let q = format!(
+        "SELECT m.name, f.\"from\", f.\"table\", f.\"to\", f.on_update, f.on_delete, f.\"match\"
+         FROM ({tables}) m, pragma_foreign_key_list(m.name) f ORDER BY 1, 2, 3"
+    );
+    for r in sqlx::query(&q).fetch_all(&mut *conn).await.unwrap() {
+        lines.push(format!(
+            "fk {}.{} -> {}.{} on update {} on delete {} match {}",
+            r.get::<String, _>(0),
+            r.get::<String, _>(1),
+            r.get::<String, _>(2),
+            r.get::<Option<String>, _>(3).unwrap_or_default(),
+            r.get::<String, _>(4),
+            r.get::<String, _>(5),
+            r.get::<String, _>(6)
+        ));
+    }
+    lines
+}
+
+/// Every SQLite golden case, replayed on a real SQLite: its blessed `migration.sql` files
+/// applied in order to database A must give the same schema (per the pragmas) as its last
+/// `definition.sql` applied to an empty database B.
+#[test]
+fn sqlite_golden_migrations_replay_to_their_final_definition() {
+    use sqlx::Connection;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        let mut failures = Vec::new();
+        let mut replayed = 0;
+        for case in CASES {
+            let steps = step_dirs(&golden_root().join(case).join(Dialect::Sqlite.expected_dir()));
+            let migrations: Vec<String> =
+                steps.iter().filter_map(|s| fs::read_to_string(s.join("migration.sql")).ok()).collect();
+            let Some(definition) =
+                steps.iter().rev().find_map(|s| fs::read_to_string(s.join("definition.sql")).ok())
+            else {
+                continue;
+            };
+            if *case == "managed" || *case == "legacy_v1" {
+                // `managed`: CREATE TABLE IF NOT EXISTS leaves a re-managed table as it was
+                // (spec §7.1). `legacy_v1`: starts from a hand-written version without SQL.
+                continue;
+            }
+            let a = strata_testdb::SqliteScratch::new(&format!("replay_a_{case}"));
+            let b = strata_testdb::SqliteScratch::new(&format!("replay_b_{case}"));
+            let mut ca = sqlx::SqliteConnection::connect(&a.url).await.unwrap();
+            let mut cb = sqlx::SqliteConnection::connect(&b.url).await.unwrap();
+            let mut ok = true;
+            for (i, sql) in migrations.iter().enumerate() {
+                if let Err(e) = sqlx::raw_sql(sql).execute(&mut ca).await {
+                    failures.push(format!("{case}: migration #{} fails on SQLite: {e}", i + 1));
+                    ok = false;
+                    break;
+                }
+            }
+            if let Err(e) = sqlx::raw_sql(&definition).execute(&mut cb).await {
+                failures.push(format!("{case}: last definition.sql fails on SQLite: {e}"));
+                ok = false;
+            }
+            if ok {
+                let cat_a = sqlite_catalog(&mut ca).await.join("\n") + "\n";
+                let cat_b = sqlite_catalog(&mut cb).await.join("\n") + "\n";
+                if cat_a != cat_b {
+                    let diff = similar::TextDiff::from_lines(&cat_b, &cat_a)
+                        .unified_diff()
+                        .context_radius(2)
+                        .header("definition.sql", "migrations replayed")
+                        .to_string();
+                    failures.push(format!("{case}: replayed migrations differ from definition.sql:\n{diff}"));
+                }
+                replayed += 1;
+            }
+            let _ = ca.close().await;
+            let _ = cb.close().await;
+        }
+        assert!(replayed >= 15, "only {replayed} SQLite golden cases replayed");
+        assert!(
+            failures.is_empty(),
+            "{} case(s) fail to replay:\n\n{}",
+            failures.len(),
+            failures.join("\n\n")
+        );
+    });
 }
