@@ -12,7 +12,7 @@ use std::fmt;
 use strata_diff::compare::{diff_definitions, Change, DifferenceKind, ObjectKind};
 use strata_schema::{DatabaseDefinition, MigrationVersion};
 
-use crate::{MIGRATIONS_TABLE, REPAIR_MODULE};
+use crate::{BOOKKEEPING_TABLES, REPAIR_MODULE};
 
 /// One line of a drift report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,16 +76,15 @@ impl fmt::Display for DriftReport {
     }
 }
 
-/// The live definition as it must be compared with `target`: strata's bookkeeping table,
-/// which `definition.sql` and the runner create implicitly when a project does not define it
-/// (no `serverpod` module), is removed unless `target` defines it. Without this every such
-/// project would see a `DROP TABLE "serverpod_migrations"` in each diff against its database.
+/// The live definition as it must be compared with `target`: strata's bookkeeping tables
+/// ([`BOOKKEEPING_TABLES`]: `serverpod_migrations`, which `definition.sql` creates implicitly
+/// when a project has no `serverpod` module, and the runner's history table) are removed
+/// unless `target` defines them. Without this every diff against a database would show a
+/// `DROP TABLE` of strata's own bookkeeping, and a repair would destroy it.
 /// Call it before `strata_diff::generate_migration(live, target)`.
 pub fn comparable_live(live: &DatabaseDefinition, target: &DatabaseDefinition) -> DatabaseDefinition {
     let mut out = live.clone();
-    if target.table(MIGRATIONS_TABLE).is_none() {
-        out.tables.retain(|t| t.name != MIGRATIONS_TABLE);
-    }
+    out.tables.retain(|t| !BOOKKEEPING_TABLES.contains(&t.name.as_str()) || target.table(&t.name).is_some());
     out
 }
 
@@ -225,7 +224,8 @@ mod tests {
     #[test]
     fn unmanaged_and_bookkeeping_tables_are_not_drift() {
         let live = def(vec![
-            table(MIGRATIONS_TABLE, vec![]),
+            table(crate::MIGRATIONS_TABLE, vec![]),
+            table(crate::HISTORY_TABLE, vec![]),
             table("legacy", vec![column("a", ColumnType::Text, true)]),
         ]);
         let mut legacy = table("legacy", vec![]);

@@ -112,6 +112,13 @@ pub const REPAIR_MODULE: &str = "_repair";
 /// The bookkeeping table Serverpod (and strata) keep one row per module in.
 pub const MIGRATIONS_TABLE: &str = "serverpod_migrations";
 
+/// strata's per-migration run history (`strata_db::HISTORY_TABLE`), created by the runner.
+pub const HISTORY_TABLE: &str = "strata_migration_history";
+
+/// Tables strata creates for itself. They are never drift and never dropped by a repair
+/// unless the target definition itself defines them.
+pub const BOOKKEEPING_TABLES: &[&str] = &[MIGRATIONS_TABLE, HISTORY_TABLE];
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,47 @@
-//! PLACEHOLDER: replaced by its owner.
+//! `strata inspect`: print a live database's schema as definition JSON or as SQL.
+
 use std::path::Path;
 
-#[derive(clap::Args)]
-pub struct Args {}
+use strata_introspect::IntrospectOptions;
+use strata_sql::{definition_sql, Postgres, Sqlite};
 
-pub fn run(_project_dir: &Path, _args: Args) -> anyhow::Result<u8> {
-    anyhow::bail!("not built yet")
+use crate::commands::apply::ConnArgs;
+use crate::commands::live::{introspect_target, print_warnings, project_or_default};
+use crate::exit;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = ["json", "sql"])]
+    pub format: String,
+    /// Schema to read (PostgreSQL); repeat for several. Default: public.
+    #[arg(long = "schema", value_name = "SCHEMA")]
+    pub schemas: Vec<String>,
+}
+
+pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
+    let project = project_or_default(project_dir);
+    let target = crate::commands::apply::resolve(&project, &args.conn)?;
+    let opts = if args.schemas.is_empty() {
+        IntrospectOptions::default()
+    } else {
+        IntrospectOptions::with_schemas(args.schemas)
+    };
+    let live = introspect_target(&target, &opts)?;
+    eprintln!("database: {target}");
+    print_warnings(&live);
+    match args.format.as_str() {
+        "sql" => {
+            let sql = match target.dialect() {
+                strata_db::Dialect::Postgres => definition_sql(&Postgres, &live.definition),
+                strata_db::Dialect::Sqlite => definition_sql(&Sqlite, &live.definition),
+            }
+            .map_err(|e| anyhow::anyhow!("the live schema cannot be written as SQL: {e}"))?;
+            print!("{sql}");
+        }
+        _ => println!("{}", strata_schema::definition_to_json(&live.definition)),
+    }
+    Ok(exit::OK)
 }

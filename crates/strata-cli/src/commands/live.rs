@@ -1,9 +1,99 @@
-//! Reading a live database's schema for `diff --from db:URL` (owned by the introspect helper).
-//! PLACEHOLDER until the introspect helper replaces it.
+//! Reading a live database's schema: shared by `inspect`, `create-repair-migration` and
+//! `diff --from db:URL`.
+//!
+//! For a human-readable drift report between a live database and a definition, call
+//! [`strata_introspect::drift_report`] (`table "x": column "y" is text in the database, bigint
+//! in 20240101…`), after [`strata_introspect::comparable_live`].
+
 use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Context;
+use strata_db::{ConnectionTarget, Dialect, Project};
+use strata_introspect::{comparable_live, IntrospectOptions, Introspection};
+use strata_project::{MigrationsDir, ProjectConfig};
 use strata_schema::DatabaseDefinition;
 
-/// Introspects the database at `url` (relative to `project_dir` for SQLite paths).
-pub fn live_definition(_project_dir: &Path, _url: &str) -> anyhow::Result<DatabaseDefinition> {
-    anyhow::bail!("live databases are not supported yet")
+/// The project for connection resolution, or Serverpod's default layout under `dir` when the
+/// directory is not a project (`inspect --database-url` works anywhere).
+pub fn project_or_default(dir: &Path) -> Project {
+    crate::commands::apply::load_project(dir)
+        .unwrap_or_else(|_| Project::with_defaults(dir, "", Dialect::Postgres))
+}
+
+/// Connects to `target` and introspects it (SQLite files are opened read-only). Errors never
+/// contain the password.
+pub fn introspect_target(
+    target: &ConnectionTarget,
+    opts: &IntrospectOptions,
+) -> anyhow::Result<Introspection> {
+    let rt = crate::commands::apply::runtime()?;
+    rt.block_on(async {
+        let result = match target.dialect() {
+            Dialect::Postgres => {
+                let mut conn = target.connect_postgres("strata-introspect").await?;
+                strata_introspect::introspect_postgres(&mut conn, opts).await
+            }
+            Dialect::Sqlite => {
+                let mut conn = target.connect_sqlite_with(Duration::from_secs(5), true).await?;
+                strata_introspect::introspect_sqlite(&mut conn, opts).await
+            }
+        };
+        result.map_err(|e| anyhow::anyhow!("{}", target.sanitize(&e.to_string())))
+    })
+    .with_context(|| format!("reading the schema of {}", target.redacted()))
+}
+
+/// Introspects the database at `url` (relative to `project_dir` for SQLite paths) and prints
+/// what it cannot represent to stderr.
+///
+/// strata's bookkeeping table is left out unless the project's latest `definition.json`
+/// defines it (see [`comparable_live`]): strata creates it implicitly, and reporting it would
+/// make every diff against the database show a spurious `DROP TABLE`.
+pub fn live_definition(project_dir: &Path, url: &str) -> anyhow::Result<DatabaseDefinition> {
+    let project = project_or_default(project_dir);
+    let target = strata_db::resolve_connection(&project, Some(url), None)?;
+    let live = introspect_target(&target, &IntrospectOptions::default())?;
+    print_warnings(&live);
+    let latest = ProjectConfig::load(project_dir).ok().and_then(|cfg| {
+        let dir = MigrationsDir::new(&cfg.migrations_dir);
+        let v = dir.latest().ok()??;
+        dir.read_definition(&v).ok()
+    });
+    Ok(match latest {
+        Some(target) => comparable_live(&live.definition, &target),
+        None => {
+            let empty = DatabaseDefinition::empty("");
+            comparable_live(&live.definition, &empty)
+        }
+    })
+}
+
+/// Prints introspection warnings to stderr, one per line. strata's own bookkeeping tables
+/// are not the user's concern and are left out.
+pub fn print_warnings(live: &Introspection) {
+    let shown: Vec<_> = live
+        .warnings
+        .iter()
+        .filter(|w| !w.table.as_deref().is_some_and(|t| strata_introspect::BOOKKEEPING_TABLES.contains(&t)))
+        .collect();
+    if shown.is_empty() {
+        return;
+    }
+    eprintln!(
+        "warning: {} object(s) in the database cannot be represented; strata leaves them untouched:",
+        shown.len()
+    );
+    for w in shown {
+        eprintln!("  - {w}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_runner_history_table_is_bookkeeping() {
+        assert_eq!(strata_db::HISTORY_TABLE, strata_introspect::HISTORY_TABLE);
+        assert!(strata_introspect::BOOKKEEPING_TABLES.contains(&strata_db::HISTORY_TABLE));
+    }
 }

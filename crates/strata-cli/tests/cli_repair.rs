@@ -1,0 +1,322 @@
+//! `strata create-repair-migration` end to end on PostgreSQL: planted drift is repaired,
+//! rollbacks work and say data is not restored, "no changes" exits 1, unrepresentable objects
+//! and other schemas are never touched.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sqlx::{Connection, PgConnection, Row};
+use strata_testdb::PgScratch;
+
+const BIN: &str = env!("CARGO_BIN_EXE_strata");
+const V1: &str = "20260101000000001";
+const V2: &str = "20260102000000001";
+const NOW: &str = "20260103000000001";
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/introspect").join(rel)
+}
+
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    fn code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+    #[track_caller]
+    fn says(&self, text: &str) -> &Self {
+        assert!(
+            self.stdout.contains(text) || self.stderr.contains(text),
+            "expected {text:?}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+}
+
+struct Project {
+    _tmp: tempfile::TempDir,
+    dir: PathBuf,
+}
+
+impl Project {
+    /// The store fixture with its first migration created.
+    fn store() -> Project {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("store");
+        copy_tree(&fixture("projects/store"), &dir);
+        let p = Project { _tmp: tmp, dir };
+        p.run_at(V1, &["create-migration"]).code(0);
+        p
+    }
+
+    /// Adds a second version: a new table and a new column.
+    fn add_v2(&self) {
+        fs::write(
+            self.dir.join("lib/src/models/product.spy.yaml"),
+            "class: Product\ntable: product\nfields:\n  title: String\n",
+        )
+        .unwrap();
+        fs::write(
+            self.dir.join("lib/src/models/company.spy.yaml"),
+            "class: Company\ntable: company\nfields:\n  name: String\n  foundedAt: DateTime?\n  \
+             rating: double, default=0.5\n  website: String?\nindexes:\n  company_name_idx:\n    \
+             fields: name\n    unique: true\n",
+        )
+        .unwrap();
+        self.run_at(V2, &["create-migration"]).code(0);
+    }
+
+    fn run(&self, args: &[&str]) -> Run {
+        self.run_at(NOW, args)
+    }
+
+    fn run_at(&self, now: &str, args: &[&str]) -> Run {
+        let out = Command::new(BIN)
+            .args(args)
+            .current_dir(&self.dir)
+            .env("STRATA_NOW", now)
+            .env_remove("DATABASE_URL")
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    fn repair(&self, url: &str, extra: &[&str]) -> Run {
+        let mut args = vec!["create-repair-migration", "--database-url", url];
+        args.extend_from_slice(extra);
+        self.run(&args)
+    }
+
+    /// The single repair file.
+    fn repair_file(&self) -> (String, String) {
+        let dir = self.dir.join("repair-migration");
+        let files: Vec<PathBuf> = fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        assert_eq!(files.len(), 1, "{files:?}");
+        let name = files[0].file_stem().unwrap().to_string_lossy().into_owned();
+        (name, fs::read_to_string(&files[0]).unwrap())
+    }
+}
+
+fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
+
+fn exec(url: &str, sql: &str) {
+    block_on(async {
+        let mut c = PgConnection::connect(url).await.unwrap();
+        sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{e}\n{sql}"));
+        c.close().await.ok();
+    })
+}
+
+fn query_strings(url: &str, sql: &str) -> Vec<String> {
+    block_on(async {
+        let mut c = PgConnection::connect(url).await.unwrap();
+        let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
+        c.close().await.ok();
+        rows.iter().map(|r| r.get::<String, _>(0)).collect()
+    })
+}
+
+const PLANTED_DRIFT: &str = r#"
+CREATE TABLE stray (id bigserial PRIMARY KEY, x text);
+ALTER TABLE employee ADD COLUMN legacy text;
+ALTER TABLE company DROP COLUMN "foundedAt";
+ALTER TABLE employee ALTER COLUMN email TYPE bigint USING NULL;
+DROP INDEX company_name_idx;
+ALTER TABLE employee DROP CONSTRAINT employee_fk_0;
+ALTER TABLE employee ADD CONSTRAINT employee_fk_0 FOREIGN KEY ("companyId") REFERENCES company (id) ON DELETE SET NULL;
+ALTER TABLE employee ALTER COLUMN active SET DEFAULT false;
+ALTER TABLE company ALTER COLUMN name DROP NOT NULL;
+"#;
+
+#[test]
+fn planted_drift_is_reported_blocked_then_repaired() {
+    let p = Project::store();
+    let db = PgScratch::new("repair_drift");
+    p.run(&["apply", "--database-url", &db.url]).code(0);
+    exec(&db.url, PLANTED_DRIFT);
+
+    let blocked = p.repair(&db.url, &[]);
+    blocked
+        .code(3)
+        .says(&format!("table \"employee\": column \"email\" is bigint in the database, text in {V1}"))
+        .says(&format!("table \"company\": column \"name\" is nullable in the database, not null in {V1}"))
+        .says(&format!("table \"company\": column \"foundedAt\" is missing from the database ({V1} has it)"))
+        .says(&format!("table \"company\": index \"company_name_idx\" is missing from the database"))
+        .says("table \"employee\": foreign key \"employee_fk_0\" has on delete SET NULL in the database, CASCADE in")
+        .says("table \"employee\": column \"active\" has default false in the database, true in")
+        .says("table \"stray\" is not in the target and will be DROPPED")
+        .says("Migration aborted. Use --force to ignore warnings.");
+    assert!(!p.dir.join("repair-migration").exists(), "nothing is written when blocked");
+
+    p.repair(&db.url, &["--force", "--tag", "fix"]).code(0).says("Repair migration created: ");
+    let (name, sql) = p.repair_file();
+    assert_eq!(name, format!("{NOW}-fix"));
+    assert!(sql.contains("SET LOCAL search_path TO \"public\";"), "{sql}");
+    assert!(sql.contains(&format!("VALUES ('_repair', '{NOW}-fix', now())")), "{sql}");
+    assert!(sql.contains(&format!("VALUES ('store', '{V1}', now())")), "{sql}");
+    exec(&db.url, &sql);
+
+    // After the repair nothing differs and the versions match: no changes, exit 1.
+    p.repair(&db.url, &[])
+        .code(1)
+        .says("No changes detected. Use --force to create an empty repair migration.");
+    let repair_row =
+        query_strings(&db.url, "SELECT version FROM serverpod_migrations WHERE module = '_repair'");
+    assert_eq!(repair_row, vec![format!("{NOW}-fix")]);
+    let tables = query_strings(
+        &db.url,
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+    );
+    assert!(!tables.contains(&"stray".to_string()), "{tables:?}");
+    assert!(
+        tables.contains(&"strata_migration_history".to_string()),
+        "the runner's history survives: {tables:?}"
+    );
+}
+
+#[test]
+fn no_drift_exits_1_and_force_writes_an_empty_repair() {
+    let p = Project::store();
+    let db = PgScratch::new("repair_clean");
+    p.run(&["apply", "--database-url", &db.url]).code(0);
+    p.repair(&db.url, &[]).code(1).says("No drift: the database matches").says("No changes detected.");
+    assert!(!p.dir.join("repair-migration").exists());
+    p.repair(&db.url, &["--force"]).code(0);
+    let (name, sql) = p.repair_file();
+    assert_eq!(name, NOW);
+    assert!(!sql.contains("DROP") && !sql.contains("-- ACTION"), "only bookkeeping: {sql}");
+    // A second repair replaces the first (at most one file).
+    p.run_at("20260104000000001", &["create-repair-migration", "--database-url", &db.url, "--force"]).code(0);
+    assert_eq!(p.repair_file().0, "20260104000000001");
+    // Unknown versions list what exists, as Serverpod does.
+    p.repair(&db.url, &["--version", "20990101000000000"]).code(1).says(&format!(
+        "Unable to find the specified target migration \"20990101000000000\". Available versions: [{V1}]."
+    ));
+}
+
+#[test]
+fn rollback_to_an_older_version_says_data_is_not_restored() {
+    let p = Project::store();
+    p.add_v2();
+    let db = PgScratch::new("repair_rollback");
+    p.run(&["apply", "--database-url", &db.url]).code(0);
+    p.repair(&db.url, &["--version", V1])
+        .code(3)
+        .says("schema ROLLBACK")
+        .says("data is NOT restored")
+        .says("table \"product\" is not in the target and will be DROPPED");
+    p.repair(&db.url, &["--version", V1, "--force"]).code(0);
+    let (_, sql) = p.repair_file();
+    exec(&db.url, &sql);
+    p.repair(&db.url, &["--version", V1]).code(1).says("No changes detected.");
+    let project_row =
+        query_strings(&db.url, "SELECT version FROM serverpod_migrations WHERE module = 'store'");
+    assert_eq!(project_row, vec![V1.to_string()]);
+    let columns = query_strings(
+        &db.url,
+        "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'company' ORDER BY 1",
+    );
+    assert!(!columns.contains(&"website".to_string()), "{columns:?}");
+}
+
+#[test]
+fn repair_then_migrations_with_apply_repair() {
+    let p = Project::store();
+    let db = PgScratch::new("repair_apply");
+    p.run(&["apply", "--database-url", &db.url]).code(0);
+    exec(&db.url, "ALTER TABLE employee DROP COLUMN email;");
+    p.repair(&db.url, &["--force"]).code(0);
+    let (name, _) = p.repair_file();
+    p.run(&["apply", "--repair", "--database-url", &db.url]).code(0);
+    p.repair(&db.url, &[]).code(1).says("No changes detected.");
+    // Applying again skips the repair it already recorded.
+    let again = p.run(&["apply", "--repair", "--database-url", &db.url]);
+    again.code(0);
+    let repair_row =
+        query_strings(&db.url, "SELECT version FROM serverpod_migrations WHERE module = '_repair'");
+    assert_eq!(repair_row, vec![name]);
+}
+
+/// A project whose only version has no tables: a repair towards it would drop everything.
+fn empty_project() -> Project {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("empty");
+    fs::create_dir_all(dir.join(format!("migrations/{V1}"))).unwrap();
+    fs::write(dir.join("pubspec.yaml"), "name: empty_server\n").unwrap();
+    let mut def = strata_schema::DatabaseDefinition::empty("empty");
+    def.installed_modules.push(strata_schema::MigrationVersion::project("empty", V1));
+    fs::write(dir.join(format!("migrations/{V1}/definition.json")), strata_schema::definition_to_json(&def))
+        .unwrap();
+    Project { _tmp: tmp, dir }
+}
+
+#[test]
+fn repair_to_an_empty_target_names_every_table_and_never_touches_other_schemas() {
+    let p = empty_project();
+    let db = PgScratch::new("repair_handwritten");
+    exec(&db.url, &fs::read_to_string(fixture("handwritten.sql")).unwrap());
+    exec(&db.url, "INSERT INTO audit.log (msg) VALUES ('keep me');");
+    p.repair(&db.url, &[])
+        .code(3)
+        .says("table \"Customers\" is not in the target and will be DROPPED")
+        .says("table \"orders\" is not in the target and will be DROPPED")
+        .says("table \"order_lines\" is not in the target and will be DROPPED")
+        .says("dropping table \"orders\" also destroys view \"public\".\"big_orders\"")
+        .says("check constraint \"amount_positive\"")
+        .says("enum type \"public\".\"mood\"");
+    p.repair(&db.url, &["--force"]).code(0);
+    let (_, sql) = p.repair_file();
+    assert!(!sql.contains("audit"), "{sql}");
+    exec(&db.url, &sql);
+    let public = query_strings(
+        &db.url,
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY 1",
+    );
+    assert_eq!(public, vec!["serverpod_migrations".to_string()]);
+    let kept = query_strings(&db.url, "SELECT msg FROM audit.log");
+    assert_eq!(kept, vec!["keep me".to_string()]);
+}
+
+#[test]
+fn tables_referenced_from_other_schemas_are_never_dropped() {
+    let p = empty_project();
+    let db = PgScratch::new("repair_inbound");
+    exec(&db.url, &fs::read_to_string(fixture("handwritten.sql")).unwrap());
+    exec(&db.url, &fs::read_to_string(fixture("inbound_fk.sql")).unwrap());
+    p.repair(&db.url, &["--force"])
+        .code(3)
+        .says("Repair refused")
+        .says("customer_events_customer_fkey")
+        .says("--force does not override this");
+    assert!(!p.dir.join("repair-migration").exists());
+}
