@@ -215,7 +215,9 @@ fn incremental_change_is_a_new_version() {
         "class: Employee\ntable: employee\nfields:\n  name: String\n  email: String?\n  \
          companyId: int, relation(parent=company, onDelete=Cascade)\n",
     );
-    p.create(V2, &[]).assert_code(0);
+    let run = p.create(V2, &[]);
+    run.assert_code(0);
+    assert_eq!(run.stderr, "", "a linear history has nothing to warn about");
     assert_eq!(p.versions(), [V1, V2]);
     assert_eq!(p.read("migrations/migration_registry.txt"), registry(&[V1, V2]));
     let m = migration_from_json(&p.read(&format!("migrations/{V2}/migration.json"))).unwrap();
@@ -366,6 +368,41 @@ fn registry_mismatch_is_reported_but_not_fatal() {
         registry(&[V1, V2]),
         "re-sorted from the listing"
     );
+}
+
+#[test]
+fn fork_merged_without_registry_conflict_is_reported() {
+    let main = Project::shop();
+    main.create(V1, &[]).assert_code(0);
+    // A branch forks after V1 and adds `invoice` as V2...
+    let branch = Project::shop();
+    copy_tree(&main.path("migrations"), &branch.path("migrations"));
+    let invoice = "class: Invoice\ntable: invoice\nfields:\n  total: int\n";
+    branch.write("lib/src/models/invoice.spy.yaml", invoice);
+    branch.create(V2, &[]).assert_code(0);
+    // ...while main adds `extra` as V3, also on top of V1.
+    main.write("lib/src/models/extra.spy.yaml", "class: Extra\ntable: extra\nfields:\n  name: String\n");
+    main.create(V3, &[]).assert_code(0);
+    // The merge brings in the branch's model and version directory without touching the registry.
+    copy_tree(&branch.path(&format!("migrations/{V2}")), &main.path(&format!("migrations/{V2}")));
+    main.write("lib/src/models/invoice.spy.yaml", invoice);
+
+    let run = main.create("20260101000000004", &[]);
+    run.assert_code(0);
+    assert!(run.stderr.contains(&format!("migration {V3} was not created on top of {V2}")), "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("migration {V2} is not listed")), "{}", run.stderr);
+    // The new version re-creates the branch's table, which V3's definition lacks.
+    let m = migration_from_json(&main.read("migrations/20260101000000004/migration.json")).unwrap();
+    assert!(
+        matches!(&m.actions[..], [MigrationAction::CreateTable(t)] if t.name == "invoice"),
+        "{:?}",
+        m.actions
+    );
+
+    // From now on the history is linear again.
+    let run = main.create("20260101000000005", &["--empty"]);
+    run.assert_code(0);
+    assert_eq!(run.stderr, "");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -589,4 +626,29 @@ fn not_a_project() {
     let p = Project { dir: tmp.path().to_path_buf(), _tmp: tmp };
     let run = assert_fails(&p, V1, &[]);
     assert!(run.stderr.contains("not a strata project"), "{}", run.stderr);
+}
+
+#[test]
+fn sqlite_dialect_writes_sqlite_sql() {
+    let p = Project::shop();
+    p.write("strata.toml", "dialect = \"sqlite\"\n");
+    p.create(V1, &[]).assert_code(0);
+    let sql = p.read(&format!("migrations/{V1}/definition.sql"));
+    assert!(sql.contains("CREATE TABLE \"company\""), "{sql}");
+    assert!(!sql.contains("bigserial"), "PostgreSQL types must not leak into SQLite: {sql}");
+}
+
+#[test]
+fn dialect_rejection_is_an_error_even_with_force() {
+    let p = Project::shop();
+    p.write("strata.toml", "dialect = \"sqlite\"\n");
+    p.write(
+        "lib/src/models/membership.spy.yaml",
+        "class: Membership\ntable: membership\nfields:\n  tenantId: int\n  deletedAt: DateTime?\n\
+         indexes:\n  membership_deleted_idx:\n    fields: tenantId, deletedAt\n    unique: true\n    \
+         nulls_distinct: false\n",
+    );
+    let run = assert_fails(&p, V1, &["--force"]);
+    assert!(run.stderr.contains("Unable to create migration for the \"sqlite\" database"), "{}", run.stderr);
+    assert!(run.stderr.contains("membership_deleted_idx"), "{}", run.stderr);
 }

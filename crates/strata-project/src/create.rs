@@ -297,7 +297,7 @@ pub struct CreateReport {
     pub written: Option<PathBuf>,
     /// Trailing empty version directories that were removed (or, in a dry run, would be).
     pub pruned: Vec<String>,
-    /// Registry oddities worth telling the user about.
+    /// Registry and history oddities worth telling the user about (never fatal).
     pub registry_issues: Vec<RegistryIssue>,
 }
 
@@ -316,10 +316,11 @@ pub fn create_migration(
     let dir = MigrationsDir::new(&config.migrations_dir);
 
     // Conflict markers stop everything; other registry issues are reported.
-    let registry_issues = dir.check_registry()?;
+    let mut registry_issues = dir.check_registry()?;
     let pruned = if options.dry_run { dir.trailing_empty()? } else { dir.prune_trailing_empty()? };
     let mut versions = dir.versions()?;
     versions.retain(|v| !pruned.contains(v));
+    registry_issues.extend(dir.check_lineage(&versions));
 
     let final_path = dir.version_path(&version);
     if final_path.exists() {

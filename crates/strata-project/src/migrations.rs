@@ -58,6 +58,11 @@ pub enum RegistryIssue {
     /// The registry lists a version whose directory is gone (normal after deleting a
     /// migration to re-create it; the registry is rewritten on the next create-migration).
     Missing { version: String },
+    /// The latest version's `migration.json`, applied to its predecessor's `definition.json`,
+    /// does not give its own `definition.json`: it was created on top of a different parent,
+    /// typically on a branch that forked before `predecessor` and was merged without a
+    /// registry conflict. Serverpod has no parent pointer and never notices.
+    NotBuiltOnPredecessor { version: String, predecessor: Option<String> },
 }
 
 impl std::fmt::Display for RegistryIssue {
@@ -73,6 +78,15 @@ impl std::fmt::Display for RegistryIssue {
                 f,
                 "{REGISTRY_FILE} lists {version} but its directory is missing; the registry will \
                  be rewritten from the directory listing."
+            ),
+            RegistryIssue::NotBuiltOnPredecessor { version, predecessor } => write!(
+                f,
+                "migration {version} was not created on top of {}: applying its migration.json \
+                 to that schema does not give its definition.json. It probably comes from a branch \
+                 that forked earlier, so databases may apply one of the two versions but not the \
+                 other. If {version} was never applied to a shared database, delete it and run \
+                 `strata create-migration` again; otherwise check the next migration by hand.",
+                predecessor.as_deref().unwrap_or("an empty database")
             ),
         }
     }
@@ -210,6 +224,27 @@ impl MigrationsDir {
         };
         let listed = parse_registry(&path, &text)?;
         Ok(compare_registry(&listed, &self.versions()?))
+    }
+
+    /// Checks that the newest of `versions` was generated from the one before it (or, for the
+    /// first version, from an empty database): a fork merged without a registry conflict
+    /// shows up here. Versions that cannot be read are skipped; reading them is reported
+    /// elsewhere.
+    pub fn check_lineage(&self, versions: &[String]) -> Option<RegistryIssue> {
+        let (latest, rest) = versions.split_last()?;
+        let target = self.read_definition(latest).ok()?;
+        let migration = self.read_migration(latest).ok()?;
+        let predecessor = rest.last().cloned();
+        let source = match &predecessor {
+            Some(p) => self.read_definition(p).ok()?,
+            None => DatabaseDefinition::empty(target.module_name.clone()),
+        };
+        let reached = strata_diff::apply_migration(&source, &migration);
+        if strata_diff::generate_migration(&reached, &target).actions.is_empty() {
+            None
+        } else {
+            Some(RegistryIssue::NotBuiltOnPredecessor { version: latest.clone(), predecessor })
+        }
     }
 
     /// Removes strata temporaries that a crashed run left behind (hidden, so harmless, but

@@ -259,3 +259,37 @@ fn model_roots_follow_serverpod_rules_for_lib_and_add_extra_roots() {
     let found: Vec<PathBuf> = read_model_files(&config).unwrap().into_iter().map(|f| f.path).collect();
     assert_eq!(found, [root.join("lib/src/models/a.yaml")]);
 }
+
+#[test]
+fn lineage_check_follows_the_migration_chain() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = strata_project::MigrationsDir::new(tmp.path());
+    let mut case = Case::new(&[("lib/company.spy.yaml", COMPANY)]);
+    let (v1, first, _) = created(case.plan().unwrap());
+    strata_project::write_version(
+        &dir,
+        &v1,
+        &first.clone().into_iter().map(|(n, t)| (n, t.into_bytes())).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    assert_eq!(dir.check_lineage(&dir.versions().unwrap()), None, "first version builds on the empty schema");
+
+    case.previous = definition_from_json(&first["definition.json"]).unwrap();
+    case.models = files(&[("lib/company.spy.yaml", COMPANY), ("lib/employee.spy.yaml", EMPLOYEE)]);
+    case.version = "20260101000000002";
+    let (v2, files2, _) = created(case.plan().unwrap());
+    let bytes: Vec<(String, Vec<u8>)> = files2.into_iter().map(|(n, t)| (n, t.into_bytes())).collect();
+    strata_project::write_version(&dir, &v2, &bytes).unwrap();
+    assert_eq!(dir.check_lineage(&dir.versions().unwrap()), None);
+
+    // A migration.json that does not lead from v1 to v2's definition.
+    fs::write(
+        dir.version_path(&v2).join("migration.json"),
+        strata_schema::migration_to_json(&Default::default()),
+    )
+    .unwrap();
+    assert_eq!(
+        dir.check_lineage(&dir.versions().unwrap()),
+        Some(strata_project::RegistryIssue::NotBuiltOnPredecessor { version: v2, predecessor: Some(v1) })
+    );
+}
