@@ -444,7 +444,7 @@ fn assert_model_error(model: &str, needle: &str) {
 
 #[test]
 fn malformed_yaml() {
-    assert_model_error("class: Thing\ntable: thing\nfields:\n  name: String\n   broken: [\n", "");
+    assert_model_error("class: Thing\ntable: thing\nfields:\n  name: String\n   broken: [\n", "invalid YAML");
 }
 
 #[test]
@@ -481,7 +481,7 @@ fn bad_identifier() {
 #[test]
 fn over_long_table_name() {
     let long = "t".repeat(60);
-    assert_model_error(&format!("class: Thing\ntable: {long}\nfields:\n  name: String\n"), "");
+    assert_model_error(&format!("class: Thing\ntable: {long}\nfields:\n  name: String\n"), "56");
 }
 
 #[test]
