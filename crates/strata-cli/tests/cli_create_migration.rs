@@ -308,6 +308,71 @@ fn dry_run_prints_the_plan_and_writes_nothing() {
 }
 
 #[test]
+fn check_is_a_ci_gate_that_writes_nothing() {
+    let p = Project::shop();
+    let before = p.snapshot();
+    let run = p.create(V1, &["--check"]);
+    run.assert_code(2);
+    assert!(run.stdout.contains("strata create-migration"), "{}", run.stdout);
+    assert_eq!(p.snapshot(), before);
+
+    p.create(V1, &[]).assert_code(0);
+    p.create(V2, &["--check"]).assert_code(0);
+
+    // Pending destructive changes are "changes" too, not "blocked".
+    fs::remove_file(p.path("lib/src/models/employee.spy.yaml")).unwrap();
+    fs::create_dir_all(p.path(&format!("migrations/{V2}"))).unwrap();
+    let before = p.snapshot();
+    let run = p.create(V3, &["--check"]);
+    run.assert_code(2);
+    assert!(run.stderr.contains("Would remove empty migration version directory"), "{}", run.stderr);
+    assert_eq!(p.snapshot(), before, "--check never prunes either");
+
+    let run = p.create(V3, &["--check", "--force"]);
+    assert_ne!(run.code, 0, "--check cannot be combined with --force");
+}
+
+#[test]
+fn json_format_reports_the_outcome() {
+    let p = Project::shop();
+    let run = p.create(V1, &["--format", "json", "--dry-run"]);
+    run.assert_code(0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["outcome"], "created");
+    assert_eq!(v["written"], false);
+    assert_eq!(v["version"], V1);
+    assert_eq!(v["path"], format!("migrations/{V1}"));
+    assert_eq!(v["files"].as_array().unwrap().len(), 5);
+    assert!(v["migration_sql"].as_str().unwrap().contains("CREATE TABLE"));
+
+    let run = p.create(V1, &["--format", "json"]);
+    run.assert_code(0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["written"], true);
+    assert!(v.get("migration_sql").is_none());
+
+    fs::remove_file(p.path("lib/src/models/employee.spy.yaml")).unwrap();
+    let run = p.create(V2, &["--format", "json"]);
+    run.assert_code(3);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["outcome"], "blocked");
+    assert_eq!(v["warnings"][0]["type"], "tableDropped");
+    assert_eq!(v["warnings"][0]["table"], "employee");
+    assert_eq!(v["warnings"][0]["destructive"], true);
+
+    let run = p.create(V2, &["--format", "json", "--force"]);
+    run.assert_code(0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!((v["outcome"].as_str(), v["written"].as_bool()), (Some("created"), Some(true)));
+    assert_eq!(v["warnings"].as_array().unwrap().len(), 1);
+
+    let run = p.create(V3, &["--format", "json"]);
+    run.assert_code(0);
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(v["outcome"], "no_changes");
+}
+
+#[test]
 fn tag_becomes_part_of_the_version_name() {
     let p = Project::shop();
     let run = p.create(V1, &["--tag", "v1-2-0"]);

@@ -2,17 +2,29 @@
 //! version directory (atomically), or explain why not.
 //!
 //! Exit codes: 0 created or nothing to do, 3 blocked by warnings (use `--force`), 1 on any
-//! error (invalid models, corrupt migrations, bad tag, existing directory).
+//! error (invalid models, corrupt migrations, bad tag, existing directory). With `--check`
+//! nothing is written and 2 means "the models have changes without a migration" (a CI gate).
 
 use std::path::Path;
 
+use serde_json::json;
 use strata_project::migrations::MIGRATION_SQL as MIGRATION_SQL_FILE;
 use strata_project::{
-    create_migration, now_from_env, validate_tag, CreateOptions, PlanOutcome, ProjectConfig, ProjectError,
+    create_migration, now_from_env, validate_tag, CreateOptions, CreateReport, PlanOutcome, ProjectConfig,
+    ProjectError,
 };
 use strata_schema::MigrationWarning;
 
 use crate::exit;
+
+/// How the outcome is reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object on stdout (errors still go to stderr as text, with exit 1).
+    Json,
+}
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -28,6 +40,12 @@ pub struct Args {
     /// Print what would be written (file names and migration.sql) and write nothing.
     #[arg(long)]
     pub dry_run: bool,
+    /// Write nothing; exit 2 if the models need a new migration, 0 if they do not (for CI).
+    #[arg(long, conflicts_with_all = ["force", "empty", "dry_run"])]
+    pub check: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
 }
 
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
@@ -36,8 +54,12 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     }
     let config = ProjectConfig::load(project_dir)?;
     let now = now_from_env()?;
-    let options =
-        CreateOptions { force: args.force, empty: args.empty, tag: args.tag, dry_run: args.dry_run };
+    let options = CreateOptions {
+        force: args.force,
+        empty: args.empty,
+        tag: args.tag.clone(),
+        dry_run: args.dry_run || args.check,
+    };
 
     let report = match create_migration(&config, &options, now) {
         Ok(r) => r,
@@ -54,11 +76,30 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         Err(e) => return Err(e.into()),
     };
 
+    let code = exit_code(&report.outcome, args.check);
+    match args.format {
+        Format::Json => println!("{}", json_report(&config, &report, &args)),
+        Format::Text => print_text(&config, &report, &args),
+    }
+    Ok(code)
+}
+
+fn exit_code(outcome: &PlanOutcome, check: bool) -> u8 {
+    match outcome {
+        PlanOutcome::NoChanges => exit::OK,
+        PlanOutcome::Created { .. } | PlanOutcome::Blocked { .. } if check => exit::DIFFERS,
+        PlanOutcome::Created { .. } => exit::OK,
+        PlanOutcome::Blocked { .. } => exit::BLOCKED,
+    }
+}
+
+fn print_text(config: &ProjectConfig, report: &CreateReport, args: &Args) {
+    let migrations = config.display_path(&config.migrations_dir);
     if !report.pruned.is_empty() {
-        let verb = if args.dry_run { "Would remove" } else { "Removed" };
+        let verb = if args.dry_run || args.check { "Would remove" } else { "Removed" };
         eprintln!(
             "warning: {verb} empty migration version directory in \"{}\": {}.",
-            config.display_path(&config.migrations_dir).display(),
+            migrations.display(),
             report.pruned.join(", ")
         );
     }
@@ -66,28 +107,34 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         eprintln!("warning: {issue}");
     }
 
-    let migrations = config.display_path(&config.migrations_dir);
-    match report.outcome {
-        PlanOutcome::NoChanges => {
-            println!("No changes detected.");
-            Ok(exit::OK)
-        }
+    match &report.outcome {
+        PlanOutcome::NoChanges => println!("No changes detected."),
         PlanOutcome::Blocked { warnings, .. } => {
-            print_warnings(&warnings);
-            println!(
-                "Migration aborted due to warnings; nothing was written. Review them, then re-run with \
-                 --force to create the migration anyway."
-            );
-            Ok(exit::BLOCKED)
+            print_warnings(warnings);
+            if args.check {
+                println!(
+                    "The models have changes that need a migration (with warnings); nothing was written."
+                );
+            } else {
+                println!(
+                    "Migration aborted due to warnings; nothing was written. Review them, then re-run \
+                     with --force to create the migration anyway."
+                );
+            }
         }
         PlanOutcome::Created { version, files, warnings, .. } => {
             if !warnings.is_empty() {
-                print_warnings(&warnings);
+                print_warnings(warnings);
             }
-            let shown = migrations.join(&version);
-            if args.dry_run {
+            let shown = migrations.join(version);
+            if args.check {
+                println!(
+                    "The models have changes that need a migration; run `strata create-migration`. \
+                     Nothing was written."
+                );
+            } else if args.dry_run {
                 println!("Dry run: would create {}/ with:", shown.display());
-                for (name, bytes) in &files {
+                for (name, bytes) in files {
                     println!("  {name} ({} bytes)", bytes.len());
                 }
                 if let Some((_, sql)) = files.iter().find(|(n, _)| n == MIGRATION_SQL_FILE) {
@@ -101,7 +148,6 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
             } else {
                 println!("Migration created: {}", shown.display());
             }
-            Ok(exit::OK)
         }
     }
 }
@@ -114,4 +160,51 @@ fn print_warnings(warnings: &[MigrationWarning]) {
         let mark = if w.destructive { "[destructive] " } else { "" };
         println!("  • {mark}{}", w.message);
     }
+}
+
+/// The outcome as one JSON object, for tools and CI.
+fn json_report(config: &ProjectConfig, report: &CreateReport, args: &Args) -> serde_json::Value {
+    let warnings_json = |warnings: &[MigrationWarning]| {
+        warnings
+            .iter()
+            .map(|w| {
+                json!({
+                    "type": w.warning_type.name(),
+                    "message": w.message,
+                    "table": w.table,
+                    "columns": w.columns,
+                    "destructive": w.destructive,
+                })
+            })
+            .collect::<Vec<_>>()
+    };
+    let migrations = config.display_path(&config.migrations_dir);
+    let mut out = json!({
+        "outcome": match report.outcome {
+            PlanOutcome::NoChanges => "no_changes",
+            PlanOutcome::Blocked { .. } => "blocked",
+            PlanOutcome::Created { .. } => "created",
+        },
+        "written": report.written.is_some(),
+        "pruned": report.pruned,
+        "notices": report.registry_issues.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+        "warnings": [],
+    });
+    match &report.outcome {
+        PlanOutcome::NoChanges => {}
+        PlanOutcome::Blocked { warnings, .. } => out["warnings"] = warnings_json(warnings).into(),
+        PlanOutcome::Created { version, files, warnings, .. } => {
+            out["warnings"] = warnings_json(warnings).into();
+            out["version"] = json!(version);
+            out["path"] = json!(migrations.join(version).display().to_string());
+            out["files"] =
+                files.iter().map(|(name, bytes)| json!({"name": name, "bytes": bytes.len()})).collect();
+            if args.dry_run && !args.check {
+                if let Some((_, sql)) = files.iter().find(|(n, _)| n == MIGRATION_SQL_FILE) {
+                    out["migration_sql"] = json!(String::from_utf8_lossy(sql));
+                }
+            }
+        }
+    }
+    out
 }
