@@ -325,7 +325,7 @@ fn check_is_a_ci_gate_that_writes_nothing() {
     let before = p.snapshot();
     let run = p.create(V3, &["--check"]);
     run.assert_code(2);
-    assert!(run.stderr.contains("Would remove empty migration version directory"), "{}", run.stderr);
+    assert!(run.stderr.contains("Ignoring empty migration version directory"), "{}", run.stderr);
     assert_eq!(p.snapshot(), before, "--check never prunes either");
 
     let run = p.create(V3, &["--check", "--force"]);
@@ -419,6 +419,25 @@ fn trailing_empty_version_directory_is_pruned() {
     assert!(run.stderr.contains(V2), "{}", run.stderr);
     assert_eq!(p.versions(), [V1, V3]);
     assert_eq!(p.read("migrations/migration_registry.txt"), registry(&[V1, V3]));
+}
+
+#[test]
+fn empty_directories_are_only_pruned_when_a_version_is_written() {
+    let p = Project::shop();
+    p.create(V1, &[]).assert_code(0);
+    fs::create_dir_all(p.path(&format!("migrations/{V2}"))).unwrap();
+    let before = p.snapshot();
+    let run = p.create(V3, &[]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("No changes detected."), "{}", run.stdout);
+    assert!(run.stderr.contains("Ignoring empty migration version directory"), "{}", run.stderr);
+    assert_eq!(p.snapshot(), before, "no-changes leaves even empty directories alone");
+
+    // A new version may even reuse the name of the empty directory it replaces.
+    let run = p.create(V2, &["--empty"]);
+    run.assert_code(0);
+    assert_eq!(p.versions(), [V1, V2]);
+    assert_eq!(p.read("migrations/migration_registry.txt"), registry(&[V1, V2]));
 }
 
 #[test]

@@ -295,13 +295,17 @@ pub struct CreateReport {
     pub outcome: PlanOutcome,
     /// Where the version was written (`None` unless created and not a dry run).
     pub written: Option<PathBuf>,
-    /// Trailing empty version directories that were removed (or, in a dry run, would be).
+    /// Trailing empty version directories, ignored as versions; removed only when a version
+    /// was written (see `pruned_removed`).
     pub pruned: Vec<String>,
+    /// Whether `pruned` were deleted (and the registry rewritten without them).
+    pub pruned_removed: bool,
     /// Registry and history oddities worth telling the user about (never fatal).
     pub registry_issues: Vec<RegistryIssue>,
 }
 
-/// The whole `create-migration`: prune, check the registry, load, plan, write.
+/// The whole `create-migration`: check the registry, load, plan, then (only when a version is
+/// created) prune trailing empty directories and write the version.
 pub fn create_migration(
     config: &ProjectConfig,
     options: &CreateOptions,
@@ -317,13 +321,15 @@ pub fn create_migration(
 
     // Conflict markers stop everything; other registry issues are reported.
     let mut registry_issues = dir.check_registry()?;
-    let pruned = if options.dry_run { dir.trailing_empty()? } else { dir.prune_trailing_empty()? };
+    // Trailing empty directories (a git "discard changes") do not count as versions. They are
+    // only removed when a version is written, so every other outcome leaves the disk as it was.
+    let pruned = dir.trailing_empty()?;
     let mut versions = dir.versions()?;
     versions.retain(|v| !pruned.contains(v));
     registry_issues.extend(dir.check_lineage(&versions));
 
     let final_path = dir.version_path(&version);
-    if final_path.exists() {
+    if final_path.exists() && !pruned.contains(&version) {
         return Err(ProjectError::VersionExists { path: final_path });
     }
     if let Some(latest) = versions.last() {
@@ -348,11 +354,12 @@ pub fn create_migration(
         version: &version,
     })?;
 
-    let written = match &outcome {
+    let (written, pruned_removed) = match &outcome {
         PlanOutcome::Created { version, files, .. } if !options.dry_run => {
-            Some(migrations::write_version(&dir, version, files)?)
+            let removed = dir.prune_trailing_empty()?;
+            (Some(migrations::write_version(&dir, version, files)?), !removed.is_empty())
         }
-        _ => None,
+        _ => (None, false),
     };
-    Ok(CreateReport { outcome, written, pruned, registry_issues })
+    Ok(CreateReport { outcome, written, pruned, pruned_removed, registry_issues })
 }

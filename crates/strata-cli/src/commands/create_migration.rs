@@ -96,12 +96,12 @@ fn exit_code(outcome: &PlanOutcome, check: bool) -> u8 {
 fn print_text(config: &ProjectConfig, report: &CreateReport, args: &Args) {
     let migrations = config.display_path(&config.migrations_dir);
     if !report.pruned.is_empty() {
-        let verb = if args.dry_run || args.check { "Would remove" } else { "Removed" };
-        eprintln!(
-            "warning: {verb} empty migration version directory in \"{}\": {}.",
-            migrations.display(),
-            report.pruned.join(", ")
-        );
+        let note = if report.pruned_removed {
+            "Removed empty migration version directory"
+        } else {
+            "Ignoring empty migration version directory (removed when a migration is created)"
+        };
+        eprintln!("warning: {note} in \"{}\": {}.", migrations.display(), report.pruned.join(", "));
     }
     for issue in &report.registry_issues {
         eprintln!("warning: {issue}");
@@ -187,6 +187,7 @@ fn json_report(config: &ProjectConfig, report: &CreateReport, args: &Args) -> se
         },
         "written": report.written.is_some(),
         "pruned": report.pruned,
+        "pruned_removed": report.pruned_removed,
         "notices": report.registry_issues.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
         "warnings": [],
     });
