@@ -335,7 +335,7 @@ fn check_is_a_ci_gate_that_writes_nothing() {
 #[test]
 fn json_format_reports_the_outcome() {
     let p = Project::shop();
-    let run = p.create(V1, &["--format", "json", "--dry-run"]);
+    let run = p.create(V1, &["--json", "--dry-run"]);
     run.assert_code(0);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["outcome"], "created");
@@ -345,14 +345,14 @@ fn json_format_reports_the_outcome() {
     assert_eq!(v["files"].as_array().unwrap().len(), 5);
     assert!(v["migration_sql"].as_str().unwrap().contains("CREATE TABLE"));
 
-    let run = p.create(V1, &["--format", "json"]);
+    let run = p.create(V1, &["--json"]);
     run.assert_code(0);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["written"], true);
     assert!(v.get("migration_sql").is_none());
 
     fs::remove_file(p.path("lib/src/models/employee.spy.yaml")).unwrap();
-    let run = p.create(V2, &["--format", "json"]);
+    let run = p.create(V2, &["--json"]);
     run.assert_code(3);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["outcome"], "blocked");
@@ -360,13 +360,13 @@ fn json_format_reports_the_outcome() {
     assert_eq!(v["warnings"][0]["table"], "employee");
     assert_eq!(v["warnings"][0]["destructive"], true);
 
-    let run = p.create(V2, &["--format", "json", "--force"]);
+    let run = p.create(V2, &["--json", "--force"]);
     run.assert_code(0);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!((v["outcome"].as_str(), v["written"].as_bool()), (Some("created"), Some(true)));
     assert_eq!(v["warnings"].as_array().unwrap().len(), 1);
 
-    let run = p.create(V3, &["--format", "json"]);
+    let run = p.create(V3, &["--json"]);
     run.assert_code(0);
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["outcome"], "no_changes");

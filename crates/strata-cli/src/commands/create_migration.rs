@@ -17,15 +17,6 @@ use strata_schema::MigrationWarning;
 
 use crate::exit;
 
-/// How the outcome is reported.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// Human-readable lines.
-    Text,
-    /// One JSON object on stdout (errors still go to stderr as text, with exit 1).
-    Json,
-}
-
 #[derive(clap::Args)]
 pub struct Args {
     /// Suffix for the version name: lowercase letters, numbers and single dashes.
@@ -43,9 +34,10 @@ pub struct Args {
     /// Write nothing; exit 2 if the models need a new migration, 0 if they do not (for CI).
     #[arg(long, conflicts_with_all = ["force", "empty", "dry_run"])]
     pub check: bool,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Print the outcome as one JSON object on stdout (errors still go to stderr as text,
+    /// with exit 1).
+    #[arg(long)]
+    pub json: bool,
 }
 
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
@@ -77,9 +69,10 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     };
 
     let code = exit_code(&report.outcome, args.check);
-    match args.format {
-        Format::Json => println!("{}", json_report(&config, &report, &args)),
-        Format::Text => print_text(&config, &report, &args),
+    if args.json {
+        println!("{}", json_report(&config, &report, &args));
+    } else {
+        print_text(&config, &report, &args);
     }
     Ok(code)
 }
