@@ -404,6 +404,20 @@ fn modules_are_merged_into_definition_json() {
 }
 
 #[test]
+fn corrupt_module_definition_is_an_error() {
+    let mut app = Project::new("with_module");
+    app.dir = app.dir.join("app_server");
+    fs::write(
+        app.path("../shared_server/migrations/20260711022602028/definition_project.json"),
+        "{\"tables\": [}",
+    )
+    .unwrap();
+    let run = assert_fails(&app, V1, &[]);
+    assert!(run.stderr.contains("cannot load the dependency module"), "{}", run.stderr);
+    assert!(run.stderr.contains("definition_project.json:1:"), "{}", run.stderr);
+}
+
+#[test]
 fn trailing_empty_version_directory_is_pruned() {
     let p = Project::shop();
     p.create(V1, &[]).assert_code(0);

@@ -53,7 +53,13 @@ pub enum ProjectError {
     CorruptedMigration { version: String, module: String, cause: Box<ProjectError> },
 
     /// A dependency module's latest `definition_project.json` cannot be loaded.
-    #[error("cannot load module at {}: {cause}", dir.display())]
+    #[error(
+        "cannot load the dependency module at {}: {cause}\nThe module's latest \
+         migrations/<version>/definition_project.json is needed to merge its tables. Check \
+         module_dirs in strata.toml, or run `dart pub get` if the module comes from \
+         .dart_tool/package_config.json.",
+        dir.display()
+    )]
     Module { dir: PathBuf, cause: Box<ProjectError> },
 
     /// The version directory to create already exists (Serverpod's message).
