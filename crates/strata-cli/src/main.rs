@@ -48,7 +48,14 @@ pub enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    // clap exits 2 on usage errors, which would read as "differs" to CI: map them to ERROR.
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { exit::ERROR } else { exit::OK });
+        }
+    };
     let dir = cli.project_dir.clone();
     let result = match cli.command {
         Command::CreateMigration(a) => commands::create_migration::run(&dir, a),
