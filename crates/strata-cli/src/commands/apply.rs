@@ -1,9 +1,284 @@
-//! PLACEHOLDER: replaced by its owner.
+//! `strata apply`: run the repair migration (with `--repair`) and the pending migrations
+//! against a live database, under the migration lock, one transaction per migration.
+
+use std::io::{IsTerminal, Write};
 use std::path::Path;
+use std::time::{Duration, Instant};
 
-#[derive(clap::Args)]
-pub struct Args {}
+use anyhow::Context;
+use strata_db::plan::Step;
+use strata_db::{ApplyEvent, ApplyOptions, ConnectionTarget, Dialect, Project, StepKind};
+use strata_project::ProjectConfig;
 
-pub fn run(_project_dir: &Path, _args: Args) -> anyhow::Result<u8> {
-    anyhow::bail!("not built yet")
+use crate::exit;
+
+/// Where the database is. Without either flag: `DATABASE_URL` (environment, then the
+/// project's `.env`), else the project's embedded SQLite file.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ConnArgs {
+    /// Database URL: `postgres://user@host:5432/db` or `sqlite:path/to/file.db`.
+    #[arg(long, value_name = "URL", conflicts_with = "mode")]
+    pub database_url: Option<String>,
+    /// Use Serverpod's `config/<MODE>.yaml` and `config/passwords.yaml` (with the
+    /// `SERVERPOD_DATABASE_*` / `SERVERPOD_PASSWORD_database` environment overrides).
+    #[arg(long, short = 'm', value_name = "MODE", value_parser = ["development", "test", "staging", "production"])]
+    pub mode: Option<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// First apply the repair migration in `repair-migration/` (skipped if already applied).
+    #[arg(long)]
+    pub repair: bool,
+    /// Stop after this version instead of the latest.
+    #[arg(long, value_name = "VERSION")]
+    pub to: Option<String>,
+    /// Print the plan and the SQL; change nothing (not even strata's history table).
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How long to wait for another run holding the migration lock (e.g. 30s, 2m, 500ms).
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub lock_timeout: Duration,
+    /// This applied migration's file was edited on purpose: record its new checksum without
+    /// re-running it. Repeat for several versions.
+    #[arg(long, value_name = "VERSION")]
+    pub accept_modified: Vec<String>,
+}
+
+/// Parses `500ms`, `30s`, `2m`, `1h` or a plain number of seconds.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    let (num, unit) = match s.find(|c: char| !c.is_ascii_digit() && c != '.') {
+        Some(i) => (&s[..i], s[i..].trim()),
+        None => (s, "s"),
+    };
+    let n: f64 = num.parse().map_err(|_| format!("`{s}` is not a duration (e.g. 30s, 2m, 500ms)"))?;
+    let secs = match unit {
+        "ms" => n / 1000.0,
+        "s" | "sec" => n,
+        "m" | "min" => n * 60.0,
+        "h" => n * 3600.0,
+        _ => return Err(format!("`{s}`: unknown unit `{unit}` (use ms, s, m or h)")),
+    };
+    if !secs.is_finite() || secs < 0.0 {
+        return Err(format!("`{s}` is not a duration"));
+    }
+    Ok(Duration::from_secs_f64(secs))
+}
+
+/// Loads the project and maps it to what strata-db needs.
+pub fn load_project(dir: &Path) -> anyhow::Result<Project> {
+    let cfg = ProjectConfig::load(dir)?;
+    let dialect =
+        Dialect::parse(&cfg.dialect).with_context(|| format!("unsupported dialect `{}`", cfg.dialect))?;
+    Ok(Project {
+        root: cfg.root,
+        module_name: cfg.module_name,
+        dialect,
+        migrations_dir: cfg.migrations_dir,
+        repair_dir: cfg.repair_dir,
+        sqlite_path: cfg.sqlite_path,
+    })
+}
+
+/// Resolves the database from the flags (see [`ConnArgs`]).
+pub fn resolve(project: &Project, conn: &ConnArgs) -> anyhow::Result<ConnectionTarget> {
+    Ok(strata_db::resolve_connection(project, conn.database_url.as_deref(), conn.mode.as_deref())?)
+}
+
+/// A tokio runtime for one command (the CLI is otherwise synchronous).
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().context("starting the async runtime")
+}
+
+/// `12 ms`, `1.25 s`.
+pub fn fmt_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms} ms")
+    } else {
+        format!("{:.2} s", d.as_secs_f64())
+    }
+}
+
+fn describe(step: &Step) -> String {
+    match step.kind {
+        StepKind::Repair => format!("repair migration {}", step.version),
+        k => format!("{} ({})", step.version, k.file_name()),
+    }
+}
+
+pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
+    let project = load_project(project_dir)?;
+    let target = resolve(&project, &args.conn)?;
+    let opts = ApplyOptions {
+        to: args.to,
+        accept_modified: args.accept_modified,
+        repair: args.repair,
+        dry_run: args.dry_run,
+        lock_timeout: args.lock_timeout,
+    };
+    let tty = std::io::stdout().is_terminal();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "database: {target}")?;
+    if opts.dry_run {
+        writeln!(out, "dry run: nothing will be changed")?;
+    }
+    let started = Instant::now();
+    let mut printer = |e: &ApplyEvent| {
+        let _ = print_event(&mut std::io::stdout().lock(), e, tty, opts.dry_run);
+    };
+    let result = runtime()?.block_on(strata_db::apply(&project, &target, &opts, &mut printer));
+    let report = match result {
+        Ok(r) => r,
+        Err(failure) => {
+            out.flush()?;
+            return Err(anyhow::anyhow!("{failure}"));
+        }
+    };
+
+    if report.dry_run {
+        if report.planned.is_empty() && report.accepted.is_empty() {
+            writeln!(
+                out,
+                "nothing to apply; the database is at {}",
+                report.installed_before.as_deref().unwrap_or("no version")
+            )?;
+        } else {
+            writeln!(
+                out,
+                "plan ({} step{}):",
+                report.planned.len(),
+                if report.planned.len() == 1 { "" } else { "s" }
+            )?;
+            for (i, s) in report.planned.iter().enumerate() {
+                let extra = if s.covers.is_empty() {
+                    String::new()
+                } else {
+                    format!(", covers {} older version(s)", s.covers.len())
+                };
+                writeln!(out, "  {}. {} [{}{extra}]", i + 1, describe(s), s.file.path.display())?;
+            }
+            for v in &report.accepted {
+                writeln!(out, "  would accept the edited file of {v} (record its new checksum)")?;
+            }
+            for s in &report.planned {
+                writeln!(out, "\n-- ===== {} : {} =====", describe(s), s.file.path.display())?;
+                write!(out, "{}", s.file.sql)?;
+                if !s.file.sql.ends_with('\n') {
+                    writeln!(out)?;
+                }
+            }
+            writeln!(
+                out,
+                "\nafter apply the database would be at {}",
+                report.installed_after.as_deref().unwrap_or("no version")
+            )?;
+        }
+        return Ok(exit::OK);
+    }
+
+    let n = report.applied.len();
+    match (n, &report.installed_after) {
+        (0, Some(v)) if report.repair_applied.is_none() && report.accepted.is_empty() => {
+            writeln!(out, "Latest database migration already applied ({v}).")?
+        }
+        (0, None) => writeln!(out, "No migrations to apply (none on disk).")?,
+        _ => writeln!(
+            out,
+            "Applied {n} migration{} in {}; the database is at {}.",
+            if n == 1 { "" } else { "s" },
+            fmt_duration(started.elapsed()),
+            report.installed_after.as_deref().unwrap_or("no version")
+        )?,
+    }
+    Ok(exit::OK)
+}
+
+fn print_event(out: &mut impl Write, e: &ApplyEvent, tty: bool, dry_run: bool) -> std::io::Result<()> {
+    match e {
+        ApplyEvent::LockWaiting { holders } => {
+            let who = if holders.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (held by backend pid {})",
+                    holders.iter().map(|p| p.to_string()).collect::<Vec<_>>().join(", ")
+                )
+            };
+            writeln!(out, "waiting for the migration lock{who}…")
+        }
+        ApplyEvent::LockAcquired { waited } => writeln!(out, "lock acquired after {}", fmt_duration(*waited)),
+        ApplyEvent::NoRepairFile => writeln!(out, "No repair migration to apply."),
+        ApplyEvent::RepairAlreadyApplied { version } => {
+            writeln!(out, "Repair migration \"{version}\" already applied.")
+        }
+        ApplyEvent::Planned { plan } => {
+            if !dry_run && !plan.steps.is_empty() {
+                writeln!(
+                    out,
+                    "installed: {}; applying {} step{} up to {}",
+                    plan.installed.as_deref().unwrap_or("none (fresh database)"),
+                    plan.steps.len(),
+                    if plan.steps.len() == 1 { "" } else { "s" },
+                    plan.target.as_deref().unwrap_or("?")
+                )?;
+            }
+            Ok(())
+        }
+        ApplyEvent::Accepted { version, kind, recorded, new } => writeln!(
+            out,
+            "accepted the edited {} of {version}: checksum {} -> {} (not re-run)",
+            kind.file_name(),
+            recorded.map(strata_db::checksum::short).unwrap_or("none"),
+            new.map(strata_db::checksum::short).unwrap_or("none")
+        ),
+        ApplyEvent::StepStarted { step } => {
+            let retry = if step.previous_error.is_some() { " (retrying after a failed attempt)" } else { "" };
+            if tty {
+                write!(out, "applying {}{retry} … ", describe(step))?;
+                out.flush()
+            } else {
+                writeln!(out, "applying {}{retry}", describe(step))
+            }
+        }
+        ApplyEvent::StepFinished { step, duration } => {
+            if tty {
+                writeln!(out, "ok ({})", fmt_duration(*duration))
+            } else {
+                writeln!(out, "applied {} in {}", describe(step), fmt_duration(*duration))
+            }?;
+            if step.kind == StepKind::Repair {
+                writeln!(out, "Database repair migration \"{}\" applied.", step.version)?;
+            }
+            Ok(())
+        }
+        ApplyEvent::StepFailed { step, duration, .. } => {
+            if tty {
+                writeln!(out, "FAILED ({})", fmt_duration(*duration))
+            } else {
+                writeln!(out, "failed {} after {} (rolled back)", describe(step), fmt_duration(*duration))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("60s").unwrap(), Duration::from_secs(60));
+        assert_eq!(parse_duration("2m").unwrap(), Duration::from_secs(120));
+        assert_eq!(parse_duration("500ms").unwrap(), Duration::from_millis(500));
+        assert_eq!(parse_duration("5").unwrap(), Duration::from_secs(5));
+        assert_eq!(parse_duration("1.5s").unwrap(), Duration::from_millis(1500));
+        assert!(parse_duration("abc").is_err());
+        assert!(parse_duration("5 days").is_err());
+        assert_eq!(fmt_duration(Duration::from_millis(12)), "12 ms");
+        assert_eq!(fmt_duration(Duration::from_millis(1250)), "1.25 s");
+    }
 }

@@ -1,9 +1,246 @@
-//! PLACEHOLDER: replaced by its owner.
+//! `strata status`: every migration version on disk and in the database, with its state.
+//! Exit 0 when up to date, 2 when something is pending, failed or modified, 1 on error.
+
+use std::io::Write;
 use std::path::Path;
+use std::time::Duration;
 
-#[derive(clap::Args)]
-pub struct Args {}
+use strata_db::{StatusReport, StatusRow, StepKind, VersionState};
 
-pub fn run(_project_dir: &Path, _args: Args) -> anyhow::Result<u8> {
-    anyhow::bail!("not built yet")
+use super::apply::{fmt_duration, load_project, resolve, runtime, ConnArgs};
+use crate::exit;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(flatten)]
+    pub conn: ConnArgs,
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = ["table", "json", "md", "csv"])]
+    pub format: String,
+}
+
+const HEADERS: [&str; 6] = ["Version", "Dialect", "Started At", "Finished At", "Duration", "Status"];
+
+fn cells(r: &StatusRow) -> [String; 6] {
+    let version =
+        if r.kind == Some(StepKind::Repair) { format!("{} (repair)", r.version) } else { r.version.clone() };
+    let status = match (r.state, r.kind) {
+        (VersionState::Applied, Some(StepKind::Definition)) => "applied (definition)".to_string(),
+        (s, _) => s.as_str().to_string(),
+    };
+    [
+        version,
+        r.dialect.clone(),
+        r.started_at.clone().unwrap_or_default(),
+        r.finished_at.clone().unwrap_or_default(),
+        r.duration_ms.map(|ms| fmt_duration(Duration::from_millis(ms.max(0) as u64))).unwrap_or_default(),
+        status,
+    ]
+}
+
+fn table(report: &StatusReport) -> String {
+    let rows: Vec<[String; 6]> = report.rows.iter().map(cells).collect();
+    let mut widths = HEADERS.map(|h| h.chars().count());
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let line = |cols: &[String]| {
+        let padded: Vec<String> = cols.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        format!("{}\n", padded.join(" | ").trim_end())
+    };
+    let mut out = line(&HEADERS.map(String::from));
+    out.push_str(&format!("{}\n", widths.map(|w| "-".repeat(w)).join("-+-")));
+    for r in &rows {
+        out.push_str(&line(r));
+    }
+    out
+}
+
+fn notes(report: &StatusReport) -> String {
+    let mut out = String::new();
+    for r in report.rows.iter().filter(|r| r.detail.is_some()) {
+        out.push_str(&format!("  {}: {}\n", r.version, r.detail.as_deref().unwrap_or("")));
+    }
+    out
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|")
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+pub fn render(report: &StatusReport, format: &str, database: &str) -> String {
+    match format {
+        "json" => {
+            let versions: Vec<serde_json::Value> = report
+                .rows
+                .iter()
+                .map(|r| {
+                    serde_json::json!({
+                        "version": r.version,
+                        "kind": r.kind.map(|k| k.as_str()),
+                        "dialect": r.dialect,
+                        "started_at": r.started_at,
+                        "finished_at": r.finished_at,
+                        "duration_ms": r.duration_ms,
+                        "status": r.state.as_str(),
+                        "detail": r.detail,
+                    })
+                })
+                .collect();
+            let v = serde_json::json!({
+                "database": database,
+                "module": report.module,
+                "installed": report.installed,
+                "latest": report.latest,
+                "up_to_date": report.up_to_date(),
+                "versions": versions,
+            });
+            format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
+        }
+        "md" => {
+            let mut out = format!("| {} |\n|{}|\n", HEADERS.join(" | "), HEADERS.map(|_| "---").join("|"));
+            for r in &report.rows {
+                let c = cells(r).map(|c| md_escape(&c));
+                out.push_str(&format!("| {} |\n", c.join(" | ")));
+            }
+            let n = notes(report);
+            if !n.is_empty() {
+                out.push('\n');
+                for l in n.lines() {
+                    out.push_str(&format!("- {}\n", md_escape(l.trim())));
+                }
+            }
+            out
+        }
+        "csv" => {
+            let mut out =
+                "version,kind,dialect,started_at,finished_at,duration_ms,status,detail\n".to_string();
+            for r in &report.rows {
+                let f = [
+                    r.version.clone(),
+                    r.kind.map(|k| k.as_str().to_string()).unwrap_or_default(),
+                    r.dialect.clone(),
+                    r.started_at.clone().unwrap_or_default(),
+                    r.finished_at.clone().unwrap_or_default(),
+                    r.duration_ms.map(|d| d.to_string()).unwrap_or_default(),
+                    r.state.as_str().to_string(),
+                    r.detail.clone().unwrap_or_default(),
+                ];
+                out.push_str(&f.iter().map(|x| csv_field(x)).collect::<Vec<_>>().join(","));
+                out.push('\n');
+            }
+            out
+        }
+        _ => {
+            let mut out = format!(
+                "database: {database}\nmodule {}: installed {}, latest on disk {} (times in UTC)\n\n",
+                report.module,
+                report.installed.as_deref().unwrap_or("none"),
+                report.latest.as_deref().unwrap_or("none")
+            );
+            if report.rows.is_empty() {
+                out.push_str("no migrations on disk or in the database\n");
+            } else {
+                out.push_str(&table(report));
+            }
+            let n = notes(report);
+            if !n.is_empty() {
+                out.push_str("\nnotes:\n");
+                out.push_str(&n);
+            }
+            let pending = report.rows.iter().filter(|r| r.state.needs_attention()).count();
+            out.push_str(&if report.up_to_date() {
+                "\nup to date\n".to_string()
+            } else if report.installed_missing() {
+                String::new()
+            } else {
+                format!("\n{pending} version(s) need `strata apply`\n")
+            });
+            out
+        }
+    }
+}
+
+pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
+    let project = load_project(project_dir)?;
+    let target = resolve(&project, &args.conn)?;
+    let report = runtime()?.block_on(strata_db::status(&project, &target))?;
+    let database = target.to_string();
+    let mut out = std::io::stdout().lock();
+    out.write_all(render(&report, &args.format, &database).as_bytes())?;
+    out.flush()?;
+    if report.installed_missing() {
+        let v = report.installed.as_deref().unwrap_or("?");
+        eprintln!(
+            "error: the database has migration version {v} registered for module {}, but it is not found in the project files",
+            report.module
+        );
+        return Ok(exit::ERROR);
+    }
+    Ok(if report.up_to_date() { exit::OK } else { exit::DIFFERS })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> StatusReport {
+        StatusReport {
+            module: "shop".into(),
+            installed: Some("a".into()),
+            latest: Some("b".into()),
+            rows: vec![
+                StatusRow {
+                    version: "a".into(),
+                    kind: Some(StepKind::Definition),
+                    dialect: "postgres".into(),
+                    started_at: Some("2026-01-01 00:00:00.000".into()),
+                    finished_at: Some("2026-01-01 00:00:00.012".into()),
+                    duration_ms: Some(12),
+                    state: VersionState::Applied,
+                    detail: None,
+                },
+                StatusRow {
+                    version: "b".into(),
+                    kind: Some(StepKind::Migration),
+                    dialect: "postgres".into(),
+                    started_at: None,
+                    finished_at: None,
+                    duration_ms: None,
+                    state: VersionState::Failed,
+                    detail: Some("syntax error, at \"x|y\"".into()),
+                },
+            ],
+        }
+    }
+
+    #[test]
+    fn table_has_the_columns_and_notes() {
+        let t = render(&report(), "table", "postgres://u@h/d");
+        assert!(t.contains("Version | Dialect  | Started At"), "{t}");
+        assert!(t.contains("applied (definition)") && t.contains("12 ms") && t.contains("failed"));
+        assert!(t.contains("b: syntax error"));
+        assert!(t.contains("1 version(s) need"));
+    }
+
+    #[test]
+    fn machine_formats() {
+        let j: serde_json::Value = serde_json::from_str(&render(&report(), "json", "db")).unwrap();
+        assert_eq!(j["versions"][1]["status"], "failed");
+        assert_eq!(j["up_to_date"], false);
+        let c = render(&report(), "csv", "db");
+        assert!(c.lines().nth(2).unwrap().ends_with(",failed,\"syntax error, at \"\"x|y\"\"\""), "{c}");
+        let m = render(&report(), "md", "db");
+        assert!(m.starts_with("| Version | Dialect |") && m.contains("x\\|y"), "{m}");
+    }
 }
