@@ -292,7 +292,15 @@ fn check_dialect(project: &Project, target: &ConnectionTarget) -> Result<(), DbE
 /// database; a dry run or status must not create it).
 async fn connect_read_only(target: &ConnectionTarget, timeout: Duration) -> Result<Option<Conn>, DbError> {
     match target.dialect() {
-        Dialect::Postgres => Ok(Some(Conn::Pg(target.connect_postgres("strata status").await?))),
+        Dialect::Postgres => {
+            let mut c = target.connect_postgres("strata status").await?;
+            // Belt and braces for "a dry run changes nothing": the server itself refuses writes.
+            sqlx::raw_sql("SET default_transaction_read_only = on")
+                .execute(&mut c)
+                .await
+                .map_err(|e| target.sql_error("opening a read-only session", &e))?;
+            Ok(Some(Conn::Pg(c)))
+        }
         Dialect::Sqlite => {
             let exists = target.sqlite_path().is_some_and(|p| p.exists());
             if !exists {
@@ -427,7 +435,7 @@ async fn apply_inner(
         Dialect::Sqlite => Conn::Lite(target.connect_sqlite_with(opts.lock_timeout, false).await?),
     };
     let result =
-        run_locked(&mut conn, project, target, opts, &disk, repair.as_ref(), plan_opts, observer, report)
+        run_locked(&mut conn, project, target, &disk, repair.as_ref(), plan_opts, observer, report)
             .await;
     close(conn).await;
     if let Some(mut l) = lock_conn {
@@ -442,7 +450,6 @@ async fn run_locked(
     conn: &mut Conn,
     project: &Project,
     target: &ConnectionTarget,
-    opts: &ApplyOptions,
     disk: &[crate::DiskMigration],
     repair: Option<&crate::RepairFile>,
     mut plan_opts: PlanOptions,
@@ -453,7 +460,6 @@ async fn run_locked(
     conn.raw(&history::create_sql(conn.dialect()))
         .await
         .map_err(|e| target.sql_error(format!("creating {}", history::HISTORY_TABLE), &e))?;
-    let _ = opts;
 
     let mut state = read_state_on(conn, target, module).await?;
     report.installed_before = state.version.clone();

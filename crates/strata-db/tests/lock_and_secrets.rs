@@ -94,3 +94,50 @@ async fn malformed_file_is_a_typed_error_naming_it() {
     assert!(matches!(e.error, DbError::MalformedFile { .. }), "{e}");
     assert!(e.to_string().contains("definition.sql"), "{e}");
 }
+
+#[tokio::test]
+async fn concurrent_sqlite_applies_run_each_step_once() {
+    let env = Env::new(Dialect::Sqlite, "lite_conc");
+    env.apply_ok(to(V1)).await;
+    let runs = (0..4).map(|_| env.apply(ApplyOptions { lock_timeout: Duration::from_secs(20), ..Default::default() }));
+    let results = futures_join_all(runs).await;
+    let mut applied = Vec::new();
+    for r in results {
+        let r = r.unwrap_or_else(|e| panic!("{e}"));
+        applied.extend(r.applied.into_iter().map(|s| s.version));
+    }
+    applied.sort();
+    assert_eq!(applied, [V2.to_string(), V3.to_string()], "each step exactly once across all runs");
+    assert_eq!(
+        env.history().await,
+        [format!("{V1} definition ok"), format!("{V2} migration ok"), format!("{V3} migration ok")]
+    );
+}
+
+/// Runs futures concurrently on the current task (no extra dependency for `join_all`).
+async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>) -> Vec<F::Output> {
+    let handles: Vec<_> = futs.map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = handles.iter().map(|_| None).collect();
+    let mut handles: Vec<Option<_>> = handles.into_iter().map(Some).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (h, out) in handles.iter_mut().zip(outputs.iter_mut()) {
+            if let Some(f) = h {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => {
+                        *out = Some(v);
+                        *h = None;
+                    }
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            std::task::Poll::Pending
+        } else {
+            std::task::Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().map(|o| o.expect("completed")).collect()
+}
