@@ -99,7 +99,8 @@ async fn malformed_file_is_a_typed_error_naming_it() {
 async fn concurrent_sqlite_applies_run_each_step_once() {
     let env = Env::new(Dialect::Sqlite, "lite_conc");
     env.apply_ok(to(V1)).await;
-    let runs = (0..4).map(|_| env.apply(ApplyOptions { lock_timeout: Duration::from_secs(20), ..Default::default() }));
+    let runs = (0..4)
+        .map(|_| env.apply(ApplyOptions { lock_timeout: Duration::from_secs(20), ..Default::default() }));
     let results = futures_join_all(runs).await;
     let mut applied = Vec::new();
     for r in results {
@@ -140,4 +141,26 @@ async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>)
     })
     .await;
     outputs.into_iter().map(|o| o.expect("completed")).collect()
+}
+
+#[tokio::test]
+async fn statements_after_commit_run_outside_the_transaction() {
+    // `CREATE INDEX CONCURRENTLY` cannot run inside a transaction block: a hand-edited
+    // migration.sql can put it after `COMMIT;`, and strata runs it there, after the commit.
+    let env = Env::new(Dialect::Postgres, "cic");
+    env.apply_ok(to(V2)).await;
+    let v3 = format!("migrations/{V3}/migration.sql");
+    env.write(
+        &v3,
+        &format!(
+            "{}CREATE INDEX CONCURRENTLY \"customer_name_idx\" ON \"customer\" (\"name\");\n",
+            env.read(&v3)
+        ),
+    );
+    let r = env.apply_ok(ApplyOptions::default()).await;
+    assert_eq!(r.applied.len(), 1);
+    let valid = env
+        .rows("SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'customer_name_idx'::regclass")
+        .await;
+    assert_eq!(valid, ["true"]);
 }
