@@ -435,8 +435,7 @@ async fn apply_inner(
         Dialect::Sqlite => Conn::Lite(target.connect_sqlite_with(opts.lock_timeout, false).await?),
     };
     let result =
-        run_locked(&mut conn, project, target, &disk, repair.as_ref(), plan_opts, observer, report)
-            .await;
+        run_locked(&mut conn, project, target, &disk, repair.as_ref(), plan_opts, observer, report).await;
     close(conn).await;
     if let Some(mut l) = lock_conn {
         let _ = sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(LOCK_NAME).execute(&mut l).await;
@@ -615,6 +614,21 @@ async fn run_step(
                 return Err(
                     format!("foreign key violations after the migration: {}", violations.join("; ")).into()
                 );
+            }
+            // The file must record its own version (Serverpod's upsert): a hand-edited file that
+            // lost it would leave the database unable to tell what ran, and the next apply would
+            // run it again.
+            let recorded = conn.module_version(history_module).await.map_err(|e| {
+                StepErr::Sql(format!("reading {SERVERPOD_MIGRATIONS} after the migration: {}", db_message(&e)))
+            })?;
+            if recorded.as_deref() != Some(step.version.as_str()) {
+                return Err(format!(
+                    "the file did not record version {} for module {history_module} in {SERVERPOD_MIGRATIONS} (found {}); \
+                     its `INSERT INTO \"{SERVERPOD_MIGRATIONS}\" … ON CONFLICT` upsert is missing or names another version",
+                    step.version,
+                    recorded.as_deref().unwrap_or("no row")
+                )
+                .into());
             }
             let finished_at = crate::timefmt::now_utc();
             let duration_ms = t0.elapsed().as_millis() as i64;

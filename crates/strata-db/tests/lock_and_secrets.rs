@@ -164,3 +164,21 @@ async fn statements_after_commit_run_outside_the_transaction() {
         .await;
     assert_eq!(valid, ["true"]);
 }
+
+#[tokio::test]
+async fn a_file_that_does_not_record_its_version_is_rolled_back() {
+    for d in [Dialect::Postgres, Dialect::Sqlite] {
+        let env = Env::new(d, "noupsert");
+        env.apply_ok(to(V1)).await;
+        let v2 = format!("migrations/{V2}/migration.sql");
+        let text = env.read(&v2);
+        let cut = text.find("--\n-- MIGRATION VERSION FOR shop").unwrap();
+        let end = text.find("\nCOMMIT;").unwrap();
+        env.write(&v2, &format!("{}{}", &text[..cut], &text[end..]));
+        let before = env.user_snapshot().await;
+        let e = env.apply(ApplyOptions::default()).await.unwrap_err();
+        assert!(e.to_string().contains(&format!("did not record version {V2}")), "{e}");
+        assert_eq!(env.user_snapshot().await, before);
+        assert!(!env.has_table("order").await);
+    }
+}
