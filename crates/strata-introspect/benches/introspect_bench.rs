@@ -1,1 +1,111 @@
-fn main() {}
+//! Introspection vs `pg_dump --schema-only` on a 1,000-table database, in the same run.
+//!
+//! Run: `cargo bench -p strata-introspect --bench introspect_bench` (PostgreSQL must be up;
+//! `STRATA_BENCH_TABLES` overrides the table count). Each table has 15 columns, 2 indexes and
+//! 1 foreign key. Both tools read the same scratch database; the best and median of several
+//! runs are printed.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use sqlx::{Connection, PgConnection};
+use strata_introspect::{introspect_postgres, IntrospectOptions};
+use strata_testdb::PgScratch;
+
+const RUNS: usize = 7;
+
+fn schema_sql(tables: usize) -> String {
+    let mut sql = String::from("BEGIN;\n");
+    for i in 0..tables {
+        sql.push_str(&format!(
+            "CREATE TABLE \"t{i:04}\" (\n  \"id\" bigserial PRIMARY KEY,\n  \"name\" text NOT NULL,\n  \
+             \"title\" text,\n  \"count\" bigint NOT NULL DEFAULT 0,\n  \"ratio\" double precision,\n  \
+             \"active\" boolean NOT NULL DEFAULT true,\n  \"createdAt\" timestamp without time zone NOT NULL DEFAULT CURRENT_TIMESTAMP,\n  \
+             \"updatedAt\" timestamp without time zone,\n  \"token\" uuid NOT NULL DEFAULT gen_random_uuid(),\n  \
+             \"payload\" json,\n  \"doc\" jsonb NOT NULL DEFAULT '{{}}'::jsonb,\n  \"data\" bytea,\n  \
+             \"kind\" text NOT NULL DEFAULT 'a'::text,\n  \"score\" integer,\n  \"parentId\" bigint\n);\n\
+             CREATE UNIQUE INDEX \"t{i:04}_name_idx\" ON \"t{i:04}\" USING btree (\"name\", \"kind\");\n\
+             CREATE INDEX \"t{i:04}_created_idx\" ON \"t{i:04}\" USING btree (\"createdAt\");\n"
+        ));
+    }
+    for i in 0..tables {
+        let parent = if i == 0 { tables - 1 } else { i - 1 };
+        sql.push_str(&format!(
+            "ALTER TABLE ONLY \"t{i:04}\" ADD CONSTRAINT \"t{i:04}_fk_0\" FOREIGN KEY(\"parentId\") \
+             REFERENCES \"t{parent:04}\"(\"id\") ON DELETE CASCADE ON UPDATE NO ACTION;\n"
+        ));
+    }
+    sql.push_str("COMMIT;\n");
+    sql
+}
+
+fn summary(mut times: Vec<Duration>) -> (Duration, Duration) {
+    times.sort();
+    (times[0], times[times.len() / 2])
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn main() {
+    let tables: usize =
+        std::env::var("STRATA_BENCH_TABLES").ok().and_then(|v| v.parse().ok()).unwrap_or(1000);
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let db = PgScratch::new("introspect_bench");
+    let created = Instant::now();
+    rt.block_on(async {
+        let mut c = PgConnection::connect(&db.url).await.expect("connect");
+        sqlx::raw_sql(&schema_sql(tables)).execute(&mut c).await.expect("create schema");
+        sqlx::raw_sql("ANALYZE").execute(&mut c).await.expect("analyze");
+        c.close().await.ok();
+    });
+    println!("created {tables} tables (15 columns, 2 indexes, 1 FK each) in {}", ms(created.elapsed()));
+
+    let mut strata = Vec::new();
+    let mut queries = 0;
+    let mut columns = 0;
+    rt.block_on(async {
+        for _ in 0..RUNS {
+            // A fresh connection per run, as the CLI does: connection setup is part of the cost.
+            let start = Instant::now();
+            let mut c = PgConnection::connect(&db.url).await.expect("connect");
+            let live = introspect_postgres(&mut c, &IntrospectOptions::default()).await.expect("introspect");
+            strata.push(start.elapsed());
+            c.close().await.ok();
+            assert_eq!(live.definition.tables.len(), tables);
+            queries = live.query_count;
+            columns = live.definition.tables.iter().map(|t| t.columns.len()).sum::<usize>();
+        }
+    });
+
+    let mut dump = Vec::new();
+    let mut dump_bytes = 0;
+    for _ in 0..RUNS {
+        let start = Instant::now();
+        let out = Command::new("pg_dump")
+            .args(["--schema-only", "--no-owner", "--no-privileges", "-d", &db.url])
+            .output()
+            .expect("pg_dump must be installed");
+        dump.push(start.elapsed());
+        assert!(out.status.success(), "pg_dump failed: {}", String::from_utf8_lossy(&out.stderr));
+        dump_bytes = out.stdout.len();
+    }
+
+    let (s_best, s_median) = summary(strata);
+    let (d_best, d_median) = summary(dump);
+    println!(
+        "strata introspection: best {}, median {} ({queries} catalog queries, {columns} columns)",
+        ms(s_best),
+        ms(s_median)
+    );
+    println!(
+        "pg_dump --schema-only: best {}, median {} ({dump_bytes} bytes of SQL)",
+        ms(d_best),
+        ms(d_median)
+    );
+    println!(
+        "ratio (median pg_dump / median strata): {:.1}x",
+        d_median.as_secs_f64() / s_median.as_secs_f64()
+    );
+}

@@ -62,6 +62,9 @@ fn unrepresentable_objects_are_named_warnings() {
     // The view names the tables it depends on.
     let view = live.warnings.iter().find(|w| w.name == "big_orders").unwrap();
     assert_eq!(view.depends_on, vec!["orders".to_string()]);
+    let mood = live.warnings.iter().find(|w| w.kind == WarningKind::EnumType && w.name == "mood").unwrap();
+    assert_eq!(mood.depends_on, vec!["Customers".to_string()], "the tables using a type are named");
+    assert_eq!(mood.detail, "values 'sad', 'ok', 'happy'");
 
     // Other schemas are out of scope.
     let names: Vec<&str> = live.definition.tables.iter().map(|t| t.name.as_str()).collect();
