@@ -171,7 +171,7 @@ fn planted_drift_is_reported_blocked_then_repaired() {
         .says(&format!("table \"employee\": column \"email\" is bigint in the database, text in {V1}"))
         .says(&format!("table \"company\": column \"name\" is nullable in the database, not null in {V1}"))
         .says(&format!("table \"company\": column \"foundedAt\" is missing from the database ({V1} has it)"))
-        .says(&format!("table \"company\": index \"company_name_idx\" is missing from the database"))
+        .says("table \"company\": index \"company_name_idx\" is missing from the database")
         .says("table \"employee\": foreign key \"employee_fk_0\" has on delete SET NULL in the database, CASCADE in")
         .says("table \"employee\": column \"active\" has default false in the database, true in")
         .says("table \"stray\" is not in the target and will be DROPPED")

@@ -187,7 +187,7 @@ pub async fn introspect_sqlite(
         ),
     )
     .await?;
-    let mut elements: HashMap<String, Vec<(i64, Option<String>, bool, String)>> = HashMap::new();
+    let mut elements: HashMap<String, Vec<ElementRow>> = HashMap::new();
     for row in &element_rows {
         elements.entry(get(row, "index_name", 3)?).or_default().push((
             get(row, "cid", 3)?,
@@ -383,6 +383,10 @@ pub async fn introspect_sqlite(
     };
     Ok(Introspection { definition, warnings, installed_versions, query_count })
 }
+
+/// One `pragma_index_xinfo` key row: column id (-2 for expressions), column name, DESC,
+/// collation.
+type ElementRow = (i64, Option<String>, bool, String);
 
 fn get<'r, T>(row: &'r SqliteRow, column: &str, q: usize) -> Result<T, IntrospectError>
 where
