@@ -67,7 +67,7 @@ impl std::fmt::Display for Dialect {
 }
 
 /// What the runner needs to know about a project. Built from `strata_project::ProjectConfig`
-/// (see [`Project::from_config`]); kept as a plain struct so tests and other tools can build one
+/// (`Project::from(&cfg)`); kept as a plain struct so tests and other tools can build one
 /// by hand.
 #[derive(Debug, Clone)]
 pub struct Project {
@@ -98,6 +98,30 @@ impl Project {
             root,
         }
     }
+}
+
+impl From<&strata_project::ProjectConfig> for Project {
+    /// The project's layout as loaded by `strata-project` (its dialect is already validated to
+    /// be `postgres` or `sqlite`).
+    fn from(cfg: &strata_project::ProjectConfig) -> Project {
+        Project {
+            root: cfg.root.clone(),
+            module_name: cfg.module_name.clone(),
+            dialect: Dialect::parse(&cfg.dialect).unwrap_or(Dialect::Postgres),
+            migrations_dir: cfg.migrations_dir.clone(),
+            repair_dir: cfg.repair_dir.clone(),
+            sqlite_path: cfg.sqlite_path.clone(),
+        }
+    }
+}
+
+/// [`resolve_connection`] for a loaded `ProjectConfig` (what other commands hold).
+pub fn resolve_for_config(
+    cfg: &strata_project::ProjectConfig,
+    url: Option<&str>,
+    mode: Option<&str>,
+) -> Result<ConnectionTarget, DbError> {
+    resolve_connection(&Project::from(cfg), url, mode)
 }
 
 /// Quotes an identifier for PostgreSQL and SQLite (both accept `"…"` with `""` escaping).

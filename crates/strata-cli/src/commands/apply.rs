@@ -71,16 +71,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Loads the project and maps it to what strata-db needs.
 pub fn load_project(dir: &Path) -> anyhow::Result<Project> {
     let cfg = ProjectConfig::load(dir)?;
-    let dialect =
-        Dialect::parse(&cfg.dialect).with_context(|| format!("unsupported dialect `{}`", cfg.dialect))?;
-    Ok(Project {
-        root: cfg.root,
-        module_name: cfg.module_name,
-        dialect,
-        migrations_dir: cfg.migrations_dir,
-        repair_dir: cfg.repair_dir,
-        sqlite_path: cfg.sqlite_path,
-    })
+    if Dialect::parse(&cfg.dialect).is_none() {
+        anyhow::bail!("unsupported dialect `{}`", cfg.dialect);
+    }
+    Ok(Project::from(&cfg))
 }
 
 /// Resolves the database from the flags (see [`ConnArgs`]).
