@@ -121,7 +121,7 @@ pub async fn introspect_sqlite(
             }
         };
         let autoincrement = pk > 0 && declared.eq_ignore_ascii_case("INTEGER") && {
-            let sql = &table_sql[&table_name];
+            let sql = table_sql.get(&table_name).map(String::as_str).unwrap_or("");
             tokenize(sql).iter().any(|t| t.word_upper(sql) == "AUTOINCREMENT")
         };
         let column_default = if hidden == 2 || hidden == 3 {
@@ -308,7 +308,8 @@ pub async fn introspect_sqlite(
     for (table_name, _, mut fk) in groups {
         let Some(&ti) = by_name.get(&table_name) else { continue };
         let decls = declared.entry(table_name.clone()).or_insert_with(|| {
-            parse_foreign_keys(&table_sql[&table_name]).into_iter().map(|d| (d, false)).collect()
+            let sql = table_sql.get(&table_name).map(String::as_str).unwrap_or("");
+            parse_foreign_keys(sql).into_iter().map(|d| (d, false)).collect()
         });
         let found = decls.iter_mut().enumerate().find(|(_, (d, used))| {
             !*used && d.columns == fk.columns && d.reference_table.eq_ignore_ascii_case(&fk.reference_table)

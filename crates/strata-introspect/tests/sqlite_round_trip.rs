@@ -96,3 +96,51 @@ fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         }
     }
 }
+
+/// A hand-written SQLite schema: what strata cannot represent is named, the rest is read.
+#[test]
+fn handwritten_sqlite_schema() {
+    use strata_introspect::WarningKind;
+    let db = SqliteScratch::new("handwritten");
+    sqlite_exec(
+        &db.url,
+        r#"
+        CREATE TABLE "Parent" ("id" INTEGER PRIMARY KEY, "Name" TEXT NOT NULL UNIQUE, "code" VARCHAR(10));
+        CREATE TABLE child (
+            id INTEGER PRIMARY KEY,
+            a INTEGER, b INTEGER,
+            amount REAL CHECK (amount > 0),
+            parent INTEGER REFERENCES "Parent" (id) ON DELETE CASCADE,
+            FOREIGN KEY (a, b) REFERENCES pair (x, y)
+        );
+        CREATE TABLE pair (x INTEGER, y INTEGER, PRIMARY KEY (x, y));
+        CREATE INDEX child_expr ON child (lower(a), b DESC) WHERE b > 0;
+        CREATE VIEW v AS SELECT * FROM child;
+        CREATE TRIGGER tr AFTER INSERT ON child BEGIN SELECT 1; END;
+        "#,
+    );
+    let live = sqlite_introspect(&db.url);
+    let has = |kind: WarningKind, name: &str| live.warnings.iter().any(|w| w.kind == kind && w.name == name);
+    let all: Vec<String> = live.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(has(WarningKind::UnknownColumnType, "code"), "{all:#?}");
+    assert!(has(WarningKind::UnknownColumnType, "amount"), "{all:#?}");
+    assert!(has(WarningKind::CheckConstraint, "child"), "{all:#?}");
+    assert!(has(WarningKind::UniqueConstraint, "sqlite_autoindex_Parent_1"), "{all:#?}");
+    assert!(has(WarningKind::PrimaryKey, "pair"), "{all:#?}");
+    assert!(has(WarningKind::View, "v"), "{all:#?}");
+    assert!(has(WarningKind::Trigger, "tr"), "{all:#?}");
+    assert!(has(WarningKind::IndexDetail, "child_expr"), "{all:#?}");
+    let child = live.definition.table("child").unwrap();
+    let idx = child.index("child_expr").unwrap();
+    assert_eq!(idx.elements[0].element_type, IndexElementType::Expression);
+    assert_eq!(idx.elements[0].definition, "lower(a)");
+    assert_eq!(idx.elements[1], IndexElement::column("b"));
+    assert_eq!(idx.predicate.as_deref(), Some("b > 0"));
+    let composite = child.foreign_keys.iter().find(|k| k.columns.len() == 2).unwrap();
+    assert_eq!(composite.reference_columns, vec!["x", "y"]);
+    assert_eq!(composite.reference_table, "pair");
+    let single = child.foreign_keys.iter().find(|k| k.columns == ["parent"]).unwrap();
+    assert_eq!(single.on_delete, Some(ForeignKeyAction::Cascade));
+    assert!(!single.constraint_name.is_empty());
+    assert!(!live.definition.table("Parent").unwrap().column("Name").unwrap().is_nullable);
+}
