@@ -113,6 +113,16 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         .map(|w| RepairNote { blocking: true, message: w.message.clone() })
         .collect();
     warnings.extend(repair_guards(&migration, &live));
+    // Round-trip check before writing: the schema the repair produces must diff as empty
+    // against the target, or the repair is not worth applying.
+    let after = strata_diff::apply_migration(&source, &migration);
+    if !strata_diff::generate_migration(&after, &target_def).actions.is_empty() {
+        let rest = drift_report(&after, &target_def, "the repaired database", &version);
+        warnings.push(RepairNote {
+            blocking: true,
+            message: format!("the repair would not reach {version}; afterwards:\n{rest}"),
+        });
+    }
     if !warnings.is_empty() {
         println!("Warnings:");
         for w in &warnings {
