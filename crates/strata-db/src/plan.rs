@@ -68,6 +68,8 @@ pub struct InstalledState {
     pub repair_version: Option<String>,
     /// strata history rows of the project module and `_repair`, oldest first.
     pub history: Vec<HistoryRow>,
+    /// The other modules recorded in `serverpod_migrations` (not the project, not `_repair`).
+    pub other_modules: Vec<String>,
 }
 
 impl InstalledState {
@@ -168,6 +170,13 @@ pub enum PlanError {
     MissingFile { version: String, kind: StepKind },
     #[error("{}", modified_message(.files))]
     Modified { files: Vec<ModifiedFile> },
+    #[error(
+        "serverpod_migrations has rows for module(s) {} but none for this project's module `{module}`, so the database \
+         was set up by a project with another module name. Check the module name (strata.toml `module_name`, or the \
+         pubspec name without `_server`); running definition.sql here would fail on the existing tables",
+        .others.join(", ")
+    )]
+    ModuleNotInstalled { module: String, others: Vec<String> },
     #[error("--accept-modified {version}: {reason}")]
     NothingToAccept { version: String, reason: String },
 }
@@ -230,6 +239,14 @@ pub fn plan(
     let names: Vec<String> = disk.iter().map(|d| d.version.clone()).collect();
     let index = |v: &str| names.iter().position(|n| n == v);
 
+    // Serverpod would run the full definition.sql here and fail on the existing tables
+    // (issues #4633, #4864: a wrong module name). Say what is actually wrong instead.
+    if installed.version.is_none() && !installed.other_modules.is_empty() {
+        return Err(PlanError::ModuleNotInstalled {
+            module: module.to_string(),
+            others: installed.other_modules.clone(),
+        });
+    }
     let installed_idx = match &installed.version {
         Some(v) => Some(index(v).ok_or_else(|| PlanError::InstalledNotOnDisk {
             module: module.to_string(),
@@ -425,7 +442,7 @@ mod tests {
     }
 
     fn at(version: Option<&str>, history: Vec<HistoryRow>) -> InstalledState {
-        InstalledState { version: version.map(str::to_string), repair_version: None, history }
+        InstalledState { version: version.map(str::to_string), history, ..Default::default() }
     }
 
     fn versions(p: &Plan) -> Vec<(String, StepKind)> {
@@ -680,6 +697,24 @@ mod tests {
         assert!(case(V[3]).to_string().contains("not applied yet"));
         assert!(case(V[0]).to_string().contains("no checksum recorded"));
         assert!(case(V[1]).to_string().contains("unchanged"));
+    }
+
+    #[test]
+    fn other_modules_without_the_project_row_mean_a_wrong_module_name() {
+        let st = InstalledState {
+            other_modules: vec!["serverpod".into(), "wrong_name".into()],
+            ..Default::default()
+        };
+        let e = plan(M, &st, &disk(&V), &PlanOptions::default()).unwrap_err();
+        assert!(matches!(&e, PlanError::ModuleNotInstalled { module, .. } if module == M));
+        assert!(e.to_string().contains("wrong_name") && e.to_string().contains("module_name"), "{e}");
+        // With the project row present, other modules are just informational.
+        let st = InstalledState {
+            version: Some(V[3].into()),
+            other_modules: vec!["serverpod".into()],
+            ..Default::default()
+        };
+        assert!(plan(M, &st, &disk(&V), &PlanOptions::default()).unwrap().is_empty());
     }
 
     #[test]

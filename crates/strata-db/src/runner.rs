@@ -182,6 +182,16 @@ impl Conn {
         with_conn!(self, |c| sqlx::query_scalar(&sql).bind(module).fetch_optional(&mut *c).await)
     }
 
+    /// Every module with a row in `serverpod_migrations`.
+    async fn modules(&mut self) -> Result<Vec<String>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {m} FROM {t} ORDER BY {m}",
+            m = quote_ident("module"),
+            t = quote_ident(SERVERPOD_MIGRATIONS)
+        );
+        with_conn!(self, |c| sqlx::query_scalar(&sql).fetch_all(&mut *c).await)
+    }
+
     async fn insert_history(&mut self, row: &NewRow) -> Result<(), sqlx::Error> {
         let sql = history::insert_sql(self.dialect());
         let dialect = self.dialect().as_str();
@@ -322,6 +332,8 @@ async fn read_state_on(
         state.version = conn.module_version(module).await.map_err(|e| err(SERVERPOD_MIGRATIONS, &e))?;
         state.repair_version =
             conn.module_version(REPAIR_MODULE).await.map_err(|e| err(SERVERPOD_MIGRATIONS, &e))?;
+        state.other_modules = conn.modules().await.map_err(|e| err(SERVERPOD_MIGRATIONS, &e))?;
+        state.other_modules.retain(|m| m != module && m != REPAIR_MODULE);
     }
     if conn.table_exists(history::HISTORY_TABLE).await.map_err(|e| err(history::HISTORY_TABLE, &e))? {
         state.history = conn.history(module).await.map_err(|e| err(history::HISTORY_TABLE, &e))?;

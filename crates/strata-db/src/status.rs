@@ -317,6 +317,7 @@ mod tests {
         let st = InstalledState {
             version: Some("c".into()),
             repair_version: None,
+            other_modules: Vec::new(),
             history: vec![
                 row(1, "a", StepKind::Definition, RunStatus::Baseline, None),
                 row(

@@ -182,3 +182,18 @@ async fn a_file_that_does_not_record_its_version_is_rolled_back() {
         assert!(!env.has_table("order").await);
     }
 }
+
+#[tokio::test]
+async fn wrong_module_name_is_named_instead_of_rerunning_definition() {
+    let env = Env::new(Dialect::Sqlite, "module");
+    env.apply_ok(ApplyOptions::default()).await;
+    let renamed = strata_db::Project { module_name: "shop_v2".into(), ..env.project.clone() };
+    let e = strata_db::apply(&renamed, &env.target, &ApplyOptions::default(), &mut |_: &ApplyEvent| {})
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e.error, DbError::Plan(strata_db::PlanError::ModuleNotInstalled { others, .. }) if others == &["shop"]),
+        "{e}"
+    );
+    assert!(e.to_string().contains("shop_v2"), "{e}");
+}
