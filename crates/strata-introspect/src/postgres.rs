@@ -245,7 +245,8 @@ fn sql_unrepresentable() -> String {
 /// Reads the live schema of the configured schemas.
 ///
 /// Opens its own `REPEATABLE READ READ ONLY` transaction unless `conn` is already inside one
-/// (then it reads within the caller's snapshot and leaves the transaction open).
+/// (then it reads within the caller's snapshot, leaves the transaction open, and `jit` stays
+/// off for the rest of that transaction).
 pub async fn introspect_postgres(
     conn: &mut PgConnection,
     opts: &IntrospectOptions,
