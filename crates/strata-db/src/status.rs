@@ -66,6 +66,8 @@ pub struct StatusReport {
     pub latest: Option<String>,
     /// Migrations in version order, then the repair migration (kind `repair`) if any.
     pub rows: Vec<StatusRow>,
+    /// A condition apply would refuse, explained (e.g. a module-name mismatch).
+    pub problem: Option<String>,
 }
 
 impl StatusReport {
@@ -80,7 +82,9 @@ impl StatusReport {
 
     /// Nothing pending, failed or modified.
     pub fn up_to_date(&self) -> bool {
-        !self.installed_missing() && !self.rows.iter().any(|r| r.state.needs_attention())
+        self.problem.is_none()
+            && !self.installed_missing()
+            && !self.rows.iter().any(|r| r.state.needs_attention())
     }
 }
 
@@ -267,6 +271,13 @@ pub fn build(
         installed: installed.version.clone(),
         latest: disk.last().map(|d| d.version.clone()),
         rows,
+        problem: (installed.version.is_none() && !installed.other_modules.is_empty()).then(|| {
+            crate::PlanError::ModuleNotInstalled {
+                module: module.to_string(),
+                others: installed.other_modules.clone(),
+            }
+            .to_string()
+        }),
     }
 }
 
@@ -380,6 +391,14 @@ mod tests {
             [("a", VersionState::Applied), ("aa", VersionState::MissingOnDisk), ("b", VersionState::Pending)]
         );
         assert!(r.installed_missing());
+        assert!(!r.up_to_date());
+    }
+
+    #[test]
+    fn module_mismatch_is_a_problem() {
+        let st = InstalledState { other_modules: vec!["other".into()], ..Default::default() };
+        let r = build(M, "postgres", &st, &disk(&["a"]), None);
+        assert!(r.problem.as_deref().unwrap().contains("other"));
         assert!(!r.up_to_date());
     }
 

@@ -179,6 +179,10 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
     out.write_all(render(&report, &args.format, &database).as_bytes())?;
     out.flush()?;
+    if let Some(problem) = &report.problem {
+        eprintln!("error: {problem}");
+        return Ok(exit::ERROR);
+    }
     if report.installed_missing() {
         let v = report.installed.as_deref().unwrap_or("?");
         eprintln!(
@@ -221,6 +225,7 @@ mod tests {
                     detail: Some("syntax error, at \"x|y\"".into()),
                 },
             ],
+            problem: None,
         }
     }
 
