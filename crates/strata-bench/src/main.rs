@@ -14,8 +14,15 @@
 //! * `no-changes`: the models match the latest version (nothing is written).
 //!
 //! Every figure is the median of `--runs` timed runs after one warm-up, single-threaded (the
-//! library spawns no threads; `taskset -c 0` pins the process to one core). Besides the
-//! end-to-end time the phases are timed separately by calling the same public functions.
+//! library spawns no threads; `taskset -c 0` pins the process to one core). `median`/`min`/`max`
+//! are wall-clock times of `strata_project::create_migration` (everything the CLI does except
+//! argument parsing and printing); `cpu` is the thread's on-CPU time for the same call, which
+//! other processes on a busy machine do not inflate. The phase columns time the same public
+//! functions one by one: `read` (model files), `load` (latest `definition.json`), `lineage`
+//! (`MigrationsDir::check_lineage`, which `create_migration` runs on every call), `parse`
+//! (models -> definition), `diff`, `emit` (the two JSON definitions, `migration.json` and both
+//! SQL files) and `write` (the atomic version directory). What `create_migration` does beyond
+//! the phases (registry check, pruning) is the difference between `median` and their sum.
 
 use std::fs;
 use std::path::Path;
@@ -69,6 +76,14 @@ fn write_models(root: &Path, n: usize, changed_every: Option<usize>) {
     }
 }
 
+/// On-CPU time of the calling thread (Linux `schedstat`, nanoseconds): unlike wall time it
+/// does not count waiting for a core the other processes hold, nor blocking in `fsync`.
+fn thread_cpu() -> Option<Duration> {
+    let text = fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    let ns: u64 = text.split_whitespace().next()?.parse().ok()?;
+    Some(Duration::from_nanos(ns))
+}
+
 fn at(ms: u64) -> SystemTime {
     // 2026-01-01T00:00:00Z plus `ms`.
     UNIX_EPOCH + Duration::from_secs(1_767_225_600) + Duration::from_millis(ms)
@@ -86,6 +101,8 @@ fn ms(d: Duration) -> String {
 #[derive(Default)]
 struct Phases {
     read: Vec<Duration>,
+    load: Vec<Duration>,
+    lineage: Vec<Duration>,
     parse: Vec<Duration>,
     diff: Vec<Duration>,
     emit: Vec<Duration>,
@@ -93,10 +110,24 @@ struct Phases {
 }
 
 /// The same steps as `strata_project::create_migration`, timed one by one.
-fn phases_once(config: &ProjectConfig, previous: &DatabaseDefinition, version: &str, p: &mut Phases) {
+fn phases_once(config: &ProjectConfig, version: &str, p: &mut Phases) {
     let t = Instant::now();
     let files = strata_project::read_model_files(config).unwrap();
     p.read.push(t.elapsed());
+
+    let t = Instant::now();
+    let dir = strata_project::MigrationsDir::new(&config.migrations_dir);
+    let previous = match dir.latest().unwrap() {
+        Some(v) => dir.read_definition(&v).unwrap(),
+        None => DatabaseDefinition::empty(MODULE),
+    };
+    let previous = &previous;
+    p.load.push(t.elapsed());
+
+    // create_migration also checks that the latest version was built on its predecessor.
+    let t = Instant::now();
+    let _ = dir.check_lineage(&dir.versions().unwrap());
+    p.lineage.push(t.elapsed());
 
     let t = Instant::now();
     let options = ModelOptions { jsonb_by_default: config.jsonb_by_default, ..ModelOptions::new(MODULE) };
@@ -132,7 +163,6 @@ fn phases_once(config: &ProjectConfig, previous: &DatabaseDefinition, version: &
     p.emit.push(t.elapsed());
 
     let t = Instant::now();
-    let dir = strata_project::MigrationsDir::new(&config.migrations_dir);
     let written = strata_project::write_version(&dir, version, &out).unwrap();
     p.write.push(t.elapsed());
     fs::remove_dir_all(written).unwrap();
@@ -144,7 +174,8 @@ struct Row {
     total: Duration,
     min: Duration,
     max: Duration,
-    phases: Option<[Duration; 5]>,
+    cpu: Option<Duration>,
+    phases: Option<[Duration; 7]>,
     files_written: bool,
 }
 
@@ -162,17 +193,15 @@ fn bench_scenario(n: usize, scenario: &'static str, runs: usize) -> Row {
             write_models(root, n, Some(20));
         }
     }
-    let previous = match strata_project::MigrationsDir::new(&config.migrations_dir).latest().unwrap() {
-        Some(v) => strata_project::MigrationsDir::new(&config.migrations_dir).read_definition(&v).unwrap(),
-        None => DatabaseDefinition::empty(MODULE),
-    };
-
     let mut totals = Vec::new();
+    let mut cpus = Vec::new();
     let mut files_written = false;
     for run in 0..=runs {
+        let cpu0 = thread_cpu();
         let t = Instant::now();
         let report = strata_project::create_migration(&config, &options, at(1000 + run as u64)).unwrap();
         let elapsed = t.elapsed();
+        let cpu = thread_cpu().zip(cpu0).map(|(b, a)| b.saturating_sub(a));
         match (&report.outcome, scenario) {
             (PlanOutcome::Created { .. }, "from-empty" | "5%-changed") => {}
             (PlanOutcome::NoChanges, "no-changes") => {}
@@ -184,6 +213,7 @@ fn bench_scenario(n: usize, scenario: &'static str, runs: usize) -> Row {
         }
         if run > 0 {
             totals.push(elapsed);
+            cpus.extend(cpu);
         }
     }
     let phases = if scenario == "no-changes" {
@@ -192,20 +222,31 @@ fn bench_scenario(n: usize, scenario: &'static str, runs: usize) -> Row {
         let mut p = Phases::default();
         for run in 0..=runs {
             let mut scratch = Phases::default();
-            phases_once(&config, &previous, &format!("2026010100{:07}", 2000 + run), &mut scratch);
+            phases_once(&config, &format!("2026010100{:07}", 2000 + run), &mut scratch);
             if run > 0 {
                 p.read.extend(scratch.read);
+                p.load.extend(scratch.load);
+                p.lineage.extend(scratch.lineage);
                 p.parse.extend(scratch.parse);
                 p.diff.extend(scratch.diff);
                 p.emit.extend(scratch.emit);
                 p.write.extend(scratch.write);
             }
         }
-        Some([median(p.read), median(p.parse), median(p.diff), median(p.emit), median(p.write)])
+        Some([
+            median(p.read),
+            median(p.load),
+            median(p.lineage),
+            median(p.parse),
+            median(p.diff),
+            median(p.emit),
+            median(p.write),
+        ])
     };
     let min = *totals.iter().min().unwrap();
     let max = *totals.iter().max().unwrap();
-    Row { tables: n, scenario, total: median(totals), min, max, phases, files_written }
+    let cpu = if cpus.len() == totals.len() { Some(median(cpus)) } else { None };
+    Row { tables: n, scenario, total: median(totals), min, max, cpu, phases, files_written }
 }
 
 fn main() {
@@ -236,25 +277,43 @@ fn main() {
     }
     println!("create-migration library path, median of {runs} runs (after 1 warm-up), times in ms");
     println!(
-        "{:>6}  {:<11} {:>8} {:>8} {:>8}   {:>6} {:>6} {:>6} {:>6} {:>6}",
-        "tables", "scenario", "median", "min", "max", "read", "parse", "diff", "emit", "write"
+        "{:>6}  {:<11} {:>8} {:>8} {:>8} {:>8}   {:>6} {:>6} {:>7} {:>6} {:>6} {:>6} {:>6}",
+        "tables",
+        "scenario",
+        "median",
+        "min",
+        "max",
+        "cpu",
+        "read",
+        "load",
+        "lineage",
+        "parse",
+        "diff",
+        "emit",
+        "write"
     );
     for &n in &tables {
         for scenario in ["from-empty", "5%-changed", "no-changes"] {
             let r = bench_scenario(n, scenario, runs);
             let phases = match r.phases {
-                Some(p) => p.iter().map(|d| format!("{:>6}", ms(*d))).collect::<Vec<_>>().join(" "),
-                None => format!("{:>6} {:>6} {:>6} {:>6} {:>6}", "-", "-", "-", "-", "-"),
+                Some(p) => p
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| if i == 2 { format!("{:>7}", ms(*d)) } else { format!("{:>6}", ms(*d)) })
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                None => "(no files written: the phases are not timed)".to_string(),
             };
             println!(
-                "{:>6}  {:<11} {:>8} {:>8} {:>8}   {}{}",
+                "{:>6}  {:<11} {:>8} {:>8} {:>8} {:>8}   {}{}",
                 r.tables,
                 r.scenario,
                 ms(r.total),
                 ms(r.min),
                 ms(r.max),
+                r.cpu.map(ms).unwrap_or_else(|| "-".into()),
                 phases,
-                if r.files_written { "" } else { "  (nothing written)" }
+                if r.files_written || r.phases.is_none() { "" } else { "  (nothing written)" }
             );
         }
     }
