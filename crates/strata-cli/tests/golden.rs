@@ -53,7 +53,8 @@ impl Dialect {
 }
 
 fn golden_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden")
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden");
+    p.canonicalize().unwrap_or(p)
 }
 
 fn blessing() -> bool {
@@ -207,6 +208,13 @@ fn read_expected(dir: &Path) -> Option<BTreeMap<String, Vec<u8>>> {
     Some(m)
 }
 
+/// Tells the user what blessing changed. Written straight to the stderr handle: the test
+/// harness captures `eprintln!` of passing tests, and a bless run passes.
+fn report_blessed(what: &str, path: &Path) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "blessed ({what}): {}", path.display());
+}
+
 fn bless(dir: &Path, actual: &BTreeMap<String, Vec<u8>>) {
     let old = read_expected(dir).unwrap_or_default();
     if old == *actual {
@@ -219,13 +227,13 @@ fn bless(dir: &Path, actual: &BTreeMap<String, Vec<u8>>) {
     for (name, bytes) in actual {
         fs::write(dir.join(name), bytes).unwrap();
         match old.get(name) {
-            None => eprintln!("blessed (new):     {}", dir.join(name).display()),
-            Some(o) if o != bytes => eprintln!("blessed (changed): {}", dir.join(name).display()),
+            None => report_blessed("new", &dir.join(name)),
+            Some(o) if o != bytes => report_blessed("changed", &dir.join(name)),
             Some(_) => {}
         }
     }
     for name in old.keys().filter(|n| !actual.contains_key(*n)) {
-        eprintln!("blessed (removed): {}", dir.join(name).display());
+        report_blessed("removed", &dir.join(name));
     }
 }
 
@@ -288,7 +296,7 @@ fn run_case(case: &str, dialect: Dialect) {
         if !step_names.contains(&name) {
             if bless_mode {
                 fs::remove_dir_all(&stale).unwrap();
-                eprintln!("blessed (removed): {}", stale.display());
+                report_blessed("removed", &stale);
             } else {
                 failures.push(format!("stale expectations {} (no such step)", stale.display()));
             }
