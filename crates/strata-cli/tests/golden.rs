@@ -357,6 +357,7 @@ golden_cases! {
         errors,
         modules,
         legacy_v1,
+        model_features,
     ],
     postgres_only: [],
 }
