@@ -59,17 +59,29 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         Err(e) => return Err(e.into()),
     };
     let from = resolve_side(project_dir, config.as_ref(), &args.from)
-        .with_context(|| format!("--from {}", args.from))?;
-    let to =
-        resolve_side(project_dir, config.as_ref(), &args.to).with_context(|| format!("--to {}", args.to))?;
+        .with_context(|| format!("--from {}", redact_side(&args.from)))?;
+    let to = resolve_side(project_dir, config.as_ref(), &args.to)
+        .with_context(|| format!("--to {}", redact_side(&args.to)))?;
 
     let migration = strata_diff::generate_migration(&from, &to);
     let show_summary = args.summary || std::io::stdout().is_terminal();
+    let live_side = args.from.starts_with("db:") || args.to.starts_with("db:");
     if migration.actions.is_empty() {
-        if show_summary {
+        if live_side {
+            println!("In sync: {} matches {}.", side_label(&args.from), side_label(&args.to));
+        } else if show_summary {
             eprintln!("No differences.");
         }
         return Ok(exit::OK);
+    }
+    // With a live database on either side, explain the drift object by object before the SQL
+    // that fixes it (JSON output stays machine-readable).
+    if live_side && matches!(args.format, Format::Sql) {
+        let report =
+            strata_introspect::drift_report(&from, &to, &side_label(&args.from), &side_label(&args.to));
+        print!("{report}");
+        println!();
+        println!("-- SQL that takes {} to {}:", side_label(&args.from), side_label(&args.to));
     }
 
     match args.format {
@@ -108,6 +120,31 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         eprint!("{}", summary(&migration));
     }
     Ok(exit::DIFFERS)
+}
+
+/// How a side is named in messages: `the database` for a live one (its URL may carry a
+/// password), otherwise the argument as given.
+fn side_label(side: &str) -> String {
+    if side.starts_with("db:") {
+        "the database".to_string()
+    } else {
+        side.to_string()
+    }
+}
+
+/// A side as typed, with any password in a `db:` URL removed (`user:secret@` → `user@`).
+fn redact_side(side: &str) -> String {
+    let Some(url) = side.strip_prefix("db:") else { return side.to_string() };
+    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return side.to_string() };
+    let authority_end = url[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(url.len());
+    match url[scheme_end..authority_end].rfind('@') {
+        Some(at) => {
+            let userinfo = &url[scheme_end..scheme_end + at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("db:{}{}{}", &url[..scheme_end], user, &url[scheme_end + at..])
+        }
+        None => side.to_string(),
+    }
 }
 
 /// Turns a side argument into a definition.
@@ -235,4 +272,17 @@ fn summary(migration: &DatabaseMigration) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_side;
+
+    #[test]
+    fn sides_are_redacted() {
+        assert_eq!(redact_side("db:postgres://app:pw@h:5432/d"), "db:postgres://app@h:5432/d");
+        assert_eq!(redact_side("db:postgres://app@h/d"), "db:postgres://app@h/d");
+        assert_eq!(redact_side("db:sqlite:x.db"), "db:sqlite:x.db");
+        assert_eq!(redact_side("latest"), "latest");
+    }
 }
