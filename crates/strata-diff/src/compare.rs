@@ -8,9 +8,10 @@
 use std::fmt;
 
 use strata_schema::{
-    ColumnDefinition, ColumnType, ForeignKeyAction, ForeignKeyDefinition, IndexDefinition, IndexElementType,
-    TableDefinition,
+    ColumnDefinition, ColumnType, ForeignKeyAction, ForeignKeyDefinition, GinOperatorClass, IndexDefinition,
+    IndexElementType, TableDefinition,
 };
+use ForeignKeyAction::NoAction;
 
 /// Whether two columns are structurally the same (Serverpod's column `like`).
 ///
@@ -248,7 +249,7 @@ pub fn index_changes(a: &IndexDefinition, b: &IndexDefinition) -> Vec<Change> {
     if a.table_space != b.table_space {
         push(&mut out, "tablespace", opt_str(a.table_space.as_deref()), opt_str(b.table_space.as_deref()));
     }
-    if a.gin_operator_class != b.gin_operator_class {
+    if effective_gin_class(a) != effective_gin_class(b) {
         push(
             &mut out,
             "gin operator class",
@@ -303,10 +304,12 @@ pub fn foreign_key_changes(a: &ForeignKeyDefinition, b: &ForeignKeyDefinition) -
     if a.reference_columns != b.reference_columns {
         push(&mut out, "reference columns", list_text(&a.reference_columns), list_text(&b.reference_columns));
     }
-    if a.on_update != b.on_update {
+    // An unset action is the database's default, NO ACTION: a hand-written definition that
+    // omits it must not drift against a live database, which always reports one.
+    if a.on_update.unwrap_or(NoAction) != b.on_update.unwrap_or(NoAction) {
         push(&mut out, "on update", action_text(a.on_update), action_text(b.on_update));
     }
-    if a.on_delete != b.on_delete {
+    if a.on_delete.unwrap_or(NoAction) != b.on_delete.unwrap_or(NoAction) {
         push(&mut out, "on delete", action_text(a.on_delete), action_text(b.on_delete));
     }
     if a.deferrable != b.deferrable {
@@ -477,4 +480,51 @@ pub fn diff_definitions(
         });
     }
     out
+}
+
+/// A gin index without an operator class gets the column type's default one; for the jsonb
+/// columns strata generates that is `jsonb_ops`, which introspection reports explicitly.
+fn effective_gin_class(i: &IndexDefinition) -> Option<GinOperatorClass> {
+    match i.gin_operator_class {
+        None if i.index_type == "gin" => Some(GinOperatorClass::JsonbOps),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod default_equivalence_tests {
+    use super::*;
+    use strata_schema::IndexElement;
+
+    #[test]
+    fn unset_fk_actions_equal_no_action() {
+        let a = ForeignKeyDefinition {
+            constraint_name: "t_fk_0".into(),
+            columns: vec!["p".into()],
+            reference_table: "p".into(),
+            reference_columns: vec!["id".into()],
+            ..Default::default()
+        };
+        let mut b = a.clone();
+        b.on_update = Some(NoAction);
+        b.on_delete = Some(NoAction);
+        assert!(foreign_key_like(&a, &b));
+        b.on_delete = Some(ForeignKeyAction::Cascade);
+        assert!(!foreign_key_like(&a, &b));
+    }
+
+    #[test]
+    fn unset_gin_class_equals_jsonb_ops() {
+        let a = IndexDefinition {
+            index_name: "i".into(),
+            elements: vec![IndexElement::column("doc")],
+            index_type: "gin".into(),
+            ..Default::default()
+        };
+        let mut b = a.clone();
+        b.gin_operator_class = Some(GinOperatorClass::JsonbOps);
+        assert!(index_like(&a, &b));
+        b.gin_operator_class = Some(GinOperatorClass::JsonbPathOps);
+        assert!(!index_like(&a, &b));
+    }
 }
