@@ -103,7 +103,7 @@ fn foreign_key_like_rules() {
         Box::new(|x| x.reference_table = "q".into()),
         Box::new(|x| x.reference_columns = vec!["uuid".into()]),
         Box::new(|x| x.on_update = Some(ForeignKeyAction::Cascade)),
-        Box::new(|x| x.on_delete = None),
+        Box::new(|x| x.on_delete = Some(ForeignKeyAction::SetNull)),
         Box::new(|x| x.deferrable = Some(Deferrable::InitiallyDeferred)),
     ];
     for v in variants {
