@@ -358,6 +358,7 @@ golden_cases! {
         modules,
         legacy_v1,
         model_features,
+        dropped_column_dependents,
     ],
     postgres_only: [],
 }
