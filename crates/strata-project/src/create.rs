@@ -328,16 +328,7 @@ pub fn create_migration(
     versions.retain(|v| !pruned.contains(v));
     registry_issues.extend(dir.check_lineage(&versions));
 
-    let final_path = dir.version_path(&version);
-    if final_path.exists() && !pruned.contains(&version) {
-        return Err(ProjectError::VersionExists { path: final_path });
-    }
-    if let Some(latest) = versions.last() {
-        if version_timestamp(&version) <= version_timestamp(latest) {
-            return Err(ProjectError::VersionOutOfOrder { version, latest: latest.clone() });
-        }
-    }
-
+    let latest = versions.last().cloned();
     let state = load_state(config, versions)?;
     let model_files = read_model_files(config)?;
     let module_aliases = config.module_aliases()?;
@@ -353,6 +344,20 @@ pub fn create_migration(
         empty: options.empty,
         version: &version,
     })?;
+
+    // Where the new version would go only matters when there is something to write, so a
+    // skewed clock never turns "no changes" (or `--check`) into an error.
+    if matches!(outcome, PlanOutcome::Created { .. }) {
+        let final_path = dir.version_path(&version);
+        if final_path.exists() && !pruned.contains(&version) {
+            return Err(ProjectError::VersionExists { path: final_path });
+        }
+        if let Some(latest) = latest {
+            if version_timestamp(&version) <= version_timestamp(&latest) {
+                return Err(ProjectError::VersionOutOfOrder { version, latest });
+            }
+        }
+    }
 
     let (written, pruned_removed) = match &outcome {
         PlanOutcome::Created { version, files, .. } if !options.dry_run => {

@@ -1,0 +1,79 @@
+PRAGMA foreign_keys = OFF;
+BEGIN;
+
+--
+-- Class Author as table author
+--
+CREATE TABLE "author" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT,
+    "name" TEXT NOT NULL,
+    "email" TEXT NOT NULL,
+    "bio" TEXT,
+    "joinedAt" TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+);
+
+-- Indexes
+CREATE UNIQUE INDEX "author__email__unique_idx" ON "author" ("email");
+CREATE INDEX "author_name_idx" ON "author" ("name");
+
+--
+-- Class Comment as table comment
+--
+CREATE TABLE "comment" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT,
+    "postId" BIGINT NOT NULL,
+    "authorName" TEXT NOT NULL,
+    "body" TEXT NOT NULL,
+    "createdAt" TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    CONSTRAINT "comment_fk_0" FOREIGN KEY ("postId") REFERENCES "post" ("id") ON DELETE CASCADE ON UPDATE NO ACTION
+);
+
+-- Indexes
+CREATE INDEX "comment_post_idx" ON "comment" ("postId");
+
+--
+-- Class Post as table post
+--
+CREATE TABLE "post" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT,
+    "authorId" BIGINT NOT NULL,
+    "title" TEXT NOT NULL,
+    "body" TEXT NOT NULL,
+    "status" TEXT NOT NULL DEFAULT 'draft',
+    "publishedAt" TIMESTAMP,
+    "viewCount" BIGINT NOT NULL DEFAULT 0,
+    CONSTRAINT "post_fk_0" FOREIGN KEY ("authorId") REFERENCES "author" ("id") ON DELETE CASCADE ON UPDATE NO ACTION
+);
+
+-- Indexes
+CREATE INDEX "post_author_published_idx" ON "post" ("authorId", "publishedAt");
+
+
+--
+-- MIGRATION VERSION TABLE
+--
+CREATE TABLE IF NOT EXISTS "serverpod_migrations" (
+    "id" INTEGER PRIMARY KEY AUTOINCREMENT,
+    "module" TEXT NOT NULL,
+    "version" TEXT NOT NULL,
+    "timestamp" TIMESTAMP
+);
+CREATE UNIQUE INDEX IF NOT EXISTS "serverpod_migrations_ids" ON "serverpod_migrations" ("module");
+
+--
+-- MIGRATION VERSION FOR strata_example
+--
+INSERT INTO "serverpod_migrations" ("module", "version", "timestamp")
+    VALUES ('strata_example', '20261122014500000-comments', CURRENT_TIMESTAMP)
+    ON CONFLICT ("module")
+    DO UPDATE SET "version" = '20261122014500000-comments', "timestamp" = CURRENT_TIMESTAMP;
+
+--
+-- FOREIGN KEY CHECK
+--
+CREATE TEMP TABLE "_strata_fk_check" ("violations" INTEGER CONSTRAINT "foreign_key_violations_after_migration" CHECK ("violations" = 0));
+INSERT INTO "_strata_fk_check" SELECT count(*) FROM pragma_foreign_key_check;
+DROP TABLE "_strata_fk_check";
+
+COMMIT;
+PRAGMA foreign_keys = ON;
