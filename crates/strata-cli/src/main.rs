@@ -47,7 +47,18 @@ pub enum Command {
     Inspect(commands::inspect::Args),
 }
 
+/// Rust ignores SIGPIPE, so `strata diff … | head` would panic on the closed pipe. Restore the
+/// default disposition: like any Unix filter, strata then ends quietly when its reader goes.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called once at start-up, before any thread exists; SIG_DFL is a valid handler.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    restore_sigpipe();
     // clap exits 2 on usage errors, which would read as "differs" to CI: map them to ERROR.
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
