@@ -124,11 +124,9 @@ pub fn resolve_for_config(
     resolve_connection(&Project::from(cfg), url, mode)
 }
 
-/// Quotes an identifier for PostgreSQL and SQLite (both accept `"…"` with `""` escaping).
-/// Every identifier strata-db puts into SQL goes through here; values are always bound.
-pub fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
+/// Quotes an identifier: strata-sql's single quoting function, re-exported so every identifier
+/// in the workspace is quoted by the same code. Values are always bound, never quoted.
+pub use strata_sql::quote::ident as quote_ident;
 
 /// The pseudo-module Serverpod records repair migrations under.
 pub const REPAIR_MODULE: &str = "_repair";

@@ -385,7 +385,7 @@ pub fn plan_repair(repair: &RepairFile, installed: &InstalledState) -> Option<St
 /// The version a migration file records for `module` through its `serverpod_migrations` upsert
 /// (`VALUES ('<module>', '<version>', …)`). Lets a dry run predict the state after a repair.
 pub fn recorded_version(sql: &str, module: &str) -> Option<String> {
-    let needle = format!("VALUES ('{}', '", module.replace('\'', "''"));
+    let needle = format!("VALUES ({}, '", strata_sql::quote::literal(module));
     let start = sql.find(&needle)? + needle.len();
     let end = sql[start..].find('\'')?;
     Some(sql[start..start + end].to_string())

@@ -91,20 +91,9 @@ pub enum IntrospectError {
     UnsupportedServer { found: String },
 }
 
-/// Quotes an identifier for PostgreSQL and SQLite (double quotes, inner quotes doubled). The
-/// one place this crate turns a name into SQL text; values are always bound, never quoted.
-pub fn quote_ident(name: &str) -> String {
-    let mut out = String::with_capacity(name.len() + 2);
-    out.push('"');
-    for ch in name.chars() {
-        if ch == '"' {
-            out.push('"');
-        }
-        out.push(ch);
-    }
-    out.push('"');
-    out
-}
+/// Quotes an identifier: strata-sql's single quoting function, re-exported so every identifier
+/// in the workspace is quoted by the same code. Values are always bound, never quoted.
+pub use strata_sql::quote::ident as quote_ident;
 
 /// The pseudo-module Serverpod records repair migrations under in `serverpod_migrations`.
 pub const REPAIR_MODULE: &str = "_repair";

@@ -418,21 +418,10 @@ fn column_warning(kind: WarningKind, table: &str, column: &str, detail: String) 
     }
 }
 
-/// The declared types strata's SQLite dialect writes (see `strata_sql::sqlite_declared_type`).
+/// The declared types strata's SQLite dialect writes, mapped back by the dialect itself so the
+/// two directions cannot disagree.
 fn strata_sql_type(declared: &str) -> Option<ColumnType> {
-    Some(match declared.trim().to_ascii_uppercase().as_str() {
-        "TEXT" => ColumnType::Text,
-        "BOOLEAN" => ColumnType::Boolean,
-        "INTEGER" => ColumnType::Integer,
-        "DOUBLE PRECISION" => ColumnType::DoublePrecision,
-        "TIMESTAMP" => ColumnType::TimestampWithoutTimeZone,
-        "BLOB" => ColumnType::Bytea,
-        "BIGINT" => ColumnType::Bigint,
-        "UUID_TEXT" | "UUID" => ColumnType::Uuid,
-        "JSON_TEXT" | "JSON" => ColumnType::Json,
-        "JSONB_TEXT" | "JSONB" => ColumnType::Jsonb,
-        _ => return None,
-    })
+    strata_sql::sqlite_declared_type_to_column_type(declared)
 }
 
 /// A stored default as SQLite keeps its text, in the abstract form.

@@ -23,18 +23,11 @@ pub fn ident(name: &str) -> String {
 /// Renders `value` as a single-quoted SQL string literal, doubling embedded quotes.
 ///
 /// Standard-conforming strings (the default on PostgreSQL >= 9.1 and the only mode of SQLite)
-/// treat backslashes literally, so doubling `'` is the complete escape.
+/// treat backslashes literally, so doubling `'` is the complete escape. Delegates to the schema
+/// crate's escaper, which also encodes string defaults in definitions, so there is one escaping
+/// function in the whole workspace.
 pub fn literal(value: &str) -> String {
-    let mut out = String::with_capacity(value.len() + 2);
-    out.push('\'');
-    for ch in value.chars() {
-        if ch == '\'' {
-            out.push('\'');
-        }
-        out.push(ch);
-    }
-    out.push('\'');
-    out
+    strata_schema::defaults::quote_literal(value)
 }
 
 /// Parses one complete single-quoted literal (`'it''s'`) into its value (`it's`).
