@@ -359,6 +359,7 @@ golden_cases! {
         legacy_v1,
         model_features,
         dropped_column_dependents,
+        diff_command,
     ],
     postgres_only: [],
 }
