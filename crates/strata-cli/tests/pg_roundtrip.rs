@@ -664,6 +664,45 @@ fields:
         after: "",
         checks: &[("SELECT count(*)::text FROM pg_class WHERE relname = 'place'", "0")],
     },
+    Step {
+        what: "rename a field without column= (drop + add) and rename an index",
+        set: &[
+            (
+                "employee.spy.yaml",
+                "class: Employee
+table: employee
+fields:
+  fullName: String, column=full_name
+  companyId: int, relation(parent=firm, onDelete=Cascade, deferred)
+  state: Status?
+",
+            ),
+            (
+                "company.spy.yaml",
+                "class: Company
+table: firm
+fields:
+  name: String?
+  foundedAt: DateTime?, default=now
+  nickname: String, default='none'
+  rating: double, default=2.5
+  active: bool
+  code: String
+indexes:
+  firm_name_idx:
+    fields: name, nickname
+    unique: true
+",
+            ),
+        ],
+        creates: true,
+        before: "",
+        after: "",
+        checks: &[(
+            "SELECT count(*)::text FROM pg_attribute WHERE attrelid = 'employee'::regclass AND attname = 'status'",
+            "0",
+        )],
+    },
 ];
 
 fn run_strata(project: &Path, now: &str) -> (i32, String) {
