@@ -8,8 +8,12 @@
 //! in declaration order, null optionals omitted, empty arrays kept, two-space indentation and no
 //! trailing newline.
 
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, Serializer};
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 use crate::definition::*;
 use crate::migration::*;
@@ -282,7 +286,147 @@ impl Serialize for MigrationWarning {
 // Reading
 // ---------------------------------------------------------------------------------------------
 
-fn parse_value(text: &str) -> Result<Value, JsonError> {
+/// A JSON tree that borrows its strings from the input where it can. It is parsed by the same
+/// `serde_json` parser as [`Value`] (so syntax errors, with line and column, are identical),
+/// but without a `String` per key and a `BTreeMap` per object, which made the DOM the larger
+/// half of reading a definition.
+enum Node<'a> {
+    Null,
+    Bool(bool),
+    Number(Number),
+    Str(Cow<'a, str>),
+    Array(Vec<Node<'a>>),
+    /// Entries in input order; see [`lookup`] for repeated keys.
+    Object(Vec<(Cow<'a, str>, Node<'a>)>),
+}
+
+impl Node<'_> {
+    fn is_null(&self) -> bool {
+        matches!(self, Node::Null)
+    }
+
+    fn as_i64(&self) -> Option<i64> {
+        match self {
+            Node::Number(n) => n.as_i64(),
+            _ => None,
+        }
+    }
+
+    /// The equivalent [`Value`], for the rare spots that need `Value`'s exact semantics.
+    fn to_value(&self) -> Value {
+        match self {
+            Node::Null => Value::Null,
+            Node::Bool(b) => Value::Bool(*b),
+            Node::Number(n) => Value::Number(n.clone()),
+            Node::Str(s) => Value::String(s.to_string()),
+            Node::Array(items) => Value::Array(items.iter().map(Node::to_value).collect()),
+            Node::Object(entries) => Value::Object(object_map(entries)),
+        }
+    }
+}
+
+/// A key's value as `Value`'s map would hold it: the last occurrence (its `insert` replaces).
+fn lookup<'a>(entries: &'a [(Cow<'a, str>, Node<'a>)], key: &str) -> Option<&'a Node<'a>> {
+    entries.iter().rev().find(|(k, _)| k == key).map(|(_, v)| v)
+}
+
+/// The map `Value` would build from these entries (same key order and duplicate handling).
+fn object_map(entries: &[(Cow<'_, str>, Node<'_>)]) -> Map<String, Value> {
+    let mut map = Map::new();
+    for (k, v) in entries {
+        map.insert(k.to_string(), v.to_value());
+    }
+    map
+}
+
+/// Mirrors `serde_json`'s own `Value` visitor, borrowing strings instead of copying them.
+struct NodeVisitor;
+
+impl<'de> Visitor<'de> for NodeVisitor {
+    type Value = Node<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Node<'de>, E> {
+        Ok(Node::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Node<'de>, E> {
+        Ok(Node::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Node<'de>, E> {
+        Ok(Node::Number(v.into()))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Node<'de>, E> {
+        Ok(Number::from_f64(v).map_or(Node::Null, Node::Number))
+    }
+    fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Node<'de>, E> {
+        Ok(Node::Str(Cow::Borrowed(v)))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Node<'de>, E> {
+        Ok(Node::Str(Cow::Owned(v.to_string())))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Node<'de>, E> {
+        Ok(Node::Str(Cow::Owned(v)))
+    }
+    fn visit_none<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Null)
+    }
+    fn visit_unit<E>(self) -> Result<Node<'de>, E> {
+        Ok(Node::Null)
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Node<'de>, D::Error> {
+        Node::deserialize(d)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Node<'de>, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0));
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Node::Array(items))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Node<'de>, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(Key(k)) = map.next_key()? {
+            let v = map.next_value()?;
+            entries.push((k, v));
+        }
+        Ok(Node::Object(entries))
+    }
+}
+
+impl<'de> Deserialize<'de> for Node<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NodeVisitor)
+    }
+}
+
+/// An object key, borrowed from the input unless it contains escapes.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl<'de> Visitor<'de> for KeyVisitor {
+            type Value = Key<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Borrowed(v)))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v.to_string())))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Key<'de>, E> {
+                Ok(Key(Cow::Owned(v)))
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+fn parse_value(text: &str) -> Result<Node<'_>, JsonError> {
     serde_json::from_str(text).map_err(|e| JsonError::Syntax {
         line: e.line(),
         column: e.column(),
@@ -313,37 +457,74 @@ pub fn migration_from_json(text: &str) -> Result<DatabaseMigration, JsonError> {
     Ok(m)
 }
 
-/// A position in the JSON tree, for error messages (`tables[3].columns[0].columnType`).
+/// One step of a [`Cursor`]'s path.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Root,
+    Key(&'a str),
+    Index(usize),
+}
+
+/// A position in the JSON tree. The path for error messages (`$.tables[3].columns[0]`) is a
+/// borrowed chain of parent cursors on the stack, rendered only when an error is built: most
+/// fields are read without error, and formatting a path per access dominated reading.
 struct Cursor<'a> {
-    value: &'a Value,
-    path: String,
+    value: &'a Node<'a>,
+    parent: Option<&'a Cursor<'a>>,
+    step: Step<'a>,
 }
 
 impl<'a> Cursor<'a> {
-    fn root(value: &'a Value) -> Self {
-        Cursor { value, path: "$".to_string() }
+    fn root(value: &'a Node<'a>) -> Self {
+        Cursor { value, parent: None, step: Step::Root }
+    }
+
+    /// The rendered path, e.g. `$.tables[0].columns[0].columnType`.
+    fn path(&self) -> String {
+        let mut steps = Vec::new();
+        let mut c = Some(self);
+        while let Some(cur) = c {
+            steps.push(cur.step);
+            c = cur.parent;
+        }
+        let mut out = String::new();
+        for step in steps.iter().rev() {
+            match step {
+                Step::Root => out.push('$'),
+                Step::Key(k) => {
+                    out.push('.');
+                    out.push_str(k);
+                }
+                Step::Index(i) => {
+                    out.push('[');
+                    out.push_str(&i.to_string());
+                    out.push(']');
+                }
+            }
+        }
+        out
     }
 
     fn err<T>(&self, message: impl Into<String>) -> Result<T, JsonError> {
-        Err(JsonError::Shape { path: self.path.clone(), message: message.into() })
+        Err(JsonError::Shape { path: self.path(), message: message.into() })
     }
 
-    fn obj(&self) -> Result<&'a Map<String, Value>, JsonError> {
+    fn obj(&self) -> Result<&'a [(Cow<'a, str>, Node<'a>)], JsonError> {
         match self.value {
-            Value::Object(m) => Ok(m),
+            Node::Object(m) => Ok(m),
             other => self.err(format!("expected an object, found {}", kind(other))),
         }
     }
 
-    fn field(&self, key: &str) -> Result<Option<Cursor<'a>>, JsonError> {
-        Ok(self
-            .obj()?
-            .get(key)
-            .filter(|v| !v.is_null())
-            .map(|v| Cursor { value: v, path: format!("{}.{}", self.path, key) }))
+    fn field<'b>(&'b self, key: &'b str) -> Result<Option<Cursor<'b>>, JsonError> {
+        Ok(lookup(self.obj()?, key).filter(|v| !v.is_null()).map(|v| Cursor {
+            value: v,
+            parent: Some(self),
+            step: Step::Key(key),
+        }))
     }
 
-    fn req(&self, key: &str) -> Result<Cursor<'a>, JsonError> {
+    fn req<'b>(&'b self, key: &'b str) -> Result<Cursor<'b>, JsonError> {
         match self.field(key)? {
             Some(c) => Ok(c),
             None => self.err(format!("missing required key \"{key}\"")),
@@ -352,14 +533,14 @@ impl<'a> Cursor<'a> {
 
     fn string(&self) -> Result<String, JsonError> {
         match self.value {
-            Value::String(s) => Ok(s.clone()),
+            Node::Str(s) => Ok(s.to_string()),
             other => self.err(format!("expected a string, found {}", kind(other))),
         }
     }
 
     fn boolean(&self) -> Result<bool, JsonError> {
         match self.value {
-            Value::Bool(b) => Ok(*b),
+            Node::Bool(b) => Ok(*b),
             other => self.err(format!("expected true or false, found {}", kind(other))),
         }
     }
@@ -371,13 +552,14 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    fn array(&self) -> Result<Vec<Cursor<'a>>, JsonError> {
+    /// Maps `f` over the items of this array, each with its `[i]` path step.
+    fn items<T>(&self, f: impl Fn(&Cursor<'_>) -> Result<T, JsonError>) -> Result<Vec<T>, JsonError> {
         match self.value {
-            Value::Array(items) => Ok(items
+            Node::Array(items) => items
                 .iter()
                 .enumerate()
-                .map(|(i, v)| Cursor { value: v, path: format!("{}[{}]", self.path, i) })
-                .collect()),
+                .map(|(i, v)| f(&Cursor { value: v, parent: Some(self), step: Step::Index(i) }))
+                .collect(),
             other => self.err(format!("expected an array, found {}", kind(other))),
         }
     }
@@ -403,10 +585,10 @@ impl<'a> Cursor<'a> {
     fn list<T>(
         &self,
         key: &str,
-        f: impl Fn(&Cursor<'a>) -> Result<T, JsonError>,
+        f: impl Fn(&Cursor<'_>) -> Result<T, JsonError>,
     ) -> Result<Vec<T>, JsonError> {
         match self.field(key)? {
-            Some(c) => c.array()?.iter().map(f).collect(),
+            Some(c) => c.items(f),
             None => Ok(Vec::new()),
         }
     }
@@ -449,7 +631,19 @@ impl<'a> Cursor<'a> {
     }
 }
 
-fn kind(v: &Value) -> &'static str {
+fn kind(v: &Node) -> &'static str {
+    match v {
+        Node::Null => "null",
+        Node::Bool(_) => "a boolean",
+        Node::Number(_) => "a number",
+        Node::Str(_) => "a string",
+        Node::Array(_) => "an array",
+        Node::Object(_) => "an object",
+    }
+}
+
+/// Same wording as [`kind`], for the `Value`s of index parameters.
+fn value_kind(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -529,12 +723,16 @@ fn read_index(c: &Cursor) -> Result<IndexDefinition, JsonError> {
         None => None,
         Some(p) => {
             let mut out = Vec::new();
-            for (k, v) in p.obj()? {
+            // Through `Value`'s map, so that key order and repeated keys are exactly as before.
+            for (k, v) in &object_map(p.obj()?) {
                 let value = match v {
                     Value::String(s) => s.clone(),
                     Value::Number(n) => n.to_string(),
                     other => {
-                        return p.err(format!("parameter \"{k}\": expected a string, found {}", kind(other)))
+                        return p.err(format!(
+                            "parameter \"{k}\": expected a string, found {}",
+                            value_kind(other)
+                        ))
                     }
                 };
                 out.push((k.clone(), value));
