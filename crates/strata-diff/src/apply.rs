@@ -1,6 +1,6 @@
 //! An in-memory simulation of running a migration's PostgreSQL script against a schema.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use strata_schema::{
     DatabaseDefinition, ForeignKeyDefinition, MigrationAction, TableDefinition, TableMigration,
@@ -35,12 +35,15 @@ pub fn apply_migration(def: &DatabaseDefinition, migration: &crate::DatabaseMigr
     let mut created: BTreeSet<String> = BTreeSet::new();
     // Keys an alter action dropped or added explicitly: (table, constraint).
     let mut explicit: BTreeSet<(String, String)> = BTreeSet::new();
+    // Lookup only, so that replaying a migration stays linear in the table count.
+    let mut by_name = positions(&out.tables);
 
     for action in &migration.actions {
         match action {
             MigrationAction::DeleteTable(name) => {
-                let Some(pos) = out.tables.iter().position(|t| &t.name == name) else { continue };
+                let Some(&pos) = by_name.get(name) else { continue };
                 out.tables.remove(pos);
+                by_name = positions(&out.tables);
                 dropped.insert(name.clone());
                 for t in &mut out.tables {
                     let owner = t.name.clone();
@@ -58,9 +61,12 @@ pub fn apply_migration(def: &DatabaseDefinition, migration: &crate::DatabaseMigr
                 pending
                     .extend(std::mem::take(&mut t.foreign_keys).into_iter().map(|fk| (t.name.clone(), fk)));
                 created.insert(t.name.clone());
-                match out.tables.iter_mut().find(|x| x.name == t.name) {
-                    Some(existing) => *existing = t,
-                    None => out.tables.push(t),
+                match by_name.get(&t.name) {
+                    Some(&i) => out.tables[i] = t,
+                    None => {
+                        by_name.insert(t.name.clone(), out.tables.len());
+                        out.tables.push(t);
+                    }
                 }
             }
             MigrationAction::CreateTableIfNotExists(table) => {
@@ -69,27 +75,31 @@ pub fn apply_migration(def: &DatabaseDefinition, migration: &crate::DatabaseMigr
                 pending
                     .extend(std::mem::take(&mut t.foreign_keys).into_iter().map(|fk| (t.name.clone(), fk)));
                 created.insert(t.name.clone());
-                match out.tables.iter_mut().find(|x| x.name == t.name) {
-                    Some(existing) => {
+                match by_name.get(&t.name) {
+                    Some(&i) => {
+                        let existing = &mut out.tables[i];
                         for index in t.indexes {
                             if existing.index(&index.index_name).is_none() {
                                 existing.indexes.push(index);
                             }
                         }
                     }
-                    None => out.tables.push(t),
+                    None => {
+                        by_name.insert(t.name.clone(), out.tables.len());
+                        out.tables.push(t);
+                    }
                 }
             }
             MigrationAction::AlterTable(m) => {
-                let Some(table) = out.tables.iter_mut().find(|t| t.name == m.name) else { continue };
-                alter(table, m, &mut pending, &mut explicit);
+                let Some(&i) = by_name.get(&m.name) else { continue };
+                alter(&mut out.tables[i], m, &mut pending, &mut explicit);
             }
         }
     }
 
     for (table, fk) in pending {
-        if let Some(t) = out.tables.iter_mut().find(|t| t.name == table) {
-            put_foreign_key(t, fk);
+        if let Some(&i) = by_name.get(&table) {
+            put_foreign_key(&mut out.tables[i], fk);
         }
     }
 
@@ -98,17 +108,27 @@ pub fn apply_migration(def: &DatabaseDefinition, migration: &crate::DatabaseMigr
         if !recreated
             || created.contains(&owner)
             || explicit.contains(&(owner.clone(), fk.constraint_name.clone()))
-            || out.table(&fk.reference_table).is_none()
+            || !by_name.contains_key(&fk.reference_table)
         {
             continue;
         }
-        if let Some(t) = out.tables.iter_mut().find(|t| t.name == owner) {
+        if let Some(&i) = by_name.get(&owner) {
+            let t = &mut out.tables[i];
             if t.is_managed() && t.foreign_key(&fk.constraint_name).is_none() {
                 t.foreign_keys.push(fk);
             }
         }
     }
     out
+}
+
+/// Each table name's first position in `tables` (what a linear `find` would return).
+fn positions(tables: &[TableDefinition]) -> BTreeMap<String, usize> {
+    let mut map = BTreeMap::new();
+    for (i, t) in tables.iter().enumerate() {
+        map.entry(t.name.clone()).or_insert(i);
+    }
+    map
 }
 
 /// Replaces a key of the same name, or appends.

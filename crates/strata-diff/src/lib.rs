@@ -28,7 +28,7 @@
 //! the physical name stays therefore produces nothing, as §7.4 and the two-step rename recipe
 //! require.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use strata_schema::{
     ColumnDefinition, ColumnMigration, DatabaseDefinition, DatabaseMigration, MigrationAction,
@@ -50,18 +50,23 @@ pub fn generate_migration(source: &DatabaseDefinition, target: &DatabaseDefiniti
     let mut migration = DatabaseMigration::new();
     let source_tables: Vec<&TableDefinition> = source.tables.iter().filter(|t| t.is_managed()).collect();
     let target_tables: Vec<&TableDefinition> = target.tables.iter().filter(|t| t.is_managed()).collect();
+    // Name lookups only (iteration order always comes from the vectors): a linear
+    // `DatabaseDefinition::table` per table made the diff quadratic in the table count.
+    let source_by_name = first_by_name(&source.tables);
+    let target_by_name = first_by_name(&target.tables);
 
     // Tables gone from the target (managed or not there) are dropped, together with every table
     // that keeps a foreign key into them: such a table is recreated so the key can be re-pointed.
     let mut delete_tables: Vec<String> = Vec::new();
+    let mut delete_set: BTreeSet<String> = BTreeSet::new();
     for src in &source_tables {
-        if target.table(&src.name).is_some() {
+        if target_by_name.contains_key(src.name.as_str()) {
             continue;
         }
         let mut names = vec![src.name.clone()];
         names.extend(find_dependent_tables(&src.name, &source_tables, &target_tables));
         for name in names {
-            if !delete_tables.contains(&name) {
+            if delete_set.insert(name.clone()) {
                 delete_tables.push(name);
             }
         }
@@ -74,8 +79,8 @@ pub fn generate_migration(source: &DatabaseDefinition, target: &DatabaseDefiniti
     }
 
     for dst in &target_tables {
-        let src = source.table(&dst.name);
-        let deleted = delete_tables.contains(&dst.name);
+        let src = source_by_name.get(dst.name.as_str()).copied();
+        let deleted = delete_set.contains(&dst.name);
         match src {
             None => migration.actions.push(MigrationAction::CreateTable((*dst).clone())),
             Some(_) if deleted => migration.actions.push(MigrationAction::CreateTable((*dst).clone())),
@@ -99,6 +104,15 @@ pub fn generate_migration(source: &DatabaseDefinition, target: &DatabaseDefiniti
         }
     }
     migration
+}
+
+/// Each table name's first table, as `DatabaseDefinition::table` would find it.
+fn first_by_name(tables: &[TableDefinition]) -> BTreeMap<&str, &TableDefinition> {
+    let mut map = BTreeMap::new();
+    for t in tables {
+        map.entry(t.name.as_str()).or_insert(t);
+    }
+    map
 }
 
 /// The source tables that point at `table_name` with a foreign key they keep in the target
