@@ -121,8 +121,11 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         writeln!(out, "dry run: nothing will be changed")?;
     }
     let started = Instant::now();
+    // On a terminal each step shows its position in the run, so a long upgrade shows progress.
+    let mut position = Position::default();
     let mut printer = |e: &ApplyEvent| {
-        let _ = print_event(&mut std::io::stdout().lock(), e, tty, opts.dry_run);
+        position.observe(e);
+        let _ = print_event(&mut std::io::stdout().lock(), e, tty.then_some(position), opts.dry_run);
     };
     let result = runtime()?.block_on(strata_db::apply(&project, &target, &opts, &mut printer));
     let report = match result {
@@ -191,7 +194,34 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-fn print_event(out: &mut impl Write, e: &ApplyEvent, tty: bool, dry_run: bool) -> std::io::Result<()> {
+/// Which step of how many is running (counted from the plan and the steps started).
+#[derive(Debug, Clone, Copy, Default)]
+struct Position {
+    current: usize,
+    total: usize,
+}
+
+impl Position {
+    fn observe(&mut self, e: &ApplyEvent) {
+        match e {
+            ApplyEvent::Planned { plan } => self.total += plan.steps.len(),
+            ApplyEvent::StepStarted { .. } => {
+                self.current += 1;
+                self.total = self.total.max(self.current);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Prints one runner event. `tty` carries the run position when stdout is a terminal (inline
+/// `… ok (12 ms)` updates); otherwise every event is one plain line for logs.
+fn print_event(
+    out: &mut impl Write,
+    e: &ApplyEvent,
+    tty: Option<Position>,
+    dry_run: bool,
+) -> std::io::Result<()> {
     match e {
         ApplyEvent::LockWaiting { holders } => {
             let who = if holders.is_empty() {
@@ -231,15 +261,15 @@ fn print_event(out: &mut impl Write, e: &ApplyEvent, tty: bool, dry_run: bool) -
         ),
         ApplyEvent::StepStarted { step } => {
             let retry = if step.previous_error.is_some() { " (retrying after a failed attempt)" } else { "" };
-            if tty {
-                write!(out, "applying {}{retry} … ", describe(step))?;
+            if let Some(p) = tty {
+                write!(out, "[{}/{}] applying {}{retry} … ", p.current, p.total, describe(step))?;
                 out.flush()
             } else {
                 writeln!(out, "applying {}{retry}", describe(step))
             }
         }
         ApplyEvent::StepFinished { step, duration } => {
-            if tty {
+            if tty.is_some() {
                 writeln!(out, "ok ({})", fmt_duration(*duration))
             } else {
                 writeln!(out, "applied {} in {}", describe(step), fmt_duration(*duration))
@@ -250,7 +280,7 @@ fn print_event(out: &mut impl Write, e: &ApplyEvent, tty: bool, dry_run: bool) -
             Ok(())
         }
         ApplyEvent::StepFailed { step, duration, .. } => {
-            if tty {
+            if tty.is_some() {
                 writeln!(out, "FAILED ({})", fmt_duration(*duration))
             } else {
                 writeln!(out, "failed {} after {} (rolled back)", describe(step), fmt_duration(*duration))
