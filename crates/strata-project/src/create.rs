@@ -326,10 +326,12 @@ pub fn create_migration(
     let pruned = dir.trailing_empty()?;
     let mut versions = dir.versions()?;
     versions.retain(|v| !pruned.contains(v));
-    registry_issues.extend(dir.check_lineage(&versions));
 
     let latest = versions.last().cloned();
     let state = load_state(config, versions)?;
+    // After loading, so the lineage check reuses the latest definition instead of reading it
+    // again; when it cannot be read, `load_state` has already failed.
+    registry_issues.extend(dir.check_lineage_of(&state.versions, &state.previous));
     let model_files = read_model_files(config)?;
     let module_aliases = config.module_aliases()?;
     let outcome = plan_migration(&PlanInput {

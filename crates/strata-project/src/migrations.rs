@@ -231,8 +231,19 @@ impl MigrationsDir {
     /// shows up here. Versions that cannot be read are skipped; reading them is reported
     /// elsewhere.
     pub fn check_lineage(&self, versions: &[String]) -> Option<RegistryIssue> {
-        let (latest, rest) = versions.split_last()?;
+        let latest = versions.last()?;
         let target = self.read_definition(latest).ok()?;
+        self.check_lineage_of(versions, &target)
+    }
+
+    /// [`check_lineage`](Self::check_lineage) for a caller that has already read the newest
+    /// version's `definition.json` (`target`): reading it again was a third of the check.
+    pub fn check_lineage_of(
+        &self,
+        versions: &[String],
+        target: &DatabaseDefinition,
+    ) -> Option<RegistryIssue> {
+        let (latest, rest) = versions.split_last()?;
         let migration = self.read_migration(latest).ok()?;
         let predecessor = rest.last().cloned();
         let source = match &predecessor {
@@ -240,7 +251,7 @@ impl MigrationsDir {
             None => DatabaseDefinition::empty(target.module_name.clone()),
         };
         let reached = strata_diff::apply_migration(&source, &migration);
-        if strata_diff::generate_migration(&reached, &target).actions.is_empty() {
+        if strata_diff::generate_migration(&reached, target).actions.is_empty() {
             None
         } else {
             Some(RegistryIssue::NotBuiltOnPredecessor { version: latest.clone(), predecessor })
