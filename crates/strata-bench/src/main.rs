@@ -19,7 +19,7 @@
 //! argument parsing and printing); `cpu` is the thread's on-CPU time for the same call, which
 //! other processes on a busy machine do not inflate. The phase columns time the same public
 //! functions one by one: `read` (model files), `load` (latest `definition.json`), `lineage`
-//! (`MigrationsDir::check_lineage`, which `create_migration` runs on every call), `parse`
+//! (`MigrationsDir::check_lineage_of`, which `create_migration` runs on every call), `parse`
 //! (models -> definition), `diff`, `emit` (the two JSON definitions, `migration.json` and both
 //! SQL files) and `write` (the atomic version directory). What `create_migration` does beyond
 //! the phases (registry check, pruning) is the difference between `median` and their sum.
@@ -124,9 +124,10 @@ fn phases_once(config: &ProjectConfig, version: &str, p: &mut Phases) {
     let previous = &previous;
     p.load.push(t.elapsed());
 
-    // create_migration also checks that the latest version was built on its predecessor.
+    // create_migration also checks that the latest version was built on its predecessor
+    // (reusing the definition it loaded).
     let t = Instant::now();
-    let _ = dir.check_lineage(&dir.versions().unwrap());
+    let _ = dir.check_lineage_of(&dir.versions().unwrap(), previous);
     p.lineage.push(t.elapsed());
 
     let t = Instant::now();
