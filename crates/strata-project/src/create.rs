@@ -11,8 +11,7 @@ use std::time::SystemTime;
 
 use strata_models::{ModelOptions, SourceFile};
 use strata_schema::{
-    definition_to_json, migration_to_json, DatabaseDefinition, DatabaseMigration, MigrationVersion,
-    MigrationWarning,
+    migration_to_json, DatabaseDefinition, DatabaseMigration, MigrationVersion, MigrationWarning,
 };
 use strata_sql::{Dialect, MigrationSqlInput};
 
@@ -95,9 +94,9 @@ pub enum PlanOutcome {
 pub fn plan_migration(input: &PlanInput) -> Result<PlanOutcome, ProjectError> {
     let options =
         model_options(input.module_name, input.jsonb_by_default, input.module_aliases, input.modules);
-    let mut project = strata_models::build_project_definition(input.model_files, &options)
+    let project = strata_models::build_project_definition(input.model_files, &options)
         .map_err(ProjectError::InvalidModels)?;
-    let (project, target) = merge_definitions(&mut project, input.module_name, input.version, input.modules);
+    let (project, target) = merge_owned(project, input.module_name, input.version, input.modules);
 
     let migration = strata_diff::generate_migration(input.previous, &target);
     let dialect_error = |e: strata_sql::SqlError| ProjectError::Dialect {
@@ -127,9 +126,11 @@ pub fn plan_migration(input: &PlanInput) -> Result<PlanOutcome, ProjectError> {
     )
     .map_err(dialect_error)?;
 
+    // Without modules both definitions hold the same tables: serialised once.
+    let (project_json, target_json) = strata_schema::json::definitions_to_json(&project, &target);
     let files = vec![
-        (DEFINITION_PROJECT_JSON.to_string(), definition_to_json(&project).into_bytes()),
-        (DEFINITION_JSON.to_string(), definition_to_json(&target).into_bytes()),
+        (DEFINITION_PROJECT_JSON.to_string(), project_json.into_bytes()),
+        (DEFINITION_JSON.to_string(), target_json.into_bytes()),
         (DEFINITION_SQL.to_string(), definition_sql.into_bytes()),
         (MIGRATION_JSON.to_string(), migration_to_json(&migration).into_bytes()),
         (MIGRATION_SQL.to_string(), migration_sql.into_bytes()),
@@ -166,6 +167,28 @@ pub fn merge_definitions(
     version: &str,
     modules: &[ModuleDefinition],
 ) -> (DatabaseDefinition, DatabaseDefinition) {
+    let target = merge_into(project, module_name, version, modules);
+    (project.clone(), target)
+}
+
+/// [`merge_definitions`] for a caller that gives up `project`: one clone of it fewer.
+fn merge_owned(
+    mut project: DatabaseDefinition,
+    module_name: &str,
+    version: &str,
+    modules: &[ModuleDefinition],
+) -> (DatabaseDefinition, DatabaseDefinition) {
+    let target = merge_into(&mut project, module_name, version, modules);
+    (project, target)
+}
+
+/// Completes `project` in place and returns the full definition.
+fn merge_into(
+    project: &mut DatabaseDefinition,
+    module_name: &str,
+    version: &str,
+    modules: &[ModuleDefinition],
+) -> DatabaseDefinition {
     project.module_name = module_name.to_string();
     project.tables.sort_by(|a, b| a.name.cmp(&b.name));
     project.installed_modules =
@@ -175,7 +198,7 @@ pub fn merge_definitions(
         target.tables.extend(m.definition.tables.iter().cloned());
     }
     target.installed_modules.insert(0, MigrationVersion::project(module_name, version));
-    (project.clone(), target)
+    target
 }
 
 /// Modules the previous definition had installed that the new one no longer has.

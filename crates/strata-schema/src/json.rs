@@ -100,15 +100,67 @@ ser_name_enum!(Deferrable, VectorDistanceFunction, GinOperatorClass, MigrationAc
 
 impl Serialize for DatabaseDefinition {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        DefinitionView { def: self, tables: &self.tables }.serialize(s)
+    }
+}
+
+/// A definition with its tables given separately, so that they can be left out.
+struct DefinitionView<'a> {
+    def: &'a DatabaseDefinition,
+    tables: &'a [TableDefinition],
+}
+
+impl Serialize for DefinitionView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let def = self.def;
         let mut o = Obj::new(s, "serverpod.DatabaseDefinition")?;
-        o.f("schemaVersion", &self.schema_version)?;
-        o.opt("name", &self.name)?;
-        o.f("moduleName", &self.module_name)?;
-        o.f("tables", &self.tables)?;
-        o.f("installedModules", &self.installed_modules)?;
-        o.f("migrationApiVersion", &self.migration_api_version)?;
+        o.f("schemaVersion", &def.schema_version)?;
+        o.opt("name", &def.name)?;
+        o.f("moduleName", &def.module_name)?;
+        o.f("tables", self.tables)?;
+        o.f("installedModules", &def.installed_modules)?;
+        o.f("migrationApiVersion", &def.migration_api_version)?;
         o.end()
     }
+}
+
+/// `definition_project.json` and `definition.json` texts, byte for byte what
+/// [`definition_to_json`] writes for each. A project without modules has the same tables in
+/// both; they are then serialised once (the bulk of both files) and spliced into the other
+/// fields of each, which the pretty printer writes independently of the tables' text.
+pub fn definitions_to_json(project: &DatabaseDefinition, target: &DatabaseDefinition) -> (String, String) {
+    let full = definition_to_json(target);
+    let project_text =
+        if project.tables == target.tables { splice_tables(project, target, &full) } else { None };
+    (project_text.unwrap_or_else(|| definition_to_json(project)), full)
+}
+
+/// `project`'s text, taking the tables' text from `full` (the text of `target`, whose tables
+/// are the same). `None` if the text cannot be split as expected (never with serde_json).
+fn splice_tables(project: &DatabaseDefinition, target: &DatabaseDefinition, full: &str) -> Option<String> {
+    let (target_head, target_tail) = around_tables(target)?;
+    if full.len() < target_head.len() + target_tail.len()
+        || !full.starts_with(&target_head)
+        || !full.ends_with(&target_tail)
+    {
+        return None;
+    }
+    let tables = &full[target_head.len()..full.len() - target_tail.len()];
+    let (head, tail) = around_tables(project)?;
+    let mut out = String::with_capacity(head.len() + tables.len() + tail.len());
+    out.push_str(&head);
+    out.push_str(tables);
+    out.push_str(&tail);
+    Some(out)
+}
+
+/// The text of `def` without its tables, split where the tables array goes.
+fn around_tables(def: &DatabaseDefinition) -> Option<(String, String)> {
+    let text = to_serverpod_json(&DefinitionView { def, tables: &[] });
+    // String values cannot hold a raw newline, so this is the top-level key.
+    const KEY: &str = "\n  \"tables\": ";
+    let at = text.find("\n  \"tables\": []")? + KEY.len();
+    Some((text[..at].to_string(), text[at + 2..].to_string()))
 }
 
 impl Serialize for TableDefinition {
@@ -843,4 +895,47 @@ fn read_warning(c: &Cursor) -> Result<MigrationWarning, JsonError> {
             None => c.bool_or("destructive", false)?,
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(name: &str) -> TableDefinition {
+        TableDefinition {
+            name: name.into(),
+            schema: "public".into(),
+            columns: vec![ColumnDefinition { name: "id".into(), ..Default::default() }],
+            ..Default::default()
+        }
+    }
+
+    /// Splicing the shared tables gives exactly what serialising each definition gives.
+    #[test]
+    fn definitions_to_json_matches_definition_to_json() {
+        let mut project = DatabaseDefinition::empty("m");
+        for name in ["\n  \"tables\": []", "a", "b"] {
+            project.tables.push(table(name));
+        }
+        project.name = Some("x\n  \"tables\": [],".into());
+        project.installed_modules = vec![MigrationVersion::dependency("auth", "1")];
+        let mut target = project.clone();
+        target.installed_modules.insert(0, MigrationVersion::project("m", "2"));
+        for (p, t) in [(&project, &target), (&target, &project), (&project, &project)] {
+            assert_eq!(definitions_to_json(p, t), (definition_to_json(p), definition_to_json(t)));
+        }
+        let mut empty = project.clone();
+        empty.tables.clear();
+        let mut empty_target = target.clone();
+        empty_target.tables.clear();
+        assert_eq!(
+            definitions_to_json(&empty, &empty_target),
+            (definition_to_json(&empty), definition_to_json(&empty_target))
+        );
+        target.tables.push(table("module_table"));
+        assert_eq!(
+            definitions_to_json(&project, &target),
+            (definition_to_json(&project), definition_to_json(&target))
+        );
+    }
 }
