@@ -495,18 +495,387 @@ fn strip_position(msg: &str) -> String {
 
 /// Reads a `definition.json` (v1 or v2) and normalises it to v2.
 pub fn definition_from_json(text: &str) -> Result<DatabaseDefinition, JsonError> {
-    let v = parse_value(text)?;
-    let mut def = read_definition(&Cursor::root(&v))?;
+    let mut def = match typed::definition(text) {
+        Some(def) => def,
+        None => tree_definition(text)?,
+    };
     normalize::normalize_definition(&mut def);
     Ok(def)
 }
 
 /// Reads a `migration.json` (v1 or v2) and normalises its defaults to v2.
 pub fn migration_from_json(text: &str) -> Result<DatabaseMigration, JsonError> {
-    let v = parse_value(text)?;
-    let mut m = read_migration(&Cursor::root(&v))?;
+    let mut m = match typed::migration(text) {
+        Some(m) => m,
+        None => tree_migration(text)?,
+    };
     normalize::normalize_migration(&mut m);
     Ok(m)
+}
+
+/// The general path of reading (before normalising): every file, every error message.
+fn tree_definition(text: &str) -> Result<DatabaseDefinition, JsonError> {
+    read_definition(&Cursor::root(&parse_value(text)?))
+}
+
+/// See [`tree_definition`].
+fn tree_migration(text: &str) -> Result<DatabaseMigration, JsonError> {
+    read_migration(&Cursor::root(&parse_value(text)?))
+}
+
+/// The fast path of reading: `serde_json` straight into mirror structs, no tree. It accepts a
+/// subset of what the tree walk below accepts (a repeated key, a wrong type, an unknown code:
+/// anything doubtful gives `None`), and for what it accepts it gives the same values, so the
+/// tree walk only runs for unusual files and for errors, whose messages it alone produces.
+mod typed {
+    use std::fmt;
+    use std::marker::PhantomData;
+
+    use serde::de::value::MapAccessDeserializer;
+    use serde::de::{Deserializer, MapAccess, Visitor};
+    use serde::Deserialize;
+    use serde_json::{Map, Value};
+
+    use crate::definition::*;
+    use crate::migration::*;
+
+    /// A struct read from a JSON object only: derived `Deserialize` would also take an array
+    /// (fields by position), which the tree walk rejects.
+    struct Obj<T>(T);
+
+    impl<'de, T: Deserialize<'de>> Deserialize<'de> for Obj<T> {
+        fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct ObjVisitor<T>(PhantomData<T>);
+            impl<'de, T: Deserialize<'de>> Visitor<'de> for ObjVisitor<T> {
+                type Value = Obj<T>;
+                fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                    f.write_str("an object")
+                }
+                fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Obj<T>, A::Error> {
+                    T::deserialize(MapAccessDeserializer::new(map)).map(Obj)
+                }
+            }
+            d.deserialize_map(ObjVisitor(PhantomData))
+        }
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Def {
+        name: Option<String>,
+        module_name: String,
+        tables: Option<Vec<Obj<Table>>>,
+        installed_modules: Option<Vec<Obj<Version>>>,
+        migration_api_version: Option<i64>,
+        schema_version: Option<i64>,
+    }
+
+    #[derive(Deserialize)]
+    struct Version {
+        #[serde(rename = "__className__")]
+        class: Option<String>,
+        module: String,
+        version: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Table {
+        name: String,
+        dart_name: Option<String>,
+        module: Option<String>,
+        schema: Option<String>,
+        table_space: Option<String>,
+        columns: Option<Vec<Obj<Column>>>,
+        foreign_keys: Option<Vec<Obj<ForeignKey>>>,
+        indexes: Option<Vec<Obj<Index>>>,
+        managed: Option<bool>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Column {
+        name: String,
+        field_name: Option<String>,
+        column_type: Option<i64>,
+        is_nullable: bool,
+        column_default: Option<String>,
+        dart_type: Option<String>,
+        vector_dimension: Option<i64>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ForeignKey {
+        constraint_name: String,
+        columns: Option<Vec<String>>,
+        reference_table: String,
+        reference_table_schema: Option<String>,
+        reference_columns: Option<Vec<String>>,
+        on_update: Option<i64>,
+        on_delete: Option<i64>,
+        match_type: Option<i64>,
+        deferrable: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Index {
+        index_name: String,
+        table_space: Option<String>,
+        elements: Option<Vec<Obj<Element>>>,
+        #[serde(rename = "type")]
+        index_type: String,
+        is_unique: Option<bool>,
+        is_primary: Option<bool>,
+        nulls_distinct: Option<bool>,
+        predicate: Option<String>,
+        gin_operator_class: Option<String>,
+        vector_distance_function: Option<String>,
+        vector_column_type: Option<i64>,
+        /// `Value`'s own map, so key order and repeated keys are as in the tree walk.
+        parameters: Option<Map<String, Value>>,
+    }
+
+    #[derive(Deserialize)]
+    struct Element {
+        #[serde(rename = "type")]
+        element_type: Option<i64>,
+        definition: String,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Migration {
+        actions: Option<Vec<Obj<Action>>>,
+        warnings: Option<Vec<Obj<Warning>>>,
+        migration_api_version: Option<i64>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Action {
+        #[serde(rename = "type")]
+        action_type: String,
+        delete_table: Option<String>,
+        create_table: Option<Obj<Table>>,
+        alter_table: Option<Obj<TableChange>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct TableChange {
+        name: String,
+        dart_name: Option<String>,
+        module: Option<String>,
+        schema: Option<String>,
+        add_columns: Option<Vec<Obj<Column>>>,
+        delete_columns: Option<Vec<String>>,
+        modify_columns: Option<Vec<Obj<ColumnChange>>>,
+        add_indexes: Option<Vec<Obj<Index>>>,
+        delete_indexes: Option<Vec<String>>,
+        add_foreign_keys: Option<Vec<Obj<ForeignKey>>>,
+        delete_foreign_keys: Option<Vec<String>>,
+        warnings: Option<Vec<Obj<Warning>>>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct ColumnChange {
+        column_name: String,
+        new_column_name: Option<String>,
+        add_nullable: Option<bool>,
+        remove_nullable: Option<bool>,
+        change_default: Option<bool>,
+        new_default: Option<String>,
+        new_type: Option<i64>,
+    }
+
+    #[derive(Deserialize)]
+    struct Warning {
+        #[serde(rename = "type")]
+        warning_type: String,
+        message: String,
+        table: String,
+        columns: Option<Vec<String>>,
+        destrucive: Option<bool>,
+        destructive: Option<bool>,
+    }
+
+    /// A definition, if the fast path can read it.
+    pub(super) fn definition(text: &str) -> Option<DatabaseDefinition> {
+        let Obj(d): Obj<Def> = serde_json::from_str(text).ok()?;
+        Some(DatabaseDefinition {
+            name: d.name,
+            module_name: d.module_name,
+            tables: all(d.tables, table)?,
+            installed_modules: d
+                .installed_modules
+                .unwrap_or_default()
+                .into_iter()
+                .map(|Obj(v)| MigrationVersion {
+                    module: v.module,
+                    version: v.version,
+                    is_model_class: v.class.as_deref() == Some("serverpod.DatabaseMigrationVersionModel"),
+                })
+                .collect(),
+            migration_api_version: d.migration_api_version.unwrap_or(MIGRATION_API_VERSION),
+            schema_version: d.schema_version.unwrap_or(1),
+        })
+    }
+
+    /// A migration, if the fast path can read it.
+    pub(super) fn migration(text: &str) -> Option<DatabaseMigration> {
+        let Obj(m): Obj<Migration> = serde_json::from_str(text).ok()?;
+        Some(DatabaseMigration {
+            actions: all(m.actions, action)?,
+            warnings: all(m.warnings, warning)?,
+            migration_api_version: m.migration_api_version.unwrap_or(MIGRATION_API_VERSION),
+        })
+    }
+
+    /// Converts every item of an optional list (absent = empty); `None` if any fails.
+    fn all<T, U>(items: Option<Vec<Obj<T>>>, f: impl Fn(T) -> Option<U>) -> Option<Vec<U>> {
+        items.unwrap_or_default().into_iter().map(|Obj(t)| f(t)).collect()
+    }
+
+    /// An optional index-coded value; `None` (give up) for a code the decoder does not know.
+    fn code<T>(i: Option<i64>, decode: fn(u64) -> Option<T>) -> Option<Option<T>> {
+        match i {
+            None => Some(None),
+            Some(i) => Some(Some(u64::try_from(i).ok().and_then(decode)?)),
+        }
+    }
+
+    /// An optional name-coded value; `None` (give up) for a name the decoder does not know.
+    fn named<T>(s: Option<String>, decode: fn(&str) -> Option<T>) -> Option<Option<T>> {
+        match s {
+            None => Some(None),
+            Some(s) => Some(Some(decode(&s)?)),
+        }
+    }
+
+    fn table(t: Table) -> Option<TableDefinition> {
+        Some(TableDefinition {
+            name: t.name,
+            dart_name: t.dart_name,
+            module: t.module,
+            schema: t.schema.unwrap_or_else(|| "public".to_string()),
+            table_space: t.table_space,
+            columns: all(t.columns, column)?,
+            foreign_keys: all(t.foreign_keys, foreign_key)?,
+            indexes: all(t.indexes, index)?,
+            managed: t.managed,
+        })
+    }
+
+    fn column(c: Column) -> Option<ColumnDefinition> {
+        Some(ColumnDefinition {
+            column_type: code(c.column_type, ColumnType::from_index)??,
+            name: c.name,
+            field_name: c.field_name,
+            is_nullable: c.is_nullable,
+            column_default: c.column_default,
+            dart_type: c.dart_type,
+            vector_dimension: c.vector_dimension,
+        })
+    }
+
+    fn foreign_key(f: ForeignKey) -> Option<ForeignKeyDefinition> {
+        Some(ForeignKeyDefinition {
+            constraint_name: f.constraint_name,
+            columns: f.columns.unwrap_or_default(),
+            reference_table: f.reference_table,
+            reference_table_schema: f.reference_table_schema.unwrap_or_else(|| "public".to_string()),
+            reference_columns: f.reference_columns.unwrap_or_default(),
+            on_update: code(f.on_update, ForeignKeyAction::from_index)?,
+            on_delete: code(f.on_delete, ForeignKeyAction::from_index)?,
+            match_type: code(f.match_type, ForeignKeyMatchType::from_index)?,
+            deferrable: named(f.deferrable, Deferrable::from_name)?,
+        })
+    }
+
+    fn index(i: Index) -> Option<IndexDefinition> {
+        let parameters = match i.parameters {
+            None => None,
+            Some(map) => Some(
+                map.into_iter()
+                    .map(|(k, v)| match v {
+                        Value::String(s) => Some((k, s)),
+                        Value::Number(n) => Some((k, n.to_string())),
+                        _ => None,
+                    })
+                    .collect::<Option<Vec<_>>>()?,
+            ),
+        };
+        Some(IndexDefinition {
+            index_name: i.index_name,
+            table_space: i.table_space,
+            elements: all(i.elements, |e| {
+                Some(IndexElement {
+                    element_type: code(e.element_type, IndexElementType::from_index)?
+                        .unwrap_or(IndexElementType::Column),
+                    definition: e.definition,
+                })
+            })?,
+            index_type: i.index_type,
+            is_unique: i.is_unique.unwrap_or(false),
+            is_primary: i.is_primary.unwrap_or(false),
+            nulls_distinct: i.nulls_distinct,
+            predicate: i.predicate,
+            gin_operator_class: named(i.gin_operator_class, GinOperatorClass::from_name)?,
+            vector_distance_function: named(i.vector_distance_function, VectorDistanceFunction::from_name)?,
+            vector_column_type: code(i.vector_column_type, ColumnType::from_index)?,
+            parameters,
+        })
+    }
+
+    fn action(a: Action) -> Option<MigrationAction> {
+        Some(match MigrationActionType::from_name(&a.action_type)? {
+            MigrationActionType::DeleteTable => MigrationAction::DeleteTable(a.delete_table?),
+            MigrationActionType::CreateTable => MigrationAction::CreateTable(table(a.create_table?.0)?),
+            MigrationActionType::CreateTableIfNotExists => {
+                MigrationAction::CreateTableIfNotExists(table(a.create_table?.0)?)
+            }
+            MigrationActionType::AlterTable => {
+                let Obj(t) = a.alter_table?;
+                MigrationAction::AlterTable(TableMigration {
+                    name: t.name,
+                    dart_name: t.dart_name,
+                    module: t.module,
+                    schema: t.schema.unwrap_or_else(|| "public".to_string()),
+                    add_columns: all(t.add_columns, column)?,
+                    delete_columns: t.delete_columns.unwrap_or_default(),
+                    modify_columns: all(t.modify_columns, |c| {
+                        Some(ColumnMigration {
+                            column_name: c.column_name,
+                            new_column_name: c.new_column_name,
+                            add_nullable: c.add_nullable.unwrap_or(false),
+                            remove_nullable: c.remove_nullable.unwrap_or(false),
+                            change_default: c.change_default.unwrap_or(false),
+                            new_default: c.new_default,
+                            new_type: code(c.new_type, ColumnType::from_index)?,
+                        })
+                    })?,
+                    add_indexes: all(t.add_indexes, index)?,
+                    delete_indexes: t.delete_indexes.unwrap_or_default(),
+                    add_foreign_keys: all(t.add_foreign_keys, foreign_key)?,
+                    delete_foreign_keys: t.delete_foreign_keys.unwrap_or_default(),
+                    warnings: all(t.warnings, warning)?,
+                })
+            }
+        })
+    }
+
+    fn warning(w: Warning) -> Option<MigrationWarning> {
+        Some(MigrationWarning {
+            warning_type: WarningType::from_name(&w.warning_type)?,
+            message: w.message,
+            table: w.table,
+            columns: w.columns.unwrap_or_default(),
+            destructive: w.destrucive.or(w.destructive).unwrap_or(false),
+        })
+    }
 }
 
 /// One step of a [`Cursor`]'s path.
@@ -936,6 +1305,81 @@ mod tests {
         assert_eq!(
             definitions_to_json(&project, &target),
             (definition_to_json(&project), definition_to_json(&target))
+        );
+    }
+}
+
+#[cfg(test)]
+mod typed_tests {
+    use super::*;
+
+    /// Where the fast path reads a file, it reads exactly what the tree walk reads.
+    fn check(text: &str) -> (bool, bool) {
+        let d = typed::definition(text);
+        if let Some(d) = &d {
+            assert_eq!(Ok(d), tree_definition(text).as_ref(), "definition differs: {text}");
+        }
+        let m = typed::migration(text);
+        if let Some(m) = &m {
+            assert_eq!(Ok(m), tree_migration(text).as_ref(), "migration differs: {text}");
+        }
+        (d.is_some(), m.is_some())
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_tree_walk_on_every_fixture() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures");
+        let mut stack = vec![root];
+        let (mut files, mut fast) = (0, 0);
+        while let Some(dir) = stack.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else if path.extension().is_some_and(|e| e == "json") {
+                    let text = std::fs::read_to_string(&path).unwrap();
+                    let (d, m) = check(&text);
+                    files += 1;
+                    fast += usize::from(d || m);
+                }
+            }
+        }
+        assert!(files > 100 && fast * 2 > files, "{fast} of {files} read by the fast path");
+    }
+
+    #[test]
+    fn fast_path_declines_what_the_tree_walk_treats_differently() {
+        let table = r#"{"name":"t","columns":[{"name":"id","columnType":6,"isNullable":false}]}"#;
+        let def = |tables: &str| format!(r#"{{"moduleName":"m","schemaVersion":2,"tables":[{tables}]}}"#);
+        assert!(check(&def(table)).0);
+        // A struct given as an array, a repeated key, an unknown code, a float, a null item.
+        for bad in [
+            r#"["t",null,null,"public"]"#.to_string(),
+            table.replace(r#""name":"t""#, r#""name":"t","name":"u""#),
+            table.replace("6", "99"),
+            table.replace("6", "6.0"),
+            table.replace(r#""columns":["#, r#""columns":[null,"#),
+        ] {
+            assert!(!check(&def(&bad)).0, "{bad}");
+        }
+        assert_eq!(check("[\"m\"]"), (false, false));
+        // Nulls read as absent, unknown keys are ignored, escaped keys are keys.
+        let odd = r#"{"moduleName":"m","name":null,"x":[1],"tables":[{"\u006eame":"t","managed":null,
+            "indexes":[{"indexName":"i","type":"btree","elements":[{"definition":"a"}],
+            "parameters":{"z":"1","a":2,"m":"3"}}]}],"installedModules":[
+            {"__className__":"serverpod.DatabaseMigrationVersionModel","module":"m","version":"1"}]}"#;
+        assert!(check(odd).0);
+        let migration = r#"{"actions":[{"type":"deleteTable","deleteTable":"a"},
+            {"type":"createTableIfNotExists","createTable":{"name":"b"}},
+            {"type":"alterTable","alterTable":{"name":"c","addColumns":[],"deleteColumns":["x"],
+             "modifyColumns":[{"columnName":"y","newType":3,"changeDefault":true,"newDefault":"1"}],
+             "warnings":[{"type":"columnDropped","message":"m","table":"c","columns":["x"],
+             "destructive":true}]}}],"warnings":[{"type":"tableDropped","message":"m","table":"a",
+             "columns":[],"destrucive":false,"destructive":true}]}"#;
+        assert!(check(migration).1);
+        assert_eq!(
+            check(&migration.replace("deleteTable\",\"deleteTable", "deleteTable\",\"x")),
+            (false, false)
         );
     }
 }
