@@ -103,8 +103,19 @@ pub fn plan_migration(input: &PlanInput) -> Result<PlanOutcome, ProjectError> {
         dialect: input.dialect.name().into(),
         message: e.to_string(),
     };
-    // Dialect rejection comes before the warnings check: --force cannot override it.
-    let definition_sql = strata_sql::definition_sql(input.dialect, &target).map_err(dialect_error)?;
+    // Dialect rejection comes before the warnings check: --force cannot override it. Every
+    // unsupported column and index is listed, not just the first one rendering hit.
+    let definition_sql = strata_sql::definition_sql(input.dialect, &target).map_err(|first| {
+        let all = strata_sql::unsupported_objects(input.dialect, &target);
+        if all.is_empty() {
+            dialect_error(first)
+        } else {
+            ProjectError::Dialect {
+                dialect: input.dialect.name().into(),
+                message: all.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n  • "),
+            }
+        }
+    })?;
 
     if !migration.warnings.is_empty() && !input.force {
         return Ok(PlanOutcome::Blocked { warnings: migration.warnings.clone(), migration });

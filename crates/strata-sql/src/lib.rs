@@ -273,6 +273,26 @@ pub fn definition_sql(dialect: &dyn Dialect, definition: &DatabaseDefinition) ->
     emit::Emitter::new(dialect).definition(definition)
 }
 
+/// Every column and index of the managed tables that `dialect` cannot render, in definition
+/// order. Rendering stops at the first problem; this lists them all, so a user fixes their
+/// models in one pass instead of one error per run.
+pub fn unsupported_objects(dialect: &dyn Dialect, definition: &DatabaseDefinition) -> Vec<SqlError> {
+    let mut problems = Vec::new();
+    for table in definition.tables.iter().filter(|t| t.is_managed()) {
+        for column in &table.columns {
+            if let Err(e) = dialect.column_sql(&table.name, column) {
+                problems.push(e);
+            }
+        }
+        for index in &table.indexes {
+            if let Err(e) = dialect.create_index_sql(&table.name, index, false) {
+                problems.push(e);
+            }
+        }
+    }
+    problems
+}
+
 /// `migration.sql`: the incremental DDL. Repair files use the same function (Serverpod's repair
 /// file ends with the same bookkeeping).
 pub fn migration_sql(dialect: &dyn Dialect, input: &MigrationSqlInput) -> Result<String, SqlError> {

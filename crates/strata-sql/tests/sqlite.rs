@@ -711,3 +711,42 @@ fn recreated_table_with_orphaned_children_fails_the_fk_check() {
     result.unwrap();
     assert_eq!(declared_types(&conn, "parent"), ["id INTEGER 0", "name TEXT 1", "code TEXT 1"]);
 }
+
+/// Rendering stops at the first unsupported object; `unsupported_objects` lists them all so the
+/// user can fix every model in one pass.
+#[test]
+fn unsupported_objects_lists_every_problem() {
+    use strata_schema::*;
+    let col = |name: &str, ty: ColumnType| ColumnDefinition {
+        name: name.into(),
+        column_type: ty,
+        is_nullable: true,
+        vector_dimension: ty.is_vector().then_some(3),
+        ..Default::default()
+    };
+    let table = TableDefinition {
+        name: "place".into(),
+        schema: "public".into(),
+        columns: vec![
+            col("point", ColumnType::Geography),
+            col("v", ColumnType::Vector),
+            col("name", ColumnType::Text),
+        ],
+        indexes: vec![IndexDefinition {
+            index_name: "place_name_idx".into(),
+            elements: vec![IndexElement::column("name")],
+            index_type: "gin".into(),
+            ..Default::default()
+        }],
+        managed: Some(true),
+        ..Default::default()
+    };
+    let def = DatabaseDefinition { tables: vec![table], ..DatabaseDefinition::empty("p") };
+    let problems = strata_sql::unsupported_objects(&strata_sql::Sqlite, &def);
+    let text: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    assert_eq!(problems.len(), 3, "{text:#?}");
+    assert!(text[0].contains("column \"point\""), "{text:#?}");
+    assert!(text[1].contains("column \"v\""), "{text:#?}");
+    assert!(text[2].contains("index \"place_name_idx\""), "{text:#?}");
+    assert!(strata_sql::unsupported_objects(&strata_sql::Postgres, &def).is_empty());
+}
