@@ -14,6 +14,7 @@ use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context};
+use strata_db::connection::scrub_urls;
 use strata_project::{
     is_version_name, models_definition, now_from_env, version_name, MigrationsDir, ProjectConfig,
     ProjectError,
@@ -59,9 +60,9 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         Err(e) => return Err(e.into()),
     };
     let from = resolve_side(project_dir, config.as_ref(), &args.from)
-        .with_context(|| format!("--from {}", redact_side(&args.from)))?;
+        .with_context(|| format!("--from {}", scrub_urls(&args.from)))?;
     let to = resolve_side(project_dir, config.as_ref(), &args.to)
-        .with_context(|| format!("--to {}", redact_side(&args.to)))?;
+        .with_context(|| format!("--to {}", scrub_urls(&args.to)))?;
 
     let migration = strata_diff::generate_migration(&from, &to);
     let show_summary = args.summary || std::io::stdout().is_terminal();
@@ -129,21 +130,6 @@ fn side_label(side: &str) -> String {
         "the database".to_string()
     } else {
         side.to_string()
-    }
-}
-
-/// A side as typed, with any password in a `db:` URL removed (`user:secret@` → `user@`).
-fn redact_side(side: &str) -> String {
-    let Some(url) = side.strip_prefix("db:") else { return side.to_string() };
-    let Some(scheme_end) = url.find("://").map(|i| i + 3) else { return side.to_string() };
-    let authority_end = url[scheme_end..].find('/').map(|i| i + scheme_end).unwrap_or(url.len());
-    match url[scheme_end..authority_end].rfind('@') {
-        Some(at) => {
-            let userinfo = &url[scheme_end..scheme_end + at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            format!("db:{}{}{}", &url[..scheme_end], user, &url[scheme_end + at..])
-        }
-        None => side.to_string(),
     }
 }
 
@@ -276,13 +262,13 @@ fn summary(migration: &DatabaseMigration) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_side;
+    use strata_db::connection::scrub_urls;
 
     #[test]
-    fn sides_are_redacted() {
-        assert_eq!(redact_side("db:postgres://app:pw@h:5432/d"), "db:postgres://app@h:5432/d");
-        assert_eq!(redact_side("db:postgres://app@h/d"), "db:postgres://app@h/d");
-        assert_eq!(redact_side("db:sqlite:x.db"), "db:sqlite:x.db");
-        assert_eq!(redact_side("latest"), "latest");
+    fn sides_in_messages_never_show_a_password() {
+        assert_eq!(scrub_urls("db:postgres://app:pw@h:5432/d"), "db:postgres://app:***@h:5432/d");
+        assert_eq!(scrub_urls("db:postgres://app@h/d"), "db:postgres://app@h/d");
+        assert_eq!(scrub_urls("db:sqlite:x.db"), "db:sqlite:x.db");
+        assert_eq!(scrub_urls("latest"), "latest");
     }
 }
