@@ -678,6 +678,18 @@ fn clock_behind_the_latest_version() {
     assert!(run.stderr.contains("does not sort after the latest version"), "{}", run.stderr);
 }
 
+/// A skewed clock only matters when a version would be written: with nothing to write,
+/// `create-migration` and `--check` still report "no changes".
+#[test]
+fn clock_behind_the_latest_version_without_changes() {
+    let p = Project::shop();
+    p.create(V2, &[]).assert_code(0);
+    let run = p.create(V1, &[]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("No changes detected"), "{}", run.stdout);
+    p.create(V1, &["--check"]).assert_code(0);
+}
+
 #[test]
 fn bad_tag() {
     let p = Project::shop();
