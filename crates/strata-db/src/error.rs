@@ -37,6 +37,33 @@ pub enum DbError {
     #[error("migration {version} ({kind}) failed and was rolled back: {message}")]
     MigrationFailed { version: String, kind: String, message: String },
     #[error(
+        "migration {version} ({kind}) failed before its transaction began: {message}\n  \
+         statements before `BEGIN;` run outside the transaction, so any of them that succeeded stay applied"
+    )]
+    PreludeFailed { version: String, kind: String, message: String },
+    #[error(
+        "migration {version} ({kind}) COMMITTED and is recorded as applied, but the statements after its \
+         `COMMIT;` failed: {message}\n  those statements ran outside the transaction and are not retried: \
+         finish them by hand, or move them into the next migration"
+    )]
+    CommittedThenFailed { version: String, kind: String, message: String },
+    #[error(
+        "lost the migration lock while applying {version}: the step was rolled back and not recorded (another \
+         run may hold the lock now). Nothing was double-applied; re-run apply to continue"
+    )]
+    LockLost { version: String },
+    #[error(
+        "the database connection was lost while applying {version}: {message}\n  the server rolls back an \
+         unfinished transaction, so nothing of {version} committed unless the message says COMMIT was under way; \
+         re-run apply to continue (it starts again from what is recorded)"
+    )]
+    ConnectionLost { version: String, message: String },
+    #[error(
+        "refusing to record {module} {version} twice: the history table already says it is applied, so another \
+         run applied it while this one was running (this attempt was rolled back). Check `strata status`"
+    )]
+    AlreadyApplied { module: String, version: String },
+    #[error(
         "the database changed while applying: expected {module} at {expected}, found {found}; re-run apply"
     )]
     Raced { module: String, expected: String, found: String },

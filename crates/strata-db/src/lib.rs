@@ -22,6 +22,7 @@ pub mod plan;
 pub mod runner;
 pub mod sqlfile;
 pub mod status;
+mod step;
 mod timefmt;
 
 pub use connection::{resolve_connection, ConnectionSource, ConnectionTarget};

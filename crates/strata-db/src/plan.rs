@@ -108,6 +108,9 @@ pub struct Step {
     pub covers: Vec<String>,
     /// The error of the previous attempt, when this step failed last time (a retry).
     pub previous_error: Option<String>,
+    /// An older version merged after newer ones were applied (`--out-of-order`): it runs, but
+    /// the installed version stays where it is.
+    pub out_of_order: bool,
 }
 
 /// An intended edit to an applied file: record `new` instead of `recorded`, without running it.
@@ -339,6 +342,7 @@ pub fn plan(
                 file,
                 covers: names[..t].to_vec(),
                 previous_error: retry(&d.version),
+                out_of_order: false,
             });
         }
         (Some(i), Some(t)) => {
@@ -353,6 +357,7 @@ pub fn plan(
                     file,
                     covers: Vec::new(),
                     previous_error: retry(&d.version),
+                    out_of_order: false,
                 });
             }
         }
@@ -379,6 +384,7 @@ pub fn plan_repair(repair: &RepairFile, installed: &InstalledState) -> Option<St
             .last_attempt(crate::REPAIR_MODULE, &repair.version)
             .filter(|r| r.status == RunStatus::Failed)
             .map(|r| r.error.clone().unwrap_or_default()),
+        out_of_order: false,
     })
 }
 

@@ -20,16 +20,19 @@ use std::time::{Duration, Instant};
 
 use sqlx::{PgConnection, SqliteConnection};
 
-use crate::connection::{db_message, ConnectionTarget};
+use crate::connection::ConnectionTarget;
 use crate::disk::{read_migrations, read_repair};
 use crate::history::{self, HistoryRow, NewRow, RunStatus};
 use crate::plan::{self, plan_repair, recorded_version, Plan, PlanOptions, Step, StepKind};
-use crate::sqlfile::{has_statements, split};
 use crate::status::StatusReport;
+use crate::step::{run_step, Expect};
 use crate::{quote_ident, ApplyFailure, DbError, Dialect, InstalledState, Project, REPAIR_MODULE};
 
 /// The advisory-lock name; `hashtext()` of it is the key (Serverpod's, see module docs).
 pub const LOCK_NAME: &str = "serverpod_migration_lock";
+
+/// The transaction-scoped advisory lock each PostgreSQL step transaction takes first.
+pub const STEP_LOCK_NAME: &str = "strata_migration_step";
 
 /// Serverpod's bookkeeping table.
 pub const SERVERPOD_MIGRATIONS: &str = "serverpod_migrations";
@@ -125,7 +128,7 @@ pub struct ApplyReport {
     pub planned: Vec<Step>,
 }
 
-enum Conn {
+pub(crate) enum Conn {
     Pg(PgConnection),
     Lite(SqliteConnection),
 }
@@ -142,18 +145,18 @@ macro_rules! with_conn {
 }
 
 impl Conn {
-    fn dialect(&self) -> Dialect {
+    pub(crate) fn dialect(&self) -> Dialect {
         match self {
             Conn::Pg(_) => Dialect::Postgres,
             Conn::Lite(_) => Dialect::Sqlite,
         }
     }
 
-    async fn raw(&mut self, sql: &str) -> Result<(), sqlx::Error> {
+    pub(crate) async fn raw(&mut self, sql: &str) -> Result<(), sqlx::Error> {
         with_conn!(self, |c| sqlx::raw_sql(sql).execute(&mut *c).await.map(|_| ()))
     }
 
-    async fn table_exists(&mut self, name: &str) -> Result<bool, sqlx::Error> {
+    pub(crate) async fn table_exists(&mut self, name: &str) -> Result<bool, sqlx::Error> {
         match self {
             Conn::Pg(c) => {
                 sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
@@ -172,7 +175,7 @@ impl Conn {
         }
     }
 
-    async fn module_version(&mut self, module: &str) -> Result<Option<String>, sqlx::Error> {
+    pub(crate) async fn module_version(&mut self, module: &str) -> Result<Option<String>, sqlx::Error> {
         let sql = format!(
             "SELECT {} FROM {} WHERE {} = $1",
             quote_ident("version"),
@@ -183,7 +186,7 @@ impl Conn {
     }
 
     /// Every module with a row in `serverpod_migrations`.
-    async fn modules(&mut self) -> Result<Vec<String>, sqlx::Error> {
+    pub(crate) async fn modules(&mut self) -> Result<Vec<String>, sqlx::Error> {
         let sql = format!(
             "SELECT {m} FROM {t} ORDER BY {m}",
             m = quote_ident("module"),
@@ -192,7 +195,7 @@ impl Conn {
         with_conn!(self, |c| sqlx::query_scalar(&sql).fetch_all(&mut *c).await)
     }
 
-    async fn insert_history(&mut self, row: &NewRow) -> Result<(), sqlx::Error> {
+    pub(crate) async fn insert_history(&mut self, row: &NewRow) -> Result<(), sqlx::Error> {
         let sql = history::insert_sql(self.dialect());
         let dialect = self.dialect().as_str();
         with_conn!(self, |c| sqlx::query(&sql)
@@ -214,7 +217,7 @@ impl Conn {
             .map(|_| ()))
     }
 
-    async fn history(&mut self, module: &str) -> Result<Vec<HistoryRow>, sqlx::Error> {
+    pub(crate) async fn history(&mut self, module: &str) -> Result<Vec<HistoryRow>, sqlx::Error> {
         type Raw = (
             i64,
             String,
@@ -264,8 +267,67 @@ impl Conn {
             .collect()
     }
 
+    /// True when this session still holds the migration lock (SQLite: always; its write lock
+    /// is the transaction itself).
+    pub(crate) async fn holds_migration_lock(&mut self) -> Result<bool, sqlx::Error> {
+        match self {
+            Conn::Pg(c) => {
+                let sql =
+                    format!("SELECT count(*) FROM ({LOCK_HOLDERS_SQL}) h WHERE h.pid = pg_backend_pid()");
+                let n: i64 = sqlx::query_scalar(&sql).bind(LOCK_NAME).fetch_one(&mut *c).await?;
+                Ok(n > 0)
+            }
+            Conn::Lite(_) => Ok(true),
+        }
+    }
+
+    /// PostgreSQL: serialises step transactions even between runs that do not hold the session
+    /// lock (a transaction lock cannot outlive its transaction). SQLite: `BEGIN IMMEDIATE` did.
+    pub(crate) async fn lock_step(&mut self) -> Result<(), sqlx::Error> {
+        match self {
+            Conn::Pg(c) => sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(STEP_LOCK_NAME)
+                .execute(&mut *c)
+                .await
+                .map(|_| ()),
+            Conn::Lite(_) => Ok(()),
+        }
+    }
+
+    /// How many history rows say `version` is currently applied for `module` (`ok` or
+    /// `baseline`, and not undone by a later repair).
+    pub(crate) async fn current_applied_rows(
+        &mut self,
+        module: &str,
+        version: &str,
+    ) -> Result<i64, sqlx::Error> {
+        let sql = history::current_applied_sql();
+        with_conn!(self, |c| sqlx::query_scalar(&sql)
+            .bind(module)
+            .bind(version)
+            .bind(REPAIR_MODULE)
+            .fetch_one(&mut *c)
+            .await)
+    }
+
+    /// Sets `module`'s row in `serverpod_migrations` (an out-of-order step must not move the
+    /// installed version back to its own).
+    pub(crate) async fn set_module_version(
+        &mut self,
+        module: &str,
+        version: &str,
+    ) -> Result<(), sqlx::Error> {
+        let sql = format!(
+            "UPDATE {} SET {} = $1 WHERE {} = $2",
+            quote_ident(SERVERPOD_MIGRATIONS),
+            quote_ident("version"),
+            quote_ident("module")
+        );
+        with_conn!(self, |c| sqlx::query(&sql).bind(version).bind(module).execute(&mut *c).await.map(|_| ()))
+    }
+
     /// SQLite only: rows violating foreign keys (after a file turned them off for a rebuild).
-    async fn foreign_key_violations(&mut self) -> Result<Vec<String>, sqlx::Error> {
+    pub(crate) async fn foreign_key_violations(&mut self) -> Result<Vec<String>, sqlx::Error> {
         match self {
             Conn::Pg(_) => Ok(Vec::new()),
             Conn::Lite(c) => {
@@ -433,27 +495,35 @@ async fn apply_inner(
         return Ok(());
     }
 
-    // Take the lock and open the migration connection.
-    let mut lock_conn = None;
+    // Take the lock on the migration connection itself: a session lock dies with its session,
+    // and so does any transaction that session had open, so no migration can commit once the
+    // lock is gone (see module docs).
     let mut conn = match target.dialect() {
         Dialect::Postgres => {
-            lock_conn = Some(pg_lock(target, opts.lock_timeout, observer).await?);
             let mut c = target.connect_postgres("strata apply").await?;
-            // PostgreSQL 14+: notice a dead client within a second (see module docs). Older
-            // servers reject the setting; that only loses the faster cleanup.
-            let _ = sqlx::raw_sql("SET client_connection_check_interval = '1s'").execute(&mut c).await;
+            pg_session_settings(&mut c).await;
+            pg_lock(&mut c, target, opts.lock_timeout, observer).await?;
             Conn::Pg(c)
         }
         Dialect::Sqlite => Conn::Lite(target.connect_sqlite_with(opts.lock_timeout, false).await?),
     };
     let result =
         run_locked(&mut conn, project, target, &disk, repair.as_ref(), plan_opts, observer, report).await;
-    close(conn).await;
-    if let Some(mut l) = lock_conn {
-        let _ = sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(LOCK_NAME).execute(&mut l).await;
-        let _ = sqlx::Connection::close(l).await;
+    if let Conn::Pg(c) = &mut conn {
+        let _ = sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(LOCK_NAME).execute(&mut *c).await;
     }
+    close(conn).await;
     result
+}
+
+/// Session settings of the migration connection. Errors are ignored: older servers reject
+/// settings they lack, which only loses the protection that setting adds.
+async fn pg_session_settings(c: &mut PgConnection) {
+    // PostgreSQL 14+: notice a dead client within a second (see module docs).
+    let _ = sqlx::raw_sql("SET client_connection_check_interval = '1s'").execute(&mut *c).await;
+    // The server must not close this session for idling: it holds the lock for the whole run.
+    let _ = sqlx::raw_sql("SET idle_session_timeout = 0").execute(&mut *c).await;
+    let _ = sqlx::raw_sql("SET idle_in_transaction_session_timeout = 0").execute(&mut *c).await;
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -546,6 +616,15 @@ async fn run_locked(
                     state = read_state_on(conn, target, module).await?;
                     continue 'plan;
                 }
+                Err(e @ DbError::CommittedThenFailed { .. }) => {
+                    // The migration itself committed: the report must say so.
+                    report.applied.push(AppliedStep {
+                        version: step.version.clone(),
+                        kind: step.kind,
+                        duration: Duration::ZERO,
+                    });
+                    return Err(e);
+                }
                 Err(e) => return Err(e),
             }
         }
@@ -561,208 +640,34 @@ async fn run_locked(
     }
 }
 
-/// Why a step did not commit.
-enum StepErr {
-    /// Another run moved the installed version (SQLite): re-plan, not a failure.
-    Raced(String),
-    /// The database refused something: roll back, record, report.
-    Sql(String),
-}
-
-impl From<String> for StepErr {
-    fn from(s: String) -> Self {
-        StepErr::Sql(s)
-    }
-}
-
-/// The installed version a step expects to find inside its transaction.
-struct Expect {
-    module: String,
-    version: Option<String>,
-}
-
-/// Runs one step: prelude, then body + history row(s) in one transaction, then postlude.
-async fn run_step(
-    conn: &mut Conn,
-    target: &ConnectionTarget,
-    module: &str,
-    step: &Step,
-    expect: &Expect,
-    observer: &mut dyn FnMut(&ApplyEvent),
-) -> Result<Duration, DbError> {
-    let parts = split(&step.file.path, &step.file.sql)?;
-    let history_module = if step.kind == StepKind::Repair { REPAIR_MODULE } else { module };
-    observer(&ApplyEvent::StepStarted { step });
-    let started_at = crate::timefmt::now_utc();
-    let t0 = Instant::now();
-
-    let outcome: Result<(), StepErr> = async {
-        if has_statements(parts.prelude) {
-            conn.raw(parts.prelude).await.map_err(|e| format!("before BEGIN: {}", db_message(&e)))?;
-        }
-        let begin = if conn.dialect() == Dialect::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
-        conn.raw(begin).await.map_err(|e| format!("starting the transaction: {}", db_message(&e)))?;
-        let inside: Result<(), StepErr> = async {
-            if conn.dialect() == Dialect::Sqlite {
-                // Under the write lock now: has another run moved the version since we planned?
-                let found = if conn
-                    .table_exists(SERVERPOD_MIGRATIONS)
-                    .await
-                    .map_err(|e| StepErr::Sql(db_message(&e)))?
-                {
-                    conn.module_version(&expect.module).await.map_err(|e| StepErr::Sql(db_message(&e)))?
-                } else {
-                    None
-                };
-                if found != expect.version {
-                    return Err(StepErr::Raced(found.unwrap_or_else(|| "nothing".into())));
-                }
-            }
-            if has_statements(parts.body) {
-                conn.raw(parts.body).await.map_err(|e| StepErr::Sql(db_message(&e)))?;
-            }
-            let violations = conn.foreign_key_violations().await.map_err(|e| StepErr::Sql(db_message(&e)))?;
-            if !violations.is_empty() {
-                return Err(
-                    format!("foreign key violations after the migration: {}", violations.join("; ")).into()
-                );
-            }
-            // The file must record its own version (Serverpod's upsert): a hand-edited file that
-            // lost it would leave the database unable to tell what ran, and the next apply would
-            // run it again.
-            let recorded = conn.module_version(history_module).await.map_err(|e| {
-                StepErr::Sql(format!("reading {SERVERPOD_MIGRATIONS} after the migration: {}", db_message(&e)))
-            })?;
-            if recorded.as_deref() != Some(step.version.as_str()) {
-                return Err(format!(
-                    "the file did not record version {} for module {history_module} in {SERVERPOD_MIGRATIONS} (found {}); \
-                     its `INSERT INTO \"{SERVERPOD_MIGRATIONS}\" … ON CONFLICT` upsert is missing or names another version",
-                    step.version,
-                    recorded.as_deref().unwrap_or("no row")
-                )
-                .into());
-            }
-            let finished_at = crate::timefmt::now_utc();
-            let duration_ms = t0.elapsed().as_millis() as i64;
-            let row = NewRow {
-                module: history_module.to_string(),
-                version: step.version.clone(),
-                kind: step.kind,
-                checksum: Some(step.file.checksum.clone()),
-                status: RunStatus::Ok,
-                started_at: started_at.clone(),
-                finished_at: Some(finished_at.clone()),
-                duration_ms: Some(duration_ms),
-                error: None,
-                covered_by: None,
-                previous_checksum: None,
-            };
-            conn.insert_history(&row)
-                .await
-                .map_err(|e| StepErr::Sql(format!("recording history: {}", db_message(&e))))?;
-            for covered in &step.covers {
-                let b = NewRow {
-                    version: covered.clone(),
-                    checksum: None,
-                    status: RunStatus::Baseline,
-                    duration_ms: None,
-                    covered_by: Some(step.version.clone()),
-                    ..row.clone()
-                };
-                conn.insert_history(&b)
-                    .await
-                    .map_err(|e| StepErr::Sql(format!("recording history: {}", db_message(&e))))?;
-            }
-            Ok(())
-        }
-        .await;
-        match inside {
-            Ok(()) => conn.raw("COMMIT").await.map_err(|e| format!("COMMIT: {}", db_message(&e)).into()),
-            Err(e) => {
-                let _ = conn.raw("ROLLBACK").await;
-                Err(e)
-            }
-        }
-    }
-    .await;
-
-    // The postlude runs either way: it restores connection settings the prelude changed.
-    let post = if has_statements(parts.postlude) {
-        conn.raw(parts.postlude).await.map_err(|e| StepErr::Sql(format!("after COMMIT: {}", db_message(&e))))
-    } else {
-        Ok(())
-    };
-    let duration = t0.elapsed();
-
-    let error = match (outcome, post) {
-        (Ok(()), Ok(())) => {
-            observer(&ApplyEvent::StepFinished { step, duration });
-            return Ok(duration);
-        }
-        (Err(e), _) | (Ok(()), Err(e)) => e,
-    };
-    let error = match error {
-        StepErr::Raced(found) => {
-            return Err(DbError::Raced {
-                module: expect.module.clone(),
-                expected: expect.version.clone().unwrap_or_else(|| "nothing".into()),
-                found,
-            })
-        }
-        StepErr::Sql(e) => e,
-    };
-    let message = target.sanitize(&error);
-    observer(&ApplyEvent::StepFailed { step, duration, error: &message });
-    let row = NewRow {
-        module: history_module.to_string(),
-        version: step.version.clone(),
-        kind: step.kind,
-        checksum: Some(step.file.checksum.clone()),
-        status: RunStatus::Failed,
-        started_at,
-        finished_at: Some(crate::timefmt::now_utc()),
-        duration_ms: Some(duration.as_millis() as i64),
-        error: Some(message.clone()),
-        covered_by: None,
-        previous_checksum: None,
-    };
-    // Best effort: the failure itself is what the user must see.
-    let _ = conn.insert_history(&row).await;
-    Err(DbError::MigrationFailed {
-        version: step.version.clone(),
-        kind: step.kind.file_name().to_string(),
-        message: format!("{message}\n  file: {}", step.file.path.display()),
-    })
-}
-
-/// Takes the advisory lock on a dedicated connection, polling until `timeout`.
+/// Takes the advisory lock on the migration connection `c`, polling until `timeout`.
 async fn pg_lock(
+    c: &mut PgConnection,
     target: &ConnectionTarget,
     timeout: Duration,
     observer: &mut dyn FnMut(&ApplyEvent),
-) -> Result<PgConnection, DbError> {
-    let mut c = target.connect_postgres("strata apply (lock)").await?;
+) -> Result<(), DbError> {
     let start = Instant::now();
     let mut announced = false;
     loop {
         let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
             .bind(LOCK_NAME)
-            .fetch_one(&mut c)
+            .fetch_one(&mut *c)
             .await
             .map_err(|e| target.sql_error("taking the migration lock", &e))?;
         if got {
             if announced {
                 observer(&ApplyEvent::LockAcquired { waited: start.elapsed() });
             }
-            return Ok(c);
+            return Ok(());
         }
         let waited = start.elapsed();
         if waited >= timeout {
-            let holders = lock_holders(&mut c).await.unwrap_or_default();
+            let holders = lock_holders(c).await.unwrap_or_default();
             return Err(DbError::LockTimeout { waited, holders });
         }
         if !announced {
-            let holders = lock_holders(&mut c).await.unwrap_or_default();
+            let holders = lock_holders(c).await.unwrap_or_default();
             observer(&ApplyEvent::LockWaiting { holders: &holders });
             announced = true;
         }
@@ -771,17 +676,15 @@ async fn pg_lock(
     }
 }
 
+/// Selects the backend pids holding the migration lock in this database (`$1`: [`LOCK_NAME`]).
+pub(crate) const LOCK_HOLDERS_SQL: &str = "WITH k AS (SELECT hashtext($1)::bigint AS key) \
+     SELECT l.pid FROM pg_locks l, k \
+     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+       AND l.classid::bigint = ((k.key >> 32) & 4294967295) AND l.objid::bigint = (k.key & 4294967295) \
+     ORDER BY l.pid";
+
 /// Backend pids holding the migration lock in this database.
 async fn lock_holders(c: &mut PgConnection) -> Result<Vec<i32>, sqlx::Error> {
-    sqlx::query_scalar(
-        "WITH k AS (SELECT hashtext($1)::bigint AS key) \
-         SELECT l.pid FROM pg_locks l, k \
-         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
-           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-           AND l.classid::bigint = ((k.key >> 32) & 4294967295) AND l.objid::bigint = (k.key & 4294967295) \
-         ORDER BY l.pid",
-    )
-    .bind(LOCK_NAME)
-    .fetch_all(c)
-    .await
+    sqlx::query_scalar(LOCK_HOLDERS_SQL).bind(LOCK_NAME).fetch_all(c).await
 }

@@ -15,6 +15,8 @@ pub struct SplitSql<'a> {
     pub prelude: &'a str,
     /// Between `BEGIN;` and `COMMIT;`: runs inside the transaction.
     pub body: &'a str,
+    /// The file's line number (1-based) of the body's first line.
+    pub body_line: usize,
     /// After `COMMIT;`: runs after the transaction (also after a failed one).
     pub postlude: &'a str,
 }
@@ -36,7 +38,12 @@ pub fn split<'a>(path: &Path, sql: &'a str) -> Result<SplitSql<'a>, DbError> {
     }
     let bad = |message: String| DbError::MalformedFile { path: path.to_path_buf(), message };
     match (begins.as_slice(), commits.as_slice()) {
-        ([b], [c]) if b.1 <= c.0 => Ok(SplitSql { prelude: &sql[..b.0], body: &sql[b.1..c.0], postlude: &sql[c.1..] }),
+        ([b], [c]) if b.1 <= c.0 => Ok(SplitSql {
+            prelude: &sql[..b.0],
+            body: &sql[b.1..c.0],
+            body_line: sql[..b.1].matches('\n').count() + 1,
+            postlude: &sql[c.1..],
+        }),
         ([_], [_]) => Err(bad("`COMMIT;` comes before `BEGIN;`".into())),
         _ => Err(bad(format!(
             "expected exactly one `BEGIN;` line and one `COMMIT;` line (found {} and {}); strata runs each migration in its own transaction",
@@ -44,6 +51,74 @@ pub fn split<'a>(path: &Path, sql: &'a str) -> Result<SplitSql<'a>, DbError> {
             commits.len()
         ))),
     }
+}
+
+/// The first transaction-control statement in `body` (`COMMIT`, `END`, `ROLLBACK` other than
+/// `ROLLBACK TO`, `BEGIN`, `START TRANSACTION`, `ABORT`), as (0-based line within `body`, the
+/// keyword). Such a statement would end the runner's transaction part-way through the file:
+/// what ran before it would commit without its history row.
+///
+/// Statements are found with sqlparser's tokenizer, so strings, quoted identifiers, comments and
+/// dollar-quoted function bodies (`DO $$ BEGIN … END $$`) are never mistaken for statements;
+/// `BEGIN ATOMIC … END` function bodies are skipped. Text the tokenizer rejects is scanned line by
+/// line instead (a statement keyword at the start of a line).
+pub fn transaction_control(body: &str) -> Option<(usize, String)> {
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, body).tokenize_with_location() else {
+        return transaction_control_by_line(body);
+    };
+    let words: Vec<Option<(String, usize)>> = tokens
+        .iter()
+        .filter(|t| !matches!(t.token, Token::Whitespace(_)))
+        .map(|t| match &t.token {
+            Token::Word(w) if w.quote_style.is_none() => {
+                Some((w.value.to_ascii_uppercase(), t.span.start.line.saturating_sub(1) as usize))
+            }
+            Token::SemiColon => Some((";".to_string(), 0)),
+            _ => None,
+        })
+        .collect();
+    let word = |i: usize| words.get(i).and_then(|w| w.as_ref()).map(|w| w.0.as_str());
+    let mut at_start = true;
+    let mut atomic_depth = 0usize;
+    for i in 0..words.len() {
+        let w = word(i);
+        if w == Some(";") {
+            at_start = true;
+            continue;
+        }
+        if w == Some("BEGIN") && word(i + 1) == Some("ATOMIC") {
+            atomic_depth += 1;
+        } else if at_start && atomic_depth > 0 && w == Some("END") {
+            atomic_depth -= 1;
+        } else if at_start && atomic_depth == 0 {
+            if let Some(kw) = w.filter(|k| is_transaction_keyword(k, word(i + 1))) {
+                return Some((words[i].as_ref().map(|x| x.1).unwrap_or(0), kw.to_string()));
+            }
+        }
+        at_start = false;
+    }
+    None
+}
+
+/// `keyword` (followed by `next`) starts a transaction-control statement.
+fn is_transaction_keyword(keyword: &str, next: Option<&str>) -> bool {
+    match keyword {
+        "COMMIT" | "END" | "BEGIN" | "ABORT" => true,
+        "ROLLBACK" => next != Some("TO"),
+        "START" => next == Some("TRANSACTION"),
+        _ => false,
+    }
+}
+
+fn transaction_control_by_line(body: &str) -> Option<(usize, String)> {
+    body.lines().enumerate().find_map(|(i, l)| {
+        let mut words = l.trim().split(|c: char| !c.is_ascii_alphabetic()).filter(|w| !w.is_empty());
+        let first = words.next()?.to_ascii_uppercase();
+        let next = words.next().map(|w| w.to_ascii_uppercase());
+        is_transaction_keyword(&first, next.as_deref()).then_some((i, first))
+    })
 }
 
 /// True when `sql` holds something other than whitespace and `--` comments (skips a round trip
@@ -93,6 +168,34 @@ mod tests {
             let e = split(Path::new("x/migration.sql"), sql).unwrap_err();
             assert!(e.to_string().contains("x/migration.sql"), "{e}");
         }
+    }
+
+    #[test]
+    fn finds_transaction_control_inside_the_body() {
+        let found = |body: &str| transaction_control(body).map(|(l, k)| format!("{l}:{k}"));
+        assert_eq!(
+            found("CREATE TABLE a (id int);\nCOMMIT;\nBEGIN;\nCREATE TABLE b (id int);\n").as_deref(),
+            Some("1:COMMIT")
+        );
+        assert_eq!(found("SELECT 1; end;").as_deref(), Some("0:END"));
+        assert_eq!(found("INSERT INTO t VALUES (1);\n  rollback;\n").as_deref(), Some("1:ROLLBACK"));
+        assert_eq!(found("START TRANSACTION;").as_deref(), Some("0:START"));
+        for fine in [
+            "DO $$ BEGIN\n  COMMIT;\nEND $$;\n",
+            "SELECT 'COMMIT; BEGIN;';\n-- COMMIT;\n/* ROLLBACK; */\n",
+            "SAVEPOINT a; ROLLBACK TO SAVEPOINT a; ROLLBACK TO a;",
+            "SELECT CASE WHEN true THEN 1 END;\nCREATE TABLE \"commit\" (\"end\" int);",
+            "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; SELECT 2; END;\nSELECT f();",
+            "START INDEX;",
+        ] {
+            assert_eq!(found(fine), None, "{fine}");
+        }
+    }
+
+    #[test]
+    fn body_line_is_the_files_line_number() {
+        let s = split(Path::new("m.sql"), "-- a\nBEGIN;\nSELECT 1;\nCOMMIT;\n").unwrap();
+        assert_eq!(s.body_line, 3);
     }
 
     #[test]

@@ -204,3 +204,45 @@ impl Env {
 pub fn to(v: &str) -> ApplyOptions {
     ApplyOptions { to: Some(v.into()), ..Default::default() }
 }
+
+/// A version after the fixture's three.
+pub const V4: &str = "20250104000000000";
+
+impl Env {
+    /// Replaces versions `versions` (after V1) with migrations that run `pre` and then add one
+    /// to `counter.n`, so a double execution shows as a count above the number of versions.
+    /// Call after applying V1; creates the counter table.
+    pub async fn counter_project(&self, versions: &[&str], pre: &str) {
+        self.exec("CREATE TABLE counter (n int NOT NULL); INSERT INTO counter VALUES (0);").await;
+        for v in [V2, V3, V4] {
+            let _ = std::fs::remove_dir_all(self.path(&format!("migrations/{v}")));
+        }
+        let now = match self.dialect() {
+            Dialect::Postgres => "now()",
+            Dialect::Sqlite => "CURRENT_TIMESTAMP",
+        };
+        for v in versions {
+            let sql = format!(
+                "BEGIN;\n{pre}\nUPDATE counter SET n = n + 1;\n\
+                 INSERT INTO \"serverpod_migrations\" (\"module\", \"version\", \"timestamp\")\n    \
+                 VALUES ('shop', '{v}', {now})\n    ON CONFLICT (\"module\")\n    \
+                 DO UPDATE SET \"version\" = '{v}', \"timestamp\" = {now};\n\nCOMMIT;\n"
+            );
+            self.write(&format!("migrations/{v}/migration.sql"), &sql);
+            self.write(&format!("migrations/{v}/definition.sql"), &sql);
+        }
+    }
+
+    pub async fn counter(&self) -> i64 {
+        self.rows("SELECT CAST(n AS text) FROM counter").await[0].parse().unwrap()
+    }
+
+    /// `version:count` of `ok` history rows per version, in version order.
+    pub async fn ok_rows(&self) -> Vec<String> {
+        self.rows(
+            "SELECT version || ':' || count(*) FROM strata_migration_history WHERE status = 'ok' \
+             GROUP BY version ORDER BY version",
+        )
+        .await
+    }
+}
