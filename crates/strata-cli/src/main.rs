@@ -58,7 +58,6 @@ fn restore_sigpipe() {
 }
 
 fn main() -> ExitCode {
-    restore_sigpipe();
     // clap exits 2 on usage errors, which would read as "differs" to CI: map them to ERROR.
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -67,6 +66,12 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { exit::ERROR } else { exit::OK });
         }
     };
+    // Only for commands that just print: a command that changes things (apply, create-migration,
+    // create-repair-migration) keeps SIGPIPE ignored and ignores write errors, so `strata apply |
+    // head` still finishes the run instead of dying between two migrations.
+    if matches!(cli.command, Command::Diff(_) | Command::Status(_) | Command::Inspect(_)) {
+        restore_sigpipe();
+    }
     let dir = cli.project_dir.clone();
     let result = match cli.command {
         Command::CreateMigration(a) => commands::create_migration::run(&dir, a),
@@ -79,7 +84,8 @@ fn main() -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e:#}");
+            use std::io::Write;
+            let _ = writeln!(std::io::stderr(), "error: {e:#}");
             ExitCode::from(exit::ERROR)
         }
     }

@@ -38,8 +38,11 @@ fn strata(dir: &Path, args: &[&str]) -> Output {
         .unwrap()
 }
 
+/// (stdout, stderr). `apply` and `status` errors go to stderr; apply's progress report too, so
+/// for apply the first element is stdout followed by stderr (a dry run's SQL is on stdout).
 fn text(o: &Output) -> (String, String) {
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    let (out, err) = (String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    (format!("{out}{err}"), err.into_owned())
 }
 
 #[test]
@@ -58,6 +61,11 @@ fn embedded_sqlite_default_dry_run_apply_fail_retry() {
         "{out}"
     );
     assert!(out.contains("embedded SQLite default"), "{out}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.starts_with("-- plan (1 step):") && !stdout.contains("database:"),
+        "only SQL on stdout: {stdout}"
+    );
     assert!(!db.exists() && !dir.path().join(".strata").exists());
 
     let o = strata(dir.path(), &["apply", "--to", V1]);
@@ -180,4 +188,51 @@ fn mode_config_password_never_printed() {
     all.push_str(&err);
     assert!(err.contains("cannot connect"), "{err}");
     assert!(!all.contains(secret), "password leaked:\n{all}");
+}
+
+/// `strata apply | head -1`: the reader goes away after one line. The run must still apply every
+/// migration and exit 0 (before the fix SIGPIPE killed it part-way, exit 141).
+#[test]
+fn a_closed_output_pipe_does_not_stop_apply_part_way() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = fixture("sqlite");
+    assert!(strata(dir.path(), &["apply", "--to", V1]).status.success());
+    for v in [V2, V3] {
+        std::fs::remove_dir_all(dir.path().join("migrations").join(v)).unwrap();
+    }
+    let versions: Vec<String> = (0..150).map(|i| format!("20250201{i:09}")).collect();
+    for v in &versions {
+        let sql = format!(
+            "BEGIN;\nINSERT INTO \"customer\" (\"name\") VALUES ('{v}');\n\
+             INSERT INTO \"serverpod_migrations\" (\"module\", \"version\", \"timestamp\")\n    VALUES ('shop', '{v}', CURRENT_TIMESTAMP)\n    \
+             ON CONFLICT (\"module\")\n    DO UPDATE SET \"version\" = '{v}', \"timestamp\" = CURRENT_TIMESTAMP;\nCOMMIT;\n"
+        );
+        let d = dir.path().join("migrations").join(v);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("migration.sql"), &sql).unwrap();
+        std::fs::write(d.join("definition.sql"), &sql).unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .arg("-C")
+        .arg(dir.path())
+        .arg("apply")
+        .env_remove("DATABASE_URL")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stderr.take().unwrap()).read_line(&mut first).unwrap();
+    drop(child.stdout.take());
+    let status = child.wait().unwrap();
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "apply must finish whatever happens to its output (first line: {first})"
+    );
+    let o = strata(dir.path(), &["status", "--format", "json"]);
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["installed"], versions.last().unwrap().as_str());
+    assert_eq!(j["up_to_date"], true);
 }

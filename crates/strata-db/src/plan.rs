@@ -70,6 +70,10 @@ pub struct InstalledState {
     pub history: Vec<HistoryRow>,
     /// The other modules recorded in `serverpod_migrations` (not the project, not `_repair`).
     pub other_modules: Vec<String>,
+    /// The repair migration that last set the installed version, when it committed after every
+    /// project migration: the database was deliberately put at that version (a rollback when
+    /// newer versions exist on disk). Derived from history by [`InstalledState::derive`].
+    pub set_by_repair: Option<String>,
 }
 
 impl InstalledState {
@@ -87,6 +91,52 @@ impl InstalledState {
     pub fn last_attempt(&self, module: &str, version: &str) -> Option<&HistoryRow> {
         self.history.iter().rev().find(|r| r.module == module && r.version == version)
     }
+
+    /// Fills the fields derived from `history`.
+    pub fn derive(mut self, module: &str) -> InstalledState {
+        let last_ok =
+            self.history.iter().rev().find(|r| {
+                r.status == RunStatus::Ok && (r.module == crate::REPAIR_MODULE || r.module == module)
+            });
+        self.set_by_repair = last_ok.filter(|r| r.module == crate::REPAIR_MODULE).map(|r| r.version.clone());
+        self
+    }
+
+    /// Evidence that strata ran here: the oldest version it recorded for `module`.
+    fn first_recorded(&self, module: &str) -> Option<&str> {
+        self.history
+            .iter()
+            .filter(|r| r.module == module && matches!(r.status, RunStatus::Ok | RunStatus::Baseline))
+            .map(|r| r.version.as_str())
+            .min()
+    }
+
+    /// True when history shows `version` ran (or was covered or accepted).
+    fn has_evidence(&self, module: &str, version: &str) -> bool {
+        self.history.iter().any(|r| {
+            r.module == module
+                && r.version == version
+                && matches!(r.status, RunStatus::Ok | RunStatus::Baseline | RunStatus::Accepted)
+        })
+    }
+
+    /// Versions on disk older than the installed one that never ran: merged from another branch
+    /// after newer versions were applied. A version counts as applied outside strata only when it
+    /// is older than anything strata recorded (strata took over a database migrated before).
+    pub fn out_of_order<'a>(
+        &self,
+        module: &str,
+        disk_versions: impl IntoIterator<Item = &'a str>,
+    ) -> Vec<String> {
+        let (Some(installed), Some(first)) = (self.version.as_deref(), self.first_recorded(module)) else {
+            return Vec::new();
+        };
+        disk_versions
+            .into_iter()
+            .filter(|v| *v > first && *v < installed && !self.has_evidence(module, v))
+            .map(str::to_string)
+            .collect()
+    }
 }
 
 /// User choices that shape the plan.
@@ -96,6 +146,8 @@ pub struct PlanOptions {
     pub to: Option<String>,
     /// Versions whose edited, already-applied file is accepted as is (`--accept-modified`).
     pub accept_modified: Vec<String>,
+    /// Run out-of-order versions (older than the installed one, never applied) first.
+    pub out_of_order: bool,
 }
 
 /// One file to run.
@@ -142,6 +194,12 @@ pub struct Plan {
     pub target: Option<String>,
     pub steps: Vec<Step>,
     pub accept: Vec<Acceptance>,
+    /// The repair that rolled the database back, when newer versions are held (not applied)
+    /// because of it.
+    pub rolled_back_by: Option<String>,
+    /// Versions newer than the installed one that stay unapplied after a rollback (`--to` applies
+    /// them again).
+    pub held: Vec<String>,
 }
 
 impl Plan {
@@ -182,6 +240,14 @@ pub enum PlanError {
     ModuleNotInstalled { module: String, others: Vec<String> },
     #[error("--accept-modified {version}: {reason}")]
     NothingToAccept { version: String, reason: String },
+    #[error(
+        "version(s) {} sort before the installed version {installed} but never ran here (merged from another branch \
+         after newer versions were applied; strata's history has no record of them). Applying them now runs them \
+         on top of newer changes: review them, then run `strata apply --out-of-order`, or give them a newer version \
+         (re-create the migration on top of the latest)",
+        .versions.join(", ")
+    )]
+    OutOfOrder { installed: String, versions: Vec<String> },
 }
 
 fn list(v: &[String]) -> String {
@@ -259,11 +325,19 @@ pub fn plan(
         None => None,
     };
 
+    // After a repair set the version, newer versions wait for an explicit `--to`: running them
+    // straight away would undo a rollback the moment it was applied.
+    let rolled_back_by = installed.set_by_repair.clone().filter(|_| opts.to.is_none());
     let target_idx = match &opts.to {
         Some(to) => {
             Some(index(to).ok_or_else(|| PlanError::ToNotFound { to: to.clone(), found: names.clone() })?)
         }
+        None if rolled_back_by.is_some() && installed_idx.is_some() => installed_idx,
         None => names.len().checked_sub(1),
+    };
+    let held: Vec<String> = match (&rolled_back_by, installed_idx) {
+        (Some(_), Some(i)) => names[i + 1..].to_vec(),
+        _ => Vec::new(),
     };
     if let (Some(t), Some(i), Some(to)) = (target_idx, installed_idx, &opts.to) {
         if t < i {
@@ -321,6 +395,14 @@ pub fn plan(
         return Err(PlanError::NothingToAccept { version: v.clone(), reason });
     }
 
+    let late = installed.out_of_order(module, names.iter().map(String::as_str));
+    if !late.is_empty() && !opts.out_of_order {
+        return Err(PlanError::OutOfOrder {
+            installed: installed.version.clone().unwrap_or_default(),
+            versions: late,
+        });
+    }
+
     let mut steps = Vec::new();
     let retry = |v: &str| {
         installed
@@ -328,6 +410,21 @@ pub fn plan(
             .filter(|r| r.status == RunStatus::Failed)
             .map(|r| r.error.clone().unwrap_or_default())
     };
+    for v in &late {
+        let d = disk[index(v).unwrap_or_default()];
+        let file = d.migration.clone().ok_or_else(|| PlanError::MissingFile {
+            version: d.version.clone(),
+            kind: StepKind::Migration,
+        })?;
+        steps.push(Step {
+            version: d.version.clone(),
+            kind: StepKind::Migration,
+            file,
+            covers: Vec::new(),
+            previous_error: retry(&d.version),
+            out_of_order: true,
+        });
+    }
     match (installed_idx, target_idx) {
         (_, None) => {}
         (None, Some(t)) => {
@@ -366,7 +463,8 @@ pub fn plan(
         (Some(t), _) => Some(names[t].clone()),
         (None, _) => installed.version.clone(),
     };
-    Ok(Plan { installed: installed.version.clone(), target, steps, accept })
+    let rolled_back_by = rolled_back_by.filter(|_| !held.is_empty());
+    Ok(Plan { installed: installed.version.clone(), target, steps, accept, rolled_back_by, held })
 }
 
 /// The repair step, unless the `_repair` row already records this repair's version

@@ -50,6 +50,8 @@ pub struct ApplyOptions {
     pub dry_run: bool,
     /// How long to wait for another run's lock.
     pub lock_timeout: Duration,
+    /// Also run versions older than the installed one that never ran (merged late).
+    pub out_of_order: bool,
 }
 
 impl Default for ApplyOptions {
@@ -60,6 +62,7 @@ impl Default for ApplyOptions {
             repair: false,
             dry_run: false,
             lock_timeout: Duration::from_secs(60),
+            out_of_order: false,
         }
     }
 }
@@ -400,7 +403,7 @@ async fn read_state_on(
     if conn.table_exists(history::HISTORY_TABLE).await.map_err(|e| err(history::HISTORY_TABLE, &e))? {
         state.history = conn.history(module).await.map_err(|e| err(history::HISTORY_TABLE, &e))?;
     }
-    Ok(state)
+    Ok(state.derive(module))
 }
 
 /// Reads the installed state without changing anything (fresh if the database is empty).
@@ -466,7 +469,11 @@ async fn apply_inner(
     } else {
         None
     };
-    let plan_opts = PlanOptions { to: opts.to.clone(), accept_modified: opts.accept_modified.clone() };
+    let plan_opts = PlanOptions {
+        to: opts.to.clone(),
+        accept_modified: opts.accept_modified.clone(),
+        out_of_order: opts.out_of_order,
+    };
 
     if opts.dry_run {
         let mut state = read_state(project, target).await?;
@@ -479,6 +486,7 @@ async fn apply_inner(
                         state.version = Some(v);
                     }
                     state.repair_version = Some(step.version.clone());
+                    state.set_by_repair = Some(step.version.clone());
                     report.planned.push(step);
                 }
                 None => {
@@ -610,7 +618,9 @@ async fn run_locked(
                         kind: step.kind,
                         duration,
                     });
-                    expected = Some(step.version.clone());
+                    if !step.out_of_order {
+                        expected = Some(step.version.clone());
+                    }
                 }
                 Err(DbError::Raced { .. }) => {
                     state = read_state_on(conn, target, module).await?;

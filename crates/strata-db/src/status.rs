@@ -21,6 +21,9 @@ pub enum VersionState {
     Modified,
     /// Known to the database, but its directory is gone.
     MissingOnDisk,
+    /// Older than the installed version but never ran here (merged late): apply refuses until
+    /// `--out-of-order`.
+    OutOfOrder,
 }
 
 impl VersionState {
@@ -32,12 +35,20 @@ impl VersionState {
             VersionState::Failed => "failed",
             VersionState::Modified => "modified",
             VersionState::MissingOnDisk => "missing on disk",
+            VersionState::OutOfOrder => "pending (out of order)",
         }
     }
 
     /// States that mean "apply has work to do (or refuses)".
     pub fn needs_attention(self) -> bool {
-        matches!(self, VersionState::Pending | VersionState::Failed | VersionState::Modified)
+        matches!(
+            self,
+            VersionState::Pending
+                | VersionState::Failed
+                | VersionState::Modified
+                | VersionState::MissingOnDisk
+                | VersionState::OutOfOrder
+        )
     }
 }
 
@@ -68,6 +79,9 @@ pub struct StatusReport {
     pub rows: Vec<StatusRow>,
     /// A condition apply would refuse, explained (e.g. a module-name mismatch).
     pub problem: Option<String>,
+    /// The repair that rolled the database back to `installed` while newer versions exist on
+    /// disk (apply holds them until `--to`).
+    pub rolled_back_by: Option<String>,
 }
 
 impl StatusReport {
@@ -122,6 +136,11 @@ pub fn build(
     let mut disk: Vec<&DiskMigration> = disk.iter().collect();
     disk.sort_by(|a, b| a.version.cmp(&b.version));
     let inst = installed.version.as_deref();
+    let late = installed.out_of_order(module, disk.iter().map(|d| d.version.as_str()));
+    let rolled_back_by = installed
+        .set_by_repair
+        .clone()
+        .filter(|_| disk.last().is_some_and(|d| inst.is_some_and(|i| d.version.as_str() > i)));
     let mut rows = Vec::new();
     for d in &disk {
         let v = d.version.as_str();
@@ -163,12 +182,22 @@ pub fn build(
                             b.covered_by.as_ref().map(|c| format!("covered by definition.sql of {c}"));
                         from_row(v, Some(b), dialect, VersionState::Baseline, detail)
                     }
+                    None if late.iter().any(|l| l == v) => from_row(
+                        v,
+                        last.filter(|r| r.status == RunStatus::Failed),
+                        dialect,
+                        VersionState::OutOfOrder,
+                        Some(format!(
+                            "older than the installed {} but never ran here (merged late); `strata apply --out-of-order` runs it",
+                            inst.unwrap_or_default()
+                        )),
+                    ),
                     None => from_row(
                         v,
                         None,
                         dialect,
                         VersionState::Applied,
-                        Some("applied outside strata (no history)".into()),
+                        Some("applied outside strata (no history; older than strata's first record)".into()),
                     ),
                 },
             }
@@ -179,7 +208,10 @@ pub fn build(
                     from_row(v, Some(f), dialect, VersionState::Failed, detail)
                 }
                 None => {
-                    let mut r = from_row(v, None, dialect, VersionState::Pending, None);
+                    let held = rolled_back_by.as_ref().map(|r| {
+                        format!("held: repair {r} rolled the database back; `strata apply --to {v}` applies it again")
+                    });
+                    let mut r = from_row(v, None, dialect, VersionState::Pending, held);
                     r.kind = Some(if inst.is_none() { StepKind::Definition } else { StepKind::Migration });
                     if inst.is_none() && Some(d) != disk.last() {
                         r.kind = None;
@@ -268,6 +300,7 @@ pub fn build(
 
     StatusReport {
         module: module.to_string(),
+        rolled_back_by,
         installed: installed.version.clone(),
         latest: disk.last().map(|d| d.version.clone()),
         rows,
@@ -329,6 +362,7 @@ mod tests {
             version: Some("c".into()),
             repair_version: None,
             other_modules: Vec::new(),
+            set_by_repair: None,
             history: vec![
                 row(1, "a", StepKind::Definition, RunStatus::Baseline, None),
                 row(

@@ -138,13 +138,22 @@ async fn dry_run_changes_nothing(d: Dialect) {
     assert_eq!(env.snapshot().await, before);
     assert_eq!(env.history().await, hist);
 
-    // With a pending repair the dry run predicts the state the repair leaves behind.
+    // With a pending repair the dry run predicts the state the repair leaves behind: a rollback
+    // to V2, with V3 held (not re-applied).
     env.apply_ok(ApplyOptions::default()).await;
     env.install_repair();
     let before = env.snapshot().await;
-    let r = env.apply_ok(ApplyOptions { repair: true, ..dry }).await;
+    let r = env.apply_ok(ApplyOptions { repair: true, ..dry.clone() }).await;
     let planned: Vec<_> = r.planned.iter().map(|s| (s.version.clone(), s.kind)).collect();
-    assert_eq!(planned, [s(RV, StepKind::Repair), s(V3, StepKind::Migration)]);
+    assert_eq!(planned, [s(RV, StepKind::Repair)]);
+    assert_eq!(r.installed_after.as_deref(), Some(V2));
+    let r = env.apply_ok(ApplyOptions { repair: true, to: Some(V3.into()), ..dry }).await;
+    let planned: Vec<_> = r.planned.iter().map(|s| (s.version.clone(), s.kind)).collect();
+    assert_eq!(
+        planned,
+        [s(RV, StepKind::Repair), s(V3, StepKind::Migration)],
+        "--to goes on past the repair"
+    );
     assert_eq!(env.snapshot().await, before);
 }
 
@@ -263,7 +272,22 @@ async fn repair_applied_once_then_migrations(d: Dialect) {
 
     let r = env.apply_ok(ApplyOptions { repair: true, ..Default::default() }).await;
     assert_eq!(r.repair_applied.as_deref(), Some(RV));
-    // The repair reset the project to V2, so V3's migration runs again.
+    // The repair rolled the project back to V2: apply stops there (re-applying V3 right away
+    // would undo the rollback), status says so and exits non-zero, and so does every later run.
+    assert!(steps(&r).is_empty(), "{:?}", steps(&r));
+    assert_eq!(env.installed().await.as_deref(), Some(V2));
+    let st = strata_db::status(&env.project, &env.target).await.unwrap();
+    assert_eq!(st.rolled_back_by.as_deref(), Some(RV));
+    assert!(!st.up_to_date());
+    assert!(st
+        .rows
+        .iter()
+        .any(|r| r.version == V3 && r.detail.as_deref().is_some_and(|d| d.contains("held"))));
+    let r = env.apply_ok(ApplyOptions { repair: true, ..Default::default() }).await;
+    assert!(r.applied.is_empty() && r.repair_skipped.as_deref() == Some(RV));
+    assert!(env.apply_ok(ApplyOptions::default()).await.applied.is_empty(), "a plain apply holds V3 too");
+    // An explicit --to applies the newer versions again.
+    let r = env.apply_ok(ApplyOptions { repair: true, ..to(V3) }).await;
     assert_eq!(steps(&r), [s(V3, StepKind::Migration)]);
     assert_eq!(env.installed().await.as_deref(), Some(V3));
     assert_eq!(env.rows("SELECT version FROM serverpod_migrations WHERE module = '_repair'").await, [RV]);

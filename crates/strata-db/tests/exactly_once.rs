@@ -123,7 +123,7 @@ async fn a_version_rolled_back_by_a_repair_may_run_again() {
          UPDATE serverpod_migrations SET version = '{V1}' WHERE module = 'shop';"
     ))
     .await;
-    env.apply_ok(opts()).await;
+    env.apply_ok(ApplyOptions { to: Some(V2.into()), ..opts() }).await;
     assert_eq!(env.counter().await, 2);
 }
 

@@ -45,6 +45,10 @@ pub struct Args {
     /// re-running it. Repeat for several versions.
     #[arg(long, value_name = "VERSION")]
     pub accept_modified: Vec<String>,
+    /// Also run versions older than the installed one that never ran here (merged from another
+    /// branch after newer versions were applied). The installed version stays the newest.
+    #[arg(long)]
+    pub out_of_order: bool,
 }
 
 /// Parses `500ms`, `30s`, `2m`, `1h` or a plain number of seconds.
@@ -113,85 +117,93 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         repair: args.repair,
         dry_run: args.dry_run,
         lock_timeout: args.lock_timeout,
+        out_of_order: args.out_of_order,
     };
-    let tty = std::io::stdout().is_terminal();
-    let mut out = std::io::stdout().lock();
-    writeln!(out, "database: {target}")?;
+    // Progress and the outcome are a human report: stderr. Only a dry run's plan and SQL (what
+    // it exists to produce) go to stdout. Write errors are ignored (SIGPIPE is too, see main):
+    // a closed pipe must never stop a run between two migrations.
+    let tty = std::io::stderr().is_terminal();
+    let mut err = std::io::stderr();
+    let _ = writeln!(err, "database: {target}");
     if opts.dry_run {
-        writeln!(out, "dry run: nothing will be changed")?;
+        let _ = writeln!(err, "dry run: nothing will be changed");
     }
     let started = Instant::now();
     // On a terminal each step shows its position in the run, so a long upgrade shows progress.
     let mut position = Position::default();
     let mut printer = |e: &ApplyEvent| {
         position.observe(e);
-        let _ = print_event(&mut std::io::stdout().lock(), e, tty.then_some(position), opts.dry_run);
+        let _ = print_event(&mut std::io::stderr(), e, tty.then_some(position), opts.dry_run);
     };
     let result = runtime()?.block_on(strata_db::apply(&project, &target, &opts, &mut printer));
     let report = match result {
         Ok(r) => r,
-        Err(failure) => {
-            out.flush()?;
-            return Err(anyhow::anyhow!("{failure}"));
-        }
+        Err(failure) => return Err(anyhow::anyhow!("{failure}")),
     };
-
     if report.dry_run {
-        if report.planned.is_empty() && report.accepted.is_empty() {
-            writeln!(
-                out,
-                "nothing to apply; the database is at {}",
-                report.installed_before.as_deref().unwrap_or("no version")
-            )?;
-        } else {
-            writeln!(
-                out,
-                "plan ({} step{}):",
-                report.planned.len(),
-                if report.planned.len() == 1 { "" } else { "s" }
-            )?;
-            for (i, s) in report.planned.iter().enumerate() {
-                let extra = if s.covers.is_empty() {
-                    String::new()
-                } else {
-                    format!(", covers {} older version(s)", s.covers.len())
-                };
-                writeln!(out, "  {}. {} [{}{extra}]", i + 1, describe(s), s.file.path.display())?;
-            }
-            for v in &report.accepted {
-                writeln!(out, "  would accept the edited file of {v} (record its new checksum)")?;
-            }
-            for s in &report.planned {
-                writeln!(out, "\n-- ===== {} : {} =====", describe(s), s.file.path.display())?;
-                write!(out, "{}", s.file.sql)?;
-                if !s.file.sql.ends_with('\n') {
-                    writeln!(out)?;
-                }
-            }
-            writeln!(
-                out,
-                "\nafter apply the database would be at {}",
-                report.installed_after.as_deref().unwrap_or("no version")
-            )?;
-        }
+        print_dry_run(&mut std::io::stdout().lock(), &report)?;
         return Ok(exit::OK);
     }
+    let _ = print_outcome(&mut err, &report, started.elapsed());
+    Ok(exit::OK)
+}
 
+/// The dry run's plan and the SQL it would run, on stdout.
+fn print_dry_run(out: &mut impl Write, report: &strata_db::ApplyReport) -> std::io::Result<()> {
+    if report.planned.is_empty() && report.accepted.is_empty() {
+        return writeln!(
+            out,
+            "-- nothing to apply; the database is at {}",
+            report.installed_before.as_deref().unwrap_or("no version")
+        );
+    }
+    let n = report.planned.len();
+    writeln!(out, "-- plan ({n} step{}):", if n == 1 { "" } else { "s" })?;
+    for (i, s) in report.planned.iter().enumerate() {
+        let extra = if s.covers.is_empty() {
+            String::new()
+        } else {
+            format!(", covers {} older version(s)", s.covers.len())
+        };
+        writeln!(out, "--   {}. {} [{}{extra}]", i + 1, describe(s), s.file.path.display())?;
+    }
+    for v in &report.accepted {
+        writeln!(out, "--   would accept the edited file of {v} (record its new checksum)")?;
+    }
+    for s in &report.planned {
+        writeln!(out, "\n-- ===== {} : {} =====", describe(s), s.file.path.display())?;
+        write!(out, "{}", s.file.sql)?;
+        if !s.file.sql.ends_with('\n') {
+            writeln!(out)?;
+        }
+    }
+    writeln!(
+        out,
+        "\n-- after apply the database would be at {}",
+        report.installed_after.as_deref().unwrap_or("no version")
+    )
+}
+
+/// The one-line outcome of a real run.
+fn print_outcome(
+    out: &mut impl Write,
+    report: &strata_db::ApplyReport,
+    took: Duration,
+) -> std::io::Result<()> {
     let n = report.applied.len();
     match (n, &report.installed_after) {
         (0, Some(v)) if report.repair_applied.is_none() && report.accepted.is_empty() => {
-            writeln!(out, "Latest database migration already applied ({v}).")?
+            writeln!(out, "Latest database migration already applied ({v}).")
         }
-        (0, None) => writeln!(out, "No migrations to apply (none on disk).")?,
+        (0, None) => writeln!(out, "No migrations to apply (none on disk)."),
         _ => writeln!(
             out,
             "Applied {n} migration{} in {}; the database is at {}.",
             if n == 1 { "" } else { "s" },
-            fmt_duration(started.elapsed()),
+            fmt_duration(took),
             report.installed_after.as_deref().unwrap_or("no version")
-        )?,
+        ),
     }
-    Ok(exit::OK)
 }
 
 /// Which step of how many is running (counted from the plan and the steps started).
@@ -240,6 +252,17 @@ fn print_event(
             writeln!(out, "Repair migration \"{version}\" already applied.")
         }
         ApplyEvent::Planned { plan } => {
+            if let Some(repair) = &plan.rolled_back_by {
+                writeln!(
+                    out,
+                    "rolled back to {} by repair migration \"{repair}\": {} newer version(s) remain on disk and are not \
+                     applied ({}); `strata apply --to {}` applies them again",
+                    plan.installed.as_deref().unwrap_or("?"),
+                    plan.held.len(),
+                    plan.held.join(", "),
+                    plan.held.last().map(String::as_str).unwrap_or("?")
+                )?;
+            }
             if !dry_run && !plan.steps.is_empty() {
                 writeln!(
                     out,
@@ -260,7 +283,11 @@ fn print_event(
             new.map(strata_db::checksum::short).unwrap_or("none")
         ),
         ApplyEvent::StepStarted { step } => {
-            let retry = if step.previous_error.is_some() { " (retrying after a failed attempt)" } else { "" };
+            let retry = match (step.previous_error.is_some(), step.out_of_order) {
+                (true, _) => " (retrying after a failed attempt)",
+                (false, true) => " (out of order)",
+                _ => "",
+            };
             if let Some(p) = tty {
                 write!(out, "[{}/{}] applying {}{retry} … ", p.current, p.total, describe(step))?;
                 out.flush()
@@ -283,7 +310,7 @@ fn print_event(
             if tty.is_some() {
                 writeln!(out, "FAILED ({})", fmt_duration(*duration))
             } else {
-                writeln!(out, "failed {} after {} (rolled back)", describe(step), fmt_duration(*duration))
+                writeln!(out, "failed {} after {}", describe(step), fmt_duration(*duration))
             }
         }
     }

@@ -23,6 +23,22 @@ use crate::commands::apply::ConnArgs;
 use crate::commands::live::{introspect_target, print_warnings};
 use crate::exit;
 
+/// The report is for humans: stderr. Write errors are ignored (SIGPIPE too, see main), so a
+/// closed pipe never stops the command between writing the file and saying so.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
+macro_rules! say_raw {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = write!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]
@@ -65,22 +81,22 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let target_def = migrations.read_definition(&version)?;
 
     let target = crate::commands::apply::resolve(&project, &args.conn)?;
-    println!("database: {target}");
+    say!("database: {target}");
     let live = introspect_target(&target, &IntrospectOptions::with_schemas([args.schema.clone()]))?;
     print_warnings(&live);
 
     let (source, notes) = repair_source(&live, &target_def);
     let migration = strata_diff::generate_migration(&source, &target_def);
     let report = drift_report(&source, &target_def, "the database", &version);
-    print!("{report}");
+    say_raw!("{report}");
     if version != latest {
-        println!(
+        say!(
             "Target {version} is older than the latest version {latest}: this is a schema ROLLBACK. \
              Tables and columns added after {version} are dropped; their data is NOT restored."
         );
     }
     for n in &notes {
-        println!("note: {n}");
+        say!("note: {n}");
     }
 
     // Tables referenced from outside the repaired schema are never dropped: the CASCADE would
@@ -93,17 +109,17 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         .map(|w| w.to_string())
         .collect();
     if !reaching_out.is_empty() {
-        eprintln!("Repair refused: it would drop tables that other schemas reference:");
+        say!("Repair refused: it would drop tables that other schemas reference:");
         for r in &reaching_out {
-            eprintln!("  - {r}");
+            say!("  - {r}");
         }
-        eprintln!("Drop those foreign keys yourself first; --force does not override this.");
+        say!("Drop those foreign keys yourself first; --force does not override this.");
         return Ok(exit::BLOCKED);
     }
 
     let mismatch = versions_mismatch(&live.installed_versions, &target_def.installed_modules);
     if migration.actions.is_empty() && !mismatch && !args.force {
-        println!("No changes detected. Use --force to create an empty repair migration.");
+        say!("No changes detected. Use --force to create an empty repair migration.");
         return Ok(exit::ERROR);
     }
 
@@ -124,12 +140,12 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         });
     }
     if !warnings.is_empty() {
-        println!("Warnings:");
+        say!("Warnings:");
         for w in &warnings {
-            println!("  - {w}");
+            say!("  - {w}");
         }
         if !args.force {
-            println!("Migration aborted. Use --force to ignore warnings.");
+            say!("Migration aborted. Use --force to ignore warnings.");
             return Ok(exit::BLOCKED);
         }
     }
@@ -161,8 +177,8 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
             std::fs::remove_file(&p).with_context(|| format!("removing the earlier {}", p.display()))?;
         }
     }
-    println!("Repair migration created: {}", cfg.display_path(&path).display());
-    println!("Done.");
+    say!("Repair migration created: {}", cfg.display_path(&path).display());
+    say!("Done.");
     Ok(exit::OK)
 }
 

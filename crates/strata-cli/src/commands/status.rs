@@ -98,6 +98,7 @@ pub fn render(report: &StatusReport, format: &str, database: &str) -> String {
                 })
                 .collect();
             let v = serde_json::json!({
+                "rolled_back_by": report.rolled_back_by,
                 "database": database,
                 "module": report.module,
                 "installed": report.installed,
@@ -157,6 +158,12 @@ pub fn render(report: &StatusReport, format: &str, database: &str) -> String {
             if !n.is_empty() {
                 out.push_str("\nnotes:\n");
                 out.push_str(&n);
+            }
+            if let (Some(repair), Some(v)) = (&report.rolled_back_by, &report.installed) {
+                out.push_str(&format!(
+                    "\nrolled back to {v} by repair migration \"{repair}\"; newer versions remain on disk and are held \
+                     until `strata apply --to <version>`\n"
+                ));
             }
             let pending = report.rows.iter().filter(|r| r.state.needs_attention()).count();
             out.push_str(&if report.up_to_date() {
