@@ -82,8 +82,8 @@ pub fn transaction_control(body: &str) -> Option<(usize, String)> {
     let word = |i: usize| words.get(i).and_then(|w| w.as_ref()).map(|w| w.0.as_str());
     let mut at_start = true;
     let mut atomic_depth = 0usize;
-    for i in 0..words.len() {
-        let w = word(i);
+    for (i, entry) in words.iter().enumerate() {
+        let w = entry.as_ref().map(|x| x.0.as_str());
         if w == Some(";") {
             at_start = true;
             continue;
@@ -94,7 +94,7 @@ pub fn transaction_control(body: &str) -> Option<(usize, String)> {
             atomic_depth -= 1;
         } else if at_start && atomic_depth == 0 {
             if let Some(kw) = w.filter(|k| is_transaction_keyword(k, word(i + 1))) {
-                return Some((words[i].as_ref().map(|x| x.1).unwrap_or(0), kw.to_string()));
+                return Some((entry.as_ref().map(|x| x.1).unwrap_or(0), kw.to_string()));
             }
         }
         at_start = false;

@@ -208,6 +208,7 @@ mod tests {
     fn report() -> StatusReport {
         StatusReport {
             module: "shop".into(),
+            rolled_back_by: None,
             installed: Some("a".into()),
             latest: Some("b".into()),
             rows: vec![
