@@ -30,6 +30,12 @@ pub enum DbError {
     MalformedFile { path: PathBuf, message: String },
     #[error("{}", lock_timeout_message(.waited, .holders))]
     LockTimeout { waited: Duration, holders: Vec<i32> },
+    #[error(
+        "could not take the SQLite run lock within {}: {holder} is applying migrations to this database; \
+         retry or raise --lock-timeout",
+        human_duration(.waited)
+    )]
+    RunLockTimeout { waited: Duration, holder: String },
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error("{}: more than one repair migration: {}; keep exactly one", .dir.display(), .files.join(", "))]
@@ -69,17 +75,29 @@ pub enum DbError {
     Raced { module: String, expected: String, found: String },
 }
 
+/// `300ms`, `1.5s`, `60s`: a sub-second timeout must not read as "0s".
+fn human_duration(d: &Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms % 1000 == 0 {
+        format!("{}s", ms / 1000)
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
 fn lock_timeout_message(waited: &Duration, holders: &[i32]) -> String {
-    let secs = waited.as_secs_f64();
+    let secs = human_duration(waited);
     if holders.is_empty() {
         format!(
-            "could not take the migration lock within {secs:.0}s: another migration run holds it \
+            "could not take the migration lock within {secs}: another migration run holds it \
              (it was released or its holder is not visible to this user); retry or raise --lock-timeout"
         )
     } else {
         let pids: Vec<String> = holders.iter().map(|p| p.to_string()).collect();
         format!(
-            "could not take the migration lock within {secs:.0}s: it is held by backend pid {}. \
+            "could not take the migration lock within {secs}: it is held by backend pid {}. \
              If that run is stuck, `SELECT pg_terminate_backend({})` releases it (the lock dies \
              with its session); otherwise retry or raise --lock-timeout",
             pids.join(", "),
@@ -109,6 +127,20 @@ impl std::fmt::Display for ApplyFailure {
         } else {
             write!(f, "\napplied before the failure (committed): {}", done.join(", "))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_timeouts_below_a_second_are_not_zero() {
+        let e = DbError::LockTimeout { waited: Duration::from_millis(300), holders: vec![] };
+        assert!(e.to_string().contains("within 300ms"), "{e}");
+        let e = DbError::LockTimeout { waited: Duration::from_millis(1500), holders: vec![7] };
+        assert!(e.to_string().contains("within 1.5s") && e.to_string().contains("pid 7"), "{e}");
+        assert_eq!(human_duration(&Duration::from_secs(60)), "60s");
     }
 }
 

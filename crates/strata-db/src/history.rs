@@ -16,13 +16,16 @@
 //!     "error"             text,                         -- failed: the database's message
 //!     "covered_by"        text,                         -- baseline: the version whose definition.sql ran
 //!     "previous_checksum" text,                         -- accepted: the checksum it replaced
-//!     "strata_version"    text
+//!     "strata_version"    text,
+//!     "runner"            text                          -- `pid 123 on host` of the run
 //! );
 //! ```
 //!
-//! `ok` rows are written in the same transaction as the migration they record, so a row exists
-//! if and only if the migration committed. `failed` rows are written after the rollback, in their
-//! own transaction.
+//! Each attempt's row is written as `running` before the step's transaction begins, and turned
+//! into `ok` inside that transaction, so a row is `ok` if and only if the migration committed.
+//! A failure turns it into `failed` after the rollback. A row left `running` with no run holding
+//! the lock is a stale run (killed, crashed, or lost its connection); the next apply marks it
+//! `failed` ("interrupted").
 
 use crate::plan::StepKind;
 
@@ -41,6 +44,8 @@ pub enum RunStatus {
     /// An edited, already-applied file whose new checksum was accepted (`--accept-modified`)
     /// without running it.
     Accepted,
+    /// Being applied right now, or a stale attempt (see module docs).
+    Running,
 }
 
 impl RunStatus {
@@ -50,6 +55,7 @@ impl RunStatus {
             RunStatus::Failed => "failed",
             RunStatus::Baseline => "baseline",
             RunStatus::Accepted => "accepted",
+            RunStatus::Running => "running",
         }
     }
 
@@ -59,6 +65,7 @@ impl RunStatus {
             "failed" => RunStatus::Failed,
             "baseline" => RunStatus::Baseline,
             "accepted" => RunStatus::Accepted,
+            "running" => RunStatus::Running,
             _ => return None,
         })
     }
@@ -81,6 +88,8 @@ pub struct HistoryRow {
     pub error: Option<String>,
     pub covered_by: Option<String>,
     pub previous_checksum: Option<String>,
+    /// The run that wrote the row (`pid 123 on host`); None for rows of older strata versions.
+    pub runner: Option<String>,
 }
 
 /// `CREATE TABLE IF NOT EXISTS` for the history table (+ its lookup index).
@@ -95,13 +104,54 @@ pub(crate) fn create_sql(dialect: crate::Dialect) -> String {
         "CREATE TABLE IF NOT EXISTS {t} (\n    \"id\" {id},\n    \"module\" text NOT NULL,\n    \"version\" text NOT NULL,\n    \
          \"kind\" text NOT NULL,\n    \"dialect\" text NOT NULL,\n    \"checksum\" text,\n    \"status\" text NOT NULL,\n    \
          \"started_at\" {ts} NOT NULL,\n    \"finished_at\" {ts},\n    \"duration_ms\" {int},\n    \"error\" text,\n    \
-         \"covered_by\" text,\n    \"previous_checksum\" text,\n    \"strata_version\" text\n);\n\
+         \"covered_by\" text,\n    \"previous_checksum\" text,\n    \"strata_version\" text,\n    \"runner\" text\n);\n\
          CREATE INDEX IF NOT EXISTS {idx} ON {t} (\"module\", \"version\");\n"
     )
 }
 
-/// The INSERT for one row; parameters in order: module, version, kind, dialect, checksum, status,
-/// started_at, finished_at, duration_ms, error, covered_by, previous_checksum, strata_version.
+/// Adds the columns later strata versions introduced to a table an older one created.
+pub(crate) fn upgrade_sql(dialect: crate::Dialect, has_runner: bool) -> Option<String> {
+    let t = crate::quote_ident(HISTORY_TABLE);
+    match dialect {
+        crate::Dialect::Postgres => Some(format!("ALTER TABLE {t} ADD COLUMN IF NOT EXISTS \"runner\" text")),
+        crate::Dialect::Sqlite => {
+            (!has_runner).then(|| format!("ALTER TABLE {t} ADD COLUMN \"runner\" text"))
+        }
+    }
+}
+
+/// Turns a `running` row (`$5`) into its outcome: status `$1`, finished_at `$2`, duration_ms
+/// `$3`, error `$4`.
+pub(crate) fn finish_sql(dialect: crate::Dialect) -> String {
+    let t = crate::quote_ident(HISTORY_TABLE);
+    let ts = match dialect {
+        crate::Dialect::Postgres => "($2::timestamp AT TIME ZONE 'UTC')",
+        crate::Dialect::Sqlite => "$2",
+    };
+    format!(
+        "UPDATE {t} SET \"status\" = $1, \"finished_at\" = {ts}, \"duration_ms\" = $3, \"error\" = $4 WHERE \"id\" = $5"
+    )
+}
+
+/// Deletes the row `$1` (an attempt that never touched the database: a race or a lost lock).
+pub(crate) fn delete_sql() -> String {
+    format!("DELETE FROM {} WHERE \"id\" = $1", crate::quote_ident(HISTORY_TABLE))
+}
+
+/// Marks the `running` rows of modules `$1`, `$2` as interrupted. Only run under the lock, when
+/// no other run can be writing them.
+pub(crate) fn interrupt_sql() -> String {
+    let t = crate::quote_ident(HISTORY_TABLE);
+    format!(
+        "UPDATE {t} SET \"status\" = 'failed', \"error\" = 'interrupted: ' || coalesce(\"runner\", 'a strata run') || \
+         ' started this attempt and never finished it (killed, crashed or lost its connection); its transaction did not commit' \
+         WHERE \"module\" IN ($1, $2) AND \"status\" = 'running'"
+    )
+}
+
+/// The INSERT for one row, returning its id; parameters in order: module, version, kind,
+/// dialect, checksum, status, started_at, finished_at, duration_ms, error, covered_by,
+/// previous_checksum, strata_version, runner.
 pub(crate) fn insert_sql(dialect: crate::Dialect) -> String {
     let t = crate::quote_ident(HISTORY_TABLE);
     let ts = |n: u8| match dialect {
@@ -110,8 +160,8 @@ pub(crate) fn insert_sql(dialect: crate::Dialect) -> String {
     };
     format!(
         "INSERT INTO {t} (\"module\", \"version\", \"kind\", \"dialect\", \"checksum\", \"status\", \"started_at\", \
-         \"finished_at\", \"duration_ms\", \"error\", \"covered_by\", \"previous_checksum\", \"strata_version\") \
-         VALUES ($1, $2, $3, $4, $5, $6, {}, {}, $9, $10, $11, $12, $13)",
+         \"finished_at\", \"duration_ms\", \"error\", \"covered_by\", \"previous_checksum\", \"strata_version\", \"runner\") \
+         VALUES ($1, $2, $3, $4, $5, $6, {}, {}, $9, $10, $11, $12, $13, $14) RETURNING \"id\"",
         ts(7),
         ts(8)
     )
@@ -128,7 +178,7 @@ pub(crate) fn select_sql(dialect: crate::Dialect) -> String {
     };
     format!(
         "SELECT \"id\", \"module\", \"version\", \"kind\", \"dialect\", \"checksum\", \"status\", {}, {}, \
-         \"duration_ms\", \"error\", \"covered_by\", \"previous_checksum\" FROM {t} \
+         \"duration_ms\", \"error\", \"covered_by\", \"previous_checksum\", \"runner\" FROM {t} \
          WHERE \"module\" IN ($1, $2) ORDER BY \"id\"",
         ts("started_at"),
         ts("finished_at")
@@ -160,6 +210,7 @@ pub(crate) struct NewRow {
     pub error: Option<String>,
     pub covered_by: Option<String>,
     pub previous_checksum: Option<String>,
+    pub runner: Option<String>,
 }
 
 #[cfg(test)]
@@ -168,7 +219,9 @@ mod tests {
 
     #[test]
     fn status_round_trips() {
-        for s in [RunStatus::Ok, RunStatus::Failed, RunStatus::Baseline, RunStatus::Accepted] {
+        for s in
+            [RunStatus::Ok, RunStatus::Failed, RunStatus::Baseline, RunStatus::Accepted, RunStatus::Running]
+        {
             assert_eq!(RunStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(RunStatus::parse("done"), None);

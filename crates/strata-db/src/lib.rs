@@ -19,6 +19,7 @@ pub mod disk;
 pub mod error;
 pub mod history;
 pub mod plan;
+mod runlock;
 pub mod runner;
 pub mod sqlfile;
 pub mod status;

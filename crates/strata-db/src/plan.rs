@@ -74,6 +74,8 @@ pub struct InstalledState {
     /// project migration: the database was deliberately put at that version (a rollback when
     /// newer versions exist on disk). Derived from history by [`InstalledState::derive`].
     pub set_by_repair: Option<String>,
+    /// Who holds the migration lock right now (a run in progress), as read by `status`.
+    pub live_run: Option<String>,
 }
 
 impl InstalledState {
@@ -537,6 +539,7 @@ mod tests {
             error: (status == RunStatus::Failed).then(|| "boom".to_string()),
             covered_by: None,
             previous_checksum: None,
+            runner: None,
         }
     }
 

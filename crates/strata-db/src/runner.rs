@@ -77,6 +77,10 @@ pub enum ApplyEvent<'a> {
     LockAcquired {
         waited: Duration,
     },
+    /// SQLite: another run holds the run lock file; waiting.
+    RunLockWaiting {
+        holder: &'a str,
+    },
     NoRepairFile,
     RepairAlreadyApplied {
         version: &'a str,
@@ -198,10 +202,11 @@ impl Conn {
         with_conn!(self, |c| sqlx::query_scalar(&sql).fetch_all(&mut *c).await)
     }
 
-    pub(crate) async fn insert_history(&mut self, row: &NewRow) -> Result<(), sqlx::Error> {
+    /// Inserts a history row and returns its id.
+    pub(crate) async fn insert_history(&mut self, row: &NewRow) -> Result<i64, sqlx::Error> {
         let sql = history::insert_sql(self.dialect());
         let dialect = self.dialect().as_str();
-        with_conn!(self, |c| sqlx::query(&sql)
+        with_conn!(self, |c| sqlx::query_scalar(&sql)
             .bind(&row.module)
             .bind(&row.version)
             .bind(row.kind.as_str())
@@ -215,6 +220,63 @@ impl Conn {
             .bind(&row.covered_by)
             .bind(&row.previous_checksum)
             .bind(env!("CARGO_PKG_VERSION"))
+            .bind(&row.runner)
+            .fetch_one(&mut *c)
+            .await)
+    }
+
+    /// Records the outcome of the `running` row `id`.
+    pub(crate) async fn finish_history(
+        &mut self,
+        id: i64,
+        status: RunStatus,
+        duration_ms: i64,
+        error: Option<&str>,
+    ) -> Result<(), sqlx::Error> {
+        let sql = history::finish_sql(self.dialect());
+        let now = crate::timefmt::now_utc();
+        with_conn!(self, |c| sqlx::query(&sql)
+            .bind(status.as_str())
+            .bind(&now)
+            .bind(duration_ms)
+            .bind(error)
+            .bind(id)
+            .execute(&mut *c)
+            .await
+            .map(|_| ()))
+    }
+
+    pub(crate) async fn delete_history(&mut self, id: i64) -> Result<(), sqlx::Error> {
+        let sql = history::delete_sql();
+        with_conn!(self, |c| sqlx::query(&sql).bind(id).execute(&mut *c).await.map(|_| ()))
+    }
+
+    /// Creates the history table, or adds the columns a newer strata needs to an older one.
+    pub(crate) async fn ensure_history_table(&mut self) -> Result<(), sqlx::Error> {
+        self.raw(&history::create_sql(self.dialect())).await?;
+        let has_runner = match self {
+            Conn::Pg(_) => false,
+            Conn::Lite(c) => {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT count(*) FROM pragma_table_info('strata_migration_history') WHERE name = 'runner'",
+                )
+                .fetch_one(&mut *c)
+                .await?;
+                n > 0
+            }
+        };
+        match history::upgrade_sql(self.dialect(), has_runner) {
+            Some(sql) => self.raw(&sql).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Marks attempts left `running` by runs that died as interrupted (call under the lock).
+    pub(crate) async fn interrupt_stale_runs(&mut self, module: &str) -> Result<(), sqlx::Error> {
+        let sql = history::interrupt_sql();
+        with_conn!(self, |c| sqlx::query(&sql)
+            .bind(module)
+            .bind(REPAIR_MODULE)
             .execute(&mut *c)
             .await
             .map(|_| ()))
@@ -232,6 +294,7 @@ impl Conn {
             String,
             Option<String>,
             Option<i64>,
+            Option<String>,
             Option<String>,
             Option<String>,
             Option<String>,
@@ -265,6 +328,7 @@ impl Conn {
                     error: r.10,
                     covered_by: r.11,
                     previous_checksum: r.12,
+                    runner: r.13,
                 })
             })
             .collect()
@@ -419,11 +483,28 @@ pub async fn read_state(project: &Project, target: &ConnectionTarget) -> Result<
     }
 }
 
+/// Who holds the migration lock right now: a PostgreSQL backend, or the SQLite run lock file's
+/// holder. Read-only; errors read as "nobody".
+async fn live_run(target: &ConnectionTarget) -> Option<String> {
+    match target.dialect() {
+        Dialect::Postgres => {
+            let mut c = target.connect_postgres("strata status").await.ok()?;
+            let pids: Vec<i32> = lock_holders(&mut c).await.ok()?;
+            close(Conn::Pg(c)).await;
+            pids.first().map(|p| format!("backend pid {p}"))
+        }
+        Dialect::Sqlite => crate::runlock::holder(target.sqlite_path()?),
+    }
+}
+
 /// Status of every version on disk and in the database. Read-only.
 pub async fn status(project: &Project, target: &ConnectionTarget) -> Result<StatusReport, DbError> {
     let disk = read_migrations(&project.migrations_dir)?;
     let repair = read_repair(&project.repair_dir)?;
-    let state = read_state(project, target).await?;
+    let mut state = read_state(project, target).await?;
+    if state.history.iter().any(|r| r.status == RunStatus::Running) {
+        state.live_run = live_run(target).await;
+    }
     Ok(crate::status::build(&project.module_name, project.dialect.as_str(), &state, &disk, repair.as_ref()))
 }
 
@@ -503,6 +584,8 @@ async fn apply_inner(
         return Ok(());
     }
 
+    // SQLite: the run lock file (see `runlock`), held until this function returns.
+    let mut run_lock = None;
     // Take the lock on the migration connection itself: a session lock dies with its session,
     // and so does any transaction that session had open, so no migration can commit once the
     // lock is gone (see module docs).
@@ -513,7 +596,21 @@ async fn apply_inner(
             pg_lock(&mut c, target, opts.lock_timeout, observer).await?;
             Conn::Pg(c)
         }
-        Dialect::Sqlite => Conn::Lite(target.connect_sqlite_with(opts.lock_timeout, false).await?),
+        Dialect::Sqlite => {
+            let c = target.connect_sqlite_with(opts.lock_timeout, false).await?;
+            if let Some(path) = target.sqlite_path() {
+                let mut waiting = |holder: &str| observer(&ApplyEvent::RunLockWaiting { holder });
+                run_lock = Some(
+                    crate::runlock::acquire(
+                        &crate::runlock::lock_path(path),
+                        opts.lock_timeout,
+                        &mut waiting,
+                    )
+                    .await?,
+                );
+            }
+            Conn::Lite(c)
+        }
     };
     let result =
         run_locked(&mut conn, project, target, &disk, repair.as_ref(), plan_opts, observer, report).await;
@@ -521,6 +618,7 @@ async fn apply_inner(
         let _ = sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(LOCK_NAME).execute(&mut *c).await;
     }
     close(conn).await;
+    drop(run_lock);
     result
 }
 
@@ -546,9 +644,12 @@ async fn run_locked(
     report: &mut ApplyReport,
 ) -> Result<(), DbError> {
     let module = project.module_name.as_str();
-    conn.raw(&history::create_sql(conn.dialect()))
+    conn.ensure_history_table()
         .await
         .map_err(|e| target.sql_error(format!("creating {}", history::HISTORY_TABLE), &e))?;
+    conn.interrupt_stale_runs(module).await.map_err(|e| {
+        target.sql_error(format!("marking interrupted runs in {}", history::HISTORY_TABLE), &e)
+    })?;
 
     let mut state = read_state_on(conn, target, module).await?;
     report.installed_before = state.version.clone();
@@ -595,6 +696,7 @@ async fn run_locked(
                 error: None,
                 covered_by: None,
                 previous_checksum: a.recorded.clone(),
+                runner: Some(crate::runlock::this_runner()),
             };
             conn.insert_history(&row)
                 .await
@@ -674,7 +776,7 @@ async fn pg_lock(
         let waited = start.elapsed();
         if waited >= timeout {
             let holders = lock_holders(c).await.unwrap_or_default();
-            return Err(DbError::LockTimeout { waited, holders });
+            return Err(DbError::LockTimeout { waited: timeout, holders });
         }
         if !announced {
             let holders = lock_holders(c).await.unwrap_or_default();

@@ -24,6 +24,11 @@ pub enum VersionState {
     /// Older than the installed version but never ran here (merged late): apply refuses until
     /// `--out-of-order`.
     OutOfOrder,
+    /// Being applied right now by a run holding the lock.
+    Running,
+    /// An attempt that started and never finished, with no run holding the lock (the process was
+    /// killed or lost its connection); the next apply marks it interrupted and retries it.
+    Stale,
 }
 
 impl VersionState {
@@ -36,6 +41,8 @@ impl VersionState {
             VersionState::Modified => "modified",
             VersionState::MissingOnDisk => "missing on disk",
             VersionState::OutOfOrder => "pending (out of order)",
+            VersionState::Running => "running",
+            VersionState::Stale => "stale run",
         }
     }
 
@@ -48,6 +55,8 @@ impl VersionState {
                 | VersionState::Modified
                 | VersionState::MissingOnDisk
                 | VersionState::OutOfOrder
+                | VersionState::Running
+                | VersionState::Stale
         )
     }
 }
@@ -118,6 +127,25 @@ fn from_row(
         duration_ms: row.and_then(|r| r.duration_ms),
         state,
         detail,
+    }
+}
+
+/// A version whose last attempt is still `running`: live when a run holds the lock, else stale.
+fn running_row(v: &str, r: &HistoryRow, dialect: &str, live: Option<&str>) -> StatusRow {
+    let who = r.runner.as_deref().unwrap_or("a strata run");
+    match live {
+        Some(holder) => {
+            let detail = format!("running ({who}, since {} UTC; lock held by {holder})", r.started_at);
+            from_row(v, Some(r), dialect, VersionState::Running, Some(detail))
+        }
+        None => {
+            let detail = format!(
+                "stale: {who} started it at {} UTC and never finished (killed, crashed or lost its connection); \
+                 nothing of it committed, and the next apply retries it",
+                r.started_at
+            );
+            from_row(v, Some(r), dialect, VersionState::Stale, Some(detail))
+        }
     }
 }
 
@@ -202,7 +230,10 @@ pub fn build(
                 },
             }
         } else {
-            match last.filter(|r| r.status == RunStatus::Failed) {
+            match last.filter(|r| matches!(r.status, RunStatus::Failed | RunStatus::Running)) {
+                Some(r) if r.status == RunStatus::Running => {
+                    running_row(v, r, dialect, installed.live_run.as_deref())
+                }
                 Some(f) => {
                     let detail = f.error.as_deref().map(first_line);
                     from_row(v, Some(f), dialect, VersionState::Failed, detail)
@@ -347,6 +378,7 @@ mod tests {
             error: (status == RunStatus::Failed).then(|| "syntax error at or near \"SELEC\"\nLINE 1".into()),
             covered_by: (status == RunStatus::Baseline).then(|| "b".into()),
             previous_checksum: None,
+            runner: None,
         }
     }
 
@@ -363,6 +395,7 @@ mod tests {
             repair_version: None,
             other_modules: Vec::new(),
             set_by_repair: None,
+            live_run: None,
             history: vec![
                 row(1, "a", StepKind::Definition, RunStatus::Baseline, None),
                 row(

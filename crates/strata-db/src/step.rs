@@ -91,19 +91,25 @@ pub(crate) async fn run_step(
     observer(&ApplyEvent::StepStarted { step });
     let started_at = crate::timefmt::now_utc();
     let t0 = Instant::now();
+    // The attempt is visible (`status` shows it running) before anything of it runs.
+    let id = conn
+        .insert_history(&attempt_row(module, step, &started_at))
+        .await
+        .map_err(|e| target.sql_error("recording the attempt in the history table", &e))?;
+    let attempt = Attempt { id, started_at };
 
     if has_statements(parts.prelude) {
         if let Err(e) = conn.raw(parts.prelude).await {
             let msg = format!("before BEGIN: {}", db_message(&e));
             let err =
                 if is_connection_loss(&e) { StepErr::ConnectionLost(msg) } else { StepErr::Prelude(msg) };
-            return fail(conn, target, module, step, expect, &started_at, t0, err, observer).await;
+            return fail(conn, target, module, step, expect, &attempt, t0, err, observer).await;
         }
     }
-    if let Err(err) = transaction(conn, module, step, parts.body, expect, &started_at, t0).await {
+    if let Err(err) = transaction(conn, module, step, parts.body, expect, &attempt, t0).await {
         let post = run_postlude(conn, parts.postlude).await;
         let _ = post; // the transaction's failure is what the user must see
-        return fail(conn, target, module, step, expect, &started_at, t0, err, observer).await;
+        return fail(conn, target, module, step, expect, &attempt, t0, err, observer).await;
     }
     if let Err(e) = run_postlude(conn, parts.postlude).await {
         let message = target.sanitize(&e);
@@ -117,6 +123,29 @@ pub(crate) async fn run_step(
     let duration = t0.elapsed();
     observer(&ApplyEvent::StepFinished { step, duration });
     Ok(duration)
+}
+
+/// The history row of one attempt, written `running` before the attempt starts.
+pub(crate) struct Attempt {
+    id: i64,
+    started_at: String,
+}
+
+fn attempt_row(module: &str, step: &Step, started_at: &str) -> NewRow {
+    NewRow {
+        module: history_module(module, step).to_string(),
+        version: step.version.clone(),
+        kind: step.kind,
+        checksum: Some(step.file.checksum.clone()),
+        status: RunStatus::Running,
+        started_at: started_at.to_string(),
+        finished_at: None,
+        duration_ms: None,
+        error: None,
+        covered_by: None,
+        previous_checksum: None,
+        runner: Some(crate::runlock::this_runner()),
+    }
 }
 
 /// After `COMMIT;`: restores connection settings the prelude changed. Runs after a failed
@@ -136,7 +165,7 @@ async fn transaction(
     step: &Step,
     body: &str,
     expect: &Expect,
-    started_at: &str,
+    attempt: &Attempt,
     t0: Instant,
 ) -> Result<(), StepErr> {
     let begin = if conn.dialect() == Dialect::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
@@ -148,7 +177,7 @@ async fn transaction(
             conn.raw(body).await.map_err(|e| StepErr::from_db("", &e))?;
         }
         check_after_body(conn, module, step, expect).await?;
-        record_ok(conn, module, step, started_at, t0).await
+        record_ok(conn, module, step, attempt, t0).await
     }
     .await;
     match inside {
@@ -242,36 +271,27 @@ fn history_module<'a>(module: &'a str, step: &Step) -> &'a str {
     }
 }
 
-/// The step's `ok` row, and a `baseline` row for every version a definition step covers.
+/// Turns the attempt's row `ok`, and adds a `baseline` row for every version a definition step
+/// covers.
 async fn record_ok(
     conn: &mut Conn,
     module: &str,
     step: &Step,
-    started_at: &str,
+    attempt: &Attempt,
     t0: Instant,
 ) -> Result<(), StepErr> {
-    let row = NewRow {
-        module: history_module(module, step).to_string(),
-        version: step.version.clone(),
-        kind: step.kind,
-        checksum: Some(step.file.checksum.clone()),
-        status: RunStatus::Ok,
-        started_at: started_at.to_string(),
-        finished_at: Some(crate::timefmt::now_utc()),
-        duration_ms: Some(t0.elapsed().as_millis() as i64),
-        error: None,
-        covered_by: None,
-        previous_checksum: None,
-    };
-    conn.insert_history(&row).await.map_err(|e| StepErr::from_db("recording history", &e))?;
+    let duration_ms = t0.elapsed().as_millis() as i64;
+    conn.finish_history(attempt.id, RunStatus::Ok, duration_ms, None)
+        .await
+        .map_err(|e| StepErr::from_db("recording history", &e))?;
     for covered in &step.covers {
         let b = NewRow {
             version: covered.clone(),
             checksum: None,
             status: RunStatus::Baseline,
-            duration_ms: None,
+            finished_at: Some(crate::timefmt::now_utc()),
             covered_by: Some(step.version.clone()),
-            ..row.clone()
+            ..attempt_row(module, step, &attempt.started_at)
         };
         conn.insert_history(&b).await.map_err(|e| StepErr::from_db("recording history", &e))?;
     }
@@ -288,7 +308,7 @@ async fn fail(
     module: &str,
     step: &Step,
     expect: &Expect,
-    started_at: &str,
+    attempt: &Attempt,
     t0: Instant,
     err: StepErr,
     observer: &mut dyn FnMut(&ApplyEvent),
@@ -298,20 +318,29 @@ async fn fail(
     let err_kind = if matches!(err, StepErr::Prelude(_)) { ErrKind::Prelude } else { ErrKind::Other };
     let error = match err {
         StepErr::Raced(found) => {
+            let _ = conn.delete_history(attempt.id).await;
             return Err(DbError::Raced {
                 module: expect.module.clone(),
                 expected: expect.version.clone().unwrap_or_else(|| "nothing".into()),
                 found,
-            })
+            });
         }
+        // This attempt changed nothing and another run may own the version: no row of its own.
         StepErr::AlreadyApplied => {
+            let _ = conn.delete_history(attempt.id).await;
             DbError::AlreadyApplied { module: history_module(module, step).into(), version }
         }
-        StepErr::LockLost => DbError::LockLost { version },
+        StepErr::LockLost => {
+            let _ = conn.delete_history(attempt.id).await;
+            DbError::LockLost { version }
+        }
+        // The row stays `running`; the next run marks it interrupted.
         StepErr::ConnectionLost(m) => DbError::ConnectionLost { version, message: target.sanitize(&m) },
         StepErr::Sql(e) | StepErr::Prelude(e) => {
             let message = target.sanitize(&e);
-            record_failure(conn, module, step, started_at, duration, &message).await;
+            let ms = duration.as_millis() as i64;
+            // Best effort: the failure itself is what the user must see.
+            let _ = conn.finish_history(attempt.id, RunStatus::Failed, ms, Some(&message)).await;
             observer(&ApplyEvent::StepFailed { step, duration, error: &message });
             let kind = step.kind.file_name().to_string();
             let message = format!("{message}\n  file: {}", step.file.path.display());
@@ -330,29 +359,4 @@ async fn fail(
 enum ErrKind {
     Prelude,
     Other,
-}
-
-/// Best effort: the failure itself is what the user must see.
-async fn record_failure(
-    conn: &mut Conn,
-    module: &str,
-    step: &Step,
-    started_at: &str,
-    duration: Duration,
-    message: &str,
-) {
-    let row = NewRow {
-        module: history_module(module, step).to_string(),
-        version: step.version.clone(),
-        kind: step.kind,
-        checksum: Some(step.file.checksum.clone()),
-        status: RunStatus::Failed,
-        started_at: started_at.to_string(),
-        finished_at: Some(crate::timefmt::now_utc()),
-        duration_ms: Some(duration.as_millis() as i64),
-        error: Some(message.to_string()),
-        covered_by: None,
-        previous_checksum: None,
-    };
-    let _ = conn.insert_history(&row).await;
 }

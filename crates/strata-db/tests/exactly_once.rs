@@ -168,3 +168,34 @@ async fn a_failure_after_commit_reports_the_committed_migration() {
     assert_eq!(env.installed().await.as_deref(), Some(V2));
     assert_eq!(env.history().await, [format!("{V1} definition ok"), format!("{V2} migration ok")]);
 }
+
+/// Two SQLite runs at once: the second waits for the first's run lock and then plans once and
+/// finds nothing to do, instead of taking turns step by step and re-planning after each of the
+/// other's commits.
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_sqlite_runs_take_the_run_lock_once() {
+    use strata_db::ApplyEvent;
+    let env = Env::new(Dialect::Sqlite, "runlock");
+    env.apply_ok(to(V1)).await;
+    let slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400000) SELECT count(*) FROM c;";
+    env.counter_project(&[V2, V3, V4], slow).await;
+    let run = |delay_ms: u64| {
+        let env = &env;
+        async move {
+            tokio::time::sleep(Duration::from_millis(delay_ms)).await;
+            let (mut plans, mut waited) = (0, false);
+            let r = strata_db::apply(&env.project, &env.target, &opts(), &mut |e: &ApplyEvent| match e {
+                ApplyEvent::Planned { .. } => plans += 1,
+                ApplyEvent::RunLockWaiting { holder } => waited = holder.starts_with("pid "),
+                _ => {}
+            })
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+            (r.applied.len(), plans, waited)
+        }
+    };
+    let (a, b) = tokio::join!(run(0), run(30));
+    assert_eq!(a, (3, 1, false), "the first run applies everything in one plan");
+    assert_eq!(b, (0, 1, true), "the second waits, then plans once and finds nothing");
+    assert_eq!(env.counter().await, 3);
+}

@@ -94,3 +94,59 @@ async fn an_applied_middle_version_missing_on_disk_needs_attention() {
     assert_eq!(st.rows.iter().find(|r| r.version == V2).unwrap().state, VersionState::MissingOnDisk);
     assert!(!st.up_to_date());
 }
+
+/// `status` while an apply runs shows the version as running, with its runner; an attempt left
+/// `running` by a run that died shows as stale, and the next apply marks it interrupted and
+/// retries it.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_shows_a_running_apply_and_a_stale_one() {
+    use std::time::Duration;
+    let env = Env::new(Dialect::Postgres, "running");
+    env.apply_ok(to(V1)).await;
+    env.counter_project(&[V2], "SELECT pg_sleep(1.5);").await;
+    let apply = env.apply(ApplyOptions::default());
+    let look = async {
+        tokio::time::sleep(Duration::from_millis(700)).await;
+        state_of(&env, V2).await
+    };
+    let (r, (state, detail)) = tokio::join!(apply, look);
+    r.unwrap();
+    assert_eq!(state, VersionState::Running, "{detail:?}");
+    let detail = detail.unwrap();
+    assert!(detail.contains(&format!("pid {}", std::process::id())) && detail.contains("since"), "{detail}");
+    assert_eq!(state_of(&env, V2).await.0, VersionState::Applied);
+}
+
+async fn stale_attempt_is_shown_then_interrupted_and_retried(d: Dialect) {
+    let env = Env::new(d, "stale");
+    env.apply_ok(to(V1)).await;
+    env.counter_project(&[V2], "").await;
+    env.exec(&format!(
+        "INSERT INTO strata_migration_history (module, version, kind, dialect, status, started_at, runner) \
+         VALUES ('shop', '{V2}', 'migration', '{d}', 'running', CURRENT_TIMESTAMP, 'pid 999999 on elsewhere')"
+    ))
+    .await;
+    let (state, detail) = state_of(&env, V2).await;
+    assert_eq!(state, VersionState::Stale, "{d}: {detail:?}");
+    assert!(detail.unwrap().contains("pid 999999 on elsewhere"));
+    assert!(!strata_db::status(&env.project, &env.target).await.unwrap().up_to_date());
+    let r = env.apply_ok(ApplyOptions::default()).await;
+    assert_eq!(r.applied.len(), 1);
+    assert_eq!(
+        env.history().await,
+        [format!("{V1} definition ok"), format!("{V2} migration failed"), format!("{V2} migration ok")]
+    );
+    let err = env.rows("SELECT error FROM strata_migration_history WHERE status = 'failed'").await;
+    assert!(err[0].starts_with("interrupted: pid 999999 on elsewhere started this attempt"), "{err:?}");
+    assert_eq!(env.counter().await, 1);
+}
+
+#[tokio::test]
+async fn postgres_stale_attempt() {
+    stale_attempt_is_shown_then_interrupted_and_retried(Dialect::Postgres).await;
+}
+
+#[tokio::test]
+async fn sqlite_stale_attempt() {
+    stale_attempt_is_shown_then_interrupted_and_retried(Dialect::Sqlite).await;
+}

@@ -246,6 +246,7 @@ fn print_event(
             };
             writeln!(out, "waiting for the migration lock{who}…")
         }
+        ApplyEvent::RunLockWaiting { holder } => writeln!(out, "waiting for the run lock ({holder})…"),
         ApplyEvent::LockAcquired { waited } => writeln!(out, "lock acquired after {}", fmt_duration(*waited)),
         ApplyEvent::NoRepairFile => writeln!(out, "No repair migration to apply."),
         ApplyEvent::RepairAlreadyApplied { version } => {
