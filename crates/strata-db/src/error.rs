@@ -80,7 +80,7 @@ fn human_duration(d: &Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms}ms")
-    } else if ms % 1000 == 0 {
+    } else if ms.is_multiple_of(1000) {
         format!("{}s", ms / 1000)
     } else {
         format!("{:.1}s", d.as_secs_f64())
@@ -130,6 +130,12 @@ impl std::fmt::Display for ApplyFailure {
     }
 }
 
+impl std::error::Error for ApplyFailure {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.error)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,11 +147,5 @@ mod tests {
         let e = DbError::LockTimeout { waited: Duration::from_millis(1500), holders: vec![7] };
         assert!(e.to_string().contains("within 1.5s") && e.to_string().contains("pid 7"), "{e}");
         assert_eq!(human_duration(&Duration::from_secs(60)), "60s");
-    }
-}
-
-impl std::error::Error for ApplyFailure {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.error)
     }
 }
