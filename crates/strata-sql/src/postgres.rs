@@ -11,8 +11,8 @@
 //!   files that declare it differ from Serverpod's in the function body.
 //! * Identifiers with embedded `"` are escaped; JSON defaults cast to `json`/`jsonb` rather
 //!   than `text`; expression index elements are emitted unquoted (once they parse as exactly one
-//!   expression) and introspected partial-index
-//!   predicates are kept (Serverpod never produces either).
+//!   expression) and introspected partial-index predicates are kept (Serverpod never produces
+//!   either).
 
 use strata_schema::{
     ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, VectorDistanceFunction,
