@@ -2,12 +2,12 @@
 
 use strata_schema::{ColumnType, Deferrable, ForeignKeyDefinition, IndexDefinition, IndexElementType};
 
-use crate::expression::check_index;
+use crate::expression::check_index_expressions;
 use crate::{Dialect, SqlError, SqlObject};
 
 /// `"a", "b"` for column elements; expression elements are SQL already and are kept verbatim
 /// (only introspection produces them), after they and the predicate have passed
-/// [`check_index`]: nothing else may reach the statement.
+/// [`check_index_expressions`]: nothing else may reach the statement.
 pub(crate) fn index_elements(
     d: &dyn Dialect,
     table: &str,
@@ -19,7 +19,7 @@ pub(crate) fn index_elements(
             reason: "the index has no elements".to_string(),
         });
     }
-    check_index(d, table, index)?;
+    check_index_expressions(d, table, index)?;
     Ok(index
         .elements
         .iter()

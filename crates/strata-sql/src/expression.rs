@@ -79,8 +79,9 @@ fn invalid(table: &str, index: &IndexDefinition, part: IndexPart, text: &str, re
 }
 
 /// Checks every expression element and the predicate of `index` against `dialect`'s grammar.
-/// Every emitter calls this before it writes the index, whatever the definition's origin.
-pub(crate) fn check_index(
+/// Every emitter calls this before it writes the index, whatever the definition's origin;
+/// introspection calls it to report live indexes strata will not write.
+pub fn check_index_expressions(
     dialect: &dyn Dialect,
     table: &str,
     index: &IndexDefinition,

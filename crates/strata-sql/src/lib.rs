@@ -28,7 +28,7 @@ use strata_schema::{
 
 pub use defaults::ColumnDefault;
 pub use error::{SqlError, SqlObject};
-pub use expression::{check_definition_expressions, IndexPart};
+pub use expression::{check_definition_expressions, check_index_expressions, IndexPart};
 pub use postgres::Postgres;
 pub use sqlite::{sqlite_declared_type, sqlite_declared_type_to_column_type, Sqlite};
 
