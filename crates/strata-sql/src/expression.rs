@@ -36,16 +36,15 @@ impl std::fmt::Display for IndexPart {
 /// would hide the closing parenthesis, and a comment is where tokenizers disagree most.
 pub(crate) fn check_one_expression(grammar: &dyn Grammar, sql: &str) -> Result<(), String> {
     let tokens = Tokenizer::new(grammar, sql).tokenize().map_err(|e| e.to_string())?;
-    if tokens.iter().any(|t| {
+    let has_comment = tokens.iter().any(|t| {
         matches!(t, Token::Whitespace(Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_)))
-    }) {
-        return Err("comments are not allowed".to_string());
-    }
+    });
     let mut parser = Parser::new(grammar).with_tokens(tokens);
     parser.parse_expr().map_err(|e| e.to_string())?;
     match parser.peek_token().token {
+        Token::EOF if has_comment => Err("comments are not allowed".to_string()),
         Token::EOF => Ok(()),
-        rest => Err(format!("unexpected {rest} after the expression")),
+        rest => Err(format!("unexpected `{rest}` after the expression")),
     }
 }
 

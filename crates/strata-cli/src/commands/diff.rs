@@ -182,7 +182,12 @@ fn resolve_side(
             }
             Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {}", file.display()))),
         };
-        return Ok(definition_from_json(&text).map_err(|error| ProjectError::Json { path: file, error })?);
+        let definition =
+            definition_from_json(&text).map_err(|error| ProjectError::Json { path: file.clone(), error })?;
+        // The same located refusal of crafted index SQL as for definitions read from a version.
+        strata_sql::check_definition_expressions(&definition)
+            .map_err(|error| ProjectError::Json { path: file, error })?;
+        return Ok(definition);
     }
 
     if is_version_name(side) {
