@@ -93,13 +93,17 @@ impl Project {
 }
 
 #[test]
-fn equal_sides_exit_0_and_print_nothing() {
+fn equal_sides_exit_0_and_print_no_sql() {
     let p = Project::shop_with_migration();
     for (from, to) in [("latest", "models"), ("models", "latest"), ("latest", V1), ("empty", "empty")] {
         let run = p.diff(from, to, &[]);
         run.assert_code(0);
         assert_eq!(run.stdout, "", "{from} -> {to}");
         assert_eq!(run.stderr, "", "no summary when stdout is not a terminal");
+        // JSON is always JSON: the empty migration.json.
+        let run = p.diff(from, to, &["--format", "json"]);
+        run.assert_code(0);
+        assert!(migration_from_json(run.stdout.trim_end()).unwrap().actions.is_empty(), "{from} -> {to}");
     }
     let run = p.diff("latest", "models", &["--summary"]);
     run.assert_code(0);

@@ -61,18 +61,24 @@ fn drift_report_and_exit_codes() {
     let out = strata(dir, &["diff", "--from", &side, "--to", "latest"]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    // The report is for humans (stderr); stdout is the SQL alone (see cli_streams.rs).
     for needle in [
         "Drift between the database and latest (3 differences):",
         "table \"item\": column \"price\" is not null in the database, nullable in latest",
         "table \"item\": column \"extra\" exists in the database but not in latest",
         "table \"item\": index \"item_name_idx\" is missing from the database (latest has it)",
+    ] {
+        assert!(stderr.contains(needle), "missing {needle:?} in:\n{stderr}");
+    }
+    for needle in [
         "ALTER TABLE \"item\" DROP COLUMN \"extra\";",
         "CREATE INDEX \"item_name_idx\" ON \"item\" USING btree (\"name\");",
     ] {
         assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
     }
     // The URL (which could carry a password) is never echoed.
-    assert!(!stdout.contains(&db.url), "{stdout}");
+    assert!(!text(&out).contains(&db.url), "{}", text(&out));
 
     // JSON output stays machine-readable: no report lines.
     let out = strata(dir, &["diff", "--from", &side, "--to", "latest", "--format", "json"]);

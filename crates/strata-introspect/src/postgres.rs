@@ -20,6 +20,7 @@ use crate::pg_types::{
     fk_action, fk_deferrable, fk_match_type, gin_operator_class, map_column_type, method_has_parameters,
     method_is_vector, parse_reloptions, vector_operator_class,
 };
+use crate::warning::unwritable_index;
 use crate::{
     quote_ident, IntrospectError, IntrospectOptions, IntrospectWarning, Introspection, WarningKind,
     MIGRATIONS_TABLE,
@@ -443,6 +444,7 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
         let oid: i64 = get(row, "table_oid", QUERIES[3])?;
         let Some(table) = tables.get_mut(oid) else { continue };
         if let Some(index) = map_index(row, table, &mut warnings)? {
+            warnings.extend(unwritable_index(&strata_sql::Postgres, &table.schema, &table.def.name, &index));
             table.def.indexes.push(index);
         }
     }

@@ -18,6 +18,7 @@ use strata_schema::{
 };
 
 use crate::postgres::ANALYZER_MODULE;
+use crate::warning::unwritable_index;
 use crate::{
     quote_ident, IntrospectError, IntrospectOptions, IntrospectWarning, Introspection, WarningKind,
     MIGRATIONS_TABLE,
@@ -251,14 +252,16 @@ pub async fn introspect_sqlite(
                 depends_on: vec![table_name.clone()],
             });
         }
-        tables[ti].indexes.push(IndexDefinition {
+        let index = IndexDefinition {
             index_name: name,
             elements: els,
             index_type: "btree".into(),
             is_unique: get::<i64>(row, "is_unique", 2)? != 0,
             predicate: parsed.predicate,
             ..Default::default()
-        });
+        };
+        warnings.extend(unwritable_index(&strata_sql::Sqlite, SCHEMA, &table_name, &index));
+        tables[ti].indexes.push(index);
     }
 
     let rows = run(

@@ -168,6 +168,32 @@ impl fmt::Display for IntrospectWarning {
     }
 }
 
+/// A warning for a live index whose expression elements or predicate are not exactly one SQL
+/// expression in `dialect`'s grammar. The emitters refuse to write such an index, so the user
+/// learns it here, named, rather than from a failed `inspect --format sql` or diff.
+pub(crate) fn unwritable_index(
+    dialect: &dyn strata_sql::Dialect,
+    schema: &str,
+    table: &str,
+    index: &strata_schema::IndexDefinition,
+) -> Option<IntrospectWarning> {
+    let reason = match strata_sql::check_index_expressions(dialect, table, index) {
+        Ok(()) => return None,
+        Err(strata_sql::SqlError::InvalidIndexExpression { part, text, reason, .. }) => {
+            format!("{part} {text:?} is not one SQL expression ({reason})")
+        }
+        Err(other) => other.to_string(),
+    };
+    Some(IntrospectWarning {
+        kind: WarningKind::IndexDetail,
+        schema: schema.to_string(),
+        table: Some(table.to_string()),
+        name: index.index_name.clone(),
+        detail: format!("strata will not write SQL for it: {reason}"),
+        depends_on: vec![table.to_string()],
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

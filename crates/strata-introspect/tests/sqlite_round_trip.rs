@@ -144,3 +144,28 @@ fn handwritten_sqlite_schema() {
     assert!(!single.constraint_name.is_empty());
     assert!(!live.definition.table("Parent").unwrap().column("Name").unwrap().is_nullable);
 }
+
+/// A live index whose element text is not one expression (SQLite keeps `DESC` in the element
+/// text) is named as one strata will not write SQL for; the writable one next to it is not.
+#[test]
+fn live_index_expressions_strata_cannot_write_are_named() {
+    use strata_introspect::WarningKind;
+    let db = SqliteScratch::new("expr_check");
+    sqlite_exec(
+        &db.url,
+        "CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT);
+         CREATE INDEX t_lower_desc ON t (lower(a) DESC);
+         CREATE INDEX t_lower ON t (lower(a)) WHERE a <> 'x';",
+    );
+    let live = sqlite_introspect(&db.url);
+    let unwritable = |name: &str| {
+        live.warnings.iter().find(|w| {
+            w.kind == WarningKind::IndexDetail && w.name == name && w.detail.contains("will not write SQL")
+        })
+    };
+    let warning = unwritable("t_lower_desc").unwrap_or_else(|| panic!("{:#?}", live.warnings));
+    assert!(warning.detail.contains("element 0 \"lower(a) DESC\" is not one SQL expression"), "{warning}");
+    assert!(unwritable("t_lower").is_none(), "{:#?}", live.warnings);
+    // The emitter refuses it too, so `inspect --format sql` cannot write it.
+    assert!(definition_sql(&Sqlite, &live.definition).is_err());
+}

@@ -169,7 +169,12 @@ impl MigrationsDir {
     fn read_json_definition(&self, version: &str, file: &str) -> Result<DatabaseDefinition, ProjectError> {
         let path = self.version_path(version).join(file);
         let text = read_artifact(&path)?;
-        definition_from_json(&text).map_err(|error| ProjectError::Json { path, error })
+        let definition =
+            definition_from_json(&text).map_err(|error| ProjectError::Json { path: path.clone(), error })?;
+        // Index expressions are SQL text: refuse crafted ones here, located, before any command uses them.
+        strata_sql::check_definition_expressions(&definition)
+            .map_err(|error| ProjectError::Json { path, error })?;
+        Ok(definition)
     }
 
     /// The trailing version directories that are completely empty (left behind by a git

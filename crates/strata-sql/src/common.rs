@@ -2,10 +2,12 @@
 
 use strata_schema::{ColumnType, Deferrable, ForeignKeyDefinition, IndexDefinition, IndexElementType};
 
+use crate::expression::check_index_expressions;
 use crate::{Dialect, SqlError, SqlObject};
 
 /// `"a", "b"` for column elements; expression elements are SQL already and are kept verbatim
-/// (only introspection produces them).
+/// (only introspection produces them), after they and the predicate have passed
+/// [`check_index_expressions`]: nothing else may reach the statement.
 pub(crate) fn index_elements(
     d: &dyn Dialect,
     table: &str,
@@ -17,6 +19,7 @@ pub(crate) fn index_elements(
             reason: "the index has no elements".to_string(),
         });
     }
+    check_index_expressions(d, table, index)?;
     Ok(index
         .elements
         .iter()

@@ -3,6 +3,8 @@
 
 use std::fmt;
 
+use crate::IndexPart;
+
 /// The schema object an error is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SqlObject {
@@ -67,6 +69,13 @@ pub enum SqlError {
     /// An index whose method, parameters or operator classes cannot be rendered.
     #[error("{object}: {reason}")]
     InvalidIndex { object: SqlObject, reason: String },
+    /// An index expression element or predicate that is not exactly one SQL expression: it
+    /// would be spliced into the statement, so anything else could run statements of its own.
+    #[error(
+        "{object}: {part} {text:?} is not one SQL expression ({reason}); it must be exactly one \
+         expression, such as lower(\"email\"): fix or remove it"
+    )]
+    InvalidIndexExpression { object: SqlObject, part: IndexPart, text: String, reason: String },
     /// A foreign key without columns, or with a column count that does not match its reference.
     #[error("{object}: {reason}")]
     InvalidForeignKey { object: SqlObject, reason: String },

@@ -7,12 +7,16 @@
 //! cannot make in place. A new dialect implements the trait; the emitter does not change.
 //!
 //! The library does no I/O and never panics on any input: everything it cannot express is a
-//! typed [`SqlError`] naming the table, column or index.
+//! typed [`SqlError`] naming the table, column or index. Index expression elements and
+//! predicates are the only SQL text a definition carries; an emitter writes them only after
+//! they parse as exactly one expression ([`check_definition_expressions`] is the early,
+//! located form of the same check for definitions read from files).
 
 mod common;
 mod defaults;
 mod emit;
 mod error;
+mod expression;
 mod postgres;
 pub mod quote;
 mod sqlite;
@@ -24,6 +28,7 @@ use strata_schema::{
 
 pub use defaults::ColumnDefault;
 pub use error::{SqlError, SqlObject};
+pub use expression::{check_definition_expressions, check_index_expressions, IndexPart};
 pub use postgres::Postgres;
 pub use sqlite::{sqlite_declared_type, sqlite_declared_type_to_column_type, Sqlite};
 
@@ -95,6 +100,9 @@ pub trait Dialect: Send + Sync {
 
     // ---- spelling ----------------------------------------------------------------------
 
+    /// `Ok` when `sql` is exactly one expression in this dialect's grammar, else why not. Index
+    /// expression elements and predicates pass this before they are written into a statement.
+    fn check_expression(&self, sql: &str) -> Result<(), String>;
     /// Quotes an identifier. Defaults to [`quote::ident`], the crate's one quoting function.
     fn quote_identifier(&self, name: &str) -> String {
         quote::ident(name)

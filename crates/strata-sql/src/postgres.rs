@@ -10,8 +10,9 @@
 //! * `gen_random_uuid_v7()` is strata's own implementation (same name, same semantics), so
 //!   files that declare it differ from Serverpod's in the function body.
 //! * Identifiers with embedded `"` are escaped; JSON defaults cast to `json`/`jsonb` rather
-//!   than `text`; expression index elements are emitted unquoted and introspected partial-index
-//!   predicates are kept (Serverpod never produces either).
+//!   than `text`; expression index elements are emitted unquoted (once they parse as exactly one
+//!   expression) and introspected partial-index predicates are kept (Serverpod never produces
+//!   either).
 
 use strata_schema::{
     ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, VectorDistanceFunction,
@@ -147,6 +148,9 @@ impl Dialect for Postgres {
     }
     fn supports_geography(&self) -> bool {
         true
+    }
+    fn check_expression(&self, sql: &str) -> Result<(), String> {
+        crate::expression::check_postgres(sql)
     }
     fn supports_index_method(&self, method: &str) -> bool {
         // Extensions add access methods, so any plain word may exist on the server.

@@ -141,6 +141,9 @@ impl Dialect for Sqlite {
     fn supports_geography(&self) -> bool {
         false
     }
+    fn check_expression(&self, sql: &str) -> Result<(), String> {
+        crate::expression::check_sqlite(sql)
+    }
     fn supports_index_method(&self, method: &str) -> bool {
         method == "btree"
     }

@@ -6,9 +6,10 @@
 //! `migration.sql`),
 //! `latest` (the newest version), `empty` (no tables), or `db:URL` (a live database).
 //!
-//! Exit codes follow `diff(1)`: 0 when the schemas are equal (nothing printed), 2 when they
-//! differ, 1 on error. The SQL or JSON goes to stdout; the human summary (on a terminal, or
-//! with `--summary`) goes to stderr so the output stays pipeable.
+//! Exit codes follow `diff(1)`: 0 when the schemas are equal, 2 when they differ, 1 on error.
+//! Only the SQL or JSON goes to stdout (when equal: no SQL, or the empty migration.json), so
+//! `> fix.sql` is a file psql runs; the drift report, "In sync" and the human summary (on a
+//! terminal, or with `--summary`) go to stderr.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -68,21 +69,25 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let show_summary = args.summary || std::io::stdout().is_terminal();
     let live_side = args.from.starts_with("db:") || args.to.starts_with("db:");
     if migration.actions.is_empty() {
+        // stdout stays machine-readable: valid (empty) SQL, or the empty migration.json.
+        if args.format == Format::Json {
+            println!("{}", migration_to_json(&migration));
+        }
         if live_side {
-            println!("In sync: {} matches {}.", side_label(&args.from), side_label(&args.to));
+            eprintln!("In sync: {} matches {}.", side_label(&args.from), side_label(&args.to));
         } else if show_summary {
             eprintln!("No differences.");
         }
         return Ok(exit::OK);
     }
-    // With a live database on either side, explain the drift object by object before the SQL
-    // that fixes it (JSON output stays machine-readable).
-    if live_side && matches!(args.format, Format::Sql) {
+    // With a live database on either side, explain the drift object by object (on stderr, so
+    // `> fix.sql` captures only the SQL that fixes it).
+    if live_side {
         let report =
             strata_introspect::drift_report(&from, &to, &side_label(&args.from), &side_label(&args.to));
-        print!("{report}");
-        println!();
-        println!("-- SQL that takes {} to {}:", side_label(&args.from), side_label(&args.to));
+        eprint!("{report}");
+        eprintln!();
+        eprintln!("The migration on stdout takes {} to {}.", side_label(&args.from), side_label(&args.to));
     }
 
     match args.format {
@@ -182,7 +187,12 @@ fn resolve_side(
             }
             Err(e) => return Err(anyhow::Error::new(e).context(format!("cannot read {}", file.display()))),
         };
-        return Ok(definition_from_json(&text).map_err(|error| ProjectError::Json { path: file, error })?);
+        let definition =
+            definition_from_json(&text).map_err(|error| ProjectError::Json { path: file.clone(), error })?;
+        // The same located refusal of crafted index SQL as for definitions read from a version.
+        strata_sql::check_definition_expressions(&definition)
+            .map_err(|error| ProjectError::Json { path: file, error })?;
+        return Ok(definition);
     }
 
     if is_version_name(side) {

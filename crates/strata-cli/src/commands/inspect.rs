@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use strata_introspect::IntrospectOptions;
+use strata_schema::DatabaseDefinition;
 use strata_sql::{definition_sql, Postgres, Sqlite};
 
 use crate::commands::apply::ConnArgs;
@@ -34,9 +35,10 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     print_warnings(&live);
     match args.format.as_str() {
         "sql" => {
+            let definition = without_runner_history(&live.definition);
             let sql = match target.dialect() {
-                strata_db::Dialect::Postgres => definition_sql(&Postgres, &live.definition),
-                strata_db::Dialect::Sqlite => definition_sql(&Sqlite, &live.definition),
+                strata_db::Dialect::Postgres => definition_sql(&Postgres, &definition),
+                strata_db::Dialect::Sqlite => definition_sql(&Sqlite, &definition),
             }
             .map_err(|e| anyhow::anyhow!("the live schema cannot be written as SQL: {e}"))?;
             print!("{sql}");
@@ -44,4 +46,13 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         _ => println!("{}", strata_schema::definition_to_json(&live.definition)),
     }
     Ok(exit::OK)
+}
+
+/// The live schema without strata's runner history table: `apply` creates that table itself,
+/// and its `timestamptz` columns have no column type, so every database strata migrated would
+/// otherwise fail `inspect --format sql`.
+fn without_runner_history(live: &DatabaseDefinition) -> DatabaseDefinition {
+    let mut out = live.clone();
+    out.tables.retain(|t| t.name != strata_introspect::HISTORY_TABLE);
+    out
 }

@@ -1,0 +1,128 @@
+//! Shared support for end-to-end tests that run the `strata` binary on a copy of a fixture
+//! project (used by `cli_index_safety.rs` and `cli_streams.rs`).
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_strata");
+/// The clock for the first version a test creates.
+pub const V1: &str = "20260101000000001";
+/// The clock for everything run after it.
+pub const LATER: &str = "20260102000000001";
+
+/// One finished run of the binary.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    #[track_caller]
+    pub fn code(&self, code: i32) -> &Self {
+        assert_eq!(self.code, code, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
+        self
+    }
+    #[track_caller]
+    pub fn stderr_says(&self, text: &str) -> &Self {
+        assert!(self.stderr.contains(text), "expected {text:?} on stderr\nstderr:\n{}", self.stderr);
+        self
+    }
+}
+
+/// A fixture project copied into a temporary directory.
+pub struct Project {
+    _tmp: tempfile::TempDir,
+    pub dir: PathBuf,
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let dest = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_tree(&entry.path(), &dest);
+        } else {
+            fs::copy(entry.path(), &dest).unwrap();
+        }
+    }
+}
+
+impl Project {
+    /// The PostgreSQL `store` fixture (company, employee) with its first version `V1` created.
+    pub fn store() -> Project {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("store");
+        copy_tree(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/introspect/projects/store"),
+            &dir,
+        );
+        let p = Project { _tmp: tmp, dir };
+        p.run_at(V1, &["create-migration"]).code(0);
+        p
+    }
+
+    /// Runs `strata` in the project directory at clock `now`, without the caller's
+    /// `DATABASE_URL`.
+    pub fn run_at(&self, now: &str, args: &[&str]) -> Run {
+        let out = Command::new(BIN)
+            .args(args)
+            .current_dir(&self.dir)
+            .env("STRATA_NOW", now)
+            .env_remove("DATABASE_URL")
+            .env_remove("RUST_BACKTRACE")
+            .output()
+            .unwrap();
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Runs `strata` at the clock after `V1`.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_at(LATER, args)
+    }
+
+    /// `migrations/<version>/definition.json`.
+    pub fn definition_path(&self, version: &str) -> PathBuf {
+        self.dir.join("migrations").join(version).join("definition.json")
+    }
+
+    /// Every path under the project, relative and sorted: compared before and after a run to
+    /// prove that nothing was written.
+    pub fn files(&self) -> Vec<String> {
+        fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+            for entry in fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                out.push(path.strip_prefix(root).unwrap().display().to_string());
+                if path.is_dir() {
+                    walk(root, &path, out);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.dir, &self.dir, &mut out);
+        out.sort();
+        out
+    }
+}
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
+
+/// Runs `sql` on the PostgreSQL database at `url`, panicking with the error.
+pub fn pg_exec(url: &str, sql: &str) {
+    use sqlx::Connection;
+    block_on(async {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{e}\n{sql}"));
+        c.close().await.ok();
+    })
+}

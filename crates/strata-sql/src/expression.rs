@@ -1,0 +1,118 @@
+//! Index expression elements and partial-index predicates are the only SQL text a definition
+//! carries, and it comes from files anyone can edit. Before any of it is spliced into a
+//! statement it must parse as exactly one expression, with nothing after it: otherwise a
+//! crafted `definition.json` (`"x); CREATE TABLE pwned (a int); --"`) would run its own
+//! statements through `apply`.
+
+use sqlparser::dialect::{Dialect as Grammar, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
+use strata_schema::{DatabaseDefinition, IndexDefinition, IndexElementType, JsonError};
+
+use crate::{Dialect, SqlError, SqlObject};
+
+/// Which part of an index a piece of SQL text is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexPart {
+    /// The expression element at this position (0-based, as in the `elements` array; `u32`
+    /// keeps [`SqlError`] small).
+    Element(u32),
+    /// The `WHERE` predicate.
+    Predicate,
+}
+
+impl std::fmt::Display for IndexPart {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IndexPart::Element(i) => write!(f, "element {i}"),
+            IndexPart::Predicate => f.write_str("predicate"),
+        }
+    }
+}
+
+/// Why `sql` is not exactly one expression in `grammar`, or `Ok` when it is.
+///
+/// Comments are refused too: the statement is written on one line, so a `--` inside the text
+/// would hide the closing parenthesis, and a comment is where tokenizers disagree most.
+pub(crate) fn check_one_expression(grammar: &dyn Grammar, sql: &str) -> Result<(), String> {
+    let tokens = Tokenizer::new(grammar, sql).tokenize().map_err(|e| e.to_string())?;
+    let has_comment = tokens.iter().any(|t| {
+        matches!(t, Token::Whitespace(Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_)))
+    });
+    let mut parser = Parser::new(grammar).with_tokens(tokens);
+    parser.parse_expr().map_err(|e| e.to_string())?;
+    match parser.peek_token().token {
+        Token::EOF if has_comment => Err("comments are not allowed".to_string()),
+        Token::EOF => Ok(()),
+        rest => Err(format!("unexpected `{rest}` after the expression")),
+    }
+}
+
+/// The PostgreSQL expression grammar.
+pub(crate) fn check_postgres(sql: &str) -> Result<(), String> {
+    check_one_expression(&PostgreSqlDialect {}, sql)
+}
+
+/// The SQLite expression grammar.
+pub(crate) fn check_sqlite(sql: &str) -> Result<(), String> {
+    check_one_expression(&SQLiteDialect {}, sql)
+}
+
+/// The SQL text of `index` (expression elements, then the predicate) with its part.
+fn sql_parts(index: &IndexDefinition) -> impl Iterator<Item = (IndexPart, &str)> {
+    let elements = (0u32..).zip(&index.elements).filter_map(|(i, e)| {
+        (e.element_type == IndexElementType::Expression)
+            .then_some((IndexPart::Element(i), e.definition.as_str()))
+    });
+    elements.chain(index.predicate.as_deref().map(|p| (IndexPart::Predicate, p)))
+}
+
+/// The typed error for one refused piece of index SQL.
+fn invalid(table: &str, index: &IndexDefinition, part: IndexPart, text: &str, reason: String) -> SqlError {
+    SqlError::InvalidIndexExpression {
+        object: SqlObject::index(table, &index.index_name),
+        part,
+        text: text.to_string(),
+        reason,
+    }
+}
+
+/// Checks every expression element and the predicate of `index` against `dialect`'s grammar.
+/// Every emitter calls this before it writes the index, whatever the definition's origin;
+/// introspection calls it to report live indexes strata will not write.
+pub fn check_index_expressions(
+    dialect: &dyn Dialect,
+    table: &str,
+    index: &IndexDefinition,
+) -> Result<(), SqlError> {
+    for (part, text) in sql_parts(index) {
+        dialect.check_expression(text).map_err(|reason| invalid(table, index, part, text, reason))?;
+    }
+    Ok(())
+}
+
+/// The early, located check for a definition just read from a file: every index expression
+/// element and predicate must be one expression in a grammar strata writes (PostgreSQL or
+/// SQLite; the emitter later checks the project's own). The error names the JSON path, the
+/// table, the index and the element, so the file can be fixed before anything is generated.
+pub fn check_definition_expressions(definition: &DatabaseDefinition) -> Result<(), JsonError> {
+    for (t, table) in definition.tables.iter().enumerate() {
+        for (i, index) in table.indexes.iter().enumerate() {
+            for (part, text) in sql_parts(index) {
+                let Err(reason) = check_postgres(text) else { continue };
+                if check_sqlite(text).is_ok() {
+                    continue;
+                }
+                let key = match part {
+                    IndexPart::Element(e) => format!("elements[{e}].definition"),
+                    IndexPart::Predicate => "predicate".to_string(),
+                };
+                return Err(JsonError::Shape {
+                    path: format!("$.tables[{t}].indexes[{i}].{key}"),
+                    message: invalid(&table.name, index, part, text, reason).to_string(),
+                });
+            }
+        }
+    }
+    Ok(())
+}
