@@ -320,3 +320,78 @@ fn tables_referenced_from_other_schemas_are_never_dropped() {
         .says("--force does not override this");
     assert!(!p.dir.join("repair-migration").exists());
 }
+
+/// A rollback applied with `apply --repair` stays rolled back: the newer version is not
+/// re-applied (the dropped column does not come back empty), status exits 2 saying so, and only
+/// an explicit `--to` goes forward again.
+#[test]
+fn apply_repair_of_a_rollback_stops_at_the_older_version() {
+    let p = Project::store();
+    p.add_v2();
+    let db = PgScratch::new("repair_rollback_apply");
+    p.run(&["apply", "--database-url", &db.url]).code(0);
+    p.repair(&db.url, &["--version", V1, "--force"]).code(0);
+    let applied = p.run(&["apply", "--repair", "--database-url", &db.url]);
+    applied
+        .code(0)
+        .says(&format!("rolled back to {V1} by repair migration"))
+        .says(&format!("strata apply --to {V2}"));
+    let project_row =
+        query_strings(&db.url, "SELECT version FROM serverpod_migrations WHERE module = 'store'");
+    assert_eq!(project_row, vec![V1.to_string()]);
+    let columns = query_strings(
+        &db.url,
+        "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'company' ORDER BY 1",
+    );
+    assert!(!columns.contains(&"website".to_string()), "V2 must not be re-applied: {columns:?}");
+    p.run(&["status", "--database-url", &db.url]).code(2).says(&format!("rolled back to {V1}"));
+    // Every later start (plain or --repair) keeps it rolled back.
+    p.run(&["apply", "--repair", "--database-url", &db.url]).code(0);
+    p.run(&["apply", "--database-url", &db.url]).code(0);
+    assert_eq!(
+        query_strings(&db.url, "SELECT version FROM serverpod_migrations WHERE module = 'store'"),
+        [V1]
+    );
+    p.run(&["apply", "--to", V2, "--database-url", &db.url]).code(0);
+    assert_eq!(
+        query_strings(&db.url, "SELECT version FROM serverpod_migrations WHERE module = 'store'"),
+        [V2]
+    );
+    p.run(&["status", "--database-url", &db.url]).code(0);
+}
+
+/// A repair file records the database it was computed from; `apply --repair` refuses another
+/// database (a leftover file would drop what that one needs) unless --force.
+#[test]
+fn a_repair_file_is_refused_on_a_database_it_was_not_computed_from() {
+    let p = Project::store();
+    let a = PgScratch::new("repair_source_a");
+    let b = PgScratch::new("repair_source_b");
+    p.run(&["apply", "--database-url", &a.url]).code(0);
+    p.run(&["apply", "--database-url", &b.url]).code(0);
+    exec(&a.url, "ALTER TABLE employee DROP COLUMN email;");
+    exec(&b.url, "ALTER TABLE company ADD COLUMN extra text;");
+    p.repair(&a.url, &["--force"]).code(0);
+    let (_, sql) = p.repair_file();
+    assert!(sql.starts_with("-- strata-source-fingerprint: schema=public sha256:"), "{sql}");
+
+    let refused = p.run(&["apply", "--repair", "--database-url", &b.url]);
+    refused.code(1).says("computed from another database").says("--force");
+    let extra = query_strings(
+        &b.url,
+        "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'company' AND column_name = 'extra'",
+    );
+    assert_eq!(extra, ["extra"], "nothing ran on the other database");
+    assert!(
+        query_strings(&b.url, "SELECT version FROM serverpod_migrations WHERE module = '_repair'").is_empty()
+    );
+
+    // The database it was computed from accepts it, and a later run skips it (already applied).
+    p.run(&["apply", "--repair", "--database-url", &a.url]).code(0);
+    p.run(&["apply", "--repair", "--database-url", &a.url]).code(0);
+    p.repair(&a.url, &[]).code(1).says("No changes detected.");
+    // --force skips the check: the file then really runs on b (and, computed for a, fails there).
+    p.run(&["apply", "--repair", "--force", "--database-url", &b.url])
+        .code(1)
+        .says("column \"email\" of relation \"employee\" already exists");
+}

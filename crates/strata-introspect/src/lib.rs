@@ -16,6 +16,7 @@
 //! [`repair`] module uses those warnings to keep repair migrations from touching such objects.
 
 pub mod drift;
+pub mod fingerprint;
 mod pg_types;
 pub mod postgres;
 pub mod repair;

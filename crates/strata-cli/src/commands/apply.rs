@@ -49,6 +49,10 @@ pub struct Args {
     /// branch after newer versions were applied). The installed version stays the newest.
     #[arg(long)]
     pub out_of_order: bool,
+    /// With --repair: apply the repair file even if it was computed from another database (its
+    /// recorded fingerprint does not match this one).
+    #[arg(long, requires = "repair")]
+    pub force: bool,
 }
 
 /// Parses `500ms`, `30s`, `2m`, `1h` or a plain number of seconds.
@@ -122,6 +126,9 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     // Progress and the outcome are a human report: stderr. Only a dry run's plan and SQL (what
     // it exists to produce) go to stdout. Write errors are ignored (SIGPIPE is too, see main):
     // a closed pipe must never stop a run between two migrations.
+    if opts.repair && !args.force {
+        check_repair_source(&project, &target)?;
+    }
     let tty = std::io::stderr().is_terminal();
     let mut err = std::io::stderr();
     let _ = writeln!(err, "database: {target}");
@@ -146,6 +153,31 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     }
     let _ = print_outcome(&mut err, &report, started.elapsed());
     Ok(exit::OK)
+}
+
+/// Refuses a repair file computed from another database: its recorded fingerprint must match
+/// this database, unless the repair already ran here (then the runner skips it).
+fn check_repair_source(project: &Project, target: &ConnectionTarget) -> anyhow::Result<()> {
+    use strata_introspect::fingerprint::{fingerprint, recorded_fingerprint};
+    let Some(repair) = strata_db::disk::read_repair(&project.repair_dir)? else { return Ok(()) };
+    let Some((schema, recorded)) = recorded_fingerprint(&repair.file.sql) else { return Ok(()) };
+    let opts = strata_introspect::IntrospectOptions::with_schemas([schema]);
+    let live = crate::commands::live::introspect_target(target, &opts)?;
+    let done = live
+        .installed_versions
+        .iter()
+        .any(|v| v.module == strata_db::REPAIR_MODULE && v.version == repair.version);
+    let current = fingerprint(&live);
+    if done || current == recorded {
+        return Ok(());
+    }
+    anyhow::bail!(
+        "{}: this repair migration was computed from another database (or this one changed since): it records \
+         fingerprint {recorded}, but {target} is {current}. Applied here it could drop what this database still \
+         needs. Re-create it against this database with `strata create-repair-migration`, or pass --force if you \
+         are sure",
+        repair.file.path.display()
+    )
 }
 
 /// The dry run's plan and the SQL it would run, on stdout.

@@ -165,6 +165,9 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         Dialect::Postgres => pin_search_path(&migration_sql(&Postgres, &input)?, &args.schema),
         Dialect::Sqlite => migration_sql(&Sqlite, &input)?,
     };
+    // Bind the file to the database it was computed from (see strata_introspect::fingerprint).
+    let fp = strata_introspect::fingerprint::fingerprint(&live);
+    let sql = strata_introspect::fingerprint::fingerprint_line(&args.schema, &fp) + &sql;
 
     let path = cfg.repair_dir.join(format!("{name}.sql"));
     std::fs::create_dir_all(&cfg.repair_dir)
