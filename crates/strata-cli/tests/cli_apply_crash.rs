@@ -82,6 +82,15 @@ fn sigkill_mid_migration_leaves_database_and_lock_clean() {
     });
     assert_eq!(query(&db.url, schema), before, "the killed migration left changes behind");
 
+    // The killed attempt is visible as a stale run (PhotoPrism's "stuck in running").
+    let status = Command::new(env!("CARGO_BIN_EXE_strata"))
+        .args(["-C", dir.path().to_str().unwrap(), "status", "--database-url", &db.url])
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&status.stdout);
+    assert_eq!(status.status.code(), Some(2), "{shown}");
+    assert!(shown.contains("stale run") && shown.contains("never finished"), "{shown}");
+
     std::fs::write(&file, good).unwrap();
     let out = strata(dir.path(), &db.url, &["--lock-timeout", "5s"]).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -90,5 +99,16 @@ fn sigkill_mid_migration_leaves_database_and_lock_clean() {
         ["20250103000000000"]
     );
     let ok = query(&db.url, "SELECT version || ' ' || status FROM strata_migration_history ORDER BY id");
-    assert_eq!(ok, ["20250101000000000 ok", "20250102000000000-orders ok", "20250103000000000 ok"]);
+    // The killed attempt is recorded as interrupted, then the retry's own row.
+    assert_eq!(
+        ok,
+        [
+            "20250101000000000 ok",
+            "20250102000000000-orders failed",
+            "20250102000000000-orders ok",
+            "20250103000000000 ok"
+        ]
+    );
+    let why = query(&db.url, "SELECT error FROM strata_migration_history WHERE status = 'failed'");
+    assert!(why[0].starts_with("interrupted: pid ") && why[0].contains("did not commit"), "{why:?}");
 }
