@@ -22,6 +22,22 @@ pub enum DbError {
     Config { path: PathBuf, message: String },
     #[error("cannot connect to {target}: {message}")]
     Connect { target: String, message: String },
+    #[error(
+        "{endpoint} did not answer within {} (connecting to {target}): check the host and port, \
+         that the server is running and that nothing in between drops the connection; allow \
+         longer with --connect-timeout or connect_timeout=<seconds> in the URL",
+        fmt_wait(.waited)
+    )]
+    ConnectTimeout { endpoint: String, target: String, waited: Duration },
+    #[error(
+        "{}: could not open it within {}: another process holds a lock on it (or its file system does not answer); retry when \
+         that has finished, or allow longer with --connect-timeout",
+        .path.display(),
+        fmt_wait(.waited)
+    )]
+    SqliteBusy { path: PathBuf, waited: Duration },
+    #[error("invalid key=value connection string at column {column}: {message}")]
+    InvalidConnectionString { column: usize, message: String },
     #[error("{context}: {message}")]
     Sql { context: String, message: String },
     #[error("{path}: {message}")]
@@ -40,6 +56,17 @@ pub enum DbError {
         "the database changed while applying: expected {module} at {expected}, found {found}; re-run apply"
     )]
     Raced { module: String, expected: String, found: String },
+}
+
+/// `10s`, `1.5s`, `500ms`.
+fn fmt_wait(waited: &Duration) -> String {
+    if waited.as_millis() < 1000 {
+        format!("{}ms", waited.as_millis())
+    } else if waited.subsec_millis() == 0 {
+        format!("{}s", waited.as_secs())
+    } else {
+        format!("{:.1}s", waited.as_secs_f64())
+    }
 }
 
 fn lock_timeout_message(waited: &Duration, holders: &[i32]) -> String {
