@@ -3,26 +3,12 @@
 //! password never reaches stdout or stderr however the URL is malformed and wherever it comes
 //! from, and a libpq key=value string connects.
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Longer than any bound under test: reaching it means strata hung.
 const HANG: Duration = Duration::from_secs(60);
-
-/// A port on 127.0.0.1 that accepts connections and never sends a byte.
-fn silent_server() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming() {
-            held.push(stream);
-        }
-    });
-    port
-}
 
 /// A PostgreSQL project with one model and its first migration (written by strata itself).
 fn project() -> tempfile::TempDir {
@@ -72,7 +58,7 @@ fn text(o: &Output) -> String {
 
 #[test]
 fn every_command_that_connects_gives_up_on_a_silent_server() {
-    let port = silent_server();
+    let port = strata_testdb::silent_tcp_server();
     let dir = project();
     let url = format!("postgres://app@127.0.0.1:{port}/shop");
     let db_side = format!("db:{url}");
@@ -99,7 +85,7 @@ fn every_command_that_connects_gives_up_on_a_silent_server() {
 
 #[test]
 fn the_url_connect_timeout_is_honoured_and_the_flag_beats_it() {
-    let port = silent_server();
+    let port = strata_testdb::silent_tcp_server();
     let dir = project();
     let url = format!("postgres://app@127.0.0.1:{port}/shop?connect_timeout=2");
     let o = strata(dir.path(), &["status", "--database-url", &url], &[]);

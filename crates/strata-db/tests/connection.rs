@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::net::TcpListener;
 use std::time::Duration;
 
 use common::*;
@@ -13,20 +12,6 @@ use strata_db::{DbError, Dialect, Project};
 
 /// Longer than any bound under test: reaching it means the connection attempt hung.
 const HANG: Duration = Duration::from_secs(30);
-
-/// A port on 127.0.0.1 that accepts connections and never sends a byte. The listener thread
-/// holds every accepted socket open until the test process ends.
-fn silent_server() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = listener.local_addr().unwrap().port();
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for stream in listener.incoming() {
-            held.push(stream);
-        }
-    });
-    port
-}
 
 fn project(dir: &std::path::Path) -> Project {
     Project::with_defaults(dir, "shop", Dialect::Postgres)
@@ -39,7 +24,7 @@ fn resolve(url: &str) -> Result<strata_db::ConnectionTarget, DbError> {
 
 #[tokio::test]
 async fn a_server_that_never_answers_times_out_naming_host_and_port() {
-    let port = silent_server();
+    let port = strata_testdb::silent_tcp_server();
     let target = resolve(&format!("postgres://app@127.0.0.1:{port}/shop"))
         .unwrap()
         .with_connect_timeout(Duration::from_millis(500));
@@ -55,7 +40,7 @@ async fn a_server_that_never_answers_times_out_naming_host_and_port() {
 
 #[tokio::test]
 async fn the_url_connect_timeout_bounds_the_attempt() {
-    let port = silent_server();
+    let port = strata_testdb::silent_tcp_server();
     let target = resolve(&format!("postgres://app@127.0.0.1:{port}/shop?connect_timeout=2")).unwrap();
     assert_eq!(target.connect_timeout(), Some(Duration::from_secs(2)));
     let e = tokio::time::timeout(HANG, target.connect_postgres("strata test"))
