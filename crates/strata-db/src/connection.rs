@@ -26,6 +26,11 @@ use saphyr::{LoadableYamlNode, Yaml};
 
 use crate::{DbError, Dialect, Project};
 
+/// How long one connection attempt may take when neither `--connect-timeout` nor the URL's
+/// `connect_timeout` says: long enough for a slow network, short enough that a server that
+/// never answers is reported instead of waited on forever.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// The run modes Serverpod knows (`--mode`).
 pub const MODES: [&str; 4] = ["development", "test", "staging", "production"];
 
@@ -70,6 +75,8 @@ pub struct ConnectionTarget {
     display: String,
     source: ConnectionSource,
     secrets: Vec<String>,
+    /// How long one connection attempt may take; `None` waits forever.
+    connect_timeout: Option<Duration>,
 }
 
 /// An open connection of either dialect.
@@ -125,7 +132,7 @@ impl ConnectionTarget {
             return Err(DbError::DialectMismatch { project: "postgres".into(), database: "sqlite".into() });
         };
         let opts = (**opts).clone().application_name(application_name);
-        PgConnection::connect_with(&opts).await.map_err(|e| self.connect_error(&e))
+        self.bounded(PgConnection::connect_with(&opts)).await
     }
 
     /// Opens the SQLite file (creating it and its directory) with `busy_timeout` as the time to
@@ -147,14 +154,14 @@ impl ConnectionTarget {
         if read_only {
             let opts =
                 (**options).clone().busy_timeout(busy_timeout).create_if_missing(false).read_only(true);
-            return SqliteConnection::connect_with(&opts).await.map_err(|e| self.connect_error(&e));
+            return self.bounded(open_sqlite(opts)).await;
         }
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
                 .map_err(|e| DbError::Io { path: parent.to_path_buf(), message: e.to_string() })?;
         }
         let opts = (**options).clone().busy_timeout(busy_timeout);
-        SqliteConnection::connect_with(&opts).await.map_err(|e| self.connect_error(&e))
+        self.bounded(open_sqlite(opts)).await
     }
 
     /// Opens a connection of whichever dialect this target is.
@@ -165,6 +172,42 @@ impl ConnectionTarget {
         }
     }
 
+    /// How long one connection attempt may take (`None`: forever).
+    pub fn connect_timeout(&self) -> Option<Duration> {
+        self.connect_timeout
+    }
+
+    /// Replaces the connect timeout (from the URL or the default) with an explicit one, as
+    /// `--connect-timeout` does; zero waits forever, as in libpq.
+    pub fn with_connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = (!timeout.is_zero()).then_some(timeout);
+        self
+    }
+
+    /// Runs one connection attempt within the connect timeout, so a server that accepts TCP
+    /// and never answers (or a SQLite file locked by another process) ends in an error.
+    async fn bounded<C>(
+        &self,
+        attempt: impl std::future::Future<Output = Result<C, sqlx::Error>>,
+    ) -> Result<C, DbError> {
+        let Some(limit) = self.connect_timeout else {
+            return attempt.await.map_err(|e| self.connect_error(&e));
+        };
+        match tokio::time::timeout(limit, attempt).await {
+            Ok(result) => result.map_err(|e| self.connect_error(&e)),
+            Err(_) => Err(self.timeout_error(limit)),
+        }
+    }
+
+    fn timeout_error(&self, waited: Duration) -> DbError {
+        match &self.kind {
+            Kind::Postgres(opts) => {
+                DbError::ConnectTimeout { endpoint: endpoint(opts), target: self.display.clone(), waited }
+            }
+            Kind::Sqlite { path, .. } => DbError::SqliteBusy { path: path.clone(), waited },
+        }
+    }
+
     fn connect_error(&self, e: &sqlx::Error) -> DbError {
         DbError::Connect { target: self.display.clone(), message: self.sanitize(&e.to_string()) }
     }
@@ -172,6 +215,27 @@ impl ConnectionTarget {
     /// Wraps a driver error with context, scrubbing secrets.
     pub fn sql_error(&self, context: impl Into<String>, e: &sqlx::Error) -> DbError {
         DbError::Sql { context: context.into(), message: self.sanitize(&db_message(e)) }
+    }
+}
+
+/// Opens a SQLite file and reads its header, so that "connected" means the file is a readable
+/// database (a file another process holds locked waits here, within the connect timeout).
+async fn open_sqlite(opts: SqliteConnectOptions) -> Result<SqliteConnection, sqlx::Error> {
+    let mut conn = SqliteConnection::connect_with(&opts).await?;
+    sqlx::raw_sql("PRAGMA schema_version").execute(&mut conn).await?;
+    Ok(conn)
+}
+
+/// `host:port` (`[v6]:port`) or the Unix socket a PostgreSQL target connects to.
+fn endpoint(opts: &PgConnectOptions) -> String {
+    if let Some(socket) = opts.get_socket() {
+        return format!("{} (port {})", socket.display(), opts.get_port());
+    }
+    let host = opts.get_host();
+    if host.contains(':') {
+        format!("[{host}]:{}", opts.get_port())
+    } else {
+        format!("{host}:{}", opts.get_port())
     }
 }
 
@@ -277,66 +341,260 @@ fn sqlite_target(path: PathBuf, source: ConnectionSource) -> ConnectionTarget {
         kind: Kind::Sqlite { path, options: Box::new(options) },
         source,
         secrets: Vec::new(),
+        connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
     }
 }
 
+/// [`parse_url`], with errors that say where the bad string came from.
 fn from_url(raw: &str, source: ConnectionSource, root: &Path) -> Result<ConnectionTarget, DbError> {
+    let origin = source.to_string();
+    parse_url(raw, source, root).map_err(|e| match e {
+        DbError::InvalidUrl(message) => DbError::InvalidUrl(format!("{message} (from {origin})")),
+        DbError::InvalidConnectionString { column, message } => {
+            DbError::InvalidConnectionString { column, message: format!("{message} (from {origin})") }
+        }
+        other => other,
+    })
+}
+
+fn parse_url(raw: &str, source: ConnectionSource, root: &Path) -> Result<ConnectionTarget, DbError> {
     let raw = raw.trim();
+    if looks_like_dsn(raw) {
+        let url = dsn_to_url(raw)?;
+        return postgres_target(&url, source);
+    }
     let scheme = raw.split(':').next().unwrap_or("").to_ascii_lowercase();
     match scheme.as_str() {
-        "postgres" | "postgresql" => {
-            let parsed = url::Url::parse(raw)
-                .map_err(|e| DbError::InvalidUrl(format!("{e} (in {})", scrub_urls(raw))))?;
-            let mut secrets = Vec::new();
-            if let Some(p) = parsed.password() {
-                secrets.push(p.to_string());
-                if let Ok(decoded) = percent_decode(p) {
-                    secrets.push(decoded);
-                }
-            }
-            for (k, v) in parsed.query_pairs() {
-                if k.eq_ignore_ascii_case("password") {
-                    secrets.push(v.to_string());
-                }
-            }
-            let opts = PgConnectOptions::from_str(raw)
-                .map_err(|e| DbError::InvalidUrl(sanitize(&e.to_string(), &secrets)))?;
-            let mut shown = parsed.clone();
-            let _ = shown.set_password(None);
-            let kept: Vec<(String, String)> = parsed
-                .query_pairs()
-                .filter(|(k, _)| !k.eq_ignore_ascii_case("password"))
-                .map(|(k, v)| (k.into_owned(), v.into_owned()))
-                .collect();
-            if kept.is_empty() {
-                shown.set_query(None);
-            } else {
-                shown.query_pairs_mut().clear().extend_pairs(kept);
-            }
-            Ok(ConnectionTarget {
-                kind: Kind::Postgres(Box::new(opts)),
-                display: shown.to_string(),
-                source,
-                secrets,
-            })
-        }
-        "sqlite" => {
-            let rest = raw["sqlite:".len()..].trim_start_matches("//");
-            let path_part = rest.split('?').next().unwrap_or("");
-            if path_part.is_empty() || path_part == ":memory:" {
-                return Err(DbError::InvalidUrl(format!(
-                    "`{raw}`: give a database file (sqlite:path/to/file.db); an in-memory database would forget the migrations"
-                )));
-            }
-            let mut path = PathBuf::from(path_part);
-            // Relative paths in a project's config are relative to the project, not the shell.
-            if path.is_relative() && !matches!(source, ConnectionSource::Flag) {
-                path = root.join(path);
-            }
-            Ok(sqlite_target(path, source))
-        }
+        "postgres" | "postgresql" => postgres_target(raw, source),
+        "sqlite" => sqlite_from_url(raw, source, root),
         _ => Err(DbError::UnsupportedScheme(scrub_urls(raw))),
     }
+}
+
+/// A `postgres://` URL: its options, its redacted form, its secrets and its `connect_timeout`.
+fn postgres_target(raw: &str, source: ConnectionSource) -> Result<ConnectionTarget, DbError> {
+    let parsed = url::Url::parse(raw).map_err(|e| invalid_url(raw, &e))?;
+    let mut secrets = Vec::new();
+    if let Some(p) = parsed.password() {
+        secrets.push(p.to_string());
+        if let Ok(decoded) = percent_decode(p) {
+            secrets.push(decoded);
+        }
+    }
+    let mut connect_timeout = Some(DEFAULT_CONNECT_TIMEOUT);
+    for (k, v) in parsed.query_pairs() {
+        if k.eq_ignore_ascii_case("password") {
+            secrets.push(v.to_string());
+        } else if k == "connect_timeout" {
+            connect_timeout = parse_connect_timeout(&v)?;
+        }
+    }
+    let opts = PgConnectOptions::from_str(raw)
+        .map_err(|e| DbError::InvalidUrl(sanitize(&e.to_string(), &secrets)))?;
+    let mut shown = parsed.clone();
+    let _ = shown.set_password(None);
+    let kept: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("password"))
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    if kept.is_empty() {
+        shown.set_query(None);
+    } else {
+        shown.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    Ok(ConnectionTarget {
+        kind: Kind::Postgres(Box::new(opts)),
+        display: shown.to_string(),
+        source,
+        secrets,
+        connect_timeout,
+    })
+}
+
+/// The error for a URL that does not parse. The password is masked even then (it is what makes
+/// such URLs fail most often), and the fix is named.
+fn invalid_url(raw: &str, e: &url::ParseError) -> DbError {
+    let secrets: Vec<String> = url_password_guess(raw).into_iter().collect();
+    let mut message = format!("{e} (in {})", sanitize(raw, &secrets));
+    if raw.contains('@') {
+        message.push_str(
+            "; if the password contains `#`, `/`, `?`, `@`, `:` or spaces, percent-encode them \
+             (%23, %2F, %3F, %40, %3A, %20) or use a key=value string: host=… user=… password='…' dbname=…",
+        );
+    }
+    DbError::InvalidUrl(message)
+}
+
+/// What sits between `scheme://user:` and the last `@` of a single URL, whether or not it parses.
+fn url_password_guess(raw: &str) -> Option<String> {
+    let start = raw.find("://")? + 3;
+    let rest = &raw[start..];
+    let user_end = rest.find([':', '@', '/', '?', '#'])?;
+    if !rest[user_end..].starts_with(':') {
+        return None;
+    }
+    let password = &rest[user_end + 1..];
+    let at = password.rfind('@')?;
+    Some(password[..at].to_string()).filter(|p| !p.is_empty())
+}
+
+/// libpq's `connect_timeout`: whole seconds; zero or negative waits forever, and less than two
+/// seconds means two (libpq's minimum).
+fn parse_connect_timeout(value: &str) -> Result<Option<Duration>, DbError> {
+    let secs: i64 = value.trim().parse().map_err(|_| {
+        DbError::InvalidUrl(format!(
+            "`connect_timeout={value}` is not a whole number of seconds; write e.g. connect_timeout=10 (0 waits forever)"
+        ))
+    })?;
+    Ok((secs > 0).then(|| Duration::from_secs(secs.max(2) as u64)))
+}
+
+fn sqlite_from_url(raw: &str, source: ConnectionSource, root: &Path) -> Result<ConnectionTarget, DbError> {
+    let rest = raw["sqlite:".len()..].trim_start_matches("//");
+    let path_part = rest.split('?').next().unwrap_or("");
+    if path_part.is_empty() || path_part == ":memory:" {
+        return Err(DbError::InvalidUrl(format!(
+            "`{raw}`: give a database file (sqlite:path/to/file.db); an in-memory database would forget the migrations"
+        )));
+    }
+    let mut path = PathBuf::from(path_part);
+    // Relative paths in a project's config are relative to the project, not the shell.
+    if path.is_relative() && !matches!(source, ConnectionSource::Flag) {
+        path = root.join(path);
+    }
+    Ok(sqlite_target(path, source))
+}
+
+/// The keys a libpq `key=value` connection string may use here.
+const DSN_KEYS: [&str; 13] = [
+    "host",
+    "hostaddr",
+    "port",
+    "dbname",
+    "user",
+    "password",
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "application_name",
+    "options",
+    "connect_timeout",
+];
+
+/// `host=… user=…`: a libpq connection string rather than a URL (its first word is `key=`).
+fn looks_like_dsn(raw: &str) -> bool {
+    let key_end = raw.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_')).unwrap_or(raw.len());
+    key_end > 0 && raw[key_end..].trim_start().starts_with('=')
+}
+
+/// Parses a libpq `key=value` string and rewrites it as the equivalent `postgres://` URL, so both
+/// forms share one parser for options, display and secrets. Host and port default to
+/// localhost:5432.
+fn dsn_to_url(raw: &str) -> Result<String, DbError> {
+    let mut url = url::Url::parse("postgres://localhost").map_err(|e| DbError::InvalidUrl(e.to_string()))?;
+    for (key, value, column) in parse_dsn(raw)? {
+        // The url crate leaves `%` alone, and sqlx percent-decodes: escape it first.
+        let escaped = value.replace('%', "%25");
+        let placed = match key.as_str() {
+            "host" => !value.starts_with('/') && url.set_host(Some(&escaped)).is_ok(),
+            "port" => {
+                let port: u16 = value
+                    .trim()
+                    .parse()
+                    .map_err(|_| dsn_error(column - 1, format!("port={value} is not a port number")))?;
+                url.set_port(Some(port)).is_ok()
+            }
+            "user" => url.set_username(&escaped).is_ok(),
+            "password" => url.set_password(Some(&escaped)).is_ok(),
+            "dbname" => {
+                url.set_path(&escaped);
+                true
+            }
+            _ => false,
+        };
+        if !placed {
+            url.query_pairs_mut().append_pair(&key, &value);
+        }
+    }
+    Ok(url.to_string())
+}
+
+/// libpq conninfo syntax: `key = value` pairs separated by whitespace; a value is either bare
+/// (backslash escapes the next character) or single-quoted (`\'` and `\\` inside). Error
+/// messages name keys and columns, never values.
+/// Each pair comes with the column of its key.
+pub fn parse_dsn(raw: &str) -> Result<Vec<(String, String, usize)>, DbError> {
+    let chars: Vec<char> = raw.chars().collect();
+    let mut pairs = Vec::new();
+    let mut i = skip_whitespace(&chars, 0);
+    while i < chars.len() {
+        let key_start = i;
+        while i < chars.len() && !chars[i].is_whitespace() && chars[i] != '=' {
+            i += 1;
+        }
+        let key: String = chars[key_start..i].iter().collect();
+        i = skip_whitespace(&chars, i);
+        if chars.get(i) != Some(&'=') {
+            return Err(dsn_error(key_start, format!("`{key}` is not followed by `=` (write key=value)")));
+        }
+        if !DSN_KEYS.contains(&key.as_str()) {
+            return Err(dsn_error(
+                key_start,
+                format!("unknown key `{key}`; strata accepts {}", DSN_KEYS.join(", ")),
+            ));
+        }
+        i = skip_whitespace(&chars, i + 1);
+        let (value, next) = dsn_value(&chars, i)
+            .map_err(|column| dsn_error(column, format!("the quoted value of `{key}` has no closing `'`")))?;
+        pairs.push((key, value, key_start + 1));
+        i = skip_whitespace(&chars, next);
+    }
+    if pairs.is_empty() {
+        return Err(dsn_error(0, "it is empty".into()));
+    }
+    Ok(pairs)
+}
+
+fn skip_whitespace(chars: &[char], mut i: usize) -> usize {
+    while i < chars.len() && chars[i].is_whitespace() {
+        i += 1;
+    }
+    i
+}
+
+/// One value starting at `i`: the unescaped text and where it ends; `Err(column)` for an
+/// unterminated quote.
+fn dsn_value(chars: &[char], mut i: usize) -> Result<(String, usize), usize> {
+    let quoted = chars.get(i) == Some(&'\'');
+    let open = i;
+    if quoted {
+        i += 1;
+    }
+    let mut value = String::new();
+    while i < chars.len() {
+        match chars[i] {
+            '\\' if i + 1 < chars.len() => {
+                value.push(chars[i + 1]);
+                i += 2;
+                continue;
+            }
+            '\'' if quoted => return Ok((value, i + 1)),
+            c if !quoted && c.is_whitespace() => break,
+            c => value.push(c),
+        }
+        i += 1;
+    }
+    if quoted {
+        Err(open)
+    } else {
+        Ok((value, i))
+    }
+}
+
+fn dsn_error(index: usize, message: String) -> DbError {
+    DbError::InvalidConnectionString { column: index + 1, message }
 }
 
 fn percent_decode(s: &str) -> Result<String, ()> {
@@ -485,6 +743,7 @@ fn from_mode(
         display: display.to_string(),
         source,
         secrets,
+        connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
     })
 }
 
@@ -500,37 +759,83 @@ pub fn sanitize(text: &str, secrets: &[String]) -> String {
     out
 }
 
-/// Replaces the password part of any `scheme://user:password@host` in `text` with `***`.
+/// Masks what looks like a password in `text`, whether or not it would parse: in any
+/// `scheme://user:…@host`, everything between the user's `:` and the URL's last `@` (so an
+/// unencoded `#`, `/` or `?` in the password is covered), and the value of every `password=`
+/// (bare or single-quoted, libpq rules). When unsure it masks too much, never too little.
 pub fn scrub_urls(text: &str) -> String {
+    mask_password_params(&mask_url_userinfo(text))
+}
+
+fn mask_url_userinfo(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(pos) = rest.find("://") {
         let (head, tail) = rest.split_at(pos + 3);
         out.push_str(head);
-        let end = tail
-            .find(|c: char| {
-                c == '/' || c == '?' || c == '#' || c.is_whitespace() || c == '"' || c == '\'' || c == '`'
-            })
-            .unwrap_or(tail.len());
-        let authority = &tail[..end];
-        match authority.rfind('@') {
-            Some(at) => {
-                let userinfo = &authority[..at];
-                match userinfo.find(':') {
-                    Some(colon) => {
-                        out.push_str(&userinfo[..colon]);
-                        out.push_str(":***");
-                    }
-                    None => out.push_str(userinfo),
-                }
-                out.push_str(&authority[at..]);
-            }
-            None => out.push_str(authority),
+        rest = tail;
+        let url_end =
+            tail.find(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '`')).unwrap_or(tail.len());
+        let url = &tail[..url_end];
+        let Some(colon) = url.find([':', '@', '/', '?', '#']).filter(|&i| url[i..].starts_with(':')) else {
+            continue;
+        };
+        if let Some(at) = url.rfind('@').filter(|&at| at > colon + 1) {
+            out.push_str(&tail[..=colon]);
+            out.push_str("***");
+            rest = &tail[at..];
         }
-        rest = &tail[end..];
     }
     out.push_str(rest);
     out
+}
+
+/// Replaces the value of every `password = value` (any case, libpq quoting) with `***`.
+fn mask_password_params(text: &str) -> String {
+    // ASCII lowercasing keeps byte offsets, so positions found in `lower` index `text`.
+    let lower = text.to_ascii_lowercase();
+    let mut out = String::with_capacity(text.len());
+    let mut copied = 0;
+    let mut search = 0;
+    while let Some(found) = lower[search..].find("password") {
+        let key_end = search + found + "password".len();
+        search = key_end;
+        let after_key = skip_ascii_whitespace(text, key_end);
+        if !text[after_key..].starts_with('=') {
+            continue;
+        }
+        let value_start = skip_ascii_whitespace(text, after_key + 1);
+        let value_end = password_value_end(text, value_start);
+        if value_end > value_start {
+            out.push_str(&text[copied..value_start]);
+            out.push_str("***");
+            copied = value_end;
+            search = value_end;
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
+}
+
+fn skip_ascii_whitespace(text: &str, from: usize) -> usize {
+    from + text[from..].bytes().take_while(u8::is_ascii_whitespace).count()
+}
+
+/// Where a libpq value starting at `start` ends: after its closing quote, or at whitespace for a
+/// bare value; a backslash escapes the next character. Unterminated: the end of `text`.
+fn password_value_end(text: &str, start: usize) -> usize {
+    let bytes = text.as_bytes();
+    let quoted = bytes.get(start) == Some(&b'\'');
+    let mut i = start + usize::from(quoted);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'\'' if quoted => return i + 1,
+            c if !quoted && c.is_ascii_whitespace() => return i,
+            _ => i += 1,
+        }
+    }
+    text.len()
 }
 
 #[cfg(test)]

@@ -22,6 +22,22 @@ pub enum DbError {
     Config { path: PathBuf, message: String },
     #[error("cannot connect to {target}: {message}")]
     Connect { target: String, message: String },
+    #[error(
+        "{endpoint} did not answer within {} (connecting to {target}): check the host and port, \
+         that the server is running and that nothing in between drops the connection; allow \
+         longer with --connect-timeout or connect_timeout=<seconds> in the URL",
+        human_duration(.waited)
+    )]
+    ConnectTimeout { endpoint: String, target: String, waited: Duration },
+    #[error(
+        "{}: could not open it within {}: another process holds a lock on it (or its file system does not answer); retry when \
+         that has finished, or allow longer with --connect-timeout",
+        .path.display(),
+        human_duration(.waited)
+    )]
+    SqliteBusy { path: PathBuf, waited: Duration },
+    #[error("invalid key=value connection string at column {column}: {message}")]
+    InvalidConnectionString { column: usize, message: String },
     #[error("{context}: {message}")]
     Sql { context: String, message: String },
     #[error("{path}: {message}")]

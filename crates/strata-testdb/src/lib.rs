@@ -180,6 +180,21 @@ impl Drop for SqliteScratch {
     }
 }
 
+/// A port on 127.0.0.1 that accepts TCP connections and never sends a byte: a hung server, for
+/// testing that connection attempts are bounded. A background thread holds every accepted
+/// socket open until the test process ends.
+pub fn silent_tcp_server() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("binding 127.0.0.1:0");
+    let port = listener.local_addr().expect("listener address").port();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming() {
+            held.push(stream);
+        }
+    });
+    port
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

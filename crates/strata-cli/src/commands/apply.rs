@@ -23,6 +23,8 @@ pub struct ConnArgs {
     /// `SERVERPOD_DATABASE_*` / `SERVERPOD_PASSWORD_database` environment overrides).
     #[arg(long, short = 'm', value_name = "MODE", value_parser = ["development", "test", "staging", "production"])]
     pub mode: Option<String>,
+    #[command(flatten)]
+    pub connect_timeout: crate::commands::live::ConnectTimeout,
 }
 
 #[derive(clap::Args, Debug)]
@@ -87,7 +89,8 @@ pub fn load_project(dir: &Path) -> anyhow::Result<Project> {
 
 /// Resolves the database from the flags (see [`ConnArgs`]).
 pub fn resolve(project: &Project, conn: &ConnArgs) -> anyhow::Result<ConnectionTarget> {
-    Ok(strata_db::resolve_connection(project, conn.database_url.as_deref(), conn.mode.as_deref())?)
+    let target = strata_db::resolve_connection(project, conn.database_url.as_deref(), conn.mode.as_deref())?;
+    Ok(conn.connect_timeout.apply(target))
 }
 
 /// A tokio runtime for one command (the CLI is otherwise synchronous).

@@ -51,6 +51,8 @@ pub struct Args {
     /// Also print a short human summary to stderr (automatic when stdout is a terminal).
     #[arg(long)]
     pub summary: bool,
+    #[command(flatten)]
+    pub connect_timeout: crate::commands::live::ConnectTimeout,
 }
 
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
@@ -60,9 +62,9 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         Err(ProjectError::NotAProject { .. }) => None,
         Err(e) => return Err(e.into()),
     };
-    let from = resolve_side(project_dir, config.as_ref(), &args.from)
+    let from = resolve_side(project_dir, config.as_ref(), &args.from, &args.connect_timeout)
         .with_context(|| format!("--from {}", scrub_urls(&args.from)))?;
-    let to = resolve_side(project_dir, config.as_ref(), &args.to)
+    let to = resolve_side(project_dir, config.as_ref(), &args.to, &args.connect_timeout)
         .with_context(|| format!("--to {}", scrub_urls(&args.to)))?;
 
     let migration = strata_diff::generate_migration(&from, &to);
@@ -143,13 +145,14 @@ fn resolve_side(
     project_dir: &Path,
     config: Option<&ProjectConfig>,
     side: &str,
+    timeout: &crate::commands::live::ConnectTimeout,
 ) -> anyhow::Result<DatabaseDefinition> {
     let need_project = || {
         config.ok_or_else(|| ProjectError::NotAProject { dir: project_dir.to_path_buf() }.into())
             as anyhow::Result<&ProjectConfig>
     };
     if let Some(url) = side.strip_prefix("db:") {
-        return crate::commands::live::live_definition(project_dir, url);
+        return crate::commands::live::live_definition(project_dir, url, timeout);
     }
     match side {
         "models" => {

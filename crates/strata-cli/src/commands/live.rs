@@ -14,6 +14,25 @@ use strata_introspect::{comparable_live, IntrospectOptions, Introspection};
 use strata_project::{MigrationsDir, ProjectConfig};
 use strata_schema::DatabaseDefinition;
 
+/// `--connect-timeout`, shared by every command that connects (flattened into their `Args`).
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct ConnectTimeout {
+    /// Give up on a database that does not answer within this time (e.g. 5s, 1m; 0 waits
+    /// forever). Beats `connect_timeout` in the URL; without either, 10s.
+    #[arg(long = "connect-timeout", value_name = "DURATION", value_parser = crate::commands::apply::parse_duration)]
+    pub value: Option<Duration>,
+}
+
+impl ConnectTimeout {
+    /// The target with the flag's timeout, if given (else the URL's or the default stays).
+    pub fn apply(&self, target: ConnectionTarget) -> ConnectionTarget {
+        match self.value {
+            Some(timeout) => target.with_connect_timeout(timeout),
+            None => target,
+        }
+    }
+}
+
 /// The project for connection resolution, or Serverpod's default layout under `dir` when the
 /// directory is not a project (`inspect --database-url` works anywhere).
 pub fn project_or_default(dir: &Path) -> Project {
@@ -50,9 +69,13 @@ pub fn introspect_target(
 /// strata's bookkeeping table is left out unless the project's latest `definition.json`
 /// defines it (see [`comparable_live`]): strata creates it implicitly, and reporting it would
 /// make every diff against the database show a spurious `DROP TABLE`.
-pub fn live_definition(project_dir: &Path, url: &str) -> anyhow::Result<DatabaseDefinition> {
+pub fn live_definition(
+    project_dir: &Path,
+    url: &str,
+    timeout: &ConnectTimeout,
+) -> anyhow::Result<DatabaseDefinition> {
     let project = project_or_default(project_dir);
-    let target = strata_db::resolve_connection(&project, Some(url), None)?;
+    let target = timeout.apply(strata_db::resolve_connection(&project, Some(url), None)?);
     let live = introspect_target(&target, &IntrospectOptions::default())?;
     print_warnings(&live);
     let latest = ProjectConfig::load(project_dir).ok().and_then(|cfg| {
