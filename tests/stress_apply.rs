@@ -31,7 +31,12 @@ async fn idle_timeout_round(i: usize) -> i64 {
         env.apply(opts()).await
     };
     let (a, b) = tokio::join!(env.apply(opts()), second);
-    assert!(a.is_ok() && b.is_ok(), "round {i}: {:?} / {:?}", a.err().map(|e| e.to_string()), b.err().map(|e| e.to_string()));
+    assert!(
+        a.is_ok() && b.is_ok(),
+        "round {i}: {:?} / {:?}",
+        a.err().map(|e| e.to_string()),
+        b.err().map(|e| e.to_string())
+    );
     env.counter().await
 }
 
