@@ -2,76 +2,30 @@
 //! rollbacks work and say data is not restored, "no changes" exits 1, unrepresentable objects
 //! and other schemas are never touched.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-use sqlx::{Connection, PgConnection, Row};
+use std::fs;
+use std::path::PathBuf;
+
+use common::{pg_exec as exec, pg_strings as query_strings, Project, Run, V1};
 use strata_testdb::PgScratch;
 
-const BIN: &str = env!("CARGO_BIN_EXE_strata");
-const V1: &str = "20260101000000001";
 const V2: &str = "20260102000000001";
 const NOW: &str = "20260103000000001";
 
-fn copy_tree(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let dest = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &dest);
-        } else {
-            fs::copy(entry.path(), &dest).unwrap();
-        }
-    }
-}
-
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/introspect").join(rel)
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/introspect").join(rel)
 }
 
-#[derive(Debug)]
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
+/// What these tests do with the `store` project, at the clock `NOW`.
+trait RepairProject {
+    fn add_v2(&self);
+    fn now(&self, args: &[&str]) -> Run;
+    fn repair(&self, url: &str, extra: &[&str]) -> Run;
+    fn repair_file(&self) -> (String, String);
 }
 
-impl Run {
-    #[track_caller]
-    fn code(&self, code: i32) -> &Self {
-        assert_eq!(self.code, code, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
-        self
-    }
-    #[track_caller]
-    fn says(&self, text: &str) -> &Self {
-        assert!(
-            self.stdout.contains(text) || self.stderr.contains(text),
-            "expected {text:?}\nstdout:\n{}\nstderr:\n{}",
-            self.stdout,
-            self.stderr
-        );
-        self
-    }
-}
-
-struct Project {
-    _tmp: tempfile::TempDir,
-    dir: PathBuf,
-}
-
-impl Project {
-    /// The store fixture with its first migration created.
-    fn store() -> Project {
-        let tmp = tempfile::tempdir().unwrap();
-        let dir = tmp.path().join("store");
-        copy_tree(&fixture("projects/store"), &dir);
-        let p = Project { _tmp: tmp, dir };
-        p.run_at(V1, &["create-migration"]).code(0);
-        p
-    }
-
+impl RepairProject for Project {
     /// Adds a second version: a new table and a new column.
     fn add_v2(&self) {
         fs::write(
@@ -89,30 +43,14 @@ impl Project {
         self.run_at(V2, &["create-migration"]).code(0);
     }
 
-    fn run(&self, args: &[&str]) -> Run {
+    fn now(&self, args: &[&str]) -> Run {
         self.run_at(NOW, args)
-    }
-
-    fn run_at(&self, now: &str, args: &[&str]) -> Run {
-        let out = Command::new(BIN)
-            .args(args)
-            .current_dir(&self.dir)
-            .env("STRATA_NOW", now)
-            .env_remove("DATABASE_URL")
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
     }
 
     fn repair(&self, url: &str, extra: &[&str]) -> Run {
         let mut args = vec!["create-repair-migration", "--database-url", url];
         args.extend_from_slice(extra);
-        self.run(&args)
+        self.now(&args)
     }
 
     /// The single repair file.
@@ -123,27 +61,6 @@ impl Project {
         let name = files[0].file_stem().unwrap().to_string_lossy().into_owned();
         (name, fs::read_to_string(&files[0]).unwrap())
     }
-}
-
-fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
-}
-
-fn exec(url: &str, sql: &str) {
-    block_on(async {
-        let mut c = PgConnection::connect(url).await.unwrap();
-        sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{e}\n{sql}"));
-        c.close().await.ok();
-    })
-}
-
-fn query_strings(url: &str, sql: &str) -> Vec<String> {
-    block_on(async {
-        let mut c = PgConnection::connect(url).await.unwrap();
-        let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
-        c.close().await.ok();
-        rows.iter().map(|r| r.get::<String, _>(0)).collect()
-    })
 }
 
 const PLANTED_DRIFT: &str = r#"
@@ -162,7 +79,7 @@ ALTER TABLE company ALTER COLUMN name DROP NOT NULL;
 fn planted_drift_is_reported_blocked_then_repaired() {
     let p = Project::store();
     let db = PgScratch::new("repair_drift");
-    p.run(&["apply", "--database-url", &db.url]).code(0);
+    p.now(&["apply", "--database-url", &db.url]).code(0);
     exec(&db.url, PLANTED_DRIFT);
 
     let blocked = p.repair(&db.url, &[]);
@@ -208,7 +125,7 @@ fn planted_drift_is_reported_blocked_then_repaired() {
 fn no_drift_exits_1_and_force_writes_an_empty_repair() {
     let p = Project::store();
     let db = PgScratch::new("repair_clean");
-    p.run(&["apply", "--database-url", &db.url]).code(0);
+    p.now(&["apply", "--database-url", &db.url]).code(0);
     p.repair(&db.url, &[]).code(1).says("No drift: the database matches").says("No changes detected.");
     assert!(!p.dir.join("repair-migration").exists());
     p.repair(&db.url, &["--force"]).code(0);
@@ -229,7 +146,7 @@ fn rollback_to_an_older_version_says_data_is_not_restored() {
     let p = Project::store();
     p.add_v2();
     let db = PgScratch::new("repair_rollback");
-    p.run(&["apply", "--database-url", &db.url]).code(0);
+    p.now(&["apply", "--database-url", &db.url]).code(0);
     p.repair(&db.url, &["--version", V1])
         .code(3)
         .says("schema ROLLBACK")
@@ -253,14 +170,14 @@ fn rollback_to_an_older_version_says_data_is_not_restored() {
 fn repair_then_migrations_with_apply_repair() {
     let p = Project::store();
     let db = PgScratch::new("repair_apply");
-    p.run(&["apply", "--database-url", &db.url]).code(0);
+    p.now(&["apply", "--database-url", &db.url]).code(0);
     exec(&db.url, "ALTER TABLE employee DROP COLUMN email;");
     p.repair(&db.url, &["--force"]).code(0);
     let (name, _) = p.repair_file();
-    p.run(&["apply", "--repair", "--database-url", &db.url]).code(0);
+    p.now(&["apply", "--repair", "--database-url", &db.url]).code(0);
     p.repair(&db.url, &[]).code(1).says("No changes detected.");
     // Applying again skips the repair it already recorded.
-    let again = p.run(&["apply", "--repair", "--database-url", &db.url]);
+    let again = p.now(&["apply", "--repair", "--database-url", &db.url]);
     again.code(0);
     let repair_row =
         query_strings(&db.url, "SELECT version FROM serverpod_migrations WHERE module = '_repair'");
@@ -277,7 +194,7 @@ fn empty_project() -> Project {
     def.installed_modules.push(strata_schema::MigrationVersion::project("empty", V1));
     fs::write(dir.join(format!("migrations/{V1}/definition.json")), strata_schema::definition_to_json(&def))
         .unwrap();
-    Project { _tmp: tmp, dir }
+    Project::laid_out(tmp, dir)
 }
 
 #[test]
@@ -329,9 +246,9 @@ fn apply_repair_of_a_rollback_stops_at_the_older_version() {
     let p = Project::store();
     p.add_v2();
     let db = PgScratch::new("repair_rollback_apply");
-    p.run(&["apply", "--database-url", &db.url]).code(0);
+    p.now(&["apply", "--database-url", &db.url]).code(0);
     p.repair(&db.url, &["--version", V1, "--force"]).code(0);
-    let applied = p.run(&["apply", "--repair", "--database-url", &db.url]);
+    let applied = p.now(&["apply", "--repair", "--database-url", &db.url]);
     applied
         .code(0)
         .says(&format!("rolled back to {V1} by repair migration"))
@@ -344,20 +261,20 @@ fn apply_repair_of_a_rollback_stops_at_the_older_version() {
         "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'company' ORDER BY 1",
     );
     assert!(!columns.contains(&"website".to_string()), "V2 must not be re-applied: {columns:?}");
-    p.run(&["status", "--database-url", &db.url]).code(2).says(&format!("rolled back to {V1}"));
+    p.now(&["status", "--database-url", &db.url]).code(2).says(&format!("rolled back to {V1}"));
     // Every later start (plain or --repair) keeps it rolled back.
-    p.run(&["apply", "--repair", "--database-url", &db.url]).code(0);
-    p.run(&["apply", "--database-url", &db.url]).code(0);
+    p.now(&["apply", "--repair", "--database-url", &db.url]).code(0);
+    p.now(&["apply", "--database-url", &db.url]).code(0);
     assert_eq!(
         query_strings(&db.url, "SELECT version FROM serverpod_migrations WHERE module = 'store'"),
         [V1]
     );
-    p.run(&["apply", "--to", V2, "--database-url", &db.url]).code(0);
+    p.now(&["apply", "--to", V2, "--database-url", &db.url]).code(0);
     assert_eq!(
         query_strings(&db.url, "SELECT version FROM serverpod_migrations WHERE module = 'store'"),
         [V2]
     );
-    p.run(&["status", "--database-url", &db.url]).code(0);
+    p.now(&["status", "--database-url", &db.url]).code(0);
 }
 
 /// A repair file records the database it was computed from; `apply --repair` refuses another
@@ -367,15 +284,15 @@ fn a_repair_file_is_refused_on_a_database_it_was_not_computed_from() {
     let p = Project::store();
     let a = PgScratch::new("repair_source_a");
     let b = PgScratch::new("repair_source_b");
-    p.run(&["apply", "--database-url", &a.url]).code(0);
-    p.run(&["apply", "--database-url", &b.url]).code(0);
+    p.now(&["apply", "--database-url", &a.url]).code(0);
+    p.now(&["apply", "--database-url", &b.url]).code(0);
     exec(&a.url, "ALTER TABLE employee DROP COLUMN email;");
     exec(&b.url, "ALTER TABLE company ADD COLUMN extra text;");
     p.repair(&a.url, &["--force"]).code(0);
     let (_, sql) = p.repair_file();
     assert!(sql.starts_with("-- strata-source-fingerprint: schema=public sha256:"), "{sql}");
 
-    let refused = p.run(&["apply", "--repair", "--database-url", &b.url]);
+    let refused = p.now(&["apply", "--repair", "--database-url", &b.url]);
     refused.code(1).says("computed from another database").says("--force");
     let extra = query_strings(
         &b.url,
@@ -387,11 +304,11 @@ fn a_repair_file_is_refused_on_a_database_it_was_not_computed_from() {
     );
 
     // The database it was computed from accepts it, and a later run skips it (already applied).
-    p.run(&["apply", "--repair", "--database-url", &a.url]).code(0);
-    p.run(&["apply", "--repair", "--database-url", &a.url]).code(0);
+    p.now(&["apply", "--repair", "--database-url", &a.url]).code(0);
+    p.now(&["apply", "--repair", "--database-url", &a.url]).code(0);
     p.repair(&a.url, &[]).code(1).says("No changes detected.");
     // --force skips the check: the file then really runs on b (and, computed for a, fails there).
-    p.run(&["apply", "--repair", "--force", "--database-url", &b.url])
+    p.now(&["apply", "--repair", "--force", "--database-url", &b.url])
         .code(1)
         .says("column \"email\" of relation \"employee\" already exists");
 }

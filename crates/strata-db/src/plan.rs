@@ -412,20 +412,22 @@ pub fn plan(
             .filter(|r| r.status == RunStatus::Failed)
             .map(|r| r.error.clone().unwrap_or_default())
     };
-    for v in &late {
-        let d = disk[index(v).unwrap_or_default()];
+    let migration_step = |d: &DiskMigration, out_of_order: bool| -> Result<Step, PlanError> {
         let file = d.migration.clone().ok_or_else(|| PlanError::MissingFile {
             version: d.version.clone(),
             kind: StepKind::Migration,
         })?;
-        steps.push(Step {
+        Ok(Step {
             version: d.version.clone(),
             kind: StepKind::Migration,
             file,
             covers: Vec::new(),
             previous_error: retry(&d.version),
-            out_of_order: true,
-        });
+            out_of_order,
+        })
+    };
+    for v in &late {
+        steps.push(migration_step(disk[index(v).unwrap_or_default()], true)?);
     }
     match (installed_idx, target_idx) {
         (_, None) => {}
@@ -446,18 +448,7 @@ pub fn plan(
         }
         (Some(i), Some(t)) => {
             for d in disk.iter().take(t + 1).skip(i + 1) {
-                let file = d.migration.clone().ok_or_else(|| PlanError::MissingFile {
-                    version: d.version.clone(),
-                    kind: StepKind::Migration,
-                })?;
-                steps.push(Step {
-                    version: d.version.clone(),
-                    kind: StepKind::Migration,
-                    file,
-                    covers: Vec::new(),
-                    previous_error: retry(&d.version),
-                    out_of_order: false,
-                });
+                steps.push(migration_step(d, false)?);
             }
         }
     }

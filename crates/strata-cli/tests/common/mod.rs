@@ -1,5 +1,5 @@
 //! Shared support for end-to-end tests that run the `strata` binary on a copy of a fixture
-//! project (used by `cli_index_safety.rs` and `cli_streams.rs`).
+//! project (used by `cli_index_safety.rs`, `cli_streams.rs` and `cli_repair.rs`).
 #![allow(dead_code)]
 
 use std::fs;
@@ -26,6 +26,17 @@ impl Run {
         assert_eq!(self.code, code, "exit code\nstdout:\n{}\nstderr:\n{}", self.stdout, self.stderr);
         self
     }
+    /// `text` is on stdout or stderr.
+    #[track_caller]
+    pub fn says(&self, text: &str) -> &Self {
+        assert!(
+            self.stdout.contains(text) || self.stderr.contains(text),
+            "expected {text:?}\nstdout:\n{}\nstderr:\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
     #[track_caller]
     pub fn stderr_says(&self, text: &str) -> &Self {
         assert!(self.stderr.contains(text), "expected {text:?} on stderr\nstderr:\n{}", self.stderr);
@@ -39,7 +50,7 @@ pub struct Project {
     pub dir: PathBuf,
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+pub fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -53,6 +64,11 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 impl Project {
+    /// A project a test laid out itself in `dir`, inside `tmp` (kept alive with it).
+    pub fn laid_out(tmp: tempfile::TempDir, dir: PathBuf) -> Project {
+        Project { _tmp: tmp, dir }
+    }
+
     /// The PostgreSQL `store` fixture (company, employee) with its first version `V1` created.
     pub fn store() -> Project {
         let tmp = tempfile::tempdir().unwrap();
@@ -115,6 +131,17 @@ impl Project {
 
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
+
+/// The first column (text) of every row `sql` returns on the PostgreSQL database at `url`.
+pub fn pg_strings(url: &str, sql: &str) -> Vec<String> {
+    use sqlx::{Connection, Row};
+    block_on(async {
+        let mut c = sqlx::PgConnection::connect(url).await.unwrap();
+        let rows = sqlx::query(sql).fetch_all(&mut c).await.unwrap();
+        c.close().await.ok();
+        rows.iter().map(|r| r.get::<String, _>(0)).collect()
+    })
 }
 
 /// Runs `sql` on the PostgreSQL database at `url`, panicking with the error.
