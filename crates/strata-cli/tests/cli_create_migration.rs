@@ -75,6 +75,19 @@ impl Project {
         }
     }
 
+    /// Starts `strata create-migration` in the project directory without waiting for it.
+    fn spawn_create(&self, now: &str) -> std::process::Child {
+        Command::new(BIN)
+            .arg("create-migration")
+            .current_dir(&self.dir)
+            .env("STRATA_NOW", now)
+            .env_remove("RUST_BACKTRACE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     fn create(&self, now: &str, extra: &[&str]) -> Run {
         let mut args = vec!["create-migration"];
         args.extend_from_slice(extra);
@@ -111,6 +124,16 @@ impl Project {
         };
         v.sort();
         v
+    }
+}
+
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 }
 
@@ -761,4 +784,109 @@ fn dialect_rejection_is_an_error_even_with_force() {
     let run = assert_fails(&p, V1, &["--force"]);
     assert!(run.stderr.contains("Unable to create migration for the \"sqlite\" database"), "{}", run.stderr);
     assert!(run.stderr.contains("membership_deleted_idx"), "{}", run.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency and leftovers: the project lock
+// ---------------------------------------------------------------------------------------------
+
+/// Four runs at once on one change: the project lock makes exactly one of them write the
+/// version; the others re-read the latest under the lock and find nothing to do. Without the
+/// lock each run wrote its own sibling version with the same `CREATE TABLE`.
+#[test]
+fn concurrent_runs_create_exactly_one_version() {
+    let p = Project::shop();
+    p.create(V1, &[]).assert_code(0);
+    for round in 0..6 {
+        let table = format!("round{round}");
+        p.write(
+            &format!("lib/src/models/{table}.spy.yaml"),
+            &format!("class: Round{round}\ntable: {table}\nfields:\n  n: int\n"),
+        );
+        let before = p.versions();
+        // Distinct clocks, so the runs do not merely collide on one directory name.
+        let children: Vec<_> =
+            (0..4).map(|k| p.spawn_create(&format!("2026010101{round:02}00{k:03}"))).collect();
+        let runs: Vec<Run> = children.into_iter().map(|c| c.wait_with_output().unwrap().into()).collect();
+        for run in &runs {
+            run.assert_code(0);
+        }
+        let created = runs.iter().filter(|r| r.stdout.contains("Migration created")).count();
+        let unchanged = runs.iter().filter(|r| r.stdout.contains("No changes detected")).count();
+        assert_eq!((created, unchanged), (1, 3), "round {round}: {runs:#?}");
+
+        let after = p.versions();
+        assert_eq!(after.len(), before.len() + 1, "round {round}: exactly one new version: {after:?}");
+        let refs: Vec<&str> = after.iter().map(String::as_str).collect();
+        assert_eq!(p.read("migrations/migration_registry.txt"), registry(&refs), "round {round}");
+        let m = migration_from_json(&p.read(&format!("migrations/{}/migration.json", after.last().unwrap())))
+            .unwrap();
+        assert!(
+            matches!(&m.actions[..], [MigrationAction::CreateTable(t)] if t.name == table),
+            "round {round}: {:?}",
+            m.actions
+        );
+    }
+    let check = p.create("20260101020000000", &["--check"]);
+    check.assert_code(0);
+    assert_eq!(check.stderr, "", "the chain is linear: no lineage warning");
+}
+
+/// Two versions built on the same parent (as concurrent runs used to write them): the second
+/// repeats the first's `CREATE TABLE`. Replaying it in memory is a no-op, so only the
+/// precondition check can see it; `--check` and create-migration must both report it.
+#[test]
+fn identical_sibling_versions_are_reported() {
+    let p = Project::shop();
+    p.create(V1, &[]).assert_code(0);
+    p.write("lib/src/models/invoice.spy.yaml", "class: Invoice\ntable: invoice\nfields:\n  total: int\n");
+    p.create(V2, &[]).assert_code(0);
+    copy_tree(&p.path(&format!("migrations/{V2}")), &p.path(&format!("migrations/{V3}")));
+    p.write("migrations/migration_registry.txt", &registry(&[V1, V2, V3]));
+
+    for args in [&["--check"][..], &[]] {
+        let run = p.create("20260101000000004", args);
+        run.assert_code(0);
+        let expected =
+            format!("migration {V3} was created on the same parent as {V2} instead of on top of it");
+        assert!(run.stderr.contains(&expected), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("creates table \"invoice\", which already exists"), "{}", run.stderr);
+        assert!(run.stderr.contains("delete it and run `strata create-migration`"), "{}", run.stderr);
+    }
+}
+
+/// A run killed while writing leaves `.strata-tmp-*` behind (the staged version directory and
+/// the registry's temporary file). The next run that is not a dry run removes them under the
+/// project lock, even when it has nothing else to write, and says so.
+#[test]
+fn next_run_removes_the_leftovers_of_a_killed_run() {
+    let p = Project::shop();
+    p.create(V1, &[]).assert_code(0);
+    let leave_leftovers = || {
+        p.write(&format!("migrations/.strata-tmp-{V2}-4242-0/definition.json"), "{\"moduleName\": \"sh");
+        p.write("migrations/.strata-tmp-migration_registry.txt-4242-1", "### AUTOMATICALLY");
+    };
+    let leftovers = || {
+        fs::read_dir(p.path("migrations"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".strata-tmp-"))
+            .count()
+    };
+
+    leave_leftovers();
+    p.create(V2, &["--check"]).assert_code(0);
+    p.create(V2, &["--dry-run"]).assert_code(0);
+    assert_eq!(leftovers(), 2, "dry runs write nothing, not even a clean-up");
+    let run = p.create(V2, &[]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("No changes detected"), "{}", run.stdout);
+    assert_eq!(leftovers(), 0, "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("Removed migrations/.strata-tmp-{V2}-4242-0")), "{}", run.stderr);
+
+    // A project whose lock file was never created (a Serverpod checkout) is cleaned too.
+    fs::remove_file(p.path("migrations/.strata-lock")).unwrap();
+    leave_leftovers();
+    p.create(V2, &[]).assert_code(0);
+    assert_eq!(leftovers(), 0);
 }

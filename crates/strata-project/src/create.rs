@@ -17,6 +17,7 @@ use strata_sql::{Dialect, MigrationSqlInput};
 
 use crate::config::ProjectConfig;
 use crate::error::ProjectError;
+use crate::lock::{ProjectLock, LOCK_TIMEOUT};
 use crate::migrations::{
     self, MigrationsDir, RegistryIssue, DEFINITION_JSON, DEFINITION_PROJECT_JSON, DEFINITION_SQL,
     MIGRATION_JSON, MIGRATION_SQL,
@@ -336,10 +337,16 @@ pub struct CreateReport {
     pub pruned_removed: bool,
     /// Registry and history oddities worth telling the user about (never fatal).
     pub registry_issues: Vec<RegistryIssue>,
+    /// Leftover temporaries of a killed run that this run removed (under the project lock).
+    pub removed_temporaries: Vec<PathBuf>,
 }
 
 /// The whole `create-migration`: check the registry, load, plan, then (only when a version is
 /// created) prune trailing empty directories and write the version.
+///
+/// Unless it is a dry run, everything from reading the latest version to writing the registry
+/// happens under the project lock ([`ProjectLock`]), so concurrent runs create one version
+/// between them. A run that finds nothing to write does not create the lock file.
 pub fn create_migration(
     config: &ProjectConfig,
     options: &CreateOptions,
@@ -352,7 +359,72 @@ pub fn create_migration(
         message: "unknown dialect".into(),
     })?;
     let dir = MigrationsDir::new(&config.migrations_dir);
+    let plan = || plan_on_disk(config, options, dialect.as_ref(), &dir, &version);
+    if options.dry_run {
+        return Ok(plan()?.into_report(None, false, Vec::new()));
+    }
 
+    let mut lock = ProjectLock::acquire_existing(&dir, LOCK_TIMEOUT)?;
+    let mut planned = plan()?;
+    let needs_lock = planned.is_created() || !dir.temporaries().is_empty();
+    if lock.is_none() && needs_lock {
+        // The first write in this directory: take the lock, then read everything again, since
+        // another run may have written a version in the meantime.
+        lock = Some(ProjectLock::acquire(&dir, LOCK_TIMEOUT)?);
+        planned = plan()?;
+    }
+    let cleaned = match &lock {
+        Some(held) => dir.remove_temporaries(held)?,
+        None => Vec::new(),
+    };
+    let (written, pruned_removed) = match &planned.outcome {
+        PlanOutcome::Created { version, files, .. } => {
+            let removed = dir.prune_trailing_empty()?;
+            (Some(migrations::write_version(&dir, version, files)?), !removed.is_empty())
+        }
+        _ => (None, false),
+    };
+    Ok(planned.into_report(written, pruned_removed, cleaned))
+}
+
+/// A plan made from what is on disk right now, not yet written.
+struct Planned {
+    outcome: PlanOutcome,
+    pruned: Vec<String>,
+    registry_issues: Vec<RegistryIssue>,
+}
+
+impl Planned {
+    fn is_created(&self) -> bool {
+        matches!(self.outcome, PlanOutcome::Created { .. })
+    }
+
+    fn into_report(
+        self,
+        written: Option<PathBuf>,
+        pruned_removed: bool,
+        cleaned: Vec<PathBuf>,
+    ) -> CreateReport {
+        CreateReport {
+            outcome: self.outcome,
+            written,
+            pruned: self.pruned,
+            pruned_removed,
+            registry_issues: self.registry_issues,
+            removed_temporaries: cleaned,
+        }
+    }
+}
+
+/// Reads the registry, the latest version, the modules and the models, and plans. Writes
+/// nothing.
+fn plan_on_disk(
+    config: &ProjectConfig,
+    options: &CreateOptions,
+    dialect: &dyn Dialect,
+    dir: &MigrationsDir,
+    version: &str,
+) -> Result<Planned, ProjectError> {
     // Conflict markers stop everything; other registry issues are reported.
     let mut registry_issues = dir.check_registry()?;
     // Trailing empty directories (a git "discard changes") do not count as versions. They are
@@ -372,35 +444,27 @@ pub fn create_migration(
         module_name: &config.module_name,
         jsonb_by_default: config.jsonb_by_default,
         module_aliases: &module_aliases,
-        dialect: dialect.as_ref(),
+        dialect,
         previous: &state.previous,
         model_files: &model_files,
         modules: &state.modules,
         force: options.force,
         empty: options.empty,
-        version: &version,
+        version,
     })?;
 
     // Where the new version would go only matters when there is something to write, so a
     // skewed clock never turns "no changes" (or `--check`) into an error.
     if matches!(outcome, PlanOutcome::Created { .. }) {
-        let final_path = dir.version_path(&version);
-        if final_path.exists() && !pruned.contains(&version) {
+        let final_path = dir.version_path(version);
+        if final_path.exists() && !pruned.iter().any(|p| p == version) {
             return Err(ProjectError::VersionExists { path: final_path });
         }
         if let Some(latest) = latest {
-            if version_timestamp(&version) <= version_timestamp(&latest) {
-                return Err(ProjectError::VersionOutOfOrder { version, latest });
+            if version_timestamp(version) <= version_timestamp(&latest) {
+                return Err(ProjectError::VersionOutOfOrder { version: version.to_string(), latest });
             }
         }
     }
-
-    let (written, pruned_removed) = match &outcome {
-        PlanOutcome::Created { version, files, .. } if !options.dry_run => {
-            let removed = dir.prune_trailing_empty()?;
-            (Some(migrations::write_version(&dir, version, files)?), !removed.is_empty())
-        }
-        _ => (None, false),
-    };
-    Ok(CreateReport { outcome, written, pruned, pruned_removed, registry_issues })
+    Ok(Planned { outcome, pruned, registry_issues })
 }

@@ -109,6 +109,15 @@ pub enum ProjectError {
     )]
     Dialect { dialect: String, message: String },
 
+    /// Another `create-migration` held the project lock for longer than the timeout.
+    #[error(
+        "another strata create-migration is still running in this project: it has held {} for \
+         more than {waited_secs} s. Wait for it to finish and run again; the lock is released \
+         as soon as that process exits.",
+        path.display()
+    )]
+    LockTimeout { path: PathBuf, waited_secs: u64 },
+
     /// A file name handed to the version writer is not a plain file name.
     #[error("invalid artifact file name {name:?}: must be a plain, non-hidden file name")]
     InvalidArtifactName { name: String },

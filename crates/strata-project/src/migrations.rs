@@ -7,10 +7,16 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use strata_schema::{definition_from_json, migration_from_json, DatabaseDefinition, DatabaseMigration};
+use std::collections::{BTreeMap, BTreeSet};
+
+use strata_schema::{
+    definition_from_json, migration_from_json, DatabaseDefinition, DatabaseMigration, MigrationAction,
+    TableDefinition, TableMigration,
+};
 
 use crate::atomic::{self, write_file_atomic, TEMP_PREFIX};
 use crate::error::ProjectError;
+use crate::lock::{ProjectLock, LOCK_FILE};
 use crate::version::is_version_name;
 
 /// File name of the registry inside the migrations directory.
@@ -63,6 +69,11 @@ pub enum RegistryIssue {
     /// typically on a branch that forked before `predecessor` and was merged without a
     /// registry conflict. Serverpod has no parent pointer and never notices.
     NotBuiltOnPredecessor { version: String, predecessor: Option<String> },
+    /// The latest version's `migration.json` repeats or contradicts what its predecessor's
+    /// `definition.json` already holds (it creates a table that exists, drops one that does
+    /// not, ...): both versions were created on top of the same parent, e.g. by two
+    /// `create-migration` runs at once. Applying it after its predecessor fails.
+    SiblingOfPredecessor { version: String, predecessor: Option<String>, conflicts: Vec<String> },
 }
 
 impl std::fmt::Display for RegistryIssue {
@@ -87,6 +98,16 @@ impl std::fmt::Display for RegistryIssue {
                  other. If {version} was never applied to a shared database, delete it and run \
                  `strata create-migration` again; otherwise check the next migration by hand.",
                 predecessor.as_deref().unwrap_or("an empty database")
+            ),
+            RegistryIssue::SiblingOfPredecessor { version, predecessor, conflicts } => write!(
+                f,
+                "migration {version} was created on the same parent as {} instead of on top of \
+                 it: its migration.json {}. Applying {version} after {} fails. If {version} was \
+                 never applied to a shared database, delete it and run `strata create-migration` \
+                 again; otherwise fix its migration.sql by hand.",
+                predecessor.as_deref().unwrap_or("the empty schema"),
+                conflicts.join("; "),
+                predecessor.as_deref().unwrap_or("the empty schema"),
             ),
         }
     }
@@ -142,6 +163,11 @@ impl MigrationsDir {
     /// `migration_registry.txt`.
     pub fn registry_path(&self) -> PathBuf {
         self.path.join(REGISTRY_FILE)
+    }
+
+    /// The project lock file (see [`crate::lock`]).
+    pub fn lock_path(&self) -> PathBuf {
+        self.path.join(LOCK_FILE)
     }
 
     /// The version's `definition.json` (full target schema, v1 files normalised to v2).
@@ -250,6 +276,14 @@ impl MigrationsDir {
             Some(p) => self.read_definition(p).ok()?,
             None => DatabaseDefinition::empty(target.module_name.clone()),
         };
+        let conflicts = unmet_preconditions(&source, &migration);
+        if !conflicts.is_empty() {
+            return Some(RegistryIssue::SiblingOfPredecessor {
+                version: latest.clone(),
+                predecessor,
+                conflicts,
+            });
+        }
         let reached = strata_diff::apply_migration(&source, &migration);
         if strata_diff::generate_migration(&reached, target).actions.is_empty() {
             None
@@ -258,24 +292,101 @@ impl MigrationsDir {
         }
     }
 
+    /// The strata temporaries (`.strata-tmp-*`) in the directory: while nobody holds the
+    /// project lock, these are leftovers of a killed run.
+    pub fn temporaries(&self) -> Vec<PathBuf> {
+        let Ok(entries) = fs::read_dir(&self.path) else { return Vec::new() };
+        let mut out: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with(TEMP_PREFIX)))
+            .map(|e| e.path())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Removes every strata temporary. Holding the project lock (`_lock`) proves that no other
+    /// run is writing one right now, so all of them are a killed run's leftovers.
+    pub fn remove_temporaries(&self, _lock: &ProjectLock) -> Result<Vec<PathBuf>, ProjectError> {
+        let found = self.temporaries();
+        for path in &found {
+            let removed = if path.is_dir() { fs::remove_dir_all(path) } else { fs::remove_file(path) };
+            removed.map_err(|e| ProjectError::io("cannot remove the leftover", path, e))?;
+        }
+        Ok(found)
+    }
+
     /// Removes strata temporaries that a crashed run left behind (hidden, so harmless, but
-    /// litter). Only ones older than an hour, so a concurrent run is never disturbed.
+    /// litter). Only ones older than an hour: a caller of [`write_version`] may not hold the
+    /// project lock, so a younger one may belong to a run still in progress.
     pub(crate) fn remove_stale_temporaries(&self) {
-        let Ok(entries) = fs::read_dir(&self.path) else { return };
         let hour = std::time::Duration::from_secs(3600);
-        for entry in entries.flatten() {
-            let is_temp = entry.file_name().to_str().is_some_and(|n| n.starts_with(TEMP_PREFIX));
-            let old = entry
-                .metadata()
+        for path in self.temporaries() {
+            let old = fs::metadata(&path)
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| t.elapsed().ok())
                 .is_some_and(|age| age > hour);
-            if is_temp && old {
-                let _ = fs::remove_dir_all(entry.path());
+            if old {
+                let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
             }
         }
     }
+}
+
+/// What `migration` does that `source` rules out: creating a table or column that already
+/// exists, dropping or altering one that does not. The in-memory replay treats these as
+/// no-ops, so without this a version that repeats its predecessor's change looks fine.
+fn unmet_preconditions(source: &DatabaseDefinition, migration: &DatabaseMigration) -> Vec<String> {
+    let mut tables: BTreeMap<&str, &TableDefinition> =
+        source.tables.iter().map(|t| (t.name.as_str(), t)).collect();
+    let mut created: BTreeSet<&str> = BTreeSet::new();
+    let mut out = Vec::new();
+    for action in &migration.actions {
+        match action {
+            MigrationAction::CreateTable(t) => {
+                if tables.contains_key(t.name.as_str()) {
+                    out.push(format!("creates table \"{}\", which already exists", t.name));
+                }
+                created.insert(&t.name);
+            }
+            MigrationAction::CreateTableIfNotExists(t) => {
+                created.insert(&t.name);
+            }
+            MigrationAction::DeleteTable(name) => {
+                if tables.remove(name.as_str()).is_none() {
+                    out.push(format!("drops table \"{name}\", which does not exist"));
+                }
+            }
+            MigrationAction::AlterTable(m) => match tables.get(m.name.as_str()) {
+                Some(t) => out.extend(unmet_column_preconditions(t, m)),
+                None if created.contains(m.name.as_str()) => {}
+                None => out.push(format!("alters table \"{}\", which does not exist", m.name)),
+            },
+        }
+    }
+    out
+}
+
+/// [`unmet_preconditions`] for one table: added columns that exist (and are neither dropped
+/// nor renamed away first), dropped columns that do not.
+fn unmet_column_preconditions(table: &TableDefinition, m: &TableMigration) -> Vec<String> {
+    let freed = |c: &str| {
+        m.delete_columns.iter().any(|d| d == c)
+            || m.modify_columns.iter().any(|x| x.column_name == c && x.new_column_name.is_some())
+    };
+    let mut out = Vec::new();
+    for c in &m.add_columns {
+        if table.column(&c.name).is_some() && !freed(&c.name) {
+            out.push(format!("adds column \"{}\".\"{}\", which already exists", table.name, c.name));
+        }
+    }
+    for c in &m.delete_columns {
+        if table.column(c).is_none() {
+            out.push(format!("drops column \"{}\".\"{c}\", which does not exist", table.name));
+        }
+    }
+    out
 }
 
 /// The registry's text: header, blank line, one version per line (sorted, de-duplicated),
