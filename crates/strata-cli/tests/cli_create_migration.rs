@@ -544,9 +544,14 @@ fn assert_fails(p: &Project, now: &str, args: &[&str]) -> Run {
 /// The model error must be printed as `lib/src/models/<file>:<line>:<column>: <message>`.
 #[track_caller]
 fn assert_model_error(model: &str, needle: &str) {
-    let p = Project::shop();
+    assert_model_error_in(&Project::shop(), model, needle);
+}
+
+/// [`assert_model_error`] in a prepared project (e.g. one configured for SQLite).
+#[track_caller]
+fn assert_model_error_in(p: &Project, model: &str, needle: &str) {
     p.write("lib/src/models/thing.spy.yaml", model);
-    let run = assert_fails(&p, V1, &[]);
+    let run = assert_fails(p, V1, &[]);
     let line = run
         .stderr
         .lines()
@@ -634,6 +639,78 @@ fn every_model_error_is_reported() {
     let run = assert_fails(&p, V1, &[]);
     assert!(run.stderr.contains("lib/src/models/a.spy.yaml:4:"), "{}", run.stderr);
     assert!(run.stderr.contains("lib/src/models/b.spy.yaml:4:"), "{}", run.stderr);
+}
+
+// Input the model format allows but the database cannot run: refused at create-migration,
+// located in the model file, instead of failing at deploy time.
+
+#[test]
+fn bookkeeping_table_names_are_reserved() {
+    for table in ["serverpod_migrations", "strata_migration_history"] {
+        let model = format!("class: Thing\ntable: {table}\nfields:\n  name: String\n");
+        assert_model_error(&model, &format!("table name \"{table}\" is reserved"));
+    }
+}
+
+/// PostgreSQL allows 1,600 columns per table; `id` counts as one.
+#[test]
+fn more_columns_than_postgres_allows() {
+    let model = |fields: usize| {
+        let mut m = String::from("class: Thing\ntable: thing\nfields:\n");
+        for i in 0..fields {
+            m.push_str(&format!("  f{i}: int?\n"));
+        }
+        m
+    };
+    assert_model_error(&model(1600), "table \"thing\" has 1601 columns, but PostgreSQL allows at most 1600");
+    let p = Project::shop();
+    p.write("lib/src/models/thing.spy.yaml", &model(1599));
+    p.create(V1, &[]).assert_code(0);
+}
+
+/// SQLite identifiers ignore case: `userId` and `userid` are one column, `thingIdx` and
+/// `thingidx` one index. PostgreSQL keeps them apart (quoted identifiers).
+#[test]
+fn sqlite_names_differing_only_in_case() {
+    let columns = "class: Thing\ntable: thing\nfields:\n  userId: int\n  userid: int\n";
+    let indexes = "class: Thing\ntable: thing\nfields:\n  a: int\n  b: int\nindexes:\n  \
+                   thingIdx:\n    fields: a\n  thingidx:\n    fields: b\n";
+    for (model, needle) in [
+        (columns, "column \"userid\" differs only in case from column \"userId\""),
+        (indexes, "index name \"thingidx\" differs only in case from index \"thingIdx\""),
+    ] {
+        let p = Project::shop();
+        p.write("strata.toml", "dialect = \"sqlite\"\n");
+        assert_model_error_in(&p, model, needle);
+        let postgres = Project::shop();
+        postgres.write("lib/src/models/thing.spy.yaml", model);
+        postgres.create(V1, &[]).assert_code(0);
+    }
+}
+
+/// PostgreSQL has no btree operator class for `json`, so the default index type fails at
+/// deploy time; `jsonb` gets a gin index and works, and SQLite stores json as text.
+#[test]
+fn postgres_index_on_a_json_column() {
+    let model = |serialization: &str| {
+        format!(
+            "class: Thing\ntable: thing\n{serialization}fields:\n  data: Map<String, String>\n\
+             indexes:\n  thing_data_idx:\n    fields: data\n"
+        )
+    };
+    assert_model_error(&model(""), "no btree operator class for json");
+    let jsonb = Project::shop();
+    jsonb.write("lib/src/models/thing.spy.yaml", &model("serializationDataType: jsonb\n"));
+    jsonb.create(V1, &[]).assert_code(0);
+    let sqlite = Project::shop();
+    sqlite.write("strata.toml", "dialect = \"sqlite\"\n");
+    sqlite.write("lib/src/models/thing.spy.yaml", &model(""));
+    sqlite.create(V1, &[]).assert_code(0);
+}
+
+#[test]
+fn class_named_like_a_built_in_type() {
+    assert_model_error("class: String\nfields:\n  name: String\n", "\"String\" is a built-in type");
 }
 
 #[test]

@@ -20,7 +20,37 @@ Vector(n), HalfVector(n), SparseVector(n), Bit(n), GeographyPoint, GeographyLine
 GeographyGeometryCollection, List<T>, Map<K, V>, Set<T>, dynamic, records such as (int, String), \
 or a class, exception or enum defined in the project";
 
+/// Type names the model format defines; a model of the same name could never be referred to.
+const BUILT_IN_TYPES: &[&str] = &[
+    "String",
+    "DateTime",
+    "ByteData",
+    "Duration",
+    "UuidValue",
+    "Uri",
+    "BigInt",
+    "Vector",
+    "HalfVector",
+    "SparseVector",
+    "Bit",
+    "GeographyPoint",
+    "GeographyLineString",
+    "GeographyPolygon",
+    "GeographyGeometryCollection",
+    "List",
+    "Map",
+    "Set",
+];
+
+/// Tables that hold migration bookkeeping (Serverpod's and strata's runner's); a model table
+/// of that name would clash with them on the first `apply`.
+const BOOKKEEPING_TABLES: &[&str] = &["serverpod_migrations", "strata_migration_history"];
+
 const INDEX_TYPES: &[&str] = &["btree", "hash", "gin", "gist", "spgist", "brin", "hnsw", "ivfflat"];
+
+/// Index names claimed so far (folded to lower case where the database ignores case), with
+/// where each was first defined and how it was spelt.
+type IndexNames = HashMap<String, (usize, Loc, String)>;
 
 /// The id column kind of a table, which every foreign key to it must match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -127,6 +157,7 @@ pub fn build(defs: &[Def], options: &ModelOptions, mut sink: Sink) -> (DatabaseD
             }
         }
     }
+    check_reserved_names(defs, &mut sink);
     let mut ctx = Ctx { defs, by_name, tables, options, sink };
     let mut out = DatabaseDefinition::empty(options.module_name.clone());
 
@@ -154,7 +185,7 @@ pub fn build(defs: &[Def], options: &ModelOptions, mut sink: Sink) -> (DatabaseD
     for &ci in &table_classes {
         ctx.list_relations(ci, &chains[&ci], &ids, &chains, &mut injected);
     }
-    let mut index_names: HashMap<String, (usize, Loc)> = HashMap::new();
+    let mut index_names: IndexNames = HashMap::new();
     for &ci in &table_classes {
         let Def::Class(c) = &defs[ci] else { continue };
         if let Some(table) = ctx.table(
@@ -172,6 +203,36 @@ pub fn build(defs: &[Def], options: &ModelOptions, mut sink: Sink) -> (DatabaseD
     }
     out.tables.sort_by(|a, b| a.name.cmp(&b.name));
     (out, ctx.sink)
+}
+
+/// Model names that shadow a built-in type, and table names of the bookkeeping tables.
+fn check_reserved_names(defs: &[Def], sink: &mut Sink) {
+    for d in defs {
+        if BUILT_IN_TYPES.contains(&d.name()) {
+            sink.err(
+                d.file(),
+                d.loc(),
+                format!(
+                    "\"{}\" is a built-in type, so fields of this type would never refer to this \
+                     model; rename it (e.g. \"{}Model\")",
+                    d.name(),
+                    d.name()
+                ),
+            );
+        }
+        let Def::Class(c) = d else { continue };
+        if let Some(t) = c.table.as_ref().filter(|t| BOOKKEEPING_TABLES.contains(&t.value.as_str())) {
+            sink.err(
+                c.file,
+                t.loc,
+                format!(
+                    "table name \"{}\" is reserved: it holds the migration bookkeeping of \
+                     Serverpod and strata; use a different table name",
+                    t.value
+                ),
+            );
+        }
+    }
 }
 
 /// `path-index:line:column`, resolved to a path when diagnostics are rendered.
@@ -641,7 +702,7 @@ impl<'a> Ctx<'a> {
         chains: &HashMap<usize, Vec<usize>>,
         // Hidden FK columns that list relations of other tables put on this one.
         injected: Vec<Col>,
-        index_names: &mut HashMap<String, (usize, Loc)>,
+        index_names: &mut IndexNames,
     ) -> Option<TableDefinition> {
         let c = self.class(ci)?;
         let table = c.table.as_ref()?;
@@ -856,17 +917,8 @@ impl<'a> Ctx<'a> {
             field_cols.push((col.def.name.clone(), col.def.name.clone(), col.def.column_type));
             cols.insert(tail_start + k, col);
         }
-        // Column names must be unique.
-        for k in 0..cols.len() {
-            if let Some(first) = cols[..k].iter().find(|p| p.def.name == cols[k].def.name) {
-                let (file, loc, name, floc) =
-                    (cols[k].file, cols[k].loc, cols[k].def.name.clone(), Where(first.file, first.loc));
-                if (first.loc != loc || first.file != file) && first.def.field_name != cols[k].def.field_name
-                {
-                    self.sink.err(file, loc, format!("column \"{name}\" is already used by the field at {floc}; use column= to pick another name"));
-                }
-            }
-        }
+        self.check_column_names(&cols);
+        self.check_column_count(c.file, table, cols.len());
 
         let mut def = TableDefinition {
             name: table.value.clone(),
@@ -950,6 +1002,44 @@ impl<'a> Ctx<'a> {
             }
         }
         Some(def)
+    }
+
+    /// Column names must be unique (ignoring case where the database does). One map lookup per
+    /// column, so a wide table stays linear.
+    fn check_column_names(&mut self, cols: &[Col]) {
+        let fold = self.options.database.case_insensitive_names;
+        let mut seen: HashMap<String, &Col> = HashMap::with_capacity(cols.len());
+        for col in cols {
+            let key = if fold { col.def.name.to_ascii_lowercase() } else { col.def.name.clone() };
+            let Some(first) = seen.get(&key).copied() else {
+                seen.insert(key, col);
+                continue;
+            };
+            let (name, floc) = (&col.def.name, Where(first.file, first.loc));
+            if first.def.name != *name {
+                let db = self.options.database.name;
+                self.sink.err(col.file, col.loc, format!("column \"{name}\" differs only in case from column \"{}\" at {floc}, and {db} treats them as the same column; use column= to pick another name", first.def.name));
+            } else if (first.loc != col.loc || first.file != col.file)
+                && first.def.field_name != col.def.field_name
+            {
+                self.sink.err(col.file, col.loc, format!("column \"{name}\" is already used by the field at {floc}; use column= to pick another name"));
+            }
+        }
+    }
+
+    /// The database's limit on columns per table.
+    fn check_column_count(&mut self, file: usize, table: &Located<String>, count: usize) {
+        let Some(max) = self.options.database.max_columns.filter(|&max| count > max) else { return };
+        let db = self.options.database.name;
+        self.sink.err(
+            file,
+            table.loc,
+            format!(
+                "table \"{}\" has {count} columns, but {db} allows at most {max} per table; move some \
+                 fields into a related class with its own table, or mark them !persist",
+                table.value
+            ),
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1046,13 +1136,23 @@ impl<'a> Ctx<'a> {
 
     /// Reserves an index name project-wide. Syntax is checked where names are written (explicit
     /// indexes); generated names (prefixed, auto-unique) only need the length limit.
-    fn claim_index_name(
-        &mut self,
-        name: &str,
-        file: usize,
-        loc: Loc,
-        index_names: &mut HashMap<String, (usize, Loc)>,
-    ) -> bool {
+    /// An index on a `json` column, which the database cannot build.
+    fn json_index_error(&mut self, file: usize, idx: &IndexDef, field: &Located<String>) {
+        let kind = idx.index_type.as_ref().map_or("btree", |t| t.value.as_str());
+        self.sink.err(
+            file,
+            field.loc,
+            format!(
+                "index \"{}\" ({kind}) is on field \"{}\", stored as json, and {} has no {kind} \
+                 operator class for json, so migration.sql would fail at deploy time; store the field \
+                 as jsonb (serializationDataType: jsonb) and use a gin index, or remove the field from \
+                 the index",
+                idx.name, field.value, self.options.database.name
+            ),
+        );
+    }
+
+    fn claim_index_name(&mut self, name: &str, file: usize, loc: Loc, index_names: &mut IndexNames) -> bool {
         let n = name.chars().count();
         if n > names::MAX_IDENTIFIER {
             self.sink.err(
@@ -1065,8 +1165,18 @@ impl<'a> Ctx<'a> {
             );
             return false;
         }
-        if let Some(&(ff, fl)) = index_names.get(name) {
-            self.sink.err(file, loc, format!("duplicate index name \"{name}\"; first defined at {}; index names must be unique across all models", Where(ff, fl)));
+        let key = if self.options.database.case_insensitive_names {
+            name.to_ascii_lowercase()
+        } else {
+            name.to_string()
+        };
+        if let Some((ff, fl, first)) = index_names.get(&key) {
+            let at = Where(*ff, *fl);
+            self.sink.err(file, loc, if first == name {
+                format!("duplicate index name \"{name}\"; first defined at {at}; index names must be unique across all models")
+            } else {
+                format!("index name \"{name}\" differs only in case from index \"{first}\" at {at}, and {} treats them as the same index; pick a different index name", self.options.database.name)
+            });
             return false;
         }
         if self.tables.contains_key(name) {
@@ -1077,7 +1187,7 @@ impl<'a> Ctx<'a> {
             );
             return false;
         }
-        index_names.insert(name.to_string(), (file, loc));
+        index_names.insert(key, (file, loc, name.to_string()));
         true
     }
 
@@ -1088,7 +1198,7 @@ impl<'a> Ctx<'a> {
         name: &str,
         table: &str,
         field_cols: &[(String, String, ColumnType)],
-        index_names: &mut HashMap<String, (usize, Loc)>,
+        index_names: &mut IndexNames,
     ) -> Option<IndexDefinition> {
         let errors_before = self.sink.errors.len();
         let mut elements = Vec::new();
@@ -1096,6 +1206,9 @@ impl<'a> Ctx<'a> {
         for f in &idx.fields {
             match field_cols.iter().find(|(fname, _, _)| *fname == f.value) {
                 Some((_, col, ct)) => {
+                    if *ct == ColumnType::Json && self.options.database.json_unindexable {
+                        self.json_index_error(file, idx, f);
+                    }
                     elements.push(IndexElement::column(col.clone()));
                     types.push(*ct);
                 }

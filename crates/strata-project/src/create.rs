@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use strata_models::{ModelOptions, SourceFile};
+use strata_models::{DatabaseRules, ModelOptions, SourceFile};
 use strata_schema::{
     migration_to_json, DatabaseDefinition, DatabaseMigration, MigrationVersion, MigrationWarning,
 };
@@ -93,8 +93,10 @@ pub enum PlanOutcome {
 
 /// Decides what `create-migration` writes. Pure: the same inputs always give the same bytes.
 pub fn plan_migration(input: &PlanInput) -> Result<PlanOutcome, ProjectError> {
-    let options =
-        model_options(input.module_name, input.jsonb_by_default, input.module_aliases, input.modules);
+    let options = ModelOptions {
+        database: database_rules(input.dialect.name()),
+        ..model_options(input.module_name, input.jsonb_by_default, input.module_aliases, input.modules)
+    };
     let project = strata_models::build_project_definition(input.model_files, &options)
         .map_err(ProjectError::InvalidModels)?;
     let (project, target) = merge_owned(project, input.module_name, input.version, input.modules);
@@ -167,6 +169,17 @@ fn model_options(
         jsonb_by_default,
         module_aliases: module_aliases.clone(),
         external_tables: modules.iter().flat_map(|m| m.definition.tables.iter().cloned()).collect(),
+        database: DatabaseRules::default(),
+    }
+}
+
+/// What the dialect's database refuses that the model format allows. `strata_sql::Dialect`
+/// has no capability methods for these limits, so the dialect's name selects them.
+fn database_rules(dialect: &str) -> DatabaseRules {
+    match dialect {
+        "postgres" => DatabaseRules::POSTGRES,
+        "sqlite" => DatabaseRules::SQLITE,
+        _ => DatabaseRules::default(),
     }
 }
 
@@ -316,7 +329,10 @@ pub fn models_definition(config: &ProjectConfig, version: &str) -> Result<Databa
     }
     let files = read_model_files(config)?;
     let aliases = config.module_aliases()?;
-    let options = model_options(&config.module_name, config.jsonb_by_default, &aliases, &modules);
+    let options = ModelOptions {
+        database: database_rules(&config.dialect),
+        ..model_options(&config.module_name, config.jsonb_by_default, &aliases, &modules)
+    };
     let mut project =
         strata_models::build_project_definition(&files, &options).map_err(ProjectError::InvalidModels)?;
     let (_, target) = merge_definitions(&mut project, &config.module_name, version, &modules);
