@@ -127,7 +127,7 @@ fn phases_once(config: &ProjectConfig, version: &str, p: &mut Phases) {
     // create_migration also checks that the latest version was built on its predecessor
     // (reusing the definition it loaded).
     let t = Instant::now();
-    let _ = dir.check_lineage_of(&dir.versions().unwrap(), previous);
+    let _ = dir.check_lineage_of(&dir.versions().unwrap(), previous).unwrap();
     p.lineage.push(t.elapsed());
 
     let t = Instant::now();

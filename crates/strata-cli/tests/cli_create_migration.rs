@@ -738,6 +738,79 @@ fn wrongly_shaped_definition_json_in_latest_version() {
     assert!(run.stderr.contains("corrupted migration") && run.stderr.contains("tables"), "{}", run.stderr);
 }
 
+/// Edits the latest version's `definition.json` as JSON, then expects create-migration to
+/// refuse it, naming the file, the problem and the fix.
+#[track_caller]
+fn assert_corrupt_definition(edit: impl FnOnce(&mut serde_json::Value), needle: &str) {
+    let p = Project::shop();
+    p.create(V1, &[]).assert_code(0);
+    let path = format!("migrations/{V1}/definition.json");
+    let mut json: serde_json::Value = serde_json::from_str(&p.read(&path)).unwrap();
+    edit(&mut json);
+    p.write(&path, &serde_json::to_string_pretty(&json).unwrap());
+    for args in [&["--check"][..], &[]] {
+        let run = assert_fails(&p, V2, args);
+        assert!(run.stderr.contains(&format!("{path}: ")), "names the file: {}", run.stderr);
+        assert!(run.stderr.contains(needle), "expected {needle:?} in {}", run.stderr);
+        assert!(run.stderr.contains("To fix"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn unknown_schema_version_in_latest_version() {
+    assert_corrupt_definition(
+        |j| j["schemaVersion"] = 99.into(),
+        "\"schemaVersion\": 99 is not a format this strata reads (1 to 2); if a newer tool wrote it, upgrade strata",
+    );
+}
+
+#[test]
+fn duplicate_table_in_latest_version() {
+    assert_corrupt_definition(
+        |j| {
+            let first = j["tables"][0].clone();
+            j["tables"].as_array_mut().unwrap().push(first);
+        },
+        "table \"company\" is defined twice",
+    );
+}
+
+#[test]
+fn duplicate_column_in_latest_version() {
+    assert_corrupt_definition(
+        |j| {
+            let columns = j["tables"][0]["columns"].as_array_mut().unwrap();
+            columns.push(columns[1].clone());
+        },
+        "table \"company\" has the column \"name\" twice",
+    );
+}
+
+#[test]
+fn other_module_name_in_latest_version() {
+    assert_corrupt_definition(
+        |j| j["moduleName"] = "billing".into(),
+        "\"moduleName\" is \"billing\" but this project's module is \"shop\"",
+    );
+}
+
+/// The lineage check needs the latest `migration.json`; an unreadable one used to switch the
+/// check off without a word.
+#[test]
+fn corrupt_migration_json_in_latest_version() {
+    let p = Project::shop();
+    p.create(V1, &[]).assert_code(0);
+    let path = format!("migrations/{V1}/migration.json");
+    p.write(&path, "{\n  \"actions\": [\n    {\"type\": \"createTable\",\n");
+    for args in [&["--check"][..], &[]] {
+        let run = assert_fails(&p, V2, args);
+        assert!(run.stderr.contains(&format!("{path}:")), "names the file: {}", run.stderr);
+        assert!(run.stderr.contains("invalid JSON"), "{}", run.stderr);
+        assert!(run.stderr.contains(&format!("Migration version: \"{V1}\"")), "{}", run.stderr);
+        assert!(run.stderr.contains("To fix"), "{}", run.stderr);
+    }
+}
+
 #[test]
 fn missing_definition_json_in_latest_version() {
     let p = Project::shop();

@@ -301,10 +301,12 @@ pub struct ProjectState {
 pub fn load_state(config: &ProjectConfig, versions: Vec<String>) -> Result<ProjectState, ProjectError> {
     let dir = MigrationsDir::new(&config.migrations_dir);
     let previous = match versions.last() {
-        Some(latest) => dir.read_definition(latest).map_err(|cause| ProjectError::CorruptedMigration {
-            version: latest.clone(),
-            module: config.module_name.clone(),
-            cause: Box::new(cause),
+        Some(latest) => read_latest_definition(&dir, latest, &config.module_name).map_err(|cause| {
+            ProjectError::CorruptedMigration {
+                version: latest.clone(),
+                module: config.module_name.clone(),
+                cause: Box::new(cause),
+            }
         })?,
         None => DatabaseDefinition::empty(config.module_name.clone()),
     };
@@ -315,6 +317,22 @@ pub fn load_state(config: &ProjectConfig, versions: Vec<String>) -> Result<Proje
         }
     }
     Ok(ProjectState { versions, previous, modules })
+}
+
+/// The latest `definition.json`, refused when it parses but cannot be right: everything
+/// generated next is diffed against it.
+fn read_latest_definition(
+    dir: &MigrationsDir,
+    version: &str,
+    module: &str,
+) -> Result<DatabaseDefinition, ProjectError> {
+    let definition = dir.read_definition(version)?;
+    let problems = migrations::definition_problems(&definition, Some(module));
+    if problems.is_empty() {
+        Ok(definition)
+    } else {
+        Err(ProjectError::InvalidArtifact { path: dir.version_path(version).join(DEFINITION_JSON), problems })
+    }
 }
 
 /// The schema the project's models describe right now, merged with its modules exactly as
@@ -453,7 +471,7 @@ fn plan_on_disk(
     let state = load_state(config, versions)?;
     // After loading, so the lineage check reuses the latest definition instead of reading it
     // again; when it cannot be read, `load_state` has already failed.
-    registry_issues.extend(dir.check_lineage_of(&state.versions, &state.previous));
+    registry_issues.extend(dir.check_lineage_of(&state.versions, &state.previous)?);
     let model_files = read_model_files(config)?;
     let module_aliases = config.module_aliases()?;
     let outcome = plan_migration(&PlanInput {

@@ -37,6 +37,11 @@ pub enum ProjectError {
     #[error("{}", json_message(path, error))]
     Json { path: PathBuf, error: JsonError },
 
+    /// A JSON artifact that parses but cannot be right (see
+    /// [`definition_problems`](crate::migrations::definition_problems)).
+    #[error("{}: {}", path.display(), problems.join("\n  "))]
+    InvalidArtifact { path: PathBuf, problems: Vec<String> },
+
     /// A version directory lacks one of its files.
     #[error("Required migration artifact is missing: {}", path.display())]
     MissingArtifact { path: PathBuf },

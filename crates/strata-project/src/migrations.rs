@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use strata_schema::{
     definition_from_json, migration_from_json, DatabaseDefinition, DatabaseMigration, MigrationAction,
-    TableDefinition, TableMigration,
+    TableDefinition, TableMigration, CURRENT_SCHEMA_VERSION,
 };
 
 use crate::atomic::{self, write_file_atomic, TEMP_PREFIX};
@@ -254,11 +254,12 @@ impl MigrationsDir {
 
     /// Checks that the newest of `versions` was generated from the one before it (or, for the
     /// first version, from an empty database): a fork merged without a registry conflict
-    /// shows up here. Versions that cannot be read are skipped; reading them is reported
-    /// elsewhere.
-    pub fn check_lineage(&self, versions: &[String]) -> Option<RegistryIssue> {
-        let latest = versions.last()?;
-        let target = self.read_definition(latest).ok()?;
+    /// shows up here. A file the check needs that is there but cannot be read is an error,
+    /// since a silently skipped check looks the same as a passed one; a file that is absent
+    /// (legacy version directories hold only `definition.json`) leaves nothing to check.
+    pub fn check_lineage(&self, versions: &[String]) -> Result<Option<RegistryIssue>, ProjectError> {
+        let Some(latest) = versions.last() else { return Ok(None) };
+        let target = self.read_definition(latest)?;
         self.check_lineage_of(versions, &target)
     }
 
@@ -268,27 +269,35 @@ impl MigrationsDir {
         &self,
         versions: &[String],
         target: &DatabaseDefinition,
-    ) -> Option<RegistryIssue> {
-        let (latest, rest) = versions.split_last()?;
-        let migration = self.read_migration(latest).ok()?;
+    ) -> Result<Option<RegistryIssue>, ProjectError> {
+        let Some((latest, rest)) = versions.split_last() else { return Ok(None) };
+        let module = target.module_name.as_str();
+        let Some(migration) =
+            present(self.read_migration(latest)).map_err(|e| corrupted(latest, module, e))?
+        else {
+            return Ok(None);
+        };
         let predecessor = rest.last().cloned();
         let source = match &predecessor {
-            Some(p) => self.read_definition(p).ok()?,
+            Some(p) => match present(self.read_definition(p)).map_err(|e| corrupted(p, module, e))? {
+                Some(definition) => definition,
+                None => return Ok(None),
+            },
             None => DatabaseDefinition::empty(target.module_name.clone()),
         };
         let conflicts = unmet_preconditions(&source, &migration);
         if !conflicts.is_empty() {
-            return Some(RegistryIssue::SiblingOfPredecessor {
+            return Ok(Some(RegistryIssue::SiblingOfPredecessor {
                 version: latest.clone(),
                 predecessor,
                 conflicts,
-            });
+            }));
         }
         let reached = strata_diff::apply_migration(&source, &migration);
         if strata_diff::generate_migration(&reached, target).actions.is_empty() {
-            None
+            Ok(None)
         } else {
-            Some(RegistryIssue::NotBuiltOnPredecessor { version: latest.clone(), predecessor })
+            Ok(Some(RegistryIssue::NotBuiltOnPredecessor { version: latest.clone(), predecessor }))
         }
     }
 
@@ -332,6 +341,62 @@ impl MigrationsDir {
             }
         }
     }
+}
+
+/// `None` for an artifact that does not exist; every other error stays an error.
+fn present<T>(read: Result<T, ProjectError>) -> Result<Option<T>, ProjectError> {
+    match read {
+        Ok(value) => Ok(Some(value)),
+        Err(ProjectError::MissingArtifact { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A version that cannot be read, with the fix.
+fn corrupted(version: &str, module: &str, cause: ProjectError) -> ProjectError {
+    ProjectError::CorruptedMigration {
+        version: version.to_string(),
+        module: module.to_string(),
+        cause: Box::new(cause),
+    }
+}
+
+/// What is wrong with a `definition.json` that parsed: a format generation strata does not
+/// know, a table or a column defined twice, or (when `module` is given) another project's
+/// `moduleName`. Empty when it is sound.
+pub fn definition_problems(def: &DatabaseDefinition, module: Option<&str>) -> Vec<String> {
+    let mut out = Vec::new();
+    if !(1..=CURRENT_SCHEMA_VERSION).contains(&def.schema_version) {
+        out.push(format!(
+            "\"schemaVersion\": {} is not a format this strata reads (1 to {CURRENT_SCHEMA_VERSION}); \
+             if a newer tool wrote it, upgrade strata",
+            def.schema_version
+        ));
+    }
+    if let Some(expected) = module.filter(|m| !def.module_name.is_empty() && def.module_name != *m) {
+        out.push(format!(
+            "\"moduleName\" is \"{}\" but this project's module is \"{expected}\": the directory \
+             belongs to another project; check migrations_dir and module_name in strata.toml (or \
+             the pubspec name)",
+            def.module_name
+        ));
+    }
+    let mut tables = BTreeSet::new();
+    for t in &def.tables {
+        if !tables.insert(t.name.as_str()) {
+            out.push(format!("table \"{}\" is defined twice; keep one of the two entries", t.name));
+        }
+        let mut columns = BTreeSet::new();
+        for c in &t.columns {
+            if !columns.insert(c.name.as_str()) {
+                out.push(format!(
+                    "table \"{}\" has the column \"{}\" twice; keep one of the two entries",
+                    t.name, c.name
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// What `migration` does that `source` rules out: creating a table or column that already
