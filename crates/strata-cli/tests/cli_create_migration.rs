@@ -874,6 +874,25 @@ fn bad_tag() {
     );
 }
 
+/// A newline in a tag or a version directory name would forge lines of output (and split the
+/// registry): refused, shown escaped.
+#[test]
+fn version_names_with_control_characters_are_refused() {
+    let p = Project::shop();
+    let run = assert_fails(&p, V1, &["--tag", "fix\nMigration created: fake"]);
+    assert!(run.stderr.contains(r#"Invalid tag "fix\nMigration created: fake""#), "{}", run.stderr);
+    assert!(!run.stderr.lines().any(|l| l.starts_with("Migration created")), "{}", run.stderr);
+
+    p.create(V1, &[]).assert_code(0);
+    fs::create_dir(p.path(&format!("migrations/{V2}-evil\nline"))).unwrap();
+    for args in [&["--check"][..], &[]] {
+        let run = assert_fails(&p, V3, args);
+        let expected = format!("the version directory name \"{V2}-evil\\nline\" holds a control character");
+        assert!(run.stderr.contains(&expected), "{}", run.stderr);
+        assert!(!run.stderr.lines().any(|l| l.starts_with("line")), "printed raw: {}", run.stderr);
+    }
+}
+
 #[test]
 fn invalid_strata_now() {
     let p = Project::shop();

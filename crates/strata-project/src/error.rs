@@ -83,8 +83,23 @@ pub enum ProjectError {
     VersionOutOfOrder { version: String, latest: String },
 
     /// `--tag` is not lowercase letters, digits and single dashes (Serverpod's message).
-    #[error("Invalid tag \"{tag}\": Tag names can only contain lowercase letters, numbers, and dashes.")]
+    /// Control characters are shown escaped, so a newline cannot forge a line of output.
+    #[error(
+        "Invalid tag \"{}\": Tag names can only contain lowercase letters, numbers, and dashes.",
+        tag.escape_debug()
+    )]
     InvalidTag { tag: String },
+
+    /// A directory named like a version holds a control character (a newline would split the
+    /// registry's one-version-per-line format and forge lines of output).
+    #[error(
+        "{}: the version directory name \"{}\" holds a control character. Rename the directory \
+         (version names are a 17-digit timestamp, optionally followed by a dash and a tag of \
+         lowercase letters, numbers and dashes).",
+        dir.display(),
+        name.escape_debug()
+    )]
+    InvalidVersionName { dir: PathBuf, name: String },
 
     /// `STRATA_NOW` is set but not a 17-digit `yyyyMMddHHmmssSSS` UTC timestamp.
     #[error("STRATA_NOW=\"{value}\" is not a 17-digit yyyyMMddHHmmssSSS UTC timestamp")]

@@ -127,7 +127,8 @@ impl MigrationsDir {
 
     /// Every version directory name, sorted lexicographically (= chronologically). Read-only:
     /// files, hidden directories (including strata's temporaries) and directories not named
-    /// like a version are ignored. A missing directory has no versions.
+    /// like a version are ignored. A missing directory has no versions. A version name with a
+    /// control character (a newline, say) is an error: it cannot be listed or printed safely.
     pub fn versions(&self) -> Result<Vec<String>, ProjectError> {
         let entries = match fs::read_dir(&self.path) {
             Ok(e) => e,
@@ -140,6 +141,9 @@ impl MigrationsDir {
             let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
             if name.starts_with('.') || !is_version_name(&name) {
                 continue;
+            }
+            if name.chars().any(char::is_control) {
+                return Err(ProjectError::InvalidVersionName { dir: self.path.clone(), name });
             }
             // Follow symlinks: a linked version directory is still a version.
             if entry.path().is_dir() {
