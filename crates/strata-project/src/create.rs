@@ -402,10 +402,12 @@ pub fn create_migration(
     let mut planned = plan()?;
     let needs_lock = planned.is_created() || !dir.temporaries().is_empty();
     if lock.is_none() && needs_lock {
-        // The first write in this directory: take the lock, then read everything again, since
-        // another run may have written a version in the meantime.
+        // The first write in this directory: take the lock, then plan again if another run
+        // wrote (or pruned) a version in the meantime.
         lock = Some(ProjectLock::acquire(&dir, LOCK_TIMEOUT)?);
-        planned = plan()?;
+        if dir.versions()? != planned.versions_seen {
+            planned = plan()?;
+        }
     }
     let cleaned = match &lock {
         Some(held) => dir.remove_temporaries(held)?,
@@ -423,6 +425,8 @@ pub fn create_migration(
 
 /// A plan made from what is on disk right now, not yet written.
 struct Planned {
+    /// Every version directory when planning started, to tell whether the plan is stale.
+    versions_seen: Vec<String>,
     outcome: PlanOutcome,
     pruned: Vec<String>,
     registry_issues: Vec<RegistryIssue>,
@@ -464,7 +468,8 @@ fn plan_on_disk(
     // Trailing empty directories (a git "discard changes") do not count as versions. They are
     // only removed when a version is written, so every other outcome leaves the disk as it was.
     let pruned = dir.trailing_empty()?;
-    let mut versions = dir.versions()?;
+    let versions_seen = dir.versions()?;
+    let mut versions = versions_seen.clone();
     versions.retain(|v| !pruned.contains(v));
 
     let latest = versions.last().cloned();
@@ -500,5 +505,5 @@ fn plan_on_disk(
             }
         }
     }
-    Ok(Planned { outcome, pruned, registry_issues })
+    Ok(Planned { versions_seen, outcome, pruned, registry_issues })
 }
