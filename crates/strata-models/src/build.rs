@@ -1,7 +1,7 @@
 //! Resolution across all model files: inheritance, types, relations, ids, defaults and indexes,
 //! producing the project's tables (`createDatabaseDefinitionFromModels`, §1.10).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use strata_schema::{
     ColumnDefinition, ColumnType, DatabaseDefinition, Deferrable, ForeignKeyAction, ForeignKeyDefinition,
@@ -71,6 +71,26 @@ impl IdKind {
             IdKind::Int => "int",
             IdKind::Uuid => "UuidValue",
         }
+    }
+}
+
+/// The persisted fields of a table being built: field name, column name and type, in column
+/// order, with a lookup by field name (the first of a duplicated name wins, as a scan would).
+#[derive(Default)]
+struct FieldCols {
+    list: Vec<(String, String, ColumnType)>,
+    by_field: HashMap<String, usize>,
+}
+
+impl FieldCols {
+    fn push(&mut self, field: String, column: String, column_type: ColumnType) {
+        let next = self.list.len();
+        self.by_field.entry(field.clone()).or_insert(next);
+        self.list.push((field, column, column_type));
+    }
+
+    fn get(&self, field: &str) -> Option<&(String, String, ColumnType)> {
+        self.by_field.get(field).map(|&i| &self.list[i])
     }
 }
 
@@ -525,14 +545,14 @@ impl<'a> Ctx<'a> {
     fn declared_fk_targets(
         &self,
         fields: &[(usize, &'a FieldDef)],
-        declared: &[&str],
+        declared: &HashSet<&str>,
         ids: &HashMap<usize, IdKind>,
     ) -> HashMap<&'a str, (Fk, IdKind)> {
         let mut out = HashMap::new();
         for (_, f) in fields {
             let Some(rel) = &f.relation else { continue };
             let Some(target) = &rel.field else { continue };
-            if rel.parent.is_some() || !declared.contains(&target.value.as_str()) {
+            if rel.parent.is_some() || !declared.contains(target.value.as_str()) {
                 continue;
             }
             let Ok(info) = self.type_info(&f.ty, false) else { continue };
@@ -709,24 +729,27 @@ impl<'a> Ctx<'a> {
         let fields = self.ordered_fields(chain);
         let mut cols: Vec<Col> = Vec::new();
         // Field name -> column name, for unique(per=) and index fields.
-        let mut field_cols: Vec<(String, String, ColumnType)> = Vec::new();
-        let declared: Vec<&str> = fields.iter().map(|(_, f)| f.name.as_str()).collect();
+        let mut field_cols = FieldCols::default();
+        let declared: HashSet<&str> = fields.iter().map(|(_, f)| f.name.as_str()).collect();
 
         // Duplicate field names across the hierarchy.
-        for (k, (decl, f)) in fields.iter().enumerate() {
-            if let Some((pd, pf)) = fields[..k].iter().find(|(_, p)| p.name == f.name) {
-                let file = self.class(*decl).map(|d| d.file).unwrap_or(c.file);
-                let pfile = self.class(*pd).map(|d| d.file).unwrap_or(c.file);
-                self.sink.err(
-                    file,
-                    f.loc,
-                    format!(
-                        "field \"{}\" is already defined at {}; rename one of them",
-                        f.name,
-                        Where(pfile, pf.loc)
-                    ),
-                );
-            }
+        let mut first_of: HashMap<&str, (usize, &FieldDef)> = HashMap::with_capacity(fields.len());
+        for (decl, f) in &fields {
+            let Some(&(pd, pf)) = first_of.get(f.name.as_str()) else {
+                first_of.insert(f.name.as_str(), (*decl, *f));
+                continue;
+            };
+            let file = self.class(*decl).map(|d| d.file).unwrap_or(c.file);
+            let pfile = self.class(pd).map(|d| d.file).unwrap_or(c.file);
+            self.sink.err(
+                file,
+                f.loc,
+                format!(
+                    "field \"{}\" is already defined at {}; rename one of them",
+                    f.name,
+                    Where(pfile, pf.loc)
+                ),
+            );
         }
 
         let has_id = fields.iter().any(|(_, f)| f.name == "id");
@@ -746,13 +769,17 @@ impl<'a> Ctx<'a> {
                 loc: c.loc,
                 fk_order: None,
             });
-            field_cols.push(("id".into(), "id".into(), ColumnType::Bigint));
+            field_cols.push("id".into(), "id".into(), ColumnType::Bigint);
         }
         let fk_targets = self.declared_fk_targets(&fields, &declared, ids);
+        // Each own field's position, looked up by identity (names may repeat).
+        let own_positions: HashMap<*const FieldDef, usize> =
+            c.fields.iter().enumerate().map(|(k, f)| (std::ptr::from_ref(f), k)).collect();
         let mut id_cols: Vec<Col> = Vec::new();
         for (decl, f) in &fields {
             let file = self.class(*decl).map(|d| d.file).unwrap_or(c.file);
-            let own_pos = if *decl == ci { c.fields.iter().position(|x| std::ptr::eq(x, *f)) } else { None };
+            let own_pos =
+                if *decl == ci { own_positions.get(&std::ptr::from_ref(*f)).copied() } else { None };
             let jsonb = self.jsonb_for(*decl, f);
             let info = match self.type_info(&f.ty, jsonb) {
                 Ok(i) => i,
@@ -879,7 +906,7 @@ impl<'a> Ctx<'a> {
                     fk = Some(target_fk.clone());
                 }
             }
-            field_cols.push((f.name.clone(), name.clone(), info.column_type));
+            field_cols.push(f.name.clone(), name.clone(), info.column_type);
             let col = Col {
                 def: ColumnDefinition {
                     name,
@@ -907,14 +934,14 @@ impl<'a> Ctx<'a> {
         }
         // Hidden list-relation columns go after the class's own fields, before tail fields.
         let tail_start = {
-            let tails: Vec<&str> =
+            let tails: HashSet<&str> =
                 fields.iter().filter(|(_, f)| f.tail).map(|(_, f)| f.name.as_str()).collect();
             cols.iter()
-                .position(|c| c.def.field_name.as_deref().is_some_and(|n| tails.contains(&n)))
+                .position(|c| c.def.field_name.as_deref().is_some_and(|n| tails.contains(n)))
                 .unwrap_or(cols.len())
         };
         for (k, col) in injected.into_iter().enumerate() {
-            field_cols.push((col.def.name.clone(), col.def.name.clone(), col.def.column_type));
+            field_cols.push(col.def.name.clone(), col.def.name.clone(), col.def.column_type);
             cols.insert(tail_start + k, col);
         }
         self.check_column_names(&cols);
@@ -970,7 +997,7 @@ impl<'a> Ctx<'a> {
                 .map(|p| (p.value.as_str(), p.loc))
                 .chain(std::iter::once((f.name.as_str(), u.loc)))
             {
-                match field_cols.iter().find(|(fname, _, _)| fname == p.0) {
+                match field_cols.get(p.0) {
                     Some((_, col, _)) => columns.push(col.clone()),
                     None => self.sink.err(
                         file,
@@ -1051,9 +1078,9 @@ impl<'a> Ctx<'a> {
         info: &TypeInfo,
         ids: &HashMap<usize, IdKind>,
         chains: &HashMap<usize, Vec<usize>>,
-        declared: &[&str],
+        declared: &HashSet<&str>,
         cols: &mut Vec<Col>,
-        field_cols: &mut Vec<(String, String, ColumnType)>,
+        field_cols: &mut FieldCols,
     ) {
         let Some(rel) = &f.relation else { return };
         let Some((parent_table, parent_id)) = self.object_parent(info, ids) else {
@@ -1095,7 +1122,7 @@ impl<'a> Ctx<'a> {
             deferrable: rel.deferrable,
         };
         if let Some(target) = &rel.field {
-            if declared.contains(&target.value.as_str()) {
+            if declared.contains(target.value.as_str()) {
                 // A declared id field: it carries the FK (see `declared_fk_targets`).
                 return;
             }
@@ -1108,7 +1135,7 @@ impl<'a> Ctx<'a> {
             Some(t) => t.value.clone(),
             None => {
                 let n = names::implicit_id_field(&f.name);
-                if declared.contains(&n.as_str()) {
+                if declared.contains(n.as_str()) {
                     self.sink.err(file, rel.loc, format!("the implicit foreign key field \"{n}\" of relation \"{}\" clashes with a declared field; write relation(field={n}) to use it", f.name));
                     return;
                 }
@@ -1116,7 +1143,7 @@ impl<'a> Ctx<'a> {
             }
         };
         let q = if rel.optional { "?" } else { "" };
-        field_cols.push((name.clone(), name.clone(), parent_id.column_type()));
+        field_cols.push(name.clone(), name.clone(), parent_id.column_type());
         cols.push(Col {
             def: ColumnDefinition {
                 name: name.clone(),
@@ -1197,14 +1224,14 @@ impl<'a> Ctx<'a> {
         idx: &IndexDef,
         name: &str,
         table: &str,
-        field_cols: &[(String, String, ColumnType)],
+        field_cols: &FieldCols,
         index_names: &mut IndexNames,
     ) -> Option<IndexDefinition> {
         let errors_before = self.sink.errors.len();
         let mut elements = Vec::new();
         let mut types = Vec::new();
         for f in &idx.fields {
-            match field_cols.iter().find(|(fname, _, _)| *fname == f.value) {
+            match field_cols.get(&f.value) {
                 Some((_, col, ct)) => {
                     if *ct == ColumnType::Json && self.options.database.json_unindexable {
                         self.json_index_error(file, idx, f);
@@ -1213,7 +1240,7 @@ impl<'a> Ctx<'a> {
                     types.push(*ct);
                 }
                 None => {
-                    let known: Vec<&str> = field_cols.iter().map(|(n, _, _)| n.as_str()).collect();
+                    let known: Vec<&str> = field_cols.list.iter().map(|(n, _, _)| n.as_str()).collect();
                     self.sink.err(file, f.loc, format!("index \"{}\" uses \"{}\", which is not a persisted field of table \"{table}\"; fields are {}", idx.name, f.value, known.join(", ")));
                 }
             }
