@@ -127,7 +127,7 @@ fn phases_once(config: &ProjectConfig, version: &str, p: &mut Phases) {
     // create_migration also checks that the latest version was built on its predecessor
     // (reusing the definition it loaded).
     let t = Instant::now();
-    let _ = dir.check_lineage_of(&dir.versions().unwrap(), previous);
+    let _ = dir.check_lineage_of(&dir.versions().unwrap(), previous).unwrap();
     p.lineage.push(t.elapsed());
 
     let t = Instant::now();
@@ -250,8 +250,45 @@ fn bench_scenario(n: usize, scenario: &'static str, runs: usize) -> Row {
     Row { tables: n, scenario, total: median(totals), min, max, cpu, phases, files_written }
 }
 
+/// One model file with `fields` fields of mixed types, each third one indexed, and a unique one.
+fn wide_model(fields: usize) -> String {
+    let types = ["String", "int?", "double", "bool, default=true", "DateTime?", "UuidValue?"];
+    let mut m = String::from("class: Wide\ntable: wide\nfields:\n");
+    for i in 0..fields {
+        m.push_str(&format!("  field{i}: {}\n", types[i % types.len()]));
+    }
+    m.push_str("  code: String, unique\nindexes:\n");
+    for i in (0..fields).step_by(3).take(100) {
+        m.push_str(&format!("  wide_field{i}_idx:\n    fields: field{i}\n"));
+    }
+    m
+}
+
+/// Median parse time of a `fields`-wide model (no I/O: the text is built up front).
+fn bench_wide(fields: usize, runs: usize) -> (Duration, Duration, Option<Duration>) {
+    let files =
+        [strata_models::SourceFile { path: "lib/src/models/wide.spy.yaml".into(), text: wide_model(fields) }];
+    let options = ModelOptions::new(MODULE);
+    let (mut walls, mut cpus) = (Vec::new(), Vec::new());
+    for run in 0..=runs {
+        let cpu0 = thread_cpu();
+        let t = Instant::now();
+        let def = strata_models::build_project_definition(&files, &options).unwrap();
+        let elapsed = t.elapsed();
+        assert_eq!(def.tables[0].columns.len(), fields + 2, "id, the fields and code");
+        if run > 0 {
+            walls.push(elapsed);
+            cpus.extend(thread_cpu().zip(cpu0).map(|(b, a)| b.saturating_sub(a)));
+        }
+    }
+    let min = *walls.iter().min().unwrap();
+    let cpu = (cpus.len() == walls.len()).then(|| median(cpus));
+    (median(walls), min, cpu)
+}
+
 fn main() {
     let mut tables = vec![1000usize, 5000];
+    let mut wide: Vec<usize> = Vec::new();
     let mut runs = 9usize;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -264,9 +301,17 @@ fn main() {
                     .map(|s| s.trim().parse().expect("table count"))
                     .collect()
             }
+            "--wide" => {
+                wide = args
+                    .next()
+                    .expect("--wide N[,M...]")
+                    .split(',')
+                    .map(|s| s.trim().parse().expect("field count"))
+                    .collect()
+            }
             "--runs" => runs = args.next().expect("--runs N").parse().expect("run count"),
             "-h" | "--help" => {
-                println!("strata-bench [--tables 1000,5000] [--runs 9]");
+                println!("strata-bench [--tables 1000,5000] [--wide 8000,16000,32000] [--runs 9]");
                 return;
             }
             other => panic!("unknown argument {other}"),
@@ -275,6 +320,20 @@ fn main() {
     assert!(runs >= 1);
     if cfg!(debug_assertions) {
         eprintln!("warning: debug build; run with --release for meaningful figures");
+    }
+    if !wide.is_empty() {
+        println!("model parser on one table, median of {runs} runs (after 1 warm-up), times in ms");
+        println!("{:>7} {:>9} {:>9} {:>9}", "fields", "median", "min", "cpu");
+        for &n in &wide {
+            let (wall, min, cpu) = bench_wide(n, runs);
+            println!(
+                "{n:>7} {:>9} {:>9} {:>9}",
+                ms(wall),
+                ms(min),
+                cpu.map(ms).unwrap_or_else(|| "-".into())
+            );
+        }
+        return;
     }
     println!("create-migration library path, median of {runs} runs (after 1 warm-up), times in ms");
     println!(

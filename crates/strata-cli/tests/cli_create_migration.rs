@@ -75,6 +75,19 @@ impl Project {
         }
     }
 
+    /// Starts `strata create-migration` in the project directory without waiting for it.
+    fn spawn_create(&self, now: &str) -> std::process::Child {
+        Command::new(BIN)
+            .arg("create-migration")
+            .current_dir(&self.dir)
+            .env("STRATA_NOW", now)
+            .env_remove("RUST_BACKTRACE")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
     fn create(&self, now: &str, extra: &[&str]) -> Run {
         let mut args = vec!["create-migration"];
         args.extend_from_slice(extra);
@@ -111,6 +124,16 @@ impl Project {
         };
         v.sort();
         v
+    }
+}
+
+impl From<std::process::Output> for Run {
+    fn from(out: std::process::Output) -> Run {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 }
 
@@ -521,9 +544,14 @@ fn assert_fails(p: &Project, now: &str, args: &[&str]) -> Run {
 /// The model error must be printed as `lib/src/models/<file>:<line>:<column>: <message>`.
 #[track_caller]
 fn assert_model_error(model: &str, needle: &str) {
-    let p = Project::shop();
+    assert_model_error_in(&Project::shop(), model, needle);
+}
+
+/// [`assert_model_error`] in a prepared project (e.g. one configured for SQLite).
+#[track_caller]
+fn assert_model_error_in(p: &Project, model: &str, needle: &str) {
     p.write("lib/src/models/thing.spy.yaml", model);
-    let run = assert_fails(&p, V1, &[]);
+    let run = assert_fails(p, V1, &[]);
     let line = run
         .stderr
         .lines()
@@ -613,6 +641,78 @@ fn every_model_error_is_reported() {
     assert!(run.stderr.contains("lib/src/models/b.spy.yaml:4:"), "{}", run.stderr);
 }
 
+// Input the model format allows but the database cannot run: refused at create-migration,
+// located in the model file, instead of failing at deploy time.
+
+#[test]
+fn bookkeeping_table_names_are_reserved() {
+    for table in ["serverpod_migrations", "strata_migration_history"] {
+        let model = format!("class: Thing\ntable: {table}\nfields:\n  name: String\n");
+        assert_model_error(&model, &format!("table name \"{table}\" is reserved"));
+    }
+}
+
+/// PostgreSQL allows 1,600 columns per table; `id` counts as one.
+#[test]
+fn more_columns_than_postgres_allows() {
+    let model = |fields: usize| {
+        let mut m = String::from("class: Thing\ntable: thing\nfields:\n");
+        for i in 0..fields {
+            m.push_str(&format!("  f{i}: int?\n"));
+        }
+        m
+    };
+    assert_model_error(&model(1600), "table \"thing\" has 1601 columns, but PostgreSQL allows at most 1600");
+    let p = Project::shop();
+    p.write("lib/src/models/thing.spy.yaml", &model(1599));
+    p.create(V1, &[]).assert_code(0);
+}
+
+/// SQLite identifiers ignore case: `userId` and `userid` are one column, `thingIdx` and
+/// `thingidx` one index. PostgreSQL keeps them apart (quoted identifiers).
+#[test]
+fn sqlite_names_differing_only_in_case() {
+    let columns = "class: Thing\ntable: thing\nfields:\n  userId: int\n  userid: int\n";
+    let indexes = "class: Thing\ntable: thing\nfields:\n  a: int\n  b: int\nindexes:\n  \
+                   thingIdx:\n    fields: a\n  thingidx:\n    fields: b\n";
+    for (model, needle) in [
+        (columns, "column \"userid\" differs only in case from column \"userId\""),
+        (indexes, "index name \"thingidx\" differs only in case from index \"thingIdx\""),
+    ] {
+        let p = Project::shop();
+        p.write("strata.toml", "dialect = \"sqlite\"\n");
+        assert_model_error_in(&p, model, needle);
+        let postgres = Project::shop();
+        postgres.write("lib/src/models/thing.spy.yaml", model);
+        postgres.create(V1, &[]).assert_code(0);
+    }
+}
+
+/// PostgreSQL has no btree operator class for `json`, so the default index type fails at
+/// deploy time; `jsonb` gets a gin index and works, and SQLite stores json as text.
+#[test]
+fn postgres_index_on_a_json_column() {
+    let model = |serialization: &str| {
+        format!(
+            "class: Thing\ntable: thing\n{serialization}fields:\n  data: Map<String, String>\n\
+             indexes:\n  thing_data_idx:\n    fields: data\n"
+        )
+    };
+    assert_model_error(&model(""), "no btree operator class for json");
+    let jsonb = Project::shop();
+    jsonb.write("lib/src/models/thing.spy.yaml", &model("serializationDataType: jsonb\n"));
+    jsonb.create(V1, &[]).assert_code(0);
+    let sqlite = Project::shop();
+    sqlite.write("strata.toml", "dialect = \"sqlite\"\n");
+    sqlite.write("lib/src/models/thing.spy.yaml", &model(""));
+    sqlite.create(V1, &[]).assert_code(0);
+}
+
+#[test]
+fn class_named_like_a_built_in_type() {
+    assert_model_error("class: String\nfields:\n  name: String\n", "\"String\" is a built-in type");
+}
+
 #[test]
 fn corrupt_definition_json_in_latest_version() {
     let p = Project::shop();
@@ -636,6 +736,79 @@ fn wrongly_shaped_definition_json_in_latest_version() {
     p.write(&format!("migrations/{V1}/definition.json"), "{\"moduleName\": \"shop\", \"tables\": 3}");
     let run = assert_fails(&p, V2, &[]);
     assert!(run.stderr.contains("corrupted migration") && run.stderr.contains("tables"), "{}", run.stderr);
+}
+
+/// Edits the latest version's `definition.json` as JSON, then expects create-migration to
+/// refuse it, naming the file, the problem and the fix.
+#[track_caller]
+fn assert_corrupt_definition(edit: impl FnOnce(&mut serde_json::Value), needle: &str) {
+    let p = Project::shop();
+    p.create(V1, &[]).assert_code(0);
+    let path = format!("migrations/{V1}/definition.json");
+    let mut json: serde_json::Value = serde_json::from_str(&p.read(&path)).unwrap();
+    edit(&mut json);
+    p.write(&path, &serde_json::to_string_pretty(&json).unwrap());
+    for args in [&["--check"][..], &[]] {
+        let run = assert_fails(&p, V2, args);
+        assert!(run.stderr.contains(&format!("{path}: ")), "names the file: {}", run.stderr);
+        assert!(run.stderr.contains(needle), "expected {needle:?} in {}", run.stderr);
+        assert!(run.stderr.contains("To fix"), "{}", run.stderr);
+    }
+}
+
+#[test]
+fn unknown_schema_version_in_latest_version() {
+    assert_corrupt_definition(
+        |j| j["schemaVersion"] = 99.into(),
+        "\"schemaVersion\": 99 is not a format this strata reads (1 to 2); if a newer tool wrote it, upgrade strata",
+    );
+}
+
+#[test]
+fn duplicate_table_in_latest_version() {
+    assert_corrupt_definition(
+        |j| {
+            let first = j["tables"][0].clone();
+            j["tables"].as_array_mut().unwrap().push(first);
+        },
+        "table \"company\" is defined twice",
+    );
+}
+
+#[test]
+fn duplicate_column_in_latest_version() {
+    assert_corrupt_definition(
+        |j| {
+            let columns = j["tables"][0]["columns"].as_array_mut().unwrap();
+            columns.push(columns[1].clone());
+        },
+        "table \"company\" has the column \"name\" twice",
+    );
+}
+
+#[test]
+fn other_module_name_in_latest_version() {
+    assert_corrupt_definition(
+        |j| j["moduleName"] = "billing".into(),
+        "\"moduleName\" is \"billing\" but this project's module is \"shop\"",
+    );
+}
+
+/// The lineage check needs the latest `migration.json`; an unreadable one used to switch the
+/// check off without a word.
+#[test]
+fn corrupt_migration_json_in_latest_version() {
+    let p = Project::shop();
+    p.create(V1, &[]).assert_code(0);
+    let path = format!("migrations/{V1}/migration.json");
+    p.write(&path, "{\n  \"actions\": [\n    {\"type\": \"createTable\",\n");
+    for args in [&["--check"][..], &[]] {
+        let run = assert_fails(&p, V2, args);
+        assert!(run.stderr.contains(&format!("{path}:")), "names the file: {}", run.stderr);
+        assert!(run.stderr.contains("invalid JSON"), "{}", run.stderr);
+        assert!(run.stderr.contains(&format!("Migration version: \"{V1}\"")), "{}", run.stderr);
+        assert!(run.stderr.contains("To fix"), "{}", run.stderr);
+    }
 }
 
 #[test]
@@ -701,6 +874,25 @@ fn bad_tag() {
     );
 }
 
+/// A newline in a tag or a version directory name would forge lines of output (and split the
+/// registry): refused, shown escaped.
+#[test]
+fn version_names_with_control_characters_are_refused() {
+    let p = Project::shop();
+    let run = assert_fails(&p, V1, &["--tag", "fix\nMigration created: fake"]);
+    assert!(run.stderr.contains(r#"Invalid tag "fix\nMigration created: fake""#), "{}", run.stderr);
+    assert!(!run.stderr.lines().any(|l| l.starts_with("Migration created")), "{}", run.stderr);
+
+    p.create(V1, &[]).assert_code(0);
+    fs::create_dir(p.path(&format!("migrations/{V2}-evil\nline"))).unwrap();
+    for args in [&["--check"][..], &[]] {
+        let run = assert_fails(&p, V3, args);
+        let expected = format!("the version directory name \"{V2}-evil\\nline\" holds a control character");
+        assert!(run.stderr.contains(&expected), "{}", run.stderr);
+        assert!(!run.stderr.lines().any(|l| l.starts_with("line")), "printed raw: {}", run.stderr);
+    }
+}
+
 #[test]
 fn invalid_strata_now() {
     let p = Project::shop();
@@ -761,4 +953,109 @@ fn dialect_rejection_is_an_error_even_with_force() {
     let run = assert_fails(&p, V1, &["--force"]);
     assert!(run.stderr.contains("Unable to create migration for the \"sqlite\" database"), "{}", run.stderr);
     assert!(run.stderr.contains("membership_deleted_idx"), "{}", run.stderr);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Concurrency and leftovers: the project lock
+// ---------------------------------------------------------------------------------------------
+
+/// Four runs at once on one change: the project lock makes exactly one of them write the
+/// version; the others re-read the latest under the lock and find nothing to do. Without the
+/// lock each run wrote its own sibling version with the same `CREATE TABLE`.
+#[test]
+fn concurrent_runs_create_exactly_one_version() {
+    let p = Project::shop();
+    p.create(V1, &[]).assert_code(0);
+    for round in 0..6 {
+        let table = format!("round{round}");
+        p.write(
+            &format!("lib/src/models/{table}.spy.yaml"),
+            &format!("class: Round{round}\ntable: {table}\nfields:\n  n: int\n"),
+        );
+        let before = p.versions();
+        // Distinct clocks, so the runs do not merely collide on one directory name.
+        let children: Vec<_> =
+            (0..4).map(|k| p.spawn_create(&format!("2026010101{round:02}00{k:03}"))).collect();
+        let runs: Vec<Run> = children.into_iter().map(|c| c.wait_with_output().unwrap().into()).collect();
+        for run in &runs {
+            run.assert_code(0);
+        }
+        let created = runs.iter().filter(|r| r.stdout.contains("Migration created")).count();
+        let unchanged = runs.iter().filter(|r| r.stdout.contains("No changes detected")).count();
+        assert_eq!((created, unchanged), (1, 3), "round {round}: {runs:#?}");
+
+        let after = p.versions();
+        assert_eq!(after.len(), before.len() + 1, "round {round}: exactly one new version: {after:?}");
+        let refs: Vec<&str> = after.iter().map(String::as_str).collect();
+        assert_eq!(p.read("migrations/migration_registry.txt"), registry(&refs), "round {round}");
+        let m = migration_from_json(&p.read(&format!("migrations/{}/migration.json", after.last().unwrap())))
+            .unwrap();
+        assert!(
+            matches!(&m.actions[..], [MigrationAction::CreateTable(t)] if t.name == table),
+            "round {round}: {:?}",
+            m.actions
+        );
+    }
+    let check = p.create("20260101020000000", &["--check"]);
+    check.assert_code(0);
+    assert_eq!(check.stderr, "", "the chain is linear: no lineage warning");
+}
+
+/// Two versions built on the same parent (as concurrent runs used to write them): the second
+/// repeats the first's `CREATE TABLE`. Replaying it in memory is a no-op, so only the
+/// precondition check can see it; `--check` and create-migration must both report it.
+#[test]
+fn identical_sibling_versions_are_reported() {
+    let p = Project::shop();
+    p.create(V1, &[]).assert_code(0);
+    p.write("lib/src/models/invoice.spy.yaml", "class: Invoice\ntable: invoice\nfields:\n  total: int\n");
+    p.create(V2, &[]).assert_code(0);
+    copy_tree(&p.path(&format!("migrations/{V2}")), &p.path(&format!("migrations/{V3}")));
+    p.write("migrations/migration_registry.txt", &registry(&[V1, V2, V3]));
+
+    for args in [&["--check"][..], &[]] {
+        let run = p.create("20260101000000004", args);
+        run.assert_code(0);
+        let expected =
+            format!("migration {V3} was created on the same parent as {V2} instead of on top of it");
+        assert!(run.stderr.contains(&expected), "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains("creates table \"invoice\", which already exists"), "{}", run.stderr);
+        assert!(run.stderr.contains("delete it and run `strata create-migration`"), "{}", run.stderr);
+    }
+}
+
+/// A run killed while writing leaves `.strata-tmp-*` behind (the staged version directory and
+/// the registry's temporary file). The next run that is not a dry run removes them under the
+/// project lock, even when it has nothing else to write, and says so.
+#[test]
+fn next_run_removes_the_leftovers_of_a_killed_run() {
+    let p = Project::shop();
+    p.create(V1, &[]).assert_code(0);
+    let leave_leftovers = || {
+        p.write(&format!("migrations/.strata-tmp-{V2}-4242-0/definition.json"), "{\"moduleName\": \"sh");
+        p.write("migrations/.strata-tmp-migration_registry.txt-4242-1", "### AUTOMATICALLY");
+    };
+    let leftovers = || {
+        fs::read_dir(p.path("migrations"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".strata-tmp-"))
+            .count()
+    };
+
+    leave_leftovers();
+    p.create(V2, &["--check"]).assert_code(0);
+    p.create(V2, &["--dry-run"]).assert_code(0);
+    assert_eq!(leftovers(), 2, "dry runs write nothing, not even a clean-up");
+    let run = p.create(V2, &[]);
+    run.assert_code(0);
+    assert!(run.stdout.contains("No changes detected"), "{}", run.stdout);
+    assert_eq!(leftovers(), 0, "{}", run.stderr);
+    assert!(run.stderr.contains(&format!("Removed migrations/.strata-tmp-{V2}-4242-0")), "{}", run.stderr);
+
+    // A project whose lock file was never created (a Serverpod checkout) is cleaned too.
+    fs::remove_file(p.path("migrations/.strata-lock")).unwrap();
+    leave_leftovers();
+    p.create(V2, &[]).assert_code(0);
+    assert_eq!(leftovers(), 0);
 }

@@ -1,7 +1,7 @@
 //! Resolution across all model files: inheritance, types, relations, ids, defaults and indexes,
 //! producing the project's tables (`createDatabaseDefinitionFromModels`, §1.10).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use strata_schema::{
     ColumnDefinition, ColumnType, DatabaseDefinition, Deferrable, ForeignKeyAction, ForeignKeyDefinition,
@@ -20,7 +20,37 @@ Vector(n), HalfVector(n), SparseVector(n), Bit(n), GeographyPoint, GeographyLine
 GeographyGeometryCollection, List<T>, Map<K, V>, Set<T>, dynamic, records such as (int, String), \
 or a class, exception or enum defined in the project";
 
+/// Type names the model format defines; a model of the same name could never be referred to.
+const BUILT_IN_TYPES: &[&str] = &[
+    "String",
+    "DateTime",
+    "ByteData",
+    "Duration",
+    "UuidValue",
+    "Uri",
+    "BigInt",
+    "Vector",
+    "HalfVector",
+    "SparseVector",
+    "Bit",
+    "GeographyPoint",
+    "GeographyLineString",
+    "GeographyPolygon",
+    "GeographyGeometryCollection",
+    "List",
+    "Map",
+    "Set",
+];
+
+/// Tables that hold migration bookkeeping (Serverpod's and strata's runner's); a model table
+/// of that name would clash with them on the first `apply`.
+const BOOKKEEPING_TABLES: &[&str] = &["serverpod_migrations", "strata_migration_history"];
+
 const INDEX_TYPES: &[&str] = &["btree", "hash", "gin", "gist", "spgist", "brin", "hnsw", "ivfflat"];
+
+/// Index names claimed so far (folded to lower case where the database ignores case), with
+/// where each was first defined and how it was spelt.
+type IndexNames = HashMap<String, (usize, Loc, String)>;
 
 /// The id column kind of a table, which every foreign key to it must match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +71,26 @@ impl IdKind {
             IdKind::Int => "int",
             IdKind::Uuid => "UuidValue",
         }
+    }
+}
+
+/// The persisted fields of a table being built: field name, column name and type, in column
+/// order, with a lookup by field name (the first of a duplicated name wins, as a scan would).
+#[derive(Default)]
+struct FieldCols {
+    list: Vec<(String, String, ColumnType)>,
+    by_field: HashMap<String, usize>,
+}
+
+impl FieldCols {
+    fn push(&mut self, field: String, column: String, column_type: ColumnType) {
+        let next = self.list.len();
+        self.by_field.entry(field.clone()).or_insert(next);
+        self.list.push((field, column, column_type));
+    }
+
+    fn get(&self, field: &str) -> Option<&(String, String, ColumnType)> {
+        self.by_field.get(field).map(|&i| &self.list[i])
     }
 }
 
@@ -127,6 +177,7 @@ pub fn build(defs: &[Def], options: &ModelOptions, mut sink: Sink) -> (DatabaseD
             }
         }
     }
+    check_reserved_names(defs, &mut sink);
     let mut ctx = Ctx { defs, by_name, tables, options, sink };
     let mut out = DatabaseDefinition::empty(options.module_name.clone());
 
@@ -154,7 +205,7 @@ pub fn build(defs: &[Def], options: &ModelOptions, mut sink: Sink) -> (DatabaseD
     for &ci in &table_classes {
         ctx.list_relations(ci, &chains[&ci], &ids, &chains, &mut injected);
     }
-    let mut index_names: HashMap<String, (usize, Loc)> = HashMap::new();
+    let mut index_names: IndexNames = HashMap::new();
     for &ci in &table_classes {
         let Def::Class(c) = &defs[ci] else { continue };
         if let Some(table) = ctx.table(
@@ -172,6 +223,36 @@ pub fn build(defs: &[Def], options: &ModelOptions, mut sink: Sink) -> (DatabaseD
     }
     out.tables.sort_by(|a, b| a.name.cmp(&b.name));
     (out, ctx.sink)
+}
+
+/// Model names that shadow a built-in type, and table names of the bookkeeping tables.
+fn check_reserved_names(defs: &[Def], sink: &mut Sink) {
+    for d in defs {
+        if BUILT_IN_TYPES.contains(&d.name()) {
+            sink.err(
+                d.file(),
+                d.loc(),
+                format!(
+                    "\"{}\" is a built-in type, so fields of this type would never refer to this \
+                     model; rename it (e.g. \"{}Model\")",
+                    d.name(),
+                    d.name()
+                ),
+            );
+        }
+        let Def::Class(c) = d else { continue };
+        if let Some(t) = c.table.as_ref().filter(|t| BOOKKEEPING_TABLES.contains(&t.value.as_str())) {
+            sink.err(
+                c.file,
+                t.loc,
+                format!(
+                    "table name \"{}\" is reserved: it holds the migration bookkeeping of \
+                     Serverpod and strata; use a different table name",
+                    t.value
+                ),
+            );
+        }
+    }
 }
 
 /// `path-index:line:column`, resolved to a path when diagnostics are rendered.
@@ -464,14 +545,14 @@ impl<'a> Ctx<'a> {
     fn declared_fk_targets(
         &self,
         fields: &[(usize, &'a FieldDef)],
-        declared: &[&str],
+        declared: &HashSet<&str>,
         ids: &HashMap<usize, IdKind>,
     ) -> HashMap<&'a str, (Fk, IdKind)> {
         let mut out = HashMap::new();
         for (_, f) in fields {
             let Some(rel) = &f.relation else { continue };
             let Some(target) = &rel.field else { continue };
-            if rel.parent.is_some() || !declared.contains(&target.value.as_str()) {
+            if rel.parent.is_some() || !declared.contains(target.value.as_str()) {
                 continue;
             }
             let Ok(info) = self.type_info(&f.ty, false) else { continue };
@@ -641,31 +722,34 @@ impl<'a> Ctx<'a> {
         chains: &HashMap<usize, Vec<usize>>,
         // Hidden FK columns that list relations of other tables put on this one.
         injected: Vec<Col>,
-        index_names: &mut HashMap<String, (usize, Loc)>,
+        index_names: &mut IndexNames,
     ) -> Option<TableDefinition> {
         let c = self.class(ci)?;
         let table = c.table.as_ref()?;
         let fields = self.ordered_fields(chain);
         let mut cols: Vec<Col> = Vec::new();
         // Field name -> column name, for unique(per=) and index fields.
-        let mut field_cols: Vec<(String, String, ColumnType)> = Vec::new();
-        let declared: Vec<&str> = fields.iter().map(|(_, f)| f.name.as_str()).collect();
+        let mut field_cols = FieldCols::default();
+        let declared: HashSet<&str> = fields.iter().map(|(_, f)| f.name.as_str()).collect();
 
         // Duplicate field names across the hierarchy.
-        for (k, (decl, f)) in fields.iter().enumerate() {
-            if let Some((pd, pf)) = fields[..k].iter().find(|(_, p)| p.name == f.name) {
-                let file = self.class(*decl).map(|d| d.file).unwrap_or(c.file);
-                let pfile = self.class(*pd).map(|d| d.file).unwrap_or(c.file);
-                self.sink.err(
-                    file,
-                    f.loc,
-                    format!(
-                        "field \"{}\" is already defined at {}; rename one of them",
-                        f.name,
-                        Where(pfile, pf.loc)
-                    ),
-                );
-            }
+        let mut first_of: HashMap<&str, (usize, &FieldDef)> = HashMap::with_capacity(fields.len());
+        for (decl, f) in &fields {
+            let Some(&(pd, pf)) = first_of.get(f.name.as_str()) else {
+                first_of.insert(f.name.as_str(), (*decl, *f));
+                continue;
+            };
+            let file = self.class(*decl).map(|d| d.file).unwrap_or(c.file);
+            let pfile = self.class(pd).map(|d| d.file).unwrap_or(c.file);
+            self.sink.err(
+                file,
+                f.loc,
+                format!(
+                    "field \"{}\" is already defined at {}; rename one of them",
+                    f.name,
+                    Where(pfile, pf.loc)
+                ),
+            );
         }
 
         let has_id = fields.iter().any(|(_, f)| f.name == "id");
@@ -685,13 +769,17 @@ impl<'a> Ctx<'a> {
                 loc: c.loc,
                 fk_order: None,
             });
-            field_cols.push(("id".into(), "id".into(), ColumnType::Bigint));
+            field_cols.push("id".into(), "id".into(), ColumnType::Bigint);
         }
         let fk_targets = self.declared_fk_targets(&fields, &declared, ids);
+        // Each own field's position, looked up by identity (names may repeat).
+        let own_positions: HashMap<*const FieldDef, usize> =
+            c.fields.iter().enumerate().map(|(k, f)| (std::ptr::from_ref(f), k)).collect();
         let mut id_cols: Vec<Col> = Vec::new();
         for (decl, f) in &fields {
             let file = self.class(*decl).map(|d| d.file).unwrap_or(c.file);
-            let own_pos = if *decl == ci { c.fields.iter().position(|x| std::ptr::eq(x, *f)) } else { None };
+            let own_pos =
+                if *decl == ci { own_positions.get(&std::ptr::from_ref(*f)).copied() } else { None };
             let jsonb = self.jsonb_for(*decl, f);
             let info = match self.type_info(&f.ty, jsonb) {
                 Ok(i) => i,
@@ -818,7 +906,7 @@ impl<'a> Ctx<'a> {
                     fk = Some(target_fk.clone());
                 }
             }
-            field_cols.push((f.name.clone(), name.clone(), info.column_type));
+            field_cols.push(f.name.clone(), name.clone(), info.column_type);
             let col = Col {
                 def: ColumnDefinition {
                     name,
@@ -846,27 +934,18 @@ impl<'a> Ctx<'a> {
         }
         // Hidden list-relation columns go after the class's own fields, before tail fields.
         let tail_start = {
-            let tails: Vec<&str> =
+            let tails: HashSet<&str> =
                 fields.iter().filter(|(_, f)| f.tail).map(|(_, f)| f.name.as_str()).collect();
             cols.iter()
-                .position(|c| c.def.field_name.as_deref().is_some_and(|n| tails.contains(&n)))
+                .position(|c| c.def.field_name.as_deref().is_some_and(|n| tails.contains(n)))
                 .unwrap_or(cols.len())
         };
         for (k, col) in injected.into_iter().enumerate() {
-            field_cols.push((col.def.name.clone(), col.def.name.clone(), col.def.column_type));
+            field_cols.push(col.def.name.clone(), col.def.name.clone(), col.def.column_type);
             cols.insert(tail_start + k, col);
         }
-        // Column names must be unique.
-        for k in 0..cols.len() {
-            if let Some(first) = cols[..k].iter().find(|p| p.def.name == cols[k].def.name) {
-                let (file, loc, name, floc) =
-                    (cols[k].file, cols[k].loc, cols[k].def.name.clone(), Where(first.file, first.loc));
-                if (first.loc != loc || first.file != file) && first.def.field_name != cols[k].def.field_name
-                {
-                    self.sink.err(file, loc, format!("column \"{name}\" is already used by the field at {floc}; use column= to pick another name"));
-                }
-            }
-        }
+        self.check_column_names(&cols);
+        self.check_column_count(c.file, table, cols.len());
 
         let mut def = TableDefinition {
             name: table.value.clone(),
@@ -918,7 +997,7 @@ impl<'a> Ctx<'a> {
                 .map(|p| (p.value.as_str(), p.loc))
                 .chain(std::iter::once((f.name.as_str(), u.loc)))
             {
-                match field_cols.iter().find(|(fname, _, _)| fname == p.0) {
+                match field_cols.get(p.0) {
                     Some((_, col, _)) => columns.push(col.clone()),
                     None => self.sink.err(
                         file,
@@ -952,6 +1031,44 @@ impl<'a> Ctx<'a> {
         Some(def)
     }
 
+    /// Column names must be unique (ignoring case where the database does). One map lookup per
+    /// column, so a wide table stays linear.
+    fn check_column_names(&mut self, cols: &[Col]) {
+        let fold = self.options.database.case_insensitive_names;
+        let mut seen: HashMap<String, &Col> = HashMap::with_capacity(cols.len());
+        for col in cols {
+            let key = if fold { col.def.name.to_ascii_lowercase() } else { col.def.name.clone() };
+            let Some(first) = seen.get(&key).copied() else {
+                seen.insert(key, col);
+                continue;
+            };
+            let (name, floc) = (&col.def.name, Where(first.file, first.loc));
+            if first.def.name != *name {
+                let db = self.options.database.name;
+                self.sink.err(col.file, col.loc, format!("column \"{name}\" differs only in case from column \"{}\" at {floc}, and {db} treats them as the same column; use column= to pick another name", first.def.name));
+            } else if (first.loc != col.loc || first.file != col.file)
+                && first.def.field_name != col.def.field_name
+            {
+                self.sink.err(col.file, col.loc, format!("column \"{name}\" is already used by the field at {floc}; use column= to pick another name"));
+            }
+        }
+    }
+
+    /// The database's limit on columns per table.
+    fn check_column_count(&mut self, file: usize, table: &Located<String>, count: usize) {
+        let Some(max) = self.options.database.max_columns.filter(|&max| count > max) else { return };
+        let db = self.options.database.name;
+        self.sink.err(
+            file,
+            table.loc,
+            format!(
+                "table \"{}\" has {count} columns, but {db} allows at most {max} per table; move some \
+                 fields into a related class with its own table, or mark them !persist",
+                table.value
+            ),
+        );
+    }
+
     #[allow(clippy::too_many_arguments)]
     fn object_relation(
         &mut self,
@@ -961,9 +1078,9 @@ impl<'a> Ctx<'a> {
         info: &TypeInfo,
         ids: &HashMap<usize, IdKind>,
         chains: &HashMap<usize, Vec<usize>>,
-        declared: &[&str],
+        declared: &HashSet<&str>,
         cols: &mut Vec<Col>,
-        field_cols: &mut Vec<(String, String, ColumnType)>,
+        field_cols: &mut FieldCols,
     ) {
         let Some(rel) = &f.relation else { return };
         let Some((parent_table, parent_id)) = self.object_parent(info, ids) else {
@@ -1005,7 +1122,7 @@ impl<'a> Ctx<'a> {
             deferrable: rel.deferrable,
         };
         if let Some(target) = &rel.field {
-            if declared.contains(&target.value.as_str()) {
+            if declared.contains(target.value.as_str()) {
                 // A declared id field: it carries the FK (see `declared_fk_targets`).
                 return;
             }
@@ -1018,7 +1135,7 @@ impl<'a> Ctx<'a> {
             Some(t) => t.value.clone(),
             None => {
                 let n = names::implicit_id_field(&f.name);
-                if declared.contains(&n.as_str()) {
+                if declared.contains(n.as_str()) {
                     self.sink.err(file, rel.loc, format!("the implicit foreign key field \"{n}\" of relation \"{}\" clashes with a declared field; write relation(field={n}) to use it", f.name));
                     return;
                 }
@@ -1026,7 +1143,7 @@ impl<'a> Ctx<'a> {
             }
         };
         let q = if rel.optional { "?" } else { "" };
-        field_cols.push((name.clone(), name.clone(), parent_id.column_type()));
+        field_cols.push(name.clone(), name.clone(), parent_id.column_type());
         cols.push(Col {
             def: ColumnDefinition {
                 name: name.clone(),
@@ -1046,13 +1163,23 @@ impl<'a> Ctx<'a> {
 
     /// Reserves an index name project-wide. Syntax is checked where names are written (explicit
     /// indexes); generated names (prefixed, auto-unique) only need the length limit.
-    fn claim_index_name(
-        &mut self,
-        name: &str,
-        file: usize,
-        loc: Loc,
-        index_names: &mut HashMap<String, (usize, Loc)>,
-    ) -> bool {
+    /// An index on a `json` column, which the database cannot build.
+    fn json_index_error(&mut self, file: usize, idx: &IndexDef, field: &Located<String>) {
+        let kind = idx.index_type.as_ref().map_or("btree", |t| t.value.as_str());
+        self.sink.err(
+            file,
+            field.loc,
+            format!(
+                "index \"{}\" ({kind}) is on field \"{}\", stored as json, and {} has no {kind} \
+                 operator class for json, so migration.sql would fail at deploy time; store the field \
+                 as jsonb (serializationDataType: jsonb) and use a gin index, or remove the field from \
+                 the index",
+                idx.name, field.value, self.options.database.name
+            ),
+        );
+    }
+
+    fn claim_index_name(&mut self, name: &str, file: usize, loc: Loc, index_names: &mut IndexNames) -> bool {
         let n = name.chars().count();
         if n > names::MAX_IDENTIFIER {
             self.sink.err(
@@ -1065,8 +1192,18 @@ impl<'a> Ctx<'a> {
             );
             return false;
         }
-        if let Some(&(ff, fl)) = index_names.get(name) {
-            self.sink.err(file, loc, format!("duplicate index name \"{name}\"; first defined at {}; index names must be unique across all models", Where(ff, fl)));
+        let key = if self.options.database.case_insensitive_names {
+            name.to_ascii_lowercase()
+        } else {
+            name.to_string()
+        };
+        if let Some((ff, fl, first)) = index_names.get(&key) {
+            let at = Where(*ff, *fl);
+            self.sink.err(file, loc, if first == name {
+                format!("duplicate index name \"{name}\"; first defined at {at}; index names must be unique across all models")
+            } else {
+                format!("index name \"{name}\" differs only in case from index \"{first}\" at {at}, and {} treats them as the same index; pick a different index name", self.options.database.name)
+            });
             return false;
         }
         if self.tables.contains_key(name) {
@@ -1077,7 +1214,7 @@ impl<'a> Ctx<'a> {
             );
             return false;
         }
-        index_names.insert(name.to_string(), (file, loc));
+        index_names.insert(key, (file, loc, name.to_string()));
         true
     }
 
@@ -1087,20 +1224,23 @@ impl<'a> Ctx<'a> {
         idx: &IndexDef,
         name: &str,
         table: &str,
-        field_cols: &[(String, String, ColumnType)],
-        index_names: &mut HashMap<String, (usize, Loc)>,
+        field_cols: &FieldCols,
+        index_names: &mut IndexNames,
     ) -> Option<IndexDefinition> {
         let errors_before = self.sink.errors.len();
         let mut elements = Vec::new();
         let mut types = Vec::new();
         for f in &idx.fields {
-            match field_cols.iter().find(|(fname, _, _)| *fname == f.value) {
+            match field_cols.get(&f.value) {
                 Some((_, col, ct)) => {
+                    if *ct == ColumnType::Json && self.options.database.json_unindexable {
+                        self.json_index_error(file, idx, f);
+                    }
                     elements.push(IndexElement::column(col.clone()));
                     types.push(*ct);
                 }
                 None => {
-                    let known: Vec<&str> = field_cols.iter().map(|(n, _, _)| n.as_str()).collect();
+                    let known: Vec<&str> = field_cols.list.iter().map(|(n, _, _)| n.as_str()).collect();
                     self.sink.err(file, f.loc, format!("index \"{}\" uses \"{}\", which is not a persisted field of table \"{table}\"; fields are {}", idx.name, f.value, known.join(", ")));
                 }
             }

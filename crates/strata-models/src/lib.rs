@@ -42,6 +42,41 @@ pub struct ModelOptions {
     /// `relation(parent=serverpod_user_info)` and `module:auth:UserInfo?, relation` resolve.
     /// Never emitted into the project definition.
     pub external_tables: Vec<TableDefinition>,
+    /// What the target database refuses that the model format allows. The default refuses
+    /// nothing beyond the format's own rules.
+    pub database: DatabaseRules,
+}
+
+/// Limits of the database the models are deployed to, checked while parsing so that the error
+/// points at the model file instead of at a `migration.sql` that fails at deploy time.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DatabaseRules {
+    /// The database's name as shown in messages (`PostgreSQL`).
+    pub name: &'static str,
+    /// Most columns one table may have (PostgreSQL: 1,600).
+    pub max_columns: Option<usize>,
+    /// Identifiers that differ only in case name the same object (SQLite).
+    pub case_insensitive_names: bool,
+    /// `json` columns have no index operator class (PostgreSQL: only `jsonb` does).
+    pub json_unindexable: bool,
+}
+
+impl DatabaseRules {
+    /// PostgreSQL's limits.
+    pub const POSTGRES: DatabaseRules = DatabaseRules {
+        name: "PostgreSQL",
+        max_columns: Some(1600),
+        case_insensitive_names: false,
+        json_unindexable: true,
+    };
+
+    /// SQLite's limits (`SQLITE_MAX_COLUMN` defaults to 2,000).
+    pub const SQLITE: DatabaseRules = DatabaseRules {
+        name: "SQLite",
+        max_columns: Some(2000),
+        case_insensitive_names: true,
+        json_unindexable: false,
+    };
 }
 
 impl ModelOptions {

@@ -1,6 +1,8 @@
 //! YAML documents -> located model definitions (classes, exceptions, enums), before any
 //! cross-file resolution. Every problem is pushed to the [`Sink`] and parsing carries on.
 
+use std::collections::HashSet;
+
 use strata_schema::{Deferrable, ForeignKeyAction, GinOperatorClass, VectorDistanceFunction};
 
 use crate::names;
@@ -309,6 +311,8 @@ fn parse_enum(file: usize, entries: &[(Node, Node)], name_node: &Node, sink: &mu
                     sink.err(file, v.loc, "\"values\" must be a list of enum values");
                     continue;
                 };
+                // One lookup per value, so a long enum stays linear.
+                let mut seen: HashSet<&str> = HashSet::new();
                 for item in items {
                     let (text, loc) = match &item.kind {
                         Kind::Scalar(s, _) => (s.as_str(), item.loc),
@@ -328,7 +332,7 @@ fn parse_enum(file: usize, entries: &[(Node, Node)], name_node: &Node, sink: &mu
                             loc,
                             format!("\"{text}\" is not a valid enum value; use lowerCamelCase"),
                         );
-                    } else if def.values.iter().any(|x| x == text) {
+                    } else if !seen.insert(text) {
                         sink.err(file, loc, format!("duplicate enum value \"{text}\""));
                     } else {
                         def.values.push(text.to_string());

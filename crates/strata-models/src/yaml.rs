@@ -5,6 +5,8 @@
 //! `default: 1.0` must stay `1.0`), and duplicate keys are reported with the location of the
 //! first occurrence.
 
+use std::collections::HashMap;
+
 use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 /// A 1-based line and column in one file.
@@ -119,7 +121,9 @@ fn count_nodes(n: &Node) -> usize {
 
 enum Frame {
     Seq(Loc, usize, Vec<Node>),
-    Map(Loc, usize, Vec<(Node, Node)>, Option<Node>),
+    /// Location, anchor, entries, the key waiting for its value, and where each key was
+    /// first seen (so a duplicate is found with one lookup, not a scan of the entries).
+    Map(Loc, usize, Vec<(Node, Node)>, Option<Node>, HashMap<String, Loc>),
 }
 
 /// Parses one YAML text into its documents' root nodes.
@@ -149,7 +153,7 @@ pub fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
                 None
             }
             Event::MappingStart(anchor, _) => {
-                stack.push(Frame::Map(loc, anchor, Vec::new(), None));
+                stack.push(Frame::Map(loc, anchor, Vec::new(), None, HashMap::new()));
                 None
             }
             Event::SequenceEnd => match stack.pop() {
@@ -157,7 +161,7 @@ pub fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
                 _ => return Err(YamlError { loc, message: "invalid YAML: unbalanced sequence".into() }),
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map(l, anchor, entries, _)) => {
+                Some(Frame::Map(l, anchor, entries, _, _)) => {
                     Some((Node { loc: l, kind: Kind::Map(entries) }, anchor))
                 }
                 _ => return Err(YamlError { loc, message: "invalid YAML: unbalanced mapping".into() }),
@@ -191,19 +195,20 @@ pub fn parse(text: &str) -> Result<Vec<Node>, YamlError> {
             match stack.last_mut() {
                 None => docs.push(node),
                 Some(Frame::Seq(_, _, items)) => items.push(node),
-                Some(Frame::Map(_, _, entries, pending)) => match pending.take() {
+                Some(Frame::Map(_, _, entries, pending, keys)) => match pending.take() {
                     None => *pending = Some(node),
                     Some(key) => {
                         if let Some(text) = key.as_str() {
-                            if let Some((first, _)) = entries.iter().find(|(k, _)| k.as_str() == Some(text)) {
+                            if let Some(first) = keys.get(text) {
                                 return Err(YamlError {
                                     loc: key.loc,
                                     message: format!(
                                         "duplicate key \"{text}\" (first defined at line {}, column {}); remove or rename one of them",
-                                        first.loc.line, first.loc.column
+                                        first.line, first.column
                                     ),
                                 });
                             }
+                            keys.insert(text.to_string(), key.loc);
                         }
                         entries.push((key, node));
                     }

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use saphyr::{LoadableYamlNode, Yaml};
+use saphyr::{LoadableYamlNode, MarkedYaml, Yaml};
 use serde::Deserialize;
 
 use crate::error::ProjectError;
@@ -228,33 +228,48 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
 
 /// Parses a small YAML file into its first document; syntax errors are located.
 fn load_yaml<'a>(path: &Path, text: &'a str) -> Result<Option<Yaml<'a>>, ProjectError> {
-    match Yaml::load_from_str(text) {
-        Ok(mut docs) => Ok(if docs.is_empty() { None } else { Some(docs.swap_remove(0)) }),
-        Err(e) => Err(ProjectError::Config {
-            path: path.to_path_buf(),
-            line: e.marker().line(),
-            column: e.marker().col() + 1,
-            message: format!("invalid YAML: {}", e.info()),
-        }),
+    let mut docs = Yaml::load_from_str(text).map_err(|e| yaml_error(path, &e))?;
+    Ok(if docs.is_empty() { None } else { Some(docs.swap_remove(0)) })
+}
+
+/// A YAML syntax error, located.
+fn yaml_error(path: &Path, e: &saphyr::ScanError) -> ProjectError {
+    ProjectError::Config {
+        path: path.to_path_buf(),
+        line: e.marker().line(),
+        column: e.marker().col() + 1,
+        message: format!("invalid YAML: {}", e.info()),
     }
 }
 
-/// Serverpod's rule: the module name is the server package name without `_server`.
+/// Serverpod's rule: the module name is the server package name without `_server`. The name
+/// must be a valid package name, like `module_name` in strata.toml, since it ends up in every
+/// `definition.json` and in the bookkeeping rows.
 fn module_name_from_pubspec(path: &Path, text: &str) -> Result<String, ProjectError> {
-    let doc = load_yaml(path, text)?;
-    let name = doc.as_ref().and_then(|d| d.as_mapping_get("name")).and_then(|n| n.as_str());
-    match name {
-        Some(n) if !n.trim().is_empty() => {
-            let n = n.trim();
-            Ok(n.strip_suffix("_server").filter(|s| !s.is_empty()).unwrap_or(n).to_string())
-        }
-        _ => Err(ProjectError::Config {
+    let docs = MarkedYaml::load_from_str(text).map_err(|e| yaml_error(path, &e))?;
+    let node = docs.first().and_then(|d| d.data.as_mapping_get("name"));
+    let name = node.and_then(|n| n.data.as_str().map(|s| (s.trim(), n.span.start)));
+    let Some((name, at)) = name.filter(|(n, _)| !n.is_empty()) else {
+        return Err(ProjectError::Config {
             path: path.to_path_buf(),
             line: 1,
             column: 1,
             message: "pubspec.yaml has no `name:`; set module_name in strata.toml".into(),
-        }),
+        });
+    };
+    if !is_module_name(name) {
+        return Err(ProjectError::Config {
+            path: path.to_path_buf(),
+            line: at.line().max(1),
+            column: at.col() + 1,
+            message: format!(
+                "the package name \"{}\" must be lowercase letters, digits and underscores, \
+                 starting with a letter; fix `name:` or set module_name in strata.toml",
+                name.escape_debug()
+            ),
+        });
     }
+    Ok(name.strip_suffix("_server").filter(|s| !s.is_empty()).unwrap_or(name).to_string())
 }
 
 /// The parts of `config/generator.yaml` that affect the database.

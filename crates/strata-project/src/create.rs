@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use strata_models::{ModelOptions, SourceFile};
+use strata_models::{DatabaseRules, ModelOptions, SourceFile};
 use strata_schema::{
     migration_to_json, DatabaseDefinition, DatabaseMigration, MigrationVersion, MigrationWarning,
 };
@@ -17,6 +17,7 @@ use strata_sql::{Dialect, MigrationSqlInput};
 
 use crate::config::ProjectConfig;
 use crate::error::ProjectError;
+use crate::lock::{ProjectLock, LOCK_TIMEOUT};
 use crate::migrations::{
     self, MigrationsDir, RegistryIssue, DEFINITION_JSON, DEFINITION_PROJECT_JSON, DEFINITION_SQL,
     MIGRATION_JSON, MIGRATION_SQL,
@@ -92,8 +93,10 @@ pub enum PlanOutcome {
 
 /// Decides what `create-migration` writes. Pure: the same inputs always give the same bytes.
 pub fn plan_migration(input: &PlanInput) -> Result<PlanOutcome, ProjectError> {
-    let options =
-        model_options(input.module_name, input.jsonb_by_default, input.module_aliases, input.modules);
+    let options = ModelOptions {
+        database: database_rules(input.dialect.name()),
+        ..model_options(input.module_name, input.jsonb_by_default, input.module_aliases, input.modules)
+    };
     let project = strata_models::build_project_definition(input.model_files, &options)
         .map_err(ProjectError::InvalidModels)?;
     let (project, target) = merge_owned(project, input.module_name, input.version, input.modules);
@@ -166,6 +169,17 @@ fn model_options(
         jsonb_by_default,
         module_aliases: module_aliases.clone(),
         external_tables: modules.iter().flat_map(|m| m.definition.tables.iter().cloned()).collect(),
+        database: DatabaseRules::default(),
+    }
+}
+
+/// What the dialect's database refuses that the model format allows. `strata_sql::Dialect`
+/// has no capability methods for these limits, so the dialect's name selects them.
+fn database_rules(dialect: &str) -> DatabaseRules {
+    match dialect {
+        "postgres" => DatabaseRules::POSTGRES,
+        "sqlite" => DatabaseRules::SQLITE,
+        _ => DatabaseRules::default(),
     }
 }
 
@@ -287,10 +301,12 @@ pub struct ProjectState {
 pub fn load_state(config: &ProjectConfig, versions: Vec<String>) -> Result<ProjectState, ProjectError> {
     let dir = MigrationsDir::new(&config.migrations_dir);
     let previous = match versions.last() {
-        Some(latest) => dir.read_definition(latest).map_err(|cause| ProjectError::CorruptedMigration {
-            version: latest.clone(),
-            module: config.module_name.clone(),
-            cause: Box::new(cause),
+        Some(latest) => read_latest_definition(&dir, latest, &config.module_name).map_err(|cause| {
+            ProjectError::CorruptedMigration {
+                version: latest.clone(),
+                module: config.module_name.clone(),
+                cause: Box::new(cause),
+            }
         })?,
         None => DatabaseDefinition::empty(config.module_name.clone()),
     };
@@ -301,6 +317,22 @@ pub fn load_state(config: &ProjectConfig, versions: Vec<String>) -> Result<Proje
         }
     }
     Ok(ProjectState { versions, previous, modules })
+}
+
+/// The latest `definition.json`, refused when it parses but cannot be right: everything
+/// generated next is diffed against it.
+fn read_latest_definition(
+    dir: &MigrationsDir,
+    version: &str,
+    module: &str,
+) -> Result<DatabaseDefinition, ProjectError> {
+    let definition = dir.read_definition(version)?;
+    let problems = migrations::definition_problems(&definition, Some(module));
+    if problems.is_empty() {
+        Ok(definition)
+    } else {
+        Err(ProjectError::InvalidArtifact { path: dir.version_path(version).join(DEFINITION_JSON), problems })
+    }
 }
 
 /// The schema the project's models describe right now, merged with its modules exactly as
@@ -315,7 +347,10 @@ pub fn models_definition(config: &ProjectConfig, version: &str) -> Result<Databa
     }
     let files = read_model_files(config)?;
     let aliases = config.module_aliases()?;
-    let options = model_options(&config.module_name, config.jsonb_by_default, &aliases, &modules);
+    let options = ModelOptions {
+        database: database_rules(&config.dialect),
+        ..model_options(&config.module_name, config.jsonb_by_default, &aliases, &modules)
+    };
     let mut project =
         strata_models::build_project_definition(&files, &options).map_err(ProjectError::InvalidModels)?;
     let (_, target) = merge_definitions(&mut project, &config.module_name, version, &modules);
@@ -336,10 +371,16 @@ pub struct CreateReport {
     pub pruned_removed: bool,
     /// Registry and history oddities worth telling the user about (never fatal).
     pub registry_issues: Vec<RegistryIssue>,
+    /// Leftover temporaries of a killed run that this run removed (under the project lock).
+    pub removed_temporaries: Vec<PathBuf>,
 }
 
 /// The whole `create-migration`: check the registry, load, plan, then (only when a version is
 /// created) prune trailing empty directories and write the version.
+///
+/// Unless it is a dry run, everything from reading the latest version to writing the registry
+/// happens under the project lock ([`ProjectLock`]), so concurrent runs create one version
+/// between them. A run that finds nothing to write does not create the lock file.
 pub fn create_migration(
     config: &ProjectConfig,
     options: &CreateOptions,
@@ -352,55 +393,117 @@ pub fn create_migration(
         message: "unknown dialect".into(),
     })?;
     let dir = MigrationsDir::new(&config.migrations_dir);
+    let plan = || plan_on_disk(config, options, dialect.as_ref(), &dir, &version);
+    if options.dry_run {
+        return Ok(plan()?.into_report(None, false, Vec::new()));
+    }
 
+    let mut lock = ProjectLock::acquire_existing(&dir, LOCK_TIMEOUT)?;
+    let mut planned = plan()?;
+    let needs_lock = planned.is_created() || !dir.temporaries().is_empty();
+    if lock.is_none() && needs_lock {
+        // The first write in this directory: take the lock, then plan again if another run
+        // wrote (or pruned) a version in the meantime.
+        lock = Some(ProjectLock::acquire(&dir, LOCK_TIMEOUT)?);
+        if dir.versions()? != planned.versions_seen {
+            planned = plan()?;
+        }
+    }
+    let cleaned = match &lock {
+        Some(held) => dir.remove_temporaries(held)?,
+        None => Vec::new(),
+    };
+    let (written, pruned_removed) = match &planned.outcome {
+        PlanOutcome::Created { version, files, .. } => {
+            let removed = dir.prune_trailing_empty()?;
+            (Some(migrations::write_version(&dir, version, files)?), !removed.is_empty())
+        }
+        _ => (None, false),
+    };
+    Ok(planned.into_report(written, pruned_removed, cleaned))
+}
+
+/// A plan made from what is on disk right now, not yet written.
+struct Planned {
+    /// Every version directory when planning started, to tell whether the plan is stale.
+    versions_seen: Vec<String>,
+    outcome: PlanOutcome,
+    pruned: Vec<String>,
+    registry_issues: Vec<RegistryIssue>,
+}
+
+impl Planned {
+    fn is_created(&self) -> bool {
+        matches!(self.outcome, PlanOutcome::Created { .. })
+    }
+
+    fn into_report(
+        self,
+        written: Option<PathBuf>,
+        pruned_removed: bool,
+        cleaned: Vec<PathBuf>,
+    ) -> CreateReport {
+        CreateReport {
+            outcome: self.outcome,
+            written,
+            pruned: self.pruned,
+            pruned_removed,
+            registry_issues: self.registry_issues,
+            removed_temporaries: cleaned,
+        }
+    }
+}
+
+/// Reads the registry, the latest version, the modules and the models, and plans. Writes
+/// nothing.
+fn plan_on_disk(
+    config: &ProjectConfig,
+    options: &CreateOptions,
+    dialect: &dyn Dialect,
+    dir: &MigrationsDir,
+    version: &str,
+) -> Result<Planned, ProjectError> {
     // Conflict markers stop everything; other registry issues are reported.
     let mut registry_issues = dir.check_registry()?;
     // Trailing empty directories (a git "discard changes") do not count as versions. They are
     // only removed when a version is written, so every other outcome leaves the disk as it was.
     let pruned = dir.trailing_empty()?;
-    let mut versions = dir.versions()?;
+    let versions_seen = dir.versions()?;
+    let mut versions = versions_seen.clone();
     versions.retain(|v| !pruned.contains(v));
 
     let latest = versions.last().cloned();
     let state = load_state(config, versions)?;
     // After loading, so the lineage check reuses the latest definition instead of reading it
     // again; when it cannot be read, `load_state` has already failed.
-    registry_issues.extend(dir.check_lineage_of(&state.versions, &state.previous));
+    registry_issues.extend(dir.check_lineage_of(&state.versions, &state.previous)?);
     let model_files = read_model_files(config)?;
     let module_aliases = config.module_aliases()?;
     let outcome = plan_migration(&PlanInput {
         module_name: &config.module_name,
         jsonb_by_default: config.jsonb_by_default,
         module_aliases: &module_aliases,
-        dialect: dialect.as_ref(),
+        dialect,
         previous: &state.previous,
         model_files: &model_files,
         modules: &state.modules,
         force: options.force,
         empty: options.empty,
-        version: &version,
+        version,
     })?;
 
     // Where the new version would go only matters when there is something to write, so a
     // skewed clock never turns "no changes" (or `--check`) into an error.
     if matches!(outcome, PlanOutcome::Created { .. }) {
-        let final_path = dir.version_path(&version);
-        if final_path.exists() && !pruned.contains(&version) {
+        let final_path = dir.version_path(version);
+        if final_path.exists() && !pruned.iter().any(|p| p == version) {
             return Err(ProjectError::VersionExists { path: final_path });
         }
         if let Some(latest) = latest {
-            if version_timestamp(&version) <= version_timestamp(&latest) {
-                return Err(ProjectError::VersionOutOfOrder { version, latest });
+            if version_timestamp(version) <= version_timestamp(&latest) {
+                return Err(ProjectError::VersionOutOfOrder { version: version.to_string(), latest });
             }
         }
     }
-
-    let (written, pruned_removed) = match &outcome {
-        PlanOutcome::Created { version, files, .. } if !options.dry_run => {
-            let removed = dir.prune_trailing_empty()?;
-            (Some(migrations::write_version(&dir, version, files)?), !removed.is_empty())
-        }
-        _ => (None, false),
-    };
-    Ok(CreateReport { outcome, written, pruned, pruned_removed, registry_issues })
+    Ok(Planned { versions_seen, outcome, pruned, registry_issues })
 }

@@ -37,6 +37,11 @@ pub enum ProjectError {
     #[error("{}", json_message(path, error))]
     Json { path: PathBuf, error: JsonError },
 
+    /// A JSON artifact that parses but cannot be right (see
+    /// [`definition_problems`](crate::migrations::definition_problems)).
+    #[error("{}: {}", path.display(), problems.join("\n  "))]
+    InvalidArtifact { path: PathBuf, problems: Vec<String> },
+
     /// A version directory lacks one of its files.
     #[error("Required migration artifact is missing: {}", path.display())]
     MissingArtifact { path: PathBuf },
@@ -78,8 +83,23 @@ pub enum ProjectError {
     VersionOutOfOrder { version: String, latest: String },
 
     /// `--tag` is not lowercase letters, digits and single dashes (Serverpod's message).
-    #[error("Invalid tag \"{tag}\": Tag names can only contain lowercase letters, numbers, and dashes.")]
+    /// Control characters are shown escaped, so a newline cannot forge a line of output.
+    #[error(
+        "Invalid tag \"{}\": Tag names can only contain lowercase letters, numbers, and dashes.",
+        tag.escape_debug()
+    )]
     InvalidTag { tag: String },
+
+    /// A directory named like a version holds a control character (a newline would split the
+    /// registry's one-version-per-line format and forge lines of output).
+    #[error(
+        "{}: the version directory name \"{}\" holds a control character. Rename the directory \
+         (version names are a 17-digit timestamp, optionally followed by a dash and a tag of \
+         lowercase letters, numbers and dashes).",
+        dir.display(),
+        name.escape_debug()
+    )]
+    InvalidVersionName { dir: PathBuf, name: String },
 
     /// `STRATA_NOW` is set but not a 17-digit `yyyyMMddHHmmssSSS` UTC timestamp.
     #[error("STRATA_NOW=\"{value}\" is not a 17-digit yyyyMMddHHmmssSSS UTC timestamp")]
@@ -108,6 +128,15 @@ pub enum ProjectError {
          supported by this database:\n  • {message}"
     )]
     Dialect { dialect: String, message: String },
+
+    /// Another `create-migration` held the project lock for longer than the timeout.
+    #[error(
+        "another strata create-migration is still running in this project: it has held {} for \
+         more than {waited_secs} s. Wait for it to finish and run again; the lock is released \
+         as soon as that process exits.",
+        path.display()
+    )]
+    LockTimeout { path: PathBuf, waited_secs: u64 },
 
     /// A file name handed to the version writer is not a plain file name.
     #[error("invalid artifact file name {name:?}: must be a plain, non-hidden file name")]

@@ -9,6 +9,7 @@ mod atomic;
 pub mod config;
 pub mod create;
 mod error;
+pub mod lock;
 pub mod migrations;
 pub mod version;
 
@@ -19,6 +20,7 @@ pub use create::{
     read_model_files, CreateOptions, CreateReport, ModuleDefinition, PlanInput, PlanOutcome, ProjectState,
 };
 pub use error::ProjectError;
+pub use lock::{ProjectLock, LOCK_FILE, LOCK_TIMEOUT};
 pub use migrations::{
     parse_registry, registry_text, write_version, MigrationsDir, RegistryIssue, SqlFile, REGISTRY_FILE,
     REGISTRY_HEADER,

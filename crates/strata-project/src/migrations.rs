@@ -7,10 +7,16 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use strata_schema::{definition_from_json, migration_from_json, DatabaseDefinition, DatabaseMigration};
+use std::collections::{BTreeMap, BTreeSet};
+
+use strata_schema::{
+    definition_from_json, migration_from_json, DatabaseDefinition, DatabaseMigration, MigrationAction,
+    TableDefinition, TableMigration, CURRENT_SCHEMA_VERSION,
+};
 
 use crate::atomic::{self, write_file_atomic, TEMP_PREFIX};
 use crate::error::ProjectError;
+use crate::lock::{ProjectLock, LOCK_FILE};
 use crate::version::is_version_name;
 
 /// File name of the registry inside the migrations directory.
@@ -63,6 +69,11 @@ pub enum RegistryIssue {
     /// typically on a branch that forked before `predecessor` and was merged without a
     /// registry conflict. Serverpod has no parent pointer and never notices.
     NotBuiltOnPredecessor { version: String, predecessor: Option<String> },
+    /// The latest version's `migration.json` repeats or contradicts what its predecessor's
+    /// `definition.json` already holds (it creates a table that exists, drops one that does
+    /// not, ...): both versions were created on top of the same parent, e.g. by two
+    /// `create-migration` runs at once. Applying it after its predecessor fails.
+    SiblingOfPredecessor { version: String, predecessor: Option<String>, conflicts: Vec<String> },
 }
 
 impl std::fmt::Display for RegistryIssue {
@@ -88,6 +99,16 @@ impl std::fmt::Display for RegistryIssue {
                  `strata create-migration` again; otherwise check the next migration by hand.",
                 predecessor.as_deref().unwrap_or("an empty database")
             ),
+            RegistryIssue::SiblingOfPredecessor { version, predecessor, conflicts } => write!(
+                f,
+                "migration {version} was created on the same parent as {} instead of on top of \
+                 it: its migration.json {}. Applying {version} after {} fails. If {version} was \
+                 never applied to a shared database, delete it and run `strata create-migration` \
+                 again; otherwise fix its migration.sql by hand.",
+                predecessor.as_deref().unwrap_or("the empty schema"),
+                conflicts.join("; "),
+                predecessor.as_deref().unwrap_or("the empty schema"),
+            ),
         }
     }
 }
@@ -106,7 +127,8 @@ impl MigrationsDir {
 
     /// Every version directory name, sorted lexicographically (= chronologically). Read-only:
     /// files, hidden directories (including strata's temporaries) and directories not named
-    /// like a version are ignored. A missing directory has no versions.
+    /// like a version are ignored. A missing directory has no versions. A version name with a
+    /// control character (a newline, say) is an error: it cannot be listed or printed safely.
     pub fn versions(&self) -> Result<Vec<String>, ProjectError> {
         let entries = match fs::read_dir(&self.path) {
             Ok(e) => e,
@@ -119,6 +141,9 @@ impl MigrationsDir {
             let Some(name) = entry.file_name().to_str().map(str::to_string) else { continue };
             if name.starts_with('.') || !is_version_name(&name) {
                 continue;
+            }
+            if name.chars().any(char::is_control) {
+                return Err(ProjectError::InvalidVersionName { dir: self.path.clone(), name });
             }
             // Follow symlinks: a linked version directory is still a version.
             if entry.path().is_dir() {
@@ -142,6 +167,11 @@ impl MigrationsDir {
     /// `migration_registry.txt`.
     pub fn registry_path(&self) -> PathBuf {
         self.path.join(REGISTRY_FILE)
+    }
+
+    /// The project lock file (see [`crate::lock`]).
+    pub fn lock_path(&self) -> PathBuf {
+        self.path.join(LOCK_FILE)
     }
 
     /// The version's `definition.json` (full target schema, v1 files normalised to v2).
@@ -233,11 +263,12 @@ impl MigrationsDir {
 
     /// Checks that the newest of `versions` was generated from the one before it (or, for the
     /// first version, from an empty database): a fork merged without a registry conflict
-    /// shows up here. Versions that cannot be read are skipped; reading them is reported
-    /// elsewhere.
-    pub fn check_lineage(&self, versions: &[String]) -> Option<RegistryIssue> {
-        let latest = versions.last()?;
-        let target = self.read_definition(latest).ok()?;
+    /// shows up here. A file the check needs that is there but cannot be read is an error,
+    /// since a silently skipped check looks the same as a passed one; a file that is absent
+    /// (legacy version directories hold only `definition.json`) leaves nothing to check.
+    pub fn check_lineage(&self, versions: &[String]) -> Result<Option<RegistryIssue>, ProjectError> {
+        let Some(latest) = versions.last() else { return Ok(None) };
+        let target = self.read_definition(latest)?;
         self.check_lineage_of(versions, &target)
     }
 
@@ -247,40 +278,189 @@ impl MigrationsDir {
         &self,
         versions: &[String],
         target: &DatabaseDefinition,
-    ) -> Option<RegistryIssue> {
-        let (latest, rest) = versions.split_last()?;
-        let migration = self.read_migration(latest).ok()?;
+    ) -> Result<Option<RegistryIssue>, ProjectError> {
+        let Some((latest, rest)) = versions.split_last() else { return Ok(None) };
+        let module = target.module_name.as_str();
+        let Some(migration) =
+            present(self.read_migration(latest)).map_err(|e| corrupted(latest, module, e))?
+        else {
+            return Ok(None);
+        };
         let predecessor = rest.last().cloned();
         let source = match &predecessor {
-            Some(p) => self.read_definition(p).ok()?,
+            Some(p) => match present(self.read_definition(p)).map_err(|e| corrupted(p, module, e))? {
+                Some(definition) => definition,
+                None => return Ok(None),
+            },
             None => DatabaseDefinition::empty(target.module_name.clone()),
         };
+        let conflicts = unmet_preconditions(&source, &migration);
+        if !conflicts.is_empty() {
+            return Ok(Some(RegistryIssue::SiblingOfPredecessor {
+                version: latest.clone(),
+                predecessor,
+                conflicts,
+            }));
+        }
         let reached = strata_diff::apply_migration(&source, &migration);
         if strata_diff::generate_migration(&reached, target).actions.is_empty() {
-            None
+            Ok(None)
         } else {
-            Some(RegistryIssue::NotBuiltOnPredecessor { version: latest.clone(), predecessor })
+            Ok(Some(RegistryIssue::NotBuiltOnPredecessor { version: latest.clone(), predecessor }))
         }
     }
 
+    /// The strata temporaries (`.strata-tmp-*`) in the directory: while nobody holds the
+    /// project lock, these are leftovers of a killed run.
+    pub fn temporaries(&self) -> Vec<PathBuf> {
+        let Ok(entries) = fs::read_dir(&self.path) else { return Vec::new() };
+        let mut out: Vec<PathBuf> = entries
+            .flatten()
+            .filter(|e| e.file_name().to_str().is_some_and(|n| n.starts_with(TEMP_PREFIX)))
+            .map(|e| e.path())
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Removes every strata temporary. Holding the project lock (`_lock`) proves that no other
+    /// run is writing one right now, so all of them are a killed run's leftovers.
+    pub fn remove_temporaries(&self, _lock: &ProjectLock) -> Result<Vec<PathBuf>, ProjectError> {
+        let found = self.temporaries();
+        for path in &found {
+            let removed = if path.is_dir() { fs::remove_dir_all(path) } else { fs::remove_file(path) };
+            removed.map_err(|e| ProjectError::io("cannot remove the leftover", path, e))?;
+        }
+        Ok(found)
+    }
+
     /// Removes strata temporaries that a crashed run left behind (hidden, so harmless, but
-    /// litter). Only ones older than an hour, so a concurrent run is never disturbed.
+    /// litter). Only ones older than an hour: a caller of [`write_version`] may not hold the
+    /// project lock, so a younger one may belong to a run still in progress.
     pub(crate) fn remove_stale_temporaries(&self) {
-        let Ok(entries) = fs::read_dir(&self.path) else { return };
         let hour = std::time::Duration::from_secs(3600);
-        for entry in entries.flatten() {
-            let is_temp = entry.file_name().to_str().is_some_and(|n| n.starts_with(TEMP_PREFIX));
-            let old = entry
-                .metadata()
+        for path in self.temporaries() {
+            let old = fs::metadata(&path)
                 .and_then(|m| m.modified())
                 .ok()
                 .and_then(|t| t.elapsed().ok())
                 .is_some_and(|age| age > hour);
-            if is_temp && old {
-                let _ = fs::remove_dir_all(entry.path());
+            if old {
+                let _ = fs::remove_dir_all(&path).or_else(|_| fs::remove_file(&path));
             }
         }
     }
+}
+
+/// `None` for an artifact that does not exist; every other error stays an error.
+fn present<T>(read: Result<T, ProjectError>) -> Result<Option<T>, ProjectError> {
+    match read {
+        Ok(value) => Ok(Some(value)),
+        Err(ProjectError::MissingArtifact { .. }) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// A version that cannot be read, with the fix.
+fn corrupted(version: &str, module: &str, cause: ProjectError) -> ProjectError {
+    ProjectError::CorruptedMigration {
+        version: version.to_string(),
+        module: module.to_string(),
+        cause: Box::new(cause),
+    }
+}
+
+/// What is wrong with a `definition.json` that parsed: a format generation strata does not
+/// know, a table or a column defined twice, or (when `module` is given) another project's
+/// `moduleName`. Empty when it is sound.
+pub fn definition_problems(def: &DatabaseDefinition, module: Option<&str>) -> Vec<String> {
+    let mut out = Vec::new();
+    if !(1..=CURRENT_SCHEMA_VERSION).contains(&def.schema_version) {
+        out.push(format!(
+            "\"schemaVersion\": {} is not a format this strata reads (1 to {CURRENT_SCHEMA_VERSION}); \
+             if a newer tool wrote it, upgrade strata",
+            def.schema_version
+        ));
+    }
+    if let Some(expected) = module.filter(|m| !def.module_name.is_empty() && def.module_name != *m) {
+        out.push(format!(
+            "\"moduleName\" is \"{}\" but this project's module is \"{expected}\": the directory \
+             belongs to another project; check migrations_dir and module_name in strata.toml (or \
+             the pubspec name)",
+            def.module_name
+        ));
+    }
+    let mut tables = BTreeSet::new();
+    for t in &def.tables {
+        if !tables.insert(t.name.as_str()) {
+            out.push(format!("table \"{}\" is defined twice; keep one of the two entries", t.name));
+        }
+        let mut columns = BTreeSet::new();
+        for c in &t.columns {
+            if !columns.insert(c.name.as_str()) {
+                out.push(format!(
+                    "table \"{}\" has the column \"{}\" twice; keep one of the two entries",
+                    t.name, c.name
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// What `migration` does that `source` rules out: creating a table or column that already
+/// exists, dropping or altering one that does not. The in-memory replay treats these as
+/// no-ops, so without this a version that repeats its predecessor's change looks fine.
+fn unmet_preconditions(source: &DatabaseDefinition, migration: &DatabaseMigration) -> Vec<String> {
+    let mut tables: BTreeMap<&str, &TableDefinition> =
+        source.tables.iter().map(|t| (t.name.as_str(), t)).collect();
+    let mut created: BTreeSet<&str> = BTreeSet::new();
+    let mut out = Vec::new();
+    for action in &migration.actions {
+        match action {
+            MigrationAction::CreateTable(t) => {
+                if tables.contains_key(t.name.as_str()) {
+                    out.push(format!("creates table \"{}\", which already exists", t.name));
+                }
+                created.insert(&t.name);
+            }
+            MigrationAction::CreateTableIfNotExists(t) => {
+                created.insert(&t.name);
+            }
+            MigrationAction::DeleteTable(name) => {
+                if tables.remove(name.as_str()).is_none() {
+                    out.push(format!("drops table \"{name}\", which does not exist"));
+                }
+            }
+            MigrationAction::AlterTable(m) => match tables.get(m.name.as_str()) {
+                Some(t) => out.extend(unmet_column_preconditions(t, m)),
+                None if created.contains(m.name.as_str()) => {}
+                None => out.push(format!("alters table \"{}\", which does not exist", m.name)),
+            },
+        }
+    }
+    out
+}
+
+/// [`unmet_preconditions`] for one table: added columns that exist (and are neither dropped
+/// nor renamed away first), dropped columns that do not.
+fn unmet_column_preconditions(table: &TableDefinition, m: &TableMigration) -> Vec<String> {
+    let freed = |c: &str| {
+        m.delete_columns.iter().any(|d| d == c)
+            || m.modify_columns.iter().any(|x| x.column_name == c && x.new_column_name.is_some())
+    };
+    let mut out = Vec::new();
+    for c in &m.add_columns {
+        if table.column(&c.name).is_some() && !freed(&c.name) {
+            out.push(format!("adds column \"{}\".\"{}\", which already exists", table.name, c.name));
+        }
+    }
+    for c in &m.delete_columns {
+        if table.column(c).is_none() {
+            out.push(format!("drops column \"{}\".\"{c}\", which does not exist", table.name));
+        }
+    }
+    out
 }
 
 /// The registry's text: header, blank line, one version per line (sorted, de-duplicated),

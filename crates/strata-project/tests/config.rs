@@ -236,6 +236,30 @@ fn pubspec_without_name_is_an_error() {
     assert!(msg.contains("pubspec.yaml") && msg.contains("name"), "{msg}");
 }
 
+/// The pubspec name becomes the module name, so it is held to the same rule as
+/// `module_name` in strata.toml, and the error points at the value.
+#[test]
+fn invalid_pubspec_name_is_a_located_error() {
+    for bad in ["My-App_server", "\"shop server\"", "'9lives'", "\"shop\\nserver\""] {
+        let tmp = tempfile::tempdir().unwrap();
+        write(&tmp.path().join("pubspec.yaml"), &format!("# the server\nname: {bad}\n"));
+        match ProjectConfig::load(tmp.path()).unwrap_err() {
+            ProjectError::Config { path, line, column, message } => {
+                assert!(path.ends_with("pubspec.yaml"), "{bad}: {path:?}");
+                assert_eq!((line, column), (2, 7), "{bad}: {message}");
+                assert!(message.contains("must be lowercase letters, digits and underscores"), "{message}");
+                assert!(message.contains("set module_name in strata.toml"), "{message}");
+                assert!(!message.contains('\n'), "control characters are escaped: {message}");
+            }
+            other => panic!("{bad}: {other:?}"),
+        }
+    }
+    // Valid names still work, quoted or not.
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("pubspec.yaml"), "name: 'shop_2_server'\n");
+    assert_eq!(ProjectConfig::load(tmp.path()).unwrap().module_name, "shop_2");
+}
+
 #[test]
 fn malformed_package_config_is_located() {
     let tmp = tempfile::tempdir().unwrap();

@@ -272,7 +272,11 @@ fn lineage_check_follows_the_migration_chain() {
         &first.clone().into_iter().map(|(n, t)| (n, t.into_bytes())).collect::<Vec<_>>(),
     )
     .unwrap();
-    assert_eq!(dir.check_lineage(&dir.versions().unwrap()), None, "first version builds on the empty schema");
+    assert_eq!(
+        dir.check_lineage(&dir.versions().unwrap()).unwrap(),
+        None,
+        "first version builds on the empty schema"
+    );
 
     case.previous = definition_from_json(&first["definition.json"]).unwrap();
     case.models = files(&[("lib/company.spy.yaml", COMPANY), ("lib/employee.spy.yaml", EMPLOYEE)]);
@@ -280,7 +284,7 @@ fn lineage_check_follows_the_migration_chain() {
     let (v2, files2, _) = created(case.plan().unwrap());
     let bytes: Vec<(String, Vec<u8>)> = files2.into_iter().map(|(n, t)| (n, t.into_bytes())).collect();
     strata_project::write_version(&dir, &v2, &bytes).unwrap();
-    assert_eq!(dir.check_lineage(&dir.versions().unwrap()), None);
+    assert_eq!(dir.check_lineage(&dir.versions().unwrap()).unwrap(), None);
 
     // A migration.json that does not lead from v1 to v2's definition.
     fs::write(
@@ -289,7 +293,7 @@ fn lineage_check_follows_the_migration_chain() {
     )
     .unwrap();
     assert_eq!(
-        dir.check_lineage(&dir.versions().unwrap()),
+        dir.check_lineage(&dir.versions().unwrap()).unwrap(),
         Some(strata_project::RegistryIssue::NotBuiltOnPredecessor { version: v2, predecessor: Some(v1) })
     );
 }

@@ -99,6 +99,12 @@ fn print_text(config: &ProjectConfig, report: &CreateReport, args: &Args) {
     for issue in &report.registry_issues {
         eprintln!("warning: {issue}");
     }
+    for leftover in &report.removed_temporaries {
+        eprintln!(
+            "Removed {}, left behind by an interrupted create-migration.",
+            config.display_path(leftover).display()
+        );
+    }
 
     match &report.outcome {
         PlanOutcome::NoChanges => println!("No changes detected."),
@@ -182,6 +188,11 @@ fn json_report(config: &ProjectConfig, report: &CreateReport, args: &Args) -> se
         "pruned": report.pruned,
         "pruned_removed": report.pruned_removed,
         "notices": report.registry_issues.iter().map(|i| i.to_string()).collect::<Vec<_>>(),
+        "removed_temporaries": report
+            .removed_temporaries
+            .iter()
+            .map(|p| config.display_path(p).display().to_string())
+            .collect::<Vec<_>>(),
         "warnings": [],
     });
     match &report.outcome {
