@@ -14,7 +14,7 @@ use crate::connection::{db_message, ConnectionTarget};
 use crate::history::{NewRow, RunStatus};
 use crate::plan::{Step, StepKind};
 use crate::runner::{ApplyEvent, Conn, SERVERPOD_MIGRATIONS};
-use crate::sqlfile::{has_statements, split, transaction_control};
+use crate::sqlfile::{has_statements, split, transaction_control, SplitSql};
 use crate::{DbError, Dialect, REPAIR_MODULE};
 
 /// The installed version a step expects to find inside its transaction.
@@ -77,17 +77,7 @@ pub(crate) async fn run_step(
     observer: &mut dyn FnMut(&ApplyEvent),
 ) -> Result<Duration, DbError> {
     let parts = split(&step.file.path, &step.file.sql)?;
-    if let Some((line, keyword)) = transaction_control(parts.body) {
-        return Err(DbError::MalformedFile {
-            path: step.file.path.clone(),
-            message: format!(
-                "line {}: `{keyword}` inside the migration's transaction. strata runs everything between `BEGIN;` and \
-                 `COMMIT;` as one transaction together with its history row, so a transaction statement there would \
-                 commit part of the file unrecorded. Remove it, or split the file into two migrations",
-                line + parts.body_line
-            ),
-        });
-    }
+    refuse_transaction_statements(step, &parts)?;
     observer(&ApplyEvent::StepStarted { step });
     let started_at = crate::timefmt::now_utc();
     let t0 = Instant::now();
@@ -107,8 +97,9 @@ pub(crate) async fn run_step(
         }
     }
     if let Err(err) = transaction(conn, module, step, parts.body, expect, &attempt, t0).await {
-        let post = run_postlude(conn, parts.postlude).await;
-        let _ = post; // the transaction's failure is what the user must see
+        // The postlude restores settings either way; the transaction's failure is what the user
+        // must see.
+        let _ = run_postlude(conn, parts.postlude).await;
         return fail(conn, target, module, step, expect, &attempt, t0, err, observer).await;
     }
     if let Err(e) = run_postlude(conn, parts.postlude).await {
@@ -146,6 +137,21 @@ fn attempt_row(module: &str, step: &Step, started_at: &str) -> NewRow {
         previous_checksum: None,
         runner: Some(crate::runlock::this_runner()),
     }
+}
+
+/// A transaction statement inside the body would commit part of the file without its history row:
+/// refused before anything runs.
+fn refuse_transaction_statements(step: &Step, parts: &SplitSql) -> Result<(), DbError> {
+    let Some((line, keyword)) = transaction_control(parts.body) else { return Ok(()) };
+    Err(DbError::MalformedFile {
+        path: step.file.path.clone(),
+        message: format!(
+            "line {}: `{keyword}` inside the migration's transaction. strata runs everything between `BEGIN;` and \
+             `COMMIT;` as one transaction together with its history row, so a transaction statement there would \
+             commit part of the file unrecorded. Remove it, or split the file into two migrations",
+            line + parts.body_line
+        ),
+    })
 }
 
 /// After `COMMIT;`: restores connection settings the prelude changed. Runs after a failed
