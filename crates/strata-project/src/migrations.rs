@@ -76,6 +76,17 @@ pub enum RegistryIssue {
     SiblingOfPredecessor { version: String, predecessor: Option<String>, conflicts: Vec<String> },
 }
 
+impl RegistryIssue {
+    /// The chain of versions is broken: a database applying it in order would fail or miss a
+    /// change. `create-migration --check` fails on these.
+    pub fn breaks_lineage(&self) -> bool {
+        matches!(
+            self,
+            RegistryIssue::NotBuiltOnPredecessor { .. } | RegistryIssue::SiblingOfPredecessor { .. }
+        )
+    }
+}
+
 impl std::fmt::Display for RegistryIssue {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

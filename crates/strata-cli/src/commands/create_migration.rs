@@ -68,7 +68,9 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         Err(e) => return Err(e.into()),
     };
 
-    let code = exit_code(&report.outcome, args.check);
+    let broken_chain = report.registry_issues.iter().any(|i| i.breaks_lineage());
+    let code =
+        if args.check && broken_chain { exit::DIFFERS } else { exit_code(&report.outcome, args.check) };
     if args.json {
         println!("{}", json_report(&config, &report, &args));
     } else {
@@ -98,6 +100,11 @@ fn print_text(config: &ProjectConfig, report: &CreateReport, args: &Args) {
     }
     for issue in &report.registry_issues {
         eprintln!("warning: {issue}");
+    }
+    if args.check && report.registry_issues.iter().any(|i| i.breaks_lineage()) {
+        eprintln!(
+            "error: --check: the migration chain is broken (see the warning above); fix it before merging."
+        );
     }
     for leftover in &report.removed_temporaries {
         eprintln!(
