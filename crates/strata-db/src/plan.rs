@@ -150,6 +150,9 @@ pub struct PlanOptions {
     pub accept_modified: Vec<String>,
     /// Run out-of-order versions (older than the installed one, never applied) first.
     pub out_of_order: bool,
+    /// `apply --repair`: after a repair that rolled the database back, stay there (a deploy that
+    /// applies its repair on every start must not undo the rollback on the next start).
+    pub hold_after_rollback: bool,
 }
 
 /// One file to run.
@@ -202,6 +205,9 @@ pub struct Plan {
     /// Versions newer than the installed one that stay unapplied after a rollback (`--to` applies
     /// them again).
     pub held: Vec<String>,
+    /// A plain `apply` re-applying versions a repair had rolled back: the repair's version, so the
+    /// run can say so.
+    pub rolls_forward_over: Option<String>,
 }
 
 impl Plan {
@@ -327,9 +333,11 @@ pub fn plan(
         None => None,
     };
 
-    // After a repair set the version, newer versions wait for an explicit `--to`: running them
-    // straight away would undo a rollback the moment it was applied.
-    let rolled_back_by = installed.set_by_repair.clone().filter(|_| opts.to.is_none());
+    // After a repair set the version, `apply --repair` leaves newer versions for an explicit
+    // `--to`: running them straight away would undo a rollback the moment it was applied. A plain
+    // `apply` goes forward, and says so.
+    let rolled_back_by =
+        installed.set_by_repair.clone().filter(|_| opts.to.is_none() && opts.hold_after_rollback);
     let target_idx = match &opts.to {
         Some(to) => {
             Some(index(to).ok_or_else(|| PlanError::ToNotFound { to: to.clone(), found: names.clone() })?)
@@ -457,7 +465,21 @@ pub fn plan(
         (None, _) => installed.version.clone(),
     };
     let rolled_back_by = rolled_back_by.filter(|_| !held.is_empty());
-    Ok(Plan { installed: installed.version.clone(), target, steps, accept, rolled_back_by, held })
+    let rolls_forward_over = match (&installed.set_by_repair, &rolled_back_by) {
+        (Some(r), None) if steps.iter().any(|s| !s.out_of_order && s.kind == StepKind::Migration) => {
+            Some(r.clone())
+        }
+        _ => None,
+    };
+    Ok(Plan {
+        installed: installed.version.clone(),
+        target,
+        steps,
+        accept,
+        rolled_back_by,
+        held,
+        rolls_forward_over,
+    })
 }
 
 /// The repair step, unless the `_repair` row already records this repair's version

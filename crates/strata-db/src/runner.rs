@@ -554,6 +554,7 @@ async fn apply_inner(
         to: opts.to.clone(),
         accept_modified: opts.accept_modified.clone(),
         out_of_order: opts.out_of_order,
+        hold_after_rollback: opts.repair,
     };
 
     if opts.dry_run {

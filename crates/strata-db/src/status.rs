@@ -240,7 +240,7 @@ pub fn build(
                 }
                 None => {
                     let held = rolled_back_by.as_ref().map(|r| {
-                        format!("held: repair {r} rolled the database back; `strata apply --to {v}` applies it again")
+                        format!("held: repair {r} rolled the database back; `strata apply --repair` keeps it there, `strata apply` applies it again")
                     });
                     let mut r = from_row(v, None, dialect, VersionState::Pending, held);
                     r.kind = Some(if inst.is_none() { StepKind::Definition } else { StepKind::Migration });

@@ -292,11 +292,19 @@ fn print_event(
                 writeln!(
                     out,
                     "rolled back to {} by repair migration \"{repair}\": {} newer version(s) remain on disk and are not \
-                     applied ({}); `strata apply --to {}` applies them again",
+                     applied ({}); `strata apply` (without --repair) or `strata apply --to {}` applies them again",
                     plan.installed.as_deref().unwrap_or("?"),
                     plan.held.len(),
                     plan.held.join(", "),
                     plan.held.last().map(String::as_str).unwrap_or("?")
+                )?;
+            }
+            if let Some(repair) = &plan.rolls_forward_over {
+                writeln!(
+                    out,
+                    "the database was rolled back to {} by repair migration \"{repair}\"; applying the newer versions \
+                     again (`strata apply --repair` stays rolled back)",
+                    plan.installed.as_deref().unwrap_or("?")
                 )?;
             }
             if !dry_run && !plan.steps.is_empty() {

@@ -161,8 +161,8 @@ pub fn render(report: &StatusReport, format: &str, database: &str) -> String {
             }
             if let (Some(repair), Some(v)) = (&report.rolled_back_by, &report.installed) {
                 out.push_str(&format!(
-                    "\nrolled back to {v} by repair migration \"{repair}\"; newer versions remain on disk and are held \
-                     until `strata apply --to <version>`\n"
+                    "\nrolled back to {v} by repair migration \"{repair}\"; newer versions remain on disk: \
+                     `strata apply --repair` keeps the rollback, `strata apply` applies them again\n"
                 ));
             }
             let pending = report.rows.iter().filter(|r| r.state.needs_attention()).count();
