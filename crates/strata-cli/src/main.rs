@@ -45,6 +45,9 @@ pub enum Command {
     CreateRepairMigration(commands::repair::Args),
     /// Print a live database's schema as definition JSON or SQL.
     Inspect(commands::inspect::Args),
+    /// Take a live database back to an older version (a down migration computed from the two
+    /// versions' definitions).
+    Rollback(commands::rollback::Args),
 }
 
 /// Rust ignores SIGPIPE, so `strata diff … | head` would panic on the closed pipe. Restore the
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         Command::Status(a) => commands::status::run(&dir, a),
         Command::CreateRepairMigration(a) => commands::repair::run(&dir, a),
         Command::Inspect(a) => commands::inspect::run(&dir, a),
+        Command::Rollback(a) => commands::rollback::run(&dir, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -186,13 +186,15 @@ pub(crate) fn select_sql(dialect: crate::Dialect) -> String {
 }
 
 /// Counts the rows saying a version is applied now: `ok` or `baseline` rows of module `$1` for
-/// version `$2` newer than the last committed repair (module `$3`), which may have rolled it back.
+/// version `$2` newer than the last committed repair (module `$3`) or rollback, either of which
+/// may have rolled it back.
 pub(crate) fn current_applied_sql() -> String {
     let t = crate::quote_ident(HISTORY_TABLE);
     format!(
         "SELECT count(*) FROM {t} WHERE \"module\" = $1 AND \"version\" = $2 \
          AND \"kind\" IN ('migration', 'definition') AND \"status\" IN ('ok', 'baseline') \
-         AND \"id\" > (SELECT coalesce(max(\"id\"), 0) FROM {t} WHERE \"module\" = $3 AND \"status\" = 'ok')"
+         AND \"id\" > (SELECT coalesce(max(\"id\"), 0) FROM {t} WHERE \"status\" = 'ok' \
+         AND (\"module\" = $3 OR (\"module\" = $1 AND \"kind\" = 'rollback')))"
     )
 }
 

@@ -19,6 +19,7 @@ pub mod disk;
 pub mod error;
 pub mod history;
 pub mod plan;
+pub mod preflight;
 mod runlock;
 pub mod runner;
 pub mod sqlfile;
@@ -31,7 +32,9 @@ pub use disk::{DiskMigration, RepairFile, SqlFileInfo};
 pub use error::{ApplyFailure, DbError};
 pub use history::{HistoryRow, RunStatus, HISTORY_TABLE};
 pub use plan::{plan, InstalledState, Plan, PlanError, PlanOptions, Step, StepKind};
-pub use runner::{apply, read_state, status, AppliedStep, ApplyEvent, ApplyOptions, ApplyReport};
+pub use runner::{
+    apply, read_state, rollback, status, AppliedStep, ApplyEvent, ApplyOptions, ApplyReport, RollbackRequest,
+};
 pub use status::{StatusReport, StatusRow, VersionState};
 
 use std::path::PathBuf;

@@ -23,6 +23,9 @@ pub enum StepKind {
     Migration,
     /// `repair-migration/<version>.sql`.
     Repair,
+    /// A down migration `strata rollback` computed from two definitions (recorded under the
+    /// project module, with the version it rolled back to).
+    Rollback,
 }
 
 impl StepKind {
@@ -31,6 +34,7 @@ impl StepKind {
             StepKind::Definition => "definition",
             StepKind::Migration => "migration",
             StepKind::Repair => "repair",
+            StepKind::Rollback => "rollback",
         }
     }
 
@@ -39,6 +43,7 @@ impl StepKind {
             "definition" => StepKind::Definition,
             "migration" => StepKind::Migration,
             "repair" => StepKind::Repair,
+            "rollback" => StepKind::Rollback,
             _ => return None,
         })
     }
@@ -49,6 +54,7 @@ impl StepKind {
             StepKind::Definition => "definition.sql",
             StepKind::Migration => "migration.sql",
             StepKind::Repair => "repair migration",
+            StepKind::Rollback => "rollback",
         }
     }
 }
@@ -70,10 +76,11 @@ pub struct InstalledState {
     pub history: Vec<HistoryRow>,
     /// The other modules recorded in `serverpod_migrations` (not the project, not `_repair`).
     pub other_modules: Vec<String>,
-    /// The repair migration that last set the installed version, when it committed after every
-    /// project migration: the database was deliberately put at that version (a rollback when
-    /// newer versions exist on disk). Derived from history by [`InstalledState::derive`].
-    pub set_by_repair: Option<String>,
+    /// What last set the installed version, when it committed after every project migration
+    /// (`repair migration "<version>"`, or `strata rollback`): the database was deliberately put
+    /// at that version (a rollback when newer versions exist on disk). Derived from history by
+    /// [`InstalledState::derive`].
+    pub set_back_by: Option<String>,
     /// Who holds the migration lock right now (a run in progress), as read by `status`.
     pub live_run: Option<String>,
 }
@@ -85,6 +92,7 @@ impl InstalledState {
         self.history.iter().rev().find(|r| {
             r.module == module
                 && r.version == version
+                && matches!(r.kind, StepKind::Definition | StepKind::Migration)
                 && matches!(r.status, RunStatus::Ok | RunStatus::Accepted)
         })
     }
@@ -100,7 +108,11 @@ impl InstalledState {
             self.history.iter().rev().find(|r| {
                 r.status == RunStatus::Ok && (r.module == crate::REPAIR_MODULE || r.module == module)
             });
-        self.set_by_repair = last_ok.filter(|r| r.module == crate::REPAIR_MODULE).map(|r| r.version.clone());
+        self.set_back_by = last_ok.and_then(|r| match r.kind {
+            StepKind::Repair => Some(format!("repair migration \"{}\"", r.version)),
+            StepKind::Rollback => Some(format!("strata rollback at {} UTC", r.started_at)),
+            _ => None,
+        });
         self
     }
 
@@ -337,7 +349,7 @@ pub fn plan(
     // `--to`: running them straight away would undo a rollback the moment it was applied. A plain
     // `apply` goes forward, and says so.
     let rolled_back_by =
-        installed.set_by_repair.clone().filter(|_| opts.to.is_none() && opts.hold_after_rollback);
+        installed.set_back_by.clone().filter(|_| opts.to.is_none() && opts.hold_after_rollback);
     let target_idx = match &opts.to {
         Some(to) => {
             Some(index(to).ok_or_else(|| PlanError::ToNotFound { to: to.clone(), found: names.clone() })?)
@@ -364,7 +376,7 @@ pub fn plan(
         let file = match row.kind {
             StepKind::Definition => d.definition.as_ref(),
             StepKind::Migration => d.migration.as_ref(),
-            StepKind::Repair => continue,
+            StepKind::Repair | StepKind::Rollback => continue,
         };
         let current = file.map(|f| f.checksum.clone());
         if current == row.checksum {
@@ -465,7 +477,7 @@ pub fn plan(
         (None, _) => installed.version.clone(),
     };
     let rolled_back_by = rolled_back_by.filter(|_| !held.is_empty());
-    let rolls_forward_over = match (&installed.set_by_repair, &rolled_back_by) {
+    let rolls_forward_over = match (&installed.set_back_by, &rolled_back_by) {
         (Some(r), None) if steps.iter().any(|s| !s.out_of_order && s.kind == StepKind::Migration) => {
             Some(r.clone())
         }

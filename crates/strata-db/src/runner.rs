@@ -568,7 +568,7 @@ async fn apply_inner(
                         state.version = Some(v);
                     }
                     state.repair_version = Some(step.version.clone());
-                    state.set_by_repair = Some(step.version.clone());
+                    state.set_back_by = Some(format!("repair migration \"{}\"", step.version));
                     report.planned.push(step);
                 }
                 None => {
@@ -585,42 +585,134 @@ async fn apply_inner(
         return Ok(());
     }
 
-    // SQLite: the run lock file (see `runlock`), held until this function returns.
-    let mut run_lock = None;
-    // Take the lock on the migration connection itself: a session lock dies with its session,
-    // and so does any transaction that session had open, so no migration can commit once the
-    // lock is gone (see module docs).
-    let mut conn = match target.dialect() {
-        Dialect::Postgres => {
-            let mut c = target.connect_postgres("strata apply").await?;
-            pg_session_settings(&mut c).await;
-            pg_lock(&mut c, target, opts.lock_timeout, observer).await?;
-            Conn::Pg(c)
-        }
-        Dialect::Sqlite => {
-            let c = target.connect_sqlite_with(opts.lock_timeout, false).await?;
-            if let Some(path) = target.sqlite_path() {
-                let mut waiting = |holder: &str| observer(&ApplyEvent::RunLockWaiting { holder });
-                run_lock = Some(
-                    crate::runlock::acquire(
-                        &crate::runlock::lock_path(path),
-                        opts.lock_timeout,
-                        &mut waiting,
-                    )
-                    .await?,
-                );
-            }
-            Conn::Lite(c)
-        }
-    };
+    let mut locked = Locked::open(target, opts.lock_timeout, observer).await?;
     let result =
-        run_locked(&mut conn, project, target, &disk, repair.as_ref(), plan_opts, observer, report).await;
-    if let Conn::Pg(c) = &mut conn {
-        let _ = sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(LOCK_NAME).execute(&mut *c).await;
-    }
-    close(conn).await;
-    drop(run_lock);
+        run_locked(&mut locked.conn, project, target, &disk, repair.as_ref(), plan_opts, observer, report)
+            .await;
+    locked.release().await;
     result
+}
+
+/// The migration connection with the run's lock held on it (SQLite: plus the run lock file).
+struct Locked {
+    conn: Conn,
+    _run_lock: Option<crate::runlock::RunLock>,
+}
+
+impl Locked {
+    /// Connects and takes the lock. PostgreSQL's lock sits on the migration connection itself: a
+    /// session lock dies with its session, and so does any transaction that session had open, so
+    /// no migration can commit once the lock is gone (see module docs).
+    async fn open(
+        target: &ConnectionTarget,
+        lock_timeout: Duration,
+        observer: &mut dyn FnMut(&ApplyEvent),
+    ) -> Result<Locked, DbError> {
+        match target.dialect() {
+            Dialect::Postgres => {
+                let mut c = target.connect_postgres("strata apply").await?;
+                pg_session_settings(&mut c).await;
+                pg_lock(&mut c, target, lock_timeout, observer).await?;
+                Ok(Locked { conn: Conn::Pg(c), _run_lock: None })
+            }
+            Dialect::Sqlite => {
+                let c = target.connect_sqlite_with(lock_timeout, false).await?;
+                let run_lock = match target.sqlite_path() {
+                    Some(path) => {
+                        let mut waiting = |holder: &str| observer(&ApplyEvent::RunLockWaiting { holder });
+                        let path = crate::runlock::lock_path(path);
+                        Some(crate::runlock::acquire(&path, lock_timeout, &mut waiting).await?)
+                    }
+                    None => None,
+                };
+                Ok(Locked { conn: Conn::Lite(c), _run_lock: run_lock })
+            }
+        }
+    }
+
+    async fn release(mut self) {
+        if let Conn::Pg(c) = &mut self.conn {
+            let _ =
+                sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(LOCK_NAME).execute(&mut *c).await;
+        }
+        close(self.conn).await;
+    }
+}
+
+/// What `strata rollback` asks the runner to do: take the database from `from` back to `to` with
+/// `sql` (a down migration computed from the two versions' definitions).
+#[derive(Debug, Clone)]
+pub struct RollbackRequest {
+    pub from: String,
+    pub to: String,
+    pub sql: String,
+}
+
+/// Applies a rollback under the migration lock, as one step recorded in history (kind
+/// `rollback`, version `to`), after checking that the database is still at `from`. Afterwards
+/// `apply --repair` stays at `to` and `status` says "rolled back".
+pub async fn rollback(
+    project: &Project,
+    target: &ConnectionTarget,
+    request: &RollbackRequest,
+    lock_timeout: Duration,
+    observer: &mut dyn FnMut(&ApplyEvent),
+) -> Result<ApplyReport, ApplyFailure> {
+    let mut report = ApplyReport::default();
+    let result = async {
+        check_dialect(project, target)?;
+        let mut locked = Locked::open(target, lock_timeout, observer).await?;
+        let r = rollback_locked(&mut locked.conn, project, target, request, observer, &mut report).await;
+        locked.release().await;
+        r
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(report),
+        Err(error) => Err(ApplyFailure { error, report }),
+    }
+}
+
+async fn rollback_locked(
+    conn: &mut Conn,
+    project: &Project,
+    target: &ConnectionTarget,
+    request: &RollbackRequest,
+    observer: &mut dyn FnMut(&ApplyEvent),
+    report: &mut ApplyReport,
+) -> Result<(), DbError> {
+    let module = project.module_name.as_str();
+    conn.ensure_history_table()
+        .await
+        .map_err(|e| target.sql_error(format!("creating {}", history::HISTORY_TABLE), &e))?;
+    conn.interrupt_stale_runs(module).await.map_err(|e| {
+        target.sql_error(format!("marking interrupted runs in {}", history::HISTORY_TABLE), &e)
+    })?;
+    let state = read_state_on(conn, target, module).await?;
+    report.installed_before = state.version.clone();
+    if state.version.as_deref() != Some(request.from.as_str()) {
+        return Err(DbError::Raced {
+            module: module.to_string(),
+            expected: request.from.clone(),
+            found: state.version.clone().unwrap_or_else(|| "nothing".into()),
+        });
+    }
+    let step = Step {
+        version: request.to.clone(),
+        kind: StepKind::Rollback,
+        file: crate::SqlFileInfo::new(
+            format!("rollback {} -> {}", request.from, request.to),
+            request.sql.clone(),
+        ),
+        covers: Vec::new(),
+        previous_error: None,
+        out_of_order: false,
+    };
+    let expect = Expect { module: module.to_string(), version: state.version.clone() };
+    let duration = run_step(conn, target, module, &step, &expect, observer).await?;
+    report.applied.push(AppliedStep { version: step.version.clone(), kind: step.kind, duration });
+    report.installed_after = Some(request.to.clone());
+    Ok(())
 }
 
 /// Session settings of the migration connection. Errors are ignored: older servers reject

@@ -166,7 +166,7 @@ pub fn build(
     let inst = installed.version.as_deref();
     let late = installed.out_of_order(module, disk.iter().map(|d| d.version.as_str()));
     let rolled_back_by = installed
-        .set_by_repair
+        .set_back_by
         .clone()
         .filter(|_| disk.last().is_some_and(|d| inst.is_some_and(|i| d.version.as_str() > i)));
     let mut rows = Vec::new();
@@ -240,7 +240,7 @@ pub fn build(
                 }
                 None => {
                     let held = rolled_back_by.as_ref().map(|r| {
-                        format!("held: repair {r} rolled the database back; `strata apply --repair` keeps it there, `strata apply` applies it again")
+                        format!("held: {r} rolled the database back; `strata apply --repair` keeps it there, `strata apply` applies it again")
                     });
                     let mut r = from_row(v, None, dialect, VersionState::Pending, held);
                     r.kind = Some(if inst.is_none() { StepKind::Definition } else { StepKind::Migration });
@@ -394,7 +394,7 @@ mod tests {
             version: Some("c".into()),
             repair_version: None,
             other_modules: Vec::new(),
-            set_by_repair: None,
+            set_back_by: None,
             live_run: None,
             history: vec![
                 row(1, "a", StepKind::Definition, RunStatus::Baseline, None),

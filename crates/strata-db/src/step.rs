@@ -254,7 +254,7 @@ async fn check_after_body(
             .await
             .map_err(|e| StepErr::from_db("restoring the installed version", &e))?;
     }
-    if step.kind != StepKind::Repair {
+    if matches!(step.kind, StepKind::Definition | StepKind::Migration) {
         let applied = conn
             .current_applied_rows(module, &step.version)
             .await

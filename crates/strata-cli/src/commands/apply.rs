@@ -291,7 +291,7 @@ fn print_event(
             if let Some(repair) = &plan.rolled_back_by {
                 writeln!(
                     out,
-                    "rolled back to {} by repair migration \"{repair}\": {} newer version(s) remain on disk and are not \
+                    "rolled back to {} by {repair}: {} newer version(s) remain on disk and are not \
                      applied ({}); `strata apply` (without --repair) or `strata apply --to {}` applies them again",
                     plan.installed.as_deref().unwrap_or("?"),
                     plan.held.len(),
@@ -302,7 +302,7 @@ fn print_event(
             if let Some(repair) = &plan.rolls_forward_over {
                 writeln!(
                     out,
-                    "the database was rolled back to {} by repair migration \"{repair}\"; applying the newer versions \
+                    "the database was rolled back to {} by {repair}; applying the newer versions \
                      again (`strata apply --repair` stays rolled back)",
                     plan.installed.as_deref().unwrap_or("?")
                 )?;

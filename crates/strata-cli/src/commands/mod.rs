@@ -6,4 +6,5 @@ pub mod diff;
 pub mod inspect;
 pub mod live;
 pub mod repair;
+pub mod rollback;
 pub mod status;

@@ -161,7 +161,7 @@ pub fn render(report: &StatusReport, format: &str, database: &str) -> String {
             }
             if let (Some(repair), Some(v)) = (&report.rolled_back_by, &report.installed) {
                 out.push_str(&format!(
-                    "\nrolled back to {v} by repair migration \"{repair}\"; newer versions remain on disk: \
+                    "\nrolled back to {v} by {repair}; newer versions remain on disk: \
                      `strata apply --repair` keeps the rollback, `strata apply` applies them again\n"
                 ));
             }
