@@ -52,11 +52,12 @@ impl Dialect {
         }
     }
 
-    /// Parses the project's `dialect` setting (`postgres`/`postgresql`/`sqlite`).
+    /// Parses the project's `dialect` setting (`postgres`/`postgresql`/`sqlite`; Serverpod's
+    /// `serverpod_sqlite` files run on SQLite too).
     pub fn parse(s: &str) -> Option<Dialect> {
         match s.trim().to_ascii_lowercase().as_str() {
             "postgres" | "postgresql" | "pg" => Some(Dialect::Postgres),
-            "sqlite" | "sqlite3" => Some(Dialect::Sqlite),
+            "sqlite" | "sqlite3" | "serverpod_sqlite" => Some(Dialect::Sqlite),
             _ => None,
         }
     }

@@ -19,6 +19,8 @@ mod error;
 mod expression;
 mod postgres;
 pub mod quote;
+mod serverpod_sqlite;
+mod serverpod_sqlite_files;
 mod sqlite;
 
 use strata_schema::{
@@ -30,6 +32,11 @@ pub use defaults::ColumnDefault;
 pub use error::{SqlError, SqlObject};
 pub use expression::{check_definition_expressions, check_index_expressions, IndexPart};
 pub use postgres::Postgres;
+pub use serverpod_sqlite::{
+    basic_type_for_storage, is_basic_sqlite_type, iso_from_epoch_millis,
+    serverpod_sqlite_default_to_abstract, serverpod_sqlite_storage_type, ServerpodSqlite,
+    SQLITE_SCHEMA_TABLE,
+};
 pub use sqlite::{sqlite_declared_type, sqlite_declared_type_to_column_type, Sqlite};
 
 /// A database extension some column types need before any table is created.
@@ -249,13 +256,28 @@ pub trait Dialect: Send + Sync {
     fn after_transaction_sql(&self) -> &'static str {
         ""
     }
+    /// A dialect whose files have a layout of their own (Serverpod's SQLite) renders them
+    /// itself; `None` uses the shared emitter.
+    fn file_layout(&self) -> Option<&dyn FileLayout> {
+        None
+    }
 }
 
-/// Looks a dialect up by its config name (`postgres`/`postgresql`/`pg`, `sqlite`/`sqlite3`).
+/// Renders whole files for a dialect whose layout the shared emitter does not produce.
+pub trait FileLayout {
+    /// `definition.sql` (see [`definition_sql`]).
+    fn definition_sql(&self, definition: &DatabaseDefinition) -> Result<String, SqlError>;
+    /// `migration.sql` (see [`migration_sql`]).
+    fn migration_sql(&self, input: &MigrationSqlInput) -> Result<String, SqlError>;
+}
+
+/// Looks a dialect up by its config name (`postgres`/`postgresql`/`pg`, `sqlite`/`sqlite3`,
+/// `serverpod_sqlite`).
 pub fn dialect_by_name(name: &str) -> Option<Box<dyn Dialect>> {
     match name.trim().to_ascii_lowercase().as_str() {
         "postgres" | "postgresql" | "pg" => Some(Box::new(Postgres)),
         "sqlite" | "sqlite3" => Some(Box::new(Sqlite)),
+        "serverpod_sqlite" => Some(Box::new(ServerpodSqlite)),
         _ => None,
     }
 }
@@ -278,7 +300,10 @@ pub struct MigrationSqlInput<'a> {
 /// `definition.sql`: the whole schema for an empty database, with bookkeeping for
 /// `definition.installed_modules`.
 pub fn definition_sql(dialect: &dyn Dialect, definition: &DatabaseDefinition) -> Result<String, SqlError> {
-    emit::Emitter::new(dialect).definition(definition)
+    match dialect.file_layout() {
+        Some(layout) => layout.definition_sql(definition),
+        None => emit::Emitter::new(dialect).definition(definition),
+    }
 }
 
 /// Every column and index of the managed tables that `dialect` cannot render, in definition
@@ -304,5 +329,8 @@ pub fn unsupported_objects(dialect: &dyn Dialect, definition: &DatabaseDefinitio
 /// `migration.sql`: the incremental DDL. Repair files use the same function (Serverpod's repair
 /// file ends with the same bookkeeping).
 pub fn migration_sql(dialect: &dyn Dialect, input: &MigrationSqlInput) -> Result<String, SqlError> {
-    emit::Emitter::new(dialect).migration(input)
+    match dialect.file_layout() {
+        Some(layout) => layout.migration_sql(input),
+        None => emit::Emitter::new(dialect).migration(input),
+    }
 }
