@@ -53,6 +53,14 @@ fn copy_tree(from: &Path, to: &Path) {
 }
 
 impl Project {
+    /// A copy of the fixture project at `fixtures/<rel>`, nothing run yet.
+    pub fn fixture(rel: &str) -> Project {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("project");
+        copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(rel), &dir);
+        Project { _tmp: tmp, dir }
+    }
+
     /// The PostgreSQL `store` fixture (company, employee) with its first version `V1` created.
     pub fn store() -> Project {
         let tmp = tempfile::tempdir().unwrap();
