@@ -68,5 +68,27 @@ fn serverpod_sqlite_project_generates_applies_and_rebuilds_keeping_children() {
         query(&db, "SELECT table_name, column_name, column_type FROM serverpod_sqlite_schema ORDER BY rowid"),
         ["author|born|timestampWithoutTimeZone", "author|active|boolean", "author|profile|json",]
     );
-    assert_eq!(query(&db, "SELECT version FROM serverpod_migrations WHERE module = 'library'"), [later]);
+    assert_eq!(
+        query(&db, "SELECT version FROM serverpod_migrations WHERE module = 'library'"),
+        [later.clone()]
+    );
+
+    // Introspection reads the database back with no false drift.
+    let url = format!("db:sqlite:{}", db.display());
+    p.run(&["diff", "--from", "latest", "--to", &url]).code(0).stderr_says("In sync");
+
+    // A dropped index is drift; the repair file is written in Serverpod's dialect and fixes it.
+    exec(&db, "DROP INDEX author_name_idx;");
+    p.run(&["diff", "--from", "latest", "--to", &url]).code(2);
+    p.run_at("20260103000000001", &["create-repair-migration", "--force"]).code(0);
+    let repair_dir = p.dir.join("repair-migration");
+    let repair = std::fs::read_dir(&repair_dir).unwrap().next().unwrap().unwrap().path();
+    let repair_sql = std::fs::read_to_string(&repair).unwrap();
+    assert!(
+        repair_sql.contains("CREATE UNIQUE INDEX \"author_name_idx\" ON \"author\" (\"name\");"),
+        "{repair_sql}"
+    );
+    assert!(repair_sql.contains("DROP TABLE IF EXISTS \"serverpod_sqlite_schema\";"), "{repair_sql}");
+    p.run(&["apply", "--repair"]).code(0);
+    p.run(&["diff", "--from", "latest", "--to", &url]).code(0).stderr_says("In sync");
 }
