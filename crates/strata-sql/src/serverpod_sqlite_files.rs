@@ -120,7 +120,12 @@ impl ServerpodSqlite {
             return self.rebuild_table(change, source, target);
         }
         let mut out = String::new();
-        for index in &change.delete_indexes {
+        // An index this dialect left out of the database is not there to drop (Serverpod's
+        // `DROP INDEX` of it fails).
+        let in_database = |name: &str| {
+            source.and_then(|t| t.index(name)).is_none_or(|i| self.supports_index_method(&i.index_type))
+        };
+        for index in change.delete_indexes.iter().filter(|i| in_database(i)) {
             out.push_str(&self.drop_index_sql(table, index));
         }
         for column in &change.delete_columns {
