@@ -8,8 +8,7 @@
 //!   without any `*.yaml` keeps the previous models. `step-NN/project/` (optional) is copied over
 //!   the project root (e.g. to edit `strata.toml`). `step-NN/args` (optional) holds the command
 //!   line, whitespace-separated; the default is `create-migration`.
-//! * `expected/step-NN/` (PostgreSQL), `expected-sqlite/step-NN/` (strata's SQLite design) and
-//!   `expected-serverpod-sqlite/step-NN/` (Serverpod's SQLite dialect): `outcome.txt`
+//! * `expected/step-NN/` (PostgreSQL) and `expected-sqlite/step-NN/` (SQLite): `outcome.txt`
 //!   (exit code, created version, stdout, stderr), every file of the version directory the step
 //!   created (`definition.json`, `definition_project.json`, `definition.sql`, `migration.json`,
 //!   `migration.sql`) and `migration_registry.txt` when it exists.
@@ -28,11 +27,13 @@ const BIN: &str = env!("CARGO_BIN_EXE_strata");
 /// Module name of the scratch project is `golden` (Serverpod: package name minus `_server`).
 const PUBSPEC: &str = "name: golden_server\n";
 
+/// Configuration that switches the scratch project to the SQLite dialect.
+const SQLITE_CONFIG: &str = "dialect = \"sqlite\"\n";
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Dialect {
     Postgres,
     Sqlite,
-    ServerpodSqlite,
 }
 
 impl Dialect {
@@ -40,7 +41,6 @@ impl Dialect {
         match self {
             Dialect::Postgres => "expected",
             Dialect::Sqlite => "expected-sqlite",
-            Dialect::ServerpodSqlite => "expected-serverpod-sqlite",
         }
     }
 
@@ -48,16 +48,6 @@ impl Dialect {
         match self {
             Dialect::Postgres => "postgres",
             Dialect::Sqlite => "sqlite",
-            Dialect::ServerpodSqlite => "serverpod_sqlite",
-        }
-    }
-
-    /// The `strata.toml` line that switches the scratch project to this dialect.
-    fn config_line(self) -> Option<&'static str> {
-        match self {
-            Dialect::Postgres => None,
-            Dialect::Sqlite => Some("dialect = \"sqlite\"\n"),
-            Dialect::ServerpodSqlite => Some("dialect = \"serverpod_sqlite\"\n"),
         }
     }
 }
@@ -87,11 +77,13 @@ fn copy_tree(from: &Path, to: &Path) {
 /// Points the scratch project at the dialect under test: for SQLite, `strata.toml` (the case's
 /// own, if it has one) gets a `dialect` line.
 fn ensure_dialect(project: &Path, dialect: Dialect) {
-    let Some(line) = dialect.config_line() else { return };
+    if dialect != Dialect::Sqlite {
+        return;
+    }
     let path = project.join("strata.toml");
     let text = fs::read_to_string(&path).unwrap_or_default();
     if !text.lines().any(|l| l.trim_start().starts_with("dialect")) {
-        fs::write(&path, format!("{line}{text}")).unwrap();
+        fs::write(&path, format!("{SQLITE_CONFIG}{text}")).unwrap();
     }
 }
 
@@ -330,10 +322,6 @@ macro_rules! golden_cases {
         mod sqlite {
             $(#[test] fn $both() { super::run_case(stringify!($both), super::Dialect::Sqlite) })*
         }
-
-        mod serverpod_sqlite {
-            $(#[test] fn $both() { super::run_case(stringify!($both), super::Dialect::ServerpodSqlite) })*
-        }
     };
 }
 
@@ -458,10 +446,8 @@ fn sqlite_golden_migrations_replay_to_their_final_definition() {
     rt.block_on(async {
         let mut failures = Vec::new();
         let mut replayed = 0;
-        for (case, dialect) in
-            CASES.iter().flat_map(|c| [(c, Dialect::Sqlite), (c, Dialect::ServerpodSqlite)])
-        {
-            let steps = step_dirs(&golden_root().join(case).join(dialect.expected_dir()));
+        for case in CASES {
+            let steps = step_dirs(&golden_root().join(case).join(Dialect::Sqlite.expected_dir()));
             let migrations: Vec<String> =
                 steps.iter().filter_map(|s| fs::read_to_string(s.join("migration.sql")).ok()).collect();
             let Some(definition) =
@@ -474,17 +460,14 @@ fn sqlite_golden_migrations_replay_to_their_final_definition() {
                 // (spec §7.1). `legacy_v1`: starts from a hand-written version without SQL.
                 continue;
             }
-            let case = format!("{case} ({})", dialect.test_module());
-            let a = strata_testdb::SqliteScratch::new("replay_a");
-            let b = strata_testdb::SqliteScratch::new("replay_b");
+            let a = strata_testdb::SqliteScratch::new(&format!("replay_a_{case}"));
+            let b = strata_testdb::SqliteScratch::new(&format!("replay_b_{case}"));
             let mut ca = sqlx::SqliteConnection::connect(&a.url).await.unwrap();
             let mut cb = sqlx::SqliteConnection::connect(&b.url).await.unwrap();
             let mut ok = true;
-            if dialect == Dialect::ServerpodSqlite {
-                // Serverpod's SQLite files leave foreign keys to the runner, which turns them off.
-                for c in [&mut ca, &mut cb] {
-                    sqlx::raw_sql("PRAGMA foreign_keys = OFF").execute(c).await.unwrap();
-                }
+            // SQLite files leave foreign keys to the runner, which turns them off around each.
+            for c in [&mut ca, &mut cb] {
+                sqlx::raw_sql("PRAGMA foreign_keys = OFF").execute(c).await.unwrap();
             }
             for (i, sql) in migrations.iter().enumerate() {
                 if let Err(e) = sqlx::raw_sql(sql).execute(&mut ca).await {
@@ -513,7 +496,7 @@ fn sqlite_golden_migrations_replay_to_their_final_definition() {
             let _ = ca.close().await;
             let _ = cb.close().await;
         }
-        assert!(replayed >= 30, "only {replayed} SQLite golden cases replayed (both SQLite dialects)");
+        assert!(replayed >= 15, "only {replayed} SQLite golden cases replayed");
         assert!(
             failures.is_empty(),
             "{} case(s) fail to replay:\n\n{}",

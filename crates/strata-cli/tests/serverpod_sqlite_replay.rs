@@ -69,7 +69,7 @@ fn diff(project: &Path, from: &Path, to: &Path, format: &str) -> String {
 fn definition_sql(version_dir: &Path) -> String {
     let json = fs::read_to_string(version_dir.join("definition.json")).unwrap();
     let definition = strata_schema::definition_from_json(&json).unwrap();
-    strata_sql::definition_sql(&strata_sql::ServerpodSqlite, &definition).unwrap()
+    strata_sql::definition_sql(&strata_sql::Sqlite, &definition).unwrap()
 }
 
 #[test]

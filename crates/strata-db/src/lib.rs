@@ -52,12 +52,11 @@ impl Dialect {
         }
     }
 
-    /// Parses the project's `dialect` setting (`postgres`/`postgresql`/`sqlite`; Serverpod's
-    /// `serverpod_sqlite` files run on SQLite too).
+    /// Parses the project's `dialect` setting (`postgres`/`postgresql`/`sqlite`).
     pub fn parse(s: &str) -> Option<Dialect> {
         match s.trim().to_ascii_lowercase().as_str() {
             "postgres" | "postgresql" | "pg" => Some(Dialect::Postgres),
-            "sqlite" | "sqlite3" | "serverpod_sqlite" => Some(Dialect::Sqlite),
+            "sqlite" | "sqlite3" => Some(Dialect::Sqlite),
             _ => None,
         }
     }

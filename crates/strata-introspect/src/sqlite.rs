@@ -6,7 +6,7 @@
 //! expressions and predicates) is read from the stored `CREATE` statements with a small
 //! tokenizer: SQLite keeps them verbatim, so strata's own output reads back exactly.
 //!
-//! A database written in Serverpod's SQLite dialect (it has a `serverpod_sqlite_schema`
+//! A database written in the SQLite dialect (Serverpod's: it has a `serverpod_sqlite_schema`
 //! table) declares storage classes only; the abstract types the classes lose (boolean,
 //! timestamp, uuid, json, vectors, ...) and vector dimensions are read from that table, and
 //! defaults are mapped back from Serverpod's forms. The table itself is bookkeeping every
@@ -183,7 +183,7 @@ pub async fn introspect_sqlite(
         } else if autoincrement || (serverpod_dialect && rowid_key(pk, &declared, &name)) {
             Some(SERIAL.to_string())
         } else if serverpod_dialect {
-            dflt.map(|d| strata_sql::serverpod_sqlite_default_to_abstract(&d, column_type).unwrap_or(d))
+            dflt.map(|d| strata_sql::sqlite_default_to_abstract(&d, column_type).unwrap_or(d))
         } else {
             dflt.map(|d| sqlite_default(&d, column_type))
         };
@@ -309,9 +309,7 @@ pub async fn introspect_sqlite(
             predicate: parsed.predicate,
             ..Default::default()
         };
-        let dialect: &dyn strata_sql::Dialect =
-            if serverpod_dialect { &strata_sql::ServerpodSqlite } else { &strata_sql::Sqlite };
-        warnings.extend(unwritable_index(dialect, SCHEMA, &table_name, &index));
+        warnings.extend(unwritable_index(&strata_sql::Sqlite, SCHEMA, &table_name, &index));
         tables[ti].indexes.push(index);
     }
 
@@ -439,6 +437,29 @@ pub async fn introspect_sqlite(
     Ok(Introspection { definition, warnings, installed_versions, query_count })
 }
 
+/// Adds to a definition read from SQLite the indexes of `target` that SQLite leaves out of the
+/// database (gin, gist, hnsw, ...: Serverpod's SQLite dialect skips them), so they do not show as
+/// drift that no migration could fix. Definitions read from elsewhere are left as they are.
+pub(crate) fn add_left_out_indexes(live: &mut DatabaseDefinition, target: &DatabaseDefinition) {
+    let from_sqlite = live.name.as_deref() == Some(SCHEMA) && live.tables.iter().all(|t| t.schema == SCHEMA);
+    if !from_sqlite {
+        return;
+    }
+    let dialect = strata_sql::Sqlite;
+    for table in &mut live.tables {
+        let Some(wanted) = target.table(&table.name) else { continue };
+        for index in wanted
+            .indexes
+            .iter()
+            .filter(|i| !strata_sql::Dialect::supports_index_method(&dialect, &i.index_type))
+        {
+            if table.index(&index.index_name).is_none() {
+                table.indexes.push(index.clone());
+            }
+        }
+    }
+}
+
 /// One `pragma_index_xinfo` key row: column id (-2 for expressions), column name, DESC,
 /// collation.
 type ElementRow = (i64, Option<String>, bool, String);
@@ -472,10 +493,10 @@ fn column_warning(kind: WarningKind, table: &str, column: &str, detail: String) 
     }
 }
 
-/// The declared types strata's SQLite dialect writes, mapped back by the dialect itself so the
-/// two directions cannot disagree.
+/// Declared types of a database without `serverpod_sqlite_schema` (hand-written, or from
+/// strata's earlier SQLite design).
 fn strata_sql_type(declared: &str) -> Option<ColumnType> {
-    strata_sql::sqlite_declared_type_to_column_type(declared)
+    strata_sql::legacy_declared_type_to_column_type(declared)
 }
 
 /// Serverpod's `"id" INTEGER PRIMARY KEY`: the rowid, which numbers itself (`serial`).

@@ -1,24 +1,16 @@
-//! Zero false drift on SQLite: a database built from strata's SQLite `definition.sql`, or from
-//! Serverpod's SQLite dialect, introspects to a definition that diffs as empty against that
+//! Zero false drift on SQLite: a database built from strata's SQLite `definition.sql`
+//! (Serverpod's SQLite dialect) introspects to a definition that diffs as empty against that
 //! definition.
 
 mod common;
 
 use common::*;
 use strata_schema::*;
-use strata_sql::{definition_sql, Dialect, ServerpodSqlite, Sqlite};
+use strata_sql::{definition_sql, Sqlite};
 use strata_testdb::SqliteScratch;
 
 fn round_trip(def: &DatabaseDefinition, what: &str) -> strata_introspect::Introspection {
-    round_trip_in(&Sqlite, def, what)
-}
-
-fn round_trip_in(
-    dialect: &dyn Dialect,
-    def: &DatabaseDefinition,
-    what: &str,
-) -> strata_introspect::Introspection {
-    let sql = definition_sql(dialect, def).unwrap_or_else(|e| panic!("{what}: {e}"));
+    let sql = definition_sql(&Sqlite, def).unwrap_or_else(|e| panic!("{what}: {e}"));
     let db = SqliteScratch::new("introspect");
     sqlite_exec(&db.url, &sql);
     let live = sqlite_introspect(&db.url);
@@ -26,7 +18,7 @@ fn round_trip_in(
     live
 }
 
-/// Every column type with its defaults, indexes and foreign keys (strata's SQLite tables).
+/// Every column type with its defaults, indexes and foreign keys.
 fn all_types_definition() -> DatabaseDefinition {
     use ColumnType::*;
     use ForeignKeyAction::*;
@@ -69,18 +61,10 @@ fn all_types_definition() -> DatabaseDefinition {
     definition(vec![all, child, legacy, parent, uparent])
 }
 
+/// Storage classes plus `serverpod_sqlite_schema` read back as the abstract types, vector
+/// dimensions and Serverpod's default forms, with no false drift.
 #[test]
 fn types_defaults_indexes_and_foreign_keys() {
-    let live = round_trip(&all_types_definition(), "sqlite all types");
-    assert!(live.warnings.is_empty(), "{:?}", live.warnings);
-    // Neither serverpod_migrations nor serverpod_sqlite_schema exists: their queries do not run.
-    assert_eq!(live.query_count, strata_introspect::sqlite::QUERIES.len() - 2);
-}
-
-/// Serverpod's dialect: storage classes plus `serverpod_sqlite_schema` read back as the
-/// abstract types, vector dimensions and Serverpod's default forms, with no false drift.
-#[test]
-fn serverpod_sqlite_types_defaults_indexes_and_foreign_keys() {
     use ColumnType::*;
     let mut def = all_types_definition();
     let mut extra = table(
@@ -96,11 +80,12 @@ fn serverpod_sqlite_types_defaults_indexes_and_foreign_keys() {
         extra.columns.push(ColumnDefinition { vector_dimension: Some(3), ..col(name, t) });
     }
     def.tables.push(extra);
-    let live = round_trip_in(&ServerpodSqlite, &def, "serverpod_sqlite all types");
+    let live = round_trip(&def, "sqlite all types");
     assert!(live.warnings.is_empty(), "{:?}", live.warnings);
     assert!(live.definition.table(strata_sql::SQLITE_SCHEMA_TABLE).is_none());
     let v = live.definition.table("spatial").unwrap().column("v").unwrap();
     assert_eq!((v.column_type, v.vector_dimension), (Vector, Some(3)));
+    // No serverpod_migrations table: the installed-versions query does not run.
     assert_eq!(live.query_count, strata_introspect::sqlite::QUERIES.len() - 1);
 }
 
@@ -118,7 +103,6 @@ fn golden_sqlite_definitions() {
         let mut def = definition_from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
         strata_schema::normalize::normalize_definition(&mut def);
         round_trip(&def, &f.display().to_string());
-        round_trip_in(&ServerpodSqlite, &def, &format!("{} (serverpod_sqlite)", f.display()));
         checked += 1;
     }
     eprintln!("golden SQLite definitions round-tripped: {checked}");

@@ -14,10 +14,8 @@ use crate::error::ProjectError;
 
 /// File name of strata's own config at the project root.
 pub const CONFIG_FILE: &str = "strata.toml";
-/// The dialects a project can target: `serverpod_sqlite` is Serverpod's own SQLite dialect
-/// (chosen for a Serverpod project whose config has `database: filePath:`), `sqlite` strata's
-/// own SQLite design.
-pub const DIALECTS: &[&str] = &["postgres", "sqlite", "serverpod_sqlite"];
+/// The dialects a project can target (`sqlite` is Serverpod's own SQLite dialect).
+pub const DIALECTS: &[&str] = &["postgres", "sqlite"];
 
 /// Everything strata needs to know about a project's layout. All paths are the project
 /// directory as given joined with the configured (relative) paths, so messages show paths the
@@ -297,14 +295,14 @@ fn database_file_path(path: &Path) -> Option<Option<String>> {
     Some(database.as_mapping_get("filePath").and_then(|f| f.as_str()).map(str::to_string))
 }
 
-/// Serverpod's rule for the dialect: a `database:` section with `filePath:` is SQLite (its own
-/// dialect), any other `database:` section PostgreSQL; all run modes must agree. `None` when no
+/// Serverpod's rule for the dialect: a `database:` section with `filePath:` is SQLite, any
+/// other `database:` section PostgreSQL; all run modes must agree. `None` when no
 /// config file has a `database:` section.
 fn serverpod_config_dialect(root: &Path) -> Result<Option<&'static str>, ProjectError> {
     let mut found: Vec<(PathBuf, &'static str)> = Vec::new();
     for path in serverpod_run_mode_configs(root)? {
         if let Some(file_path) = database_file_path(&path) {
-            found.push((path, if file_path.is_some() { "serverpod_sqlite" } else { "postgres" }));
+            found.push((path, if file_path.is_some() { "sqlite" } else { "postgres" }));
         }
     }
     let Some((first_path, first)) = found.first().cloned() else { return Ok(None) };

@@ -3,8 +3,9 @@
 //! One emitter ([`definition_sql`], [`migration_sql`]) walks the definition or migration and asks
 //! a [`Dialect`] what it can do (capability methods, in the style of sqlparser-rs) and how to
 //! spell each piece. PostgreSQL output is byte-identical to Serverpod's generator except for the
-//! deliberate fixes listed on [`Postgres`]; [`Sqlite`] rebuilds tables for every change SQLite
-//! cannot make in place. A new dialect implements the trait; the emitter does not change.
+//! deliberate fixes listed on [`Postgres`]. [`Sqlite`] is Serverpod's own SQLite dialect, whose
+//! files have a layout of their own ([`FileLayout`]). A new dialect implements the trait; the
+//! emitter does not change.
 //!
 //! The library does no I/O and never panics on any input: everything it cannot express is a
 //! typed [`SqlError`] naming the table, column or index. Index expression elements and
@@ -19,9 +20,8 @@ mod error;
 mod expression;
 mod postgres;
 pub mod quote;
-mod serverpod_sqlite;
-mod serverpod_sqlite_files;
 mod sqlite;
+mod sqlite_files;
 
 use strata_schema::{
     ColumnDefinition, ColumnMigration, ColumnType, DatabaseDefinition, DatabaseMigration,
@@ -32,12 +32,10 @@ pub use defaults::ColumnDefault;
 pub use error::{SqlError, SqlObject};
 pub use expression::{check_definition_expressions, check_index_expressions, IndexPart};
 pub use postgres::Postgres;
-pub use serverpod_sqlite::{
-    basic_type_for_storage, is_basic_sqlite_type, iso_from_epoch_millis,
-    serverpod_sqlite_default_to_abstract, serverpod_sqlite_storage_type, ServerpodSqlite,
-    SQLITE_SCHEMA_TABLE,
+pub use sqlite::{
+    basic_type_for_storage, is_basic_sqlite_type, iso_from_epoch_millis, legacy_declared_type_to_column_type,
+    sqlite_default_to_abstract, sqlite_storage_type, Sqlite, SQLITE_SCHEMA_TABLE,
 };
-pub use sqlite::{sqlite_declared_type, sqlite_declared_type_to_column_type, Sqlite};
 
 /// A database extension some column types need before any table is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -271,13 +269,11 @@ pub trait FileLayout {
     fn migration_sql(&self, input: &MigrationSqlInput) -> Result<String, SqlError>;
 }
 
-/// Looks a dialect up by its config name (`postgres`/`postgresql`/`pg`, `sqlite`/`sqlite3`,
-/// `serverpod_sqlite`).
+/// Looks a dialect up by its config name (`postgres`/`postgresql`/`pg`, `sqlite`/`sqlite3`).
 pub fn dialect_by_name(name: &str) -> Option<Box<dyn Dialect>> {
     match name.trim().to_ascii_lowercase().as_str() {
         "postgres" | "postgresql" | "pg" => Some(Box::new(Postgres)),
         "sqlite" | "sqlite3" => Some(Box::new(Sqlite)),
-        "serverpod_sqlite" => Some(Box::new(ServerpodSqlite)),
         _ => None,
     }
 }

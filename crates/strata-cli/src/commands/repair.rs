@@ -163,12 +163,7 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     };
     let sql = match target.dialect() {
         Dialect::Postgres => pin_search_path(&migration_sql(&Postgres, &input)?, &args.schema),
-        Dialect::Sqlite => {
-            // The project's SQLite dialect: Serverpod's (`serverpod_sqlite`) or strata's own.
-            let project_dialect =
-                strata_sql::dialect_by_name(&cfg.dialect).filter(|d| d.name() != "postgres");
-            migration_sql(project_dialect.as_deref().unwrap_or(&Sqlite), &input)?
-        }
+        Dialect::Sqlite => migration_sql(&Sqlite, &input)?,
     };
     // Bind the file to the database it was computed from (see strata_introspect::fingerprint).
     let fp = strata_introspect::fingerprint::fingerprint(&live);
