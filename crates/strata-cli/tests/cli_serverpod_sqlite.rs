@@ -91,4 +91,11 @@ fn serverpod_sqlite_project_generates_applies_and_rebuilds_keeping_children() {
     assert!(repair_sql.contains("DROP TABLE IF EXISTS \"serverpod_sqlite_schema\";"), "{repair_sql}");
     p.run(&["apply", "--repair"]).code(0);
     p.run(&["diff", "--from", "latest", "--to", &url]).code(0).stderr_says("In sync");
+
+    // `--mode production` reads `database: filePath:` of config/production.yaml as SQLite.
+    p.run(&["apply", "--mode", "production"]).code(0);
+    assert_eq!(
+        query(&p.dir.join("library.db"), "SELECT version FROM serverpod_migrations WHERE module = 'library'"),
+        [later]
+    );
 }
