@@ -55,8 +55,7 @@ fn serverpod_sqlite_project_generates_applies_and_rebuilds_keeping_children() {
         .unwrap()
         .filter_map(|e| e.ok())
         .map(|e| e.file_name().into_string().unwrap())
-        .filter(|n| n != V1 && n.starts_with("2026"))
-        .next()
+        .find(|n| n != V1 && n.starts_with("2026"))
         .unwrap();
     let migration =
         std::fs::read_to_string(p.dir.join("migrations").join(&later).join("migration.sql")).unwrap();
@@ -66,11 +65,11 @@ fn serverpod_sqlite_project_generates_applies_and_rebuilds_keeping_children() {
     assert_eq!(query(&db, "SELECT title FROM book"), ["B"], "the rebuild must not cascade to book");
     assert_eq!(
         query(&db, "SELECT table_name, column_name, column_type FROM serverpod_sqlite_schema ORDER BY rowid"),
-        ["author|born|timestampWithoutTimeZone", "author|active|boolean", "author|profile|json",]
+        ["author|born|timestampWithoutTimeZone", "author|active|boolean", "author|profile|json"]
     );
     assert_eq!(
         query(&db, "SELECT version FROM serverpod_migrations WHERE module = 'library'"),
-        [later.clone()]
+        std::slice::from_ref(&later)
     );
 
     // Introspection reads the database back with no false drift.
