@@ -38,7 +38,7 @@ use crate::emit::unsupported;
 use crate::quote;
 use crate::{ColumnDefault, Dialect, Extension, FileLayout, SqlError, SqlObject};
 
-/// Serverpod's SQLite dialect (SQLite 3.44 or newer: `unixepoch('subsecond')`, `unhex`).
+/// Serverpod's SQLite dialect (SQLite 3.42 or newer: `unixepoch('subsecond')`, `unhex`, `STRICT`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sqlite;
 
