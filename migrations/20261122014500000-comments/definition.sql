@@ -1,49 +1,50 @@
-PRAGMA foreign_keys = OFF;
 BEGIN;
 
 --
 -- Class Author as table author
 --
 CREATE TABLE "author" (
-    "id" INTEGER PRIMARY KEY AUTOINCREMENT,
+    "id" INTEGER PRIMARY KEY,
     "name" TEXT NOT NULL,
     "email" TEXT NOT NULL,
     "bio" TEXT,
-    "joinedAt" TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
-);
+    "joinedAt" INTEGER NOT NULL DEFAULT (CAST(unixepoch('subsecond') * 1000 AS INTEGER))
+) STRICT;
 
 -- Indexes
 CREATE UNIQUE INDEX "author__email__unique_idx" ON "author" ("email");
 CREATE INDEX "author_name_idx" ON "author" ("name");
 
+
 --
 -- Class Comment as table comment
 --
 CREATE TABLE "comment" (
-    "id" INTEGER PRIMARY KEY AUTOINCREMENT,
-    "postId" BIGINT NOT NULL,
+    "id" INTEGER PRIMARY KEY,
+    "postId" INTEGER NOT NULL,
     "authorName" TEXT NOT NULL,
     "body" TEXT NOT NULL,
-    "createdAt" TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+    "createdAt" INTEGER NOT NULL DEFAULT (CAST(unixepoch('subsecond') * 1000 AS INTEGER)),
     CONSTRAINT "comment_fk_0" FOREIGN KEY ("postId") REFERENCES "post" ("id") ON DELETE CASCADE ON UPDATE NO ACTION
-);
+) STRICT;
 
 -- Indexes
 CREATE INDEX "comment_post_idx" ON "comment" ("postId");
+
 
 --
 -- Class Post as table post
 --
 CREATE TABLE "post" (
-    "id" INTEGER PRIMARY KEY AUTOINCREMENT,
-    "authorId" BIGINT NOT NULL,
+    "id" INTEGER PRIMARY KEY,
+    "authorId" INTEGER NOT NULL,
     "title" TEXT NOT NULL,
     "body" TEXT NOT NULL,
-    "status" TEXT NOT NULL DEFAULT 'draft',
-    "publishedAt" TIMESTAMP,
-    "viewCount" BIGINT NOT NULL DEFAULT 0,
+    "status" TEXT NOT NULL DEFAULT ('draft'),
+    "publishedAt" INTEGER,
+    "viewCount" INTEGER NOT NULL DEFAULT (0),
     CONSTRAINT "post_fk_0" FOREIGN KEY ("authorId") REFERENCES "author" ("id") ON DELETE CASCADE ON UPDATE NO ACTION
-);
+) STRICT;
 
 -- Indexes
 CREATE INDEX "post_author_published_idx" ON "post" ("authorId", "publishedAt");
@@ -53,27 +54,40 @@ CREATE INDEX "post_author_published_idx" ON "post" ("authorId", "publishedAt");
 -- MIGRATION VERSION TABLE
 --
 CREATE TABLE IF NOT EXISTS "serverpod_migrations" (
-    "id" INTEGER PRIMARY KEY AUTOINCREMENT,
+    "id" INTEGER PRIMARY KEY,
     "module" TEXT NOT NULL,
     "version" TEXT NOT NULL,
-    "timestamp" TIMESTAMP
-);
+    "timestamp" INTEGER
+) STRICT;
+
+-- Indexes
 CREATE UNIQUE INDEX IF NOT EXISTS "serverpod_migrations_ids" ON "serverpod_migrations" ("module");
+
+--
+-- STORE COLUMN TYPES FOR MIGRATIONS
+--
+DROP TABLE IF EXISTS "serverpod_sqlite_schema";
+
+CREATE TABLE "serverpod_sqlite_schema" (
+    "table_name" TEXT NOT NULL,
+    "column_name" TEXT NOT NULL,
+    "column_type" TEXT NOT NULL,
+    "column_vector_dimension" INTEGER,
+    PRIMARY KEY ("table_name", "column_name")
+);
+
+INSERT INTO "serverpod_sqlite_schema" VALUES
+    ('author', 'joinedAt', 'timestampWithoutTimeZone', NULL),
+    ('comment', 'createdAt', 'timestampWithoutTimeZone', NULL),
+    ('post', 'publishedAt', 'timestampWithoutTimeZone', NULL);
 
 --
 -- MIGRATION VERSION FOR strata_example
 --
 INSERT INTO "serverpod_migrations" ("module", "version", "timestamp")
-    VALUES ('strata_example', '20261122014500000-comments', CURRENT_TIMESTAMP)
+    VALUES ('strata_example', '20261122014500000-comments', (unixepoch('now', 'subsecond') * 1000))
     ON CONFLICT ("module")
-    DO UPDATE SET "version" = '20261122014500000-comments', "timestamp" = CURRENT_TIMESTAMP;
+    DO UPDATE SET "version" = '20261122014500000-comments', "timestamp" = (unixepoch('now', 'subsecond') * 1000);
 
---
--- FOREIGN KEY CHECK
---
-CREATE TEMP TABLE "_strata_fk_check" ("violations" INTEGER CONSTRAINT "foreign_key_violations_after_migration" CHECK ("violations" = 0));
-INSERT INTO "_strata_fk_check" SELECT count(*) FROM pragma_foreign_key_check;
-DROP TABLE "_strata_fk_check";
 
 COMMIT;
-PRAGMA foreign_keys = ON;

@@ -55,6 +55,10 @@ fn every_checked_in_version_reproduces_from_its_predecessor() {
         assert_eq!(out.status.code(), Some(2), "{}", text(&out));
         let expected = std::fs::read_to_string(migrations.join(&pair[1]).join("migration.json")).unwrap();
         assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), expected, "{}", pair[1]);
+        // And its migration.sql, in the project's (SQLite) dialect.
+        let out = strata(&["diff", "--from", &pair[0], "--to", &pair[1]]);
+        let expected = std::fs::read_to_string(migrations.join(&pair[1]).join("migration.sql")).unwrap();
+        assert_eq!(String::from_utf8_lossy(&out.stdout), expected, "{}/migration.sql", pair[1]);
     }
 }
 

@@ -673,11 +673,12 @@ fn from_mode(
     };
     let source = ConnectionSource::Mode { mode: mode.to_string(), config: config_path.clone() };
 
-    let dialect = setting("dialect", "SERVERPOD_DATABASE_DIALECT").unwrap_or_else(|| "postgres".into());
+    // Serverpod's rule: a `filePath` means SQLite.
+    let file_path = setting("filePath", "SERVERPOD_DATABASE_FILE_PATH");
+    let inferred = if file_path.is_some() { "sqlite" } else { "postgres" };
+    let dialect = setting("dialect", "SERVERPOD_DATABASE_DIALECT").unwrap_or_else(|| inferred.into());
     if Dialect::parse(&dialect) == Some(Dialect::Sqlite) {
-        let path = setting("filePath", "SERVERPOD_DATABASE_FILE_PATH")
-            .map(|p| project.root.join(p))
-            .unwrap_or_else(|| project.sqlite_path.clone());
+        let path = file_path.map(|p| project.root.join(p)).unwrap_or_else(|| project.sqlite_path.clone());
         return Ok(sqlite_target(path, source));
     }
     if config.is_none() && env("SERVERPOD_DATABASE_HOST").is_none() {

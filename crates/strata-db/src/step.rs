@@ -78,6 +78,16 @@ pub(crate) async fn run_step(
 ) -> Result<Duration, DbError> {
     let parts = split(&step.file.path, &step.file.sql)?;
     refuse_transaction_statements(step, &parts)?;
+    // A SQLite rebuild drops a table others may reference: with foreign keys on, the implicit
+    // DELETE would cascade or fail. Serverpod's SQLite files leave switching them off to the
+    // runner (as Serverpod's own does); the check before COMMIT still refuses any violation.
+    let (prelude, postlude) = match conn.dialect() {
+        Dialect::Sqlite => (
+            format!("PRAGMA foreign_keys = OFF;\n{}", parts.prelude),
+            format!("{}\nPRAGMA foreign_keys = ON;\n", parts.postlude),
+        ),
+        Dialect::Postgres => (parts.prelude.to_string(), parts.postlude.to_string()),
+    };
     observer(&ApplyEvent::StepStarted { step });
     let started_at = crate::timefmt::now_utc();
     let t0 = Instant::now();
@@ -88,8 +98,8 @@ pub(crate) async fn run_step(
         .map_err(|e| target.sql_error("recording the attempt in the history table", &e))?;
     let attempt = Attempt { id, started_at };
 
-    if has_statements(parts.prelude) {
-        if let Err(e) = conn.raw(parts.prelude).await {
+    if has_statements(&prelude) {
+        if let Err(e) = conn.raw(&prelude).await {
             let msg = format!("before BEGIN: {}", db_message(&e));
             let err =
                 if is_connection_loss(&e) { StepErr::ConnectionLost(msg) } else { StepErr::Prelude(msg) };
@@ -99,10 +109,10 @@ pub(crate) async fn run_step(
     if let Err(err) = transaction(conn, module, step, parts.body, expect, &attempt, t0).await {
         // The postlude restores settings either way; the transaction's failure is what the user
         // must see.
-        let _ = run_postlude(conn, parts.postlude).await;
+        let _ = run_postlude(conn, &postlude).await;
         return fail(conn, target, module, step, expect, &attempt, t0, err, observer).await;
     }
-    if let Err(e) = run_postlude(conn, parts.postlude).await {
+    if let Err(e) = run_postlude(conn, &postlude).await {
         let message = target.sanitize(&e);
         observer(&ApplyEvent::StepFailed { step, duration: t0.elapsed(), error: &message });
         return Err(DbError::CommittedThenFailed {

@@ -5,6 +5,12 @@
 //! What the pragmas do not report (constraint names, deferrability, `AUTOINCREMENT`, index
 //! expressions and predicates) is read from the stored `CREATE` statements with a small
 //! tokenizer: SQLite keeps them verbatim, so strata's own output reads back exactly.
+//!
+//! A database written in the SQLite dialect (Serverpod's: it has a `serverpod_sqlite_schema`
+//! table) declares storage classes only; the abstract types the classes lose (boolean,
+//! timestamp, uuid, json, vectors, ...) and vector dimensions are read from that table, and
+//! defaults are mapped back from Serverpod's forms. The table itself is bookkeeping every
+//! migration rewrites, so it is not reported as part of the schema.
 
 use std::collections::HashMap;
 
@@ -16,6 +22,8 @@ use strata_schema::{
     IndexDefinition, IndexElement, IndexElementType, MigrationVersion, TableDefinition,
     CURRENT_SCHEMA_VERSION, MIGRATION_API_VERSION,
 };
+
+use strata_sql::SQLITE_SCHEMA_TABLE;
 
 use crate::postgres::ANALYZER_MODULE;
 use crate::warning::unwritable_index;
@@ -33,7 +41,11 @@ pub const QUERIES: &[&str] = &[
     "foreign keys",
     "unrepresentable objects",
     "installed versions",
+    "serverpod column types",
 ];
+
+/// What `serverpod_sqlite_schema` records for one column: its abstract type and dimension.
+type RecordedType = (ColumnType, Option<i64>);
 
 const SCHEMA: &str = "main";
 const USER_TABLES: &str = "m.type = 'table' AND m.name NOT LIKE 'sqlite\\_%' ESCAPE '\\'";
@@ -57,9 +69,14 @@ pub async fn introspect_sqlite(
     let mut tables: Vec<TableDefinition> = Vec::new();
     let mut table_sql: HashMap<String, String> = HashMap::new();
     let mut by_name: HashMap<String, usize> = HashMap::new();
+    let mut serverpod_dialect = false;
     for row in &rows {
         let name: String = get(row, "name", 0)?;
         let sql: String = get(row, "sql", 0)?;
+        if name == SQLITE_SCHEMA_TABLE {
+            serverpod_dialect = true;
+            continue;
+        }
         let toks = tokenize(&sql);
         let upper: Vec<String> = toks.iter().map(|t| t.word_upper(&sql)).collect();
         if upper.iter().any(|w| w == "VIRTUAL") {
@@ -88,6 +105,30 @@ pub async fn introspect_sqlite(
         table_sql.insert(name, sql);
     }
 
+    let mut recorded: HashMap<(String, String), RecordedType> = HashMap::new();
+    if serverpod_dialect {
+        let sql = format!(
+            "SELECT table_name, column_name, column_type, column_vector_dimension AS dimension FROM {}",
+            quote_ident(SQLITE_SCHEMA_TABLE)
+        );
+        for row in &run(7, sql).await? {
+            let table: String = get(row, "table_name", 7)?;
+            let column: String = get(row, "column_name", 7)?;
+            let type_name: String = get(row, "column_type", 7)?;
+            match ColumnType::from_name(&type_name) {
+                Some(t) => {
+                    recorded.insert((table, column), (t, get(row, "dimension", 7)?));
+                }
+                None => warnings.push(column_warning(
+                    WarningKind::UnknownColumnType,
+                    &table,
+                    &column,
+                    format!("{SQLITE_SCHEMA_TABLE} records the unknown type {type_name:?}"),
+                )),
+            }
+        }
+    }
+
     let rows = run(
         1,
         format!(
@@ -109,7 +150,13 @@ pub async fn introspect_sqlite(
         if pk > 0 {
             pk_columns.entry(table_name.clone()).or_default().push((pk, name.clone()));
         }
-        let column_type = match strata_sql_type(&declared) {
+        let recorded_type = recorded.get(&(table_name.clone(), name.clone())).copied();
+        let read_type = match (serverpod_dialect, recorded_type) {
+            (true, Some((t, _))) => Some(t),
+            (true, None) => strata_sql::basic_type_for_storage(&declared),
+            (false, _) => strata_sql_type(&declared),
+        };
+        let column_type = match read_type {
             Some(t) => t,
             None => {
                 warnings.push(column_warning(
@@ -133,8 +180,10 @@ pub async fn introspect_sqlite(
                 "GENERATED ALWAYS AS (...)".into(),
             ));
             None
-        } else if autoincrement {
+        } else if autoincrement || (serverpod_dialect && rowid_key(pk, &declared, &name)) {
             Some(SERIAL.to_string())
+        } else if serverpod_dialect {
+            dflt.map(|d| strata_sql::sqlite_default_to_abstract(&d, column_type).unwrap_or(d))
         } else {
             dflt.map(|d| sqlite_default(&d, column_type))
         };
@@ -147,7 +196,7 @@ pub async fn introspect_sqlite(
             is_nullable: get::<i64>(row, "not_null", 1)? == 0 && pk == 0,
             column_default,
             dart_type: None,
-            vector_dimension: None,
+            vector_dimension: recorded_type.and_then(|(_, dimension)| dimension),
         });
     }
     for t in &tables {
@@ -388,6 +437,29 @@ pub async fn introspect_sqlite(
     Ok(Introspection { definition, warnings, installed_versions, query_count })
 }
 
+/// Adds to a definition read from SQLite the indexes of `target` that SQLite leaves out of the
+/// database (gin, gist, hnsw, ...: Serverpod's SQLite dialect skips them), so they do not show as
+/// drift that no migration could fix. Definitions read from elsewhere are left as they are.
+pub(crate) fn add_left_out_indexes(live: &mut DatabaseDefinition, target: &DatabaseDefinition) {
+    let from_sqlite = live.name.as_deref() == Some(SCHEMA) && live.tables.iter().all(|t| t.schema == SCHEMA);
+    if !from_sqlite {
+        return;
+    }
+    let dialect = strata_sql::Sqlite;
+    for table in &mut live.tables {
+        let Some(wanted) = target.table(&table.name) else { continue };
+        for index in wanted
+            .indexes
+            .iter()
+            .filter(|i| !strata_sql::Dialect::supports_index_method(&dialect, &i.index_type))
+        {
+            if table.index(&index.index_name).is_none() {
+                table.indexes.push(index.clone());
+            }
+        }
+    }
+}
+
 /// One `pragma_index_xinfo` key row: column id (-2 for expressions), column name, DESC,
 /// collation.
 type ElementRow = (i64, Option<String>, bool, String);
@@ -421,10 +493,15 @@ fn column_warning(kind: WarningKind, table: &str, column: &str, detail: String) 
     }
 }
 
-/// The declared types strata's SQLite dialect writes, mapped back by the dialect itself so the
-/// two directions cannot disagree.
+/// Declared types of a database without `serverpod_sqlite_schema` (hand-written, or from
+/// strata's earlier SQLite design).
 fn strata_sql_type(declared: &str) -> Option<ColumnType> {
-    strata_sql::sqlite_declared_type_to_column_type(declared)
+    strata_sql::legacy_declared_type_to_column_type(declared)
+}
+
+/// Serverpod's `"id" INTEGER PRIMARY KEY`: the rowid, which numbers itself (`serial`).
+fn rowid_key(pk: i64, declared: &str, name: &str) -> bool {
+    pk == 1 && name == "id" && declared.eq_ignore_ascii_case("INTEGER")
 }
 
 /// A stored default as SQLite keeps its text, in the abstract form.

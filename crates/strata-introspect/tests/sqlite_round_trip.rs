@@ -1,5 +1,6 @@
 //! Zero false drift on SQLite: a database built from strata's SQLite `definition.sql`
-//! introspects to a definition that diffs as empty against that definition.
+//! (Serverpod's SQLite dialect) introspects to a definition that diffs as empty against that
+//! definition.
 
 mod common;
 
@@ -17,8 +18,8 @@ fn round_trip(def: &DatabaseDefinition, what: &str) -> strata_introspect::Intros
     live
 }
 
-#[test]
-fn types_defaults_indexes_and_foreign_keys() {
+/// Every column type with its defaults, indexes and foreign keys.
+fn all_types_definition() -> DatabaseDefinition {
     use ColumnType::*;
     use ForeignKeyAction::*;
     let mut cols = vec![id()];
@@ -57,9 +58,34 @@ fn types_defaults_indexes_and_foreign_keys() {
     child.foreign_keys.push(deferred);
     let mut legacy = table("legacy", vec![id()]);
     legacy.managed = Some(false);
-    let def = definition(vec![all, child, legacy, parent, uparent]);
+    definition(vec![all, child, legacy, parent, uparent])
+}
+
+/// Storage classes plus `serverpod_sqlite_schema` read back as the abstract types, vector
+/// dimensions and Serverpod's default forms, with no false drift.
+#[test]
+fn types_defaults_indexes_and_foreign_keys() {
+    use ColumnType::*;
+    let mut def = all_types_definition();
+    let mut extra = table(
+        "spatial",
+        vec![
+            id(),
+            col("point", Geography),
+            nullable(col("area", GeographyPolygon)),
+            col("line", GeographyLineString),
+        ],
+    );
+    for (name, t) in [("v", Vector), ("h", Halfvec), ("s", Sparsevec), ("b", Bit)] {
+        extra.columns.push(ColumnDefinition { vector_dimension: Some(3), ..col(name, t) });
+    }
+    def.tables.push(extra);
     let live = round_trip(&def, "sqlite all types");
     assert!(live.warnings.is_empty(), "{:?}", live.warnings);
+    assert!(live.definition.table(strata_sql::SQLITE_SCHEMA_TABLE).is_none());
+    let v = live.definition.table("spatial").unwrap().column("v").unwrap();
+    assert_eq!((v.column_type, v.vector_dimension), (Vector, Some(3)));
+    // No serverpod_migrations table: the installed-versions query does not run.
     assert_eq!(live.query_count, strata_introspect::sqlite::QUERIES.len() - 1);
 }
 

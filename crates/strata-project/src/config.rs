@@ -14,7 +14,7 @@ use crate::error::ProjectError;
 
 /// File name of strata's own config at the project root.
 pub const CONFIG_FILE: &str = "strata.toml";
-/// The dialects a project can target.
+/// The dialects a project can target (`sqlite` is Serverpod's own SQLite dialect).
 pub const DIALECTS: &[&str] = &["postgres", "sqlite"];
 
 /// Everything strata needs to know about a project's layout. All paths are the project
@@ -129,7 +129,7 @@ impl ProjectConfig {
                 }
                 value
             }
-            None => "postgres".to_string(),
+            None => serverpod_config_dialect(&root)?.unwrap_or("postgres").to_string(),
         };
 
         let model_roots = match &file.model_roots {
@@ -141,7 +141,11 @@ impl ProjectConfig {
             .jsonb_by_default
             .or_else(|| generator.as_ref().and_then(|g| g.jsonb_by_default))
             .unwrap_or(false);
-        let sqlite_path = under(&root, file.sqlite_path.as_deref().unwrap_or(".strata/strata.db"));
+        let sqlite_path = match (&file.sqlite_path, serverpod_sqlite_file(&root)) {
+            (Some(path), _) => under(&root, path),
+            (None, Some(path)) => under(&root, path),
+            (None, None) => under(&root, ".strata/strata.db"),
+        };
         let module_dirs = match &file.module_dirs {
             Some(dirs) => dirs.iter().map(|d| under(&root, d)).collect(),
             None => discover_modules(&root, generator.as_ref().map(|g| g.modules.as_slice()).unwrap_or(&[]))?,
@@ -270,6 +274,72 @@ fn module_name_from_pubspec(path: &Path, text: &str) -> Result<String, ProjectEr
         });
     }
     Ok(name.strip_suffix("_server").filter(|s| !s.is_empty()).unwrap_or(name).to_string())
+}
+
+/// The run-mode config files Serverpod reads the database dialect from: every
+/// `config/*.yaml`/`*.yml` except `generator.*` and `passwords.*`, in name order.
+fn serverpod_run_mode_configs(root: &Path) -> Result<Vec<PathBuf>, ProjectError> {
+    let dir = root.join("config");
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(ProjectError::io("cannot read", &dir, e)),
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file())
+        .filter(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            (name.ends_with(".yaml") || name.ends_with(".yml"))
+                && !name.starts_with("generator.")
+                && !name.starts_with("passwords.")
+        })
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
+/// The `database:` section's `filePath` (`Some`) or its absence (`None`) in one config file;
+/// the outer `None` when the file has no `database:` section. A file that does not parse is
+/// skipped here: the connection code reports it, located, when its run mode is used.
+fn database_file_path(path: &Path) -> Option<Option<String>> {
+    let text = fs::read_to_string(path).ok()?;
+    let doc = load_yaml(path, &text).ok()??;
+    let database = doc.as_mapping_get("database")?;
+    database.as_mapping()?;
+    Some(database.as_mapping_get("filePath").and_then(|f| f.as_str()).map(str::to_string))
+}
+
+/// Serverpod's rule for the dialect: a `database:` section with `filePath:` is SQLite, any
+/// other `database:` section PostgreSQL; all run modes must agree. `None` when no
+/// config file has a `database:` section.
+fn serverpod_config_dialect(root: &Path) -> Result<Option<&'static str>, ProjectError> {
+    let mut found: Vec<(PathBuf, &'static str)> = Vec::new();
+    for path in serverpod_run_mode_configs(root)? {
+        if let Some(file_path) = database_file_path(&path) {
+            found.push((path, if file_path.is_some() { "sqlite" } else { "postgres" }));
+        }
+    }
+    let Some((first_path, first)) = found.first().cloned() else { return Ok(None) };
+    if let Some((path, other)) = found.iter().find(|(_, d)| *d != first) {
+        return Err(ProjectError::Config {
+            path: path.clone(),
+            line: 1,
+            column: 1,
+            message: format!(
+                "its `database:` section is {other} but {} is {first}; a Serverpod project uses one database \
+                 dialect in every run mode (`filePath:` means SQLite): make them agree, or set `dialect` in strata.toml",
+                first_path.display()
+            ),
+        });
+    }
+    Ok(Some(first))
+}
+
+/// The SQLite file of the development run mode (`database: filePath:` in
+/// `config/development.yaml`), the database `apply` uses when given no other.
+fn serverpod_sqlite_file(root: &Path) -> Option<String> {
+    database_file_path(&root.join("config").join("development.yaml")).flatten()
 }
 
 /// The parts of `config/generator.yaml` that affect the database.

@@ -3,8 +3,9 @@
 //! One emitter ([`definition_sql`], [`migration_sql`]) walks the definition or migration and asks
 //! a [`Dialect`] what it can do (capability methods, in the style of sqlparser-rs) and how to
 //! spell each piece. PostgreSQL output is byte-identical to Serverpod's generator except for the
-//! deliberate fixes listed on [`Postgres`]; [`Sqlite`] rebuilds tables for every change SQLite
-//! cannot make in place. A new dialect implements the trait; the emitter does not change.
+//! deliberate fixes listed on [`Postgres`]. [`Sqlite`] is Serverpod's own SQLite dialect, whose
+//! files have a layout of their own ([`FileLayout`]). A new dialect implements the trait; the
+//! emitter does not change.
 //!
 //! The library does no I/O and never panics on any input: everything it cannot express is a
 //! typed [`SqlError`] naming the table, column or index. Index expression elements and
@@ -20,6 +21,7 @@ mod expression;
 mod postgres;
 pub mod quote;
 mod sqlite;
+mod sqlite_files;
 
 use strata_schema::{
     ColumnDefinition, ColumnMigration, ColumnType, DatabaseDefinition, DatabaseMigration,
@@ -30,7 +32,10 @@ pub use defaults::ColumnDefault;
 pub use error::{SqlError, SqlObject};
 pub use expression::{check_definition_expressions, check_index_expressions, IndexPart};
 pub use postgres::Postgres;
-pub use sqlite::{sqlite_declared_type, sqlite_declared_type_to_column_type, Sqlite};
+pub use sqlite::{
+    basic_type_for_storage, is_basic_sqlite_type, iso_from_epoch_millis, legacy_declared_type_to_column_type,
+    sqlite_default_to_abstract, sqlite_storage_type, Sqlite, SQLITE_SCHEMA_TABLE,
+};
 
 /// A database extension some column types need before any table is created.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -249,6 +254,19 @@ pub trait Dialect: Send + Sync {
     fn after_transaction_sql(&self) -> &'static str {
         ""
     }
+    /// A dialect whose files have a layout of their own (Serverpod's SQLite) renders them
+    /// itself; `None` uses the shared emitter.
+    fn file_layout(&self) -> Option<&dyn FileLayout> {
+        None
+    }
+}
+
+/// Renders whole files for a dialect whose layout the shared emitter does not produce.
+pub trait FileLayout {
+    /// `definition.sql` (see [`definition_sql`]).
+    fn definition_sql(&self, definition: &DatabaseDefinition) -> Result<String, SqlError>;
+    /// `migration.sql` (see [`migration_sql`]).
+    fn migration_sql(&self, input: &MigrationSqlInput) -> Result<String, SqlError>;
 }
 
 /// Looks a dialect up by its config name (`postgres`/`postgresql`/`pg`, `sqlite`/`sqlite3`).
@@ -278,7 +296,10 @@ pub struct MigrationSqlInput<'a> {
 /// `definition.sql`: the whole schema for an empty database, with bookkeeping for
 /// `definition.installed_modules`.
 pub fn definition_sql(dialect: &dyn Dialect, definition: &DatabaseDefinition) -> Result<String, SqlError> {
-    emit::Emitter::new(dialect).definition(definition)
+    match dialect.file_layout() {
+        Some(layout) => layout.definition_sql(definition),
+        None => emit::Emitter::new(dialect).definition(definition),
+    }
 }
 
 /// Every column and index of the managed tables that `dialect` cannot render, in definition
@@ -304,5 +325,8 @@ pub fn unsupported_objects(dialect: &dyn Dialect, definition: &DatabaseDefinitio
 /// `migration.sql`: the incremental DDL. Repair files use the same function (Serverpod's repair
 /// file ends with the same bookkeeping).
 pub fn migration_sql(dialect: &dyn Dialect, input: &MigrationSqlInput) -> Result<String, SqlError> {
-    emit::Emitter::new(dialect).migration(input)
+    match dialect.file_layout() {
+        Some(layout) => layout.migration_sql(input),
+        None => emit::Emitter::new(dialect).migration(input),
+    }
 }

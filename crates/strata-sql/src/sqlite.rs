@@ -1,46 +1,34 @@
-//! SQLite.
+//! SQLite: Serverpod's own SQLite dialect (Serverpod 4, chosen by `database: filePath:` in
+//! `config/<mode>.yaml`), strata's only one, since any SQLite database a Serverpod runtime reads
+//! needs `serverpod_sqlite_schema`.
 //!
-//! **Types.** Each [`ColumnType`] gets its own declared type, so `PRAGMA table_info` maps back
-//! to it ([`sqlite_declared_type_to_column_type`]), and a name whose SQLite affinity keeps the
-//! stored values intact:
+//! The bytes are Serverpod's, so a Serverpod project's committed SQLite migrations replay
+//! unchanged and the Serverpod runtime can read any database strata migrates:
 //!
-//! | ColumnType | declared type | affinity |
-//! |---|---|---|
-//! | text | `TEXT` | TEXT |
-//! | boolean | `BOOLEAN` (0/1) | NUMERIC |
-//! | integer | `INTEGER` | INTEGER |
-//! | bigint | `BIGINT` | INTEGER |
-//! | doublePrecision | `DOUBLE PRECISION` | REAL |
-//! | timestampWithoutTimeZone | `TIMESTAMP` (ISO text) | NUMERIC |
-//! | bytea | `BLOB` | BLOB |
-//! | uuid | `UUID_TEXT` | TEXT |
-//! | json | `JSON_TEXT` | TEXT |
-//! | jsonb | `JSONB_TEXT` | TEXT |
-//! | `id` with `serial` | `INTEGER PRIMARY KEY AUTOINCREMENT` | INTEGER (rowid) |
+//! * **Tables** are `STRICT`; foreign keys are declared inside `CREATE TABLE`.
+//! * **Types** are SQLite storage classes ([`sqlite_storage_type`]): `INTEGER` for
+//!   integers, booleans (0/1) and timestamps (epoch milliseconds), `REAL`, `BLOB` for bytes,
+//!   UUIDs and jsonb, and `TEXT` for text, json, vectors and geography (as text).
+//! * **Keys.** `id` is `INTEGER PRIMARY KEY` (the rowid, no `AUTOINCREMENT`) or, for UUID ids,
+//!   `BLOB PRIMARY KEY DEFAULT (...)`.
+//! * **Defaults** are parenthesised: `now` is epoch milliseconds, literal timestamps are epoch
+//!   milliseconds, booleans `1`/`0`, UUID literals `X'...'` blobs, random UUIDs built from
+//!   `randomblob()`.
+//! * **Indexes** have no `USING`; any method other than btree (gin, gist, hnsw, ...) is left
+//!   out of the database, as Serverpod does. `NULLS NOT DISTINCT` cannot be expressed and is
+//!   an error.
+//! * **`serverpod_sqlite_schema`**: every file ends by recreating this table with one row per
+//!   column whose abstract type SQLite's storage class does not determine (boolean, timestamp,
+//!   uuid, json, jsonb, vectors, geography). The Serverpod runtime and introspection read it
+//!   back to tell, say, a boolean from a bigint.
+//! * **Changes** SQLite cannot `ALTER` (nullability, defaults, types, foreign keys, added
+//!   columns with a default, a key or a unique index) rebuild the table as `new_<table>`.
+//!   `PRAGMA foreign_keys` is the runner's business: files carry no pragma.
 //!
-//! UUIDs and JSON get TEXT-affinity names (`..._TEXT`) because under NUMERIC affinity (what a
-//! bare `UUID`/`JSON` gets) a document such as `1e5` or a dash-less all-digit UUID would be
-//! silently converted to a number. Vector and geography types, non-btree index methods and
-//! `NULLS NOT DISTINCT` are typed "unsupported by the sqlite dialect" errors.
-//!
-//! **Defaults.** `now` is `CURRENT_TIMESTAMP`; `random` / `random_v7` are parenthesised
-//! expressions that build a v4 / v7 UUID string from `randomblob()` (v7 takes its millisecond
-//! timestamp from `julianday('now')`, which is constant within a statement); booleans are
-//! `TRUE`/`FALSE`; literals are quoted. `serial` is only possible on `id`.
-//!
-//! **Changes.** SQLite alters in place only ADD COLUMN (of a nullable or constant-default,
-//! non-key column), RENAME COLUMN, DROP COLUMN (of a column in no key, index or foreign key) and
-//! CREATE/DROP INDEX. Everything else rebuilds the table: `CREATE TABLE "_strata_new_<t>"` in
-//! the target shape, `INSERT INTO ... SELECT` the surviving columns (renamed ones from their old
-//! names), `DROP TABLE`, `ALTER TABLE ... RENAME TO`, recreate the indexes. Foreign keys are
-//! declared inside `CREATE TABLE`; SQLite does not check their targets at create time, so table
-//! order does not matter, and inbound foreign keys survive a rebuild because they name the table.
-//!
-//! **File layout.** `PRAGMA foreign_keys` is a no-op inside a transaction, so every file is
-//! `PRAGMA foreign_keys = OFF;` / `BEGIN;` / body / foreign-key check / `COMMIT;` /
-//! `PRAGMA foreign_keys = ON;`. The check inserts `count(*)` of `pragma_foreign_key_check` into a
-//! temp table whose CHECK constraint only admits 0, so any violation fails the statement and the
-//! runner rolls the whole migration back.
+//! Where Serverpod writes SQL that SQLite rejects, strata differs: dropping a column that is
+//! still indexed or part of a foreign key rebuilds the table instead of a failing
+//! `DROP COLUMN`, and so does adding a `NOT NULL` column without a default; an index left out of
+//! the database is not dropped either.
 
 use strata_schema::{ColumnDefinition, ColumnMigration, ColumnType, ForeignKeyDefinition, IndexDefinition};
 use strata_schema::{IndexElementType, TableDefinition, TableMigration};
@@ -48,54 +36,78 @@ use strata_schema::{IndexElementType, TableDefinition, TableMigration};
 use crate::common::{index_elements, inline_foreign_key};
 use crate::emit::unsupported;
 use crate::quote;
-use crate::{ColumnDefault, Dialect, Extension, SqlError, SqlObject};
+use crate::{ColumnDefault, Dialect, Extension, FileLayout, SqlError, SqlObject};
 
-/// SQLite (3.35 or newer: DROP COLUMN; upserts need 3.24, RENAME COLUMN 3.25).
+/// Serverpod's SQLite dialect (SQLite 3.42 or newer: `unixepoch('subsecond')`, `unhex`, `STRICT`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Sqlite;
 
-/// A random v4 UUID as lower-case text.
-const UUID_V4_EXPR: &str = "(lower(hex(randomblob(4)) || '-' || hex(randomblob(2)) || '-4' || \
-substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (random() & 3), 1) || \
-substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))))";
+/// The table recording abstract column types that SQLite's storage classes lose.
+pub const SQLITE_SCHEMA_TABLE: &str = "serverpod_sqlite_schema";
 
-/// A v7 UUID: 48-bit Unix milliseconds, version 7, variant 10xx, random tail.
-const UUID_V7_EXPR: &str = "(lower(substr(printf('%012x', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)), 1, 8) || '-' || \
-substr(printf('%012x', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)), 9, 4) || '-7' || \
-substr(hex(randomblob(2)), 2) || '-' || substr('89ab', 1 + (random() & 3), 1) || \
-substr(hex(randomblob(2)), 2) || '-' || hex(randomblob(6))))";
+/// "Now" as epoch milliseconds, the form timestamps are stored in.
+pub const SQLITE_NOW_SQL: &str = "CAST(unixepoch('subsecond') * 1000 AS INTEGER)";
 
-const FOREIGN_KEY_CHECK: &str = "--
--- FOREIGN KEY CHECK
---
-CREATE TEMP TABLE \"_strata_fk_check\" (\"violations\" INTEGER CONSTRAINT \"foreign_key_violations_after_migration\" CHECK (\"violations\" = 0));
-INSERT INTO \"_strata_fk_check\" SELECT count(*) FROM pragma_foreign_key_check;
-DROP TABLE \"_strata_fk_check\";
-";
+/// A random v4 UUID as a 16-byte blob.
+pub const SQLITE_RANDOM_UUID_SQL: &str =
+    "unhex(hex(randomblob(6)) || '4' || substr(hex(randomblob(2)), 2, 3) || \
+substr('89AB', 1 + (abs(random()) % 4), 1) || substr(hex(randomblob(8)), 2, 15))";
 
-/// The declared SQLite type strata writes for a column type; `None` for types SQLite cannot
-/// hold (vectors, geography, unknown).
-pub fn sqlite_declared_type(column_type: ColumnType) -> Option<&'static str> {
+/// A v7 UUID (48-bit Unix milliseconds first) as a 16-byte blob.
+pub const SQLITE_RANDOM_UUID_V7_SQL: &str =
+    "unhex(printf('%012x', CAST(unixepoch('now', 'subsecond') * 1000 AS INTEGER)) || \
+'7' || substr(hex(randomblob(2)), 2, 3) || substr('89AB', 1 + (abs(random()) % 4), 1) || \
+substr(hex(randomblob(8)), 2, 15))";
+
+/// The bookkeeping timestamp (epoch milliseconds, with the sub-second part).
+const BOOKKEEPING_NOW_SQL: &str = "(unixepoch('now', 'subsecond') * 1000)";
+
+/// The SQLite storage class Serverpod declares for a column type; `None` for `unknown`.
+pub fn sqlite_storage_type(column_type: ColumnType) -> Option<&'static str> {
+    use ColumnType::*;
     Some(match column_type {
-        ColumnType::Text => "TEXT",
-        ColumnType::Boolean => "BOOLEAN",
-        ColumnType::Integer => "INTEGER",
-        ColumnType::DoublePrecision => "DOUBLE PRECISION",
-        ColumnType::TimestampWithoutTimeZone => "TIMESTAMP",
-        ColumnType::Bytea => "BLOB",
-        ColumnType::Bigint => "BIGINT",
-        ColumnType::Uuid => "UUID_TEXT",
-        ColumnType::Json => "JSON_TEXT",
-        ColumnType::Jsonb => "JSONB_TEXT",
+        Bigint | Integer | TimestampWithoutTimeZone | Boolean => "INTEGER",
+        DoublePrecision => "REAL",
+        Uuid | Bytea | Jsonb => "BLOB",
+        Text
+        | Json
+        | Vector
+        | Halfvec
+        | Sparsevec
+        | Bit
+        | Geography
+        | GeographyLineString
+        | GeographyPolygon
+        | GeographyGeometryCollection => "TEXT",
+        Unknown => return None,
+    })
+}
+
+/// Whether the storage class alone gives the column type back (so it gets no row in
+/// `serverpod_sqlite_schema`). `INTEGER` reads back as bigint, which the diff treats as equal
+/// to integer.
+pub fn is_basic_sqlite_type(column_type: ColumnType) -> bool {
+    use ColumnType::*;
+    matches!(column_type, Integer | Bigint | DoublePrecision | Bytea | Text)
+}
+
+/// The column type a storage class reads back as when `serverpod_sqlite_schema` has no row
+/// for the column.
+pub fn basic_type_for_storage(storage: &str) -> Option<ColumnType> {
+    Some(match storage.trim().to_ascii_uppercase().as_str() {
+        "INTEGER" => ColumnType::Bigint,
+        "REAL" => ColumnType::DoublePrecision,
+        "BLOB" => ColumnType::Bytea,
+        "TEXT" => ColumnType::Text,
         _ => return None,
     })
 }
 
-/// Maps a declared type from `PRAGMA table_info` back to the column type strata wrote
-/// (case-insensitive; the bare `UUID`/`JSON`/`JSONB` spellings are accepted too).
-pub fn sqlite_declared_type_to_column_type(declared: &str) -> Option<ColumnType> {
-    let upper = declared.trim().to_ascii_uppercase();
-    Some(match upper.as_str() {
+/// Reads the declared types of SQLite databases that do not record abstract types (written by
+/// hand, or by strata's earlier SQLite design: `BOOLEAN`, `TIMESTAMP`, `UUID_TEXT`, ...).
+/// Case-insensitive; `None` for names strata never wrote.
+pub fn legacy_declared_type_to_column_type(declared: &str) -> Option<ColumnType> {
+    Some(match declared.trim().to_ascii_uppercase().as_str() {
         "TEXT" => ColumnType::Text,
         "BOOLEAN" => ColumnType::Boolean,
         "INTEGER" => ColumnType::Integer,
@@ -108,6 +120,188 @@ pub fn sqlite_declared_type_to_column_type(declared: &str) -> Option<ColumnType>
         "JSONB_TEXT" | "JSONB" => ColumnType::Jsonb,
         _ => return None,
     })
+}
+
+/// Milliseconds since the Unix epoch of `YYYY-MM-DD HH:MM:SS[.fff]` (UTC).
+fn epoch_millis(timestamp: &str) -> Option<i64> {
+    let (date, time) = timestamp.split_once(' ')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (year, month, day) = (d.next()??, d.next()??, d.next()??);
+    let (hms, frac) = time.split_once('.').unwrap_or((time, "0"));
+    let mut t = hms.splitn(3, ':').map(|p| p.parse::<i64>().ok());
+    let (hour, minute, second) = (t.next()??, t.next()??, t.next()??);
+    let millis: i64 = format!("{frac:0<3}").get(..3)?.parse().ok()?;
+    let days = days_from_civil(year, month, day);
+    Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis)
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (month + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` of epoch milliseconds (the inverse of [`epoch_millis`]).
+pub fn iso_from_epoch_millis(millis: i64) -> String {
+    let days = millis.div_euclid(86_400_000);
+    let rest = millis.rem_euclid(86_400_000);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s, ms) = (rest / 3_600_000, rest / 60_000 % 60, rest / 1000 % 60, rest % 1000);
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{ms:03}Z")
+}
+
+/// The default's SQL (without the parentheses) for a column of `column_type`.
+fn default_value_sql(
+    object: &SqlObject,
+    column_type: ColumnType,
+    value: &ColumnDefault,
+) -> Result<String, SqlError> {
+    Ok(match value {
+        ColumnDefault::Serial => "AUTOINCREMENT".to_string(),
+        ColumnDefault::Now => SQLITE_NOW_SQL.to_string(),
+        ColumnDefault::RandomUuid => SQLITE_RANDOM_UUID_SQL.to_string(),
+        ColumnDefault::RandomUuidV7 => SQLITE_RANDOM_UUID_V7_SQL.to_string(),
+        ColumnDefault::Boolean(b) => if *b { "1" } else { "0" }.to_string(),
+        ColumnDefault::Number(n) => n.clone(),
+        ColumnDefault::Timestamp(ts) => epoch_millis(ts)
+            .ok_or_else(|| SqlError::InvalidDefault {
+                object: object.clone(),
+                default: ts.clone(),
+                column_type: column_type.name(),
+                reason: "the timestamp is out of range".to_string(),
+            })?
+            .to_string(),
+        ColumnDefault::Text(text) if column_type == ColumnType::Uuid => uuid_blob_literal(object, text)?,
+        ColumnDefault::Text(text) => quote::literal(text),
+    })
+}
+
+/// `X'550e8400e29b41d4a716446655440000'` for `550e8400-e29b-41d4-a716-446655440000`.
+fn uuid_blob_literal(object: &SqlObject, text: &str) -> Result<String, SqlError> {
+    let hex: String = text.chars().filter(|c| *c != '-').collect();
+    if hex.len() != 32 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(SqlError::InvalidDefault {
+            object: object.clone(),
+            default: quote::literal(text),
+            column_type: ColumnType::Uuid.name(),
+            reason: "expected a UUID such as '550e8400-e29b-41d4-a716-446655440000'".to_string(),
+        });
+    }
+    Ok(format!("X'{hex}'"))
+}
+
+/// Maps a default as SQLite reports it (`PRAGMA table_info`, parentheses included or not)
+/// back to the abstract default strata's definitions hold; `None` when it is not one this
+/// dialect writes.
+pub fn sqlite_default_to_abstract(sql: &str, column_type: ColumnType) -> Option<String> {
+    let mut sql = sql.trim();
+    while let Some(inner) = sql.strip_prefix('(').and_then(|s| s.strip_suffix(')')) {
+        if !balanced(inner) {
+            break;
+        }
+        sql = inner.trim();
+    }
+    Some(match column_type {
+        ColumnType::Boolean => match sql {
+            "1" => "true".to_string(),
+            "0" => "false".to_string(),
+            _ => return None,
+        },
+        ColumnType::TimestampWithoutTimeZone if sql == SQLITE_NOW_SQL => "now".to_string(),
+        ColumnType::TimestampWithoutTimeZone => iso_from_epoch_millis(sql.parse().ok()?),
+        ColumnType::Uuid if sql == SQLITE_RANDOM_UUID_SQL => "random".to_string(),
+        ColumnType::Uuid if sql == SQLITE_RANDOM_UUID_V7_SQL => "random_v7".to_string(),
+        ColumnType::Uuid => {
+            let hex = sql.strip_prefix(['X', 'x'])?.strip_prefix('\'')?.strip_suffix('\'')?;
+            if hex.len() != 32 {
+                return None;
+            }
+            let (a, rest) = hex.split_at(8);
+            let (b, rest) = rest.split_at(4);
+            let (c, rest) = rest.split_at(4);
+            let (d, e) = rest.split_at(4);
+            quote::literal(&format!("{a}-{b}-{c}-{d}-{e}").to_ascii_lowercase())
+        }
+        _ => sql.to_string(),
+    })
+}
+
+/// Whether every parenthesis in `s` closes inside it (so `(a) || (b)` is not unwrapped).
+fn balanced(s: &str) -> bool {
+    let mut depth = 0i32;
+    let mut in_string = false;
+    for c in s.chars() {
+        match c {
+            '\'' => in_string = !in_string,
+            '(' if !in_string => depth += 1,
+            ')' if !in_string => {
+                depth -= 1;
+                if depth < 0 {
+                    return false;
+                }
+            }
+            _ => {}
+        }
+    }
+    depth == 0
+}
+
+impl Sqlite {
+    /// ` DEFAULT (...)` or nothing.
+    fn default_clause(&self, table: &str, column: &ColumnDefinition) -> Result<String, SqlError> {
+        let object = SqlObject::column(table, &column.name);
+        let Some(raw) = column.column_default.as_deref() else { return Ok(String::new()) };
+        let value = ColumnDefault::parse(raw, column.column_type, &object)?;
+        if value == ColumnDefault::Serial && !column.is_primary() {
+            return Err(unsupported(self, object, "a serial default on a column other than id"));
+        }
+        if value == ColumnDefault::Serial && !column.column_type.is_integer() {
+            return Err(unsupported(self, object, "a serial default on a non-integer column"));
+        }
+        Ok(format!(" DEFAULT ({})", default_value_sql(&object, column.column_type, &value)?))
+    }
+
+    /// Whether adding `column` to `target` needs a rebuild: SQLite's ADD COLUMN cannot add a
+    /// key, a unique column, a non-constant default or a NOT NULL column without a default;
+    /// Serverpod rebuilds for every default.
+    fn add_column_needs_rebuild(target: &TableDefinition, column: &ColumnDefinition) -> bool {
+        let in_unique_index = target
+            .indexes
+            .iter()
+            .filter(|i| i.is_unique)
+            .any(|i| i.elements.iter().any(|e| e.definition == column.name));
+        column.is_primary() || in_unique_index || column.column_default.is_some() || !column.is_nullable
+    }
+
+    /// Whether the in-place path cannot make `change` (see the module comment).
+    pub(crate) fn needs_rebuild(
+        &self,
+        source: Option<&TableDefinition>,
+        target: &TableDefinition,
+        change: &TableMigration,
+    ) -> bool {
+        change.modify_columns.iter().any(|m| self.needs_table_rebuild_for(m))
+            || !change.delete_foreign_keys.is_empty()
+            || !change.add_foreign_keys.is_empty()
+            || change.add_columns.iter().any(|c| Self::add_column_needs_rebuild(target, c))
+            || change
+                .delete_columns
+                .iter()
+                .any(|c| self.needs_table_rebuild_for_dropped_column(source, change, c))
+    }
 }
 
 impl Dialect for Sqlite {
@@ -136,13 +330,10 @@ impl Dialect for Sqlite {
         false
     }
     fn supports_vector(&self) -> bool {
-        false
+        true
     }
     fn supports_geography(&self) -> bool {
-        false
-    }
-    fn check_expression(&self, sql: &str) -> Result<(), String> {
-        crate::expression::check_sqlite(sql)
+        true
     }
     fn supports_index_method(&self, method: &str) -> bool {
         method == "btree"
@@ -150,141 +341,80 @@ impl Dialect for Sqlite {
     fn drop_table_drops_inbound_foreign_keys(&self) -> bool {
         false
     }
-
     fn needs_table_rebuild_for(&self, change: &ColumnMigration) -> bool {
         change.new_type.is_some() || change.add_nullable || change.remove_nullable || change.change_default
     }
-
-    fn needs_table_rebuild_for_added_column(&self, column: &ColumnDefinition) -> bool {
-        // ADD COLUMN cannot add a key, a NOT NULL column without a default, or a non-constant
-        // default (CURRENT_TIMESTAMP, parenthesised expressions).
-        let default = column.column_default.as_deref().and_then(|raw| {
-            ColumnDefault::parse(raw, column.column_type, &SqlObject::column("", &column.name)).ok()
-        });
-        column.is_primary()
-            || (!column.is_nullable && column.column_default.is_none())
-            || matches!(
-                default,
-                Some(
-                    ColumnDefault::Serial
-                        | ColumnDefault::Now
-                        | ColumnDefault::RandomUuid
-                        | ColumnDefault::RandomUuidV7
-                )
-            )
-    }
-
     fn needs_table_rebuild_for_dropped_column(
         &self,
         source: Option<&TableDefinition>,
         change: &TableMigration,
         column: &str,
     ) -> bool {
-        // DROP COLUMN fails for key, indexed and foreign-key columns; without the source table
-        // we cannot tell, so rebuild.
-        let Some(source) = source else { return true };
-        let indexed =
-            source.indexes.iter().filter(|i| !change.delete_indexes.contains(&i.index_name)).any(|i| {
+        // SQLite refuses DROP COLUMN for key, indexed and foreign-key columns. Indexes this
+        // dialect leaves out of the database (gin, ...) do not count.
+        let Some(source) = source else { return false };
+        let mentions = |sql: &str| sql.contains(column);
+        let indexed = source
+            .indexes
+            .iter()
+            .filter(|i| !change.delete_indexes.contains(&i.index_name))
+            .filter(|i| self.supports_index_method(&i.index_type))
+            .any(|i| {
                 i.elements.iter().any(|e| match e.element_type {
                     IndexElementType::Column => e.definition == column,
-                    IndexElementType::Expression => e.definition.contains(column),
-                }) || i.predicate.as_deref().is_some_and(|p| p.contains(column))
+                    IndexElementType::Expression => mentions(&e.definition),
+                }) || i.predicate.as_deref().is_some_and(mentions)
             });
         column == "id"
             || indexed
             || source.foreign_keys.iter().any(|fk| fk.columns.iter().any(|c| c == column))
     }
-
-    fn column_type_sql(&self, table: &str, column: &ColumnDefinition) -> Result<String, SqlError> {
-        let object = SqlObject::column(table, &column.name);
-        if column.column_type == ColumnType::Unknown {
-            return Err(SqlError::UnknownColumnType { object });
-        }
-        sqlite_declared_type(column.column_type).map(str::to_string).ok_or_else(|| {
-            unsupported(self, object, &format!("the column type {}", column.column_type.name()))
-        })
+    fn check_expression(&self, sql: &str) -> Result<(), String> {
+        crate::expression::check_sqlite(sql)
     }
-
+    fn column_type_sql(&self, table: &str, column: &ColumnDefinition) -> Result<String, SqlError> {
+        sqlite_storage_type(column.column_type)
+            .map(str::to_string)
+            .ok_or_else(|| SqlError::UnknownColumnType { object: SqlObject::column(table, &column.name) })
+    }
     fn default_sql(
         &self,
         object: &SqlObject,
-        _column_type: ColumnType,
+        column_type: ColumnType,
         default: &ColumnDefault,
     ) -> Result<String, SqlError> {
-        Ok(match default {
-            ColumnDefault::Serial => {
-                return Err(unsupported(self, object.clone(), "a serial default on a column other than id"))
-            }
-            ColumnDefault::Now => "CURRENT_TIMESTAMP".to_string(),
-            ColumnDefault::RandomUuid => UUID_V4_EXPR.to_string(),
-            ColumnDefault::RandomUuidV7 => UUID_V7_EXPR.to_string(),
-            ColumnDefault::Number(n) => n.clone(),
-            ColumnDefault::Boolean(true) => "TRUE".to_string(),
-            ColumnDefault::Boolean(false) => "FALSE".to_string(),
-            ColumnDefault::Timestamp(ts) => quote::literal(ts),
-            ColumnDefault::Text(text) => quote::literal(text),
-        })
+        Ok(format!("({})", default_value_sql(object, column_type, default)?))
     }
-
     fn column_sql(&self, table: &str, column: &ColumnDefinition) -> Result<String, SqlError> {
-        let object = SqlObject::column(table, &column.name);
         let name = self.quote_identifier(&column.name);
-        let default = match &column.column_default {
-            Some(raw) => Some(ColumnDefault::parse(raw, column.column_type, &object)?),
-            None => None,
-        };
+        let storage = self.column_type_sql(table, column)?;
+        let mut default = self.default_clause(table, column)?;
         if column.is_primary() {
             if column.is_nullable {
-                return Err(SqlError::NullablePrimaryKey { object });
+                return Err(SqlError::NullablePrimaryKey { object: SqlObject::column(table, &column.name) });
             }
-            if column.column_type.is_integer() {
-                // Only the exact spelling `INTEGER PRIMARY KEY` makes the column the rowid.
-                return match default {
-                    Some(ColumnDefault::Serial) => Ok(format!("{name} INTEGER PRIMARY KEY AUTOINCREMENT")),
-                    None => Ok(format!("{name} INTEGER PRIMARY KEY")),
-                    Some(value) => Ok(format!(
-                        "{name} INTEGER PRIMARY KEY DEFAULT {}",
-                        self.default_sql(&object, column.column_type, &value)?
-                    )),
-                };
+            // `INTEGER PRIMARY KEY` is the rowid: it numbers itself, so no default.
+            if storage == "INTEGER" {
+                default.clear();
             }
-            // SQLite lets non-integer primary keys hold NULL unless told otherwise.
-            let mut out = format!("{name} {} PRIMARY KEY NOT NULL", self.column_type_sql(table, column)?);
-            if let Some(value) = default {
-                out.push_str(" DEFAULT ");
-                out.push_str(&self.default_sql(&object, column.column_type, &value)?);
-            }
-            return Ok(out);
+            return Ok(format!("{name} {storage} PRIMARY KEY{default}"));
         }
-        let mut out = format!("{name} {}", self.column_type_sql(table, column)?);
-        if !column.is_nullable {
-            out.push_str(" NOT NULL");
-        }
-        if let Some(value) = default {
-            out.push_str(" DEFAULT ");
-            out.push_str(&self.default_sql(&object, column.column_type, &value)?);
-        }
-        Ok(out)
+        let not_null = if column.is_nullable { "" } else { " NOT NULL" };
+        Ok(format!("{name} {storage}{not_null}{default}"))
     }
-
     fn create_index_sql(
         &self,
         table: &str,
         index: &IndexDefinition,
         if_not_exists: bool,
     ) -> Result<String, SqlError> {
-        let object = SqlObject::index(table, &index.index_name);
         if !self.supports_index_method(&index.index_type) {
-            return Err(unsupported(self, object, &format!("the index method {:?}", index.index_type)));
+            // Left out of the database, as Serverpod does (its runtime ignores such indexes).
+            return Ok(String::new());
         }
+        let object = SqlObject::index(table, &index.index_name);
         if index.nulls_distinct == Some(false) {
-            return Err(unsupported(self, object, "NULLS NOT DISTINCT"));
-        }
-        if index.gin_operator_class.is_some() || index.vector_distance_function.is_some() {
-            return Err(unsupported(self, object, "operator classes"));
-        }
-        if index.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
-            return Err(unsupported(self, object, "index storage parameters"));
+            return Err(unsupported(self, object, "NULLS NOT DISTINCT (null values treated as equal)"));
         }
         let elements = index_elements(self, table, index)?;
         let predicate = index.predicate.as_deref().map(|p| format!(" WHERE {p}")).unwrap_or_default();
@@ -296,11 +426,26 @@ impl Dialect for Sqlite {
             self.quote_identifier(table),
         ))
     }
-
     fn drop_table_sql(&self, table: &str) -> String {
         format!("DROP TABLE {};\n", self.quote_identifier(table))
     }
-
+    fn upsert_migration_version_sql(&self, table: &str, module: &str, version: &str) -> String {
+        let q = |s: &str| self.quote_identifier(s);
+        let now = BOOKKEEPING_NOW_SQL;
+        let version = quote::literal(version);
+        format!(
+            "INSERT INTO {} ({}, {}, {})\n    VALUES ({}, {version}, {now})\n    ON CONFLICT ({})\n    \
+             DO UPDATE SET {} = {version}, {} = {now};\n",
+            q(table),
+            q("module"),
+            q("version"),
+            q("timestamp"),
+            quote::literal(module),
+            q("module"),
+            q("version"),
+            q("timestamp"),
+        )
+    }
     fn add_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError> {
         Err(unsupported(
             self,
@@ -308,11 +453,9 @@ impl Dialect for Sqlite {
             "adding a foreign key to an existing table (the table is rebuilt instead)",
         ))
     }
-
     fn inline_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError> {
         inline_foreign_key(self, table, fk)
     }
-
     fn extension_sql(&self, _extension: Extension) -> Option<&'static str> {
         None
     }
@@ -320,15 +463,50 @@ impl Dialect for Sqlite {
         None
     }
     fn current_timestamp_sql(&self) -> &'static str {
-        "CURRENT_TIMESTAMP"
+        BOOKKEEPING_NOW_SQL
     }
-    fn before_transaction_sql(&self) -> &'static str {
-        "PRAGMA foreign_keys = OFF;\n"
+    fn file_layout(&self) -> Option<&dyn FileLayout> {
+        Some(self)
     }
-    fn before_commit_sql(&self) -> &'static str {
-        FOREIGN_KEY_CHECK
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_millis_round_trip() {
+        assert_eq!(epoch_millis("2024-05-24 22:00:00.000"), Some(1_716_588_000_000));
+        assert_eq!(epoch_millis("1970-01-01 00:00:00"), Some(0));
+        assert_eq!(iso_from_epoch_millis(1_716_588_000_000), "2024-05-24T22:00:00.000Z");
+        assert_eq!(iso_from_epoch_millis(-1), "1969-12-31T23:59:59.999Z");
+        for ms in [0, 951_782_400_123, 4_102_444_800_000, -86_400_000] {
+            let iso = iso_from_epoch_millis(ms);
+            let plain = iso.trim_end_matches('Z').replacen('T', " ", 1);
+            assert_eq!(epoch_millis(&plain), Some(ms), "{iso}");
+        }
     }
-    fn after_transaction_sql(&self) -> &'static str {
-        "PRAGMA foreign_keys = ON;\n"
+
+    #[test]
+    fn defaults_map_back() {
+        let back = sqlite_default_to_abstract;
+        assert_eq!(back("(1)", ColumnType::Boolean).as_deref(), Some("true"));
+        assert_eq!(
+            back(&format!("({SQLITE_NOW_SQL})"), ColumnType::TimestampWithoutTimeZone).as_deref(),
+            Some("now")
+        );
+        assert_eq!(
+            back("(1716588000000)", ColumnType::TimestampWithoutTimeZone).as_deref(),
+            Some("2024-05-24T22:00:00.000Z")
+        );
+        assert_eq!(
+            back("(X'550e8400e29b41d4a716446655440000')", ColumnType::Uuid).as_deref(),
+            Some("'550e8400-e29b-41d4-a716-446655440000'")
+        );
+        assert_eq!(
+            back(&format!("({SQLITE_RANDOM_UUID_V7_SQL})"), ColumnType::Uuid).as_deref(),
+            Some("random_v7")
+        );
+        assert_eq!(back("('a'') (b')", ColumnType::Text).as_deref(), Some("'a'') (b'"));
     }
 }

@@ -66,6 +66,11 @@ pub fn copy_tree(from: &Path, to: &Path) {
 impl Project {
     /// A project a test laid out itself in `dir`, inside `tmp` (kept alive with it).
     pub fn laid_out(tmp: tempfile::TempDir, dir: PathBuf) -> Project {
+    /// A copy of the fixture project at `fixtures/<rel>`, nothing run yet.
+    pub fn fixture(rel: &str) -> Project {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("project");
+        copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures").join(rel), &dir);
         Project { _tmp: tmp, dir }
     }
 
