@@ -66,6 +66,9 @@ pub fn copy_tree(from: &Path, to: &Path) {
 impl Project {
     /// A project a test laid out itself in `dir`, inside `tmp` (kept alive with it).
     pub fn laid_out(tmp: tempfile::TempDir, dir: PathBuf) -> Project {
+        Project { _tmp: tmp, dir }
+    }
+
     /// A copy of the fixture project at `fixtures/<rel>`, nothing run yet.
     pub fn fixture(rel: &str) -> Project {
         let tmp = tempfile::tempdir().unwrap();
