@@ -245,7 +245,7 @@ fn missing(package: String, looked: String, listed: &[String]) -> MissingModule 
 
 /// Every package of `.dart_tool/package_config.json`, or `None` without the file.
 fn from_package_config(root: &Path) -> Result<Option<Vec<Candidate>>, ProjectError> {
-    let dart_tool = root.join(".dart_tool");
+    let dart_tool = under(root, ".dart_tool");
     let path = dart_tool.join("package_config.json");
     let Some(text) = read_optional(&path)? else { return Ok(None) };
     let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| ProjectError::Config {
@@ -441,7 +441,30 @@ fn resolve_root_uri(dart_tool: &Path, uri: &str) -> PathBuf {
         let decoded = decoded.trim_start_matches('/').to_string();
         PathBuf::from(decoded)
     } else {
-        dart_tool.join(percent_decode(uri))
+        join_lexically(dart_tool, &percent_decode(uri))
+    }
+}
+
+/// `base` joined with a relative URI path, `..` taken lexically as URI resolution does (so
+/// `.dart_tool` + `../../shared_server/` is `../shared_server`).
+fn join_lexically(base: &Path, rel: &str) -> PathBuf {
+    use std::path::Component;
+    let mut out: Vec<Component> = base.components().filter(|c| *c != Component::CurDir).collect();
+    for part in Path::new(rel).components() {
+        match part {
+            Component::ParentDir if matches!(out.last(), Some(Component::Normal(_))) => {
+                out.pop();
+            }
+            // Above the root is the root, as in URI resolution.
+            Component::ParentDir if matches!(out.last(), Some(Component::RootDir)) => {}
+            Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    if out.is_empty() {
+        PathBuf::from(".")
+    } else {
+        out.iter().collect()
     }
 }
 
@@ -473,6 +496,13 @@ mod tests {
     fn percent_decoding() {
         assert_eq!(percent_decode("a%20b/c%2"), "a b/c%2");
         assert_eq!(percent_decode("%41%42"), "AB");
+    }
+
+    #[test]
+    fn relative_root_uris_are_joined_lexically() {
+        assert_eq!(join_lexically(Path::new(".dart_tool"), "../../shared/"), Path::new("../shared"));
+        assert_eq!(join_lexically(Path::new("/a/app/.dart_tool"), "../"), Path::new("/a/app"));
+        assert_eq!(join_lexically(Path::new("/a/.dart_tool"), "../../../x"), Path::new("/x"));
     }
 
     #[test]

@@ -139,7 +139,7 @@ fn package_config_takes_precedence_over_pubspec_lock() {
     );
     let c = l.load();
     assert_eq!(c.modules.found.len(), 1);
-    assert_eq!(c.modules.found[0].dir, l.root.join(".dart_tool/../../checkout/serverpod"));
+    assert_eq!(c.modules.found[0].dir, l.root.parent().unwrap().join("checkout/serverpod"));
     assert_eq!(c.modules.found[0].origin, ModuleOrigin::PackageConfig);
 }
 
