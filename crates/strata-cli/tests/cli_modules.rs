@@ -77,12 +77,24 @@ fn a_hosted_module_is_found_in_the_pub_cache_and_diff_and_status_say_so() {
 
 #[test]
 fn a_missing_module_stops_every_command_that_would_drop_its_tables() {
+    // The developer ran `dart pub get`: package_config.json points into their pub cache.
     let app = App::new();
     let cache = app.tmp.join("pub-cache");
-    app.fill_cache(&cache);
+    let module_dir = app.fill_cache(&cache);
+    let package_config = app.project.dir.join(".dart_tool/package_config.json");
+    write(
+        &package_config,
+        &format!(
+            r#"{{"configVersion": 2, "packages": [{{"name": "{MODULE}", "rootUri": "file://{}"}}]}}"#,
+            module_dir.display()
+        ),
+    );
     app.run(V1, &["create-migration"], &cache).code(0);
+    let def = fs::read_to_string(app.project.definition_path(V1)).unwrap();
+    assert!(def.contains("\"shared_module_table\""), "{def}");
 
-    // A fresh clone on a machine whose pub cache lacks the module.
+    // A fresh clone (no .dart_tool) on a machine whose pub cache lacks the module.
+    fs::remove_dir_all(app.project.dir.join(".dart_tool")).unwrap();
     let empty = app.tmp.join("empty-cache");
     fs::create_dir_all(&empty).unwrap();
     let before = app.project.files();
