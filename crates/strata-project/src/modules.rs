@@ -5,7 +5,8 @@
 //! Sources, first that exists wins: `module_dirs` in strata.toml, then
 //! `.dart_tool/package_config.json` (written by `dart pub get`), then `pubspec.lock` (`path`
 //! packages, and hosted and git ones in the pub cache), then the `path:` dependencies of
-//! `pubspec.yaml`. See `docs/configuration.md`.
+//! `pubspec.yaml`. In a pub workspace (`resolution: workspace`) the first two live in the
+//! workspace root. See `docs/configuration.md`.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -157,13 +158,16 @@ pub fn resolve_modules(
 ) -> Result<Modules, ProjectError> {
     let candidates = match configured {
         Some(dirs) => return Ok(from_strata_toml(root, dirs)),
-        None => match from_package_config(root)? {
-            Some(c) => c,
-            None => match from_pubspec_lock(root, cache)? {
+        None => {
+            let resolution = resolution_root(root)?;
+            match from_package_config(&resolution)? {
                 Some(c) => c,
-                None => from_pubspec_paths(root)?,
-            },
-        },
+                None => match from_pubspec_lock(&resolution, cache)? {
+                    Some(c) => c,
+                    None => from_pubspec_paths(root, &resolution)?,
+                },
+            }
+        }
     };
     let mut modules = classify(root, candidates, listed);
     let rank = |pkg: &str| {
@@ -269,7 +273,7 @@ fn from_package_config(root: &Path) -> Result<Option<Vec<Candidate>>, ProjectErr
 
 /// Every package pinned in `pubspec.lock`, or `None` without the file.
 fn from_pubspec_lock(root: &Path, cache: &PubCache) -> Result<Option<Vec<Candidate>>, ProjectError> {
-    let path = root.join("pubspec.lock");
+    let path = under(root, "pubspec.lock");
     let Some(text) = read_optional(&path)? else { return Ok(None) };
     let Some(doc) = load_yaml(&path, &text)? else { return Ok(Some(Vec::new())) };
     let Some(packages) = doc.as_mapping_get("packages").and_then(|p| p.as_mapping()) else {
@@ -355,34 +359,47 @@ fn git_repo_name(url: &str) -> String {
     last.strip_suffix(".git").unwrap_or(last).to_string()
 }
 
-/// Without a lock: the `path:` dependencies of pubspec.yaml (its `dependency_overrides` win),
-/// followed through each path package's own pubspec.yaml. Hosted and git dependencies cannot be
-/// placed without the versions a lock pins.
-fn from_pubspec_paths(root: &Path) -> Result<Vec<Candidate>, ProjectError> {
-    let mut candidates = Vec::new();
-    let mut seen = BTreeSet::new();
+/// Without a lock: the `path:` dependencies of pubspec.yaml, followed through each path
+/// package's own pubspec.yaml, with the `dependency_overrides` of the resolution root (the
+/// project, or its workspace root) replacing them as pub does. Hosted and git dependencies
+/// cannot be placed without the versions a lock pins.
+fn from_pubspec_paths(root: &Path, resolution: &Path) -> Result<Vec<Candidate>, ProjectError> {
+    let mut deps = overrides(resolution)?;
     let mut todo = vec![root.to_path_buf()];
+    // Canonical paths, so a cycle of path dependencies (`a` -> `../b` -> `../a`) ends.
+    let key = |p: &Path| fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut visited = BTreeSet::from([key(root)]);
     while let Some(dir) = todo.pop() {
-        for (name, dep) in pubspec_dependencies(&dir, dir == root)? {
-            if !seen.insert(name.clone()) {
+        for (name, dep) in pubspec_section(&dir, "pubspec.yaml", "dependencies")? {
+            if deps.iter().any(|(n, _, _)| *n == name) {
                 continue;
             }
-            let place = match dep {
-                Dependency::Path(rel) => {
-                    let path = under(&dir, rel);
-                    todo.push(path.clone());
-                    Ok((path, ModuleOrigin::PubspecPath))
+            deps.push((name, dir.clone(), dep));
+        }
+        // Follow each path package once, overridden or not.
+        for (_, base, dep) in &deps {
+            if let Dependency::Path(rel) = dep {
+                let path = under(base, rel);
+                if visited.insert(key(&path)) {
+                    todo.push(path);
                 }
-                Dependency::Pinned => {
-                    Err("pubspec.yaml needs it, but there is neither .dart_tool/package_config.json nor \
-                     pubspec.lock to say which version and where"
-                        .to_string())
-                }
-                Dependency::Sdk => continue,
-            };
-            candidates.push(Candidate { package: name, place });
+            }
         }
     }
+    let mut candidates: Vec<Candidate> = deps
+        .into_iter()
+        .filter_map(|(package, base, dep)| {
+            let place = match dep {
+                Dependency::Path(rel) => Ok((under(&base, rel), ModuleOrigin::PubspecPath)),
+                Dependency::Pinned => Err("pubspec.yaml needs it, but there is neither \
+                                           .dart_tool/package_config.json nor pubspec.lock to say \
+                                           which version and where"
+                    .to_string()),
+                Dependency::Sdk => return None,
+            };
+            Some(Candidate { package, place })
+        })
+        .collect();
     candidates.sort_by(|a, b| a.package.cmp(&b.package));
     Ok(candidates)
 }
@@ -395,32 +412,83 @@ enum Dependency {
     Sdk,
 }
 
-/// The `dependencies` of the pubspec.yaml in `dir` (none when it has none). For the root
-/// package, the `dependency_overrides` of pubspec.yaml and pubspec_overrides.yaml replace them,
-/// as pub does.
-fn pubspec_dependencies(dir: &Path, is_root: bool) -> Result<Vec<(String, Dependency)>, ProjectError> {
-    let mut deps: Vec<(String, Dependency)> = Vec::new();
-    let overrides =
-        [("pubspec.yaml", "dependency_overrides"), ("pubspec_overrides.yaml", "dependency_overrides")];
-    let sections =
-        [("pubspec.yaml", "dependencies")].into_iter().chain(overrides.into_iter().filter(|_| is_root));
-    for (file, key) in sections {
-        let path = dir.join(file);
-        let Some(text) = read_optional(&path)? else { continue };
-        let Some(doc) = load_yaml(&path, &text)? else { continue };
-        let Some(map) = doc.as_mapping_get(key).and_then(|m| m.as_mapping()) else { continue };
-        for (name, value) in map.iter() {
-            let Some(name) = name.as_str() else { continue };
-            let dep = match value.as_mapping_get("path").and_then(yaml_text) {
-                Some(rel) => Dependency::Path(rel),
-                None if value.as_mapping_get("sdk").is_some() => Dependency::Sdk,
-                None => Dependency::Pinned,
-            };
-            deps.retain(|(n, _)| n != name);
-            deps.push((name.to_string(), dep));
-        }
+/// The `dependency_overrides` of `dir`: pubspec_overrides.yaml's when it has them, otherwise
+/// pubspec.yaml's; each with the directory its paths are relative to.
+fn overrides(dir: &Path) -> Result<Vec<(String, PathBuf, Dependency)>, ProjectError> {
+    let mut found = pubspec_section(dir, "pubspec_overrides.yaml", "dependency_overrides")?;
+    if found.is_empty() {
+        found = pubspec_section(dir, "pubspec.yaml", "dependency_overrides")?;
+    }
+    Ok(found.into_iter().map(|(name, dep)| (name, dir.to_path_buf(), dep)).collect())
+}
+
+/// The dependencies under `key` in `dir/file`, in file order (none without the file or key).
+fn pubspec_section(dir: &Path, file: &str, key: &str) -> Result<Vec<(String, Dependency)>, ProjectError> {
+    let path = dir.join(file);
+    let Some(text) = read_optional(&path)? else { return Ok(Vec::new()) };
+    let Some(doc) = load_yaml(&path, &text)? else { return Ok(Vec::new()) };
+    let Some(map) = doc.as_mapping_get(key).and_then(|m| m.as_mapping()) else { return Ok(Vec::new()) };
+    let mut deps = Vec::new();
+    for (name, value) in map.iter() {
+        let Some(name) = name.as_str() else { continue };
+        let dep = match value.as_mapping_get("path").and_then(yaml_text) {
+            Some(rel) => Dependency::Path(rel),
+            None if value.as_mapping_get("sdk").is_some() => Dependency::Sdk,
+            None => Dependency::Pinned,
+        };
+        deps.push((name.to_string(), dep));
     }
     Ok(deps)
+}
+
+/// The directory `dart pub get` resolves the package at `root` in: for a package with
+/// `resolution: workspace`, the nearest parent whose pubspec.yaml has `workspace:` (where
+/// package_config.json and pubspec.lock then live); otherwise `root` itself.
+fn resolution_root(root: &Path) -> Result<PathBuf, ProjectError> {
+    let path = root.join("pubspec.yaml");
+    let Some(text) = read_optional(&path)? else { return Ok(root.to_path_buf()) };
+    let in_workspace = load_yaml(&path, &text)?
+        .and_then(|doc| doc.as_mapping_get("resolution").and_then(|r| r.as_str().map(str::to_string)))
+        .is_some_and(|r| r == "workspace");
+    if !in_workspace {
+        return Ok(root.to_path_buf());
+    }
+    let mut dir = root.to_path_buf();
+    let mut previous = fs::canonicalize(&dir).ok();
+    loop {
+        dir = parent_of(&dir);
+        let current = fs::canonicalize(&dir).ok();
+        if current.is_none() || current == previous {
+            return Err(ProjectError::Config {
+                path,
+                line: 1,
+                column: 1,
+                message: "`resolution: workspace`, but no parent directory has a pubspec.yaml with \
+                          `workspace:`; run `dart pub get` in the workspace, or remove `resolution:`"
+                    .into(),
+            });
+        }
+        let parent_pubspec = dir.join("pubspec.yaml");
+        if let Some(text) = read_optional(&parent_pubspec)? {
+            if load_yaml(&parent_pubspec, &text)?.is_some_and(|doc| doc.as_mapping_get("workspace").is_some())
+            {
+                return Ok(dir);
+            }
+        }
+        previous = current;
+    }
+}
+
+/// The parent directory, written as the user would (`app` -> `.`, `.` -> `..`, `..` -> `../..`).
+fn parent_of(dir: &Path) -> PathBuf {
+    match dir.components().next_back() {
+        Some(std::path::Component::Normal(_)) => match dir.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        },
+        Some(std::path::Component::CurDir) | None => PathBuf::from(".."),
+        _ => dir.join(".."),
+    }
 }
 
 /// A scalar as text (versions can parse as numbers).

@@ -253,3 +253,71 @@ fn a_pub_cache_that_does_not_exist_is_named() {
     let c = ProjectConfig::load_in(&l.root, &PubCache::at(l.root.join("no-cache"))).unwrap();
     assert_missing(&c, &[], "serverpod", "no-cache/hosted/pub.dev/serverpod-2.0.0 does not exist");
 }
+
+/// `dart pub get` in a pub workspace writes package_config.json and pubspec.lock in the
+/// workspace root, not in the server package.
+#[test]
+fn a_workspace_package_uses_the_workspace_roots_lock_and_package_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let workspace = tmp.path().join("shop");
+    write(&workspace.join("pubspec.yaml"), "name: shop\nworkspace:\n  - shop_server\n  - shop_client\n");
+    let root = workspace.join("shop_server");
+    write(
+        &root.join("pubspec.yaml"),
+        &PUBSPEC.replace("name: app_server\n", "name: shop_server\nresolution: workspace\n"),
+    );
+    let cache = tmp.path().join("pub-cache");
+    let serverpod = cache.join("hosted/pub.dev/serverpod-2.0.0");
+    module(&serverpod);
+    let auth = workspace.join("modules/auth_server");
+    module(&auth);
+    write(
+        &workspace.join("pubspec.lock"),
+        &lock(&[
+            hosted("serverpod", "2.0.0"),
+            "  serverpod_auth_server:\n    dependency: \"direct main\"\n    description:\n      \
+             path: \"modules/auth_server\"\n      relative: true\n    source: path\n    version: \"1.0.0\"\n"
+                .to_string(),
+        ]),
+    );
+    let c = ProjectConfig::load_in(&root, &PubCache::at(&cache)).unwrap();
+    assert_eq!(c.module_name, "shop");
+    assert_eq!(c.modules.dirs(), [serverpod.clone(), auth], "lock paths are relative to the workspace root");
+    assert!(c.modules.missing.is_empty(), "{:?}", c.modules.missing);
+
+    // package_config.json of the workspace root wins; its rootUris are relative to its .dart_tool.
+    write(
+        &workspace.join(".dart_tool/package_config.json"),
+        r#"{"configVersion": 2, "packages": [
+  {"name": "serverpod_auth_server", "rootUri": "../modules/auth_server/"},
+  {"name": "shop_server", "rootUri": "../shop_server/"}
+]}"#,
+    );
+    let c = ProjectConfig::load_in(&root, &PubCache::at(&cache)).unwrap();
+    assert_eq!(c.modules.dirs(), [workspace.join("modules/auth_server")]);
+    assert_eq!(c.modules.found[0].origin, ModuleOrigin::PackageConfig);
+}
+
+#[test]
+fn a_workspace_package_without_a_workspace_root_is_a_located_error() {
+    let l = Layout::new("name: app_server\nresolution: workspace\n");
+    let err = ProjectConfig::load_in(&l.root, &PubCache::at(&l.cache)).unwrap_err().to_string();
+    assert!(err.contains("pubspec.yaml:1:1: `resolution: workspace`, but no parent directory"), "{err}");
+}
+
+/// Path dependencies that point at each other are followed once each.
+#[test]
+fn a_cycle_of_path_dependencies_ends() {
+    let l = Layout::new("name: app_server\ndependencies:\n  a_server:\n    path: ../a_server\n");
+    let tmp = l.root.parent().unwrap();
+    module(&tmp.join("a_server"));
+    write(
+        &tmp.join("a_server/pubspec.yaml"),
+        "name: a_server\ndependencies:\n  b_server:\n    path: ../b_server\n",
+    );
+    module(&tmp.join("b_server"));
+    write(&tmp.join("b_server/pubspec.yaml"), "name: b_server\ndependencies:\n  a_server:\n    path: ../a_server\n  app_server:\n    path: ../app_server\n");
+    let c = l.load();
+    let names: Vec<&str> = c.modules.found.iter().map(|m| m.package.as_str()).collect();
+    assert_eq!(names, ["a_server", "b_server"], "the project itself is not its own module");
+}
