@@ -270,6 +270,16 @@ pub fn load_modules(
     Ok(modules)
 }
 
+/// Where each module came from, and which needed ones are missing (see [`Modules::report`]),
+/// judged against the latest version's installed modules.
+///
+/// [`Modules::report`]: crate::modules::Modules::report
+pub fn module_report(config: &ProjectConfig) -> String {
+    let installed: Vec<String> =
+        latest_installed(config).installed_modules.into_iter().map(|m| m.module).collect();
+    config.modules.report(&installed)
+}
+
 /// The latest version's `definition.json`, for its installed modules; empty when there is no
 /// readable one (a command that needs it reports why itself).
 fn latest_installed(config: &ProjectConfig) -> DatabaseDefinition {

@@ -18,8 +18,8 @@ pub use atomic::write_file_atomic;
 pub use config::{ProjectConfig, CONFIG_FILE, DIALECTS};
 pub use create::{
     create_migration, load_module, load_modules, load_state, merge_definitions, models_definition,
-    plan_migration, read_model_files, CreateOptions, CreateReport, ModuleDefinition, PlanInput, PlanOutcome,
-    ProjectState,
+    module_report, plan_migration, read_model_files, CreateOptions, CreateReport, ModuleDefinition,
+    PlanInput, PlanOutcome, ProjectState,
 };
 pub use error::ProjectError;
 pub use lock::{ProjectLock, LOCK_FILE, LOCK_TIMEOUT};

@@ -98,6 +98,20 @@ impl Modules {
         self.missing.iter().filter(|m| m.looks_like_module || installed_here(&m.package)).cloned().collect()
     }
 
+    /// One line per found module saying where it came from, then one per missing dependency
+    /// that [`Modules::require`] would refuse (empty without modules): what `status` and `diff`
+    /// print on stderr.
+    pub fn report(&self, installed: &[String]) -> String {
+        let mut out = String::new();
+        for m in &self.found {
+            out.push_str(&format!("{m}\n"));
+        }
+        for m in self.needed_missing(installed) {
+            out.push_str(&format!("module {} not found: {} (run `dart pub get`)\n", m.package, m.looked));
+        }
+        out
+    }
+
     /// Fails, naming each one and the fix, when a module the project may need is missing.
     pub fn require(&self, root: &Path, installed: &[String]) -> Result<(), ProjectError> {
         let missing = self.needed_missing(installed);
@@ -106,20 +120,6 @@ impl Modules {
         } else {
             Err(ProjectError::ModulesNotFound { root: root.to_path_buf(), modules: missing })
         }
-    }
-}
-
-/// One line per found module saying where it came from, then one per missing dependency named
-/// like a module (nothing at all without modules): what `status` and `diff` print on stderr.
-impl fmt::Display for Modules {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for m in &self.found {
-            writeln!(f, "{m}")?;
-        }
-        for m in self.missing.iter().filter(|m| m.looks_like_module) {
-            writeln!(f, "module {} not found: {} (run `dart pub get`)", m.package, m.looked)?;
-        }
-        Ok(())
     }
 }
 

@@ -230,7 +230,7 @@ fn origins_are_listed_one_line_each() {
         &lock(&[hosted("serverpod", "2.0.0"), hosted("serverpod_auth_server", "2.0.0")]),
     );
     let c = l.load();
-    let text = c.modules.to_string();
+    let text = c.modules.report(&[]);
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     assert_eq!(

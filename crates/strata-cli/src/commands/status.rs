@@ -183,7 +183,7 @@ pub fn render(report: &StatusReport, format: &str, database: &str) -> String {
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let config = ProjectConfig::load(project_dir)?;
     // Where each module came from, so a missing one is never a surprise.
-    eprint!("{}", config.modules);
+    eprint!("{}", strata_project::module_report(&config));
     let project = project_of(&config)?;
     let target = resolve(&project, &args.conn)?;
     let report = runtime()?.block_on(strata_db::status(&project, &target))?;
