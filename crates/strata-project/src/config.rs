@@ -3,7 +3,7 @@
 //!
 //! The format is documented in `docs/configuration.md`.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -11,6 +11,7 @@ use saphyr::{LoadableYamlNode, MarkedYaml, Yaml};
 use serde::Deserialize;
 
 use crate::error::ProjectError;
+use crate::modules::{resolve_modules, Modules, PubCache};
 
 /// File name of strata's own config at the project root.
 pub const CONFIG_FILE: &str = "strata.toml";
@@ -34,8 +35,9 @@ pub struct ProjectConfig {
     pub migrations_dir: PathBuf,
     /// `<root>/repair-migration` (Serverpod's name, not configurable).
     pub repair_dir: PathBuf,
-    /// Server package directories of dependency modules, in merge order.
-    pub module_dirs: Vec<PathBuf>,
+    /// Dependency modules: the server package directories found, in merge order, with where
+    /// each came from, and the dependencies that could not be found.
+    pub modules: Modules,
     /// `serialize_as_jsonb_by_default`.
     pub jsonb_by_default: bool,
     /// Default database file for the embedded SQLite dialect.
@@ -58,9 +60,14 @@ struct FileConfig {
 
 impl ProjectConfig {
     /// Loads the project at `project_dir`: `strata.toml` if present, then Serverpod's files
-    /// (`pubspec.yaml`, `config/generator.yaml`, `.dart_tool/package_config.json`) for
-    /// whatever the config leaves open.
+    /// (`pubspec.yaml`, `config/generator.yaml`, and for modules `.dart_tool/package_config.json`
+    /// or `pubspec.lock` with the pub cache) for whatever the config leaves open.
     pub fn load(project_dir: &Path) -> Result<ProjectConfig, ProjectError> {
+        ProjectConfig::load_in(project_dir, &PubCache::from_env())
+    }
+
+    /// [`ProjectConfig::load`] with hosted modules looked up in `pub_cache`.
+    pub fn load_in(project_dir: &Path, pub_cache: &PubCache) -> Result<ProjectConfig, ProjectError> {
         let root = project_dir.to_path_buf();
         let toml_path = root.join(CONFIG_FILE);
         let toml_text = read_optional(&toml_path)?;
@@ -146,10 +153,8 @@ impl ProjectConfig {
             (None, Some(path)) => under(&root, path),
             (None, None) => under(&root, ".strata/strata.db"),
         };
-        let module_dirs = match &file.module_dirs {
-            Some(dirs) => dirs.iter().map(|d| under(&root, d)).collect(),
-            None => discover_modules(&root, generator.as_ref().map(|g| g.modules.as_slice()).unwrap_or(&[]))?,
-        };
+        let listed = generator.as_ref().map(|g| g.modules.as_slice()).unwrap_or(&[]);
+        let modules = resolve_modules(&root, file.module_dirs.as_deref(), listed, pub_cache)?;
 
         Ok(ProjectConfig {
             repair_dir: under(&root, "repair-migration"),
@@ -158,7 +163,7 @@ impl ProjectConfig {
             dialect,
             model_roots,
             migrations_dir,
-            module_dirs,
+            modules,
             jsonb_by_default,
             sqlite_path,
         })
@@ -200,7 +205,7 @@ fn is_module_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
-fn read_optional(path: &Path) -> Result<Option<String>, ProjectError> {
+pub(crate) fn read_optional(path: &Path) -> Result<Option<String>, ProjectError> {
     match fs::read_to_string(path) {
         Ok(t) => Ok(Some(t)),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -231,7 +236,7 @@ pub(crate) fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 /// Parses a small YAML file into its first document; syntax errors are located.
-fn load_yaml<'a>(path: &Path, text: &'a str) -> Result<Option<Yaml<'a>>, ProjectError> {
+pub(crate) fn load_yaml<'a>(path: &Path, text: &'a str) -> Result<Option<Yaml<'a>>, ProjectError> {
     let mut docs = Yaml::load_from_str(text).map_err(|e| yaml_error(path, &e))?;
     Ok(if docs.is_empty() { None } else { Some(docs.swap_remove(0)) })
 }
@@ -375,94 +380,9 @@ impl GeneratorYaml {
     }
 }
 
-/// Serverpod's module discovery: packages in `.dart_tool/package_config.json` whose root has
-/// `config/generator.yaml` and a `migrations/` directory, other than the project itself.
-/// Modules listed in `generator.yaml` come first in that order, the rest in package order.
-/// Without `package_config.json` (no `dart pub get` yet) there are no modules.
-fn discover_modules(root: &Path, listed: &[String]) -> Result<Vec<PathBuf>, ProjectError> {
-    let dart_tool = root.join(".dart_tool");
-    let path = dart_tool.join("package_config.json");
-    let Some(text) = read_optional(&path)? else { return Ok(Vec::new()) };
-    let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| ProjectError::Config {
-        path: path.clone(),
-        line: e.line(),
-        column: e.column(),
-        message: format!("invalid JSON: {e}"),
-    })?;
-    let packages = json.get("packages").and_then(|p| p.as_array()).cloned().unwrap_or_default();
-    let own = fs::canonicalize(root).ok();
-    let mut found: Vec<(String, PathBuf)> = Vec::new();
-    let mut seen = BTreeSet::new();
-    for p in &packages {
-        let (Some(name), Some(uri)) =
-            (p.get("name").and_then(|v| v.as_str()), p.get("rootUri").and_then(|v| v.as_str()))
-        else {
-            continue;
-        };
-        let dir = resolve_root_uri(&dart_tool, uri);
-        if !dir.join("config").join("generator.yaml").is_file() || !dir.join("migrations").is_dir() {
-            continue;
-        }
-        let canonical = fs::canonicalize(&dir).ok();
-        if canonical.is_some() && canonical == own {
-            continue;
-        }
-        if seen.insert(canonical.unwrap_or_else(|| dir.clone())) {
-            found.push((name.to_string(), dir));
-        }
-    }
-    let rank = |pkg: &str| {
-        let short = pkg.strip_suffix("_server").unwrap_or(pkg);
-        listed.iter().position(|m| m == pkg || m == short).unwrap_or(usize::MAX)
-    };
-    // Stable sort: listed modules in config order, then the rest in package_config order.
-    found.sort_by_key(|(name, _)| rank(name));
-    Ok(found.into_iter().map(|(_, dir)| dir).collect())
-}
-
-/// Resolves a package_config `rootUri` (absolute `file://` URI or a URI relative to the
-/// `.dart_tool` directory) to a path.
-fn resolve_root_uri(dart_tool: &Path, uri: &str) -> PathBuf {
-    if let Some(rest) = uri.strip_prefix("file://") {
-        // `file:///C:/x` on Windows; `file:///home/x` on Unix.
-        let decoded = percent_decode(rest);
-        #[cfg(windows)]
-        let decoded = decoded.trim_start_matches('/').to_string();
-        PathBuf::from(decoded)
-    } else {
-        dart_tool.join(percent_decode(uri))
-    }
-}
-
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            let hex =
-                std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
-            if let Some(b) = hex {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(percent_decode("a%20b/c%2"), "a b/c%2");
-        assert_eq!(percent_decode("%41%42"), "AB");
-    }
 
     #[test]
     fn line_col_counts_chars() {

@@ -252,6 +252,44 @@ pub fn load_module(dir: &Path) -> Result<Option<ModuleDefinition>, ProjectError>
     Ok(Some(ModuleDefinition { dir: dir.to_path_buf(), name, version, definition }))
 }
 
+/// Every found module with migrations, in merge order. Fails first when a dependency that may
+/// be a module (or one `previous` has installed) is missing: a definition built without it
+/// would drop its tables.
+pub fn load_modules(
+    config: &ProjectConfig,
+    previous: &DatabaseDefinition,
+) -> Result<Vec<ModuleDefinition>, ProjectError> {
+    let installed: Vec<String> = previous.installed_modules.iter().map(|m| m.module.clone()).collect();
+    config.modules.require(&config.root, &installed)?;
+    let mut modules = Vec::new();
+    for dir in config.modules.dirs() {
+        if let Some(def) = load_module(&dir)? {
+            modules.push(def);
+        }
+    }
+    Ok(modules)
+}
+
+/// Where each module came from, and which needed ones are missing (see [`Modules::report`]),
+/// judged against the latest version's installed modules.
+///
+/// [`Modules::report`]: crate::modules::Modules::report
+pub fn module_report(config: &ProjectConfig) -> String {
+    let installed: Vec<String> =
+        latest_installed(config).installed_modules.into_iter().map(|m| m.module).collect();
+    config.modules.report(&installed)
+}
+
+/// The latest version's `definition.json`, for its installed modules; empty when there is no
+/// readable one (a command that needs it reports why itself).
+fn latest_installed(config: &ProjectConfig) -> DatabaseDefinition {
+    let dir = MigrationsDir::new(&config.migrations_dir);
+    let latest = dir.latest().ok().flatten();
+    latest
+        .and_then(|v| dir.read_definition(&v).ok())
+        .unwrap_or_else(|| DatabaseDefinition::empty(config.module_name.clone()))
+}
+
 /// A module's name from its directory (`serverpod_auth_server` -> `serverpod_auth`), for
 /// definitions that lack `moduleName`.
 fn fallback_module_name(dir: &Path) -> String {
@@ -310,12 +348,7 @@ pub fn load_state(config: &ProjectConfig, versions: Vec<String>) -> Result<Proje
         })?,
         None => DatabaseDefinition::empty(config.module_name.clone()),
     };
-    let mut modules = Vec::new();
-    for m in &config.module_dirs {
-        if let Some(def) = load_module(m)? {
-            modules.push(def);
-        }
-    }
+    let modules = load_modules(config, &previous)?;
     Ok(ProjectState { versions, previous, modules })
 }
 
@@ -339,12 +372,7 @@ fn read_latest_definition(
 /// `create-migration` would write `definition.json` for a new version named `version`. Used by
 /// `strata diff ... models`, so that its SQL previews the next `migration.sql`.
 pub fn models_definition(config: &ProjectConfig, version: &str) -> Result<DatabaseDefinition, ProjectError> {
-    let mut modules = Vec::new();
-    for m in &config.module_dirs {
-        if let Some(def) = load_module(m)? {
-            modules.push(def);
-        }
-    }
+    let modules = load_modules(config, &latest_installed(config))?;
     let files = read_model_files(config)?;
     let aliases = config.module_aliases()?;
     let options = ModelOptions {

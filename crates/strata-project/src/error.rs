@@ -67,6 +67,11 @@ pub enum ProjectError {
     )]
     Module { dir: PathBuf, cause: Box<ProjectError> },
 
+    /// Dependencies that may be modules cannot be found. Going on would leave their tables out
+    /// of the schema, and the migration would drop them.
+    #[error("{}", modules_not_found_message(root, modules))]
+    ModulesNotFound { root: PathBuf, modules: Vec<crate::modules::MissingModule> },
+
     /// The version directory to create already exists (Serverpod's message).
     #[error(
         "Unable to create migration. A directory with the same name already exists: \"{}\".",
@@ -160,6 +165,28 @@ fn json_message(path: &std::path::Path, source: &JsonError) -> String {
             format!("{}: at {json_path}: {message}", path.display())
         }
     }
+}
+
+fn modules_not_found_message(root: &std::path::Path, modules: &[crate::modules::MissingModule]) -> String {
+    let mut out = match modules {
+        [one] => format!("cannot find the dependency module {one}."),
+        _ => {
+            let mut list = format!("cannot find {} dependency modules:", modules.len());
+            for m in modules {
+                let _ = write!(list, "\n  {m}");
+            }
+            list
+        }
+    };
+    let dir = if root.as_os_str().is_empty() { std::path::Path::new(".") } else { root };
+    let _ = write!(
+        out,
+        "\nWithout a module, its tables would be missing from the schema and a migration would drop \
+         them, so nothing was written. Run `dart pub get` in {} (or list the module's directory \
+         in module_dirs in strata.toml), then run strata again.",
+        dir.display()
+    );
+    out
 }
 
 fn diagnostics_message(d: &strata_models::Diagnostics) -> String {

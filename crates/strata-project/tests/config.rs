@@ -5,16 +5,8 @@ use std::path::{Path, PathBuf};
 
 use strata_project::{ProjectConfig, ProjectError};
 
-fn write(path: &Path, text: &str) {
-    fs::create_dir_all(path.parent().unwrap()).unwrap();
-    fs::write(path, text).unwrap();
-}
-
-/// A module package with the two markers Serverpod looks for.
-fn module(dir: &Path) {
-    write(&dir.join("config/generator.yaml"), "type: module\n");
-    fs::create_dir_all(dir.join("migrations")).unwrap();
-}
+mod common;
+use common::{module, write};
 
 #[test]
 fn serverpod_server_package_needs_no_config() {
@@ -31,7 +23,7 @@ fn serverpod_server_package_needs_no_config() {
     assert_eq!(c.migrations_dir, root.join("migrations"));
     assert_eq!(c.repair_dir, root.join("repair-migration"));
     assert_eq!(c.sqlite_path, root.join(".strata/strata.db"));
-    assert!(c.module_dirs.is_empty());
+    assert!(c.modules.found.is_empty());
     assert!(!c.jsonb_by_default);
     assert_eq!(c.root, root);
     assert_eq!(c.display_path(&root.join("migrations/1")), PathBuf::from("migrations/1"));
@@ -90,7 +82,7 @@ fn modules_are_discovered_from_package_config_in_generator_order() {
     );
     let c = ProjectConfig::load(&root).unwrap();
     assert_eq!(c.module_name, "app");
-    assert_eq!(c.module_dirs, [cache.join("serverpod_auth_server-2.0.0"), cache.join("serverpod-2.0.0")]);
+    assert_eq!(c.modules.dirs(), [cache.join("serverpod_auth_server-2.0.0"), cache.join("serverpod-2.0.0")]);
 }
 
 #[test]
@@ -104,9 +96,9 @@ fn relative_root_uris_resolve_against_dart_tool() {
         r#"{"configVersion": 2, "packages": [{"name": "mod_server", "rootUri": "../../mod_server"}]}"#,
     );
     let c = ProjectConfig::load(&root).unwrap();
-    assert_eq!(c.module_dirs.len(), 1);
-    assert!(c.module_dirs[0].ends_with("mod_server"));
-    assert!(c.module_dirs[0].join("migrations").is_dir());
+    assert_eq!(c.modules.found.len(), 1);
+    assert!(c.modules.found[0].dir.ends_with("mod_server"));
+    assert!(c.modules.found[0].dir.join("migrations").is_dir());
 }
 
 #[test]
@@ -132,7 +124,11 @@ sqlite_path = "data/app.db"
     assert_eq!(c.dialect, "sqlite");
     assert_eq!(c.model_roots, [root.join("lib"), root.join("../shared/lib/src/models")]);
     assert_eq!(c.migrations_dir, root.join("db/migrations"));
-    assert_eq!(c.module_dirs, [root.join("../auth_server")]);
+    // Declared, but not there: missing (an error once the modules are needed), never skipped.
+    assert!(c.modules.found.is_empty());
+    assert_eq!(c.modules.missing.len(), 1);
+    assert_eq!(c.modules.missing[0].package, "../auth_server");
+    assert!(c.modules.missing[0].looks_like_module);
     assert!(!c.jsonb_by_default);
     assert_eq!(c.sqlite_path, root.join("data/app.db"));
 }

@@ -80,11 +80,15 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 
 /// Loads the project and maps it to what strata-db needs.
 pub fn load_project(dir: &Path) -> anyhow::Result<Project> {
-    let cfg = ProjectConfig::load(dir)?;
+    project_of(&ProjectConfig::load(dir)?)
+}
+
+/// The runner's view of a loaded project.
+pub fn project_of(cfg: &ProjectConfig) -> anyhow::Result<Project> {
     if Dialect::parse(&cfg.dialect).is_none() {
         anyhow::bail!("unsupported dialect `{}`", cfg.dialect);
     }
-    Ok(Project::from(&cfg))
+    Ok(Project::from(cfg))
 }
 
 /// Resolves the database from the flags (see [`ConnArgs`]).

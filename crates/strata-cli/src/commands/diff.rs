@@ -62,6 +62,10 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         Err(ProjectError::NotAProject { .. }) => None,
         Err(e) => return Err(e.into()),
     };
+    if let Some(config) = config.as_ref().filter(|_| args.from == "models" || args.to == "models") {
+        // Where each module merged into `models` came from.
+        eprint!("{}", strata_project::module_report(config));
+    }
     let from = resolve_side(project_dir, config.as_ref(), &args.from, &args.connect_timeout)
         .with_context(|| format!("--from {}", scrub_urls(&args.from)))?;
     let to = resolve_side(project_dir, config.as_ref(), &args.to, &args.connect_timeout)

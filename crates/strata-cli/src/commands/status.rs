@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use strata_db::{StatusReport, StatusRow, StepKind, VersionState};
 
-use super::apply::{fmt_duration, load_project, resolve, runtime, ConnArgs};
+use strata_project::ProjectConfig;
+
+use super::apply::{fmt_duration, project_of, resolve, runtime, ConnArgs};
 use crate::exit;
 
 #[derive(clap::Args, Debug)]
@@ -179,7 +181,10 @@ pub fn render(report: &StatusReport, format: &str, database: &str) -> String {
 }
 
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
-    let project = load_project(project_dir)?;
+    let config = ProjectConfig::load(project_dir)?;
+    // Where each module came from, so a missing one is never a surprise.
+    eprint!("{}", strata_project::module_report(&config));
+    let project = project_of(&config)?;
     let target = resolve(&project, &args.conn)?;
     let report = runtime()?.block_on(strata_db::status(&project, &target))?;
     let database = target.to_string();

@@ -50,6 +50,12 @@ pub struct Project {
     pub dir: PathBuf,
 }
 
+/// Writes `text` to `path`, creating its parent directories.
+pub fn write(path: &Path, text: &str) {
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(path, text).unwrap();
+}
+
 pub fn copy_tree(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
@@ -93,14 +99,21 @@ impl Project {
     /// Runs `strata` in the project directory at clock `now`, without the caller's
     /// `DATABASE_URL`.
     pub fn run_at(&self, now: &str, args: &[&str]) -> Run {
-        let out = Command::new(BIN)
-            .args(args)
-            .current_dir(&self.dir)
-            .env("STRATA_NOW", now)
-            .env_remove("DATABASE_URL")
-            .env_remove("RUST_BACKTRACE")
-            .output()
-            .unwrap();
+        self.run_env(now, args, &[])
+    }
+
+    /// [`Project::run_at`] with environment variables set (`Some`) or removed (`None`).
+    pub fn run_env(&self, now: &str, args: &[&str], env: &[(&str, Option<&Path>)]) -> Run {
+        let mut command = Command::new(BIN);
+        command.args(args).current_dir(&self.dir).env("STRATA_NOW", now);
+        command.env_remove("DATABASE_URL").env_remove("RUST_BACKTRACE");
+        for (name, value) in env {
+            match value {
+                Some(v) => command.env(name, v),
+                None => command.env_remove(name),
+            };
+        }
+        let out = command.output().unwrap();
         Run {
             code: out.status.code().unwrap_or(-1),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
