@@ -277,7 +277,7 @@ async fn repair_applied_once_then_migrations(d: Dialect) {
     assert!(steps(&r).is_empty(), "{:?}", steps(&r));
     assert_eq!(env.installed().await.as_deref(), Some(V2));
     let st = strata_db::status(&env.project, &env.target).await.unwrap();
-    assert_eq!(st.rolled_back_by.as_deref(), Some(RV));
+    assert_eq!(st.rolled_back_by, Some(format!("repair migration \"{RV}\"")));
     assert!(!st.up_to_date());
     assert!(st
         .rows

@@ -39,7 +39,13 @@ async fn lock_timeout_names_the_holder_pid_and_lock_is_released_after() {
     // Closing the holder's session frees the lock: nothing to clean up.
     holder.close().await.unwrap();
     env.apply_ok(opts).await;
-    let left: Vec<String> = env.rows("SELECT pid::text FROM pg_locks WHERE locktype = 'advisory'").await;
+    // Only this test's database: tests running in parallel hold their own locks elsewhere.
+    let left: Vec<String> = env
+        .rows(
+            "SELECT pid::text FROM pg_locks WHERE locktype = 'advisory' \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .await;
     assert!(left.is_empty(), "advisory lock left behind: {left:?}");
 }
 
