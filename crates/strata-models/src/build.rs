@@ -597,18 +597,21 @@ impl<'a> Ctx<'a> {
             .unwrap_or(self.options.jsonb_by_default)
     }
 
-    /// Finds, in `class`'s hierarchy, the field whose relation has the given name.
+    /// Finds, in `class`'s hierarchy, the other field whose relation has the given name. `side`
+    /// is the field asking: in a self-relation both sides live in one class, and a field is
+    /// never its own partner.
     fn named_partner(
         &self,
         class: usize,
         chains: &HashMap<usize, Vec<usize>>,
         name: &str,
+        side: &FieldDef,
     ) -> Option<&'a FieldDef> {
         let chain = chains.get(&class)?;
-        self.ordered_fields(chain)
-            .into_iter()
-            .map(|(_, f)| f)
-            .find(|f| f.relation.as_ref().and_then(|r| r.name.as_ref()).is_some_and(|n| n.value == name))
+        self.ordered_fields(chain).into_iter().map(|(_, f)| f).find(|f| {
+            !std::ptr::eq(*f, side)
+                && f.relation.as_ref().and_then(|r| r.name.as_ref()).is_some_and(|n| n.value == name)
+        })
     }
 
     /// Pass 1: implicit 1:n list relations inject a hidden FK column into the child table.
@@ -646,7 +649,7 @@ impl<'a> Ctx<'a> {
                 );
             }
             if let Some(name) = &rel.name {
-                if self.named_partner(child, chains, &name.value).is_none() {
+                if self.named_partner(child, chains, &name.value, f).is_none() {
                     self.sink.err(file, name.loc, format!("no field in class \"{}\" has relation(name={}); add the other side of the relation", child_class.name, name.value));
                 }
                 continue;
@@ -1096,7 +1099,7 @@ impl<'a> Ctx<'a> {
         };
         // Named relations: the side with field= (or the many side of a list) holds the FK.
         if let (Some(name), None, Some(pi)) = (&rel.name, &rel.field, info.class_ref) {
-            match self.named_partner(pi, chains, &name.value) {
+            match self.named_partner(pi, chains, &name.value, f) {
                 None => {
                     self.sink.err(file, name.loc, format!("no field in class \"{}\" has relation(name={}); add the other side of the relation", self.class(pi).map(|p| p.name.as_str()).unwrap_or("?"), name.value));
                     return;

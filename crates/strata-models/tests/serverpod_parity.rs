@@ -1,0 +1,34 @@
+//! Model files Serverpod accepts that strata once rejected (issue 7), each with the definition
+//! Serverpod's analyzer yields for it. Inputs are our own fixtures in `fixtures/models/parity/`.
+
+mod common;
+
+use common::*;
+use strata_schema::ForeignKeyAction;
+
+/// The text of `fixtures/models/parity/<name>`.
+fn parity_fixture(name: &str) -> String {
+    let path = format!("{}/../../fixtures/models/parity/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {path}: {e}"))
+}
+
+/// Both sides of each named relation live in one class: the side with `field=` holds the
+/// foreign key, its partner none; a list partner puts the implicit id on the object side.
+#[test]
+fn named_self_relation_pairs_two_fields_of_one_class() {
+    let table = one(&parity_fixture("named_self_relation.spy.yaml"));
+    assert_eq!(col_names(&table), ["id", "title", "afterId", "ownerId"]);
+    assert!(col(&table, "afterId").is_nullable && col(&table, "ownerId").is_nullable);
+    let fks: Vec<_> = table
+        .foreign_keys
+        .iter()
+        .map(|f| (f.constraint_name.as_str(), f.columns.clone(), f.reference_table.as_str(), f.on_delete))
+        .collect();
+    assert_eq!(
+        fks,
+        [
+            ("step_fk_0", vec!["afterId".to_string()], "step", Some(ForeignKeyAction::SetNull)),
+            ("step_fk_1", vec!["ownerId".to_string()], "step", Some(ForeignKeyAction::NoAction)),
+        ]
+    );
+}
