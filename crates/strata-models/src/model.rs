@@ -512,7 +512,13 @@ fn parse_field(file: usize, k: &Node, v: &Node, sink: &mut Sink) -> Option<Field
             } else {
                 v.loc
             };
-            let mut pieces = spec::split_top_level(text).into_iter();
+            let mut pieces = spec::split_top_level(text);
+            // Serverpod ignores a trailing comma (`field: CustomClass,`); an empty item inside
+            // the list is still reported, it is most likely a lost key.
+            if pieces.len() > 1 && pieces.last().is_some_and(|(_, p)| p.is_empty()) {
+                pieces.pop();
+            }
+            let mut pieces = pieces.into_iter();
             let (toff, ttext) = pieces.next().unwrap_or((0, String::new()));
             let mut items = Vec::new();
             for (off, piece) in pieces {

@@ -32,3 +32,13 @@ fn named_self_relation_pairs_two_fields_of_one_class() {
         ]
     );
 }
+
+/// A comma at the end of a field definition is ignored, as Serverpod's splitter drops empty
+/// parts; the fields keep their type and keys.
+#[test]
+fn trailing_comma_after_a_field_definition_is_accepted() {
+    let table = one(&parity_fixture("trailing_comma.spy.yaml"));
+    assert_eq!(col_names(&table), ["id", "label", "weight", "sentAt"]);
+    assert_eq!(col(&table, "weight").column_default.as_deref(), Some("1.5"));
+    assert!(col(&table, "weight").is_nullable && !col(&table, "sentAt").is_nullable);
+}
