@@ -326,11 +326,14 @@ fn parse_enum(file: usize, entries: &[(Node, Node)], name_node: &Node, sink: &mu
                             continue;
                         }
                     };
-                    if !names::is_field_name(text) {
+                    if !names::is_enum_value_name(text) {
                         sink.err(
                             file,
                             loc,
-                            format!("\"{text}\" is not a valid enum value; use lowerCamelCase"),
+                            format!(
+                                "\"{text}\" is not a valid enum value; use letters, digits and \
+                                 underscores, not starting with a digit (e.g. lowerCamelCase)"
+                            ),
                         );
                     } else if !seen.insert(text) {
                         sink.err(file, loc, format!("duplicate enum value \"{text}\""));

@@ -15,10 +15,18 @@ pub fn is_class_name(s: &str) -> bool {
     matches!(c.next(), Some(f) if f.is_ascii_uppercase()) && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// lowerCamelCase (or snake_case) field, column and enum value names.
+/// lowerCamelCase (or snake_case) field and column names.
 pub fn is_field_name(s: &str) -> bool {
     let mut c = s.chars();
     matches!(c.next(), Some(f) if f.is_ascii_lowercase()) && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A Dart identifier, as Serverpod's `isValidEnumName` accepts for enum values (`daily`,
+/// `Daily`, `A`, `_x`): letters, digits and underscores, not starting with a digit.
+pub fn is_enum_value_name(s: &str) -> bool {
+    let mut c = s.chars();
+    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
+        && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// `^[a-z]+[a-z0-9_]*$`, at most 56 characters.

@@ -42,3 +42,24 @@ fn trailing_comma_after_a_field_definition_is_accepted() {
     assert_eq!(col(&table, "weight").column_default.as_deref(), Some("1.5"));
     assert!(col(&table, "weight").is_nullable && !col(&table, "sentAt").is_nullable);
 }
+
+/// Enum values need only be Dart identifiers (Serverpod's `isValidEnumName`): `Daily`, `A`
+/// and `NIGHTLY_RUN` are accepted, and a default names one of them.
+#[test]
+fn enum_values_that_are_not_lower_camel_case_are_accepted() {
+    let def = ok(&[
+        ("cadence.spy.yaml", &parity_fixture("cadence.spy.yaml")),
+        ("report.spy.yaml", &parity_fixture("report.spy.yaml")),
+    ]);
+    let table = def.table("report").expect("table report");
+    assert_eq!(col(table, "cadence").column_default.as_deref(), Some("'Metatrader'"));
+    assert_eq!(col(table, "fallback").dart_type.as_deref(), Some("protocol:Cadence?"));
+}
+
+/// What is not a Dart identifier is still refused, naming the value.
+#[test]
+fn enum_values_that_are_not_identifiers_are_refused() {
+    let d = err_one("enum: E\nvalues:\n  - 1st\n  - ok-not\n");
+    assert_err(&d, 3, 5, "\"1st\" is not a valid enum value");
+    assert_err(&d, 4, 5, "\"ok-not\" is not a valid enum value");
+}
