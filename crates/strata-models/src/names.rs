@@ -112,28 +112,26 @@ pub fn check_index_name(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `first` lowercased as in Dart's camelCase of a snake_case name (`user_data` -> `userData`).
-pub fn camel(s: &str) -> String {
-    let p = pascal(s);
-    let mut c = p.chars();
-    match c.next() {
-        Some(f) => f.to_ascii_lowercase().to_string() + c.as_str(),
-        None => String::new(),
+/// Serverpod's `toCamelCase` (serverpod_shared): split at spaces and underscores, then every
+/// part capitalised (first letter upper, the rest lower), the first part lowercased instead
+/// when `lower_first`. So `userNotes` -> `Usernotes`, `user_note` -> `UserNote`.
+pub fn serverpod_camel_case(s: &str, lower_first: bool) -> String {
+    let capitalize = |p: &str| {
+        let mut c = p.chars();
+        match c.next() {
+            Some(f) => f.to_uppercase().collect::<String>() + &c.as_str().to_lowercase(),
+            None => String::new(),
+        }
+    };
+    let mut out = String::with_capacity(s.len());
+    for (i, part) in s.split([' ', '_']).enumerate() {
+        if i == 0 && lower_first {
+            out.push_str(&part.to_lowercase());
+        } else {
+            out.push_str(&capitalize(part));
+        }
     }
-}
-
-/// PascalCase of a snake_case or camelCase name (`user_data` -> `UserData`, `items` -> `Items`).
-pub fn pascal(s: &str) -> String {
-    s.split('_')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut c = p.chars();
-            match c.next() {
-                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect()
+    out
 }
 
 /// Serverpod's deterministic identifier truncation: when `identifier` is longer than
@@ -188,10 +186,11 @@ mod tests {
 
     #[test]
     fn case_conversion() {
-        assert_eq!(camel("user_data"), "userData");
-        assert_eq!(pascal("user_data"), "UserData");
-        assert_eq!(pascal("chapters"), "Chapters");
-        assert_eq!(pascal("bookChapters"), "BookChapters");
+        assert_eq!(serverpod_camel_case("user_data", true), "userData");
+        assert_eq!(serverpod_camel_case("user_data", false), "UserData");
+        assert_eq!(serverpod_camel_case("chapters", false), "Chapters");
+        // Serverpod lowercases the rest of each part: a camelCase field loses its humps.
+        assert_eq!(serverpod_camel_case("bookChapters", false), "Bookchapters");
     }
 
     #[test]

@@ -4,6 +4,7 @@
 mod common;
 
 use common::*;
+use strata_models::ModelOptions;
 use strata_schema::ForeignKeyAction;
 
 /// The text of `fixtures/models/parity/<name>`.
@@ -62,4 +63,28 @@ fn enum_values_that_are_not_identifiers_are_refused() {
     let d = err_one("enum: E\nvalues:\n  - 1st\n  - ok-not\n");
     assert_err(&d, 3, 5, "\"1st\" is not a valid enum value");
     assert_err(&d, 4, 5, "\"ok-not\" is not a valid enum value");
+}
+
+/// The hidden column of an implicit list relation is named with Serverpod's `toCamelCase`,
+/// which lowercases all but the first letter of each part: field `topRowBooks` on table
+/// `book_shelf` gives `_bookShelfToprowbooksBookShelfId`.
+#[test]
+fn implicit_list_relation_column_uses_serverpods_camel_case() {
+    let def = ok(&[
+        ("shelf.spy.yaml", &parity_fixture("shelf.spy.yaml")),
+        ("volume.spy.yaml", &parity_fixture("volume.spy.yaml")),
+    ]);
+    let volume = def.table("volume").expect("table volume");
+    assert_eq!(col_names(volume), ["id", "title", "_bookShelfToprowbooksBookShelfId"]);
+}
+
+/// The bookkeeping table is reserved for every module but `serverpod`, whose own package
+/// declares it.
+#[test]
+fn only_the_serverpod_module_may_declare_serverpod_migrations() {
+    let text = parity_fixture("migration_version.spy.yaml");
+    let own =
+        build_with(&[("m.spy.yaml", &text)], &ModelOptions::new("serverpod")).expect("serverpod builds");
+    assert_eq!(own.tables[0].name, "serverpod_migrations");
+    assert_err(&err_one(&text), 2, 8, "table name \"serverpod_migrations\" is reserved");
 }
