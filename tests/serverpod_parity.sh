@@ -29,7 +29,17 @@ if found:
     for was, now in zip(versions(old), versions(new)):
         block = block.replace('"version": "%s"' % was, '"version": "%s"' % now, 1)
     old = old[: found.start()] + block + old[found.end():]
-sys.exit(0 if old == new else 1)
+if old == new:
+    sys.exit(0)
+a, b = json.loads(old), json.loads(new)
+if a.get("tables") != b.get("tables"):
+    print("tables differ")
+elif a.get("installedModules") != b.get("installedModules"):
+    names = lambda d: ",".join(m["module"] for m in d.get("installedModules", []))
+    print("tables equal; installedModules differ: committed %s, strata %s" % (names(a), names(b)))
+else:
+    print("tables equal; formatting differs")
+sys.exit(1)
 PY
 }
 while IFS= read -r gen; do
@@ -48,10 +58,10 @@ while IFS= read -r gen; do
   before=$(ls "$pkg/migrations")
   if "$strata" create-migration -C "$pkg" --empty --tag parity >"$log" 2>&1; then
     new=$(comm -13 <(echo "$before") <(ls "$pkg/migrations") | head -1)
-    if same_project_definition "$latest" "$pkg/migrations/$new/definition_project.json"; then
+    if why=$(same_project_definition "$latest" "$pkg/migrations/$new/definition_project.json"); then
       echo "PASS $rel"; pass=$((pass + 1))
     else
-      echo "FAIL $rel: --empty definition_project.json differs from ${latest#"$checkout"/}"
+      echo "FAIL $rel: --empty definition_project.json differs from ${latest#"$checkout"/}: $why"
     fi
     [ -n "$new" ] && rm -rf "${pkg:?}/migrations/$new"
   else
