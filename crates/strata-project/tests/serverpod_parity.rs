@@ -82,3 +82,27 @@ fn a_module_class_is_found_by_the_module_nickname() {
         plot.foreign_keys.iter().map(|f| (f.constraint_name.as_str(), f.reference_table.as_str())).collect();
     assert_eq!(fks, [("plot_fk_0", "gardener")]);
 }
+
+/// A `shared_packages` entry that is not a relative path to a package is refused, naming
+/// `config/generator.yaml` and what to fix.
+#[test]
+fn a_bad_shared_package_entry_is_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("config")).unwrap();
+    std::fs::write(root.join("pubspec.yaml"), "name: shop_server\n").unwrap();
+    let generator = root.join("config/generator.yaml");
+    let cases = [
+        ("shared_packages: ../shop_shared\n", "must be a list of package paths"),
+        ("shared_packages:\n  - /abs/shop_shared\n", "must be a path relative to the server package"),
+    ];
+    for (yaml, message) in cases {
+        std::fs::write(&generator, yaml).unwrap();
+        let err = ProjectConfig::load(root).unwrap_err().to_string();
+        assert!(err.contains("generator.yaml") && err.contains(message), "{err}");
+    }
+    std::fs::write(&generator, "shared_packages:\n  - ../missing_shared\n").unwrap();
+    let config = ProjectConfig::load(root).expect("the path is only followed when models are read");
+    let err = config.shared_packages().unwrap_err().to_string();
+    assert!(err.contains("missing_shared") && err.contains("has no pubspec.yaml"), "{err}");
+}
