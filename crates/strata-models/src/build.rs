@@ -46,6 +46,9 @@ const BUILT_IN_TYPES: &[&str] = &[
 /// of that name would clash with them on the first `apply`.
 const BOOKKEEPING_TABLES: &[&str] = &["serverpod_migrations", "strata_migration_history"];
 
+/// The module that owns `serverpod_migrations` (Serverpod's own server package).
+const SERVERPOD_MODULE: &str = "serverpod";
+
 const INDEX_TYPES: &[&str] = &["btree", "hash", "gin", "gist", "spgist", "brin", "hnsw", "ivfflat"];
 
 /// Index names claimed so far (folded to lower case where the database ignores case), with
@@ -135,11 +138,18 @@ struct Ctx<'a> {
     /// Project tables: name -> class index.
     tables: HashMap<&'a str, usize>,
     options: &'a ModelOptions,
+    /// Per model file: the shared package it belongs to.
+    packages: &'a [Option<&'a str>],
     sink: Sink,
 }
 
 /// Builds the project definition; errors are left in the returned sink.
-pub fn build(defs: &[Def], options: &ModelOptions, mut sink: Sink) -> (DatabaseDefinition, Sink) {
+pub fn build<'a>(
+    defs: &'a [Def],
+    options: &'a ModelOptions,
+    packages: &'a [Option<&'a str>],
+    mut sink: Sink,
+) -> (DatabaseDefinition, Sink) {
     let mut by_name: HashMap<&str, usize> = HashMap::new();
     let mut tables: HashMap<&str, usize> = HashMap::new();
     for (i, d) in defs.iter().enumerate() {
@@ -177,8 +187,8 @@ pub fn build(defs: &[Def], options: &ModelOptions, mut sink: Sink) -> (DatabaseD
             }
         }
     }
-    check_reserved_names(defs, &mut sink);
-    let mut ctx = Ctx { defs, by_name, tables, options, sink };
+    check_reserved_names(defs, &options.module_name, &mut sink);
+    let mut ctx = Ctx { defs, by_name, tables, options, packages, sink };
     let mut out = DatabaseDefinition::empty(options.module_name.clone());
 
     // Hierarchies (root first) for every class; broken ones are reported once.
@@ -225,8 +235,9 @@ pub fn build(defs: &[Def], options: &ModelOptions, mut sink: Sink) -> (DatabaseD
     (out, ctx.sink)
 }
 
-/// Model names that shadow a built-in type, and table names of the bookkeeping tables.
-fn check_reserved_names(defs: &[Def], sink: &mut Sink) {
+/// Model names that shadow a built-in type, and table names of the bookkeeping tables (which
+/// only the `serverpod` module itself declares).
+fn check_reserved_names(defs: &[Def], module_name: &str, sink: &mut Sink) {
     for d in defs {
         if BUILT_IN_TYPES.contains(&d.name()) {
             sink.err(
@@ -241,6 +252,9 @@ fn check_reserved_names(defs: &[Def], sink: &mut Sink) {
             );
         }
         let Def::Class(c) = d else { continue };
+        if module_name == SERVERPOD_MODULE {
+            continue;
+        }
         if let Some(t) = c.table.as_ref().filter(|t| BOOKKEEPING_TABLES.contains(&t.value.as_str())) {
             sink.err(
                 c.file,
@@ -362,6 +376,20 @@ impl<'a> Ctx<'a> {
     }
 
     /// `module:alias:Name` -> (`module-name`, `Name`).
+    /// `name` without a shared package prefix (`my_shared:Model` -> `Model`).
+    fn local_name<'n>(&self, name: &'n str) -> &'n str {
+        match name.split_once(':') {
+            Some((package, local)) if self.options.shared_packages.iter().any(|p| p.name == package) => local,
+            _ => name,
+        }
+    }
+
+    /// The `extraClasses` entry declaring class `name` (its text is the Dart type Serverpod
+    /// records: `package:<pkg>/<file>.dart:<Class>`).
+    fn extra_class(&self, name: &str) -> Option<&'a str> {
+        self.options.extra_classes.iter().find(|e| e.rsplit(':').next() == Some(name)).map(String::as_str)
+    }
+
     fn module_type(&self, name: &str) -> Option<(String, String)> {
         let rest = name.strip_prefix("module:")?;
         let (alias, class) = rest.split_once(':')?;
@@ -387,7 +415,7 @@ impl<'a> Ctx<'a> {
             }
             return Ok(format!("({}){q}", pos.join(", ")));
         }
-        let name = ty.name.as_str();
+        let name = self.local_name(&ty.name);
         let arity = match name {
             "List" | "Set" => 1,
             "Map" => 2,
@@ -441,8 +469,13 @@ impl<'a> Ctx<'a> {
             _ => {
                 if let Some((module, class)) = self.module_type(name) {
                     format!("{module}:{class}")
-                } else if self.by_name.contains_key(name) {
-                    format!("protocol:{name}")
+                } else if let Some(&i) = self.by_name.get(name) {
+                    match self.packages.get(self.defs[i].file()).copied().flatten() {
+                        Some(package) => format!("{package}:{name}"),
+                        None => format!("protocol:{name}"),
+                    }
+                } else if let Some(entry) = self.extra_class(name) {
+                    entry.to_string()
                 } else {
                     return Err(format!("unknown type \"{name}\"; known types are {KNOWN_TYPES}"));
                 }
@@ -491,6 +524,7 @@ impl<'a> Ctx<'a> {
                 (ColumnType::GeographyGeometryCollection, DefaultKind::Unsupported(ty.name.clone()))
             }
             name => {
+                let name = self.local_name(name);
                 if let Some(&i) = self.by_name.get(name) {
                     match &self.defs[i] {
                         Def::Enum(e) => (
@@ -509,7 +543,7 @@ impl<'a> Ctx<'a> {
                     if name == "List" {
                         if let Some(g) = ty.generics.first() {
                             if g.record.is_none() {
-                                if let Some(&i) = self.by_name.get(g.name.as_str()) {
+                                if let Some(&i) = self.by_name.get(self.local_name(&g.name)) {
                                     if matches!(self.defs[i], Def::Class(_)) {
                                         info.list_of = Some(i);
                                     }
@@ -597,18 +631,21 @@ impl<'a> Ctx<'a> {
             .unwrap_or(self.options.jsonb_by_default)
     }
 
-    /// Finds, in `class`'s hierarchy, the field whose relation has the given name.
+    /// Finds, in `class`'s hierarchy, the other field whose relation has the given name. `side`
+    /// is the field asking: in a self-relation both sides live in one class, and a field is
+    /// never its own partner.
     fn named_partner(
         &self,
         class: usize,
         chains: &HashMap<usize, Vec<usize>>,
         name: &str,
+        side: &FieldDef,
     ) -> Option<&'a FieldDef> {
         let chain = chains.get(&class)?;
-        self.ordered_fields(chain)
-            .into_iter()
-            .map(|(_, f)| f)
-            .find(|f| f.relation.as_ref().and_then(|r| r.name.as_ref()).is_some_and(|n| n.value == name))
+        self.ordered_fields(chain).into_iter().map(|(_, f)| f).find(|f| {
+            !std::ptr::eq(*f, side)
+                && f.relation.as_ref().and_then(|r| r.name.as_ref()).is_some_and(|n| n.value == name)
+        })
     }
 
     /// Pass 1: implicit 1:n list relations inject a hidden FK column into the child table.
@@ -646,7 +683,7 @@ impl<'a> Ctx<'a> {
                 );
             }
             if let Some(name) = &rel.name {
-                if self.named_partner(child, chains, &name.value).is_none() {
+                if self.named_partner(child, chains, &name.value, f).is_none() {
                     self.sink.err(file, name.loc, format!("no field in class \"{}\" has relation(name={}); add the other side of the relation", child_class.name, name.value));
                 }
                 continue;
@@ -654,9 +691,9 @@ impl<'a> Ctx<'a> {
             let id = ids.get(&ci).copied().unwrap_or(IdKind::Int);
             let col_name = names::implicit_id_field(&format!(
                 "_{}{}{}",
-                names::camel(&table.value),
-                names::pascal(&f.name),
-                names::pascal(&table.value)
+                names::serverpod_camel_case(&table.value, true),
+                names::serverpod_camel_case(&f.name, false),
+                names::serverpod_camel_case(&table.value, false)
             ));
             injected.entry(child).or_default().push(Col {
                 def: ColumnDefinition {
@@ -1096,7 +1133,7 @@ impl<'a> Ctx<'a> {
         };
         // Named relations: the side with field= (or the many side of a list) holds the FK.
         if let (Some(name), None, Some(pi)) = (&rel.name, &rel.field, info.class_ref) {
-            match self.named_partner(pi, chains, &name.value) {
+            match self.named_partner(pi, chains, &name.value, f) {
                 None => {
                     self.sink.err(file, name.loc, format!("no field in class \"{}\" has relation(name={}); add the other side of the relation", self.class(pi).map(|p| p.name.as_str()).unwrap_or("?"), name.value));
                     return;

@@ -45,6 +45,21 @@ pub struct ModelOptions {
     /// What the target database refuses that the model format allows. The default refuses
     /// nothing beyond the format's own rules.
     pub database: DatabaseRules,
+    /// `extraClasses` from `config/generator.yaml` (`package:<pkg>/<file>.dart:<Class>`):
+    /// custom serializable classes, usable as field types and stored as json.
+    pub extra_classes: Vec<String>,
+    /// Shared packages (`shared_packages:`): model files under `dir` belong to the package
+    /// `name`, whose types print as `<name>:<Class>` and may be written that way.
+    pub shared_packages: Vec<SharedPackage>,
+}
+
+/// A shared package whose models are part of the project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedPackage {
+    /// The package name from its `pubspec.yaml`.
+    pub name: String,
+    /// Its directory, as the paths of its model files begin.
+    pub dir: PathBuf,
 }
 
 /// Limits of the database the models are deployed to, checked while parsing so that the error
@@ -170,7 +185,8 @@ pub fn build_project_definition(
             Err(e) => sink.err(i, e.loc, e.message),
         }
     }
-    let (definition, sink) = build::build(&defs, options, sink);
+    let packages: Vec<Option<&str>> = files.iter().map(|f| shared_package_of(&f.path, options)).collect();
+    let (definition, sink) = build::build(&defs, options, &packages, sink);
     if sink.errors.is_empty() {
         return Ok(definition);
     }
@@ -190,6 +206,11 @@ pub fn build_project_definition(
             })
             .collect(),
     ))
+}
+
+/// The shared package a model file belongs to, if any.
+fn shared_package_of<'o>(path: &Path, options: &'o ModelOptions) -> Option<&'o str> {
+    options.shared_packages.iter().find(|p| path.starts_with(&p.dir)).map(|p| p.name.as_str())
 }
 
 /// Replaces `{file:N}` placeholders (cross-file references) with the file's path.

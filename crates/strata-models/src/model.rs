@@ -326,11 +326,14 @@ fn parse_enum(file: usize, entries: &[(Node, Node)], name_node: &Node, sink: &mu
                             continue;
                         }
                     };
-                    if !names::is_field_name(text) {
+                    if !names::is_enum_value_name(text) {
                         sink.err(
                             file,
                             loc,
-                            format!("\"{text}\" is not a valid enum value; use lowerCamelCase"),
+                            format!(
+                                "\"{text}\" is not a valid enum value; use letters, digits and \
+                                 underscores, not starting with a digit (e.g. lowerCamelCase)"
+                            ),
                         );
                     } else if !seen.insert(text) {
                         sink.err(file, loc, format!("duplicate enum value \"{text}\""));
@@ -512,7 +515,13 @@ fn parse_field(file: usize, k: &Node, v: &Node, sink: &mut Sink) -> Option<Field
             } else {
                 v.loc
             };
-            let mut pieces = spec::split_top_level(text).into_iter();
+            let mut pieces = spec::split_top_level(text);
+            // Serverpod ignores a trailing comma (`field: CustomClass,`); an empty item inside
+            // the list is still reported, it is most likely a lost key.
+            if pieces.len() > 1 && pieces.last().is_some_and(|(_, p)| p.is_empty()) {
+                pieces.pop();
+            }
+            let mut pieces = pieces.into_iter();
             let (toff, ttext) = pieces.next().unwrap_or((0, String::new()));
             let mut items = Vec::new();
             for (off, piece) in pieces {

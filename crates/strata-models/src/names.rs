@@ -15,10 +15,18 @@ pub fn is_class_name(s: &str) -> bool {
     matches!(c.next(), Some(f) if f.is_ascii_uppercase()) && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// lowerCamelCase (or snake_case) field, column and enum value names.
+/// lowerCamelCase (or snake_case) field and column names.
 pub fn is_field_name(s: &str) -> bool {
     let mut c = s.chars();
     matches!(c.next(), Some(f) if f.is_ascii_lowercase()) && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A Dart identifier, as Serverpod's `isValidEnumName` accepts for enum values (`daily`,
+/// `Daily`, `A`, `_x`): letters, digits and underscores, not starting with a digit.
+pub fn is_enum_value_name(s: &str) -> bool {
+    let mut c = s.chars();
+    matches!(c.next(), Some(f) if f.is_ascii_alphabetic() || f == '_')
+        && c.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// `^[a-z]+[a-z0-9_]*$`, at most 56 characters.
@@ -104,28 +112,26 @@ pub fn check_index_name(s: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// `first` lowercased as in Dart's camelCase of a snake_case name (`user_data` -> `userData`).
-pub fn camel(s: &str) -> String {
-    let p = pascal(s);
-    let mut c = p.chars();
-    match c.next() {
-        Some(f) => f.to_ascii_lowercase().to_string() + c.as_str(),
-        None => String::new(),
+/// Serverpod's `toCamelCase` (serverpod_shared): split at spaces and underscores, then every
+/// part capitalised (first letter upper, the rest lower), the first part lowercased instead
+/// when `lower_first`. So `userNotes` -> `Usernotes`, `user_note` -> `UserNote`.
+pub fn serverpod_camel_case(s: &str, lower_first: bool) -> String {
+    let capitalize = |p: &str| {
+        let mut c = p.chars();
+        match c.next() {
+            Some(f) => f.to_uppercase().collect::<String>() + &c.as_str().to_lowercase(),
+            None => String::new(),
+        }
+    };
+    let mut out = String::with_capacity(s.len());
+    for (i, part) in s.split([' ', '_']).enumerate() {
+        if i == 0 && lower_first {
+            out.push_str(&part.to_lowercase());
+        } else {
+            out.push_str(&capitalize(part));
+        }
     }
-}
-
-/// PascalCase of a snake_case or camelCase name (`user_data` -> `UserData`, `items` -> `Items`).
-pub fn pascal(s: &str) -> String {
-    s.split('_')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let mut c = p.chars();
-            match c.next() {
-                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
-                None => String::new(),
-            }
-        })
-        .collect()
+    out
 }
 
 /// Serverpod's deterministic identifier truncation: when `identifier` is longer than
@@ -180,10 +186,11 @@ mod tests {
 
     #[test]
     fn case_conversion() {
-        assert_eq!(camel("user_data"), "userData");
-        assert_eq!(pascal("user_data"), "UserData");
-        assert_eq!(pascal("chapters"), "Chapters");
-        assert_eq!(pascal("bookChapters"), "BookChapters");
+        assert_eq!(serverpod_camel_case("user_data", true), "userData");
+        assert_eq!(serverpod_camel_case("user_data", false), "UserData");
+        assert_eq!(serverpod_camel_case("chapters", false), "Chapters");
+        // Serverpod lowercases the rest of each part: a camelCase field loses its humps.
+        assert_eq!(serverpod_camel_case("bookChapters", false), "Bookchapters");
     }
 
     #[test]

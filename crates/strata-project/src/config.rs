@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use saphyr::{LoadableYamlNode, MarkedYaml, Yaml};
 use serde::Deserialize;
 
+use strata_models::SharedPackage;
+
 use crate::error::ProjectError;
 use crate::modules::{resolve_modules, Modules, PubCache};
 
@@ -40,6 +42,9 @@ pub struct ProjectConfig {
     pub modules: Modules,
     /// `serialize_as_jsonb_by_default`.
     pub jsonb_by_default: bool,
+    /// Shared packages (`shared_packages:` in `config/generator.yaml`): their models, enums and
+    /// tables are the project's own, as in Serverpod.
+    pub shared_package_dirs: Vec<PathBuf>,
     /// Default database file for the embedded SQLite dialect.
     pub sqlite_path: PathBuf,
 }
@@ -156,7 +161,12 @@ impl ProjectConfig {
         let listed = generator.as_ref().map(|g| g.modules.as_slice()).unwrap_or(&[]);
         let modules = resolve_modules(&root, file.module_dirs.as_deref(), listed, pub_cache)?;
 
+        let shared_package_dirs = generator
+            .as_ref()
+            .map(|g| g.shared_packages.iter().map(|p| under(&root, p)).collect())
+            .unwrap_or_default();
         Ok(ProjectConfig {
+            shared_package_dirs,
             repair_dir: under(&root, "repair-migration"),
             root,
             module_name,
@@ -172,11 +182,65 @@ impl ProjectConfig {
     /// Module nicknames from `config/generator.yaml` (`modules: serverpod_auth: nickname: auth`),
     /// nickname -> module name, for resolving `module:auth:UserInfo` in models. Empty without
     /// the file.
+    ///
+    /// A module's own `nickname:` (in its `config/generator.yaml`) is its default nickname,
+    /// as in Serverpod: `module:auth:UserInfo` works without the project listing the module.
+    /// The project's `modules:` entries override it.
     pub fn module_aliases(&self) -> Result<BTreeMap<String, String>, ProjectError> {
+        let mut aliases = self.module_own_nicknames()?;
+        let path = self.root.join("config").join("generator.yaml");
+        if let Some(text) = read_optional(&path)? {
+            aliases.extend(GeneratorYaml::parse(&path, &text)?.aliases);
+        }
+        Ok(aliases)
+    }
+
+    /// nickname -> module name from each dependency module's own `config/generator.yaml`.
+    fn module_own_nicknames(&self) -> Result<BTreeMap<String, String>, ProjectError> {
+        let mut aliases = BTreeMap::new();
+        for dir in &self.modules.dirs() {
+            let path = dir.join("config").join("generator.yaml");
+            let Some(text) = read_optional(&path)? else { continue };
+            let Some(nickname) = GeneratorYaml::parse(&path, &text)?.nickname else { continue };
+            let pubspec = dir.join("pubspec.yaml");
+            let name = match read_optional(&pubspec)? {
+                Some(text) => module_name_from_pubspec(&pubspec, &text)?,
+                None => continue,
+            };
+            aliases.insert(nickname, name);
+        }
+        Ok(aliases)
+    }
+
+    /// Each shared package's name (from its `pubspec.yaml`) and directory.
+    pub fn shared_packages(&self) -> Result<Vec<SharedPackage>, ProjectError> {
+        let mut out = Vec::with_capacity(self.shared_package_dirs.len());
+        for dir in &self.shared_package_dirs {
+            let pubspec = dir.join("pubspec.yaml");
+            let Some(text) = read_optional(&pubspec)? else {
+                return Err(ProjectError::Config {
+                    path: self.root.join("config").join("generator.yaml"),
+                    line: 1,
+                    column: 1,
+                    message: format!(
+                        "shared package {} has no pubspec.yaml; fix its path under shared_packages",
+                        dir.display()
+                    ),
+                });
+            };
+            let name = package_name_from_pubspec(&pubspec, &text)?;
+            out.push(SharedPackage { name, dir: dir.clone() });
+        }
+        Ok(out)
+    }
+
+    /// The entries under `extraClasses` in `config/generator.yaml`
+    /// (`package:<pkg>/<file>.dart:<Class>`): custom serializable classes, stored as json.
+    pub fn extra_classes(&self) -> Result<Vec<String>, ProjectError> {
         let path = self.root.join("config").join("generator.yaml");
         match read_optional(&path)? {
-            Some(text) => Ok(GeneratorYaml::parse(&path, &text)?.aliases),
-            None => Ok(BTreeMap::new()),
+            Some(text) => Ok(GeneratorYaml::parse(&path, &text)?.extra_classes),
+            None => Ok(Vec::new()),
         }
     }
 
@@ -255,6 +319,12 @@ fn yaml_error(path: &Path, e: &saphyr::ScanError) -> ProjectError {
 /// must be a valid package name, like `module_name` in strata.toml, since it ends up in every
 /// `definition.json` and in the bookkeeping rows.
 fn module_name_from_pubspec(path: &Path, text: &str) -> Result<String, ProjectError> {
+    let name = package_name_from_pubspec(path, text)?;
+    Ok(name.strip_suffix("_server").filter(|s| !s.is_empty()).unwrap_or(&name).to_string())
+}
+
+/// The validated `name:` of a `pubspec.yaml`.
+fn package_name_from_pubspec(path: &Path, text: &str) -> Result<String, ProjectError> {
     let docs = MarkedYaml::load_from_str(text).map_err(|e| yaml_error(path, &e))?;
     let node = docs.first().and_then(|d| d.data.as_mapping_get("name"));
     let name = node.and_then(|n| n.data.as_str().map(|s| (s.trim(), n.span.start)));
@@ -278,7 +348,7 @@ fn module_name_from_pubspec(path: &Path, text: &str) -> Result<String, ProjectEr
             ),
         });
     }
-    Ok(name.strip_suffix("_server").filter(|s| !s.is_empty()).unwrap_or(name).to_string())
+    Ok(name.to_string())
 }
 
 /// The run-mode config files Serverpod reads the database dialect from: every
@@ -355,6 +425,12 @@ struct GeneratorYaml {
     modules: Vec<String>,
     /// `nickname` -> module name.
     aliases: BTreeMap<String, String>,
+    /// The package's own `nickname:` (a module's default nickname).
+    nickname: Option<String>,
+    /// `shared_packages:` paths, relative to the server package.
+    shared_packages: Vec<String>,
+    /// `extraClasses:` entries.
+    extra_classes: Vec<String>,
 }
 
 impl GeneratorYaml {
@@ -376,8 +452,42 @@ impl GeneratorYaml {
                 modules.extend(seq.iter().filter_map(|k| k.as_str()).map(str::to_string));
             }
         }
-        Ok(GeneratorYaml { jsonb_by_default, modules, aliases })
+        let nickname = doc.as_mapping_get("nickname").and_then(|v| v.as_str()).map(str::to_string);
+        let extra_classes = string_list(&doc, "extraClasses").iter().map(|e| e.trim().to_string()).collect();
+        let shared_packages = shared_package_paths(path, &doc)?;
+        Ok(GeneratorYaml { jsonb_by_default, modules, aliases, nickname, shared_packages, extra_classes })
     }
+}
+
+/// The strings of the list under `key` (non-strings skipped; no list, no strings).
+fn string_list(doc: &Yaml, key: &str) -> Vec<String> {
+    let Some(seq) = doc.as_mapping_get(key).and_then(|v| v.as_sequence()) else { return Vec::new() };
+    seq.iter().filter_map(|v| v.as_str()).map(str::to_string).collect()
+}
+
+/// `shared_packages:`, which Serverpod requires to be a list of paths relative to the server
+/// package.
+fn shared_package_paths(path: &Path, doc: &Yaml) -> Result<Vec<String>, ProjectError> {
+    let Some(value) = doc.as_mapping_get("shared_packages") else { return Ok(Vec::new()) };
+    let invalid =
+        |message: String| ProjectError::Config { path: path.to_path_buf(), line: 1, column: 1, message };
+    let Some(seq) = value.as_sequence() else {
+        return Err(invalid(
+            "\"shared_packages\" must be a list of package paths relative to the server package".into(),
+        ));
+    };
+    let mut out = Vec::new();
+    for entry in seq {
+        match entry.as_str() {
+            Some(p) if !Path::new(p).is_absolute() => out.push(p.to_string()),
+            _ => {
+                return Err(invalid(format!(
+                    "each entry of \"shared_packages\" must be a path relative to the server package, found {entry:?}"
+                )))
+            }
+        }
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

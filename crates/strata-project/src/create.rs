@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use strata_models::{DatabaseRules, ModelOptions, SourceFile};
+use strata_models::{DatabaseRules, ModelOptions, SharedPackage, SourceFile};
 use strata_schema::{
     migration_to_json, DatabaseDefinition, DatabaseMigration, MigrationVersion, MigrationWarning,
 };
@@ -58,6 +58,10 @@ pub struct PlanInput<'a> {
     pub jsonb_by_default: bool,
     /// Module nicknames from `config/generator.yaml` (nickname -> module name).
     pub module_aliases: &'a BTreeMap<String, String>,
+    /// `extraClasses` entries from `config/generator.yaml`.
+    pub extra_classes: &'a [String],
+    /// Shared packages, whose model files are among `model_files`.
+    pub shared_packages: &'a [SharedPackage],
     /// The dialect `definition.sql` and `migration.sql` are written for.
     pub dialect: &'a dyn Dialect,
     /// The latest version's `definition.json`, or an empty definition when there is none.
@@ -95,6 +99,8 @@ pub enum PlanOutcome {
 pub fn plan_migration(input: &PlanInput) -> Result<PlanOutcome, ProjectError> {
     let options = ModelOptions {
         database: database_rules(input.dialect.name()),
+        extra_classes: input.extra_classes.to_vec(),
+        shared_packages: input.shared_packages.to_vec(),
         ..model_options(input.module_name, input.jsonb_by_default, input.module_aliases, input.modules)
     };
     let project = strata_models::build_project_definition(input.model_files, &options)
@@ -169,7 +175,7 @@ fn model_options(
         jsonb_by_default,
         module_aliases: module_aliases.clone(),
         external_tables: modules.iter().flat_map(|m| m.definition.tables.iter().cloned()).collect(),
-        database: DatabaseRules::default(),
+        ..ModelOptions::default()
     }
 }
 
@@ -315,12 +321,25 @@ pub fn read_model_files(config: &ProjectConfig) -> Result<Vec<SourceFile>, Proje
     if !scan_lib {
         paths.retain(|p| !p.starts_with(&lib) || extra.iter().any(|r| p.starts_with(r)));
     }
+    paths.extend(shared_package_model_files(config)?);
     let mut files = Vec::with_capacity(paths.len());
     for path in paths {
         let text = fs::read_to_string(&path).map_err(|e| ProjectError::io("cannot read", &path, e))?;
         files.push(SourceFile { path, text });
     }
     Ok(files)
+}
+
+/// Model files of the shared packages, found under each package's `lib/` by the same rules
+/// as the project's own, sorted by path after the project's.
+fn shared_package_model_files(config: &ProjectConfig) -> Result<Vec<PathBuf>, ProjectError> {
+    let mut out = Vec::new();
+    for dir in &config.shared_package_dirs {
+        let found = strata_models::discover_model_files(dir, &[])
+            .map_err(|e| ProjectError::io("cannot list model files in", dir, e))?;
+        out.extend(found);
+    }
+    Ok(out)
 }
 
 /// The loaded state `create-migration` starts from.
@@ -377,6 +396,8 @@ pub fn models_definition(config: &ProjectConfig, version: &str) -> Result<Databa
     let aliases = config.module_aliases()?;
     let options = ModelOptions {
         database: database_rules(&config.dialect),
+        extra_classes: config.extra_classes()?,
+        shared_packages: config.shared_packages()?,
         ..model_options(&config.module_name, config.jsonb_by_default, &aliases, &modules)
     };
     let mut project =
@@ -511,6 +532,8 @@ fn plan_on_disk(
         module_name: &config.module_name,
         jsonb_by_default: config.jsonb_by_default,
         module_aliases: &module_aliases,
+        extra_classes: &config.extra_classes()?,
+        shared_packages: &config.shared_packages()?,
         dialect,
         previous: &state.previous,
         model_files: &model_files,

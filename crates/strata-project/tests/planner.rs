@@ -48,6 +48,8 @@ impl Case {
             module_name: "shop",
             jsonb_by_default: false,
             module_aliases: &aliases,
+            extra_classes: &[],
+            shared_packages: &[],
             dialect: dialect.as_ref(),
             previous: &self.previous,
             model_files: &self.models,
