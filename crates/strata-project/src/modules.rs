@@ -170,13 +170,39 @@ pub fn resolve_modules(
         }
     };
     let mut modules = classify(root, candidates, listed);
-    let rank = |pkg: &str| {
-        let short = pkg.strip_suffix("_server").unwrap_or(pkg);
-        listed.iter().position(|m| m == pkg || m == short).unwrap_or(usize::MAX)
-    };
-    // Stable sort: listed modules in generator.yaml order, then the rest in source order.
+    let order = serverpod_module_order(root, &modules.found)?;
+    let rank = |pkg: &str| order.iter().position(|o| o == pkg).unwrap_or(usize::MAX);
+    // Stable sort: Serverpod's order, then any module it would not reach in source order.
     modules.found.sort_by_key(|m| rank(&m.package));
     Ok(modules)
+}
+
+/// Serverpod's module order (`locate_modules.dart`): breadth first over the `dependencies` of
+/// `pubspec.yaml` that are module packages (`serverpod`, or named `*_server`), starting with the
+/// project's own, each module's in its pubspec's order. The order of `installedModules` in every
+/// definition file follows it.
+fn serverpod_module_order(root: &Path, found: &[ModuleSource]) -> Result<Vec<String>, ProjectError> {
+    let is_module = |name: &str| name == "serverpod" || name.ends_with("_server");
+    let mut queue: std::collections::VecDeque<String> =
+        pubspec_section(root, "pubspec.yaml", "dependencies")?
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|n| is_module(n))
+            .collect();
+    let mut order: Vec<String> = Vec::new();
+    while let Some(name) = queue.pop_front() {
+        if order.contains(&name) {
+            continue;
+        }
+        order.push(name.clone());
+        let Some(module) = found.iter().find(|m| m.package == name) else { continue };
+        for (dep, _) in pubspec_section(&module.dir, "pubspec.yaml", "dependencies")? {
+            if is_module(&dep) {
+                queue.push_back(dep);
+            }
+        }
+    }
+    Ok(order)
 }
 
 /// A dependency package and where it should be, or why its place is unknown.

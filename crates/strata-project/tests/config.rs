@@ -48,10 +48,14 @@ fn generator_yaml_sets_jsonb_default() {
 }
 
 #[test]
-fn modules_are_discovered_from_package_config_in_generator_order() {
+fn modules_are_discovered_from_package_config_in_serverpod_order() {
     let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("app_server");
-    write(&root.join("pubspec.yaml"), "name: app_server\n");
+    // Serverpod's order is the pubspec's (breadth first), not package_config's.
+    write(
+        &root.join("pubspec.yaml"),
+        "name: app_server\ndependencies:\n  serverpod_auth_server: 2.0.0\n  serverpod: 2.0.0\n",
+    );
     write(
         &root.join("config/generator.yaml"),
         "type: server\nmodules:\n  serverpod_auth:\n    nickname: auth\n",
@@ -268,4 +272,46 @@ fn malformed_package_config_is_located() {
         }
         other => panic!("{other:?}"),
     }
+}
+
+/// `installedModules` (and the merge) follow Serverpod's order: breadth first over the pubspec
+/// dependencies that are modules, the project's first, then each module's own, whatever the
+/// order of package_config.json or of `modules:` in generator.yaml.
+#[test]
+fn module_order_is_breadth_first_over_pubspec_dependencies() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("app_server");
+    write(
+        &root.join("pubspec.yaml"),
+        "name: app_server\ndependencies:\n  b_server: 1.0.0\n  a_server: 1.0.0\n  uuid: 4.0.0\n",
+    );
+    write(&root.join("config/generator.yaml"), "type: server\nmodules:\n  c:\n    nickname: c\n");
+    fs::create_dir_all(root.join("migrations")).unwrap();
+    let cache = tmp.path().join("cache");
+    for (name, deps) in [
+        ("a_server", "  c_server: 1.0.0\n"),
+        ("b_server", "  serverpod: 1.0.0\n"),
+        ("c_server", ""),
+        ("serverpod", ""),
+    ] {
+        module(&cache.join(name));
+        write(&cache.join(name).join("pubspec.yaml"), &format!("name: {name}\ndependencies:\n{deps}"));
+    }
+    let entries: Vec<String> = ["serverpod", "a_server", "c_server", "b_server"]
+        .iter()
+        .map(|n| {
+            format!(
+                r#"{{"name": "{n}", "rootUri": "file://{}", "packageUri": "lib/"}}"#,
+                cache.join(n).display()
+            )
+        })
+        .collect();
+    write(
+        &root.join(".dart_tool/package_config.json"),
+        &format!(r#"{{"configVersion": 2, "packages": [{}]}}"#, entries.join(", ")),
+    );
+    let c = ProjectConfig::load(&root).unwrap();
+    let order: Vec<PathBuf> =
+        ["b_server", "a_server", "serverpod", "c_server"].iter().map(|n| cache.join(n)).collect();
+    assert_eq!(c.modules.dirs(), order);
 }

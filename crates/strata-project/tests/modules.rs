@@ -114,12 +114,13 @@ fn path_dependencies_resolve_from_pubspec_yaml_without_a_lock() {
     let c = l.load();
     let found: Vec<(&str, &Path)> =
         c.modules.found.iter().map(|m| (m.package.as_str(), m.dir.as_path())).collect();
+    // Serverpod's order: the project's module dependencies first, then theirs (breadth first).
     assert_eq!(
         found,
         [
             ("chat_server", l.root.join("../chat_server").as_path()),
-            ("core_server", l.root.join("../chat_server/../core_server").as_path()),
             ("serverpod_auth_server", l.root.join("../vendor/auth_server").as_path()),
+            ("core_server", l.root.join("../chat_server/../core_server").as_path()),
         ]
     );
     assert!(c.modules.found.iter().all(|m| m.origin == ModuleOrigin::PubspecPath));
