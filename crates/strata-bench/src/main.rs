@@ -4,7 +4,11 @@
 //! ```text
 //! cargo build --release -p strata-bench
 //! taskset -c 0 target/release/strata-bench [--tables 1000,5000] [--runs 9]
+//! cargo build --release -p strata-cli && target/release/strata-bench --process target/release/strata
 //! ```
+//!
+//! `--process` times the whole `strata create-migration --force` process instead (what a user
+//! waits for: start-up, configuration, module discovery, the library path, output, exit).
 //!
 //! Each project has N tables of 11 mixed-type fields (one a relation to the previous table),
 //! one composite index each, and a shared enum. Scenarios:
@@ -250,6 +254,50 @@ fn bench_scenario(n: usize, scenario: &'static str, runs: usize) -> Row {
     Row { tables: n, scenario, total: median(totals), min, max, cpu, phases, files_written }
 }
 
+/// Wall time of the whole `strata create-migration --force` process (`bin`), as a user runs it:
+/// start-up, config, module discovery, the library path, printing, exit. Median of `runs`.
+fn bench_process(n: usize, scenario: &'static str, runs: usize, bin: &Path) -> (Duration, Duration) {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    fs::write(root.join("pubspec.yaml"), format!("name: {MODULE}_server\n")).unwrap();
+    write_models(root, n, None);
+    let run = |now: &str| {
+        let t = Instant::now();
+        let out = std::process::Command::new(bin)
+            .args(["create-migration", "--force"])
+            .current_dir(root)
+            .env("STRATA_NOW", now)
+            .output()
+            .expect("running strata");
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        t.elapsed()
+    };
+    if scenario != "from-empty" {
+        run("20260101000000000");
+        if scenario == "5%-changed" {
+            write_models(root, n, Some(20));
+        }
+    }
+    let mut walls = Vec::new();
+    for i in 0..=runs {
+        let wall = run(&format!("2026010100{:07}", 1000 + i));
+        if scenario != "no-changes" {
+            // Remove what the run wrote, so every run sees the same previous version.
+            let versions = strata_project::MigrationsDir::new(root.join("migrations")).versions().unwrap();
+            let latest = versions.last().unwrap().clone();
+            fs::remove_dir_all(root.join("migrations").join(&latest)).unwrap();
+            let registry = root.join("migrations/migration_registry.txt");
+            let text = fs::read_to_string(&registry).unwrap();
+            fs::write(&registry, text.replace(&format!("{latest}\n"), "")).unwrap();
+        }
+        if i > 0 {
+            walls.push(wall);
+        }
+    }
+    let min = *walls.iter().min().unwrap();
+    (median(walls), min)
+}
+
 /// One model file with `fields` fields of mixed types, each third one indexed, and a unique one.
 fn wide_model(fields: usize) -> String {
     let types = ["String", "int?", "double", "bool, default=true", "DateTime?", "UuidValue?"];
@@ -290,6 +338,7 @@ fn main() {
     let mut tables = vec![1000usize, 5000];
     let mut wide: Vec<usize> = Vec::new();
     let mut runs = 9usize;
+    let mut process: Option<std::path::PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
@@ -310,8 +359,9 @@ fn main() {
                     .collect()
             }
             "--runs" => runs = args.next().expect("--runs N").parse().expect("run count"),
+            "--process" => process = Some(args.next().expect("--process PATH_TO_STRATA").into()),
             "-h" | "--help" => {
-                println!("strata-bench [--tables 1000,5000] [--wide 8000,16000,32000] [--runs 9]");
+                println!("strata-bench [--tables 1000,5000] [--wide 8000,16000,32000] [--process target/release/strata] [--runs 9]");
                 return;
             }
             other => panic!("unknown argument {other}"),
@@ -332,6 +382,17 @@ fn main() {
                 ms(min),
                 cpu.map(ms).unwrap_or_else(|| "-".into())
             );
+        }
+        return;
+    }
+    if let Some(bin) = &process {
+        println!("whole `strata create-migration --force` process, median of {runs} runs (after 1 warm-up), ms");
+        println!("{:>6}  {:<11} {:>8} {:>8}", "tables", "scenario", "median", "min");
+        for &n in &tables {
+            for scenario in ["from-empty", "5%-changed", "no-changes"] {
+                let (wall, min) = bench_process(n, scenario, runs, bin);
+                println!("{n:>6}  {scenario:<11} {:>8} {:>8}", ms(wall), ms(min));
+            }
         }
         return;
     }
