@@ -988,6 +988,7 @@ fn recreated_column_recreates_its_index_and_foreign_key() {
         column_default: None,
         dart_type: Some(dart.into()),
         vector_dimension: None,
+        native_type: None,
     };
     let id = ColumnDefinition {
         name: "id".into(),
@@ -997,6 +998,7 @@ fn recreated_column_recreates_its_index_and_foreign_key() {
         column_default: Some("serial".into()),
         dart_type: Some("int?".into()),
         vector_dimension: None,
+        native_type: None,
     };
     let table = |c: ColumnDefinition| TableDefinition {
         name: "t".into(),

@@ -18,7 +18,7 @@ use strata_schema::{
 
 use crate::pg_types::{
     fk_action, fk_deferrable, fk_match_type, gin_operator_class, map_column_type, method_has_parameters,
-    method_is_vector, parse_reloptions, vector_operator_class,
+    method_is_vector, native_type, parse_reloptions, vector_operator_class,
 };
 use crate::warning::unwritable_index;
 use crate::{
@@ -403,12 +403,12 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
                 depends_on: vec![table.def.name.clone()],
             })
         };
-        let (column_type, vector_dimension) = match map_column_type(&sql_type, &type_name, typmod) {
+        let native_type = native_type(&sql_type, collation.as_deref());
+        // A non-default collation is part of the native type, which `text` alone cannot say.
+        let mapped = if collation.is_none() { map_column_type(&sql_type, &type_name, typmod) } else { None };
+        let (column_type, vector_dimension) = match mapped {
             Some(m) => (m.column_type, m.vector_dimension),
-            None => {
-                column_warning(WarningKind::UnknownColumnType, format!("type {sql_type}"));
-                (ColumnType::Unknown, None)
-            }
+            None => (ColumnType::Unknown, None),
         };
         let column_default = if !generated.is_empty() {
             let expr = default_expr.unwrap_or_default();
@@ -424,9 +424,6 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
         } else {
             default_expr.map(|d| pg_sql_to_abstract_default(&d, column_type))
         };
-        if let Some(coll) = collation {
-            column_warning(WarningKind::ColumnCollation, format!("COLLATE \"{coll}\""));
-        }
         table.def.columns.push(ColumnDefinition {
             name,
             field_name: None,
@@ -435,6 +432,7 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
             column_default,
             dart_type: None,
             vector_dimension,
+            native_type: Some(native_type),
         });
     }
 

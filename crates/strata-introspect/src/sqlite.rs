@@ -148,6 +148,7 @@ pub async fn introspect_sqlite(
             column_default,
             dart_type: None,
             vector_dimension: None,
+            native_type: None,
         });
     }
     for t in &tables {

@@ -189,6 +189,9 @@ impl Serialize for ColumnDefinition {
         o.opt("columnDefault", &self.column_default)?;
         o.opt("dartType", &self.dart_type)?;
         o.opt("vectorDimension", &self.vector_dimension)?;
+        // Only where Serverpod's columnType cannot say it (see docs/format.md).
+        let native = self.native_type.as_ref().filter(|_| self.column_type == ColumnType::Unknown);
+        o.opt("nativeType", &native)?;
         o.end()
     }
 }
@@ -602,6 +605,7 @@ mod typed {
         column_default: Option<String>,
         dart_type: Option<String>,
         vector_dimension: Option<i64>,
+        native_type: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -778,6 +782,7 @@ mod typed {
             column_default: c.column_default,
             dart_type: c.dart_type,
             vector_dimension: c.vector_dimension,
+            native_type: c.native_type,
         })
     }
 
@@ -1122,6 +1127,7 @@ fn read_column(c: &Cursor) -> Result<ColumnDefinition, JsonError> {
         column_default: c.opt_str("columnDefault")?,
         dart_type: c.opt_str("dartType")?,
         vector_dimension: c.opt_int("vectorDimension")?,
+        native_type: c.opt_str("nativeType")?,
     })
 }
 

@@ -141,12 +141,13 @@ impl ColumnMigration {
 }
 
 name_enum! {
-    /// Kind of a migration warning.
+    /// Kind of a migration warning (`columnTypeChanged` is strata's own: in-place native type changes).
     WarningType {
         TableDropped => "tableDropped",
         ColumnDropped => "columnDropped",
         NotNullAdded => "notNullAdded",
         UniqueIndexCreated => "uniqueIndexCreated",
+        ColumnTypeChanged => "columnTypeChanged",
     }
 }
 

@@ -538,6 +538,7 @@ pub(crate) fn migrations_table_definition() -> TableDefinition {
         column_default: default.map(str::to_string),
         dart_type: None,
         vector_dimension: None,
+        native_type: None,
     };
     TableDefinition {
         name: MIGRATIONS_TABLE.to_string(),

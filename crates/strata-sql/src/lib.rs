@@ -29,7 +29,7 @@ use strata_schema::{
 pub use defaults::ColumnDefault;
 pub use error::{SqlError, SqlObject};
 pub use expression::{check_definition_expressions, check_index_expressions, IndexPart};
-pub use postgres::Postgres;
+pub use postgres::{check_native_type, Postgres};
 pub use sqlite::{sqlite_declared_type, sqlite_declared_type_to_column_type, Sqlite};
 
 /// A database extension some column types need before any table is created.
