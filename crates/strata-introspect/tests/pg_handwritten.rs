@@ -144,7 +144,8 @@ fn native_columns_the_target_types_differently_are_altered_in_place() {
     let (source, _notes) = repair_source(&live, &target);
     let migration = strata_diff::generate_migration(&source, &target);
     let json = migration_to_json(&migration);
-    let Some(MigrationAction::AlterTable(t)) = migration.actions.iter().find(|a| a.table_name() == "Customers")
+    let Some(MigrationAction::AlterTable(t)) =
+        migration.actions.iter().find(|a| a.table_name() == "Customers")
     else {
         panic!("no alteration of Customers: {json}");
     };
@@ -152,8 +153,11 @@ fn native_columns_the_target_types_differently_are_altered_in_place() {
     assert_eq!(t.modify_columns.len(), 1, "{json}");
     assert_eq!(t.modify_columns[0].new_type, Some(ColumnType::Text), "{json}");
     assert!(
-        migration.warnings.iter().any(|w| w.message.contains("changes type from character varying(20) to text")
-            && w.message.contains("only the catalog changes")),
+        migration
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("changes type from character varying(20) to text")
+                && w.message.contains("only the catalog changes")),
         "{json}"
     );
 }
