@@ -54,7 +54,9 @@ pub fn pg_type_text(c: &ColumnDefinition) -> String {
 
 /// Whether two columns have different types. Two exact (native) types compare exactly, so
 /// `integer` ≠ `bigint` between two live databases; against a file without native types the
-/// Serverpod rule holds (`integer` ≈ `bigint`), and an `unknown` type compares by its text.
+/// Serverpod rule holds (`integer` ≈ `bigint`: definition.sql writes an `int` id as `bigserial`,
+/// so a database built from it has `bigint` where its file says `integer`), and an `unknown`
+/// type compares by its text.
 pub fn types_differ(a: &ColumnDefinition, b: &ColumnDefinition) -> bool {
     match (&a.native_type, &b.native_type) {
         (Some(x), Some(y)) => x != y,
