@@ -101,7 +101,8 @@ fn a_type_with_no_cast_is_dropped_and_re_added_as_destructive() {
 /// database, and that copy diffs as empty against the source.
 #[test]
 fn inspect_sql_round_trips_native_types() {
-    const TYPES: &str = "CREATE TYPE mood AS ENUM ('sad', 'ok', 'happy');";
+    const TYPES: &str = "CREATE TYPE mood AS ENUM ('sad', 'o''k', 'happy'); \
+                         CREATE DOMAIN posint AS integer DEFAULT 1 NOT NULL CHECK (VALUE > 0);";
     let src = PgScratch::new("native_src");
     pg_exec(
         &src.url,
@@ -110,8 +111,8 @@ fn inspect_sql_round_trips_native_types() {
                v varchar(10) NOT NULL DEFAULT 'x', v2 character varying, c char(3), \
                ts6 timestamp(6), ts3 timestamp(3) without time zone, tz timestamptz DEFAULT now(), \
                n numeric, n2 numeric(10,2) DEFAULT 0, d date, s smallint NOT NULL DEFAULT 1, r real, \
-               tags text[] DEFAULT '{{}}', grid integer[][], m mood DEFAULT 'ok', ms mood[], \
-               cs text COLLATE \"C\", i integer, b bigint);"
+               tags text[] DEFAULT '{{}}', grid integer[][], m mood DEFAULT 'o''k', ms mood[], \
+               cs text COLLATE \"C\", i integer, b bigint, p posint);"
         ),
     );
     let p = no_project();
@@ -123,9 +124,21 @@ fn inspect_sql_round_trips_native_types() {
         assert!(r.stdout.contains(native), "{native} missing:\n{}", r.stdout);
     }
     let copy = PgScratch::new("native_copy");
-    // Enum types are not tables: inspect names them as warnings, the copy creates them first.
-    pg_exec(&copy.url, &format!("{TYPES}\n{}", r.stdout));
+    // The enum and domain types come first, inside the one transaction.
+    assert!(
+        r.stdout.contains("CREATE TYPE \"public\".\"mood\" AS ENUM ('sad', 'o''k', 'happy');"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains("CREATE DOMAIN \"public\".\"posint\" AS integer DEFAULT 1 NOT NULL CONSTRAINT"),
+        "{}",
+        r.stdout
+    );
+    pg_exec(&copy.url, &r.stdout);
     diff(&p, &src, &copy).code(0).stderr_says("In sync");
+    let domain = "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contypid = 'posint'::regtype";
+    assert_eq!(pg_strings(&copy.url, domain), pg_strings(&src.url, domain));
 
     // The JSON keeps each type that Serverpod's columnType cannot say under nativeType.
     let json = p.run(&["inspect", "--database-url", &src.url]);
