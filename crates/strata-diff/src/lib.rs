@@ -247,6 +247,7 @@ pub fn generate_table_migration(
                 change_default,
                 new_default: d.column_default.clone(),
                 new_type,
+                new_native_type: native_change.then(|| compare::pg_type_text(d)),
             });
             if remove_nullable {
                 warnings.push(crate::warnings::not_null_added(&src.name, &d.name));

@@ -321,6 +321,7 @@ impl Serialize for ColumnMigration {
         o.f("changeDefault", &self.change_default)?;
         o.opt("newDefault", &self.new_default)?;
         o.opt("newType", &self.new_type)?;
+        o.opt("newNativeType", &self.new_native_type)?;
         o.end()
     }
 }
@@ -693,6 +694,7 @@ mod typed {
         change_default: Option<bool>,
         new_default: Option<String>,
         new_type: Option<i64>,
+        new_native_type: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -860,6 +862,7 @@ mod typed {
                             change_default: c.change_default.unwrap_or(false),
                             new_default: c.new_default,
                             new_type: code(c.new_type, ColumnType::from_index)?,
+                            new_native_type: c.new_native_type,
                         })
                     })?,
                     add_indexes: all(t.add_indexes, index)?,
@@ -1250,6 +1253,7 @@ fn read_column_migration(c: &Cursor) -> Result<ColumnMigration, JsonError> {
         change_default: c.bool_or("changeDefault", false)?,
         new_default: c.opt_str("newDefault")?,
         new_type: c.index_enum("newType", "column type", ColumnType::from_index)?,
+        new_native_type: c.opt_str("newNativeType")?,
     })
 }
 
