@@ -1234,3 +1234,14 @@ fn native_types_render_and_anything_else_is_refused() {
     assert!(err.contains("\"t\".\"code\"") || err.contains("code"), "{err}");
     assert!(err.contains("not a PostgreSQL type name"), "{err}");
 }
+
+/// A crafted `nativeType` in a definition file is refused early, at its JSON path.
+#[test]
+fn crafted_native_types_in_files_are_refused_with_their_path() {
+    let mut c = col("code", ColumnType::Unknown, true);
+    c.native_type = Some("text; DROP TABLE t".into());
+    let def = definition("p", vec![table("t", "T", vec![id(), c])], vec![]);
+    let err = check_definition_expressions(&def).unwrap_err().to_string();
+    assert!(err.contains("$.tables[0].columns[1].nativeType"), "{err}");
+    assert!(err.contains("not a PostgreSQL type name"), "{err}");
+}
