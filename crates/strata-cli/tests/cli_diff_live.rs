@@ -55,7 +55,9 @@ fn drift_report_and_exit_codes() {
     let side = format!("db:{}", db.url);
     let out = strata(dir, &["diff", "--from", &side, "--to", "latest"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("In sync: the database matches latest."), "{}", text(&out));
+    // The live side is named by its database, never "the database" (nor by its URL).
+    let live = format!("db:…/{}", db.name);
+    assert!(text(&out).contains(&format!("In sync: {live} matches latest.")), "{}", text(&out));
 
     exec(&db.url, "ALTER TABLE item ADD COLUMN extra text; DROP INDEX item_name_idx; ALTER TABLE item ALTER COLUMN price SET NOT NULL;");
     let out = strata(dir, &["diff", "--from", &side, "--to", "latest"]);
@@ -64,12 +66,12 @@ fn drift_report_and_exit_codes() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     // The report is for humans (stderr); stdout is the SQL alone (see cli_streams.rs).
     for needle in [
-        "Drift between the database and latest (3 differences):",
-        "table \"item\": column \"price\" is not null in the database, nullable in latest",
-        "table \"item\": column \"extra\" exists in the database but not in latest",
-        "table \"item\": index \"item_name_idx\" is missing from the database (latest has it)",
+        format!("Drift between {live} and latest (3 differences):"),
+        format!("table \"item\": column \"price\" is not null in {live}, nullable in latest"),
+        format!("table \"item\": column \"extra\" exists in {live} but not in latest"),
+        format!("table \"item\": index \"item_name_idx\" is missing from {live} (latest has it)"),
     ] {
-        assert!(stderr.contains(needle), "missing {needle:?} in:\n{stderr}");
+        assert!(stderr.contains(&needle), "missing {needle:?} in:\n{stderr}");
     }
     for needle in [
         "ALTER TABLE \"item\" DROP COLUMN \"extra\";",

@@ -41,8 +41,9 @@ fn drifted_diff_prints_sql_psql_runs_and_the_report_on_stderr() {
     let side = format!("db:{}", db.url);
     let run = p.run(&["diff", "--from", &side, "--to", "latest"]);
     run.code(2);
-    run.stderr_says("Drift between the database and latest (2 differences):")
-        .stderr_says("column \"legacy\" exists in the database but not in latest");
+    let live = format!("db:…/{}", db.name);
+    run.stderr_says(&format!("Drift between {live} and latest (2 differences):"))
+        .stderr_says(&format!("column \"legacy\" exists in {live} but not in latest"));
     assert!(!run.stdout.contains("Drift") && !run.stdout.contains("differences"), "{}", run.stdout);
     assert!(run.stdout.starts_with("BEGIN;"), "only the migration on stdout:\n{}", run.stdout);
     assert_parses_as_sql(&run.stdout);
@@ -57,7 +58,7 @@ fn drifted_diff_prints_sql_psql_runs_and_the_report_on_stderr() {
     assert!(psql.status.success(), "psql failed:\n{}", String::from_utf8_lossy(&psql.stderr));
 
     let run = p.run(&["diff", "--from", &side, "--to", "latest"]);
-    run.code(0).stderr_says("In sync: the database matches latest.");
+    run.code(0).stderr_says(&format!("In sync: {live} matches latest."));
     assert_eq!(run.stdout, "", "in sync: no SQL at all");
 }
 
@@ -78,7 +79,7 @@ fn in_sync_json_is_json_and_in_sync_is_on_stderr() {
 
     pg_exec(&db.url, DRIFT);
     let run = p.run(&["diff", "--from", &side, "--to", "latest", "--format", "json"]);
-    run.code(2).stderr_says("Drift between the database and latest");
+    run.code(2).stderr_says(&format!("Drift between db:…/{} and latest", db.name));
     assert_eq!(parse_json(&run.stdout)["actions"][0]["type"], "alterTable");
 }
 

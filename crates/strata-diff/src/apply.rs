@@ -182,6 +182,9 @@ fn alter(
         if let Some(t) = c.new_type {
             column.column_type = t;
         }
+        if let Some(native) = &c.new_native_type {
+            column.native_type = Some(native.clone());
+        }
     }
     for index in &m.add_indexes {
         match table.indexes.iter_mut().find(|x| x.index_name == index.index_name) {

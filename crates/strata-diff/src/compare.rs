@@ -20,7 +20,7 @@ use ForeignKeyAction::NoAction;
 /// ignored: a Dart-only type change needs no DDL.
 pub fn column_like(a: &ColumnDefinition, b: &ColumnDefinition) -> bool {
     a.name == b.name
-        && column_type_like(a.column_type, b.column_type)
+        && !types_differ(a, b)
         && a.is_nullable == b.is_nullable
         && a.column_default == b.column_default
         && a.vector_dimension == b.vector_dimension
@@ -29,6 +29,48 @@ pub fn column_like(a: &ColumnDefinition, b: &ColumnDefinition) -> bool {
 /// Column type equality with `integer` ≈ `bigint`.
 pub fn column_type_like(a: ColumnType, b: ColumnType) -> bool {
     a == b || (a.is_integer() && b.is_integer())
+}
+
+/// A column's PostgreSQL type as `format_type` renders it: the native type when known (live
+/// databases, `nativeType` in files), else the rendering of its `ColumnType`.
+pub fn pg_type_text(c: &ColumnDefinition) -> String {
+    if let Some(native) = &c.native_type {
+        return native.clone();
+    }
+    let dim = c.vector_dimension.map_or_else(String::new, |d| format!("({d})"));
+    match c.column_type {
+        ColumnType::DoublePrecision => "double precision".into(),
+        ColumnType::TimestampWithoutTimeZone => "timestamp without time zone".into(),
+        ColumnType::Vector | ColumnType::Halfvec | ColumnType::Sparsevec | ColumnType::Bit => {
+            format!("{}{dim}", c.column_type.name())
+        }
+        ColumnType::Geography => "geography(Point,4326)".into(),
+        ColumnType::GeographyLineString => "geography(LineString,4326)".into(),
+        ColumnType::GeographyPolygon => "geography(Polygon,4326)".into(),
+        ColumnType::GeographyGeometryCollection => "geography(GeometryCollection,4326)".into(),
+        other => other.name().into(),
+    }
+}
+
+/// Whether two columns have different types. Two exact (native) types compare exactly, so
+/// `integer` ≠ `bigint` between two live databases; against a file without native types the
+/// Serverpod rule holds (`integer` ≈ `bigint`: definition.sql writes an `int` id as `bigserial`,
+/// so a database built from it has `bigint` where its file says `integer`), and an `unknown`
+/// type compares by its text.
+pub fn types_differ(a: &ColumnDefinition, b: &ColumnDefinition) -> bool {
+    match (&a.native_type, &b.native_type) {
+        (Some(x), Some(y)) => x != y,
+        _ if a.column_type == ColumnType::Unknown || b.column_type == ColumnType::Unknown => {
+            pg_type_text(a) != pg_type_text(b)
+        }
+        _ => !column_type_like(a.column_type, b.column_type),
+    }
+}
+
+/// Whether either side carries an exact native type, so the type change is PostgreSQL's to
+/// judge (casts) rather than Serverpod's (same `ColumnType` or nothing).
+pub fn is_native_change(a: &ColumnDefinition, b: &ColumnDefinition) -> bool {
+    (a.native_type.is_some() || b.native_type.is_some()) && types_differ(a, b)
 }
 
 /// Whether `src` can be altered in place into `dst` (as opposed to drop + re-add).
@@ -47,6 +89,9 @@ pub fn can_migrate_to(src: &ColumnDefinition, dst: &ColumnDefinition) -> bool {
     }
     if src.vector_dimension != dst.vector_dimension {
         return false;
+    }
+    if is_native_change(src, dst) {
+        return crate::casts::in_place_cast(&pg_type_text(src), &pg_type_text(dst)).is_some();
     }
     if src.column_type.is_json() && dst.column_type.is_json() {
         return true;
@@ -181,7 +226,9 @@ fn nullability(nullable: bool) -> String {
 /// listed: callers match columns by name.
 pub fn column_changes(a: &ColumnDefinition, b: &ColumnDefinition) -> Vec<Change> {
     let mut out = Vec::new();
-    if !column_type_like(a.column_type, b.column_type) {
+    if is_native_change(a, b) {
+        push(&mut out, "type", pg_type_text(a), pg_type_text(b));
+    } else if types_differ(a, b) {
         push(&mut out, "type", a.column_type.name().into(), b.column_type.name().into());
     }
     if a.is_nullable != b.is_nullable {

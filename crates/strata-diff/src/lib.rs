@@ -36,6 +36,7 @@ use strata_schema::{
 };
 
 mod apply;
+pub mod casts;
 pub mod compare;
 pub mod warnings;
 
@@ -232,7 +233,8 @@ pub fn generate_table_migration(
             let add_nullable = !s.is_nullable && d.is_nullable;
             let remove_nullable = s.is_nullable && !d.is_nullable;
             let change_default = s.column_default != d.column_default;
-            let new_type = (s.column_type != d.column_type).then_some(d.column_type);
+            let native_change = compare::is_native_change(s, d);
+            let new_type = (s.column_type != d.column_type || native_change).then_some(d.column_type);
             // Only the model nullability of `id` changed: the database column stays as it is.
             if s.is_primary() && !add_nullable && !remove_nullable && !change_default && new_type.is_none() {
                 continue;
@@ -245,9 +247,13 @@ pub fn generate_table_migration(
                 change_default,
                 new_default: d.column_default.clone(),
                 new_type,
+                new_native_type: native_change.then(|| compare::pg_type_text(d)),
             });
             if remove_nullable {
                 warnings.push(crate::warnings::not_null_added(&src.name, &d.name));
+            }
+            if native_change {
+                warnings.push(crate::warnings::column_type_changed(&src.name, s, d));
             }
         } else {
             delete_columns.push(s.name.clone());

@@ -2,7 +2,10 @@
 //!
 //! The texts are part of `migration.json`, so they must match byte for byte.
 
-use strata_schema::{IndexDefinition, MigrationWarning, WarningType};
+use strata_schema::{ColumnDefinition, IndexDefinition, MigrationWarning, WarningType};
+
+use crate::casts::{in_place_cast, CastCost};
+use crate::compare::pg_type_text;
 
 fn warning(
     warning_type: WarningType,
@@ -77,6 +80,29 @@ pub fn table_recreated(table: &str, column: &str) -> MigrationWarning {
         true,
         format!(
             "One or more columns are added to table \"{table}\" which cannot be added in a table migration. The complete table will be deleted and recreated."
+        ),
+    )
+}
+
+/// A column changes its PostgreSQL type in place (`ALTER COLUMN ... TYPE ... USING`), with what
+/// that costs while it runs. Not Serverpod's: its columnType changes never cast.
+pub fn column_type_changed(table: &str, from: &ColumnDefinition, to: &ColumnDefinition) -> MigrationWarning {
+    let (old, new) = (pg_type_text(from), pg_type_text(to));
+    let cost = match in_place_cast(&old, &new) {
+        Some(CastCost::CatalogOnly) => "only the catalog changes, no rewrite".to_string(),
+        _ => "every row is rewritten and every index of the table rebuilt; values that do not convert make \
+              the migration fail"
+            .to_string(),
+    };
+    warning(
+        WarningType::ColumnTypeChanged,
+        table,
+        vec![to.name.clone()],
+        false,
+        format!(
+            "Column \"{}\" of table \"{table}\" changes type from {old} to {new} in place (ALTER COLUMN ... \
+             TYPE ... USING). It holds an ACCESS EXCLUSIVE lock on \"{table}\" while it runs: {cost}.",
+            to.name
         ),
     )
 }

@@ -293,6 +293,7 @@ fn physical_rename_via_column_override_is_a_rename() {
             change_default: false,
             new_default: None,
             new_type: None,
+            new_native_type: None,
         }]
     );
     assert!(m.warnings.is_empty());
@@ -314,6 +315,7 @@ fn rename_with_default_change_matches_illustrative_example() {
             change_default: true,
             new_default: Some("'anonymous'".into()),
             new_type: None,
+            new_native_type: None,
         }]
     );
 }
@@ -482,6 +484,7 @@ fn not_null_to_nullable_is_drop_not_null_without_warning() {
             change_default: false,
             new_default: None,
             new_type: None,
+            new_native_type: None,
         }]
     );
     assert!(m.warnings.is_empty());
@@ -988,6 +991,7 @@ fn recreated_column_recreates_its_index_and_foreign_key() {
         column_default: None,
         dart_type: Some(dart.into()),
         vector_dimension: None,
+        native_type: None,
     };
     let id = ColumnDefinition {
         name: "id".into(),
@@ -997,6 +1001,7 @@ fn recreated_column_recreates_its_index_and_foreign_key() {
         column_default: Some("serial".into()),
         dart_type: Some("int?".into()),
         vector_dimension: None,
+        native_type: None,
     };
     let table = |c: ColumnDefinition| TableDefinition {
         name: "t".into(),

@@ -137,6 +137,7 @@ fn build(raw: &[RawTable], wild: bool) -> DatabaseDefinition {
                 column_default: Some(d.into()),
                 dart_type: Some("UuidValue?".into()),
                 vector_dimension: None,
+                native_type: None,
             }
         } else {
             ColumnDefinition {
@@ -147,6 +148,7 @@ fn build(raw: &[RawTable], wild: bool) -> DatabaseDefinition {
                 column_default: Some("serial".into()),
                 dart_type: Some("int?".into()),
                 vector_dimension: None,
+                native_type: None,
             }
         };
         let mut columns = vec![id];
@@ -173,6 +175,7 @@ fn build(raw: &[RawTable], wild: bool) -> DatabaseDefinition {
                 column_default: default,
                 dart_type: dart,
                 vector_dimension: ty.is_vector().then_some(c.dim),
+                native_type: None,
             });
         }
         let mut indexes = Vec::new();

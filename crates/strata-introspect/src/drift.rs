@@ -26,7 +26,8 @@ pub struct DriftEntry {
 /// Everything that differs between a live database and a target definition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DriftReport {
-    /// How the live side is named in lines ("the database").
+    /// How the live side is named in lines (`db:…/shop`, or "the database" when only one side
+    /// is live).
     pub live_label: String,
     /// How the target side is named in lines (a version name, a file).
     pub target_label: String,
@@ -221,6 +222,22 @@ mod tests {
             ]
         );
         assert!(r.to_string().starts_with("Drift between the database and v2 (5 differences):\n"));
+    }
+
+    #[test]
+    fn exact_types_of_two_live_sides_are_named_with_their_labels() {
+        let native = |t, n: &str| ColumnDefinition { native_type: Some(n.into()), ..column("c", t, true) };
+        let a = def(vec![table("x", vec![native(ColumnType::Integer, "integer")])]);
+        let b = def(vec![table("x", vec![native(ColumnType::Bigint, "bigint")])]);
+        let r = drift_report(&a, &b, "db:…/a", "db:…/b");
+        assert_eq!(r.entries[0].message, "table \"x\": column \"c\" is integer in db:…/a, bigint in db:…/b");
+        let a = def(vec![table("x", vec![native(ColumnType::Unknown, "character varying(10)")])]);
+        let b = def(vec![table("x", vec![native(ColumnType::Unknown, "character varying(20)")])]);
+        let r = drift_report(&a, &b, "db:…/a", "db:…/b");
+        assert_eq!(
+            r.entries[0].message,
+            "table \"x\": column \"c\" is character varying(10) in db:…/a, character varying(20) in db:…/b"
+        );
     }
 
     #[test]

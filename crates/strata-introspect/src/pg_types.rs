@@ -68,6 +68,16 @@ pub(crate) fn map_column_type(sql_type: &str, type_name: &str, typmod: i32) -> O
     None
 }
 
+/// A column's exact type as strata keeps it: `format_type`'s rendering (length, precision,
+/// array brackets, quoted and, outside the search path, schema-qualified enum and domain names),
+/// plus ` COLLATE "name"` when the column's collation is not its type's default.
+pub(crate) fn native_type(sql_type: &str, collation: Option<&str>) -> String {
+    match collation {
+        Some(c) => format!("{sql_type} COLLATE {}", crate::quote_ident(c)),
+        None => sql_type.to_string(),
+    }
+}
+
 /// `pg_constraint.confupdtype` / `confdeltype`.
 pub(crate) fn fk_action(code: &str) -> Option<ForeignKeyAction> {
     match code {
@@ -210,6 +220,13 @@ mod tests {
         ] {
             assert_eq!(ty(sql, name, -1), None, "{sql}");
         }
+    }
+
+    #[test]
+    fn native_types_keep_format_type_and_collation() {
+        assert_eq!(native_type("character varying(20)", None), "character varying(20)");
+        assert_eq!(native_type("text", Some("C")), "text COLLATE \"C\"");
+        assert_eq!(native_type("text[]", Some("we\"ird")), "text[] COLLATE \"we\"\"ird\"");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use strata_schema::{
 
 use crate::pg_types::{
     fk_action, fk_deferrable, fk_match_type, gin_operator_class, map_column_type, method_has_parameters,
-    method_is_vector, parse_reloptions, vector_operator_class,
+    method_is_vector, native_type, parse_reloptions, vector_operator_class,
 };
 use crate::warning::unwritable_index;
 use crate::{
@@ -208,7 +208,14 @@ fn sql_unrepresentable() -> String {
                   CASE t.typtype \
                     WHEN 'e' THEN (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) \
                                    FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) \
-                    WHEN 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) END, \
+                    WHEN 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) \
+                      || COALESCE(' DEFAULT ' || t.typdefault, '') \
+                      || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END \
+                      || COALESCE((SELECT string_agg(' CONSTRAINT ' || quote_ident(dc.conname) || ' ' \
+                                                     || pg_catalog.pg_get_constraintdef(dc.oid, true), '' \
+                                                     ORDER BY dc.conname) \
+                                   FROM pg_catalog.pg_constraint dc \
+                                   WHERE dc.contypid = t.oid AND dc.contype = 'c'), '') END, \
                   ARRAY[t.oid::int8] \
            FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
            WHERE t.typtype IN ('e', 'd', 'c', 'r') AND n.nspname = ANY($1) \
@@ -241,6 +248,22 @@ fn sql_unrepresentable() -> String {
            WHERE n.nspname = ANY($1) \
          ) x ORDER BY schema_name, name, kind"
     )
+}
+
+/// `CREATE TYPE ... AS ENUM` and `CREATE DOMAIN` statements for the enum and domain types the
+/// warnings name (enums first: a domain may be over one), so that printed SQL can build columns
+/// of those types in an empty database. Built from the server's own renderings (labels through
+/// `quote_literal`, constraints through `pg_get_constraintdef`), never from file input.
+pub fn type_definitions_sql(warnings: &[IntrospectWarning]) -> Vec<String> {
+    let name = |w: &IntrospectWarning| format!("{}.{}", quote_ident(&w.schema), quote_ident(&w.name));
+    let enums = warnings.iter().filter(|w| w.kind == WarningKind::EnumType).map(|w| {
+        format!("CREATE TYPE {} AS ENUM ({});", name(w), w.detail.strip_prefix("values ").unwrap_or_default())
+    });
+    let domains = warnings.iter().filter(|w| w.kind == WarningKind::DomainType).filter_map(|w| {
+        let definition = w.detail.strip_prefix("over ")?;
+        Some(format!("CREATE DOMAIN {} AS {definition};", name(w)))
+    });
+    enums.chain(domains).collect()
 }
 
 /// Reads the live schema of the configured schemas.
@@ -403,12 +426,12 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
                 depends_on: vec![table.def.name.clone()],
             })
         };
-        let (column_type, vector_dimension) = match map_column_type(&sql_type, &type_name, typmod) {
+        let native_type = native_type(&sql_type, collation.as_deref());
+        // A non-default collation is part of the native type, which `text` alone cannot say.
+        let mapped = if collation.is_none() { map_column_type(&sql_type, &type_name, typmod) } else { None };
+        let (column_type, vector_dimension) = match mapped {
             Some(m) => (m.column_type, m.vector_dimension),
-            None => {
-                column_warning(WarningKind::UnknownColumnType, format!("type {sql_type}"));
-                (ColumnType::Unknown, None)
-            }
+            None => (ColumnType::Unknown, None),
         };
         let column_default = if !generated.is_empty() {
             let expr = default_expr.unwrap_or_default();
@@ -424,9 +447,6 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
         } else {
             default_expr.map(|d| pg_sql_to_abstract_default(&d, column_type))
         };
-        if let Some(coll) = collation {
-            column_warning(WarningKind::ColumnCollation, format!("COLLATE \"{coll}\""));
-        }
         table.def.columns.push(ColumnDefinition {
             name,
             field_name: None,
@@ -435,6 +455,7 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
             column_default,
             dart_type: None,
             vector_dimension,
+            native_type: Some(native_type),
         });
     }
 

@@ -197,6 +197,7 @@ pub async fn introspect_sqlite(
             column_default,
             dart_type: None,
             vector_dimension: recorded_type.and_then(|(_, dimension)| dimension),
+            native_type: None,
         });
     }
     for t in &tables {

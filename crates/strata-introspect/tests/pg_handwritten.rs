@@ -34,11 +34,6 @@ fn unrepresentable_objects_are_named_warnings() {
         (WarningKind::EnumType, "mood"),
         (WarningKind::DomainType, "posint"),
         (WarningKind::Sequence, "free_seq"),
-        (WarningKind::UnknownColumnType, "mood"),
-        (WarningKind::UnknownColumnType, "code"),
-        (WarningKind::UnknownColumnType, "n"),
-        (WarningKind::UnknownColumnType, "tags"),
-        (WarningKind::UnknownColumnType, "amount"),
         (WarningKind::GeneratedColumn, "full"),
         (WarningKind::IdentityColumn, "ident"),
         (WarningKind::CheckConstraint, "Customers_score_check"),
@@ -71,9 +66,19 @@ fn unrepresentable_objects_are_named_warnings() {
     assert_eq!(names, vec!["Customers", "order_lines", "orders"]);
     assert!(live.warnings.iter().all(|w| w.schema == "public" || w.kind == WarningKind::InboundForeignKey));
 
-    // What strata can represent is mapped exactly.
+    // Every column keeps its exact type; none is an unknown-type warning any more.
+    assert!(!live.warnings.iter().any(|w| w.kind == WarningKind::UnknownColumnType), "{all:?}");
     let c = live.definition.table("Customers").unwrap();
+    let native = |table: &TableDefinition, column: &str| table.column(column).unwrap().native_type.clone();
     assert_eq!(c.column("code").unwrap().column_type, ColumnType::Unknown);
+    assert_eq!(native(c, "code").as_deref(), Some("character varying(20)"));
+    assert_eq!(native(c, "mood").as_deref(), Some("mood"));
+    assert_eq!(native(c, "n").as_deref(), Some("posint"));
+    assert_eq!(native(c, "tags").as_deref(), Some("text[]"));
+    assert_eq!(native(c, "score").as_deref(), Some("integer"));
+    assert_eq!(c.column("score").unwrap().column_type, ColumnType::Integer);
+    let orders = live.definition.table("orders").unwrap();
+    assert_eq!(native(orders, "amount").as_deref(), Some("numeric(10,2)"));
     assert_eq!(c.column("ident").unwrap().column_default.as_deref(), Some("serial"));
     assert_eq!(c.column("full").unwrap().column_default, None);
     let expr = c.index("customers_lower_name").unwrap();
@@ -127,25 +132,34 @@ fn repair_towards_an_empty_target_names_every_table_and_what_dies_with_it() {
 }
 
 #[test]
-fn unknown_columns_in_the_target_are_left_alone() {
+fn native_columns_the_target_types_differently_are_altered_in_place() {
     let (_db, live) = setup();
-    // A target that wants "code" as text: the repair must not drop and re-add the varchar.
+    // A target file that wants "code" (varchar(20)) as text: altered in place, never dropped.
     let mut customers = live.definition.table("Customers").unwrap().clone();
-    for c in &mut customers.columns {
-        if c.column_type == ColumnType::Unknown {
-            c.column_type = ColumnType::Text;
-        }
-    }
+    let code = customers.columns.iter_mut().find(|c| c.name == "code").unwrap();
+    code.column_type = ColumnType::Text;
+    code.native_type = None;
     let mut target = definition(vec![customers]);
     target.tables.extend(live.definition.tables.iter().filter(|t| t.name != "Customers").cloned());
-    let (source, notes) = repair_source(&live, &target);
+    let (source, _notes) = repair_source(&live, &target);
     let migration = strata_diff::generate_migration(&source, &target);
+    let json = migration_to_json(&migration);
+    let Some(MigrationAction::AlterTable(t)) =
+        migration.actions.iter().find(|a| a.table_name() == "Customers")
+    else {
+        panic!("no alteration of Customers: {json}");
+    };
+    assert!(t.delete_columns.is_empty() && t.add_columns.is_empty(), "{json}");
+    assert_eq!(t.modify_columns.len(), 1, "{json}");
+    assert_eq!(t.modify_columns[0].new_type, Some(ColumnType::Text), "{json}");
     assert!(
-        !migration.actions.iter().any(|a| a.table_name() == "Customers"),
-        "{}",
-        migration_to_json(&migration)
+        migration
+            .warnings
+            .iter()
+            .any(|w| w.message.contains("changes type from character varying(20) to text")
+                && w.message.contains("only the catalog changes")),
+        "{json}"
     );
-    assert!(notes.iter().any(|n| n.message.contains("column \"code\" is left as it is")), "{notes:?}");
 }
 
 /// PostgreSQL deparses some index expressions into syntax the SQL parser does not read

@@ -301,6 +301,11 @@ pub struct ColumnDefinition {
     pub dart_type: Option<String>,
     /// Dimension of vector types.
     pub vector_dimension: Option<i64>,
+    /// The exact PostgreSQL type as `format_type` renders it (`character varying(20)`,
+    /// `text[]`, `mood`), plus ` COLLATE "x"` for a non-default collation. Introspection sets
+    /// it on every column so live sides compare exactly; files carry it (`nativeType`) only
+    /// when `column_type` is `unknown`, so Serverpod-written files keep their bytes.
+    pub native_type: Option<String>,
 }
 
 impl ColumnDefinition {

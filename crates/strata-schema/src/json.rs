@@ -189,6 +189,9 @@ impl Serialize for ColumnDefinition {
         o.opt("columnDefault", &self.column_default)?;
         o.opt("dartType", &self.dart_type)?;
         o.opt("vectorDimension", &self.vector_dimension)?;
+        // Only where Serverpod's columnType cannot say it (see docs/format.md).
+        let native = self.native_type.as_ref().filter(|_| self.column_type == ColumnType::Unknown);
+        o.opt("nativeType", &native)?;
         o.end()
     }
 }
@@ -318,6 +321,7 @@ impl Serialize for ColumnMigration {
         o.f("changeDefault", &self.change_default)?;
         o.opt("newDefault", &self.new_default)?;
         o.opt("newType", &self.new_type)?;
+        o.opt("newNativeType", &self.new_native_type)?;
         o.end()
     }
 }
@@ -602,6 +606,7 @@ mod typed {
         column_default: Option<String>,
         dart_type: Option<String>,
         vector_dimension: Option<i64>,
+        native_type: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -689,6 +694,7 @@ mod typed {
         change_default: Option<bool>,
         new_default: Option<String>,
         new_type: Option<i64>,
+        new_native_type: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -778,6 +784,7 @@ mod typed {
             column_default: c.column_default,
             dart_type: c.dart_type,
             vector_dimension: c.vector_dimension,
+            native_type: c.native_type,
         })
     }
 
@@ -855,6 +862,7 @@ mod typed {
                             change_default: c.change_default.unwrap_or(false),
                             new_default: c.new_default,
                             new_type: code(c.new_type, ColumnType::from_index)?,
+                            new_native_type: c.new_native_type,
                         })
                     })?,
                     add_indexes: all(t.add_indexes, index)?,
@@ -1122,6 +1130,7 @@ fn read_column(c: &Cursor) -> Result<ColumnDefinition, JsonError> {
         column_default: c.opt_str("columnDefault")?,
         dart_type: c.opt_str("dartType")?,
         vector_dimension: c.opt_int("vectorDimension")?,
+        native_type: c.opt_str("nativeType")?,
     })
 }
 
@@ -1244,6 +1253,7 @@ fn read_column_migration(c: &Cursor) -> Result<ColumnMigration, JsonError> {
         change_default: c.bool_or("changeDefault", false)?,
         new_default: c.opt_str("newDefault")?,
         new_type: c.index_enum("newType", "column type", ColumnType::from_index)?,
+        new_native_type: c.opt_str("newNativeType")?,
     })
 }
 

@@ -129,8 +129,12 @@ pub struct ColumnMigration {
     pub change_default: bool,
     /// The new abstract default; `None` with `change_default` means drop the default.
     pub new_default: Option<String>,
-    /// Only ever json <-> jsonb.
+    /// json <-> jsonb from models; any castable change between native types (with
+    /// `new_native_type`).
     pub new_type: Option<ColumnType>,
+    /// The exact new PostgreSQL type of an in-place native type change (`newNativeType`,
+    /// strata's own key, written only when set).
+    pub new_native_type: Option<String>,
 }
 
 impl ColumnMigration {
@@ -141,12 +145,13 @@ impl ColumnMigration {
 }
 
 name_enum! {
-    /// Kind of a migration warning.
+    /// Kind of a migration warning (`columnTypeChanged` is strata's own: in-place native type changes).
     WarningType {
         TableDropped => "tableDropped",
         ColumnDropped => "columnDropped",
         NotNullAdded => "notNullAdded",
         UniqueIndexCreated => "uniqueIndexCreated",
+        ColumnTypeChanged => "columnTypeChanged",
     }
 }
 

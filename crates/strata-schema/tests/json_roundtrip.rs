@@ -66,3 +66,34 @@ fn errors_are_located() {
     let e = migration_from_json(r#"{"actions":[{"type":"renameTable"}]}"#).unwrap_err();
     assert_eq!(e.to_string(), "at $.actions[0].type: unknown action type \"renameTable\"");
 }
+
+/// `nativeType` is written only for `unknown` columns and read back; a known type never
+/// carries it, so Serverpod's files keep their bytes.
+#[test]
+fn native_type_is_written_only_where_column_type_cannot_say_it() {
+    let column = |name: &str, column_type, native: &str| ColumnDefinition {
+        name: name.into(),
+        column_type,
+        is_nullable: true,
+        native_type: Some(native.into()),
+        ..Default::default()
+    };
+    let mut def = DatabaseDefinition::empty("p");
+    def.tables.push(TableDefinition {
+        name: "t".into(),
+        schema: "public".into(),
+        columns: vec![
+            column("code", ColumnType::Unknown, "character varying(20)"),
+            column("n", ColumnType::Bigint, "bigint"),
+        ],
+        ..Default::default()
+    });
+    let json = definition_to_json(&def);
+    assert!(json.contains("\"nativeType\": \"character varying(20)\""), "{json}");
+    assert_eq!(json.matches("nativeType").count(), 1, "{json}");
+    let back = definition_from_json(&json).unwrap();
+    let t = back.table("t").unwrap();
+    assert_eq!(t.column("code").unwrap().native_type.as_deref(), Some("character varying(20)"));
+    assert_eq!(t.column("n").unwrap().native_type, None);
+    assert_eq!(definition_to_json(&back), json);
+}

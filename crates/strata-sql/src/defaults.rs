@@ -72,7 +72,13 @@ impl ColumnDefault {
                 let plain = iso.trim_end_matches('Z').replacen('T', " ", 1);
                 Ok(ColumnDefault::Timestamp(plain))
             }
-            ColumnType::Unknown => Err(invalid("the column type is unknown")),
+            // A native type (varchar(n), an enum, ...) takes a bare number or a literal.
+            ColumnType::Unknown if is_decimal(&normalized) => Ok(ColumnDefault::Number(normalized)),
+            ColumnType::Unknown => {
+                quote::parse_literal(&normalized).map(ColumnDefault::Text).ok_or_else(|| {
+                    invalid("the column type is unknown and the default is not a number or a literal")
+                })
+            }
             _ => quote::parse_literal(&normalized)
                 .map(ColumnDefault::Text)
                 .ok_or_else(|| invalid("expected a single-quoted literal")),
@@ -146,7 +152,8 @@ mod tests {
             ("'a' || 'b'", ColumnType::Text),
             ("abc", ColumnType::Text),
             ("tomorrow", ColumnType::TimestampWithoutTimeZone),
-            ("'x'", ColumnType::Unknown),
+            ("'x' || 'y'", ColumnType::Unknown),
+            ("now() + 1", ColumnType::Unknown),
         ] {
             assert!(matches!(parse(raw, t), Err(SqlError::InvalidDefault { .. })), "{raw}");
         }

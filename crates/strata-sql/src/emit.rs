@@ -324,6 +324,9 @@ impl<'a> Emitter<'a> {
                     .cloned()
                     .unwrap_or_else(|| ColumnDefinition { name: name.to_string(), ..Default::default() });
                 column.column_type = new_type;
+                if let Some(native) = &m.new_native_type {
+                    column.native_type = Some(native.clone());
+                }
                 let type_sql = d.column_type_sql(table, &column)?;
                 out.push_str(&d.alter_column_type_sql(table, name, &type_sql));
             }
@@ -538,6 +541,7 @@ pub(crate) fn migrations_table_definition() -> TableDefinition {
         column_default: default.map(str::to_string),
         dart_type: None,
         vector_dimension: None,
+        native_type: None,
     };
     TableDefinition {
         name: MIGRATIONS_TABLE.to_string(),

@@ -51,6 +51,12 @@ pub enum SqlError {
     /// `ColumnType::Unknown` (an introspected type strata does not model) cannot be created.
     #[error("{object}: column type \"unknown\" cannot be rendered as SQL")]
     UnknownColumnType { object: SqlObject },
+    /// A native type that is not a plain type name: it would be spliced into the statement.
+    #[error(
+        "{object}: native type {native:?} is not a PostgreSQL type name ({reason}); write it as \
+         format_type prints it, such as character varying(20) or \"Mood\"[]"
+    )]
+    InvalidNativeType { object: SqlObject, native: String, reason: String },
     /// A vector-like column without its dimension.
     #[error("{object}: {column_type} column has no vectorDimension")]
     MissingVectorDimension { object: SqlObject, column_type: &'static str },

@@ -97,6 +97,17 @@ pub fn check_index_expressions(
 /// table, the index and the element, so the file can be fixed before anything is generated.
 pub fn check_definition_expressions(definition: &DatabaseDefinition) -> Result<(), JsonError> {
     for (t, table) in definition.tables.iter().enumerate() {
+        for (c, column) in table.columns.iter().enumerate() {
+            let Some(native) = &column.native_type else { continue };
+            if let Err(reason) = crate::postgres::check_native_type(native) {
+                let object = crate::SqlObject::column(&table.name, &column.name);
+                let error = crate::SqlError::InvalidNativeType { object, native: native.clone(), reason };
+                return Err(JsonError::Shape {
+                    path: format!("$.tables[{t}].columns[{c}].nativeType"),
+                    message: error.to_string(),
+                });
+            }
+        }
         for (i, index) in table.indexes.iter().enumerate() {
             for (part, text) in sql_parts(index) {
                 let Err(reason) = check_postgres(text) else { continue };

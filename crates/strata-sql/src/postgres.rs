@@ -110,6 +110,45 @@ fn cast_name(column_type: ColumnType) -> &'static str {
     }
 }
 
+/// Checks that a native type (`ColumnDefinition::native_type`, from a live database or a file)
+/// is only a type name as `format_type` prints it, optionally with ` COLLATE "x"`: words,
+/// numbers, `(`, `)`, `,`, `.`, `[]` and double-quoted identifiers. It is spliced into
+/// statements, so anything else (quotes, semicolons, comments) is refused.
+pub fn check_native_type(text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err("it is empty".into());
+    }
+    let mut chars = text.chars();
+    let mut depth = 0i32;
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => loop {
+                match chars.next() {
+                    Some('"') if chars.clone().next() == Some('"') => {
+                        chars.next();
+                    }
+                    Some('"') => break,
+                    Some(_) => {}
+                    None => return Err("a quoted name is not closed".into()),
+                }
+            },
+            '(' => depth += 1,
+            ')' => {
+                depth -= 1;
+                if depth < 0 {
+                    return Err("unbalanced parentheses".into());
+                }
+            }
+            c if c.is_ascii_alphanumeric() || matches!(c, '_' | ' ' | ',' | '.' | '[' | ']') => {}
+            c => return Err(format!("it contains {c:?}")),
+        }
+    }
+    if depth != 0 {
+        return Err("unbalanced parentheses".into());
+    }
+    Ok(())
+}
+
 /// pgvector operator-class name of a distance function (`innerProduct` is `ip`).
 fn distance_code(f: VectorDistanceFunction) -> &'static str {
     match f {
@@ -182,7 +221,16 @@ impl Dialect for Postgres {
             ColumnType::GeographyPolygon => "geography(Polygon,4326)".to_string(),
             ColumnType::GeographyGeometryCollection => "geography(GeometryCollection,4326)".to_string(),
             ColumnType::Unknown => {
-                return Err(SqlError::UnknownColumnType { object: SqlObject::column(table, &column.name) })
+                let object = SqlObject::column(table, &column.name);
+                let Some(native) = &column.native_type else {
+                    return Err(SqlError::UnknownColumnType { object });
+                };
+                check_native_type(native).map_err(|reason| SqlError::InvalidNativeType {
+                    object,
+                    native: native.clone(),
+                    reason,
+                })?;
+                native.clone()
             }
         })
     }
@@ -201,6 +249,8 @@ impl Dialect for Postgres {
             ColumnDefault::Number(n) => n.clone(),
             ColumnDefault::Boolean(b) => b.to_string(),
             ColumnDefault::Timestamp(ts) => format!("{}::timestamp without time zone", quote::literal(ts)),
+            // An untyped literal takes the column's native type, whatever it is (enums too).
+            ColumnDefault::Text(text) if column_type == ColumnType::Unknown => quote::literal(text),
             ColumnDefault::Text(text) => format!("{}::{}", quote::literal(text), cast_name(column_type)),
         })
     }

@@ -1210,3 +1210,38 @@ fn dialects_by_name() {
     assert_eq!(dialect_by_name("sqlite").unwrap().name(), "sqlite");
     assert!(dialect_by_name("oracle").is_none());
 }
+
+/// A native type reaches SQL verbatim, so only a type name passes; a default on it is an
+/// untyped literal that takes the column's type.
+#[test]
+fn native_types_render_and_anything_else_is_refused() {
+    let mut c = col("code", ColumnType::Unknown, true);
+    c.native_type = Some("character varying(20)".into());
+    c.column_default = Some("'x'".into());
+    let sql = pg_definition(&definition("p", vec![table("t", "T", vec![id(), c.clone()])], vec![]));
+    assert!(sql.contains("\"code\" character varying(20) DEFAULT 'x'"), "{sql}");
+    for ok in
+        ["text[]", "\"My Type\"[]", "numeric(10,2)", "text COLLATE \"C\"", "timestamp(6) with time zone"]
+    {
+        assert_eq!(check_native_type(ok), Ok(()), "{ok}");
+    }
+    for bad in ["text; DROP TABLE t", "text -- x", "text DEFAULT 'a'", "\"unclosed", "numeric(10", "", "int)"]
+    {
+        assert!(check_native_type(bad).is_err(), "{bad}");
+    }
+    c.native_type = Some("text); DROP TABLE t; --".into());
+    let err = Postgres.column_type_sql("t", &c).unwrap_err().to_string();
+    assert!(err.contains("\"t\".\"code\"") || err.contains("code"), "{err}");
+    assert!(err.contains("not a PostgreSQL type name"), "{err}");
+}
+
+/// A crafted `nativeType` in a definition file is refused early, at its JSON path.
+#[test]
+fn crafted_native_types_in_files_are_refused_with_their_path() {
+    let mut c = col("code", ColumnType::Unknown, true);
+    c.native_type = Some("text; DROP TABLE t".into());
+    let def = definition("p", vec![table("t", "T", vec![id(), c])], vec![]);
+    let err = check_definition_expressions(&def).unwrap_err().to_string();
+    assert!(err.contains("$.tables[0].columns[1].nativeType"), "{err}");
+    assert!(err.contains("not a PostgreSQL type name"), "{err}");
+}

@@ -74,13 +74,14 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let migration = strata_diff::generate_migration(&from, &to);
     let show_summary = args.summary || std::io::stdout().is_terminal();
     let live_side = args.from.starts_with("db:") || args.to.starts_with("db:");
+    let (from_label, to_label) = side_labels(&args.from, &args.to);
     if migration.actions.is_empty() {
         // stdout stays machine-readable: valid (empty) SQL, or the empty migration.json.
         if args.format == Format::Json {
             println!("{}", migration_to_json(&migration));
         }
         if live_side {
-            eprintln!("In sync: {} matches {}.", side_label(&args.from), side_label(&args.to));
+            eprintln!("In sync: {from_label} matches {to_label}.");
         } else if show_summary {
             eprintln!("No differences.");
         }
@@ -89,11 +90,10 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     // With a live database on either side, explain the drift object by object (on stderr, so
     // `> fix.sql` captures only the SQL that fixes it).
     if live_side {
-        let report =
-            strata_introspect::drift_report(&from, &to, &side_label(&args.from), &side_label(&args.to));
+        let report = strata_introspect::drift_report(&from, &to, &from_label, &to_label);
         eprint!("{report}");
         eprintln!();
-        eprintln!("The migration on stdout takes {} to {}.", side_label(&args.from), side_label(&args.to));
+        eprintln!("The migration on stdout takes {from_label} to {to_label}.");
     }
 
     match args.format {
@@ -134,13 +134,32 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     Ok(exit::DIFFERS)
 }
 
-/// How a side is named in messages: `the database` for a live one (its URL may carry a
-/// password), otherwise the argument as given.
+/// How a side is named in messages: a live one by its database name only (`db:…/shop`: the
+/// URL may carry a password), otherwise the argument as given.
 fn side_label(side: &str) -> String {
-    if side.starts_with("db:") {
-        "the database".to_string()
+    let Some(url) = side.strip_prefix("db:") else {
+        return side.to_string();
+    };
+    let url = url.split(['?', '#']).next().unwrap_or_default();
+    // Only the path names the database; the authority (user, password, host) never shows.
+    let path = match url.split_once("://") {
+        Some((_, rest)) => rest.split_once('/').map_or("", |(_, path)| path),
+        None => url.split_once(':').map_or(url, |(_, path)| path),
+    };
+    match path.rsplit('/').next() {
+        Some(name) if !name.is_empty() => format!("db:…/{name}"),
+        _ => "db:…".to_string(),
+    }
+}
+
+/// The labels of both sides, told apart when they would read the same (`db:…/app` on two
+/// servers).
+fn side_labels(from: &str, to: &str) -> (String, String) {
+    let (a, b) = (side_label(from), side_label(to));
+    if a == b {
+        (format!("{a} (--from)"), format!("{b} (--to)"))
     } else {
-        side.to_string()
+        (a, b)
     }
 }
 
@@ -287,5 +306,23 @@ mod tests {
         assert_eq!(scrub_urls("db:postgres://app@h/d"), "db:postgres://app@h/d");
         assert_eq!(scrub_urls("db:sqlite:x.db"), "db:sqlite:x.db");
         assert_eq!(scrub_urls("latest"), "latest");
+    }
+
+    #[test]
+    fn live_sides_are_named_by_database_without_credentials() {
+        use super::{side_label, side_labels};
+        assert_eq!(side_label("db:postgres://app:pw@h:5432/shop?sslmode=disable"), "db:…/shop");
+        assert_eq!(side_label("db:postgres://app:pw@h:5432"), "db:…");
+        assert_eq!(side_label("db:postgres://app:pw@h/"), "db:…");
+        assert_eq!(side_label("db:sqlite:data/app.db"), "db:…/app.db");
+        assert_eq!(side_label("latest"), "latest");
+        assert_eq!(
+            side_labels("db:postgres://a/x", "db:postgres://b/y"),
+            ("db:…/x".to_string(), "db:…/y".to_string())
+        );
+        assert_eq!(
+            side_labels("db:postgres://a/x", "db:postgres://b/x"),
+            ("db:…/x (--from)".to_string(), "db:…/x (--to)".to_string())
+        );
     }
 }

@@ -37,7 +37,9 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         "sql" => {
             let definition = without_runner_history(&live.definition);
             let sql = match target.dialect() {
-                strata_db::Dialect::Postgres => definition_sql(&Postgres, &definition),
+                strata_db::Dialect::Postgres => definition_sql(&Postgres, &definition).map(|sql| {
+                    with_types(sql, &strata_introspect::postgres::type_definitions_sql(&live.warnings))
+                }),
                 strata_db::Dialect::Sqlite => definition_sql(&Sqlite, &definition),
             }
             .map_err(|e| anyhow::anyhow!("the live schema cannot be written as SQL: {e}"))?;
@@ -55,4 +57,17 @@ fn without_runner_history(live: &DatabaseDefinition) -> DatabaseDefinition {
     let mut out = live.clone();
     out.tables.retain(|t| t.name != strata_introspect::HISTORY_TABLE);
     out
+}
+
+/// `sql` with the enum and domain types its columns may use created first, inside its
+/// transaction (right after `BEGIN;`).
+fn with_types(sql: String, types: &[String]) -> String {
+    if types.is_empty() {
+        return sql;
+    }
+    let statements: String = types.iter().map(|t| format!("{t}\n")).collect();
+    match sql.split_once("BEGIN;\n") {
+        Some((head, body)) => format!("{head}BEGIN;\n{statements}{body}"),
+        None => format!("{statements}{sql}"),
+    }
 }

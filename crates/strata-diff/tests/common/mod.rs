@@ -13,6 +13,7 @@ pub fn col(name: &str) -> ColumnDefinition {
         column_default: None,
         dart_type: None,
         vector_dimension: None,
+        native_type: None,
     }
 }
 

@@ -15,6 +15,7 @@ pub fn col(name: &str, t: ColumnType) -> ColumnDefinition {
         column_default: None,
         dart_type: Some("String".into()),
         vector_dimension: None,
+        native_type: None,
     }
 }
 
