@@ -386,7 +386,9 @@ fn main() {
         return;
     }
     if let Some(bin) = &process {
-        println!("whole `strata create-migration --force` process, median of {runs} runs (after 1 warm-up), ms");
+        println!(
+            "whole `strata create-migration --force` process, median of {runs} runs (after 1 warm-up), ms"
+        );
         println!("{:>6}  {:<11} {:>8} {:>8}", "tables", "scenario", "median", "min");
         for &n in &tables {
             for scenario in ["from-empty", "5%-changed", "no-changes"] {
