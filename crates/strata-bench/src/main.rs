@@ -359,7 +359,10 @@ fn main() {
                     .collect()
             }
             "--runs" => runs = args.next().expect("--runs N").parse().expect("run count"),
-            "--process" => process = Some(args.next().expect("--process PATH_TO_STRATA").into()),
+            "--process" => {
+                let bin = args.next().expect("--process PATH_TO_STRATA");
+                process = Some(fs::canonicalize(&bin).unwrap_or_else(|e| panic!("--process {bin}: {e}")));
+            }
             "-h" | "--help" => {
                 println!("strata-bench [--tables 1000,5000] [--wide 8000,16000,32000] [--process target/release/strata] [--runs 9]");
                 return;
