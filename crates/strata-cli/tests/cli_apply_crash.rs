@@ -78,7 +78,12 @@ fn sigkill_mid_migration_leaves_database_and_lock_clean() {
         query(&db.url, &sleeping).is_empty()
     });
     wait_until("the advisory lock to be released", Duration::from_secs(5), || {
-        query(&db.url, "SELECT pid::text FROM pg_locks WHERE locktype = 'advisory'").is_empty()
+        query(
+            &db.url,
+            "SELECT pid::text FROM pg_locks WHERE locktype = 'advisory' \
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())",
+        )
+        .is_empty()
     });
     assert_eq!(query(&db.url, schema), before, "the killed migration left changes behind");
 
