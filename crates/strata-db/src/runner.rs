@@ -639,6 +639,18 @@ impl Locked {
     }
 }
 
+/// Under the lock: creates (or upgrades) the history table and marks attempts left `running` by
+/// runs that died as interrupted.
+async fn prepare_history(conn: &mut Conn, target: &ConnectionTarget, module: &str) -> Result<(), DbError> {
+    conn.ensure_history_table()
+        .await
+        .map_err(|e| target.sql_error(format!("creating {}", history::HISTORY_TABLE), &e))?;
+    conn.interrupt_stale_runs(module).await.map_err(|e| {
+        target.sql_error(format!("marking interrupted runs in {}", history::HISTORY_TABLE), &e)
+    })?;
+    Ok(())
+}
+
 /// What `strata rollback` asks the runner to do: take the database from `from` back to `to` with
 /// `sql` (a down migration computed from the two versions' definitions).
 #[derive(Debug, Clone)]
@@ -682,12 +694,7 @@ async fn rollback_locked(
     report: &mut ApplyReport,
 ) -> Result<(), DbError> {
     let module = project.module_name.as_str();
-    conn.ensure_history_table()
-        .await
-        .map_err(|e| target.sql_error(format!("creating {}", history::HISTORY_TABLE), &e))?;
-    conn.interrupt_stale_runs(module).await.map_err(|e| {
-        target.sql_error(format!("marking interrupted runs in {}", history::HISTORY_TABLE), &e)
-    })?;
+    prepare_history(conn, target, module).await?;
     let state = read_state_on(conn, target, module).await?;
     report.installed_before = state.version.clone();
     if state.version.as_deref() != Some(request.from.as_str()) {
@@ -737,12 +744,7 @@ async fn run_locked(
     report: &mut ApplyReport,
 ) -> Result<(), DbError> {
     let module = project.module_name.as_str();
-    conn.ensure_history_table()
-        .await
-        .map_err(|e| target.sql_error(format!("creating {}", history::HISTORY_TABLE), &e))?;
-    conn.interrupt_stale_runs(module).await.map_err(|e| {
-        target.sql_error(format!("marking interrupted runs in {}", history::HISTORY_TABLE), &e)
-    })?;
+    prepare_history(conn, target, module).await?;
 
     let mut state = read_state_on(conn, target, module).await?;
     report.installed_before = state.version.clone();
