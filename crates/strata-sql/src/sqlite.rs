@@ -429,23 +429,6 @@ impl Dialect for Sqlite {
     fn drop_table_sql(&self, table: &str) -> String {
         format!("DROP TABLE {};\n", self.quote_identifier(table))
     }
-    fn upsert_migration_version_sql(&self, table: &str, module: &str, version: &str) -> String {
-        let q = |s: &str| self.quote_identifier(s);
-        let now = BOOKKEEPING_NOW_SQL;
-        let version = quote::literal(version);
-        format!(
-            "INSERT INTO {} ({}, {}, {})\n    VALUES ({}, {version}, {now})\n    ON CONFLICT ({})\n    \
-             DO UPDATE SET {} = {version}, {} = {now};\n",
-            q(table),
-            q("module"),
-            q("version"),
-            q("timestamp"),
-            quote::literal(module),
-            q("module"),
-            q("version"),
-            q("timestamp"),
-        )
-    }
     fn add_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError> {
         Err(unsupported(
             self,
