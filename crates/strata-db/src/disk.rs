@@ -34,6 +34,24 @@ pub struct DiskMigration {
     pub migration: Option<SqlFileInfo>,
 }
 
+impl DiskMigration {
+    /// A version from text embedded in the binary (`strata_db::include_migrations!`): the
+    /// same value [`read_migrations`] builds from disk, with `embedded:<version>/<file>` as the
+    /// path shown in messages.
+    pub fn from_embedded(
+        version: &str,
+        definition_sql: Option<&str>,
+        migration_sql: Option<&str>,
+    ) -> DiskMigration {
+        let file = |name: &str, sql: &str| SqlFileInfo::new(format!("embedded:{version}/{name}"), sql);
+        DiskMigration {
+            version: version.to_string(),
+            definition: definition_sql.map(|sql| file("definition.sql", sql)),
+            migration: migration_sql.map(|sql| file("migration.sql", sql)),
+        }
+    }
+}
+
 /// The single `*.sql` in `repair-migration/`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RepairFile {

@@ -23,6 +23,7 @@ pub mod preflight;
 mod runlock;
 pub mod runner;
 pub mod sqlfile;
+pub mod startup;
 pub mod status;
 mod step;
 mod timefmt;
@@ -35,6 +36,7 @@ pub use plan::{plan, InstalledState, Plan, PlanError, PlanOptions, Step, StepKin
 pub use runner::{
     apply, read_state, rollback, status, AppliedStep, ApplyEvent, ApplyOptions, ApplyReport, RollbackRequest,
 };
+pub use startup::{migrate_at_startup, EmbeddedMigration, StartupConfig, StartupError, StartupOutcome};
 pub use status::{StatusReport, StatusRow, VersionState};
 
 use std::path::PathBuf;

@@ -103,6 +103,14 @@ impl Env {
         }
     }
 
+    /// The scratch database's URL (what an application would be configured with).
+    pub fn url(&self) -> String {
+        match &self.scratch {
+            Scratch::Pg(s) => s.url.clone(),
+            Scratch::Lite(s) => format!("sqlite:{}", s.path.display()),
+        }
+    }
+
     pub fn sqlite_exists(&self) -> bool {
         match &self.scratch {
             Scratch::Lite(s) => s.path.exists(),
