@@ -34,6 +34,7 @@ pub use history::{HistoryRow, RunStatus, HISTORY_TABLE};
 pub use plan::{plan, InstalledState, Plan, PlanError, PlanOptions, Step, StepKind};
 pub use runner::{
     apply, read_state, rollback, status, AppliedStep, ApplyEvent, ApplyOptions, ApplyReport, RollbackRequest,
+    SkipRequest,
 };
 pub use status::{StatusReport, StatusRow, VersionState};
 
