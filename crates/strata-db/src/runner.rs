@@ -441,7 +441,7 @@ impl Conn {
     }
 }
 
-fn check_dialect(project: &Project, target: &ConnectionTarget) -> Result<(), DbError> {
+pub(crate) fn check_dialect(project: &Project, target: &ConnectionTarget) -> Result<(), DbError> {
     if project.dialect != target.dialect() {
         return Err(DbError::DialectMismatch {
             project: project.dialect.to_string(),
@@ -624,8 +624,8 @@ async fn apply_inner(
 }
 
 /// The migration connection with the run's lock held on it (SQLite: plus the run lock file).
-struct Locked {
-    conn: Conn,
+pub(crate) struct Locked {
+    pub(crate) conn: Conn,
     _run_lock: Option<crate::runlock::RunLock>,
 }
 
@@ -633,7 +633,7 @@ impl Locked {
     /// Connects and takes the lock. PostgreSQL's lock sits on the migration connection itself: a
     /// session lock dies with its session, and so does any transaction that session had open, so
     /// no migration can commit once the lock is gone (see module docs).
-    async fn open(
+    pub(crate) async fn open(
         target: &ConnectionTarget,
         lock_timeout: Duration,
         observer: &mut dyn FnMut(&ApplyEvent),
@@ -660,7 +660,7 @@ impl Locked {
         }
     }
 
-    async fn release(mut self) {
+    pub(crate) async fn release(mut self) {
         if let Conn::Pg(c) = &mut self.conn {
             let _ =
                 sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(LOCK_NAME).execute(&mut *c).await;
