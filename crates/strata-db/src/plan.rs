@@ -877,6 +877,89 @@ mod tests {
         assert!(plan(M, &at(Some(V[2]), vec![]), &d, &PlanOptions::default()).is_ok());
     }
 
+    fn failed_at_v2() -> (Vec<DiskMigration>, InstalledState) {
+        let d = disk(&V);
+        let h = vec![
+            ok_row(1, &d[1], StepKind::Migration),
+            row(2, V[2], StepKind::Migration, RunStatus::Failed, None),
+        ];
+        (d, at(Some(V[1]), h))
+    }
+
+    #[test]
+    fn retry_failed_runs_only_the_failed_version() {
+        let (d, state) = failed_at_v2();
+        let opts = PlanOptions { retry_failed: true, ..Default::default() };
+        let p = plan(M, &state, &d, &opts).unwrap();
+        assert_eq!(versions(&p), [(V[2].to_string(), StepKind::Migration)]);
+        assert_eq!(p.target.as_deref(), Some(V[2]));
+        let fine = at(Some(V[1]), vec![ok_row(1, &d[1], StepKind::Migration)]);
+        let e = plan(M, &fine, &d, &opts).unwrap_err();
+        assert!(e.to_string().contains("has not failed"), "{e}");
+        let e = plan(M, &at(Some(V[3]), vec![]), &d, &opts).unwrap_err();
+        assert!(e.to_string().contains("no version is pending"), "{e}");
+    }
+
+    #[test]
+    fn only_the_failed_next_version_can_be_skipped() {
+        let (d, state) = failed_at_v2();
+        assert_eq!(check_skip(M, &state, &d, V[2]).unwrap(), "boom");
+        for (v, why) in [
+            (V[3], "that is 20240103000000000"),
+            (V[1], "not pending"),
+            ("20990101000000000", "no such version"),
+        ] {
+            let e = check_skip(M, &state, &d, v).unwrap_err().to_string();
+            assert!(e.contains(why), "{v}: {e}");
+        }
+        let e = check_skip(M, &at(None, vec![]), &d, V[0]).unwrap_err().to_string();
+        assert!(e.contains("nothing is installed yet"), "{e}");
+    }
+
+    #[test]
+    fn a_skipped_version_counts_as_passed_not_applied() {
+        let (d, mut state) = failed_at_v2();
+        state.history.push(HistoryRow {
+            error: Some("by hand".into()),
+            ..row(3, V[2], StepKind::Migration, RunStatus::Skipped, None)
+        });
+        state.version = Some(V[2].to_string());
+        let p = plan(M, &state, &d, &PlanOptions::default()).unwrap();
+        assert_eq!(versions(&p), [(V[3].to_string(), StepKind::Migration)]);
+        assert!(state.out_of_order(M, V).is_empty());
+        let opts = PlanOptions { rerun: vec![V[2].into()], ..Default::default() };
+        let e = plan(M, &state, &d, &opts).unwrap_err().to_string();
+        assert!(e.contains("it was skipped (by hand)"), "{e}");
+    }
+
+    #[test]
+    fn rerun_needs_an_applied_marked_file() {
+        let mut d = disk(&V);
+        d[1].migration = Some(SqlFileInfo::new(
+            "migrations/v1/migration.sql",
+            format!("-- seed\n{RERUNNABLE_MARKER}\nBEGIN;\nCOMMIT;\n"),
+        ));
+        let h = vec![ok_row(1, &d[0], StepKind::Definition), ok_row(2, &d[1], StepKind::Migration)];
+        let state = at(Some(V[1]), h);
+        let opts = |v: &[&str]| PlanOptions {
+            rerun: v.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        let p = plan(M, &state, &d, &opts(&[V[1], V[1]])).unwrap();
+        let reruns: Vec<_> = p.steps.iter().filter(|s| s.rerun).map(|s| s.version.as_str()).collect();
+        assert_eq!(reruns, [V[1]], "named twice, runs once, after the pending steps");
+        assert!(p.steps.last().unwrap().rerun);
+        for (v, why) in [
+            (V[0], "is not marked as safe to run twice"),
+            (V[2], "not applied yet"),
+            ("20990101000000000", "no such version on disk"),
+        ] {
+            let e = plan(M, &state, &d, &opts(&[v])).unwrap_err().to_string();
+            assert!(e.contains(why), "{v}: {e}");
+        }
+        assert!(!is_rerunnable(&format!("BEGIN;\n{RERUNNABLE_MARKER}\n")), "only in the header");
+    }
+
     #[test]
     fn failed_last_attempt_is_retried() {
         let d = disk(&V);
