@@ -48,6 +48,9 @@ pub enum Command {
     /// Take a live database back to an older version (a down migration computed from the two
     /// versions' definitions).
     Rollback(commands::rollback::Args),
+    /// Drop every table strata manages and apply the latest definition.sql (development
+    /// databases only).
+    Reset(commands::reset::Args),
 }
 
 /// Rust ignores SIGPIPE, so `strata diff … | head` would panic on the closed pipe. Restore the
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         Command::CreateRepairMigration(a) => commands::repair::run(&dir, a),
         Command::Inspect(a) => commands::inspect::run(&dir, a),
         Command::Rollback(a) => commands::rollback::run(&dir, a),
+        Command::Reset(a) => commands::reset::run(&dir, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -9,11 +9,11 @@
 //!     "kind"              text NOT NULL,                -- definition | migration | repair
 //!     "dialect"           text NOT NULL,                -- postgres | sqlite
 //!     "checksum"          text,                         -- SHA-256 of the file, CRLF→LF; NULL for baseline
-//!     "status"            text NOT NULL,                -- ok | failed | baseline | accepted
+//!     "status"            text NOT NULL,                -- ok | failed | baseline | accepted | running | skipped
 //!     "started_at"        timestamptz NOT NULL,         -- UTC text on SQLite
 //!     "finished_at"       timestamptz,
 //!     "duration_ms"       bigint,
-//!     "error"             text,                         -- failed: the database's message
+//!     "error"             text,                         -- failed: the database's message; skipped: the reason
 //!     "covered_by"        text,                         -- baseline: the version whose definition.sql ran
 //!     "previous_checksum" text,                         -- accepted: the checksum it replaced
 //!     "strata_version"    text,
@@ -46,6 +46,9 @@ pub enum RunStatus {
     Accepted,
     /// Being applied right now, or a stale attempt (see module docs).
     Running,
+    /// A failed version the operator moved past without running it (`apply --skip-failed V
+    /// --reason R`); `error` holds the reason.
+    Skipped,
 }
 
 impl RunStatus {
@@ -56,6 +59,7 @@ impl RunStatus {
             RunStatus::Baseline => "baseline",
             RunStatus::Accepted => "accepted",
             RunStatus::Running => "running",
+            RunStatus::Skipped => "skipped",
         }
     }
 
@@ -66,6 +70,7 @@ impl RunStatus {
             "baseline" => RunStatus::Baseline,
             "accepted" => RunStatus::Accepted,
             "running" => RunStatus::Running,
+            "skipped" => RunStatus::Skipped,
             _ => return None,
         })
     }
@@ -221,9 +226,14 @@ mod tests {
 
     #[test]
     fn status_round_trips() {
-        for s in
-            [RunStatus::Ok, RunStatus::Failed, RunStatus::Baseline, RunStatus::Accepted, RunStatus::Running]
-        {
+        for s in [
+            RunStatus::Ok,
+            RunStatus::Failed,
+            RunStatus::Baseline,
+            RunStatus::Accepted,
+            RunStatus::Running,
+            RunStatus::Skipped,
+        ] {
             assert_eq!(RunStatus::parse(s.as_str()), Some(s));
         }
         assert_eq!(RunStatus::parse("done"), None);

@@ -20,6 +20,7 @@ pub mod error;
 pub mod history;
 pub mod plan;
 pub mod preflight;
+pub mod reset;
 mod runlock;
 pub mod runner;
 pub mod sqlfile;
@@ -33,8 +34,10 @@ pub use disk::{DiskMigration, RepairFile, SqlFileInfo};
 pub use error::{ApplyFailure, DbError};
 pub use history::{HistoryRow, RunStatus, HISTORY_TABLE};
 pub use plan::{plan, InstalledState, Plan, PlanError, PlanOptions, Step, StepKind};
+pub use reset::{reset, ResetRequest};
 pub use runner::{
     apply, read_state, rollback, status, AppliedStep, ApplyEvent, ApplyOptions, ApplyReport, RollbackRequest,
+    SkipRequest,
 };
 pub use startup::{migrate_at_startup, EmbeddedMigration, StartupConfig, StartupError, StartupOutcome};
 pub use status::{StatusReport, StatusRow, VersionState};

@@ -130,8 +130,24 @@ impl InstalledState {
         self.history.iter().any(|r| {
             r.module == module
                 && r.version == version
-                && matches!(r.status, RunStatus::Ok | RunStatus::Baseline | RunStatus::Accepted)
+                && matches!(
+                    r.status,
+                    RunStatus::Ok | RunStatus::Baseline | RunStatus::Accepted | RunStatus::Skipped
+                )
         })
+    }
+
+    /// The reason recorded when `version` was skipped (`apply --skip-failed`), if it was.
+    pub fn skipped(&self, module: &str, version: &str) -> Option<&HistoryRow> {
+        self.history
+            .iter()
+            .rev()
+            .find(|r| {
+                r.module == module
+                    && r.version == version
+                    && matches!(r.status, RunStatus::Ok | RunStatus::Baseline | RunStatus::Skipped)
+            })
+            .filter(|r| r.status == RunStatus::Skipped)
     }
 
     /// Versions on disk older than the installed one that never ran: merged from another branch
@@ -165,6 +181,23 @@ pub struct PlanOptions {
     /// `apply --repair`: after a repair that rolled the database back, stay there (a deploy that
     /// applies its repair on every start must not undo the rollback on the next start).
     pub hold_after_rollback: bool,
+    /// Already-applied versions whose `migration.sql` (marked [`RERUNNABLE_MARKER`]) runs again,
+    /// after the pending steps (`--rerun`).
+    pub rerun: Vec<String>,
+    /// `--retry-failed`: run only the failed (or interrupted) next version, and refuse when there
+    /// is none, instead of rolling forward to the latest.
+    pub retry_failed: bool,
+}
+
+/// The header line that marks a `migration.sql` as safe to run twice (`apply --rerun`).
+pub const RERUNNABLE_MARKER: &str = "-- strata:rerunnable";
+
+/// True when the file's leading comment block has the [`RERUNNABLE_MARKER`] line.
+pub fn is_rerunnable(sql: &str) -> bool {
+    sql.lines()
+        .map(str::trim)
+        .take_while(|l| l.is_empty() || l.starts_with("--"))
+        .any(|l| l == RERUNNABLE_MARKER)
 }
 
 /// One file to run.
@@ -180,6 +213,9 @@ pub struct Step {
     /// An older version merged after newer ones were applied (`--out-of-order`): it runs, but
     /// the installed version stays where it is.
     pub out_of_order: bool,
+    /// An applied version run again (`--rerun`): it may record itself again, and the installed
+    /// version stays where it is.
+    pub rerun: bool,
 }
 
 /// An intended edit to an applied file: record `new` instead of `recorded`, without running it.
@@ -268,6 +304,12 @@ pub enum PlanError {
         .versions.join(", ")
     )]
     OutOfOrder { installed: String, versions: Vec<String> },
+    #[error("--rerun {version}: {reason}")]
+    CannotRerun { version: String, reason: String },
+    #[error("--retry-failed: nothing to retry: {reason}. A plain `strata apply` applies what is pending")]
+    NothingToRetry { reason: String },
+    #[error("--skip-failed {version}: {reason}")]
+    CannotSkip { version: String, reason: String },
 }
 
 fn list(v: &[String]) -> String {
@@ -429,8 +471,8 @@ pub fn plan(
     let retry = |v: &str| {
         installed
             .last_attempt(module, v)
-            .filter(|r| r.status == RunStatus::Failed)
-            .map(|r| r.error.clone().unwrap_or_default())
+            .filter(|r| matches!(r.status, RunStatus::Failed | RunStatus::Running))
+            .map(|r| r.error.clone().unwrap_or_else(|| "interrupted".into()))
     };
     let migration_step = |d: &DiskMigration, out_of_order: bool| -> Result<Step, PlanError> {
         let file = d.migration.clone().ok_or_else(|| PlanError::MissingFile {
@@ -444,6 +486,7 @@ pub fn plan(
             covers: Vec::new(),
             previous_error: retry(&d.version),
             out_of_order,
+            rerun: false,
         })
     };
     for v in &late {
@@ -464,6 +507,7 @@ pub fn plan(
                 covers: names[..t].to_vec(),
                 previous_error: retry(&d.version),
                 out_of_order: false,
+                rerun: false,
             });
         }
         (Some(i), Some(t)) => {
@@ -472,10 +516,21 @@ pub fn plan(
             }
         }
     }
-    let target = match (target_idx, installed_idx) {
+    let mut target = match (target_idx, installed_idx) {
         (Some(t), _) => Some(names[t].clone()),
         (None, _) => installed.version.clone(),
     };
+    if opts.retry_failed {
+        let step = only_the_retry(&mut steps)?;
+        target = Some(step);
+    }
+    let mut reruns: Vec<&String> = opts.rerun.iter().collect();
+    reruns.sort();
+    reruns.dedup();
+    for v in reruns {
+        let d = index(v).map(|i| disk[i]);
+        steps.push(rerun_step(module, installed, installed_idx, index(v), d, v)?);
+    }
     let rolled_back_by = rolled_back_by.filter(|_| !held.is_empty());
     let rolls_forward_over = match (&installed.set_back_by, &rolled_back_by) {
         (Some(r), None) if steps.iter().any(|s| !s.out_of_order && s.kind == StepKind::Migration) => {
@@ -510,7 +565,101 @@ pub fn plan_repair(repair: &RepairFile, installed: &InstalledState) -> Option<St
             .filter(|r| r.status == RunStatus::Failed)
             .map(|r| r.error.clone().unwrap_or_default()),
         out_of_order: false,
+        rerun: false,
     })
+}
+
+/// `--retry-failed`: keeps only the first in-order step, which must retry a failed or
+/// interrupted attempt; returns its version (the run's target).
+fn only_the_retry(steps: &mut Vec<Step>) -> Result<String, PlanError> {
+    let first = steps.iter().position(|s| !s.out_of_order);
+    let Some(i) = first else {
+        return Err(PlanError::NothingToRetry { reason: "no version is pending".into() });
+    };
+    if steps[i].previous_error.is_none() {
+        return Err(PlanError::NothingToRetry {
+            reason: format!("the next version, {}, has not failed (it never ran)", steps[i].version),
+        });
+    }
+    steps.truncate(i + 1);
+    Ok(steps[i].version.clone())
+}
+
+/// The step re-running an applied version's `migration.sql`, or why it may not run again.
+fn rerun_step(
+    module: &str,
+    installed: &InstalledState,
+    installed_idx: Option<usize>,
+    idx: Option<usize>,
+    d: Option<&DiskMigration>,
+    version: &str,
+) -> Result<Step, PlanError> {
+    let refuse =
+        |reason: &str| PlanError::CannotRerun { version: version.to_string(), reason: reason.into() };
+    let (Some(i), Some(d)) = (idx, d) else { return Err(refuse("no such version on disk")) };
+    if installed_idx.is_none_or(|ii| i > ii) {
+        return Err(refuse("that version is not applied yet; `strata apply` runs it"));
+    }
+    if let Some(row) = installed.skipped(module, version) {
+        let why = row.error.as_deref().unwrap_or("");
+        return Err(refuse(&format!(
+            "it was skipped ({why}), never applied; only an applied version can run again"
+        )));
+    }
+    let Some(file) = d.migration.clone() else { return Err(refuse("it has no migration.sql")) };
+    if !is_rerunnable(&file.sql) {
+        return Err(refuse(&format!(
+            "{} is not marked as safe to run twice; if every statement in it is idempotent (IF NOT EXISTS, \
+             CREATE OR REPLACE, upserts), add the line `{RERUNNABLE_MARKER}` to its header and accept the edit \
+             with --accept-modified {version}",
+            file.path.display()
+        )));
+    }
+    Ok(Step {
+        version: version.to_string(),
+        kind: StepKind::Migration,
+        file,
+        covers: Vec::new(),
+        previous_error: None,
+        out_of_order: false,
+        rerun: true,
+    })
+}
+
+/// Checks that `--skip-failed version` may skip it: the next version after the installed one,
+/// whose last attempt failed (or was interrupted). Returns that attempt's error.
+pub fn check_skip(
+    module: &str,
+    installed: &InstalledState,
+    disk: &[DiskMigration],
+    version: &str,
+) -> Result<String, PlanError> {
+    let refuse = |reason: String| PlanError::CannotSkip { version: version.to_string(), reason };
+    let mut names: Vec<&str> = disk.iter().map(|d| d.version.as_str()).collect();
+    names.sort();
+    if !names.contains(&version) {
+        return Err(refuse(format!("no such version on disk (versions on disk: {})", names.join(", "))));
+    }
+    let Some(inst) = installed.version.as_deref() else {
+        return Err(refuse(
+            "nothing is installed yet: a fresh database runs the latest definition.sql, which cannot be skipped"
+                .into(),
+        ));
+    };
+    let next = names.iter().find(|v| **v > inst).copied();
+    if next != Some(version) {
+        return Err(refuse(match next {
+            _ if version <= inst => format!("it is not pending (the database is at {inst})"),
+            Some(n) => format!("only the next pending version can be skipped, and that is {n}"),
+            None => "nothing is pending".into(),
+        }));
+    }
+    match installed.last_attempt(module, version) {
+        Some(r) if matches!(r.status, RunStatus::Failed | RunStatus::Running) => {
+            Ok(r.error.clone().unwrap_or_else(|| "interrupted".into()))
+        }
+        _ => Err(refuse("it has not failed here; only a failed version can be skipped".into())),
+    }
 }
 
 /// The version a migration file records for `module` through its `serverpod_migrations` upsert
@@ -726,6 +875,89 @@ mod tests {
         let mut d = disk(&V);
         d[1].migration = None;
         assert!(plan(M, &at(Some(V[2]), vec![]), &d, &PlanOptions::default()).is_ok());
+    }
+
+    fn failed_at_v2() -> (Vec<DiskMigration>, InstalledState) {
+        let d = disk(&V);
+        let h = vec![
+            ok_row(1, &d[1], StepKind::Migration),
+            row(2, V[2], StepKind::Migration, RunStatus::Failed, None),
+        ];
+        (d, at(Some(V[1]), h))
+    }
+
+    #[test]
+    fn retry_failed_runs_only_the_failed_version() {
+        let (d, state) = failed_at_v2();
+        let opts = PlanOptions { retry_failed: true, ..Default::default() };
+        let p = plan(M, &state, &d, &opts).unwrap();
+        assert_eq!(versions(&p), [(V[2].to_string(), StepKind::Migration)]);
+        assert_eq!(p.target.as_deref(), Some(V[2]));
+        let fine = at(Some(V[1]), vec![ok_row(1, &d[1], StepKind::Migration)]);
+        let e = plan(M, &fine, &d, &opts).unwrap_err();
+        assert!(e.to_string().contains("has not failed"), "{e}");
+        let e = plan(M, &at(Some(V[3]), vec![]), &d, &opts).unwrap_err();
+        assert!(e.to_string().contains("no version is pending"), "{e}");
+    }
+
+    #[test]
+    fn only_the_failed_next_version_can_be_skipped() {
+        let (d, state) = failed_at_v2();
+        assert_eq!(check_skip(M, &state, &d, V[2]).unwrap(), "boom");
+        for (v, why) in [
+            (V[3], "that is 20240103000000000"),
+            (V[1], "not pending"),
+            ("20990101000000000", "no such version"),
+        ] {
+            let e = check_skip(M, &state, &d, v).unwrap_err().to_string();
+            assert!(e.contains(why), "{v}: {e}");
+        }
+        let e = check_skip(M, &at(None, vec![]), &d, V[0]).unwrap_err().to_string();
+        assert!(e.contains("nothing is installed yet"), "{e}");
+    }
+
+    #[test]
+    fn a_skipped_version_counts_as_passed_not_applied() {
+        let (d, mut state) = failed_at_v2();
+        state.history.push(HistoryRow {
+            error: Some("by hand".into()),
+            ..row(3, V[2], StepKind::Migration, RunStatus::Skipped, None)
+        });
+        state.version = Some(V[2].to_string());
+        let p = plan(M, &state, &d, &PlanOptions::default()).unwrap();
+        assert_eq!(versions(&p), [(V[3].to_string(), StepKind::Migration)]);
+        assert!(state.out_of_order(M, V).is_empty());
+        let opts = PlanOptions { rerun: vec![V[2].into()], ..Default::default() };
+        let e = plan(M, &state, &d, &opts).unwrap_err().to_string();
+        assert!(e.contains("it was skipped (by hand)"), "{e}");
+    }
+
+    #[test]
+    fn rerun_needs_an_applied_marked_file() {
+        let mut d = disk(&V);
+        d[1].migration = Some(SqlFileInfo::new(
+            "migrations/v1/migration.sql",
+            format!("-- seed\n{RERUNNABLE_MARKER}\nBEGIN;\nCOMMIT;\n"),
+        ));
+        let h = vec![ok_row(1, &d[0], StepKind::Definition), ok_row(2, &d[1], StepKind::Migration)];
+        let state = at(Some(V[1]), h);
+        let opts = |v: &[&str]| PlanOptions {
+            rerun: v.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        };
+        let p = plan(M, &state, &d, &opts(&[V[1], V[1]])).unwrap();
+        let reruns: Vec<_> = p.steps.iter().filter(|s| s.rerun).map(|s| s.version.as_str()).collect();
+        assert_eq!(reruns, [V[1]], "named twice, runs once, after the pending steps");
+        assert!(p.steps.last().unwrap().rerun);
+        for (v, why) in [
+            (V[0], "is not marked as safe to run twice"),
+            (V[2], "not applied yet"),
+            ("20990101000000000", "no such version on disk"),
+        ] {
+            let e = plan(M, &state, &d, &opts(&[v])).unwrap_err().to_string();
+            assert!(e.contains(why), "{v}: {e}");
+        }
+        assert!(!is_rerunnable(&format!("BEGIN;\n{RERUNNABLE_MARKER}\n")), "only in the header");
     }
 
     #[test]

@@ -52,6 +52,19 @@ pub struct ApplyOptions {
     pub lock_timeout: Duration,
     /// Also run versions older than the installed one that never ran (merged late).
     pub out_of_order: bool,
+    /// Run these applied versions' rerunnable `migration.sql` again (after the pending ones).
+    pub rerun: Vec<String>,
+    /// Run only the failed or interrupted next version; refuse when there is none.
+    pub retry_failed: bool,
+    /// Record this failed version as skipped, with the reason, before planning.
+    pub skip_failed: Option<SkipRequest>,
+}
+
+/// `--skip-failed V --reason R`.
+#[derive(Debug, Clone)]
+pub struct SkipRequest {
+    pub version: String,
+    pub reason: String,
 }
 
 impl Default for ApplyOptions {
@@ -63,6 +76,9 @@ impl Default for ApplyOptions {
             dry_run: false,
             lock_timeout: Duration::from_secs(60),
             out_of_order: false,
+            rerun: Vec::new(),
+            retry_failed: false,
+            skip_failed: None,
         }
     }
 }
@@ -82,6 +98,12 @@ pub enum ApplyEvent<'a> {
         holder: &'a str,
     },
     NoRepairFile,
+    /// A failed version was recorded as skipped (`--skip-failed`).
+    Skipped {
+        version: &'a str,
+        reason: &'a str,
+        error: &'a str,
+    },
     RepairAlreadyApplied {
         version: &'a str,
     },
@@ -131,6 +153,8 @@ pub struct ApplyReport {
     pub applied: Vec<AppliedStep>,
     /// Versions whose new checksum was accepted.
     pub accepted: Vec<String>,
+    /// The failed version recorded as skipped (`--skip-failed`).
+    pub skipped: Option<String>,
     /// Dry run: every step that would run, repair first, with its SQL.
     pub planned: Vec<Step>,
 }
@@ -417,7 +441,7 @@ impl Conn {
     }
 }
 
-fn check_dialect(project: &Project, target: &ConnectionTarget) -> Result<(), DbError> {
+pub(crate) fn check_dialect(project: &Project, target: &ConnectionTarget) -> Result<(), DbError> {
     if project.dialect != target.dialect() {
         return Err(DbError::DialectMismatch {
             project: project.dialect.to_string(),
@@ -555,6 +579,8 @@ async fn apply_inner(
         accept_modified: opts.accept_modified.clone(),
         out_of_order: opts.out_of_order,
         hold_after_rollback: opts.repair,
+        rerun: opts.rerun.clone(),
+        retry_failed: opts.retry_failed,
     };
 
     if opts.dry_run {
@@ -577,6 +603,11 @@ async fn apply_inner(
                 }
             }
         }
+        if let Some(skip) = &opts.skip_failed {
+            plan::check_skip(module, &state, &disk, &skip.version)?;
+            state.version = Some(skip.version.clone());
+            report.skipped = Some(skip.version.clone());
+        }
         let p = plan::plan(module, &state, &disk, &plan_opts)?;
         observer(&ApplyEvent::Planned { plan: &p });
         report.installed_after = p.target.clone().or(state.version.clone());
@@ -586,16 +617,15 @@ async fn apply_inner(
     }
 
     let mut locked = Locked::open(target, opts.lock_timeout, observer).await?;
-    let result =
-        run_locked(&mut locked.conn, project, target, &disk, repair.as_ref(), plan_opts, observer, report)
-            .await;
+    let run = Run { project, target, disk: &disk, repair: repair.as_ref(), skip: opts.skip_failed.as_ref() };
+    let result = run_locked(&mut locked.conn, &run, plan_opts, observer, report).await;
     locked.release().await;
     result
 }
 
 /// The migration connection with the run's lock held on it (SQLite: plus the run lock file).
-struct Locked {
-    conn: Conn,
+pub(crate) struct Locked {
+    pub(crate) conn: Conn,
     _run_lock: Option<crate::runlock::RunLock>,
 }
 
@@ -603,7 +633,7 @@ impl Locked {
     /// Connects and takes the lock. PostgreSQL's lock sits on the migration connection itself: a
     /// session lock dies with its session, and so does any transaction that session had open, so
     /// no migration can commit once the lock is gone (see module docs).
-    async fn open(
+    pub(crate) async fn open(
         target: &ConnectionTarget,
         lock_timeout: Duration,
         observer: &mut dyn FnMut(&ApplyEvent),
@@ -630,7 +660,7 @@ impl Locked {
         }
     }
 
-    async fn release(mut self) {
+    pub(crate) async fn release(mut self) {
         if let Conn::Pg(c) = &mut self.conn {
             let _ =
                 sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(LOCK_NAME).execute(&mut *c).await;
@@ -714,6 +744,7 @@ async fn rollback_locked(
         covers: Vec::new(),
         previous_error: None,
         out_of_order: false,
+        rerun: false,
     };
     let expect = Expect { module: module.to_string(), version: state.version.clone() };
     let duration = run_step(conn, target, module, &step, &expect, observer).await?;
@@ -732,17 +763,23 @@ async fn pg_session_settings(c: &mut PgConnection) {
     let _ = sqlx::raw_sql("SET idle_in_transaction_session_timeout = 0").execute(&mut *c).await;
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn run_locked(
+/// What one locked apply works from.
+pub(crate) struct Run<'a> {
+    pub project: &'a Project,
+    pub target: &'a ConnectionTarget,
+    pub disk: &'a [crate::DiskMigration],
+    pub repair: Option<&'a crate::RepairFile>,
+    pub skip: Option<&'a SkipRequest>,
+}
+
+pub(crate) async fn run_locked(
     conn: &mut Conn,
-    project: &Project,
-    target: &ConnectionTarget,
-    disk: &[crate::DiskMigration],
-    repair: Option<&crate::RepairFile>,
+    run: &Run<'_>,
     mut plan_opts: PlanOptions,
     observer: &mut dyn FnMut(&ApplyEvent),
     report: &mut ApplyReport,
 ) -> Result<(), DbError> {
+    let (project, target, disk, repair) = (run.project, run.target, run.disk, run.repair);
     let module = project.module_name.as_str();
     prepare_history(conn, target, module).await?;
 
@@ -772,6 +809,14 @@ async fn run_locked(
                 }
             }
         }
+    }
+
+    if let Some(skip) = run.skip {
+        let error = plan::check_skip(module, &state, disk, &skip.version)?;
+        record_skip(conn, target, module, &state, skip).await?;
+        observer(&ApplyEvent::Skipped { version: &skip.version, reason: &skip.reason, error: &error });
+        report.skipped = Some(skip.version.clone());
+        state = read_state_on(conn, target, module).await?;
     }
 
     'plan: loop {
@@ -815,7 +860,10 @@ async fn run_locked(
                         kind: step.kind,
                         duration,
                     });
-                    if !step.out_of_order {
+                    if step.rerun {
+                        // A re-plan after a race must not run it a second time.
+                        plan_opts.rerun.retain(|v| v != &step.version);
+                    } else if !step.out_of_order {
                         expected = Some(step.version.clone());
                     }
                 }
@@ -844,6 +892,62 @@ async fn run_locked(
             }
         }
         return Ok(());
+    }
+}
+
+/// Records `skip` in one transaction: the installed version moves to the skipped one (its file
+/// does not run) and a `skipped` history row keeps the reason. Refuses if another run moved the
+/// installed version meanwhile.
+async fn record_skip(
+    conn: &mut Conn,
+    target: &ConnectionTarget,
+    module: &str,
+    state: &InstalledState,
+    skip: &SkipRequest,
+) -> Result<(), DbError> {
+    let now = crate::timefmt::now_utc();
+    let row = NewRow {
+        module: module.to_string(),
+        version: skip.version.clone(),
+        kind: StepKind::Migration,
+        checksum: None,
+        status: RunStatus::Skipped,
+        started_at: now.clone(),
+        finished_at: Some(now),
+        duration_ms: Some(0),
+        error: Some(skip.reason.clone()),
+        covered_by: None,
+        previous_checksum: None,
+        runner: Some(crate::runlock::this_runner()),
+    };
+    let begin = if conn.dialect() == Dialect::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
+    let err = |e: &sqlx::Error| target.sql_error(format!("recording {} as skipped", skip.version), e);
+    conn.raw(begin).await.map_err(|e| err(&e))?;
+    let result = async {
+        conn.lock_step().await?;
+        let found = conn.module_version(module).await?;
+        if found != state.version {
+            return Ok(Some(found));
+        }
+        conn.set_module_version(module, &skip.version).await?;
+        conn.insert_history(&row).await?;
+        Ok::<_, sqlx::Error>(None)
+    }
+    .await;
+    match result {
+        Ok(None) => conn.raw("COMMIT").await.map_err(|e| err(&e)),
+        Ok(Some(found)) => {
+            let _ = conn.raw("ROLLBACK").await;
+            Err(DbError::Raced {
+                module: module.to_string(),
+                expected: state.version.clone().unwrap_or_else(|| "nothing".into()),
+                found: found.unwrap_or_else(|| "nothing".into()),
+            })
+        }
+        Err(e) => {
+            let _ = conn.raw("ROLLBACK").await;
+            Err(err(&e))
+        }
     }
 }
 

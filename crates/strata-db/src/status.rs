@@ -29,6 +29,9 @@ pub enum VersionState {
     /// An attempt that started and never finished, with no run holding the lock (the process was
     /// killed or lost its connection); the next apply marks it interrupted and retries it.
     Stale,
+    /// Moved past without running its file (`apply --skip-failed V --reason R`). A deliberate,
+    /// recorded decision, so it does not make `status` exit 2; the reason is shown.
+    Skipped,
 }
 
 impl VersionState {
@@ -43,6 +46,7 @@ impl VersionState {
             VersionState::OutOfOrder => "pending (out of order)",
             VersionState::Running => "running",
             VersionState::Stale => "stale run",
+            VersionState::Skipped => "skipped",
         }
     }
 
@@ -198,6 +202,14 @@ pub fn build(
                             (rec.status == RunStatus::Accepted).then(|| "edited file accepted".to_string());
                         from_row(v, Some(rec), dialect, VersionState::Applied, detail)
                     }
+                }
+                None if installed.skipped(module, v).is_some() => {
+                    let r = installed.skipped(module, v);
+                    let detail = format!(
+                        "skipped: {} (its migration.sql never ran here)",
+                        r.and_then(|r| r.error.as_deref()).unwrap_or("no reason given")
+                    );
+                    from_row(v, r, dialect, VersionState::Skipped, Some(detail))
                 }
                 None => match installed
                     .history

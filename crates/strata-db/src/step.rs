@@ -257,14 +257,15 @@ async fn check_after_body(
             recorded.as_deref().unwrap_or("no row")
         )));
     }
-    if step.out_of_order {
-        // An older version merged late: it must not move the installed version back.
+    if step.out_of_order || step.rerun {
+        // An older version merged late, or an applied one run again: it must not move the
+        // installed version back.
         let installed = expect.version.as_deref().unwrap_or_default();
         conn.set_module_version(module, installed)
             .await
             .map_err(|e| StepErr::from_db("restoring the installed version", &e))?;
     }
-    if matches!(step.kind, StepKind::Definition | StepKind::Migration) {
+    if matches!(step.kind, StepKind::Definition | StepKind::Migration) && !step.rerun {
         let applied = conn
             .current_applied_rows(module, &step.version)
             .await

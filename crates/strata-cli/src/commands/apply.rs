@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use strata_db::plan::Step;
-use strata_db::{ApplyEvent, ApplyOptions, ConnectionTarget, Dialect, Project, StepKind};
+use strata_db::{ApplyEvent, ApplyOptions, ConnectionTarget, Dialect, Project, SkipRequest, StepKind};
 use strata_project::ProjectConfig;
 
 use crate::exit;
@@ -55,6 +55,20 @@ pub struct Args {
     /// recorded fingerprint does not match this one).
     #[arg(long, requires = "repair")]
     pub force: bool,
+    /// Run these applied versions' `migration.sql` again (only files whose header has the line
+    /// `-- strata:rerunnable`); each run is a new history row.
+    #[arg(long, value_name = "VERSION", num_args = 1..)]
+    pub rerun: Vec<String>,
+    /// Retry only the failed or interrupted next version, and stop there; refuses when no
+    /// version has failed (a plain apply also retries it, then goes on to the latest).
+    #[arg(long, conflicts_with_all = ["to", "skip_failed"])]
+    pub retry_failed: bool,
+    /// Record this failed version as skipped (its file does not run) so apply moves past it.
+    #[arg(long, value_name = "VERSION", requires = "reason")]
+    pub skip_failed: Option<String>,
+    /// Why the --skip-failed version is skipped (kept in history and shown by `status`).
+    #[arg(long, value_name = "TEXT", requires = "skip_failed")]
+    pub reason: Option<String>,
 }
 
 /// Parses `500ms`, `30s`, `2m`, `1h` or a plain number of seconds.
@@ -129,6 +143,9 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         dry_run: args.dry_run,
         lock_timeout: args.lock_timeout,
         out_of_order: args.out_of_order,
+        rerun: args.rerun,
+        retry_failed: args.retry_failed,
+        skip_failed: skip_request(args.skip_failed, args.reason)?,
     };
     // Progress and the outcome are a human report: stderr. Only a dry run's plan and SQL (what
     // it exists to produce) go to stdout. Write errors are ignored (SIGPIPE is too, see main):
@@ -160,6 +177,16 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     }
     let _ = print_outcome(&mut err, &report, started.elapsed());
     Ok(exit::OK)
+}
+
+/// `--skip-failed V --reason R`; an empty reason is refused (history must say why).
+fn skip_request(version: Option<String>, reason: Option<String>) -> anyhow::Result<Option<SkipRequest>> {
+    let Some(version) = version else { return Ok(None) };
+    let reason = reason.unwrap_or_default().trim().to_string();
+    if reason.is_empty() {
+        anyhow::bail!("--skip-failed {version}: --reason must say why it is skipped (it is kept in history)");
+    }
+    Ok(Some(SkipRequest { version, reason }))
 }
 
 /// Refuses a repair file computed from another database: its recorded fingerprint must match
@@ -231,7 +258,9 @@ fn print_outcome(
 ) -> std::io::Result<()> {
     let n = report.applied.len();
     match (n, &report.installed_after) {
-        (0, Some(v)) if report.repair_applied.is_none() && report.accepted.is_empty() => {
+        (0, Some(v))
+            if report.repair_applied.is_none() && report.accepted.is_empty() && report.skipped.is_none() =>
+        {
             writeln!(out, "Latest database migration already applied ({v}).")
         }
         (0, None) => writeln!(out, "No migrations to apply (none on disk)."),
@@ -288,6 +317,11 @@ fn print_event(
         ApplyEvent::RunLockWaiting { holder } => writeln!(out, "waiting for the run lock ({holder})…"),
         ApplyEvent::LockAcquired { waited } => writeln!(out, "lock acquired after {}", fmt_duration(*waited)),
         ApplyEvent::NoRepairFile => writeln!(out, "No repair migration to apply."),
+        ApplyEvent::Skipped { version, reason, error } => writeln!(
+            out,
+            "skipped {version} (its migration.sql did not run; its last attempt failed: {}): {reason}",
+            error.lines().next().unwrap_or("")
+        ),
         ApplyEvent::RepairAlreadyApplied { version } => {
             writeln!(out, "Repair migration \"{version}\" already applied.")
         }
@@ -331,9 +365,10 @@ fn print_event(
             new.map(strata_db::checksum::short).unwrap_or("none")
         ),
         ApplyEvent::StepStarted { step } => {
-            let retry = match (step.previous_error.is_some(), step.out_of_order) {
-                (true, _) => " (retrying after a failed attempt)",
-                (false, true) => " (out of order)",
+            let retry = match (step.previous_error.is_some(), step.out_of_order, step.rerun) {
+                (true, _, _) => " (retrying after a failed attempt)",
+                (false, true, _) => " (out of order)",
+                (false, false, true) => " (re-run)",
                 _ => "",
             };
             if let Some(p) = tty {

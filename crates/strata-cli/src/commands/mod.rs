@@ -6,5 +6,6 @@ pub mod diff;
 pub mod inspect;
 pub mod live;
 pub mod repair;
+pub mod reset;
 pub mod rollback;
 pub mod status;

@@ -1,0 +1,119 @@
+//! `strata reset`: drop everything strata manages and apply the latest `definition.sql` as on a
+//! fresh database, all under the migration lock so no apply can run in between.
+//!
+//! The drops commit in one transaction (nothing half-dropped); `definition.sql` then runs as an
+//! ordinary step with its history row. If it fails, the database is left empty, which is the
+//! state `apply` starts a fresh database from. Whether the database may be reset at all (a
+//! development database, the typed confirmation) is the caller's decision.
+
+use std::time::Duration;
+
+use crate::connection::ConnectionTarget;
+use crate::disk::read_migrations;
+use crate::history::HISTORY_TABLE;
+use crate::plan::PlanOptions;
+use crate::runner::{
+    check_dialect, run_locked, ApplyEvent, ApplyReport, Conn, Locked, Run, SERVERPOD_MIGRATIONS,
+};
+use crate::{quote_ident, ApplyFailure, DbError, Dialect, Project};
+
+/// The table Serverpod's SQLite runtime reads its schema from; every SQLite file recreates it
+/// (strata-sql's `SQLITE_SCHEMA_TABLE`, which that crate does not export).
+const SQLITE_SCHEMA_TABLE: &str = "serverpod_sqlite_schema";
+
+/// What to drop: the tables of the latest `definition.json` (the bookkeeping tables are added
+/// here).
+#[derive(Debug, Clone)]
+pub struct ResetRequest {
+    pub tables: Vec<String>,
+    pub lock_timeout: Duration,
+}
+
+/// Drops the request's tables, `serverpod_migrations` and strata's history table (SQLite: also
+/// `serverpod_sqlite_schema`), then applies the latest `definition.sql`. The report's `applied`
+/// holds the definition step.
+pub async fn reset(
+    project: &Project,
+    target: &ConnectionTarget,
+    request: &ResetRequest,
+    observer: &mut dyn FnMut(&ApplyEvent),
+) -> Result<ApplyReport, ApplyFailure> {
+    let mut report = ApplyReport::default();
+    let result = async {
+        check_dialect(project, target)?;
+        let disk = read_migrations(&project.migrations_dir)?;
+        let mut locked = Locked::open(target, request.lock_timeout, observer).await?;
+        let dropped = drop_managed(&mut locked.conn, target, &request.tables).await;
+        let run = Run { project, target, disk: &disk, repair: None, skip: None };
+        let result = match dropped {
+            Ok(()) => run_locked(&mut locked.conn, &run, PlanOptions::default(), observer, &mut report).await,
+            Err(e) => Err(e),
+        };
+        locked.release().await;
+        result
+    }
+    .await;
+    match result {
+        Ok(()) => Ok(report),
+        Err(error) => Err(ApplyFailure { error, report }),
+    }
+}
+
+/// Every table reset drops, project tables first, each name once.
+fn managed_tables(tables: &[String], dialect: Dialect) -> Vec<String> {
+    let mut all: Vec<String> = Vec::new();
+    let bookkeeping = [SERVERPOD_MIGRATIONS, HISTORY_TABLE, SQLITE_SCHEMA_TABLE];
+    let keep = if dialect == Dialect::Sqlite { 3 } else { 2 };
+    for t in tables.iter().map(String::as_str).chain(bookkeeping.into_iter().take(keep)) {
+        if !all.iter().any(|a| a == t) {
+            all.push(t.to_string());
+        }
+    }
+    all
+}
+
+/// The drops, as one script that commits or not at all.
+fn drop_sql(tables: &[String], dialect: Dialect) -> String {
+    let names = managed_tables(tables, dialect);
+    match dialect {
+        // CASCADE: a foreign key from a table strata does not manage must not stop the reset.
+        Dialect::Postgres => {
+            let list: Vec<String> = names.iter().map(|t| quote_ident(t)).collect();
+            format!("BEGIN;\nDROP TABLE IF EXISTS {} CASCADE;\nCOMMIT;\n", list.join(", "))
+        }
+        // Foreign keys off: dropping a parent before its child must not fail or cascade.
+        Dialect::Sqlite => {
+            let drops: String =
+                names.iter().map(|t| format!("DROP TABLE IF EXISTS {};\n", quote_ident(t))).collect();
+            format!(
+                "PRAGMA foreign_keys = OFF;\nBEGIN IMMEDIATE;\n{drops}COMMIT;\nPRAGMA foreign_keys = ON;\n"
+            )
+        }
+    }
+}
+
+async fn drop_managed(conn: &mut Conn, target: &ConnectionTarget, tables: &[String]) -> Result<(), DbError> {
+    let sql = drop_sql(tables, conn.dialect());
+    if let Err(e) = conn.raw(&sql).await {
+        let _ = conn.raw("ROLLBACK").await;
+        return Err(target.sql_error("dropping the managed tables (nothing was dropped)", &e));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drops_project_and_bookkeeping_tables_once() {
+        let t = vec!["a".to_string(), "serverpod_migrations".to_string()];
+        assert_eq!(
+            drop_sql(&t, Dialect::Postgres),
+            "BEGIN;\nDROP TABLE IF EXISTS \"a\", \"serverpod_migrations\", \"strata_migration_history\" CASCADE;\nCOMMIT;\n"
+        );
+        let lite = drop_sql(&t, Dialect::Sqlite);
+        assert!(lite.contains("DROP TABLE IF EXISTS \"serverpod_sqlite_schema\";"), "{lite}");
+        assert!(lite.starts_with("PRAGMA foreign_keys = OFF;"), "{lite}");
+    }
+}
