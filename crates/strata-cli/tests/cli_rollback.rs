@@ -155,3 +155,40 @@ fn rollback_errors_say_what_is_wrong_and_change_nothing() {
     holder.join().unwrap();
     assert_eq!(pg_strings(&db.url, "SELECT version FROM serverpod_migrations WHERE module = 'store'"), [V3]);
 }
+
+/// The down migration assumes every version it undoes ran as its definition says: a skipped
+/// version or an edited applied file is refused (with the reason) unless --force.
+#[test]
+fn rollback_refuses_a_dirty_range_unless_forced() {
+    // A skipped version in the range.
+    let p = store_at_v3(true);
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", tmp.path().join("store.db").display());
+    now(&p, &url, &["apply", "--to", V2]).code(0);
+    let v3 = p.dir.join(format!("migrations/{V3}/migration.sql"));
+    let good = fs::read_to_string(&v3).unwrap();
+    fs::write(&v3, good.replace("COMMIT;", "SELECT * FROM no_such_table;\nCOMMIT;")).unwrap();
+    now(&p, &url, &["apply"]).code(1);
+    now(&p, &url, &["apply", "--skip-failed", V3, "--reason", "applied by hand"]).code(0);
+    now(&p, &url, &["rollback", "--steps", "1"]).code(3).says(&format!("Rollback refused: {V3} was skipped"));
+    let status = |p: &Project, url: &str| {
+        serde_json::from_str::<serde_json::Value>(&now(p, url, &["status", "--format", "json"]).stdout)
+            .unwrap()
+    };
+    assert_eq!(status(&p, &url)["installed"], V3, "nothing changed");
+
+    // An applied file edited afterwards.
+    let p2 = store_at_v3(true);
+    let tmp2 = tempfile::tempdir().unwrap();
+    let url2 = format!("sqlite:{}", tmp2.path().join("store.db").display());
+    now(&p2, &url2, &["apply", "--to", V1]).code(0);
+    now(&p2, &url2, &["apply"]).code(0);
+    let v3 = p2.dir.join(format!("migrations/{V3}/migration.sql"));
+    fs::write(&v3, fs::read_to_string(&v3).unwrap() + "-- edited\n").unwrap();
+    now(&p2, &url2, &["rollback", "--steps", "1"])
+        .code(3)
+        .says(&format!("{V3} has an edited migration file"));
+    assert_eq!(status(&p2, &url2)["installed"], V3);
+    now(&p2, &url2, &["rollback", "--steps", "1", "--force"]).code(0);
+    assert_eq!(status(&p2, &url2)["installed"], V2);
+}

@@ -51,9 +51,13 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let target = resolve(&project, &args.conn)?;
     say!("database: {target}");
     let rt = runtime()?;
-    let installed = rt.block_on(strata_db::read_state(&project, &target))?.version;
+    let status = rt.block_on(strata_db::status(&project, &target))?;
     let migrations = MigrationsDir::new(&cfg.migrations_dir);
-    let (from, to) = choose_versions(installed, &migrations.versions()?, &args)?;
+    let (from, to) = choose_versions(status.installed.clone(), &migrations.versions()?, &args)?;
+    if let Some(reason) = dirty(&status, &from, &to).filter(|_| !args.force) {
+        say!("Rollback refused: {reason}. Re-run with --force to roll back anyway.");
+        return Ok(exit::BLOCKED);
+    }
     let from_def = migrations.read_definition(&from)?;
     let to_def = migrations.read_definition(&to)?;
     let migration = strata_diff::generate_migration(&from_def, &to_def);
@@ -117,6 +121,28 @@ fn choose_versions(
         (None, Some(n)) => versions[at - n].clone(),
     };
     Ok((from, to))
+}
+
+/// Why the versions being undone may not match their definitions (the down migration is computed
+/// from definitions, so it assumes each of them really ran as written): a skipped version, an
+/// edited applied file, an attempt that never finished.
+fn dirty(status: &strata_db::StatusReport, from: &str, to: &str) -> Option<String> {
+    use strata_db::VersionState as S;
+    let reasons: Vec<String> = status
+        .rows
+        .iter()
+        .filter(|r| r.version.as_str() > to && r.version.as_str() <= from)
+        .filter_map(|r| {
+            let why = match r.state {
+                S::Skipped => "was skipped (its changes never ran, so undoing them may fail)",
+                S::Modified => "has an edited migration file (the database ran the old one)",
+                S::Stale | S::Running => "has an unfinished attempt",
+                _ => return None,
+            };
+            Some(format!("{} {why}", r.version))
+        })
+        .collect();
+    (!reasons.is_empty()).then(|| reasons.join("; "))
 }
 
 /// The down migration's SQL in the project's dialect; it records `to` in `serverpod_migrations`.
