@@ -23,22 +23,6 @@ use crate::commands::apply::ConnArgs;
 use crate::commands::live::{introspect_target, print_warnings};
 use crate::exit;
 
-/// The report is for humans: stderr. Write errors are ignored (SIGPIPE too, see main), so a
-/// closed pipe never stops the command between writing the file and saying so.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
-}
-
-macro_rules! say_raw {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = write!(std::io::stderr(), $($arg)*);
-    }};
-}
-
 #[derive(clap::Args, Debug)]
 pub struct Args {
     #[command(flatten)]

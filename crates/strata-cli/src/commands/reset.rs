@@ -26,13 +26,6 @@ pub struct Args {
     pub lock_timeout: Duration,
 }
 
-/// The human report goes to stderr; write errors are ignored.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
-}
-
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let cfg = ProjectConfig::load(project_dir)?;
     let project = load_project(project_dir)?;
