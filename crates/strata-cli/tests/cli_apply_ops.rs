@@ -17,17 +17,8 @@ const NOW: &str = "20260104000000001";
 
 /// V2 adds `company.website`; V3 (empty, then edited) inserts one `seed_note` row per run.
 fn store_with_seed(sqlite: bool) -> Project {
-    let p = Project::store();
-    if sqlite {
-        fs::write(p.dir.join("strata.toml"), "dialect = \"sqlite\"\n").unwrap();
-        fs::remove_dir_all(p.dir.join("migrations")).unwrap();
-        p.run_at(V1, &["create-migration"]).code(0);
-    }
-    let models = p.dir.join("lib/src/models");
-    let company = fs::read_to_string(models.join("company.spy.yaml")).unwrap();
-    fs::write(models.join("company.spy.yaml"), company.replace("indexes:", "  website: String?\nindexes:"))
-        .unwrap();
-    p.run_at(V2, &["create-migration"]).code(0);
+    let p = Project::store_on(sqlite);
+    p.add_store_field("company", "website: String?", V2);
     p.run_at("20260103000000001", &["create-migration", "--empty", "--tag", "seed"]).code(0);
     let path = seed_path(&p);
     let sql = fs::read_to_string(&path).unwrap().replacen(

@@ -15,17 +15,8 @@ const NOW: &str = "20260104000000001";
 
 /// The store fixture with V2 adding `company.website`.
 fn store_at_v2(sqlite: bool) -> Project {
-    let p = Project::store();
-    if sqlite {
-        fs::write(p.dir.join("strata.toml"), "dialect = \"sqlite\"\n").unwrap();
-        fs::remove_dir_all(p.dir.join("migrations")).unwrap();
-        p.run_at(V1, &["create-migration"]).code(0);
-    }
-    let models = p.dir.join("lib/src/models");
-    let company = fs::read_to_string(models.join("company.spy.yaml")).unwrap();
-    fs::write(models.join("company.spy.yaml"), company.replace("indexes:", "  website: String?\nindexes:"))
-        .unwrap();
-    p.run_at(V2, &["create-migration"]).code(0);
+    let p = Project::store_on(sqlite);
+    p.add_store_field("company", "website: String?", V2);
     p
 }
 

@@ -15,23 +15,11 @@ const NOW: &str = "20260104000000001";
 
 /// V2 adds `company.website` and a `product` table; V3 adds `employee.phone`.
 fn store_at_v3(sqlite: bool) -> Project {
-    let p = Project::store();
-    if sqlite {
-        fs::write(p.dir.join("strata.toml"), "dialect = \"sqlite\"\n").unwrap();
-        fs::remove_dir_all(p.dir.join("migrations")).unwrap();
-        p.run_at(V1, &["create-migration"]).code(0);
-    }
-    let models = p.dir.join("lib/src/models");
-    let company = fs::read_to_string(models.join("company.spy.yaml")).unwrap();
-    fs::write(models.join("company.spy.yaml"), company.replace("indexes:", "  website: String?\nindexes:"))
-        .unwrap();
-    fs::write(models.join("product.spy.yaml"), "class: Product\ntable: product\nfields:\n  title: String\n")
-        .unwrap();
-    p.run_at(V2, &["create-migration"]).code(0);
-    let employee = fs::read_to_string(models.join("employee.spy.yaml")).unwrap();
-    fs::write(models.join("employee.spy.yaml"), employee.replace("indexes:", "  phone: String?\nindexes:"))
-        .unwrap();
-    p.run_at(V3, &["create-migration"]).code(0);
+    let p = Project::store_on(sqlite);
+    let product = "class: Product\ntable: product\nfields:\n  title: String\n";
+    fs::write(p.dir.join("lib/src/models/product.spy.yaml"), product).unwrap();
+    p.add_store_field("company", "website: String?", V2);
+    p.add_store_field("employee", "phone: String?", V3);
     p
 }
 

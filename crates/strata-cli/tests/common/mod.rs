@@ -96,6 +96,26 @@ impl Project {
         p
     }
 
+    /// [`Project::store`], on SQLite when `sqlite` (its V1 re-created for that dialect).
+    pub fn store_on(sqlite: bool) -> Project {
+        let p = Project::store();
+        if sqlite {
+            fs::write(p.dir.join("strata.toml"), "dialect = \"sqlite\"\n").unwrap();
+            fs::remove_dir_all(p.dir.join("migrations")).unwrap();
+            p.run_at(V1, &["create-migration"]).code(0);
+        }
+        p
+    }
+
+    /// Edits the `store` model `file` (e.g. `company`) by adding `field` before its indexes, and
+    /// creates the next version at clock `at`.
+    pub fn add_store_field(&self, file: &str, field: &str, at: &str) {
+        let path = self.dir.join("lib/src/models").join(format!("{file}.spy.yaml"));
+        let text = fs::read_to_string(&path).unwrap();
+        fs::write(&path, text.replace("indexes:", &format!("  {field}\nindexes:"))).unwrap();
+        self.run_at(at, &["create-migration"]).code(0);
+    }
+
     /// Runs `strata` in the project directory at clock `now`, without the caller's
     /// `DATABASE_URL`.
     pub fn run_at(&self, now: &str, args: &[&str]) -> Run {
