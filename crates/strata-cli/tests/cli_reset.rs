@@ -119,3 +119,37 @@ fn sqlite_reset_needs_only_the_file_name() {
         .code(1)
         .says("no migration versions; nothing to reset to");
 }
+
+/// On a terminal, reset asks for the database's name: a wrong answer changes nothing, the right
+/// one resets. `script` gives the command a pseudo-terminal.
+#[test]
+fn on_a_terminal_reset_asks_for_the_name() {
+    use std::io::Write as _;
+    let p = store_at_v2(true);
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", tmp.path().join("store.db").display());
+    now(&p, &["apply", "--database-url", &url]).code(0);
+    let typed = |answer: &str| {
+        let cmd = format!("{} -C '{}' reset --database-url '{url}'", common::BIN, p.dir.display());
+        let mut child = std::process::Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .env("STRATA_NOW", NOW)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("script(1) from util-linux gives the command a terminal");
+        child.stdin.take().unwrap().write_all(format!("{answer}\n").as_bytes()).unwrap();
+        let out = child.wait_with_output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let (code, shown) = typed("other.db");
+    assert_eq!(code, Some(3), "{shown}");
+    assert!(
+        shown.contains("Type its name to go on") && shown.contains("is not the database's name"),
+        "{shown}"
+    );
+    let (code, shown) = typed("store.db");
+    assert_eq!(code, Some(0), "{shown}");
+    assert!(shown.contains(&format!("the database is at {V2}")), "{shown}");
+}
