@@ -548,8 +548,22 @@ pub async fn apply(
     opts: &ApplyOptions,
     observer: &mut dyn FnMut(&ApplyEvent),
 ) -> Result<ApplyReport, ApplyFailure> {
+    let disk = read_migrations(&project.migrations_dir)
+        .map_err(|error| ApplyFailure { error, report: ApplyReport::default() })?;
+    apply_migrations(project, target, &disk, opts, observer).await
+}
+
+/// [`apply`] with the migrations given rather than read from `project.migrations_dir` (an
+/// application that embeds them in its binary, `crate::startup`).
+pub async fn apply_migrations(
+    project: &Project,
+    target: &ConnectionTarget,
+    disk: &[crate::DiskMigration],
+    opts: &ApplyOptions,
+    observer: &mut dyn FnMut(&ApplyEvent),
+) -> Result<ApplyReport, ApplyFailure> {
     let mut report = ApplyReport { dry_run: opts.dry_run, ..Default::default() };
-    match apply_inner(project, target, opts, observer, &mut report).await {
+    match apply_inner(project, target, disk, opts, observer, &mut report).await {
         Ok(()) => Ok(report),
         Err(error) => Err(ApplyFailure { error, report }),
     }
@@ -558,13 +572,13 @@ pub async fn apply(
 async fn apply_inner(
     project: &Project,
     target: &ConnectionTarget,
+    disk: &[crate::DiskMigration],
     opts: &ApplyOptions,
     observer: &mut dyn FnMut(&ApplyEvent),
     report: &mut ApplyReport,
 ) -> Result<(), DbError> {
     check_dialect(project, target)?;
     let module = project.module_name.as_str();
-    let disk = read_migrations(&project.migrations_dir)?;
     let repair = if opts.repair {
         let r = read_repair(&project.repair_dir)?;
         if r.is_none() {
@@ -604,11 +618,11 @@ async fn apply_inner(
             }
         }
         if let Some(skip) = &opts.skip_failed {
-            plan::check_skip(module, &state, &disk, &skip.version)?;
+            plan::check_skip(module, &state, disk, &skip.version)?;
             state.version = Some(skip.version.clone());
             report.skipped = Some(skip.version.clone());
         }
-        let p = plan::plan(module, &state, &disk, &plan_opts)?;
+        let p = plan::plan(module, &state, disk, &plan_opts)?;
         observer(&ApplyEvent::Planned { plan: &p });
         report.installed_after = p.target.clone().or(state.version.clone());
         report.accepted = p.accept.iter().map(|a| a.version.clone()).collect();
@@ -617,7 +631,7 @@ async fn apply_inner(
     }
 
     let mut locked = Locked::open(target, opts.lock_timeout, observer).await?;
-    let run = Run { project, target, disk: &disk, repair: repair.as_ref(), skip: opts.skip_failed.as_ref() };
+    let run = Run { project, target, disk, repair: repair.as_ref(), skip: opts.skip_failed.as_ref() };
     let result = run_locked(&mut locked.conn, &run, plan_opts, observer, report).await;
     locked.release().await;
     result

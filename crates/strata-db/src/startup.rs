@@ -7,8 +7,7 @@
 //! that the database is at its embedded version and refuses to start otherwise. strata's lock
 //! would make concurrent starts safe; the separate step gives failures one place to be seen.
 
-use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::status::{self, StatusReport, VersionState};
@@ -103,8 +102,6 @@ pub enum StartupError {
         .problems.join("; ")
     )]
     Mismatch { target: String, problems: Vec<String> },
-    #[error("{}: cannot stage the embedded migrations for the runner: {message}", .path.display())]
-    Stage { path: PathBuf, message: String },
     #[error(transparent)]
     Db(#[from] DbError),
     /// Boxed: a failure carries the whole apply report.
@@ -121,7 +118,8 @@ pub async fn migrate_at_startup(config: &StartupConfig<'_>) -> Result<StartupOut
     }
 }
 
-/// A project with no files of its own: migrations come from `migrations_dir` (staged or absent).
+/// A project with no files of its own: the migrations come from the binary, so `migrations_dir`
+/// only names them in messages.
 fn project_for(config: &StartupConfig<'_>, migrations_dir: PathBuf) -> Project {
     let root = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let mut project = Project::with_defaults(root, config.module_name, config.dialect);
@@ -131,11 +129,11 @@ fn project_for(config: &StartupConfig<'_>, migrations_dir: PathBuf) -> Project {
 }
 
 async fn apply_embedded(config: &StartupConfig<'_>) -> Result<StartupOutcome, StartupError> {
-    let staged = StagedDir::write(config.migrations)?;
-    let project = project_for(config, staged.path.clone());
+    let project = project_for(config, PathBuf::from("embedded"));
     let target = crate::resolve_connection(&project, Some(config.database_url), None)?;
     let opts = ApplyOptions { lock_timeout: config.lock_timeout, ..ApplyOptions::default() };
-    let report = crate::apply(&project, &target, &opts, &mut |_| {})
+    let disk: Vec<DiskMigration> = config.migrations.iter().map(EmbeddedMigration::to_disk).collect();
+    let report = crate::runner::apply_migrations(&project, &target, &disk, &opts, &mut |_| {})
         .await
         .map_err(|e| StartupError::Apply(Box::new(e)))?;
     let versions: Vec<String> = report.applied.into_iter().map(|s| s.version).collect();
@@ -181,51 +179,4 @@ fn not_up_to_date(report: &StatusReport, target: &str, dialect: Dialect) -> Star
         problems.push(format!("installed version {:?} is not one this build knows", report.installed));
     }
     StartupError::Mismatch { target: target.to_string(), problems }
-}
-
-/// The embedded migrations written out as a `migrations/` directory for the runner, which reads
-/// from disk; removed on drop.
-struct StagedDir {
-    path: PathBuf,
-}
-
-impl StagedDir {
-    fn write(migrations: &[EmbeddedMigration]) -> Result<StagedDir, StartupError> {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let name =
-            format!("strata-embedded-{}-{}", std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
-        let path = std::env::temp_dir().join(name);
-        let _ = std::fs::remove_dir_all(&path);
-        let staged = StagedDir { path };
-        for m in migrations {
-            staged.write_version(m)?;
-        }
-        Ok(staged)
-    }
-
-    fn write_version(&self, m: &EmbeddedMigration) -> Result<(), StartupError> {
-        let dir = self.path.join(m.version);
-        create_dir(&dir)?;
-        for (name, sql) in [("definition.sql", m.definition_sql), ("migration.sql", m.migration_sql)] {
-            if let Some(sql) = sql {
-                let file = dir.join(name);
-                std::fs::write(&file, sql).map_err(|e| stage_error(&file, e))?;
-            }
-        }
-        Ok(())
-    }
-}
-
-fn create_dir(dir: &Path) -> Result<(), StartupError> {
-    std::fs::create_dir_all(dir).map_err(|e| stage_error(dir, e))
-}
-
-fn stage_error(path: &Path, e: std::io::Error) -> StartupError {
-    StartupError::Stage { path: path.to_path_buf(), message: e.to_string() }
-}
-
-impl Drop for StagedDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
-    }
 }
