@@ -55,6 +55,44 @@ pub enum WarningKind {
 }
 
 impl WarningKind {
+    /// Every kind, for listing them (`diff --ignore`).
+    pub const ALL: [WarningKind; 31] = {
+        use WarningKind::*;
+        [
+            CheckConstraint,
+            UniqueConstraint,
+            ExclusionConstraint,
+            PrimaryKey,
+            Trigger,
+            EnumType,
+            DomainType,
+            CompositeType,
+            RangeType,
+            View,
+            MaterializedView,
+            Sequence,
+            ForeignTable,
+            Function,
+            Policy,
+            Rule,
+            Statistics,
+            UnknownColumnType,
+            GeneratedColumn,
+            IdentityColumn,
+            ColumnCollation,
+            PartitionedTable,
+            Partition,
+            InheritedTable,
+            UnloggedTable,
+            RowLevelSecurity,
+            IndexDetail,
+            UnvalidatedForeignKey,
+            InboundForeignKey,
+            MigrationsTable,
+            SqliteObject,
+        ]
+    };
+
     /// How the kind reads in messages.
     pub fn label(self) -> &'static str {
         use WarningKind::*;

@@ -25,6 +25,7 @@ use strata_schema::{
 };
 use strata_sql::MigrationSqlInput;
 
+use crate::commands::live::Unrepresented;
 use crate::exit;
 
 /// Output format of the migration.
@@ -53,6 +54,11 @@ pub struct Args {
     pub summary: bool,
     #[command(flatten)]
     pub connect_timeout: crate::commands::live::ConnectTimeout,
+    /// Leave objects of this kind alone when comparing a live database (strata cannot diff them,
+    /// so by default any that differ make the exit code 2): e.g. `view`, `trigger`,
+    /// `check-constraint`, `enum-type`, `function`. Repeat for several.
+    #[arg(long, value_name = "KIND")]
+    pub ignore: Vec<String>,
 }
 
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
@@ -66,19 +72,33 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         // Where each module merged into `models` came from.
         eprint!("{}", strata_project::module_report(config));
     }
-    let from = resolve_side(project_dir, config.as_ref(), &args.from, &args.connect_timeout)
+    check_ignored_kinds(&args.ignore)?;
+    let (from, from_objects) = resolve_side(project_dir, config.as_ref(), &args.from, &args.connect_timeout)
         .with_context(|| format!("--from {}", scrub_urls(&args.from)))?;
-    let to = resolve_side(project_dir, config.as_ref(), &args.to, &args.connect_timeout)
+    let (to, to_objects) = resolve_side(project_dir, config.as_ref(), &args.to, &args.connect_timeout)
         .with_context(|| format!("--to {}", scrub_urls(&args.to)))?;
 
     let migration = strata_diff::generate_migration(&from, &to);
     let show_summary = args.summary || std::io::stdout().is_terminal();
     let live_side = args.from.starts_with("db:") || args.to.starts_with("db:");
     let (from_label, to_label) = side_labels(&args.from, &args.to);
+    let (from_label, to_label) = (from_label.as_str(), to_label.as_str());
+    let unmatched = unmatched_objects(&from_objects, &to_objects, &args.ignore, from_label, to_label);
+    for line in &unmatched {
+        eprintln!("{line}");
+    }
     if migration.actions.is_empty() {
         // stdout stays machine-readable: valid (empty) SQL, or the empty migration.json.
         if args.format == Format::Json {
             println!("{}", migration_to_json(&migration));
+        }
+        if !unmatched.is_empty() {
+            eprintln!(
+                "Not in sync: {} object(s) strata cannot diff differ (above); the definitions match. \
+                 `--ignore KIND` leaves a kind alone.",
+                unmatched.len() - 1
+            );
+            return Ok(exit::DIFFERS);
         }
         if live_side {
             eprintln!("In sync: {from_label} matches {to_label}.");
@@ -90,7 +110,7 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     // With a live database on either side, explain the drift object by object (on stderr, so
     // `> fix.sql` captures only the SQL that fixes it).
     if live_side {
-        let report = strata_introspect::drift_report(&from, &to, &from_label, &to_label);
+        let report = strata_introspect::drift_report(&from, &to, from_label, to_label);
         eprint!("{report}");
         eprintln!();
         eprintln!("The migration on stdout takes {from_label} to {to_label}.");
@@ -163,20 +183,68 @@ fn side_labels(from: &str, to: &str) -> (String, String) {
     }
 }
 
-/// Turns a side argument into a definition.
+/// Every kind `--ignore` accepts.
+fn ignorable_kinds() -> Vec<String> {
+    strata_introspect::WarningKind::ALL.iter().map(|k| crate::commands::live::kind_slug(*k)).collect()
+}
+
+fn check_ignored_kinds(ignore: &[String]) -> anyhow::Result<()> {
+    let known = ignorable_kinds();
+    match ignore.iter().find(|k| !known.contains(k)) {
+        Some(k) => bail!("--ignore {k}: no such kind (kinds: {})", known.join(", ")),
+        None => Ok(()),
+    }
+}
+
+/// The objects strata cannot diff that are on one side only (a heading line first), kinds in
+/// `ignore` left out. A side that is not a live database has none.
+fn unmatched_objects(
+    from: &[Unrepresented],
+    to: &[Unrepresented],
+    ignore: &[String],
+    from_label: &str,
+    to_label: &str,
+) -> Vec<String> {
+    let kept = |o: &&Unrepresented| !ignore.contains(&o.kind);
+    let only = |a: &[Unrepresented], b: &[Unrepresented], label: &str| -> Vec<String> {
+        a.iter()
+            .filter(kept)
+            .filter(|o| !b.contains(o))
+            .map(|o| format!("  only in {label}: {}", o.text))
+            .collect()
+    };
+    let mut lines = only(from, to, from_label);
+    lines.extend(only(to, from, to_label));
+    if !lines.is_empty() {
+        lines.insert(0, "Objects strata cannot diff that differ between the two sides:".to_string());
+    }
+    lines
+}
+
+/// Turns a side argument into a definition, and for a live database what strata cannot
+/// represent in it.
 fn resolve_side(
     project_dir: &Path,
     config: Option<&ProjectConfig>,
     side: &str,
     timeout: &crate::commands::live::ConnectTimeout,
+) -> anyhow::Result<(DatabaseDefinition, Vec<Unrepresented>)> {
+    if let Some(url) = side.strip_prefix("db:") {
+        return crate::commands::live::live_definition(project_dir, url, timeout);
+    }
+    resolve_file_side(project_dir, config, side).map(|d| (d, Vec::new()))
+}
+
+/// A side that is not a live database.
+fn resolve_file_side(
+    project_dir: &Path,
+    config: Option<&ProjectConfig>,
+    side: &str,
 ) -> anyhow::Result<DatabaseDefinition> {
     let need_project = || {
         config.ok_or_else(|| ProjectError::NotAProject { dir: project_dir.to_path_buf() }.into())
             as anyhow::Result<&ProjectConfig>
     };
-    if let Some(url) = side.strip_prefix("db:") {
-        return crate::commands::live::live_definition(project_dir, url, timeout);
-    }
     match side {
         "models" => {
             // Named like the version create-migration would create now, so the SQL's

@@ -73,23 +73,50 @@ pub fn live_definition(
     project_dir: &Path,
     url: &str,
     timeout: &ConnectTimeout,
-) -> anyhow::Result<DatabaseDefinition> {
+) -> anyhow::Result<(DatabaseDefinition, Vec<Unrepresented>)> {
     let project = project_or_default(project_dir);
     let target = timeout.apply(strata_db::resolve_connection(&project, Some(url), None)?);
     let live = introspect_target(&target, &IntrospectOptions::default())?;
     print_warnings(&live);
+    let unrepresented = unrepresented(&live);
     let latest = ProjectConfig::load(project_dir).ok().and_then(|cfg| {
         let dir = MigrationsDir::new(&cfg.migrations_dir);
         let v = dir.latest().ok()??;
         dir.read_definition(&v).ok()
     });
-    Ok(match latest {
+    let definition = match latest {
         Some(target) => comparable_live(&live.definition, &target),
-        None => {
-            let empty = DatabaseDefinition::empty("");
-            comparable_live(&live.definition, &empty)
-        }
-    })
+        None => comparable_live(&live.definition, &DatabaseDefinition::empty("")),
+    };
+    Ok((definition, unrepresented))
+}
+
+/// An object in a live database that the definition cannot hold: never diffed, but compared, so a
+/// difference in one is never reported as "in sync".
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Unrepresented {
+    /// `--ignore` spelling of its kind (`check-constraint`, `view`, ...).
+    pub kind: String,
+    /// How it is shown (`check constraint "positive" on table "public"."orders": CHECK ...`).
+    pub text: String,
+}
+
+/// The `--ignore` spelling of a kind: its label with dashes.
+pub fn kind_slug(kind: strata_introspect::WarningKind) -> String {
+    kind.label().replace(' ', "-")
+}
+
+/// What strata cannot represent in `live`, strata's own bookkeeping left out.
+fn unrepresented(live: &Introspection) -> Vec<Unrepresented> {
+    let mut out: Vec<Unrepresented> = live
+        .warnings
+        .iter()
+        .filter(|w| !w.table.as_deref().is_some_and(|t| strata_introspect::BOOKKEEPING_TABLES.contains(&t)))
+        .map(|w| Unrepresented { kind: kind_slug(w.kind), text: w.to_string() })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// Prints introspection warnings to stderr, one per line. strata's own bookkeeping tables
