@@ -4,7 +4,7 @@
 //! inbound foreign keys, then one upsert per module, `COMMIT;`); everything a dialect spells
 //! differently is a [`Dialect`] call, and everything it cannot do is decided by a capability.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use strata_schema::defaults::{pg_sql_to_abstract_default, RANDOM_V7};
 use strata_schema::{
@@ -17,8 +17,6 @@ use crate::{ColumnDefault, Dialect, Extension, MigrationSqlInput, SqlError, SqlO
 
 /// The bookkeeping table Serverpod's runtime reads.
 pub(crate) const MIGRATIONS_TABLE: &str = "serverpod_migrations";
-/// Prefix of the scratch table a rebuild creates before swapping it in.
-pub(crate) const REBUILD_PREFIX: &str = "_strata_new_";
 
 pub(crate) struct Emitter<'a> {
     d: &'a dyn Dialect,
@@ -240,30 +238,11 @@ impl<'a> Emitter<'a> {
         ))
     }
 
-    /// An `alterTable` action: in place in Serverpod's fixed order, or as a rebuild when the
-    /// dialect cannot make one of the changes in place.
+    /// An `alterTable` action, in place in Serverpod's fixed order. (SQLite, which rebuilds tables,
+    /// writes its files itself: `sqlite_files`.)
     fn alter_table(&self, change: &TableMigration, input: &MigrationSqlInput) -> Result<String, SqlError> {
         let d = self.d;
         let table = change.name.as_str();
-        let source = input.source.table(table);
-        let changes_foreign_keys =
-            !change.add_foreign_keys.is_empty() || !change.delete_foreign_keys.is_empty();
-        let rebuild = (!d.supports_alter_foreign_keys() && changes_foreign_keys)
-            || change.modify_columns.iter().any(|m| d.needs_table_rebuild_for(m))
-            || change.add_columns.iter().any(|c| d.needs_table_rebuild_for_added_column(c))
-            || change
-                .delete_columns
-                .iter()
-                .any(|c| d.needs_table_rebuild_for_dropped_column(source, change, c));
-        if rebuild {
-            let target = input.target.table(table).ok_or_else(|| SqlError::MissingTable {
-                table: table.to_string(),
-                side: "target",
-                purpose: "rebuild the table",
-            })?;
-            return self.rebuild_table(change, source, target);
-        }
-
         let mut out = String::new();
         for index in &change.delete_indexes {
             out.push_str(&d.drop_index_sql(table, index));
@@ -333,56 +312,6 @@ impl<'a> Emitter<'a> {
         }
         for index in &change.add_indexes {
             out.push_str(&d.create_index_sql(table, index, false)?);
-        }
-        Ok(out)
-    }
-
-    /// Rebuilds `target.name` into its target shape: create a scratch table, copy the surviving
-    /// columns (renamed ones from their old names), drop the old table, rename the scratch
-    /// table, recreate the indexes. Inbound foreign keys name the table, so they stay valid.
-    fn rebuild_table(
-        &self,
-        change: &TableMigration,
-        source: Option<&TableDefinition>,
-        target: &TableDefinition,
-    ) -> Result<String, SqlError> {
-        let d = self.d;
-        let scratch = format!("{REBUILD_PREFIX}{}", target.name);
-        let renamed: HashMap<&str, &str> = change
-            .modify_columns
-            .iter()
-            .filter_map(|m| m.new_column_name.as_deref().map(|new| (new, m.column_name.as_str())))
-            .collect();
-        let added: HashSet<&str> = change.add_columns.iter().map(|c| c.name.as_str()).collect();
-
-        let mut into = Vec::new();
-        let mut from = Vec::new();
-        for column in &target.columns {
-            if added.contains(column.name.as_str()) {
-                continue;
-            }
-            let old = renamed.get(column.name.as_str()).copied().unwrap_or(column.name.as_str());
-            if source.is_some_and(|s| s.column(old).is_none()) {
-                continue;
-            }
-            into.push(d.quote_identifier(&column.name));
-            from.push(d.quote_identifier(old));
-        }
-
-        let mut out = self.create_table(target, &scratch, false)?;
-        if !into.is_empty() {
-            out.push_str(&format!(
-                "INSERT INTO {} ({})\n    SELECT {} FROM {};\n",
-                d.quote_identifier(&scratch),
-                into.join(", "),
-                from.join(", "),
-                d.quote_identifier(&target.name)
-            ));
-        }
-        out.push_str(&d.drop_table_sql(&target.name));
-        out.push_str(&d.rename_table_sql(&scratch, &target.name));
-        for index in indexes_except_id(target) {
-            out.push_str(&d.create_index_sql(&target.name, index, false)?);
         }
         Ok(out)
     }

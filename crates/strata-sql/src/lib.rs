@@ -86,11 +86,6 @@ pub trait Dialect: Send + Sync {
             || ((change.add_nullable || change.remove_nullable) && !self.supports_alter_column_nullability())
             || (change.change_default && !self.supports_alter_column_default())
     }
-    /// Whether adding this column needs the table rebuilt.
-    fn needs_table_rebuild_for_added_column(&self, column: &ColumnDefinition) -> bool {
-        let _ = column;
-        false
-    }
     /// Whether dropping `column` needs the table rebuilt. `source` is the table before the
     /// migration when known.
     fn needs_table_rebuild_for_dropped_column(
