@@ -5,132 +5,78 @@
 
 use std::fmt;
 
-/// What kind of unrepresentable object a warning is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum WarningKind {
-    CheckConstraint,
+/// Declares [`WarningKind`] with its message label, [`WarningKind::label`] and the list of every
+/// kind, [`WarningKind::ALL`], from one table.
+macro_rules! warning_kinds {
+    ($($(#[$doc:meta])* $kind:ident => $label:literal,)*) => {
+        /// What kind of unrepresentable object a warning is about.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum WarningKind {
+            $($(#[$doc])* $kind,)*
+        }
+
+        impl WarningKind {
+            /// Every kind, for listing them (`diff --ignore`).
+            pub const ALL: &'static [WarningKind] = &[$(WarningKind::$kind),*];
+
+            /// How the kind reads in messages.
+            pub fn label(self) -> &'static str {
+                match self {
+                    $(WarningKind::$kind => $label,)*
+                }
+            }
+        }
+    };
+}
+
+warning_kinds! {
+    CheckConstraint => "check constraint",
     /// A `UNIQUE` constraint (its backing index is not listed as an index: `DROP INDEX` on it
     /// would fail).
-    UniqueConstraint,
-    ExclusionConstraint,
+    UniqueConstraint => "unique constraint",
+    ExclusionConstraint => "exclusion constraint",
     /// A primary key that is not exactly `("id")`, or a table without one.
-    PrimaryKey,
-    Trigger,
-    EnumType,
-    DomainType,
-    CompositeType,
-    RangeType,
-    View,
-    MaterializedView,
+    PrimaryKey => "primary key",
+    Trigger => "trigger",
+    EnumType => "enum type",
+    DomainType => "domain",
+    CompositeType => "composite type",
+    RangeType => "range type",
+    View => "view",
+    MaterializedView => "materialized view",
     /// A sequence not owned by a column (`serial`/identity sequences are part of their column).
-    Sequence,
-    ForeignTable,
-    Function,
-    Policy,
-    Rule,
-    Statistics,
+    Sequence => "sequence",
+    ForeignTable => "foreign table",
+    Function => "function",
+    Policy => "row-level security policy",
+    Rule => "rule",
+    Statistics => "extended statistics",
     /// A column whose type strata has no `ColumnType` for; it is introspected as `unknown`.
-    UnknownColumnType,
-    GeneratedColumn,
+    UnknownColumnType => "column of unknown type",
+    GeneratedColumn => "generated column",
     /// An identity column; introspected with the `serial` default it behaves like.
-    IdentityColumn,
-    ColumnCollation,
-    PartitionedTable,
-    Partition,
-    InheritedTable,
-    UnloggedTable,
-    RowLevelSecurity,
+    IdentityColumn => "identity column",
+    ColumnCollation => "column collation",
+    PartitionedTable => "partitioned table",
+    Partition => "partition",
+    InheritedTable => "inheritance child table",
+    UnloggedTable => "unlogged table",
+    RowLevelSecurity => "row-level security",
     /// Index properties the model lacks (sort order, INCLUDE columns, operator classes,
     /// collations, storage parameters, validity).
-    IndexDetail,
+    IndexDetail => "index",
     /// A foreign key created `NOT VALID` and never validated.
-    UnvalidatedForeignKey,
+    UnvalidatedForeignKey => "unvalidated foreign key",
     /// A foreign key on a table outside the configured schemas that references a table inside
     /// them: `DROP TABLE ... CASCADE` of the referenced table would remove it.
-    InboundForeignKey,
+    InboundForeignKey => "foreign key from another schema",
     /// `serverpod_migrations` exists but could not be read.
-    MigrationsTable,
+    MigrationsTable => "bookkeeping table",
     /// SQLite: something in `sqlite_master` strata does not model.
-    SqliteObject,
+    SqliteObject => "object",
 }
 
 impl WarningKind {
-    /// Every kind, for listing them (`diff --ignore`).
-    pub const ALL: [WarningKind; 31] = {
-        use WarningKind::*;
-        [
-            CheckConstraint,
-            UniqueConstraint,
-            ExclusionConstraint,
-            PrimaryKey,
-            Trigger,
-            EnumType,
-            DomainType,
-            CompositeType,
-            RangeType,
-            View,
-            MaterializedView,
-            Sequence,
-            ForeignTable,
-            Function,
-            Policy,
-            Rule,
-            Statistics,
-            UnknownColumnType,
-            GeneratedColumn,
-            IdentityColumn,
-            ColumnCollation,
-            PartitionedTable,
-            Partition,
-            InheritedTable,
-            UnloggedTable,
-            RowLevelSecurity,
-            IndexDetail,
-            UnvalidatedForeignKey,
-            InboundForeignKey,
-            MigrationsTable,
-            SqliteObject,
-        ]
-    };
-
-    /// How the kind reads in messages.
-    pub fn label(self) -> &'static str {
-        use WarningKind::*;
-        match self {
-            CheckConstraint => "check constraint",
-            UniqueConstraint => "unique constraint",
-            ExclusionConstraint => "exclusion constraint",
-            PrimaryKey => "primary key",
-            Trigger => "trigger",
-            EnumType => "enum type",
-            DomainType => "domain",
-            CompositeType => "composite type",
-            RangeType => "range type",
-            View => "view",
-            MaterializedView => "materialized view",
-            Sequence => "sequence",
-            ForeignTable => "foreign table",
-            Function => "function",
-            Policy => "row-level security policy",
-            Rule => "rule",
-            Statistics => "extended statistics",
-            UnknownColumnType => "column of unknown type",
-            GeneratedColumn => "generated column",
-            IdentityColumn => "identity column",
-            ColumnCollation => "column collation",
-            PartitionedTable => "partitioned table",
-            Partition => "partition",
-            InheritedTable => "inheritance child table",
-            UnloggedTable => "unlogged table",
-            RowLevelSecurity => "row-level security",
-            IndexDetail => "index",
-            UnvalidatedForeignKey => "unvalidated foreign key",
-            InboundForeignKey => "foreign key from another schema",
-            MigrationsTable => "bookkeeping table",
-            SqliteObject => "object",
-        }
-    }
-
     /// Whether the object is destroyed along with a table it is attached to (or depends on)
     /// when that table is dropped or rebuilt: such warnings block a repair that does so.
     pub fn dies_with_table(self) -> bool {
