@@ -50,9 +50,9 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// The live schema without strata's runner history table: `apply` creates that table itself,
-/// and its `timestamptz` columns have no column type, so every database strata migrated would
-/// otherwise fail `inspect --format sql`.
+/// The live schema without strata's runner history table: `apply` creates that table itself (and
+/// upgrades it), so loading the printed SQL and then running `apply` must not find it already
+/// there in another shape.
 fn without_runner_history(live: &DatabaseDefinition) -> DatabaseDefinition {
     let mut out = live.clone();
     out.tables.retain(|t| t.name != strata_introspect::HISTORY_TABLE);
