@@ -58,11 +58,8 @@ pub enum DbError {
     SeveralRepairFiles { dir: PathBuf, files: Vec<String> },
     #[error("migration {version} ({kind}) failed and was rolled back: {message}")]
     MigrationFailed { version: String, kind: String, message: String },
-    #[error(
-        "migration {version} ({kind}) failed before its transaction began: {message}\n  \
-         statements before `BEGIN;` run outside the transaction, so any of them that succeeded stay applied"
-    )]
-    PreludeFailed { version: String, kind: String, message: String },
+    #[error("migration {version} ({kind}) failed before its transaction began: {message}\n  {kept}")]
+    PreludeFailed { version: String, kind: String, message: String, kept: &'static str },
     #[error(
         "migration {version} ({kind}) COMMITTED and is recorded as applied, but the statements after its \
          `COMMIT;` failed: {message}\n  those statements ran outside the transaction and are not retried: \

@@ -362,7 +362,7 @@ async fn fail(
             let kind = step.kind.file_name().to_string();
             let message = format!("{message}\n  file: {}", step.file.path.display());
             return Err(if matches!(err_kind, ErrKind::Prelude) {
-                DbError::PreludeFailed { version, kind, message }
+                DbError::PreludeFailed { version, kind, message, kept: prelude_outcome(conn.dialect()) }
             } else {
                 DbError::MigrationFailed { version, kind, message }
             });
@@ -371,6 +371,17 @@ async fn fail(
     let shown = error.to_string();
     observer(&ApplyEvent::StepFailed { step, duration, error: &shown });
     Err(error)
+}
+
+/// What a failed prelude left behind. PostgreSQL runs the statements of one simple-query message
+/// as one implicit transaction; SQLite runs them one by one in autocommit.
+fn prelude_outcome(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => "the statements before `BEGIN;` ran as one implicit transaction, so none of them stays applied",
+        Dialect::Sqlite => {
+            "the statements before `BEGIN;` run one by one outside the transaction: those before the failing one stay applied"
+        }
+    }
 }
 
 enum ErrKind {

@@ -199,3 +199,29 @@ async fn concurrent_sqlite_runs_take_the_run_lock_once() {
     assert_eq!(b, (0, 1, true), "the second waits, then plans once and finds nothing");
     assert_eq!(env.counter().await, 3);
 }
+
+/// A statement before `BEGIN;` fails: the error says exactly what of the statements before it
+/// stayed (PostgreSQL: none, they ran as one implicit transaction; SQLite: those before the
+/// failing one), and the attempt is recorded as failed.
+#[tokio::test]
+async fn a_failure_before_begin_says_what_ran_outside_the_transaction() {
+    for (dialect, stays, says) in
+        [(Dialect::Postgres, false, "none of them stays applied"), (Dialect::Sqlite, true, "stay applied")]
+    {
+        let env = Env::new(dialect, "prelude");
+        env.apply_ok(to(V1)).await;
+        env.counter_project(&[V2], "").await;
+        let path = env.path(&format!("migrations/{V2}/migration.sql"));
+        let text = "CREATE TABLE outside (id int);\nSELECT * FROM no_such_table;\n".to_string()
+            + &std::fs::read_to_string(&path).unwrap();
+        std::fs::write(&path, text).unwrap();
+        let e = env.apply(opts()).await.unwrap_err();
+        let shown = e.to_string();
+        assert!(matches!(e.error, DbError::PreludeFailed { ref version, .. } if version == V2), "{shown}");
+        assert!(shown.contains("before its transaction began") && shown.contains(says), "{dialect}: {shown}");
+        assert!(shown.contains("migration.sql"), "names the file: {shown}");
+        assert_eq!(env.has_table("outside").await, stays, "{dialect}");
+        assert_eq!(env.counter().await, 0);
+        assert_eq!(env.history().await, [format!("{V1} definition ok"), format!("{V2} migration failed")]);
+    }
+}
