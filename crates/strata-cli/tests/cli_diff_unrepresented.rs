@@ -51,3 +51,45 @@ fn an_unknown_ignore_kind_lists_the_kinds() {
         .code(1)
         .stderr_says("--ignore views: no such kind (kinds: check-constraint, ");
 }
+
+/// The same objects on both sides, one of them changed on one side only: the change is named.
+/// Before, only names were compared (a view's query, a function's body, a policy's expression
+/// and a sequence's parameters were not), and comments, grants, extensions and other schemas were
+/// not read at all: every case below was "In sync".
+#[test]
+fn a_changed_definition_or_an_unread_kind_is_not_in_sync() {
+    const BASE: &str = "CREATE VIEW v AS SELECT id FROM employee; \
+        CREATE FUNCTION f(n int) RETURNS int LANGUAGE sql AS 'SELECT n + 1'; \
+        CREATE SEQUENCE free_seq START 1; \
+        ALTER TABLE employee ENABLE ROW LEVEL SECURITY; \
+        CREATE POLICY p ON employee USING (active); \
+        CREATE SCHEMA side; CREATE TABLE side.t (a int);";
+    let cases = [
+        ("view query", "CREATE OR REPLACE VIEW v AS SELECT id FROM employee WHERE active", "view"),
+        (
+            "function body",
+            "CREATE OR REPLACE FUNCTION f(n int) RETURNS int LANGUAGE sql AS 'SELECT n + 2'",
+            "function",
+        ),
+        ("sequence", "ALTER SEQUENCE free_seq INCREMENT 5", "sequence"),
+        ("policy", "ALTER POLICY p ON employee USING (NOT active)", "row-level-security-policy"),
+        ("comment", "COMMENT ON TABLE employee IS 'staff'", "comment"),
+        ("grant", "GRANT SELECT ON employee TO PUBLIC", "grant"),
+        ("extension", "CREATE EXTENSION citext", "extension"),
+        ("other schema", "ALTER TABLE side.t ADD COLUMN b text", "schema"),
+    ];
+    let p = Project::store();
+    for (what, change, kind) in cases {
+        let (a, b) = two_applied_databases(&p);
+        pg_exec(&a.url, BASE);
+        pg_exec(&b.url, BASE);
+        let (from, to) = (format!("db:{}", a.url), format!("db:{}", b.url));
+        p.run(&["diff", "--from", &from, "--to", &to]).code(0).stderr_says("In sync");
+        pg_exec(&b.url, change);
+        let run = p.run(&["diff", "--from", &from, "--to", &to]);
+        assert_eq!(run.code, 2, "{what}: {}", run.stderr);
+        assert!(run.stderr.contains("only in db:"), "{what}: {}", run.stderr);
+        assert!(!run.stderr.contains("In sync:"), "{what}: {}", run.stderr);
+        p.run(&["diff", "--from", &from, "--to", &to, "--ignore", kind]).code(0).stderr_says("In sync");
+    }
+}

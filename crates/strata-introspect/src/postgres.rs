@@ -190,7 +190,15 @@ fn sql_unrepresentable() -> String {
          UNION ALL \
            SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized_view' \
                                  WHEN 'S' THEN 'sequence' ELSE 'foreign_table' END, \
-                  NULL::int8, n.nspname::text, c.relname::text, NULL::text, \
+                  NULL::int8, n.nspname::text, c.relname::text, \
+                  CASE c.relkind \
+                    WHEN 'S' THEN (SELECT format('%s START %s INCREMENT %s MINVALUE %s MAXVALUE %s CACHE %s%s', \
+                                          pg_catalog.format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, \
+                                          s.seqmin, s.seqmax, s.seqcache, \
+                                          CASE WHEN s.seqcycle THEN ' CYCLE' ELSE '' END) \
+                                   FROM pg_catalog.pg_sequence s WHERE s.seqrelid = c.oid) \
+                    WHEN 'f' THEN NULL \
+                    ELSE 'AS ' || regexp_replace(btrim(pg_catalog.pg_get_viewdef(c.oid, true)), '\\s+', ' ', 'g') END, \
                   ARRAY(SELECT DISTINCT d.refobjid::int8 FROM pg_catalog.pg_rewrite r \
                         JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_rewrite'::regclass AND d.objid = r.oid \
                         WHERE r.ev_class = c.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass \
@@ -225,27 +233,113 @@ fn sql_unrepresentable() -> String {
                  WHERE d.classid = 'pg_catalog.pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e') \
          UNION ALL \
            SELECT 'function', NULL::int8, n.nspname::text, p.proname::text, \
-                  pg_catalog.pg_get_function_identity_arguments(p.oid), '{{}}'::int8[] \
+                  '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' \
+                  || COALESCE(' RETURNS ' || pg_catalog.pg_get_function_result(p.oid), '') \
+                  || ' LANGUAGE ' || (SELECT l.lanname FROM pg_catalog.pg_language l WHERE l.oid = p.prolang) \
+                  || CASE p.provolatile WHEN 'i' THEN ' IMMUTABLE' WHEN 's' THEN ' STABLE' ELSE '' END \
+                  || CASE WHEN p.proisstrict THEN ' STRICT' ELSE '' END \
+                  || CASE WHEN p.prosecdef THEN ' SECURITY DEFINER' ELSE '' END \
+                  || ', definition md5 ' || left(md5(CASE WHEN p.prokind = 'a' THEN p.prosrc \
+                                                       ELSE pg_catalog.pg_get_functiondef(p.oid) END), 12), \
+                  '{{}}'::int8[] \
            FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
            WHERE n.nspname = ANY($1) \
              AND NOT (p.proname = 'gen_random_uuid_v7' AND p.pronargs = 0) \
              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
                  WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') \
          UNION ALL \
-           SELECT 'policy', pol.polrelid::int8, n.nspname::text, pol.polname::text, NULL::text, \
+           SELECT 'policy', pol.polrelid::int8, n.nspname::text, pol.polname::text, \
+                  format('%s FOR %s TO %s%s%s', \
+                         CASE WHEN pol.polpermissive THEN 'PERMISSIVE' ELSE 'RESTRICTIVE' END, \
+                         CASE pol.polcmd WHEN 'r' THEN 'SELECT' WHEN 'a' THEN 'INSERT' WHEN 'w' THEN 'UPDATE' \
+                                         WHEN 'd' THEN 'DELETE' ELSE 'ALL' END, \
+                         (SELECT string_agg(CASE WHEN r = 0 THEN 'PUBLIC' ELSE quote_ident(pg_catalog.pg_get_userbyid(r)) END, \
+                                            ', ' ORDER BY 1) FROM unnest(pol.polroles) r), \
+                         ' USING (' || pg_catalog.pg_get_expr(pol.polqual, pol.polrelid) || ')', \
+                         ' WITH CHECK (' || pg_catalog.pg_get_expr(pol.polwithcheck, pol.polrelid) || ')'), \
                   ARRAY[pol.polrelid::int8] \
            FROM pg_catalog.pg_policy pol JOIN pg_catalog.pg_class c ON c.oid = pol.polrelid \
            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ANY($1) \
          UNION ALL \
-           SELECT 'rule', r.ev_class::int8, n.nspname::text, r.rulename::text, NULL::text, ARRAY[r.ev_class::int8] \
+           SELECT 'rule', r.ev_class::int8, n.nspname::text, r.rulename::text, \
+                  regexp_replace(btrim(pg_catalog.pg_get_ruledef(r.oid, true)), '\\s+', ' ', 'g'), ARRAY[r.ev_class::int8] \
            FROM pg_catalog.pg_rewrite r JOIN pg_catalog.pg_class c ON c.oid = r.ev_class \
            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
            WHERE c.relkind IN ('r', 'p') AND r.rulename <> '_RETURN' AND n.nspname = ANY($1) \
          UNION ALL \
-           SELECT 'statistics', s.stxrelid::int8, n.nspname::text, s.stxname::text, NULL::text, \
+           SELECT 'statistics', s.stxrelid::int8, n.nspname::text, s.stxname::text, \
+                  pg_catalog.pg_get_statisticsobjdef(s.oid), \
                   ARRAY[s.stxrelid::int8] \
            FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace \
            WHERE n.nspname = ANY($1) \
+         UNION ALL \
+           SELECT 'comment', NULL::int8, o.schema::text, o.type || ' ' || o.identity, quote_literal(d.description), \
+                  CASE WHEN d.classoid = 'pg_catalog.pg_class'::regclass THEN ARRAY[d.objoid::int8] \
+                       ELSE '{{}}'::int8[] END \
+           FROM pg_catalog.pg_description d, \
+                LATERAL pg_catalog.pg_identify_object(d.classoid, d.objoid, d.objsubid) o \
+           WHERE COALESCE(o.schema, CASE WHEN o.type = 'schema' THEN o.identity END) = ANY($1) \
+             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = d.classoid \
+                             AND e.objid = d.objoid AND e.deptype = 'e') \
+             AND NOT (o.type = 'schema' AND o.identity = 'public' AND d.description = 'standard public schema') \
+         UNION ALL \
+           SELECT 'grant', NULL::int8, n.nspname::text, \
+                  CASE c.relkind WHEN 'S' THEN 'sequence ' WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' \
+                                 ELSE 'table ' END || c.relname, \
+                  array_to_string(ARRAY(SELECT a::text FROM unnest(c.relacl) a ORDER BY 1), ', '), ARRAY[c.oid::int8] \
+           FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+           WHERE c.relacl IS NOT NULL AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f') AND n.nspname = ANY($1) \
+             AND {NOT_EXTENSION_OWNED} \
+         UNION ALL \
+           SELECT 'grant', NULL::int8, n.nspname::text, \
+                  'function ' || p.proname || '(' || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')', \
+                  array_to_string(ARRAY(SELECT a::text FROM unnest(p.proacl) a ORDER BY 1), ', '), '{{}}'::int8[] \
+           FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace \
+           WHERE p.proacl IS NOT NULL AND n.nspname = ANY($1) \
+             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+                 WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') \
+         UNION ALL \
+           SELECT 'grant', NULL::int8, n.nspname::text, 'schema ' || n.nspname, \
+                  array_to_string(ARRAY(SELECT a::text FROM unnest(n.nspacl) a ORDER BY 1), ', '), '{{}}'::int8[] \
+           FROM pg_catalog.pg_namespace n WHERE n.nspacl IS NOT NULL AND n.nspname = ANY($1) \
+             AND NOT (n.nspname = 'public' AND n.nspacl::text IN ( \
+                   '{{pg_database_owner=UC/pg_database_owner,=U/pg_database_owner}}', \
+                   format('{{%1$s=UC/%1$s,=UC/%1$s}}', pg_catalog.pg_get_userbyid(n.nspowner)))) \
+         UNION ALL \
+           SELECT 'grant', NULL::int8, COALESCE(n.nspname, ''), \
+                  'default privileges of ' || pg_catalog.pg_get_userbyid(da.defaclrole) || ' on ' \
+                  || CASE da.defaclobjtype WHEN 'r' THEN 'tables' WHEN 'S' THEN 'sequences' WHEN 'f' THEN 'functions' \
+                                           WHEN 'T' THEN 'types' ELSE 'schemas' END, \
+                  array_to_string(ARRAY(SELECT a::text FROM unnest(da.defaclacl) a ORDER BY 1), ', '), '{{}}'::int8[] \
+           FROM pg_catalog.pg_default_acl da LEFT JOIN pg_catalog.pg_namespace n ON n.oid = da.defaclnamespace \
+           WHERE da.defaclnamespace = 0 OR n.nspname = ANY($1) \
+         UNION ALL \
+           SELECT 'extension', NULL::int8, n.nspname::text, x.extname::text, 'version ' || x.extversion, '{{}}'::int8[] \
+           FROM pg_catalog.pg_extension x JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace \
+           WHERE n.nspname <> 'pg_catalog' AND x.extname NOT IN ('postgis', 'vector') \
+         UNION ALL \
+           SELECT 'schema', NULL::int8, n.nspname::text, n.nspname::text, \
+                  format('not read (%s relations, %s functions, %s types; contents md5 %s)', \
+                    (SELECT count(*) FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid), \
+                    (SELECT count(*) FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid), \
+                    (SELECT count(*) FROM pg_catalog.pg_type t WHERE t.typnamespace = n.oid AND t.typtype <> 'b' \
+                       AND t.typrelid = 0), \
+                    left(md5(COALESCE((SELECT string_agg(c.relname || ':' || c.relkind::text || '(' || COALESCE( \
+                        (SELECT string_agg(a.attname || ' ' || pg_catalog.format_type(a.atttypid, a.atttypmod) \
+                                           || CASE WHEN a.attnotnull THEN ' not null' ELSE '' END, ',' ORDER BY a.attnum) \
+                         FROM pg_catalog.pg_attribute a WHERE a.attrelid = c.oid AND a.attnum > 0 \
+                           AND NOT a.attisdropped), '') || ')', ';' ORDER BY c.relname) \
+                      FROM pg_catalog.pg_class c WHERE c.relnamespace = n.oid), '') \
+                      || COALESCE((SELECT string_agg(p.proname || '(' \
+                                     || pg_catalog.pg_get_function_identity_arguments(p.oid) || ')' || p.prosrc, ';' \
+                                     ORDER BY p.proname, p.oid::regprocedure::text) \
+                                   FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid), '')), 12)), \
+                  '{{}}'::int8[] \
+           FROM pg_catalog.pg_namespace n \
+           WHERE NOT n.nspname = ANY($1) AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') \
+             AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%' \
+             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e \
+                 WHERE e.classid = 'pg_catalog.pg_namespace'::regclass AND e.objid = n.oid AND e.deptype = 'e') \
          ) x ORDER BY schema_name, name, kind"
     )
 }
@@ -729,6 +823,10 @@ fn map_unrepresentable(
         "function" => WarningKind::Function,
         "policy" => WarningKind::Policy,
         "rule" => WarningKind::Rule,
+        "comment" => WarningKind::Comment,
+        "grant" => WarningKind::Grant,
+        "extension" => WarningKind::Extension,
+        "schema" => WarningKind::OtherSchema,
         _ => WarningKind::Statistics,
     };
     let table_oid: Option<i64> = get(row, "table_oid", q)?;
@@ -755,7 +853,6 @@ fn map_unrepresentable(
     let detail = match (kind, detail) {
         (WarningKind::EnumType, Some(labels)) => format!("values {labels}"),
         (WarningKind::DomainType, Some(base)) => format!("over {base}"),
-        (WarningKind::Function, Some(args)) => format!("({args})"),
         (_, d) => d.unwrap_or_default(),
     };
     Ok(Some(IntrospectWarning {

@@ -72,6 +72,16 @@ warning_kinds! {
     InboundForeignKey => "foreign key from another schema",
     /// `serverpod_migrations` exists but could not be read.
     MigrationsTable => "bookkeeping table",
+    /// A `COMMENT ON` any object in the configured schemas.
+    Comment => "comment",
+    /// Privileges granted on a relation, function or schema, or default privileges.
+    Grant => "grant",
+    /// An installed extension (its version is compared). `postgis` and `vector` are left out:
+    /// strata's own `definition.sql` creates them for geography and vector columns.
+    Extension => "extension",
+    /// A schema outside the configured ones: not read, but its contents are summarised so that a
+    /// difference there is still noticed.
+    OtherSchema => "schema",
     /// SQLite: something in `sqlite_master` strata does not model.
     SqliteObject => "object",
 }
@@ -88,6 +98,8 @@ impl WarningKind {
                 | WarningKind::RangeType
                 | WarningKind::Sequence
                 | WarningKind::Function
+                | WarningKind::Extension
+                | WarningKind::OtherSchema
                 | WarningKind::MigrationsTable
         )
     }

@@ -64,7 +64,11 @@ fn unrepresentable_objects_are_named_warnings() {
     // Other schemas are out of scope.
     let names: Vec<&str> = live.definition.tables.iter().map(|t| t.name.as_str()).collect();
     assert_eq!(names, vec!["Customers", "order_lines", "orders"]);
-    assert!(live.warnings.iter().all(|w| w.schema == "public" || w.kind == WarningKind::InboundForeignKey));
+    // ... but not unseen: a schema left unread is named with a summary of what it holds.
+    assert!(live.warnings.iter().all(|w| w.schema == "public"
+        || matches!(w.kind, WarningKind::InboundForeignKey | WarningKind::OtherSchema)));
+    let audit = live.warnings.iter().find(|w| w.kind == WarningKind::OtherSchema && w.name == "audit");
+    assert!(audit.is_some_and(|w| w.detail.starts_with("not read (")), "{all:?}");
 
     // Every column keeps its exact type; none is an unknown-type warning any more.
     assert!(!live.warnings.iter().any(|w| w.kind == WarningKind::UnknownColumnType), "{all:?}");
@@ -107,6 +111,7 @@ fn unrepresentable_objects_are_named_warnings() {
     let both = pg_introspect(&_db.url, &IntrospectOptions::with_schemas(["public", "audit"]));
     assert!(both.definition.tables.iter().any(|t| t.name == "log" && t.schema == "audit"));
     assert!(!both.warnings.iter().any(|w| w.kind == WarningKind::InboundForeignKey));
+    assert!(!both.warnings.iter().any(|w| w.kind == WarningKind::OtherSchema && w.name == "audit"));
 }
 
 #[test]
