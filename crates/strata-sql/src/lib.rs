@@ -89,6 +89,12 @@ pub trait Dialect: Send + Sync {
     /// `DROP TABLE` also drops inbound foreign keys of other tables (PostgreSQL `CASCADE`), so a
     /// recreated table needs them restored afterwards.
     fn drop_table_drops_inbound_foreign_keys(&self) -> bool;
+    /// `DROP TABLE` fails while another table's foreign key references the table (MySQL), so
+    /// the emitter drops those keys first (and restores the ones a recreated table keeps).
+    fn drop_table_refused_while_referenced(&self) -> bool;
+    /// An index that serves a foreign key cannot be dropped while the key exists (InnoDB), so
+    /// a table's foreign keys are dropped before its indexes.
+    fn indexes_serve_foreign_keys(&self) -> bool;
 
     /// Whether this in-place column change needs the table rebuilt (create new, copy, swap).
     /// Derived from the capabilities above, so no dialect's answer is assumed.
@@ -165,8 +171,15 @@ pub trait Dialect: Send + Sync {
     /// A standalone statement adding a foreign key (only called when
     /// [`supports_alter_foreign_keys`](Dialect::supports_alter_foreign_keys)).
     fn add_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError>;
-    /// A standalone statement dropping a foreign key (same condition as above).
-    fn drop_foreign_key_sql(&self, table: &str, constraint: &str) -> Result<String, SqlError>;
+    /// A standalone statement dropping a foreign key (same condition as above). `source` is
+    /// the table before the migration, when known (MySQL also drops the index it made for the
+    /// key).
+    fn drop_foreign_key_sql(
+        &self,
+        source: Option<&TableDefinition>,
+        table: &str,
+        constraint: &str,
+    ) -> Result<String, SqlError>;
     /// A foreign key as a table-constraint line inside `CREATE TABLE` (only called when the
     /// dialect cannot alter foreign keys).
     fn inline_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError>;

@@ -201,6 +201,12 @@ impl Dialect for Mysql {
     fn supports_index_method(&self, method: &str) -> bool {
         method == "btree"
     }
+    fn drop_table_refused_while_referenced(&self) -> bool {
+        true
+    }
+    fn indexes_serve_foreign_keys(&self) -> bool {
+        true
+    }
     fn drop_table_drops_inbound_foreign_keys(&self) -> bool {
         false
     }
@@ -322,11 +328,23 @@ impl Dialect for Mysql {
         out.push_str(";\n");
         Ok(out)
     }
-    fn drop_foreign_key_sql(&self, table: &str, constraint: &str) -> Result<String, SqlError> {
+    /// `DROP FOREIGN KEY`, and in the same statement the index InnoDB created for the key when
+    /// no index of the table (as `source` has it) starts with the key's columns: InnoDB leaves
+    /// that index behind, where a database built from `definition.sql` has none.
+    fn drop_foreign_key_sql(
+        &self,
+        source: Option<&TableDefinition>,
+        table: &str,
+        constraint: &str,
+    ) -> Result<String, SqlError> {
+        let implicit_index = source
+            .and_then(|t| t.foreign_keys.iter().find(|fk| fk.constraint_name == constraint).map(|fk| (t, fk)))
+            .is_some_and(|(t, fk)| !has_covering_index(t, &fk.columns));
+        let constraint = self.quote_identifier(constraint);
+        let drop_index = if implicit_index { format!(", DROP INDEX {constraint}") } else { String::new() };
         Ok(format!(
-            "ALTER TABLE {} DROP FOREIGN KEY {};\n",
-            self.quote_identifier(table),
-            self.quote_identifier(constraint)
+            "ALTER TABLE {} DROP FOREIGN KEY {constraint}{drop_index};\n",
+            self.quote_identifier(table)
         ))
     }
     fn inline_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError> {
@@ -346,6 +364,19 @@ impl Dialect for Mysql {
     fn file_layout(&self) -> Option<&dyn FileLayout> {
         None
     }
+}
+
+/// Whether an index of `table` (or its `id` primary key) starts with `columns`, so InnoDB uses
+/// it for a foreign key on them instead of creating one named after the key.
+fn has_covering_index(table: &TableDefinition, columns: &[String]) -> bool {
+    let starts_with = |elements: &[&str]| {
+        elements.len() >= columns.len() && elements.iter().zip(columns).all(|(e, c)| e == c)
+    };
+    starts_with(&["id"])
+        || table.indexes.iter().any(|i| {
+            let elements: Vec<&str> = i.elements.iter().map(|e| e.definition.as_str()).collect();
+            starts_with(&elements)
+        })
 }
 
 #[cfg(test)]

@@ -200,6 +200,12 @@ impl Dialect for Postgres {
         // Extensions add access methods, so any plain word may exist on the server.
         is_word(method)
     }
+    fn drop_table_refused_while_referenced(&self) -> bool {
+        false
+    }
+    fn indexes_serve_foreign_keys(&self) -> bool {
+        false
+    }
     fn drop_table_drops_inbound_foreign_keys(&self) -> bool {
         true
     }
@@ -423,7 +429,12 @@ impl Dialect for Postgres {
         rename_table(self, from, to)
     }
 
-    fn drop_foreign_key_sql(&self, table: &str, constraint: &str) -> Result<String, SqlError> {
+    fn drop_foreign_key_sql(
+        &self,
+        _source: Option<&TableDefinition>,
+        table: &str,
+        constraint: &str,
+    ) -> Result<String, SqlError> {
         Ok(format!(
             "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {};\n",
             self.quote_identifier(table),
