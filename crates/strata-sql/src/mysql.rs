@@ -143,8 +143,8 @@ impl Mysql {
                 self,
                 object(),
                 &format!(
-                    "the {method:?} index method (InnoDB builds only B-tree indexes); use type: btree \
-                     or remove the index"
+                    "the {method:?} index method (InnoDB builds only B-tree indexes: use type: btree, \
+                     or remove the index)"
                 ),
             ));
         }
