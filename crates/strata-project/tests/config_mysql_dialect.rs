@@ -26,7 +26,10 @@ fn an_unknown_dialect_lists_mysql_among_the_choices() {
     match ProjectConfig::load(dir.path()) {
         Err(ProjectError::Config { line, column, message, .. }) => {
             assert_eq!((line, column), (2, 11));
-            assert!(message.contains("\"oracle\"") && message.contains("postgres, sqlite, mysql"), "{message}");
+            assert!(
+                message.contains("\"oracle\"") && message.contains("postgres, sqlite, mysql"),
+                "{message}"
+            );
         }
         other => panic!("expected a config error, got {other:?}"),
     }
