@@ -4,8 +4,10 @@
 //! a [`Dialect`] what it can do (capability methods, in the style of sqlparser-rs) and how to
 //! spell each piece. PostgreSQL output is byte-identical to Serverpod's generator except for the
 //! deliberate fixes listed on [`Postgres`]. [`Sqlite`] is Serverpod's own SQLite dialect, whose
-//! files have a layout of their own ([`FileLayout`]). A new dialect implements the trait; the
-//! emitter does not change.
+//! files have a layout of their own ([`FileLayout`]). [`Mysql`] is MySQL 8 / MariaDB, whose
+//! files have no transaction lines (its DDL is not transactional) and whose types and defaults
+//! are [`mysql_types`], the mapping introspection shares. A new dialect implements the trait,
+//! whose methods have no defaults in any database's spelling; the emitter does not change.
 //!
 //! The library does no I/O and never panics on any input: everything it cannot express is a
 //! typed [`SqlError`] naming the table, column or index. Index expression elements and

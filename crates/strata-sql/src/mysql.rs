@@ -30,8 +30,8 @@ use strata_schema::{
 };
 
 use crate::common::{
-    add_column, check_type_supported, drop_column, foreign_key_columns, inline_foreign_key, rename_column,
-    rename_table,
+    add_column, check_type_supported, drop_column, foreign_key_columns, inline_foreign_key,
+    referential_actions, rename_column, rename_table,
 };
 use crate::emit::unsupported;
 use crate::mysql_types::{
@@ -317,14 +317,7 @@ impl Dialect for Mysql {
             self.quote_identifier(&fk.constraint_name),
             self.quote_identifier(&fk.reference_table),
         );
-        if let Some(action) = fk.on_delete {
-            out.push_str("\n    ON DELETE ");
-            out.push_str(action.sql());
-        }
-        if let Some(action) = fk.on_update {
-            out.push_str("\n    ON UPDATE ");
-            out.push_str(action.sql());
-        }
+        out.push_str(&referential_actions(fk, "\n    "));
         out.push_str(";\n");
         Ok(out)
     }

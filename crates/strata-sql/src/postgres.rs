@@ -22,8 +22,8 @@ use strata_schema::TableDefinition;
 
 use crate::common::{
     add_column, check_type_supported, deferrable_clause, delete_versions, dimension, drop_column,
-    foreign_key_columns, index_elements, inline_foreign_key, is_parameter_value, is_word, rename_column,
-    rename_table, upsert_version_on_conflict,
+    foreign_key_columns, index_elements, inline_foreign_key, is_parameter_value, is_word,
+    referential_actions, rename_column, rename_table, upsert_version_on_conflict,
 };
 use crate::emit::unsupported;
 use crate::quote;
@@ -450,14 +450,7 @@ impl Dialect for Postgres {
             self.quote_identifier(&fk.constraint_name),
             self.quote_identifier(&fk.reference_table),
         );
-        if let Some(action) = fk.on_delete {
-            out.push_str("\n    ON DELETE ");
-            out.push_str(action.sql());
-        }
-        if let Some(action) = fk.on_update {
-            out.push_str("\n    ON UPDATE ");
-            out.push_str(action.sql());
-        }
+        out.push_str(&referential_actions(fk, "\n    "));
         if let Some(deferrable) = fk.deferrable {
             out.push_str("\n    ");
             out.push_str(deferrable_clause(deferrable));
