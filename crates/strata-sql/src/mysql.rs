@@ -160,7 +160,7 @@ impl Mysql {
         if index.predicate.is_some() {
             return Err(unsupported(self, object(), "a partial index (WHERE predicate)"));
         }
-        if index.nulls_distinct == Some(false) {
+        if index.nulls_distinct == Some(false) && !self.supports_nulls_not_distinct() {
             return Err(unsupported(self, object(), "NULLS NOT DISTINCT (null values treated as equal)"));
         }
         Ok(())

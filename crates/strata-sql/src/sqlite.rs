@@ -436,7 +436,7 @@ impl Dialect for Sqlite {
             return Ok(String::new());
         }
         let object = SqlObject::index(table, &index.index_name);
-        if index.nulls_distinct == Some(false) {
+        if index.nulls_distinct == Some(false) && !self.supports_nulls_not_distinct() {
             return Err(unsupported(self, object, "NULLS NOT DISTINCT (null values treated as equal)"));
         }
         let elements = index_elements(self, table, index)?;
