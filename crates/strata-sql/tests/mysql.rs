@@ -342,3 +342,18 @@ fn dialect_names_and_capabilities() {
     assert!(MY.version_bookkeeping().is_none());
     assert_eq!(MY.quote_identifier("a`b"), "`a``b`");
 }
+
+/// Definitions read from files may carry MySQL native types (introspected `enum('a','b')`):
+/// the early check accepts them, and still refuses anything that is not a type name.
+#[test]
+fn definition_files_accept_mysql_native_types_only() {
+    let with_native = |native: &str| {
+        let column =
+            ColumnDefinition { native_type: Some(native.into()), ..col("c", ColumnType::Unknown, true) };
+        definition("project", vec![table("t", "T", vec![id(), column])], vec![])
+    };
+    assert!(check_definition_expressions(&with_native("enum('a','b')")).is_ok());
+    assert!(check_definition_expressions(&with_native("character varying(20)")).is_ok());
+    let e = check_definition_expressions(&with_native("int; DROP TABLE x")).unwrap_err().to_string();
+    assert!(e.contains("nativeType"), "{e}");
+}
