@@ -4,7 +4,7 @@
 //! crafted `definition.json` (`"x); CREATE TABLE pwned (a int); --"`) would run its own
 //! statements through `apply`.
 
-use sqlparser::dialect::{Dialect as Grammar, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::dialect::{Dialect as Grammar, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 use strata_schema::{DatabaseDefinition, IndexDefinition, IndexElementType, JsonError};
@@ -58,6 +58,11 @@ pub(crate) fn check_sqlite(sql: &str) -> Result<(), String> {
     check_one_expression(&SQLiteDialect {}, sql)
 }
 
+/// The MySQL expression grammar.
+pub(crate) fn check_mysql(sql: &str) -> Result<(), String> {
+    check_one_expression(&MySqlDialect {}, sql)
+}
+
 /// The SQL text of `index` (expression elements, then the predicate) with its part.
 fn sql_parts(index: &IndexDefinition) -> impl Iterator<Item = (IndexPart, &str)> {
     let elements = (0u32..).zip(&index.elements).filter_map(|(i, e)| {
@@ -99,7 +104,12 @@ pub fn check_definition_expressions(definition: &DatabaseDefinition) -> Result<(
     for (t, table) in definition.tables.iter().enumerate() {
         for (c, column) in table.columns.iter().enumerate() {
             let Some(native) = &column.native_type else { continue };
-            if let Err(reason) = crate::postgres::check_native_type(native) {
+            // A native type is PostgreSQL's `format_type` text or MySQL's `COLUMN_TYPE` text
+            // (`enum('a','b')`); the emitter later checks the project's own dialect.
+            let checked = crate::postgres::check_native_type(native).or_else(|pg_reason| {
+                crate::mysql_types::check_mysql_native_type(native).map_err(|_| pg_reason)
+            });
+            if let Err(reason) = checked {
                 let object = crate::SqlObject::column(&table.name, &column.name);
                 let error = crate::SqlError::InvalidNativeType { object, native: native.clone(), reason };
                 return Err(JsonError::Shape {
