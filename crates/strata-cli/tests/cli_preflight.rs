@@ -130,3 +130,27 @@ fn postgres_apply_without_preflight_is_unchanged_and_with_it_blocks() {
     assert!(!plain.stderr.contains("will fail:"), "{}", plain.stderr);
     assert_eq!(version(), [V1]);
 }
+
+#[test]
+fn a_zero_preflight_timeout_is_refused() {
+    let p = Project::store_on(true);
+    p.run_at(V2, &["apply", "--preflight", "--preflight-timeout", "0"])
+        .code(1)
+        .stderr_says("the preflight timeout must be more than zero");
+}
+
+/// The new migration starts from the latest version on disk: a database behind it is named.
+#[test]
+fn create_migration_says_when_the_database_is_not_at_the_latest_version() {
+    let p = Project::store_on(true);
+    let db = SqliteScratch::new("cli_preflight_behind");
+    let url = format!("sqlite:{}", db.path.display());
+    at(&p, V1, &url, &["apply"]).code(0);
+    sqlite_exec(&db.path, ROWS);
+    p.add_store_field("company", "website: String?", V2);
+    require_email(&p);
+    at(&p, "20260103000000001", &url, &["create-migration", "--force"])
+        .code(3)
+        .stderr_says(&format!("warning: the database is at {V1}, not at the latest version {V2}"))
+        .stderr_says("will fail: 1 NULL in employee.email");
+}

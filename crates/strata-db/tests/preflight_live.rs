@@ -337,6 +337,33 @@ fn mariadb_a_locked_table_gives_unknown_not_a_hang() {
     assert_eq!(find(&findings, Check::DroppedTable, "gone").verdict, Verdict::LosesData);
 }
 
+/// SQLite has no statement timeout: a query that never finishes (here a view over an endless
+/// recursive CTE that never yields a row) is interrupted by the progress handler at the deadline.
+#[test]
+fn sqlite_a_query_that_never_ends_is_interrupted() {
+    let db = SqliteScratch::new("preflight_slow");
+    let rt = runtime();
+    let findings = rt.block_on(async {
+        let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        let endless = "CREATE VIEW gone AS WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n) \
+                       SELECT x FROM n WHERE x < 0";
+        sqlx::raw_sql(endless).execute(&mut c).await.unwrap();
+        c.close().await.unwrap();
+        let (_dir, target) = target(Dialect::Sqlite, &format!("sqlite:{}", db.path.display()));
+        let m = DatabaseMigration {
+            actions: vec![MigrationAction::DeleteTable("gone".into())],
+            ..DatabaseMigration::new()
+        };
+        let options = PreflightOptions { timeout: Duration::from_millis(200), ..PreflightOptions::default() };
+        preflight(&target, &m, None, &options).await.unwrap()
+    });
+    assert_eq!(findings.len(), 1);
+    assert_eq!(
+        findings[0].message,
+        "unknown: rows in table gone: timed out after 200ms (raise --preflight-timeout)"
+    );
+}
+
 /// A query that cannot run (the table is not there) is Unknown with the server's reason.
 #[test]
 fn a_query_that_fails_gives_unknown_with_the_reason() {

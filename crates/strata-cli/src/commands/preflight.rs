@@ -22,8 +22,17 @@ pub struct PreflightArgs {
     pub force_data: bool,
     /// The longest one preflight query may run (lock waits included) before its check is
     /// reported as unknown.
-    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_duration)]
+    #[arg(long, value_name = "DURATION", default_value = "5s", value_parser = parse_timeout)]
     pub preflight_timeout: Duration,
+}
+
+/// A duration that bounds something: zero would make every check time out.
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d.is_zero() {
+        return Err(format!("`{s}`: the preflight timeout must be more than zero (e.g. 5s, 500ms)"));
+    }
+    Ok(d)
 }
 
 impl PreflightArgs {
@@ -80,9 +89,11 @@ pub fn before_create(
         Some(latest) => Some(migrations.read_definition(&latest)?),
         None => None,
     };
-    let target = resolve(&project_of(config)?, conn)?;
+    let project = project_of(config)?;
+    let target = resolve(&project, conn)?;
     say!("database: {target}");
     let rt = runtime()?;
+    warn_if_not_at_latest(&rt, &project, &target);
     let findings = check(&rt, &target, "of the new migration", migration, source.as_ref(), args)?;
     let blocked = blocks(&findings) && !args.force_data;
     if blocked {
@@ -92,6 +103,20 @@ pub fn before_create(
         );
     }
     Ok(Outcome { findings, blocked })
+}
+
+/// The new migration starts from the latest version on disk; a database elsewhere shows the
+/// checks data of another shape, so say so (a failure here leaves it to the preflight's own).
+fn warn_if_not_at_latest(rt: &tokio::runtime::Runtime, project: &Project, target: &ConnectionTarget) {
+    let Ok(status) = rt.block_on(strata_db::status(project, target)) else { return };
+    if status.installed != status.latest {
+        say!(
+            "warning: the database is at {}, not at the latest version {}: the checks below see its data as it is \
+             now, before the versions in between run",
+            status.installed.as_deref().unwrap_or("no version"),
+            status.latest.as_deref().unwrap_or("(none)")
+        );
+    }
 }
 
 /// `apply --preflight`: checks every pending version's `migration.json` against the database
