@@ -122,10 +122,11 @@ pub async fn preflight(
     source: Option<&DatabaseDefinition>,
     options: &PreflightOptions,
 ) -> Result<Vec<Finding>, DbError> {
-    let (flavor, probes) = match target.dialect() {
-        Dialect::Postgres => (Flavor::Postgres, probe::probes(migration, source, Flavor::Postgres)),
-        Dialect::Sqlite => (Flavor::Sqlite, probe::probes(migration, source, Flavor::Sqlite)),
+    let flavor = match target.dialect() {
+        Dialect::Postgres => Flavor::Postgres,
+        Dialect::Sqlite => Flavor::Sqlite,
     };
+    let probes = probe::probes(migration, source, flavor);
     if probes.iter().all(|p| matches!(p.kind, ProbeKind::Decided { .. })) {
         return Ok(answer_without_queries(&probes));
     }

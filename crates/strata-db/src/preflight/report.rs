@@ -12,7 +12,7 @@ pub fn human_count(n: u64, at_least: bool) -> String {
         out.push_str("at least ");
     }
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(ch);

@@ -23,7 +23,7 @@ pub(crate) enum ProbeError {
 pub(crate) enum Session<'a> {
     Postgres { conn: PgConnection, target: &'a ConnectionTarget, timeout: Duration },
     Sqlite { conn: SqliteConnection, target: &'a ConnectionTarget, timeout: Duration },
-    MySql { conn: &'a mut MySqlConnection },
+    MySql { conn: &'a mut MySqlConnection, mariadb: bool },
 }
 
 impl<'a> Session<'a> {
@@ -54,7 +54,8 @@ impl<'a> Session<'a> {
         };
         let version: String =
             sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut *conn).await.map_err(err)?;
-        let limit = if version.contains("MariaDB") {
+        let mariadb = version.contains("MariaDB");
+        let limit = if mariadb {
             format!("SET SESSION max_statement_time = {:.3}", timeout.as_secs_f64())
         } else {
             format!("SET SESSION MAX_EXECUTION_TIME = {}", timeout.as_millis().max(1))
@@ -63,7 +64,7 @@ impl<'a> Session<'a> {
         for sql in ["SET SESSION TRANSACTION READ ONLY", limit.as_str(), lock_wait.as_str()] {
             sqlx::raw_sql(sql).execute(&mut *conn).await.map_err(err)?;
         }
-        Ok(Session::MySql { conn })
+        Ok(Session::MySql { conn, mariadb })
     }
 
     /// Closes what this session opened, or restores the caller's MySQL session.
@@ -76,10 +77,8 @@ impl<'a> Session<'a> {
             Session::Sqlite { conn, .. } => {
                 let _ = conn.close().await;
             }
-            Session::MySql { conn } => {
-                let version: Result<String, _> =
-                    sqlx::query_scalar("SELECT VERSION()").fetch_one(&mut *conn).await;
-                let limit = if version.is_ok_and(|v| v.contains("MariaDB")) {
+            Session::MySql { conn, mariadb } => {
+                let limit = if mariadb {
                     "SET SESSION max_statement_time = DEFAULT"
                 } else {
                     "SET SESSION MAX_EXECUTION_TIME = DEFAULT"
@@ -103,7 +102,7 @@ impl<'a> Session<'a> {
             Session::Sqlite { conn, target, timeout } => {
                 sqlite_scalar(conn, target, *timeout, sql, binds).await
             }
-            Session::MySql { conn } => {
+            Session::MySql { conn, .. } => {
                 let mut query = sqlx::query_scalar::<_, Option<i64>>(sql);
                 for b in binds {
                     query = query.bind(b.as_str());
