@@ -154,3 +154,16 @@ fn create_migration_says_when_the_database_is_not_at_the_latest_version() {
         .stderr_says(&format!("warning: the database is at {V1}, not at the latest version {V2}"))
         .stderr_says("will fail: 1 NULL in employee.email");
 }
+
+/// Invalid models are reported exactly as without a database (the same located list and
+/// summary), and nothing connects.
+#[test]
+fn invalid_models_are_reported_with_locations_before_any_preflight() {
+    let p = Project::store_on(true);
+    let path = p.dir.join("lib/src/models/employee.spy.yaml");
+    let text = fs::read_to_string(&path).unwrap();
+    fs::write(&path, text.replace("email: String?", "email: NoSuchType?")).unwrap();
+    let run = at(&p, V2, "postgres://nobody@127.0.0.1:1/none", &["create-migration"]);
+    run.code(1).stderr_says("employee.spy.yaml:5:10: unknown type").stderr_says("error(s) in model files");
+    assert!(!run.stderr.contains("preflight"), "{}", run.stderr);
+}

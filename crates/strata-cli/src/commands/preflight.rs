@@ -79,7 +79,11 @@ pub fn before_create(
     conn: &ConnArgs,
     args: &PreflightArgs,
 ) -> anyhow::Result<Outcome> {
-    let planned = create_migration(config, &CreateOptions { dry_run: true, ..options.clone() }, now)?;
+    // A planning error (invalid models, ...) is reported by the real run, with its locations.
+    let Ok(planned) = create_migration(config, &CreateOptions { dry_run: true, ..options.clone() }, now)
+    else {
+        return Ok(Outcome { findings: Vec::new(), blocked: false });
+    };
     let migration = match &planned.outcome {
         PlanOutcome::Created { migration, .. } | PlanOutcome::Blocked { migration, .. } => migration,
         PlanOutcome::NoChanges => return Ok(Outcome { findings: Vec::new(), blocked: false }),
