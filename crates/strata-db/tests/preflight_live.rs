@@ -272,6 +272,13 @@ fn counts_stop_at_the_cap_and_say_at_least() {
     let gone = find(&findings, Check::DroppedTable, "gone");
     assert_eq!((gone.count, gone.at_least), (Some(2), true));
     assert_eq!(gone.message, "loses data: at least 2 rows in table gone");
+
+    // A rewritten table bigger than the cap reports the planner's estimate instead.
+    let analyzed =
+        findings_on("postgres", &format!("{DIRTY}\nANALYZE;"), &PreflightOptions { cap: 1, ..options });
+    let bin = find(&analyzed, Check::Rewrite, "bin");
+    assert_eq!((bin.count, bin.at_least, bin.estimated), (Some(2), false, true), "{bin:#?}");
+    assert!(bin.message.ends_with("(~2 rows)"), "{}", bin.message);
 }
 
 #[test]

@@ -74,6 +74,8 @@ pub struct Finding {
     pub count: Option<u64>,
     /// `count` reached the cap: there are at least that many.
     pub at_least: bool,
+    /// `count` is the planner's estimate (a rewritten table bigger than the cap).
+    pub estimated: bool,
     /// The table's estimated size in bytes (rewrites only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bytes: Option<u64>,
@@ -184,13 +186,27 @@ async fn ask(session: &mut Session<'_>, flavor: Flavor, p: &Probe, options: &Pre
         Ok(n) => n.unwrap_or(0).max(0) as u64,
         Err(e) => return report::unknown(p, &reason(&e, options)),
     };
-    let mut bytes = None;
+    let mut answer = report::Answer { count, at_least: count >= options.cap, estimated: false, bytes: None };
     if p.kind == ProbeKind::Rewrite && count > 0 {
-        let (size_sql, binds) = sql::size_query(flavor, &p.schema, &p.table);
-        // The size only sharpens the message: a failure leaves it out.
-        bytes = session.scalar(size_sql, &binds).await.ok().flatten().map(|b| b.max(0) as u64);
+        size_rewrite(session, flavor, p, &mut answer).await;
     }
-    report::answered(p, count, count >= options.cap, bytes)
+    report::answered(p, &answer)
+}
+
+/// Adds a rewritten table's size, and its estimated rows when the count stopped at the cap.
+/// Both only sharpen the message: a failure leaves them out.
+async fn size_rewrite(session: &mut Session<'_>, flavor: Flavor, p: &Probe, answer: &mut report::Answer) {
+    let (size_sql, binds) = sql::size_query(flavor, &p.schema, &p.table);
+    answer.bytes = session.scalar(size_sql, &binds).await.ok().flatten().map(|b| b.max(0) as u64);
+    if !answer.at_least {
+        return;
+    }
+    let Some((rows_sql, binds)) = sql::row_estimate_query(flavor, &p.schema, &p.table) else { return };
+    if let Ok(Some(estimate)) = session.scalar(rows_sql, &binds).await {
+        if estimate > 0 && estimate as u64 > answer.count {
+            *answer = report::Answer { count: estimate as u64, at_least: false, estimated: true, ..*answer };
+        }
+    }
 }
 
 /// The Unknown reason for a query that gave no answer.

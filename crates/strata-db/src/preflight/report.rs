@@ -53,6 +53,7 @@ fn finding(p: &Probe, verdict: Verdict, message: String) -> Finding {
         verdict,
         count: None,
         at_least: false,
+        estimated: false,
         bytes: None,
         reason: None,
         message,
@@ -81,11 +82,30 @@ pub(crate) fn unknown(p: &Probe, reason: &str) -> Finding {
     }
 }
 
-/// The finding for `count` matching rows (capped) and, for a rewrite, the table's size.
-pub(crate) fn answered(p: &Probe, count: u64, at_least: bool, bytes: Option<u64>) -> Finding {
+/// What a probe's queries found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Answer {
+    /// Matching rows, at most the cap (or the planner's estimate, see `estimated`).
+    pub count: u64,
+    /// The count stopped at the cap.
+    pub at_least: bool,
+    /// The count is the planner's estimate.
+    pub estimated: bool,
+    /// A rewritten table's size.
+    pub bytes: Option<u64>,
+}
+
+/// The finding for what a probe's queries found.
+pub(crate) fn answered(p: &Probe, answer: &Answer) -> Finding {
     let (verdict, message) =
-        if count == 0 { (Verdict::Safe, safe_line(p)) } else { problem_line(p, count, at_least, bytes) };
-    Finding { count: Some(count), at_least, bytes, ..finding(p, verdict, message) }
+        if answer.count == 0 { (Verdict::Safe, safe_line(p)) } else { problem_line(p, answer) };
+    Finding {
+        count: Some(answer.count),
+        at_least: answer.at_least,
+        estimated: answer.estimated,
+        bytes: answer.bytes,
+        ..finding(p, verdict, message)
+    }
 }
 
 fn columns_of(table: &str, columns: &[String]) -> String {
@@ -114,7 +134,8 @@ fn safe_line(p: &Probe) -> String {
     }
 }
 
-fn problem_line(p: &Probe, n: u64, at_least: bool, bytes: Option<u64>) -> (Verdict, String) {
+fn problem_line(p: &Probe, answer: &Answer) -> (Verdict, String) {
+    let Answer { count: n, at_least, estimated, bytes } = *answer;
     let t = &p.table;
     match &p.kind {
         ProbeKind::Rows => {
@@ -155,7 +176,9 @@ fn problem_line(p: &Probe, n: u64, at_least: bool, bytes: Option<u64>) -> (Verdi
         ),
         ProbeKind::Rewrite => {
             let size = bytes.map(|b| format!("~{} ", human_size(b))).unwrap_or_default();
-            (Verdict::Rewrite, format!("rewrite: {t} is {size}({})", counted(n, at_least, "row", "rows")))
+            let rows = counted(n, at_least, "row", "rows");
+            let rows = if estimated { format!("~{rows}") } else { rows };
+            (Verdict::Rewrite, format!("rewrite: {t} is {size}({rows})"))
         }
         ProbeKind::Decided { verdict, message, .. } => (*verdict, message.clone()),
     }
@@ -177,6 +200,10 @@ mod tests {
         assert_eq!(human_size(3 * 1024 * 1024 * 1024 / 2), "1.5 GB");
     }
 
+    fn found(count: u64) -> Answer {
+        Answer { count, at_least: false, estimated: false, bytes: None }
+    }
+
     #[test]
     fn lines_name_the_object_and_the_count() {
         let p = Probe {
@@ -186,12 +213,12 @@ mod tests {
             object: "post.title".into(),
             kind: ProbeKind::Nulls { column: "title".into() },
         };
-        assert_eq!(answered(&p, 3, false, None).message, "will fail: 3 NULLs in post.title");
-        assert_eq!(answered(&p, 1, false, None).message, "will fail: 1 NULL in post.title");
-        assert_eq!(answered(&p, 0, false, None).message, "safe: no NULLs in post.title");
+        assert_eq!(answered(&p, &found(3)).message, "will fail: 3 NULLs in post.title");
+        assert_eq!(answered(&p, &found(1)).message, "will fail: 1 NULL in post.title");
+        assert_eq!(answered(&p, &found(0)).message, "safe: no NULLs in post.title");
         let rewrite =
             Probe { check: Check::Rewrite, object: "post".into(), kind: ProbeKind::Rewrite, ..p.clone() };
-        let f = answered(&rewrite, 41_000, false, Some(12 * 1024 * 1024));
+        let f = answered(&rewrite, &Answer { bytes: Some(12 * 1024 * 1024), ..found(41_000) });
         assert_eq!(
             (f.verdict, f.message.as_str()),
             (Verdict::Rewrite, "rewrite: post is ~12 MB (41,000 rows)")
@@ -203,6 +230,6 @@ mod tests {
             kind: ProbeKind::Rows,
             ..p
         };
-        assert_eq!(answered(&dropped, 1204, false, None).message, "loses data: 1,204 rows in table order");
+        assert_eq!(answered(&dropped, &found(1204)).message, "loses data: 1,204 rows in table order");
     }
 }

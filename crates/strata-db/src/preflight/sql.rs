@@ -112,6 +112,29 @@ pub(crate) fn size_query(flavor: Flavor, schema: &str, table: &str) -> (&'static
     }
 }
 
+/// The planner's row estimate for a table (`None` where the dialect keeps none): what a rewrite
+/// of a table bigger than the cap reports instead of "at least <cap>".
+pub(crate) fn row_estimate_query(
+    flavor: Flavor,
+    schema: &str,
+    table: &str,
+) -> Option<(&'static str, Vec<String>)> {
+    match flavor {
+        // reltuples is -1 for a table never analyzed: the caller ignores values below the count.
+        Flavor::Postgres => Some((
+            "SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE \
+             n.nspname = $1 AND c.relname = $2",
+            vec![if schema.is_empty() { "public".to_string() } else { schema.to_string() }, table.to_string()],
+        )),
+        Flavor::Sqlite => None,
+        Flavor::MySql => Some((
+            "SELECT CAST(TABLE_ROWS AS SIGNED) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
+             AND TABLE_NAME = ?",
+            vec![table.to_string()],
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
