@@ -480,3 +480,14 @@ fn mariadb_will_fail_means_the_statement_fails() {
     assert!(failing_ddl("mysql", DIRTY, &[("bin.extra", "ALTER TABLE bin ADD COLUMN extra text NOT NULL")])
         .is_empty());
 }
+
+/// A SQLite path that does not exist is an error saying so, and preflight does not create it.
+#[test]
+fn a_missing_sqlite_file_is_an_error_and_is_not_created() {
+    let db = SqliteScratch::new("preflight_absent");
+    let (_dir, target) = target(Dialect::Sqlite, &format!("sqlite:{}", db.path.display()));
+    let err =
+        runtime().block_on(preflight(&target, &migration(), None, &PreflightOptions::default())).unwrap_err();
+    assert!(err.to_string().contains("the file does not exist"), "{err}");
+    assert!(!db.path.exists());
+}

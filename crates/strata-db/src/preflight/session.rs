@@ -36,6 +36,13 @@ impl<'a> Session<'a> {
     /// Opens the SQLite file read-only with `PRAGMA query_only`; a writer's lock is waited for
     /// at most `timeout`.
     pub async fn sqlite(target: &'a ConnectionTarget, timeout: Duration) -> Result<Session<'a>, DbError> {
+        if target.sqlite_path().is_some_and(|p| !p.exists()) {
+            return Err(DbError::Connect {
+                target: target.redacted().to_string(),
+                message: "the file does not exist (preflight opens it read-only and never creates it); check the path"
+                    .into(),
+            });
+        }
         let mut conn = target.connect_sqlite_with(timeout, true).await?;
         sqlx::raw_sql("PRAGMA query_only = ON")
             .execute(&mut conn)
