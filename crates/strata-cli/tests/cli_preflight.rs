@@ -81,10 +81,13 @@ fn sqlite_create_migration_with_clean_data_says_safe_and_writes() {
 
     // The warning still needs --force; the data does not stop it.
     at(&p, V2, &url, &["create-migration"]).code(3).stderr_says("safe: no NULLs in employee.email");
-    at(&p, V2, &url, &["create-migration", "--force"])
-        .code(0)
-        .stderr_says("safe: no NULLs in employee.email")
-        .says(&format!("Migration created: migrations/{V2}"));
+    let created = at(&p, V2, &url, &["create-migration", "--force", "--json"]);
+    created.code(0).stderr_says("safe: no NULLs in employee.email");
+    let value: serde_json::Value = serde_json::from_str(&created.stdout).unwrap();
+    assert_eq!(value["outcome"], "created");
+    assert_eq!(value["preflight"][0]["verdict"], "safe");
+    assert_eq!(value["preflight"][0]["message"], "safe: no NULLs in employee.email");
+    assert!(p.dir.join("migrations").join(V2).join("migration.json").exists());
 }
 
 #[test]
