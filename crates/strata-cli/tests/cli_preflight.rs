@@ -62,6 +62,11 @@ fn postgres_create_migration_is_blocked_by_data_even_with_force_and_force_data_o
     assert_eq!(value["preflight"][0]["verdict"], "will_fail");
     assert_eq!(value["preflight"][0]["object"], "employee.email");
 
+    // --check (a CI gate) reports the data but keeps its own exit codes.
+    let check = at(&p, V2, &db.url, &["create-migration", "--check"]);
+    check.code(2).stderr_says("will fail: 1 NULL in employee.email");
+    assert!(!check.stderr.contains("Migration aborted"), "{}", check.stderr);
+
     at(&p, V2, &db.url, &["create-migration", "--force-data"])
         .code(0)
         .stderr_says("will fail: 1 NULL in employee.email")

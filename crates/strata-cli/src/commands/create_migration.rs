@@ -66,6 +66,7 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         None
     };
     if let Some(outcome) = preflight.as_ref().filter(|o| o.blocked && !args.check) {
+        crate::commands::preflight::say_create_blocked();
         if args.json {
             println!(
                 "{}",

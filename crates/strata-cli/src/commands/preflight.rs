@@ -100,13 +100,15 @@ pub fn before_create(
     warn_if_not_at_latest(&rt, &project, &target);
     let findings = check(&rt, &target, "of the new migration", migration, source.as_ref(), args)?;
     let blocked = blocks(&findings) && !args.force_data;
-    if blocked {
-        say!(
-            "Migration aborted: the live data shows it will fail (see \"will fail\" above); nothing was written. \
-             Fix the data first, or re-run with --force-data to create it anyway."
-        );
-    }
     Ok(Outcome { findings, blocked })
+}
+
+/// What `create-migration` says when the data blocks it.
+pub fn say_create_blocked() {
+    say!(
+        "Migration aborted: the live data shows it will fail (see \"will fail\" above); nothing was written. \
+         Fix the data first, or re-run with --force-data to create it anyway."
+    );
 }
 
 /// The new migration starts from the latest version on disk; a database elsewhere shows the
