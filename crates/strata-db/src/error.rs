@@ -89,7 +89,7 @@ pub enum DbError {
 }
 
 /// `300ms`, `1.5s`, `60s`: a sub-second timeout must not read as "0s".
-fn human_duration(d: &Duration) -> String {
+pub(crate) fn human_duration(d: &Duration) -> String {
     let ms = d.as_millis();
     if ms < 1000 {
         format!("{ms}ms")

@@ -69,6 +69,12 @@ pub struct Args {
     /// Why the --skip-failed version is skipped (kept in history and shown by `status`).
     #[arg(long, value_name = "TEXT", requires = "skip_failed")]
     pub reason: Option<String>,
+    /// Before anything runs, check each pending migration against the live data; a change the
+    /// data shows will fail stops the run (exit 3) unless --force-data (docs/preflight.md).
+    #[arg(long)]
+    pub preflight: bool,
+    #[command(flatten)]
+    pub preflight_args: crate::commands::preflight::PreflightArgs,
 }
 
 /// Parses `500ms`, `30s`, `2m`, `1h` or a plain number of seconds.
@@ -152,6 +158,13 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     // a closed pipe must never stop a run between two migrations.
     if opts.repair && !args.force {
         check_repair_source(&project, &target)?;
+    }
+    if args.preflight {
+        if let Some(code) =
+            crate::commands::preflight::before_apply(&project, &target, &opts, &args.preflight_args)?
+        {
+            return Ok(code);
+        }
     }
     let tty = std::io::stderr().is_terminal();
     let mut err = std::io::stderr();

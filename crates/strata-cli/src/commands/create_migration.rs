@@ -38,6 +38,12 @@ pub struct Args {
     /// with exit 1).
     #[arg(long)]
     pub json: bool,
+    /// With --database-url or --mode: check the new migration against that database's live
+    /// data first (docs/preflight.md).
+    #[command(flatten)]
+    pub conn: crate::commands::apply::ConnArgs,
+    #[command(flatten)]
+    pub preflight: crate::commands::preflight::PreflightArgs,
 }
 
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
@@ -47,11 +53,28 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let config = ProjectConfig::load(project_dir)?;
     let now = now_from_env()?;
     let options = CreateOptions {
-        force: args.force,
+        force: args.force || args.preflight.force_data,
         empty: args.empty,
         tag: args.tag.clone(),
         dry_run: args.dry_run || args.check,
     };
+
+    let live = args.conn.database_url.is_some() || args.conn.mode.is_some();
+    let preflight = if live {
+        Some(crate::commands::preflight::before_create(&config, &options, now, &args.conn, &args.preflight)?)
+    } else {
+        None
+    };
+    if let Some(outcome) = preflight.as_ref().filter(|o| o.blocked && !args.check) {
+        crate::commands::preflight::say_create_blocked();
+        if args.json {
+            println!(
+                "{}",
+                json!({"outcome": "blocked_by_data", "written": false, "preflight": outcome.findings})
+            );
+        }
+        return Ok(exit::BLOCKED);
+    }
 
     let report = match create_migration(&config, &options, now) {
         Ok(r) => r,
@@ -72,7 +95,11 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let code =
         if args.check && broken_chain { exit::DIFFERS } else { exit_code(&report.outcome, args.check) };
     if args.json {
-        println!("{}", json_report(&config, &report, &args));
+        let mut out = json_report(&config, &report, &args);
+        if let Some(outcome) = &preflight {
+            out["preflight"] = json!(outcome.findings);
+        }
+        println!("{out}");
     } else {
         print_text(&config, &report, &args);
     }

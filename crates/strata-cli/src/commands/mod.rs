@@ -22,6 +22,7 @@ pub mod create_migration;
 pub mod diff;
 pub mod inspect;
 pub mod live;
+pub mod preflight;
 pub mod repair;
 pub mod reset;
 pub mod rollback;
