@@ -150,7 +150,7 @@ impl<'a> Emitter<'a> {
                     MigrationAction::AlterTable(m) if !m.add_foreign_keys.is_empty() => {
                         foreign.push_str("--\n-- ACTION CREATE FOREIGN KEY\n--\n");
                         for fk in &m.add_foreign_keys {
-                            foreign.push_str(&d.add_foreign_key_sql(&m.name, fk)?);
+                            foreign.push_str(&d.add_foreign_key_sql(m.final_name(), fk)?);
                         }
                     }
                     _ => {}
@@ -242,8 +242,11 @@ impl<'a> Emitter<'a> {
     /// writes its files itself: `sqlite_files`.)
     fn alter_table(&self, change: &TableMigration, input: &MigrationSqlInput) -> Result<String, SqlError> {
         let d = self.d;
-        let table = change.name.as_str();
         let mut out = String::new();
+        if let Some(new_name) = &change.new_name {
+            out.push_str(&d.rename_table_sql(&change.name, new_name));
+        }
+        let table = change.final_name();
         for index in &change.delete_indexes {
             out.push_str(&d.drop_index_sql(table, index));
         }
@@ -253,10 +256,8 @@ impl<'a> Emitter<'a> {
         for column in &change.delete_columns {
             out.push_str(&d.drop_column_sql(table, column));
         }
-        for m in &change.modify_columns {
-            if let Some(new_name) = m.new_column_name.as_deref().filter(|n| *n != m.column_name) {
-                out.push_str(&d.rename_column_sql(table, &m.column_name, new_name));
-            }
+        for (from, to) in column_rename_steps(change, input.target.table(table)) {
+            out.push_str(&d.rename_column_sql(table, &from, &to));
         }
         for column in &change.add_columns {
             out.push_str(&d.add_column_sql(table, &d.column_sql(table, column)?));
@@ -346,7 +347,7 @@ impl<'a> Emitter<'a> {
                 _ => None,
             })
             .flat_map(|m| {
-                m.add_foreign_keys.iter().map(move |fk| (m.name.as_str(), fk.constraint_name.as_str()))
+                m.add_foreign_keys.iter().map(move |fk| (m.final_name(), fk.constraint_name.as_str()))
             })
             .collect();
 
@@ -409,6 +410,22 @@ impl<'a> Emitter<'a> {
         }
         Ok(())
     }
+}
+
+/// The column renames of `change` as statements that run one after another: chains wait for
+/// their target name to be free, swaps go through a temporary name no column of the table's
+/// target shape uses (renames run after the drops, so only those names can be taken).
+pub(crate) fn column_rename_steps(
+    change: &TableMigration,
+    target: Option<&TableDefinition>,
+) -> Vec<(String, String)> {
+    let renames: Vec<(String, String)> = change
+        .modify_columns
+        .iter()
+        .filter_map(|m| Some((m.column_name.clone(), m.new_column_name.clone()?)))
+        .collect();
+    let taken = |name: &str| target.is_some_and(|t| t.column(name).is_some());
+    strata_schema::rename_steps(&renames, &taken)
 }
 
 /// The dialect-independent "cannot do X" error.
