@@ -23,6 +23,13 @@
 //!   after it (with `uniqueIndexCreated` for unique indexes, which may now fail on the re-added
 //!   column's values).
 //!
+//! * A column renamed through `column=` keeps its indexes: PostgreSQL carries them along, so
+//!   they are compared as they are after the rename instead of being dropped and recreated with
+//!   a false `uniqueIndexCreated` warning.
+//! * Renames nobody detects by field name (a table, a field without `column=`) are proposed and
+//!   made by [`renames`] when the caller chooses them; [`generate_migration`] itself stays
+//!   Serverpod's drop + add.
+//!
 //! Added columns follow the spec's rule (§7.2): a target column is added when its name is new,
 //! or when the source column of that name is renamed away; renaming only the model field while
 //! the physical name stays therefore produces nothing, as §7.4 and the two-step rename recipe

@@ -1,7 +1,8 @@
 //! `strata create-migration`: diff the models against the latest migration and write a new
 //! version directory (atomically), or explain why not.
 //!
-//! Exit codes: 0 created or nothing to do, 3 blocked by warnings (use `--force`), 1 on any
+//! Exit codes: 0 created or nothing to do, 3 blocked by warnings (use `--force`) or by rename
+//! candidates nobody decided (`--rename` / `--no-rename`, or answer on a terminal), 1 on any
 //! error (invalid models, corrupt migrations, bad tag, existing directory). With `--check`
 //! nothing is written and 2 means "the models have changes without a migration" (a CI gate).
 
