@@ -185,6 +185,8 @@ struct Case {
     foreign_keys: &'static [(&'static str, &'static str)],
     /// Statements that must now fail (a duplicate for a unique index, a dangling reference).
     refused: &'static [&'static str],
+    /// Why the live schema cannot be compared with the definition (a known limit), if so.
+    drift_unchecked: Option<&'static str>,
 }
 
 /// Runs the case: v1, seed, v2 with the renames, apply, then every check and zero drift.
@@ -224,6 +226,9 @@ fn run_case(db: Db, case: &Case) {
     for statement in case.refused {
         assert!(live.exec(statement).is_err(), "{}\n{sql}", ctx(&format!("accepted {statement}")));
     }
+    if case.drift_unchecked.is_some() {
+        return;
+    }
     let side = format!("db:{}", live.url);
     let drift = p.run(V2, &["diff", "--from", &side, "--to", "latest"]);
     assert_eq!(
@@ -251,6 +256,12 @@ const SEED_POSTS: &str = "INSERT INTO author (name) VALUES ('ann');\n\
 INSERT INTO post (title, \"authorId\") VALUES ('first', 1), ('second', 1);\n\
 INSERT INTO comment (body, \"postId\") VALUES ('nice', 2);\n";
 
+/// Why Serverpod's own `column=` chains and swaps are not drift-checked: a live database has no
+/// field names, and Serverpod's rule pairs live column `x` with the definition's column whose
+/// field is `x` (now under another name). Such models read as drift even on a database built
+/// straight from their definition.sql; the values and the SQL are still checked.
+const FIELD_NAME_DRIFT: &str = "field-name pairing of a live schema (Serverpod's rule)";
+
 const CASES: &[Case] = &[
     Case {
         what: "table rename, FK to it and FK from it, unique index",
@@ -270,6 +281,7 @@ const CASES: &[Case] = &[
             "INSERT INTO comment (body, \"postId\") VALUES ('dangling', 99)",
             "INSERT INTO article (title, \"authorId\") VALUES ('third', 99)",
         ],
+        drift_unchecked: None,
     },
     Case {
         what: "column rename with a unique index",
@@ -289,6 +301,7 @@ const CASES: &[Case] = &[
         indexes: &[("post", "post_title_idx")],
         foreign_keys: &[("post", "authorId->author.id")],
         refused: &["INSERT INTO post (heading, \"authorId\") VALUES ('first', 1)"],
+        drift_unchecked: None,
     },
     Case {
         what: "column rename of a foreign key column",
@@ -307,6 +320,7 @@ const CASES: &[Case] = &[
         indexes: &[],
         foreign_keys: &[("comment", "parentId->post.id")],
         refused: &["INSERT INTO comment (body, \"parentId\") VALUES ('dangling', 99)"],
+        drift_unchecked: None,
     },
     Case {
         what: "chained column renames a -> b -> c",
@@ -318,6 +332,7 @@ const CASES: &[Case] = &[
         indexes: &[],
         foreign_keys: &[],
         refused: &[],
+        drift_unchecked: None,
     },
     Case {
         what: "swapped columns x <-> y",
@@ -329,6 +344,7 @@ const CASES: &[Case] = &[
         indexes: &[],
         foreign_keys: &[],
         refused: &[],
+        drift_unchecked: None,
     },
     Case {
         what: "chained table renames a -> b -> c",
@@ -346,6 +362,7 @@ const CASES: &[Case] = &[
         indexes: &[],
         foreign_keys: &[],
         refused: &[],
+        drift_unchecked: None,
     },
     Case {
         what: "swapped tables a <-> b, with a foreign key between them",
@@ -363,6 +380,46 @@ const CASES: &[Case] = &[
         indexes: &[],
         foreign_keys: &[("a", "aId->b.id")],
         refused: &["INSERT INTO a (y, \"aId\") VALUES ('dangling', 99)"],
+        drift_unchecked: None,
+    },
+    Case {
+        what: "Serverpod's column= rename of a uniquely indexed column (no flag, no warning)",
+        before: &[("u", "class: U\ntable: u\nfields:\n  code: String\nindexes:\n  u_code_idx:\n    fields: code\n    unique: true\n")],
+        seed: "INSERT INTO u (code) VALUES ('k1');",
+        after: &[(
+            "u",
+            "class: U\ntable: u\nfields:\n  code: String, column=ref\nindexes:\n  u_code_idx:\n    fields: code\n    unique: true\n",
+        )],
+        renames: &[],
+        values: &[("SELECT ref FROM u", "k1")],
+        indexes: &[("u", "u_code_idx")],
+        foreign_keys: &[],
+        refused: &["INSERT INTO u (ref) VALUES ('k1')"],
+        drift_unchecked: None,
+    },
+    Case {
+        what: "Serverpod's column= swap (no flag)",
+        before: &[("t", "class: T\ntable: t\nfields:\n  x: String\n  y: String\n")],
+        seed: "INSERT INTO t (x, y) VALUES ('field x', 'field y');",
+        after: &[("t", "class: T\ntable: t\nfields:\n  x: String, column=y\n  y: String, column=x\n")],
+        renames: &[],
+        values: &[("SELECT y || '|' || x FROM t", "field x|field y")],
+        indexes: &[],
+        foreign_keys: &[],
+        refused: &[],
+        drift_unchecked: Some(FIELD_NAME_DRIFT),
+    },
+    Case {
+        what: "Serverpod's column= chain a -> b -> c (no flag)",
+        before: &[("t", "class: T\ntable: t\nfields:\n  a: String\n  b: String\n")],
+        seed: "INSERT INTO t (a, b) VALUES ('field a', 'field b');",
+        after: &[("t", "class: T\ntable: t\nfields:\n  a: String, column=b\n  b: String, column=c\n")],
+        renames: &[],
+        values: &[("SELECT b || '|' || c FROM t", "field a|field b")],
+        indexes: &[],
+        foreign_keys: &[],
+        refused: &[],
+        drift_unchecked: Some(FIELD_NAME_DRIFT),
     },
     Case {
         what: "rename plus a type change (json -> jsonb)",
@@ -374,6 +431,7 @@ const CASES: &[Case] = &[
         indexes: &[],
         foreign_keys: &[],
         refused: &[],
+        drift_unchecked: None,
     },
 ];
 

@@ -21,7 +21,11 @@ struct RawTable {
 
 fn raw_tables() -> impl Strategy<Value = Vec<RawTable>> {
     prop::collection::vec(
-        (prop::collection::vec((0..TYPES.len(), any::<bool>()), 1..5), any::<Option<u8>>(), any::<Option<u8>>())
+        (
+            prop::collection::vec((0..TYPES.len(), any::<bool>()), 1..5),
+            any::<Option<u8>>(),
+            any::<Option<u8>>(),
+        )
             .prop_map(|(columns, unique, fk)| RawTable { columns, unique, fk }),
         1..5,
     )
@@ -89,7 +93,11 @@ fn permutation(n: usize, keys: &[u16]) -> Vec<usize> {
 
 /// `a` with every table `t<i>` renamed through a permutation of `t0..t<2n>` and every `c<j>`
 /// through one of `c0..c<2m>`, and the plan that says so.
-fn renamed(a: &DatabaseDefinition, table_keys: &[u16], column_keys: &[u16]) -> (DatabaseDefinition, RenamePlan) {
+fn renamed(
+    a: &DatabaseDefinition,
+    table_keys: &[u16],
+    column_keys: &[u16],
+) -> (DatabaseDefinition, RenamePlan) {
     let n = a.tables.len();
     let table_perm = permutation(2 * n, table_keys);
     let table_map: BTreeMap<String, String> =
@@ -109,7 +117,11 @@ fn renamed(a: &DatabaseDefinition, table_keys: &[u16], column_keys: &[u16]) -> (
             (0..m).map(|j| (format!("c{j}"), format!("c{}", perm[j]))).collect();
         for (from, to) in &column_map {
             if from != to {
-                plan.renames.push(Rename::Column { table: new_table.clone(), from: from.clone(), to: to.clone() });
+                plan.renames.push(Rename::Column {
+                    table: new_table.clone(),
+                    from: from.clone(),
+                    to: to.clone(),
+                });
             }
         }
         for c in &mut t.columns {
