@@ -67,7 +67,7 @@ impl Rename {
         }
     }
 
-    fn from_to(&self) -> (&str, &str) {
+    fn names(&self) -> (&str, &str) {
         match self {
             Rename::Table { from, to } | Rename::Column { from, to, .. } => (from, to),
         }
@@ -242,7 +242,7 @@ fn validate_plan(
     let mut seen: Vec<(Option<&str>, &str, &str)> = Vec::new();
     for r in &plan.renames {
         let flag = r.flag();
-        let (from, to) = r.from_to();
+        let (from, to) = r.names();
         let table = match r {
             Rename::Table { .. } => None,
             Rename::Column { table, .. } => Some(table.as_str()),
