@@ -238,7 +238,7 @@ fn validate_plan(
     target: &DatabaseDefinition,
     plan: &RenamePlan,
 ) -> Result<(), RenameError> {
-    let tables = table_pairs(plan);
+    let check = PlanCheck { source, target, plan, tables: table_pairs(plan) };
     let mut seen: Vec<(Option<&str>, &str, &str)> = Vec::new();
     for r in &plan.renames {
         let flag = r.flag();
@@ -257,105 +257,102 @@ fn validate_plan(
         }
         seen.push((table, from, to));
         match table {
-            None => validate_table_rename(source, target, &tables, &flag, from, to)?,
-            Some(t) => validate_column_rename(source, target, plan, &tables, &flag, t, from, to)?,
+            None => check.table_rename(&flag, from, to)?,
+            Some(t) => check.column_rename(&flag, t, from, to)?,
         }
     }
     Ok(())
 }
 
-fn validate_table_rename(
-    source: &DatabaseDefinition,
-    target: &DatabaseDefinition,
-    tables: &[(String, String)],
-    flag: &str,
-    from: &str,
-    to: &str,
-) -> Result<(), RenameError> {
-    let managed = |def: &DatabaseDefinition, name: &str| def.table(name).is_some_and(|t| t.is_managed());
-    if !managed(source, from) {
-        return Err(RenameError::Missing {
-            flag: flag.into(),
-            what: format!("table {from}"),
-            side: "in the previous migration",
-        });
-    }
-    if !managed(target, to) {
-        return Err(RenameError::Missing {
-            flag: flag.into(),
-            what: format!("table {to}"),
-            side: "in the models",
-        });
-    }
-    if target.table(from).is_some() && !tables.iter().any(|(_, t)| t == from) {
-        return Err(RenameError::StillThere {
-            flag: flag.into(),
-            what: format!("table {from}"),
-            side: "in the models",
-        });
-    }
-    if source.table(to).is_some() && !tables.iter().any(|(f, _)| f == to) {
-        return Err(RenameError::StillThere {
-            flag: flag.into(),
-            what: format!("table {to}"),
-            side: "in the previous migration",
-        });
-    }
-    Ok(())
+/// What checking one rename needs to see: both definitions, the whole plan (a name another
+/// rename frees may be taken), and its table renames.
+struct PlanCheck<'a> {
+    source: &'a DatabaseDefinition,
+    target: &'a DatabaseDefinition,
+    plan: &'a RenamePlan,
+    tables: Vec<(String, String)>,
 }
 
-#[allow(clippy::too_many_arguments)]
-fn validate_column_rename(
-    source: &DatabaseDefinition,
-    target: &DatabaseDefinition,
-    plan: &RenamePlan,
-    tables: &[(String, String)],
-    flag: &str,
-    table: &str,
-    from: &str,
-    to: &str,
-) -> Result<(), RenameError> {
-    let missing = |what: String, side| RenameError::Missing { flag: flag.into(), what, side };
-    let dst = target
-        .table(table)
-        .filter(|t| t.is_managed())
-        .ok_or_else(|| missing(format!("table {table}"), "in the models"))?;
-    let old_table = tables.iter().find(|(_, t)| t == table).map(|(f, _)| f.as_str()).unwrap_or(table);
-    let src = source
-        .table(old_table)
-        .filter(|t| t.is_managed())
-        .ok_or_else(|| missing(format!("table {old_table}"), "in the previous migration"))?;
-    let from_column = src
-        .column(from)
-        .ok_or_else(|| missing(format!("column {table}.{from}"), "in the previous migration"))?;
-    let to_column = dst.column(to).ok_or_else(|| missing(format!("column {table}.{to}"), "in the models"))?;
-    let renamed_in_table = |pred: &dyn Fn(&str, &str) -> bool| {
-        plan.renames
-            .iter()
-            .any(|r| matches!(r, Rename::Column { table: t, from: f, to: o } if t == table && pred(f, o)))
-    };
-    if dst.column(from).is_some() && !renamed_in_table(&|_, o| o == from) {
-        return Err(RenameError::StillThere {
-            flag: flag.into(),
-            what: format!("column {table}.{from}"),
-            side: "in the models",
-        });
+impl PlanCheck<'_> {
+    fn table_rename(&self, flag: &str, from: &str, to: &str) -> Result<(), RenameError> {
+        let (source, target, tables) = (self.source, self.target, &self.tables);
+        let managed = |def: &DatabaseDefinition, name: &str| def.table(name).is_some_and(|t| t.is_managed());
+        if !managed(source, from) {
+            return Err(RenameError::Missing {
+                flag: flag.into(),
+                what: format!("table {from}"),
+                side: "in the previous migration",
+            });
+        }
+        if !managed(target, to) {
+            return Err(RenameError::Missing {
+                flag: flag.into(),
+                what: format!("table {to}"),
+                side: "in the models",
+            });
+        }
+        if target.table(from).is_some() && !tables.iter().any(|(_, t)| t == from) {
+            return Err(RenameError::StillThere {
+                flag: flag.into(),
+                what: format!("table {from}"),
+                side: "in the models",
+            });
+        }
+        if source.table(to).is_some() && !tables.iter().any(|(f, _)| f == to) {
+            return Err(RenameError::StillThere {
+                flag: flag.into(),
+                what: format!("table {to}"),
+                side: "in the previous migration",
+            });
+        }
+        Ok(())
     }
-    if src.column(to).is_some() && !renamed_in_table(&|f, _| f == to) {
-        return Err(RenameError::StillThere {
-            flag: flag.into(),
-            what: format!("column {table}.{to}"),
-            side: "in the previous migration",
-        });
+
+    fn column_rename(&self, flag: &str, table: &str, from: &str, to: &str) -> Result<(), RenameError> {
+        let (source, target, plan, tables) = (self.source, self.target, self.plan, &self.tables);
+        let missing = |what: String, side| RenameError::Missing { flag: flag.into(), what, side };
+        let dst = target
+            .table(table)
+            .filter(|t| t.is_managed())
+            .ok_or_else(|| missing(format!("table {table}"), "in the models"))?;
+        let old_table = tables.iter().find(|(_, t)| t == table).map(|(f, _)| f.as_str()).unwrap_or(table);
+        let src = source
+            .table(old_table)
+            .filter(|t| t.is_managed())
+            .ok_or_else(|| missing(format!("table {old_table}"), "in the previous migration"))?;
+        let from_column = src
+            .column(from)
+            .ok_or_else(|| missing(format!("column {table}.{from}"), "in the previous migration"))?;
+        let to_column =
+            dst.column(to).ok_or_else(|| missing(format!("column {table}.{to}"), "in the models"))?;
+        let renamed_in_table = |pred: &dyn Fn(&str, &str) -> bool| {
+            plan.renames
+                .iter()
+                .any(|r| matches!(r, Rename::Column { table: t, from: f, to: o } if t == table && pred(f, o)))
+        };
+        if dst.column(from).is_some() && !renamed_in_table(&|_, o| o == from) {
+            return Err(RenameError::StillThere {
+                flag: flag.into(),
+                what: format!("column {table}.{from}"),
+                side: "in the models",
+            });
+        }
+        if src.column(to).is_some() && !renamed_in_table(&|f, _| f == to) {
+            return Err(RenameError::StillThere {
+                flag: flag.into(),
+                what: format!("column {table}.{to}"),
+                side: "in the previous migration",
+            });
+        }
+        if !can_migrate_to(from_column, to_column) {
+            return Err(RenameError::Incompatible {
+                flag: flag.into(),
+                from_type: type_label(from_column),
+                to_type: type_label(to_column),
+            });
+        }
+        Ok(())
     }
-    if !can_migrate_to(from_column, to_column) {
-        return Err(RenameError::Incompatible {
-            flag: flag.into(),
-            from_type: type_label(from_column),
-            to_type: type_label(to_column),
-        });
-    }
-    Ok(())
 }
 
 /// A column's type for messages: the Dart type when the models give one, else the SQL type.
@@ -439,6 +436,22 @@ fn insert_rename_actions(
     target: &DatabaseDefinition,
     plan: &RenamePlan,
 ) {
+    let rename_actions = table_rename_actions(source, target, plan);
+    let added_alters = attach_column_renames(migration, target, plan);
+    let leading_drops =
+        migration.actions.iter().take_while(|a| matches!(a, MigrationAction::DeleteTable(_))).count();
+    let tail = migration.actions.split_off(leading_drops);
+    migration.actions.extend(rename_actions);
+    migration.actions.extend(added_alters);
+    migration.actions.extend(tail);
+}
+
+/// The table renames as `alterTable`/`newName` actions, one per step of [`strata_schema::rename_steps`].
+fn table_rename_actions(
+    source: &DatabaseDefinition,
+    target: &DatabaseDefinition,
+    plan: &RenamePlan,
+) -> Vec<MigrationAction> {
     let taken = |name: &str| source.table(name).is_some() || target.table(name).is_some();
     let steps = strata_schema::rename_steps(&table_pairs(plan), &taken);
     let schema_of =
@@ -453,7 +466,16 @@ fn insert_rename_actions(
         m.new_name = Some(to);
         rename_actions.push(MigrationAction::AlterTable(m));
     }
+    rename_actions
+}
 
+/// Puts each column rename into its table's `alterTable`; returns the alters to add for
+/// tables that had none.
+fn attach_column_renames(
+    migration: &mut DatabaseMigration,
+    target: &DatabaseDefinition,
+    plan: &RenamePlan,
+) -> Vec<MigrationAction> {
     let mut added_alters: Vec<MigrationAction> = Vec::new();
     for dst in target.tables.iter() {
         let renames: Vec<(&str, &str)> = plan
@@ -483,13 +505,7 @@ fn insert_rename_actions(
             }
         }
     }
-
-    let leading_drops =
-        migration.actions.iter().take_while(|a| matches!(a, MigrationAction::DeleteTable(_))).count();
-    let tail = migration.actions.split_off(leading_drops);
-    migration.actions.extend(rename_actions);
-    migration.actions.extend(added_alters);
-    migration.actions.extend(tail);
+    added_alters
 }
 
 /// Whether the diff drops `table` (as it is after the renames) and creates it again.

@@ -122,7 +122,14 @@ impl TableMigration {
 impl TableMigration {
     /// True for a table rename with no other change.
     pub fn is_rename_only(&self) -> bool {
-        self.new_name.is_some() && TableMigration { new_name: None, ..self.clone() }.is_empty()
+        self.new_name.is_some()
+            && self.add_columns.is_empty()
+            && self.delete_columns.is_empty()
+            && self.modify_columns.is_empty()
+            && self.add_indexes.is_empty()
+            && self.delete_indexes.is_empty()
+            && self.add_foreign_keys.is_empty()
+            && self.delete_foreign_keys.is_empty()
     }
 
     /// The table's name after the action (its rename target, else its name).
