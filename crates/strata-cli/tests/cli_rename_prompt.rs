@@ -126,3 +126,33 @@ fn on_a_terminal_no_means_drop_and_add_which_still_needs_force() {
     let sql = migration_sql(&p);
     assert!(sql.contains("DROP TABLE \"post\" CASCADE;") && !sql.contains("RENAME"), "{sql}");
 }
+
+/// `post.title` (nullable) is gone and two new columns of its shape appear.
+fn two_matches() -> Project {
+    let p = renamed_title();
+    let model = |fields: &str| format!("class: Post\ntable: post\nfields:\n{fields}  views: int?\n");
+    fs::write(p.dir.join("models/post.spy.yaml"), model("  title: String?\n")).unwrap();
+    fs::remove_dir_all(p.dir.join("migrations")).unwrap();
+    p.run_at(V1, &["create-migration"]).code(0);
+    fs::write(p.dir.join("models/post.spy.yaml"), model("  heading: String?\n  subtitle: String?\n"))
+        .unwrap();
+    p
+}
+
+#[test]
+fn an_ambiguous_rename_is_listed_as_such_and_asked_once_answered() {
+    let p = two_matches();
+    p.run_at(V2, &["create-migration"])
+        .code(3)
+        .stderr_says("column post.title to post.heading? (ambiguous")
+        .stderr_says("column post.title to post.subtitle? (ambiguous");
+    // Yes to the first pair: the second one uses the same column and is not asked.
+    let run = on_terminal(&p, "", "y\n");
+    run.code(0);
+    assert_eq!(run.stdout.matches("Did you rename").count(), 1, "{}", run.stdout);
+    let sql = migration_sql(&p);
+    assert!(
+        sql.contains("RENAME COLUMN \"title\" TO \"heading\"") && sql.contains("ADD COLUMN \"subtitle\""),
+        "{sql}"
+    );
+}
