@@ -1,5 +1,5 @@
 //! Round trip on a real PostgreSQL: a long sequence of model edits, each turned into a migration
-//! by the real `strata create-migration --force` and applied cumulatively to database A. At the
+//! by the real `strata create-migration --force --no-rename` (Serverpod's drop + add for renames) and applied cumulatively to database A. At the
 //! end the last `definition.sql` is applied to an empty database B, and A and B are compared
 //! through the system catalogs (tables, columns with `format_type`/nullability/`pg_get_expr`
 //! defaults, `pg_get_indexdef`, `pg_get_constraintdef`). Rows inserted along the way must
@@ -707,7 +707,7 @@ indexes:
 
 fn run_strata(project: &Path, now: &str) -> (i32, String) {
     let out = Command::new(BIN)
-        .args(["create-migration", "--force"])
+        .args(["create-migration", "--force", "--no-rename"])
         .current_dir(project)
         .env("STRATA_NOW", now)
         .env_remove("DATABASE_URL")

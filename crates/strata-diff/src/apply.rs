@@ -19,8 +19,11 @@ use strata_schema::{
 ///   or dropped/re-added that key explicitly;
 /// * `CREATE TABLE IF NOT EXISTS` keeps an existing table and adds only its missing indexes.
 ///
+/// * an `alterTable` with `newName` renames the table first (inbound keys follow), and its
+///   column renames carry the table's indexes and keys and other tables' keys along.
+///
 /// Deliberately not modelled: PostgreSQL's implicit effects on objects that depend on a
-/// *column* (indexes and keys dropped with `DROP COLUMN`, or following a `RENAME COLUMN`). The
+/// dropped *column* (indexes and keys dropped with `DROP COLUMN`). The
 /// result is what the migration intends, which is what cross-checks against the target
 /// definition need. Statements that PostgreSQL would reject (altering a missing table, adding
 /// an existing name) are applied leniently instead of failing: a missing table's alter is
@@ -92,6 +95,11 @@ pub fn apply_migration(def: &DatabaseDefinition, migration: &crate::DatabaseMigr
             }
             MigrationAction::AlterTable(m) => {
                 let Some(&i) = by_name.get(&m.name) else { continue };
+                if let Some(new_name) = &m.new_name {
+                    rename_table(&mut out.tables, i, new_name);
+                    by_name = positions(&out.tables);
+                }
+                follow_column_renames(&mut out.tables, i, m);
                 alter(&mut out.tables[i], m, &mut pending, &mut explicit);
             }
         }
@@ -131,6 +139,54 @@ fn positions(tables: &[TableDefinition]) -> BTreeMap<String, usize> {
     map
 }
 
+/// `ALTER TABLE ... RENAME TO ...`: the table takes the new name and every foreign key that
+/// pointed at it follows, as in PostgreSQL and SQLite.
+fn rename_table(tables: &mut [TableDefinition], i: usize, new_name: &str) {
+    let old = std::mem::replace(&mut tables[i].name, new_name.to_string());
+    for t in tables.iter_mut() {
+        for fk in &mut t.foreign_keys {
+            if fk.reference_table == old {
+                fk.reference_table = new_name.to_string();
+            }
+        }
+    }
+}
+
+/// What `RENAME COLUMN` does to the objects that use the column: its table's indexes and
+/// foreign keys, and the foreign keys of any table that references it, follow the new name.
+/// (The column itself is renamed by [`alter`].)
+fn follow_column_renames(tables: &mut [TableDefinition], i: usize, m: &TableMigration) {
+    let renames: Vec<(&str, &str)> = m
+        .modify_columns
+        .iter()
+        .filter_map(|c| Some((c.column_name.as_str(), c.new_column_name.as_deref()?)))
+        .collect();
+    if renames.is_empty() {
+        return;
+    }
+    let renamed = |name: &mut String| {
+        if let Some((_, to)) = renames.iter().find(|(from, _)| *from == name.as_str()) {
+            *name = to.to_string();
+        }
+    };
+    let table_name = tables[i].name.clone();
+    for index in &mut tables[i].indexes {
+        for e in &mut index.elements {
+            if e.element_type == strata_schema::IndexElementType::Column {
+                renamed(&mut e.definition);
+            }
+        }
+    }
+    for fk in &mut tables[i].foreign_keys {
+        fk.columns.iter_mut().for_each(renamed);
+    }
+    for t in tables.iter_mut() {
+        for fk in t.foreign_keys.iter_mut().filter(|fk| fk.reference_table == table_name) {
+            fk.reference_columns.iter_mut().for_each(renamed);
+        }
+    }
+}
+
 /// Replaces a key of the same name, or appends.
 fn put_foreign_key(t: &mut TableDefinition, fk: ForeignKeyDefinition) {
     match t.foreign_keys.iter_mut().find(|x| x.constraint_name == fk.constraint_name) {
@@ -166,6 +222,9 @@ fn alter(
     for column in &mut table.columns {
         if let Some((_, to)) = renames.iter().find(|(from, _)| *from == column.name) {
             column.name = to.to_string();
+            // The database knows no field names; keeping the old one would make the next diff
+            // pair this column with the target column that now has that field.
+            column.field_name = None;
         }
     }
     table.columns.extend(m.add_columns.iter().cloned());

@@ -23,6 +23,13 @@
 //!   after it (with `uniqueIndexCreated` for unique indexes, which may now fail on the re-added
 //!   column's values).
 //!
+//! * A column renamed through `column=` keeps its indexes: PostgreSQL carries them along, so
+//!   they are compared as they are after the rename instead of being dropped and recreated with
+//!   a false `uniqueIndexCreated` warning.
+//! * Renames nobody detects by field name (a table, a field without `column=`) are proposed and
+//!   made by [`renames`] when the caller chooses them; [`generate_migration`] itself stays
+//!   Serverpod's drop + add.
+//!
 //! Added columns follow the spec's rule (§7.2): a target column is added when its name is new,
 //! or when the source column of that name is renamed away; renaming only the model field while
 //! the physical name stays therefore produces nothing, as §7.4 and the two-step rename recipe
@@ -38,10 +45,14 @@ use strata_schema::{
 mod apply;
 pub mod casts;
 pub mod compare;
+pub mod renames;
 pub mod warnings;
 
 pub use apply::apply_migration;
 use compare::{can_be_created_in_table_migration, can_migrate_to, column_like, foreign_key_like, index_like};
+pub use renames::{
+    generate_migration_with_renames, rename_candidates, Rename, RenameCandidate, RenameError, RenamePlan,
+};
 
 /// The migration that takes `source` to `target` (Serverpod's `generateDatabaseMigration`).
 ///
@@ -167,19 +178,15 @@ fn field_id(c: &ColumnDefinition) -> &str {
     c.field_name.as_deref().unwrap_or(&c.name)
 }
 
-/// The in-place changes that take `src` to `dst` (Serverpod's `generateTableMigration`), or
-/// `None` when some added column cannot be added to an existing table and the whole table must
-/// be recreated. Warnings are appended to `warnings` in both cases; the returned migration's own
-/// `warnings` list is left empty for the caller to fill.
-pub fn generate_table_migration(
-    src: &TableDefinition,
-    dst: &TableDefinition,
-    warnings: &mut Vec<MigrationWarning>,
-) -> Option<TableMigration> {
-    // Rename detection: a source column whose field now lives under another physical name, and
-    // that can be altered in place into it. Later duplicates of a field id win, as in a map.
+/// Serverpod's rename detection: a source column whose field now lives under another physical
+/// name (`column=` added, changed or removed), and that can be altered in place into it, as
+/// (source name, target name) in source order. Later duplicates of a field id win, as in a map;
+/// a repeated source name keeps its first slot.
+pub(crate) fn field_renames<'a>(
+    src: &'a TableDefinition,
+    dst: &'a TableDefinition,
+) -> Vec<(&'a str, &'a str)> {
     let dst_by_field = |id: &str| dst.columns.iter().rev().find(|c| field_id(c) == id);
-    // (source name, target name) in source order; a repeated source name keeps its first slot.
     let mut renames: Vec<(&str, &str)> = Vec::new();
     for s in &src.columns {
         let Some(d) = dst_by_field(field_id(s)) else { continue };
@@ -191,6 +198,38 @@ pub fn generate_table_migration(
             None => renames.push((&s.name, &d.name)),
         }
     }
+    renames
+}
+
+/// `index` as it is after the column renames: PostgreSQL and SQLite carry an index along when
+/// a column it uses is renamed, so comparing the renamed form avoids a needless drop and
+/// recreate (and a false `uniqueIndexCreated`).
+fn index_after_renames(
+    index: &strata_schema::IndexDefinition,
+    renames: &[(&str, &str)],
+) -> strata_schema::IndexDefinition {
+    let mut index = index.clone();
+    for e in &mut index.elements {
+        if e.element_type != strata_schema::IndexElementType::Column {
+            continue;
+        }
+        if let Some((_, to)) = renames.iter().find(|(from, _)| *from == e.definition) {
+            e.definition = to.to_string();
+        }
+    }
+    index
+}
+
+/// The in-place changes that take `src` to `dst` (Serverpod's `generateTableMigration`), or
+/// `None` when some added column cannot be added to an existing table and the whole table must
+/// be recreated. Warnings are appended to `warnings` in both cases; the returned migration's own
+/// `warnings` list is left empty for the caller to fill.
+pub fn generate_table_migration(
+    src: &TableDefinition,
+    dst: &TableDefinition,
+    warnings: &mut Vec<MigrationWarning>,
+) -> Option<TableMigration> {
+    let renames = field_renames(src, dst);
     let rename_of = |name: &str| renames.iter().find(|(from, _)| *from == name).map(|(_, to)| *to);
     let is_rename_source = |name: &str| rename_of(name).is_some();
     let is_rename_target = |name: &str| renames.iter().any(|(_, to)| *to == name);
@@ -285,7 +324,7 @@ pub fn generate_table_migration(
     };
     for s in &src.indexes {
         if let Some(d) = dst.index(&s.index_name) {
-            if !index_like(s, d) || touches_recreated(&s.elements) {
+            if !index_like(&index_after_renames(s, &renames), d) || touches_recreated(&s.elements) {
                 delete_indexes.push(s.index_name.clone());
                 add_indexes.push(d.clone());
             }
@@ -321,6 +360,7 @@ pub fn generate_table_migration(
 
     Some(TableMigration {
         name: src.name.clone(),
+        new_name: None,
         dart_name: None,
         module: None,
         schema: src.schema.clone(),

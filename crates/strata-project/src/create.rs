@@ -9,6 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
+use strata_diff::{RenameCandidate, RenamePlan};
 use strata_models::{DatabaseRules, ModelOptions, SharedPackage, SourceFile};
 use strata_schema::{
     migration_to_json, DatabaseDefinition, DatabaseMigration, MigrationVersion, MigrationWarning,
@@ -48,6 +49,11 @@ pub struct CreateOptions {
     pub tag: Option<String>,
     /// Plan and report, but write nothing (and prune nothing).
     pub dry_run: bool,
+    /// Renames the user chose (`--rename`): emitted as `RENAME`, keeping the data.
+    pub renames: RenamePlan,
+    /// `--no-rename`: the rename candidates left undecided are dropped and added (Serverpod's
+    /// behaviour) instead of blocking the migration.
+    pub no_rename: bool,
 }
 
 /// Everything the planner needs; it reads nothing from disk.
@@ -74,6 +80,10 @@ pub struct PlanInput<'a> {
     pub force: bool,
     /// `--empty`.
     pub empty: bool,
+    /// `--rename`.
+    pub renames: &'a RenamePlan,
+    /// `--no-rename`.
+    pub no_rename: bool,
     /// The new version's name.
     pub version: &'a str,
 }
@@ -91,8 +101,9 @@ pub enum PlanOutcome {
     },
     /// The models match the latest version; nothing to write.
     NoChanges,
-    /// The migration has warnings and `--force` was not given; nothing to write.
-    Blocked { warnings: Vec<MigrationWarning>, migration: DatabaseMigration },
+    /// The migration has warnings and `--force` was not given, or a dropped table or column
+    /// may be a rename nobody decided on (`renames`, whatever `--force` says); nothing to write.
+    Blocked { warnings: Vec<MigrationWarning>, migration: DatabaseMigration, renames: Vec<RenameCandidate> },
 }
 
 /// Decides what `create-migration` writes. Pure: the same inputs always give the same bytes.
@@ -107,7 +118,12 @@ pub fn plan_migration(input: &PlanInput) -> Result<PlanOutcome, ProjectError> {
         .map_err(ProjectError::InvalidModels)?;
     let (project, target) = merge_owned(project, input.module_name, input.version, input.modules);
 
-    let migration = strata_diff::generate_migration(input.previous, &target);
+    let migration = strata_diff::generate_migration_with_renames(input.previous, &target, input.renames)?;
+    // Never silently: a drop that may be a rename needs a decision, even with --force.
+    let undecided = match input.no_rename {
+        true => Vec::new(),
+        false => strata_diff::rename_candidates(input.previous, &target, input.renames),
+    };
     let dialect_error = |e: strata_sql::SqlError| ProjectError::Dialect {
         dialect: input.dialect.name().into(),
         message: e.to_string(),
@@ -126,8 +142,12 @@ pub fn plan_migration(input: &PlanInput) -> Result<PlanOutcome, ProjectError> {
         }
     })?;
 
-    if !migration.warnings.is_empty() && !input.force {
-        return Ok(PlanOutcome::Blocked { warnings: migration.warnings.clone(), migration });
+    if !undecided.is_empty() || (!migration.warnings.is_empty() && !input.force) {
+        return Ok(PlanOutcome::Blocked {
+            warnings: migration.warnings.clone(),
+            migration,
+            renames: undecided,
+        });
     }
     if migration.actions.is_empty() && !input.empty {
         return Ok(PlanOutcome::NoChanges);
@@ -540,6 +560,8 @@ fn plan_on_disk(
         modules: &state.modules,
         force: options.force,
         empty: options.empty,
+        renames: &options.renames,
+        no_rename: options.no_rename,
         version,
     })?;
 

@@ -134,6 +134,10 @@ pub enum ProjectError {
     )]
     Dialect { dialect: String, message: String },
 
+    /// A `--rename` that names nothing, or that cannot be made without losing data.
+    #[error("{0}")]
+    Rename(#[from] strata_diff::RenameError),
+
     /// Another `create-migration` held the project lock for longer than the timeout.
     #[error(
         "another strata create-migration is still running in this project: it has held {} for \

@@ -443,8 +443,21 @@ fn unmet_preconditions(source: &DatabaseDefinition, migration: &DatabaseMigratio
                     out.push(format!("drops table \"{name}\", which does not exist"));
                 }
             }
-            MigrationAction::AlterTable(m) => match tables.get(m.name.as_str()) {
-                Some(t) => out.extend(unmet_column_preconditions(t, m)),
+            MigrationAction::AlterTable(m) => match tables.get(m.name.as_str()).copied() {
+                Some(t) => {
+                    // A rename (`newName`) moves the table before its other changes.
+                    if let Some(new_name) = m.new_name.as_deref() {
+                        if tables.contains_key(new_name) {
+                            out.push(format!(
+                                "renames table \"{}\" to \"{new_name}\", which already exists",
+                                m.name
+                            ));
+                        }
+                        tables.remove(m.name.as_str());
+                        tables.insert(new_name, t);
+                    }
+                    out.extend(unmet_column_preconditions(t, m));
+                }
                 None if created.contains(m.name.as_str()) => {}
                 None => out.push(format!("alters table \"{}\", which does not exist", m.name)),
             },

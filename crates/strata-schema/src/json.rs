@@ -296,6 +296,7 @@ impl Serialize for TableMigration {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut o = Obj::new(s, "serverpod.TableMigration")?;
         o.f("name", &self.name)?;
+        o.opt("newName", &self.new_name)?;
         o.opt("dartName", &self.dart_name)?;
         o.opt("module", &self.module)?;
         o.f("schema", &self.schema)?;
@@ -671,6 +672,7 @@ mod typed {
     #[serde(rename_all = "camelCase")]
     struct TableChange {
         name: String,
+        new_name: Option<String>,
         dart_name: Option<String>,
         module: Option<String>,
         schema: Option<String>,
@@ -848,6 +850,7 @@ mod typed {
                 let Obj(t) = a.alter_table?;
                 MigrationAction::AlterTable(TableMigration {
                     name: t.name,
+                    new_name: t.new_name,
                     dart_name: t.dart_name,
                     module: t.module,
                     schema: t.schema.unwrap_or_else(|| "public".to_string()),
@@ -1230,6 +1233,7 @@ fn read_action(c: &Cursor) -> Result<MigrationAction, JsonError> {
 fn read_table_migration(c: &Cursor) -> Result<TableMigration, JsonError> {
     Ok(TableMigration {
         name: c.req_str("name")?,
+        new_name: c.opt_str("newName")?,
         dart_name: c.opt_str("dartName")?,
         module: c.opt_str("module")?,
         schema: c.opt_str("schema")?.unwrap_or_else(|| "public".to_string()),

@@ -83,6 +83,9 @@ impl MigrationAction {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TableMigration {
     pub name: String,
+    /// Set for a table rename (`newName`, strata's own key, written only when set): the action
+    /// first renames `name` to this, then makes its other changes under the new name.
+    pub new_name: Option<String>,
     pub dart_name: Option<String>,
     pub module: Option<String>,
     pub schema: String,
@@ -105,7 +108,8 @@ impl TableMigration {
 
     /// True when no change is recorded (warnings do not count).
     pub fn is_empty(&self) -> bool {
-        self.add_columns.is_empty()
+        self.new_name.is_none()
+            && self.add_columns.is_empty()
             && self.delete_columns.is_empty()
             && self.modify_columns.is_empty()
             && self.add_indexes.is_empty()
@@ -113,6 +117,59 @@ impl TableMigration {
             && self.add_foreign_keys.is_empty()
             && self.delete_foreign_keys.is_empty()
     }
+}
+
+impl TableMigration {
+    /// True for a table rename with no other change.
+    pub fn is_rename_only(&self) -> bool {
+        self.new_name.is_some()
+            && self.add_columns.is_empty()
+            && self.delete_columns.is_empty()
+            && self.modify_columns.is_empty()
+            && self.add_indexes.is_empty()
+            && self.delete_indexes.is_empty()
+            && self.add_foreign_keys.is_empty()
+            && self.delete_foreign_keys.is_empty()
+    }
+
+    /// The table's name after the action (its rename target, else its name).
+    pub fn final_name(&self) -> &str {
+        self.new_name.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// The statements that carry out a set of simultaneous renames `(from, to)` one at a time:
+/// a rename whose target is still taken waits until that name is renamed away, and a cycle
+/// (a swap, a rotation) goes through a temporary name (`_strata_tmp_<n>`, the first free
+/// one not in `taken` nor among the renames). Deterministic: the same input gives the same
+/// steps. Pairs whose `from` equals `to` are skipped.
+pub fn rename_steps(renames: &[(String, String)], taken: &dyn Fn(&str) -> bool) -> Vec<(String, String)> {
+    let mut pending: Vec<(String, String)> = renames.iter().filter(|(f, t)| f != t).cloned().collect();
+    let mut steps = Vec::with_capacity(pending.len());
+    let mut next_tmp = 0usize;
+    while !pending.is_empty() {
+        // A rename is free to run when no other pending rename still holds its target name.
+        let free = pending.iter().position(|(_, to)| !pending.iter().any(|(from, _)| from == to));
+        match free {
+            Some(i) => steps.push(pending.remove(i)),
+            None => {
+                // Only cycles remain: park the first one's source under a temporary name.
+                let tmp = loop {
+                    let candidate = format!("_strata_tmp_{next_tmp}");
+                    next_tmp += 1;
+                    let used =
+                        taken(&candidate) || renames.iter().any(|(f, t)| *f == candidate || *t == candidate);
+                    if !used {
+                        break candidate;
+                    }
+                };
+                let (from, to) = pending.remove(0);
+                steps.push((from, tmp.clone()));
+                pending.push((tmp, to));
+            }
+        }
+    }
+    steps
 }
 
 /// An in-place change to one column.

@@ -151,7 +151,7 @@ impl<'a> Emitter<'a> {
                     MigrationAction::AlterTable(m) if !m.add_foreign_keys.is_empty() => {
                         foreign.push_str("--\n-- ACTION CREATE FOREIGN KEY\n--\n");
                         for fk in &m.add_foreign_keys {
-                            foreign.push_str(&d.add_foreign_key_sql(&m.name, fk)?);
+                            foreign.push_str(&d.add_foreign_key_sql(m.final_name(), fk)?);
                         }
                     }
                     _ => {}
@@ -252,14 +252,18 @@ impl<'a> Emitter<'a> {
     /// writes its files itself: `sqlite_files`.)
     fn alter_table(&self, change: &TableMigration, input: &MigrationSqlInput) -> Result<String, SqlError> {
         let d = self.d;
-        let table = change.name.as_str();
         let mut out = String::new();
-        let source = input.source.table(table);
+        if let Some(new_name) = &change.new_name {
+            out.push_str(&d.rename_table_sql(&change.name, new_name));
+        }
+        // The source knows the table by its old name; every statement after the rename uses the new one.
+        let source = input.source.table(&change.name);
+        let table = change.final_name();
         // Foreign keys a dropped table's DROP already took away are not dropped twice.
         let foreign_keys = change
             .delete_foreign_keys
             .iter()
-            .filter(|fk| !(d.drop_table_refused_while_referenced() && pre_dropped(input, table, fk)));
+            .filter(|fk| !(d.drop_table_refused_while_referenced() && pre_dropped(input, &change.name, fk)));
         if d.indexes_serve_foreign_keys() {
             // An index serving a foreign key cannot be dropped while the key exists.
             for fk in foreign_keys {
@@ -279,10 +283,8 @@ impl<'a> Emitter<'a> {
         for column in &change.delete_columns {
             out.push_str(&d.drop_column_sql(table, column));
         }
-        for m in &change.modify_columns {
-            if let Some(new_name) = m.new_column_name.as_deref().filter(|n| *n != m.column_name) {
-                out.push_str(&d.rename_column_sql(table, &m.column_name, new_name));
-            }
+        for (from, to) in column_rename_steps(change, input.target.table(table)) {
+            out.push_str(&d.rename_column_sql(table, &from, &to));
         }
         for column in &change.add_columns {
             out.push_str(&d.add_column_sql(table, &d.column_sql(table, column)?));
@@ -420,7 +422,7 @@ impl<'a> Emitter<'a> {
                 _ => None,
             })
             .flat_map(|m| {
-                m.add_foreign_keys.iter().map(move |fk| (m.name.as_str(), fk.constraint_name.as_str()))
+                m.add_foreign_keys.iter().map(move |fk| (m.final_name(), fk.constraint_name.as_str()))
             })
             .collect();
 
@@ -484,6 +486,22 @@ impl<'a> Emitter<'a> {
         }
         Ok(())
     }
+}
+
+/// The column renames of `change` as statements that run one after another: chains wait for
+/// their target name to be free, swaps go through a temporary name no column of the table's
+/// target shape uses (renames run after the drops, so only those names can be taken).
+pub(crate) fn column_rename_steps(
+    change: &TableMigration,
+    target: Option<&TableDefinition>,
+) -> Vec<(String, String)> {
+    let renames: Vec<(String, String)> = change
+        .modify_columns
+        .iter()
+        .filter_map(|m| Some((m.column_name.clone(), m.new_column_name.clone()?)))
+        .collect();
+    let taken = |name: &str| target.is_some_and(|t| t.column(name).is_some());
+    strata_schema::rename_steps(&renames, &taken)
 }
 
 /// The dialect-independent "cannot do X" error.

@@ -38,6 +38,9 @@ impl FileLayout for Sqlite {
 
     fn migration_sql(&self, input: &MigrationSqlInput) -> Result<String, SqlError> {
         let mut out = String::from("BEGIN;\n\n");
+        // The schema as the script has changed it so far, as far as table names go: a rebuild
+        // after a table rename must find the renamed table's columns under its new name.
+        let mut source = std::borrow::Cow::Borrowed(input.source);
         for action in &input.migration.actions {
             match action {
                 MigrationAction::DeleteTable(name) => {
@@ -55,7 +58,15 @@ impl FileLayout for Sqlite {
                 }
                 MigrationAction::AlterTable(change) => {
                     out.push_str("--\n-- ACTION ALTER TABLE\n--\n");
-                    out.push_str(&self.alter_table(change, input)?);
+                    if let Some(new_name) = &change.new_name {
+                        out.push_str(&self.rename_table_sql(&change.name, new_name));
+                        rename_source_table(source.to_mut(), &change.name, new_name);
+                        if change.is_rename_only() {
+                            out.push('\n');
+                            continue;
+                        }
+                    }
+                    out.push_str(&self.alter_table(change, input, &source)?);
                 }
             }
         }
@@ -109,14 +120,19 @@ impl Sqlite {
     }
 
     /// An `alterTable` action, in place in Serverpod's order or as a rebuild.
-    fn alter_table(&self, change: &TableMigration, input: &MigrationSqlInput) -> Result<String, SqlError> {
-        let table = change.name.as_str();
+    fn alter_table(
+        &self,
+        change: &TableMigration,
+        input: &MigrationSqlInput,
+        source: &DatabaseDefinition,
+    ) -> Result<String, SqlError> {
+        let table = change.final_name();
         let target = input.target.table(table).ok_or_else(|| SqlError::MissingTable {
             table: table.to_string(),
             side: "target",
             purpose: "alter the table",
         })?;
-        let source = input.source.table(table);
+        let source = source.table(table);
         if self.needs_rebuild(source, target, change) {
             return self.rebuild_table(change, source, target);
         }
@@ -132,10 +148,8 @@ impl Sqlite {
         for column in &change.delete_columns {
             out.push_str(&self.drop_column_sql(table, column));
         }
-        for m in &change.modify_columns {
-            if let Some(new_name) = m.new_column_name.as_deref().filter(|n| *n != m.column_name) {
-                out.push_str(&self.rename_column_sql(table, &m.column_name, new_name));
-            }
+        for (from, to) in crate::emit::column_rename_steps(change, Some(target)) {
+            out.push_str(&self.rename_column_sql(table, &from, &to));
         }
         for column in &change.add_columns {
             out.push_str(&self.add_column_sql(table, &self.column_sql(table, column)?));
@@ -238,6 +252,14 @@ fn column_migration_for<'a>(change: &'a TableMigration, target_column: &str) -> 
     change.modify_columns.iter().find(|m| m.new_column_name.as_deref() == Some(target_column)).or_else(|| {
         change.modify_columns.iter().find(|m| m.new_column_name.is_none() && m.column_name == target_column)
     })
+}
+
+/// Renames a table in the working copy of the source schema (its inbound keys are rebuilt
+/// from the target, so only the name matters here).
+fn rename_source_table(source: &mut DatabaseDefinition, from: &str, to: &str) {
+    if let Some(t) = source.tables.iter_mut().find(|t| t.name == from) {
+        t.name = to.to_string();
+    }
 }
 
 /// Whether `serverpod_migrations` is part of the schema.

@@ -1,13 +1,16 @@
 //! `strata create-migration`: diff the models against the latest migration and write a new
 //! version directory (atomically), or explain why not.
 //!
-//! Exit codes: 0 created or nothing to do, 3 blocked by warnings (use `--force`), 1 on any
+//! Exit codes: 0 created or nothing to do, 3 blocked by warnings (use `--force`) or by rename
+//! candidates nobody decided (`--rename` / `--no-rename`, or answer on a terminal), 1 on any
 //! error (invalid models, corrupt migrations, bad tag, existing directory). With `--check`
 //! nothing is written and 2 means "the models have changes without a migration" (a CI gate).
 
 use std::path::Path;
 
 use serde_json::json;
+use std::io::{BufRead as _, IsTerminal as _};
+use strata_diff::{Rename, RenameCandidate, RenamePlan};
 use strata_project::migrations::MIGRATION_SQL as MIGRATION_SQL_FILE;
 use strata_project::{
     create_migration, now_from_env, validate_tag, CreateOptions, CreateReport, PlanOutcome, ProjectConfig,
@@ -44,6 +47,14 @@ pub struct Args {
     pub conn: crate::commands::apply::ConnArgs,
     #[command(flatten)]
     pub preflight: crate::commands::preflight::PreflightArgs,
+    /// Rename a table (`old=new`) or a column (`table.old=table.new`) instead of dropping it
+    /// and adding the new one, keeping its rows (repeatable; see docs/renames.md).
+    #[arg(long = "rename", value_name = "OLD=NEW")]
+    pub renames: Vec<String>,
+    /// Drop and add the tables and columns that look renamed but have no --rename
+    /// (Serverpod's behaviour: data loss, so --force is needed too).
+    #[arg(long)]
+    pub no_rename: bool,
 }
 
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
@@ -52,12 +63,29 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     }
     let config = ProjectConfig::load(project_dir)?;
     let now = now_from_env()?;
-    let options = CreateOptions {
+    let mut options = CreateOptions {
         force: args.force || args.preflight.force_data,
         empty: args.empty,
         tag: args.tag.clone(),
         dry_run: args.dry_run || args.check,
+        renames: RenamePlan {
+            renames: args.renames.iter().map(|r| Rename::parse(r)).collect::<Result<_, _>>()?,
+        },
+        no_rename: args.no_rename,
     };
+
+    // Undecided renames are asked about on a terminal first, so that the preflight and the real
+    // run both see the answers.
+    if !args.json && !args.check && can_ask() {
+        let probe = create_migration(&config, &CreateOptions { dry_run: true, ..options.clone() }, now);
+        if let Ok(PlanOutcome::Blocked { renames, .. }) = probe.as_ref().map(|r| &r.outcome) {
+            if !renames.is_empty() {
+                options.renames.renames.extend(ask_renames(renames)?);
+                // Every candidate got an answer: the declined ones are drop + add.
+                options.no_rename = true;
+            }
+        }
+    }
 
     let live = args.conn.database_url.is_some() || args.conn.mode.is_some();
     let preflight = if live {
@@ -142,6 +170,7 @@ fn print_text(config: &ProjectConfig, report: &CreateReport, args: &Args) {
 
     match &report.outcome {
         PlanOutcome::NoChanges => println!("No changes detected."),
+        PlanOutcome::Blocked { renames, .. } if !renames.is_empty() => print_undecided_renames(renames),
         PlanOutcome::Blocked { warnings, .. } => {
             print_warnings(warnings);
             if args.check {
@@ -183,6 +212,55 @@ fn print_text(config: &ProjectConfig, report: &CreateReport, args: &Args) {
             }
         }
     }
+}
+
+/// Whether a person can answer the rename questions: stdin and stderr are a terminal.
+fn can_ask() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks about each candidate, Django style; a pair whose table or column an earlier "yes"
+/// already took is not asked. Returns the accepted renames.
+fn ask_renames(candidates: &[RenameCandidate]) -> anyhow::Result<Vec<Rename>> {
+    let mut accepted: Vec<Rename> = Vec::new();
+    for c in candidates {
+        if accepted.iter().any(|a| overlaps(a, &c.rename)) {
+            continue;
+        }
+        say_raw!("Did you rename {}? [y/N] ", c.rename);
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        if matches!(line.trim(), "y" | "Y" | "yes" | "Yes") {
+            accepted.push(c.rename.clone());
+        }
+    }
+    Ok(accepted)
+}
+
+/// Whether two renames move the same object or onto the same name.
+fn overlaps(a: &Rename, b: &Rename) -> bool {
+    match (a, b) {
+        (Rename::Table { from: f1, to: t1 }, Rename::Table { from: f2, to: t2 }) => f1 == f2 || t1 == t2,
+        (Rename::Column { table: a, from: f1, to: t1 }, Rename::Column { table: b, from: f2, to: t2 }) => {
+            a == b && (f1 == f2 || t1 == t2)
+        }
+        _ => false,
+    }
+}
+
+/// The refusal when renames are undecided off a terminal: each candidate and the flag that
+/// chooses it.
+fn print_undecided_renames(candidates: &[RenameCandidate]) {
+    say!("error: these drops may be renames; nothing was written. Decide each one:");
+    for c in candidates {
+        let note =
+            if c.ambiguous { " (ambiguous: it pairs with more than one; pick at most one)" } else { "" };
+        say!("  • {}?{note}  --rename {}", c.rename, c.rename.flag());
+    }
+    say!(
+        "Pass --rename for each real rename (it keeps the data), or --no-rename to drop and re-add \
+         them (data loss: --force is needed too)."
+    );
 }
 
 /// One bullet per warning, destructive ones marked, like Serverpod's
@@ -231,7 +309,13 @@ fn json_report(config: &ProjectConfig, report: &CreateReport, args: &Args) -> se
     });
     match &report.outcome {
         PlanOutcome::NoChanges => {}
-        PlanOutcome::Blocked { warnings, .. } => out["warnings"] = warnings_json(warnings).into(),
+        PlanOutcome::Blocked { warnings, renames, .. } => {
+            out["warnings"] = warnings_json(warnings).into();
+            out["renames"] = renames
+                .iter()
+                .map(|c| json!({"rename": c.rename.to_string(), "flag": c.rename.flag(), "ambiguous": c.ambiguous}))
+                .collect();
+        }
         PlanOutcome::Created { version, files, warnings, .. } => {
             out["warnings"] = warnings_json(warnings).into();
             out["version"] = json!(version);
