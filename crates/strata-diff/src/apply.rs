@@ -222,9 +222,6 @@ fn alter(
     for column in &mut table.columns {
         if let Some((_, to)) = renames.iter().find(|(from, _)| *from == column.name) {
             column.name = to.to_string();
-            // The database knows no field names; keeping the old one would make the next diff
-            // pair this column with the target column that now has that field.
-            column.field_name = None;
         }
     }
     table.columns.extend(m.add_columns.iter().cloned());
