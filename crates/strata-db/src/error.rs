@@ -12,7 +12,7 @@ use crate::runner::ApplyReport;
 pub enum DbError {
     #[error("invalid database URL: {0}")]
     InvalidUrl(String),
-    #[error("unsupported database URL `{0}`: strata applies migrations to PostgreSQL (postgres://…) and SQLite (sqlite:…)")]
+    #[error("unsupported database URL `{0}`: strata applies migrations to PostgreSQL (postgres://…), SQLite (sqlite:…) and MySQL/MariaDB (mysql://… or mariadb://…)")]
     UnsupportedScheme(String),
     #[error("the project's migrations are written for {project}, but the database is {database}")]
     DialectMismatch { project: String, database: String },
@@ -45,7 +45,7 @@ pub enum DbError {
     #[error("{path}: {message}")]
     MalformedFile { path: PathBuf, message: String },
     #[error("{}", lock_timeout_message(.waited, .holders))]
-    LockTimeout { waited: Duration, holders: Vec<i32> },
+    LockTimeout { waited: Duration, holders: Vec<i64> },
     #[error(
         "could not take the SQLite run lock within {}: {holder} is applying migrations to this database; \
          retry or raise --lock-timeout",
@@ -83,6 +83,28 @@ pub enum DbError {
     )]
     AlreadyApplied { module: String, version: String },
     #[error(
+        "migration {version} ({kind}) failed at statement {failed} of {count}: {message}\n  {done} of {count} \
+         statements committed and are recorded ({dialect} cannot roll DDL back); fix statement {failed} in the file \
+         and re-run apply: it resumes at statement {failed}"
+    )]
+    StatementFailed {
+        version: String,
+        kind: String,
+        dialect: &'static str,
+        done: i64,
+        failed: i64,
+        count: i64,
+        message: String,
+    },
+    #[error(
+        "refusing to resume {version}: statement {index} (line {line}: `{text}`) already ran, and the file now \
+         has a different statement {index} ({path}). Restore it as it ran, or, if the database already matches the \
+         edited statement, pass --accept-modified {version} to resume after it anyway"
+    )]
+    CompletedStatementChanged { version: String, path: PathBuf, index: usize, line: usize, text: String },
+    #[error("{what} is not supported on {driver} yet: {instead}")]
+    NotSupported { driver: &'static str, what: String, instead: String },
+    #[error(
         "the database changed while applying: expected {module} at {expected}, found {found}; re-run apply"
     )]
     Raced { module: String, expected: String, found: String },
@@ -100,7 +122,7 @@ fn human_duration(d: &Duration) -> String {
     }
 }
 
-fn lock_timeout_message(waited: &Duration, holders: &[i32]) -> String {
+fn lock_timeout_message(waited: &Duration, holders: &[i64]) -> String {
     let secs = human_duration(waited);
     if holders.is_empty() {
         format!(

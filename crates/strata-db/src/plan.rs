@@ -714,6 +714,7 @@ mod tests {
             covered_by: None,
             previous_checksum: None,
             runner: None,
+            progress: None,
         }
     }
 

@@ -78,6 +78,8 @@ pub struct StatusRow {
     pub state: VersionState,
     /// Error text, checksum change, "covered by …", "applied outside strata", …
     pub detail: Option<String>,
+    /// For an attempt run statement by statement: how far it got.
+    pub progress: Option<crate::history::Progress>,
 }
 
 /// The whole status.
@@ -129,9 +131,22 @@ fn from_row(
         started_at: row.map(|r| r.started_at.clone()),
         finished_at: row.and_then(|r| r.finished_at.clone()),
         duration_ms: row.and_then(|r| r.duration_ms),
+        progress: row.and_then(|r| r.progress.clone()),
+        detail: with_progress(row, detail),
         state,
-        detail,
     }
+}
+
+/// Puts "2 of 5 statements done, " before the detail of a failed or running attempt that ran
+/// statement by statement (finished ones need no count).
+fn with_progress(row: Option<&HistoryRow>, detail: Option<String>) -> Option<String> {
+    let Some(progress) = row.filter(|r| r.status != RunStatus::Ok).and_then(|r| r.progress.as_ref()) else {
+        return detail;
+    };
+    Some(match detail {
+        Some(d) => format!("{}, {d}", progress.summary()),
+        None => progress.summary(),
+    })
 }
 
 /// A version whose last attempt is still `running`: live when a run holds the lock, else stale.
@@ -391,6 +406,7 @@ mod tests {
             covered_by: (status == RunStatus::Baseline).then(|| "b".into()),
             previous_checksum: None,
             runner: None,
+            progress: None,
         }
     }
 

@@ -87,7 +87,7 @@ pub fn render(report: &StatusReport, format: &str, database: &str) -> String {
                 .rows
                 .iter()
                 .map(|r| {
-                    serde_json::json!({
+                    let mut v = serde_json::json!({
                         "version": r.version,
                         "kind": r.kind.map(|k| k.as_str()),
                         "dialect": r.dialect,
@@ -96,7 +96,16 @@ pub fn render(report: &StatusReport, format: &str, database: &str) -> String {
                         "duration_ms": r.duration_ms,
                         "status": r.state.as_str(),
                         "detail": r.detail,
-                    })
+                    });
+                    // Only attempts run statement by statement (MySQL) have per-statement progress.
+                    if let Some(p) = &r.progress {
+                        v["statements"] = serde_json::json!({
+                            "count": p.count,
+                            "done": p.done,
+                            "failed": p.failed,
+                        });
+                    }
+                    v
                 })
                 .collect();
             let v = serde_json::json!({
@@ -226,6 +235,7 @@ mod tests {
                     duration_ms: Some(12),
                     state: VersionState::Applied,
                     detail: None,
+                    progress: None,
                 },
                 StatusRow {
                     version: "b".into(),
@@ -236,6 +246,7 @@ mod tests {
                     duration_ms: None,
                     state: VersionState::Failed,
                     detail: Some("syntax error, at \"x|y\"".into()),
+                    progress: None,
                 },
             ],
             problem: None,
