@@ -1134,6 +1134,53 @@ mod tests {
     }
 
     #[test]
+    fn mysql_and_mariadb_urls_are_redacted_and_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project(dir.path());
+        for scheme in ["mysql", "mariadb", "MySQL"] {
+            let url = format!(
+                "{scheme}://app:My%23Secret9@db.internal:3307/shop?connect_timeout=5&ssl-mode=required"
+            );
+            let t = resolve_connection_with_env(&p, Some(&url), None, &no_env).unwrap();
+            assert_eq!(t.driver(), Driver::Mysql, "{scheme}");
+            assert_eq!(t.connect_timeout(), Some(Duration::from_secs(5)));
+            for shown in [t.redacted().to_string(), t.to_string(), format!("{t:?}")] {
+                assert!(!shown.contains("Secret9"), "{shown}");
+                assert!(shown.contains("app@db.internal:3307/shop?ssl-mode=required"), "{shown}");
+            }
+            assert!(!t.sanitize("denied for My#Secret9").contains("Secret9"));
+            let o = t.mysql_options().unwrap();
+            assert_eq!((o.get_host(), o.get_port(), o.get_database()), ("db.internal", 3307, Some("shop")));
+        }
+        let t = resolve_connection_with_env(&p, Some("mysql://root@h/d"), None, &no_env).unwrap();
+        assert_eq!(t.connect_timeout(), Some(DEFAULT_CONNECT_TIMEOUT));
+        let e =
+            resolve_connection_with_env(&p, Some("mysql://u:Hidden123@h/d?connect_timeout=x"), None, &no_env)
+                .unwrap_err();
+        assert!(e.to_string().contains("connect_timeout=x") && !e.to_string().contains("Hidden123"), "{e}");
+        let e = resolve_connection_with_env(&p, Some("mysql://u:Hidden123@h:99999/d"), None, &no_env)
+            .unwrap_err();
+        assert!(!e.to_string().contains("Hidden123"), "{e}");
+    }
+
+    #[test]
+    fn mode_naming_mysql_says_to_use_a_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project(dir.path());
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::write(
+            dir.path().join("config/development.yaml"),
+            "database:\n  dialect: mysql\n  host: h\n  name: n\n  user: u\n",
+        )
+        .unwrap();
+        let e = resolve_connection_with_env(&p, None, Some("development"), &no_env).unwrap_err();
+        assert!(
+            e.to_string().contains("development.yaml") && e.to_string().contains("--database-url mysql://"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn percent_decoding() {
         assert_eq!(percent_decode("a%40b%2Fc").unwrap(), "a@b/c");
         assert_eq!(percent_decode("plain").unwrap(), "plain");

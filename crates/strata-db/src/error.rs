@@ -44,8 +44,8 @@ pub enum DbError {
     Io { path: PathBuf, message: String },
     #[error("{path}: {message}")]
     MalformedFile { path: PathBuf, message: String },
-    #[error("{}", lock_timeout_message(.waited, .holders))]
-    LockTimeout { waited: Duration, holders: Vec<i64> },
+    #[error("{}", lock_timeout_message(.waited, .holders, *.driver))]
+    LockTimeout { waited: Duration, holders: Vec<i64>, driver: crate::Driver },
     #[error(
         "could not take the SQLite run lock within {}: {holder} is applying migrations to this database; \
          retry or raise --lock-timeout",
@@ -122,23 +122,25 @@ fn human_duration(d: &Duration) -> String {
     }
 }
 
-fn lock_timeout_message(waited: &Duration, holders: &[i64]) -> String {
+fn lock_timeout_message(waited: &Duration, holders: &[i64], driver: crate::Driver) -> String {
     let secs = human_duration(waited);
-    if holders.is_empty() {
-        format!(
+    let Some(first) = holders.first() else {
+        return format!(
             "could not take the migration lock within {secs}: another migration run holds it \
              (it was released or its holder is not visible to this user); retry or raise --lock-timeout"
-        )
-    } else {
-        let pids: Vec<String> = holders.iter().map(|p| p.to_string()).collect();
-        format!(
-            "could not take the migration lock within {secs}: it is held by backend pid {}. \
-             If that run is stuck, `SELECT pg_terminate_backend({})` releases it (the lock dies \
-             with its session); otherwise retry or raise --lock-timeout",
-            pids.join(", "),
-            pids[0]
-        )
-    }
+        );
+    };
+    let ids: Vec<String> = holders.iter().map(|p| p.to_string()).collect();
+    let (holder, end) = match driver {
+        crate::Driver::Mysql => ("connection id", format!("`KILL {first}`")),
+        _ => ("backend pid", format!("`SELECT pg_terminate_backend({first})`")),
+    };
+    format!(
+        "could not take the migration lock within {secs}: it is held by {holder} {}. \
+         If that run is stuck, {end} releases it (the lock dies with its session); otherwise retry or \
+         raise --lock-timeout",
+        ids.join(", ")
+    )
 }
 
 /// An apply that stopped part-way: the error plus everything that was applied before it
@@ -177,10 +179,15 @@ mod tests {
 
     #[test]
     fn lock_timeouts_below_a_second_are_not_zero() {
-        let e = DbError::LockTimeout { waited: Duration::from_millis(300), holders: vec![] };
+        let pg = crate::Driver::Postgres;
+        let e = DbError::LockTimeout { waited: Duration::from_millis(300), holders: vec![], driver: pg };
         assert!(e.to_string().contains("within 300ms"), "{e}");
-        let e = DbError::LockTimeout { waited: Duration::from_millis(1500), holders: vec![7] };
+        let e = DbError::LockTimeout { waited: Duration::from_millis(1500), holders: vec![7], driver: pg };
         assert!(e.to_string().contains("within 1.5s") && e.to_string().contains("pid 7"), "{e}");
+        assert!(e.to_string().contains("pg_terminate_backend(7)"), "{e}");
+        let my = crate::Driver::Mysql;
+        let e = DbError::LockTimeout { waited: Duration::from_secs(2), holders: vec![42], driver: my };
+        assert!(e.to_string().contains("connection id 42") && e.to_string().contains("`KILL 42`"), "{e}");
         assert_eq!(human_duration(&Duration::from_secs(60)), "60s");
     }
 }

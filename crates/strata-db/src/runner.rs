@@ -479,127 +479,164 @@ pub(crate) async fn run_locked(
     observer: &mut dyn FnMut(&ApplyEvent),
     report: &mut ApplyReport,
 ) -> Result<(), DbError> {
-    let (project, target, disk, repair) = (run.project, run.target, run.disk, run.repair);
-    let module = project.module_name.as_str();
+    let (target, module) = (run.target, run.project.module_name.as_str());
     prepare_history(conn, target, module).await?;
 
     let mut state = read_state_on(conn, target, module).await?;
     report.installed_before = state.version.clone();
-
-    if let Some(r) = repair {
-        loop {
-            match plan_repair(r, &state) {
-                None => {
-                    observer(&ApplyEvent::RepairAlreadyApplied { version: &r.version });
-                    report.repair_skipped = Some(r.version.clone());
-                    break;
-                }
-                Some(step) => {
-                    let expect = Expect {
-                        module: REPAIR_MODULE.to_string(),
-                        version: state.repair_version.clone(),
-                        accept_changed: false,
-                    };
-                    match run_step(conn, target, module, &step, &expect, observer).await {
-                        Ok(_) => {
-                            report.repair_applied = Some(step.version.clone());
-                            state = read_state_on(conn, target, module).await?;
-                            break;
-                        }
-                        Err(DbError::Raced { .. }) => state = read_state_on(conn, target, module).await?,
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-        }
+    if let Some(r) = run.repair {
+        state = apply_repair(conn, run, r, state, observer, report).await?;
     }
-
     if let Some(skip) = run.skip {
-        let error = plan::check_skip(module, &state, disk, &skip.version)?;
+        let error = plan::check_skip(module, &state, run.disk, &skip.version)?;
         record_skip(conn, target, module, &state, skip).await?;
         observer(&ApplyEvent::Skipped { version: &skip.version, reason: &skip.reason, error: &error });
         report.skipped = Some(skip.version.clone());
         state = read_state_on(conn, target, module).await?;
     }
-
-    'plan: loop {
-        let p = plan::plan(module, &state, disk, &plan_opts)?;
+    loop {
+        let p = plan::plan(module, &state, run.disk, &plan_opts)?;
         observer(&ApplyEvent::Planned { plan: &p });
-        for a in &p.accept {
-            let now = crate::timefmt::now_utc();
-            let row = NewRow {
-                module: module.to_string(),
-                version: a.version.clone(),
-                kind: a.kind,
-                checksum: a.new.clone(),
-                status: RunStatus::Accepted,
-                started_at: now.clone(),
-                finished_at: Some(now),
-                duration_ms: Some(0),
-                error: None,
-                covered_by: None,
-                previous_checksum: a.recorded.clone(),
-                runner: Some(crate::runlock::this_runner()),
-                statement_count: None,
-            };
-            conn.insert_history(&row)
-                .await
-                .map_err(|e| target.sql_error("recording the accepted checksum", &e))?;
-            observer(&ApplyEvent::Accepted {
-                version: &a.version,
-                kind: a.kind,
-                recorded: a.recorded.as_deref(),
-                new: a.new.as_deref(),
-            });
-            report.accepted.push(a.version.clone());
-        }
+        record_accepted(conn, target, module, &p, observer, report).await?;
         plan_opts.accept_modified.clear();
-        let mut expected = state.version.clone();
-        for step in &p.steps {
-            let expect = Expect {
-                module: module.to_string(),
-                version: expected.clone(),
-                accept_changed: run.accept_modified.contains(&step.version),
-            };
-            match run_step(conn, target, module, step, &expect, observer).await {
-                Ok(duration) => {
-                    report.applied.push(AppliedStep {
-                        version: step.version.clone(),
-                        kind: step.kind,
-                        duration,
-                    });
-                    if step.rerun {
-                        // A re-plan after a race must not run it a second time.
-                        plan_opts.rerun.retain(|v| v != &step.version);
-                    } else if !step.out_of_order {
-                        expected = Some(step.version.clone());
-                    }
-                }
-                Err(DbError::Raced { .. }) => {
-                    state = read_state_on(conn, target, module).await?;
-                    continue 'plan;
-                }
-                Err(e @ DbError::CommittedThenFailed { .. }) => {
-                    // The migration itself committed: the report must say so.
-                    report.applied.push(AppliedStep {
-                        version: step.version.clone(),
-                        kind: step.kind,
-                        duration: Duration::ZERO,
-                    });
-                    return Err(e);
-                }
-                Err(e) => return Err(e),
-            }
+        match run_plan_steps(conn, run, &p, &state, &mut plan_opts, observer, report).await? {
+            PlanOutcome::Raced => state = read_state_on(conn, target, module).await?,
+            PlanOutcome::Done => break,
         }
-        report.installed_after = p.target.clone().or(state.version.clone());
-        if let Some(after) = &report.installed_after {
-            // Keep the report honest if a file recorded a different version than its directory.
-            let actual = conn.module_version(module).await.ok().flatten();
-            if actual.is_some() && actual.as_ref() != Some(after) {
-                report.installed_after = actual;
+    }
+    report.installed_after = plan_target(conn, module, report).await;
+    Ok(())
+}
+
+/// The repair migration first (once): re-planned if another run moved the repair version.
+async fn apply_repair(
+    conn: &mut Conn,
+    run: &Run<'_>,
+    repair: &crate::RepairFile,
+    mut state: InstalledState,
+    observer: &mut dyn FnMut(&ApplyEvent),
+    report: &mut ApplyReport,
+) -> Result<InstalledState, DbError> {
+    let (target, module) = (run.target, run.project.module_name.as_str());
+    loop {
+        let Some(step) = plan_repair(repair, &state) else {
+            observer(&ApplyEvent::RepairAlreadyApplied { version: &repair.version });
+            report.repair_skipped = Some(repair.version.clone());
+            return Ok(state);
+        };
+        let expect = Expect {
+            module: REPAIR_MODULE.to_string(),
+            version: state.repair_version.clone(),
+            accept_changed: false,
+        };
+        match run_step(conn, target, module, &step, &expect, observer).await {
+            Ok(_) => {
+                report.repair_applied = Some(step.version.clone());
+                return read_state_on(conn, target, module).await;
             }
+            Err(DbError::Raced { .. }) => state = read_state_on(conn, target, module).await?,
+            Err(e) => return Err(e),
         }
-        return Ok(());
+    }
+}
+
+/// Records an `accepted` row for every edited file the plan accepts (`--accept-modified`).
+async fn record_accepted(
+    conn: &mut Conn,
+    target: &ConnectionTarget,
+    module: &str,
+    p: &Plan,
+    observer: &mut dyn FnMut(&ApplyEvent),
+    report: &mut ApplyReport,
+) -> Result<(), DbError> {
+    for a in &p.accept {
+        let now = crate::timefmt::now_utc();
+        let row = NewRow {
+            module: module.to_string(),
+            version: a.version.clone(),
+            kind: a.kind,
+            checksum: a.new.clone(),
+            status: RunStatus::Accepted,
+            started_at: now.clone(),
+            finished_at: Some(now),
+            duration_ms: Some(0),
+            error: None,
+            covered_by: None,
+            previous_checksum: a.recorded.clone(),
+            runner: Some(crate::runlock::this_runner()),
+            statement_count: None,
+        };
+        conn.insert_history(&row)
+            .await
+            .map_err(|e| target.sql_error("recording the accepted checksum", &e))?;
+        observer(&ApplyEvent::Accepted {
+            version: &a.version,
+            kind: a.kind,
+            recorded: a.recorded.as_deref(),
+            new: a.new.as_deref(),
+        });
+        report.accepted.push(a.version.clone());
+    }
+    Ok(())
+}
+
+/// Whether a plan ran to its end or must be made again (another run moved the version).
+enum PlanOutcome {
+    Done,
+    Raced,
+}
+
+/// Runs the plan's steps in order, each through [`run_step`].
+async fn run_plan_steps(
+    conn: &mut Conn,
+    run: &Run<'_>,
+    p: &Plan,
+    state: &InstalledState,
+    plan_opts: &mut PlanOptions,
+    observer: &mut dyn FnMut(&ApplyEvent),
+    report: &mut ApplyReport,
+) -> Result<PlanOutcome, DbError> {
+    let (target, module) = (run.target, run.project.module_name.as_str());
+    let mut expected = state.version.clone();
+    for step in &p.steps {
+        let expect = Expect {
+            module: module.to_string(),
+            version: expected.clone(),
+            accept_changed: run.accept_modified.contains(&step.version),
+        };
+        match run_step(conn, target, module, step, &expect, observer).await {
+            Ok(duration) => {
+                report.applied.push(AppliedStep { version: step.version.clone(), kind: step.kind, duration });
+                if step.rerun {
+                    // A re-plan after a race must not run it a second time.
+                    plan_opts.rerun.retain(|v| v != &step.version);
+                } else if !step.out_of_order {
+                    expected = Some(step.version.clone());
+                }
+            }
+            Err(DbError::Raced { .. }) => return Ok(PlanOutcome::Raced),
+            Err(e @ DbError::CommittedThenFailed { .. }) => {
+                // The migration itself committed: the report must say so.
+                let applied =
+                    AppliedStep { version: step.version.clone(), kind: step.kind, duration: Duration::ZERO };
+                report.applied.push(applied);
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    report.installed_after = p.target.clone().or(state.version.clone());
+    Ok(PlanOutcome::Done)
+}
+
+/// The version the run ended at: the plan's target, unless the database says otherwise (a file
+/// that recorded a different version than its directory).
+async fn plan_target(conn: &mut Conn, module: &str, report: &ApplyReport) -> Option<String> {
+    let after = report.installed_after.clone()?;
+    let actual = conn.module_version(module).await.ok().flatten();
+    match actual {
+        Some(actual) if actual != after => Some(actual),
+        _ => Some(after),
     }
 }
 

@@ -118,6 +118,25 @@ async fn retry_failed_resumes_too() {
 }
 
 #[tokio::test]
+async fn dry_run_and_skip_failed_work_on_a_partly_applied_version() {
+    let env = at_v1("my_skip").await;
+    break_statement_3(&env);
+    env.apply(to(V2)).await.unwrap_err();
+    let before = env.snapshot().await;
+
+    let dry = env.apply_ok(ApplyOptions { dry_run: true, ..Default::default() }).await;
+    assert_eq!(dry.planned.iter().map(|s| s.version.as_str()).collect::<Vec<_>>(), [V2, V3]);
+    assert_eq!(env.snapshot().await, before, "a dry run changes nothing");
+
+    let skip = strata_db::SkipRequest { version: V2.into(), reason: "statement 3 done by hand".into() };
+    let report = env.apply_ok(ApplyOptions { skip_failed: Some(skip), ..Default::default() }).await;
+    assert_eq!(report.skipped.as_deref(), Some(V2));
+    assert_eq!(report.applied.iter().map(|s| s.version.as_str()).collect::<Vec<_>>(), [V3]);
+    assert_eq!(env.installed().await.as_deref(), Some(V3));
+    assert_eq!(markers(&env).await, ["v2 statement 2"], "the skipped version's statements did not run");
+}
+
+#[tokio::test]
 async fn whole_chain_then_nothing_pending() {
     let env = at_v1("my_chain").await;
     let report = env.apply_ok(ApplyOptions::default()).await;
@@ -224,7 +243,7 @@ fn slow_statement_3(env: &Env) {
 /// The server connection id of the session running `SLEEP`, once it does.
 async fn sleeping_connection(env: &Env) -> String {
     let sql =
-        "SELECT CAST(id AS CHAR) FROM information_schema.processlist WHERE info LIKE 'SELECT SLEEP(3)%'";
+        "SELECT CAST(id AS CHAR) FROM information_schema.processlist WHERE db = DATABASE() AND info LIKE 'SELECT SLEEP(3)%'";
     let t0 = Instant::now();
     loop {
         if let Some(id) = env.rows(sql).await.into_iter().next() {

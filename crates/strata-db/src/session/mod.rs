@@ -351,7 +351,7 @@ async fn poll_lock(
         let waited = start.elapsed();
         if waited >= timeout {
             let holders = session.lock_holders().await.unwrap_or_default();
-            return Err(DbError::LockTimeout { waited: timeout, holders });
+            return Err(DbError::LockTimeout { waited: timeout, holders, driver: session.driver() });
         }
         if !announced {
             let holders = session.lock_holders().await.unwrap_or_default();
