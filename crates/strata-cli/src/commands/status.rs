@@ -263,6 +263,29 @@ mod tests {
     }
 
     #[test]
+    fn partly_applied_mysql_version_says_which_statements_ran() {
+        let mut r = report();
+        let detail = "2 of 5 statements done, statement 3 failed: no such table (line 12: `INSERT INTO t`)";
+        for row in &mut r.rows {
+            row.dialect = "mysql".into();
+        }
+        r.rows[1].detail = Some(detail.into());
+        r.rows[1].progress = Some(strata_db::Progress {
+            count: 5,
+            done: 2,
+            checksums: vec!["a".into(), "b".into()],
+            failed: Some(3),
+        });
+        let t = render(&r, "table", "mysql://u@h/d");
+        assert!(t.contains("| mysql ") && t.contains(&format!("b: {detail}")), "{t}");
+        let j: serde_json::Value = serde_json::from_str(&render(&r, "json", "db")).unwrap();
+        assert_eq!(j["versions"][1]["dialect"], "mysql");
+        assert_eq!(j["versions"][1]["detail"], detail);
+        assert_eq!(j["versions"][1]["statements"], serde_json::json!({"count": 5, "done": 2, "failed": 3}));
+        assert!(j["versions"][0].get("statements").is_none(), "only partly applied rows carry a count");
+    }
+
+    #[test]
     fn machine_formats() {
         let j: serde_json::Value = serde_json::from_str(&render(&report(), "json", "db")).unwrap();
         assert_eq!(j["versions"][1]["status"], "failed");
