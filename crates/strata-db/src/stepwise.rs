@@ -90,6 +90,19 @@ pub(crate) async fn run_stepwise(
             observer(&ApplyEvent::StepFailed { step, duration: t0.elapsed(), error: &shown });
             Err(error)
         }
+        // Another run moved the installed version (only a run ignoring the lock can): this
+        // attempt's committed statements stay recorded as failed progress, so the re-plan resumes
+        // after them instead of deleting the row as a transactional step would.
+        Err(Failure::Step(StepErr::Raced(found))) => {
+            let error = format!("the installed version changed to {found} while applying; stopped");
+            let ms = t0.elapsed().as_millis() as i64;
+            let _ = conn.finish_history(attempt.id, RunStatus::Failed, ms, Some(&error)).await;
+            Err(DbError::Raced {
+                module: expect.module.clone(),
+                expected: expect.version.clone().unwrap_or_else(|| "nothing".into()),
+                found,
+            })
+        }
         Err(Failure::Step(err)) => {
             fail(conn, target, module, step, expect, &attempt, t0, err, observer).await
         }

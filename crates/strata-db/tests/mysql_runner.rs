@@ -137,6 +137,31 @@ async fn dry_run_and_skip_failed_work_on_a_partly_applied_version() {
 }
 
 #[tokio::test]
+async fn a_version_moved_mid_migration_keeps_the_committed_progress() {
+    let env = at_v1("my_raced").await;
+    // Statement 3 plays a run that ignores the lock and moves the installed version.
+    let good = env.read(V2_FILE);
+    env.write(
+        V2_FILE,
+        &good.replace(
+            "INSERT INTO `run_log` (`step`) VALUES ('v2 statement 3; with a semicolon')",
+            &format!(
+                "UPDATE `{}` SET `version` = '{V3}' WHERE `module` = 'shop'",
+                strata_db::MYSQL_VERSION_TABLE
+            ),
+        ),
+    );
+    env.apply(to(V2)).await.unwrap_err();
+    let rows = env
+        .rows(&format!(
+            "SELECT CONCAT(status, ' ', statements_done, ' ', error) FROM strata_migration_history WHERE version = '{V2}'"
+        ))
+        .await;
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert!(rows[0].starts_with("failed 3 the installed version changed to"), "{rows:?}");
+}
+
+#[tokio::test]
 async fn whole_chain_then_nothing_pending() {
     let env = at_v1("my_chain").await;
     let report = env.apply_ok(ApplyOptions::default()).await;
