@@ -504,7 +504,11 @@ mod tests {
             stale.starts_with("2 of 5 statements done, stale: ") && stale.contains("resumes after them"),
             "{stale}"
         );
-        assert_eq!((&r.rows[0].detail, &r.rows[0].progress), (&None, &None), "a finished attempt needs no count");
+        assert_eq!(
+            (&r.rows[0].detail, &r.rows[0].progress),
+            (&None, &None),
+            "a finished attempt needs no count"
+        );
     }
 
     #[test]
