@@ -385,8 +385,7 @@ fn golden_project(case: &Path, project: &Path) -> Vec<String> {
         let registry = std::fs::read_to_string(step.join("migration_registry.txt")).unwrap();
         let version = registry
             .lines()
-            .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
-            .last()
+            .rfind(|l| !l.starts_with('#') && !l.trim().is_empty())
             .unwrap()
             .trim()
             .to_string();
