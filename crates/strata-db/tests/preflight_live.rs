@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use sqlx::Connection;
 use strata_db::preflight::{preflight, preflight_mysql, Check, Finding, PreflightOptions, Verdict};
-use strata_db::{ConnectionTarget, Dialect, Project};
+use strata_db::{ConnectionTarget, Driver, Project};
 use strata_schema::{
     ColumnDefinition, ColumnMigration, ColumnType, DatabaseMigration, ForeignKeyDefinition, IndexDefinition,
     IndexElement, MigrationAction, TableMigration,
@@ -158,7 +158,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 /// A PostgreSQL or SQLite target for `url` (through the ordinary connection resolution).
-fn target(dialect: Dialect, url: &str) -> (tempfile::TempDir, ConnectionTarget) {
+fn target(dialect: Driver, url: &str) -> (tempfile::TempDir, ConnectionTarget) {
     let dir = tempfile::tempdir().unwrap();
     let project = Project::with_defaults(dir.path(), "shop", dialect);
     let target = strata_db::resolve_connection(&project, Some(url), None).unwrap();
@@ -175,7 +175,7 @@ fn findings_on(dialect: &str, seed: &str, options: &PreflightOptions) -> Vec<Fin
             rt.block_on(async {
                 let mut c = sqlx::PgConnection::connect(&db.url).await.unwrap();
                 sqlx::raw_sql(&sql).execute(&mut c).await.unwrap();
-                let (_dir, target) = target(Dialect::Postgres, &db.url);
+                let (_dir, target) = target(Driver::Postgres, &db.url);
                 preflight(&target, &migration(), None, options).await.unwrap()
             })
         }
@@ -185,7 +185,7 @@ fn findings_on(dialect: &str, seed: &str, options: &PreflightOptions) -> Vec<Fin
                 let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
                 sqlx::raw_sql(&sql).execute(&mut c).await.unwrap();
                 c.close().await.unwrap();
-                let (_dir, target) = target(Dialect::Sqlite, &format!("sqlite:{}", db.path.display()));
+                let (_dir, target) = target(Driver::Sqlite, &format!("sqlite:{}", db.path.display()));
                 preflight(&target, &migration(), None, options).await.unwrap()
             })
         }
@@ -303,7 +303,7 @@ fn postgres_a_locked_table_gives_unknown_not_a_hang() {
         let mut holder = sqlx::PgConnection::connect(&db.url).await.unwrap();
         sqlx::raw_sql(&format!("{SCHEMA}\n{DIRTY}")).execute(&mut holder).await.unwrap();
         sqlx::raw_sql("BEGIN; LOCK TABLE post IN ACCESS EXCLUSIVE MODE").execute(&mut holder).await.unwrap();
-        let (_dir, target) = target(Dialect::Postgres, &db.url);
+        let (_dir, target) = target(Driver::Postgres, &db.url);
         let options = PreflightOptions { timeout: Duration::from_millis(200), ..PreflightOptions::default() };
         let found = preflight(&target, &migration(), None, &options).await.unwrap();
         sqlx::raw_sql("ROLLBACK").execute(&mut holder).await.unwrap();
@@ -356,7 +356,7 @@ fn sqlite_a_query_that_never_ends_is_interrupted() {
                        SELECT x FROM n WHERE x < 0";
         sqlx::raw_sql(endless).execute(&mut c).await.unwrap();
         c.close().await.unwrap();
-        let (_dir, target) = target(Dialect::Sqlite, &format!("sqlite:{}", db.path.display()));
+        let (_dir, target) = target(Driver::Sqlite, &format!("sqlite:{}", db.path.display()));
         let m = DatabaseMigration {
             actions: vec![MigrationAction::DeleteTable("gone".into())],
             ..DatabaseMigration::new()
@@ -380,7 +380,7 @@ fn a_query_that_fails_gives_unknown_with_the_reason() {
         let mut c = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
         sqlx::raw_sql("CREATE TABLE other (id integer)").execute(&mut c).await.unwrap();
         c.close().await.unwrap();
-        let (_dir, target) = target(Dialect::Sqlite, &format!("sqlite:{}", db.path.display()));
+        let (_dir, target) = target(Driver::Sqlite, &format!("sqlite:{}", db.path.display()));
         let m = DatabaseMigration {
             actions: vec![MigrationAction::DeleteTable("gone".into())],
             ..DatabaseMigration::new()
@@ -402,7 +402,7 @@ fn a_query_that_fails_gives_unknown_with_the_reason() {
 fn an_unreachable_database_is_an_error_without_the_password() {
     let port = strata_testdb::silent_tcp_server();
     let url = format!("postgres://app:hunter2@127.0.0.1:{port}/shop?connect_timeout=1");
-    let (_dir, target) = target(Dialect::Postgres, &url);
+    let (_dir, target) = target(Driver::Postgres, &url);
     let err =
         runtime().block_on(preflight(&target, &migration(), None, &PreflightOptions::default())).unwrap_err();
     let text = err.to_string();
@@ -413,7 +413,7 @@ fn an_unreachable_database_is_an_error_without_the_password() {
 /// A migration with nothing to look at opens no connection (a bad URL is never touched).
 #[test]
 fn nothing_risky_opens_no_connection() {
-    let (_dir, target) = target(Dialect::Postgres, "postgres://nobody@127.0.0.1:1/none");
+    let (_dir, target) = target(Driver::Postgres, "postgres://nobody@127.0.0.1:1/none");
     let mut post = TableMigration::new("post", "public");
     post.add_columns = vec![column("subtitle", true)];
     let m =
@@ -485,7 +485,7 @@ fn mariadb_will_fail_means_the_statement_fails() {
 #[test]
 fn a_missing_sqlite_file_is_an_error_and_is_not_created() {
     let db = SqliteScratch::new("preflight_absent");
-    let (_dir, target) = target(Dialect::Sqlite, &format!("sqlite:{}", db.path.display()));
+    let (_dir, target) = target(Driver::Sqlite, &format!("sqlite:{}", db.path.display()));
     let err =
         runtime().block_on(preflight(&target, &migration(), None, &PreflightOptions::default())).unwrap_err();
     assert!(err.to_string().contains("the file does not exist"), "{err}");

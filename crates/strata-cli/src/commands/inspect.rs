@@ -36,11 +36,12 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     match args.format.as_str() {
         "sql" => {
             let definition = without_runner_history(&live.definition);
-            let sql = match target.dialect() {
-                strata_db::Dialect::Postgres => definition_sql(&Postgres, &definition).map(|sql| {
+            let sql = match target.driver() {
+                strata_db::Driver::Postgres => definition_sql(&Postgres, &definition).map(|sql| {
                     with_types(sql, &strata_introspect::postgres::type_definitions_sql(&live.warnings))
                 }),
-                strata_db::Dialect::Sqlite => definition_sql(&Sqlite, &definition),
+                strata_db::Driver::Sqlite => definition_sql(&Sqlite, &definition),
+                strata_db::Driver::Mysql => anyhow::bail!("inspect is not supported on MySQL/MariaDB yet"),
             }
             .map_err(|e| anyhow::anyhow!("the live schema cannot be written as SQL: {e}"))?;
             print!("{sql}");

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use strata_db::{ConnectionTarget, Dialect, Project};
+use strata_db::{ConnectionTarget, Driver, Project};
 use strata_introspect::{comparable_live, IntrospectOptions, Introspection};
 use strata_project::{MigrationsDir, ProjectConfig};
 use strata_schema::DatabaseDefinition;
@@ -37,7 +37,7 @@ impl ConnectTimeout {
 /// directory is not a project (`inspect --database-url` works anywhere).
 pub fn project_or_default(dir: &Path) -> Project {
     crate::commands::apply::load_project(dir)
-        .unwrap_or_else(|_| Project::with_defaults(dir, "", Dialect::Postgres))
+        .unwrap_or_else(|_| Project::with_defaults(dir, "", Driver::Postgres))
 }
 
 /// Connects to `target` and introspects it (SQLite files are opened read-only). Errors never
@@ -48,15 +48,18 @@ pub fn introspect_target(
 ) -> anyhow::Result<Introspection> {
     let rt = crate::commands::apply::runtime()?;
     rt.block_on(async {
-        let result = match target.dialect() {
-            Dialect::Postgres => {
+        let result = match target.driver() {
+            Driver::Postgres => {
                 let mut conn = target.connect_postgres("strata-introspect").await?;
                 strata_introspect::introspect_postgres(&mut conn, opts).await
             }
-            Dialect::Sqlite => {
+            Driver::Sqlite => {
                 let mut conn = target.connect_sqlite_with(Duration::from_secs(5), true).await?;
                 strata_introspect::introspect_sqlite(&mut conn, opts).await
             }
+            Driver::Mysql => anyhow::bail!(
+                "reading the schema of a MySQL/MariaDB database is not in this build; apply and status work on it"
+            ),
         };
         result.map_err(|e| anyhow::anyhow!("{}", target.sanitize(&e.to_string())))
     })

@@ -10,7 +10,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use strata_db::Dialect;
+use strata_db::Driver;
 use strata_introspect::repair::{
     removed_modules, repair_guards, repair_source, versions_mismatch, RepairNote,
 };
@@ -145,9 +145,10 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         installed_modules: &installed,
         removed_modules: &removed,
     };
-    let sql = match target.dialect() {
-        Dialect::Postgres => pin_search_path(&migration_sql(&Postgres, &input)?, &args.schema),
-        Dialect::Sqlite => migration_sql(&Sqlite, &input)?,
+    let sql = match target.driver() {
+        Driver::Postgres => pin_search_path(&migration_sql(&Postgres, &input)?, &args.schema),
+        Driver::Sqlite => migration_sql(&Sqlite, &input)?,
+        Driver::Mysql => anyhow::bail!("repair migrations are not supported on MySQL/MariaDB yet"),
     };
     // Bind the file to the database it was computed from (see strata_introspect::fingerprint).
     let fp = strata_introspect::fingerprint::fingerprint(&live);

@@ -21,7 +21,7 @@ use std::time::Duration;
 use serde::Serialize;
 use strata_schema::{DatabaseDefinition, DatabaseMigration};
 
-use crate::{quote_ident, ConnectionTarget, DbError, Dialect};
+use crate::{ConnectionTarget, DbError, Driver};
 use probe::{Probe, ProbeKind};
 pub use report::{format_findings, human_count, human_size};
 use session::{ProbeError, Session};
@@ -101,21 +101,12 @@ impl Default for PreflightOptions {
     }
 }
 
-/// The dialect family whose SQL the queries are written in (MySQL is not yet a project
-/// [`Dialect`]: its connection arrives separately).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Flavor {
-    Postgres,
-    Sqlite,
-    MySql,
-}
-
 /// True when a finding says the migration will fail on the live data.
 pub fn blocks(findings: &[Finding]) -> bool {
     findings.iter().any(|f| f.verdict == Verdict::WillFail)
 }
 
-/// Checks `migration` against the PostgreSQL or SQLite database `target` (which is at the
+/// Checks `migration` against the database `target` (which is at the
 /// version the migration starts from). `source` is that version's definition when known; it
 /// sharpens the rewrite check. Only a failure to connect is an error.
 pub async fn preflight(
@@ -124,19 +115,19 @@ pub async fn preflight(
     source: Option<&DatabaseDefinition>,
     options: &PreflightOptions,
 ) -> Result<Vec<Finding>, DbError> {
-    let flavor = match target.dialect() {
-        Dialect::Postgres => Flavor::Postgres,
-        Dialect::Sqlite => Flavor::Sqlite,
-    };
-    let probes = probe::probes(migration, source, flavor);
+    let driver = target.driver();
+    let probes = probe::probes(migration, source, driver);
     if probes.iter().all(|p| matches!(p.kind, ProbeKind::Decided { .. })) {
         return Ok(answer_without_queries(&probes));
     }
-    let session = match flavor {
-        Flavor::Sqlite => Session::sqlite(target, options.timeout).await?,
-        _ => Session::postgres(target, options.timeout).await?,
-    };
-    Ok(run(session, flavor, &probes, options).await)
+    match driver {
+        Driver::Postgres => Ok(run(Session::postgres(target, options.timeout).await?, driver, &probes, options).await),
+        Driver::Sqlite => Ok(run(Session::sqlite(target, options.timeout).await?, driver, &probes, options).await),
+        Driver::Mysql => {
+            let mut conn = target.connect_mysql().await?;
+            preflight_mysql(&mut conn, migration, source, options).await
+        }
+    }
 }
 
 /// [`preflight`] over a MySQL/MariaDB connection the caller opened. The session is made
@@ -147,12 +138,12 @@ pub async fn preflight_mysql(
     source: Option<&DatabaseDefinition>,
     options: &PreflightOptions,
 ) -> Result<Vec<Finding>, DbError> {
-    let probes = probe::probes(migration, source, Flavor::MySql);
+    let probes = probe::probes(migration, source, Driver::Mysql);
     if probes.iter().all(|p| matches!(p.kind, ProbeKind::Decided { .. })) {
         return Ok(answer_without_queries(&probes));
     }
     let session = Session::mysql(conn, options.timeout).await?;
-    Ok(run(session, Flavor::MySql, &probes, options).await)
+    Ok(run(session, Driver::Mysql, &probes, options).await)
 }
 
 fn answer_without_queries(probes: &[Probe]) -> Vec<Finding> {
@@ -162,24 +153,24 @@ fn answer_without_queries(probes: &[Probe]) -> Vec<Finding> {
 /// Asks every probe in order on one session, then closes it.
 async fn run(
     mut session: Session<'_>,
-    flavor: Flavor,
+    driver: Driver,
     probes: &[Probe],
     options: &PreflightOptions,
 ) -> Vec<Finding> {
     let mut findings = Vec::with_capacity(probes.len());
     for p in probes {
-        findings.push(ask(&mut session, flavor, p, options).await);
+        findings.push(ask(&mut session, driver, p, options).await);
     }
     session.finish().await;
     findings
 }
 
 /// One probe's finding: its count, and for a non-empty rewritten table its size.
-async fn ask(session: &mut Session<'_>, flavor: Flavor, p: &Probe, options: &PreflightOptions) -> Finding {
+async fn ask(session: &mut Session<'_>, driver: Driver, p: &Probe, options: &PreflightOptions) -> Finding {
     if let Some(decided) = report::decided(p) {
         return decided;
     }
-    let Some(count_sql) = sql::count_query(flavor, p, options.cap) else {
+    let Some(count_sql) = sql::count_query(driver, p, options.cap) else {
         return report::unknown(p, "preflight has no query for this change");
     };
     let count = match session.scalar(&count_sql, &[]).await {
@@ -188,20 +179,20 @@ async fn ask(session: &mut Session<'_>, flavor: Flavor, p: &Probe, options: &Pre
     };
     let mut answer = report::Answer { count, at_least: count >= options.cap, estimated: false, bytes: None };
     if p.kind == ProbeKind::Rewrite && count > 0 {
-        size_rewrite(session, flavor, p, &mut answer).await;
+        size_rewrite(session, driver, p, &mut answer).await;
     }
     report::answered(p, &answer)
 }
 
 /// Adds a rewritten table's size, and its estimated rows when the count stopped at the cap.
 /// Both only sharpen the message: a failure leaves them out.
-async fn size_rewrite(session: &mut Session<'_>, flavor: Flavor, p: &Probe, answer: &mut report::Answer) {
-    let (size_sql, binds) = sql::size_query(flavor, &p.schema, &p.table);
+async fn size_rewrite(session: &mut Session<'_>, driver: Driver, p: &Probe, answer: &mut report::Answer) {
+    let (size_sql, binds) = sql::size_query(driver, &p.schema, &p.table);
     answer.bytes = session.scalar(size_sql, &binds).await.ok().flatten().map(|b| b.max(0) as u64);
     if !answer.at_least {
         return;
     }
-    let Some((rows_sql, binds)) = sql::row_estimate_query(flavor, &p.schema, &p.table) else { return };
+    let Some((rows_sql, binds)) = sql::row_estimate_query(driver, &p.schema, &p.table) else { return };
     if let Ok(Some(estimate)) = session.scalar(rows_sql, &binds).await {
         if estimate > 0 && estimate as u64 > answer.count {
             *answer = report::Answer { count: estimate as u64, at_least: false, estimated: true, ..*answer };
@@ -232,27 +223,33 @@ pub async fn count_rows(
     if objects.is_empty() {
         return Ok(Vec::new());
     }
+    let driver = target.driver();
+    let quote = |name: &str| driver.dialect().quote_identifier(name);
     let sql: Vec<String> = objects
         .iter()
         .map(|(t, c)| match c {
-            Some(c) => {
-                format!("SELECT count(*) FROM {} WHERE {} IS NOT NULL", quote_ident(t), quote_ident(c))
-            }
-            None => format!("SELECT count(*) FROM {}", quote_ident(t)),
+            Some(c) => format!("SELECT count(*) FROM {} WHERE {} IS NOT NULL", quote(t), quote(c)),
+            None => format!("SELECT count(*) FROM {}", quote(t)),
         })
         .collect();
     let err =
         |i: usize, e: sqlx::Error| target.sql_error(format!("counting the rows of \"{}\"", objects[i].0), &e);
     let mut counts = Vec::with_capacity(sql.len());
-    match target.dialect() {
-        Dialect::Postgres => {
+    match driver {
+        Driver::Postgres => {
             let mut c = target.connect_postgres("strata preflight").await?;
             for (i, q) in sql.iter().enumerate() {
                 counts.push(sqlx::query_scalar::<_, i64>(q).fetch_one(&mut c).await.map_err(|e| err(i, e))?);
             }
         }
-        Dialect::Sqlite => {
+        Driver::Sqlite => {
             let mut c = target.connect_sqlite_with(Duration::from_secs(5), true).await?;
+            for (i, q) in sql.iter().enumerate() {
+                counts.push(sqlx::query_scalar::<_, i64>(q).fetch_one(&mut c).await.map_err(|e| err(i, e))?);
+            }
+        }
+        Driver::Mysql => {
+            let mut c = target.connect_mysql().await?;
             for (i, q) in sql.iter().enumerate() {
                 counts.push(sqlx::query_scalar::<_, i64>(q).fetch_one(&mut c).await.map_err(|e| err(i, e))?);
             }

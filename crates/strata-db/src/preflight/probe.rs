@@ -9,7 +9,7 @@ use strata_schema::{
 };
 use strata_sql::Dialect as _;
 
-use super::{Check, Flavor, Verdict};
+use super::{Check, Driver, Verdict};
 
 /// One question about the live data, about one object of one table.
 #[derive(Debug, Clone, PartialEq)]
@@ -57,7 +57,7 @@ pub(crate) enum ProbeKind {
 pub(crate) fn probes(
     migration: &DatabaseMigration,
     source: Option<&DatabaseDefinition>,
-    flavor: Flavor,
+    driver: Driver,
 ) -> Vec<Probe> {
     let created: BTreeSet<&str> = migration
         .actions
@@ -82,7 +82,7 @@ pub(crate) fn probes(
             }
             MigrationAction::AlterTable(change) => {
                 let before = source.and_then(|s| s.table(&change.name));
-                alter_probes(change, before, &created, flavor, &mut out);
+                alter_probes(change, before, &created, driver, &mut out);
             }
             MigrationAction::CreateTable(_) | MigrationAction::CreateTableIfNotExists(_) => {}
         }
@@ -95,7 +95,7 @@ fn alter_probes(
     change: &TableMigration,
     before: Option<&TableDefinition>,
     created: &BTreeSet<&str>,
-    flavor: Flavor,
+    driver: Driver,
     out: &mut Vec<Probe>,
 ) {
     let probe = |check, object: String, kind| Probe {
@@ -115,7 +115,7 @@ fn alter_probes(
         out.push(probe(Check::NotNull, dotted(&column), ProbeKind::Nulls { column }));
     }
     // MySQL fills a new NOT NULL column with its type's implicit default instead of failing.
-    if flavor != Flavor::MySql {
+    if driver != Driver::Mysql {
         for c in change.add_columns.iter().filter(|c| !c.is_nullable && c.column_default.is_none()) {
             let column = c.name.clone();
             out.push(probe(Check::NotNull, dotted(&column), ProbeKind::RowsForNewNotNull { column }));
@@ -127,7 +127,7 @@ fn alter_probes(
     for fk in &change.add_foreign_keys {
         out.push(probe(Check::ForeignKey, fk.constraint_name.clone(), foreign_key_kind(fk, change, created)));
     }
-    if rewrites(change, before, flavor) {
+    if rewrites(change, before, driver) {
         out.push(probe(Check::Rewrite, change.name.clone(), ProbeKind::Rewrite));
     }
 }
@@ -213,9 +213,9 @@ fn foreign_key_kind(
 }
 
 /// Whether the dialect rewrites (or rebuilds) every row of the table for this change.
-fn rewrites(change: &TableMigration, before: Option<&TableDefinition>, flavor: Flavor) -> bool {
-    match flavor {
-        Flavor::Postgres => change.modify_columns.iter().any(|m| {
+fn rewrites(change: &TableMigration, before: Option<&TableDefinition>, driver: Driver) -> bool {
+    match driver {
+        Driver::Postgres => change.modify_columns.iter().any(|m| {
             if m.new_type.is_none() {
                 return false;
             }
@@ -229,9 +229,9 @@ fn rewrites(change: &TableMigration, before: Option<&TableDefinition>, flavor: F
                 _ => true,
             }
         }),
-        Flavor::Sqlite => sqlite_rebuilds(change, before),
+        Driver::Sqlite => sqlite_rebuilds(change, before),
         // ALTER TABLE ... MODIFY with a new type copies the table on MySQL and MariaDB.
-        Flavor::MySql => change.modify_columns.iter().any(|m| m.new_type.is_some()),
+        Driver::Mysql => change.modify_columns.iter().any(|m| m.new_type.is_some()),
     }
 }
 
@@ -271,8 +271,8 @@ mod tests {
         DatabaseMigration { actions: vec![MigrationAction::AlterTable(t)], ..DatabaseMigration::new() }
     }
 
-    fn kinds(m: &DatabaseMigration, flavor: Flavor) -> Vec<(Check, String)> {
-        probes(m, None, flavor).into_iter().map(|p| (p.check, p.object)).collect()
+    fn kinds(m: &DatabaseMigration, driver: Driver) -> Vec<(Check, String)> {
+        probes(m, None, driver).into_iter().map(|p| (p.check, p.object)).collect()
     }
 
     #[test]
@@ -284,16 +284,16 @@ mod tests {
             ],
             ..DatabaseMigration::new()
         };
-        assert_eq!(kinds(&m, Flavor::Postgres), [(Check::DroppedTable, "old".to_string())]);
+        assert_eq!(kinds(&m, Driver::Postgres), [(Check::DroppedTable, "old".to_string())]);
     }
 
     #[test]
     fn new_not_null_column_without_default_is_checked_except_on_mysql() {
         let m = alter(|t| t.add_columns = vec![col("x", false, None), col("y", false, Some("'a'"))]);
-        let pg = kinds(&m, Flavor::Postgres);
+        let pg = kinds(&m, Driver::Postgres);
         assert_eq!(pg[0], (Check::NotNull, "post.x".to_string()));
         assert!(!pg.iter().any(|(_, o)| o == "post.y"), "{pg:?}");
-        assert!(kinds(&m, Flavor::MySql).iter().all(|(c, _)| *c != Check::NotNull));
+        assert!(kinds(&m, Driver::Mysql).iter().all(|(c, _)| *c != Check::NotNull));
     }
 
     #[test]
@@ -318,7 +318,7 @@ mod tests {
                 },
             ];
         });
-        let found = probes(&m, None, Flavor::Postgres);
+        let found = probes(&m, None, Driver::Postgres);
         let verdicts: Vec<Option<Verdict>> = found
             .iter()
             .map(|p| match &p.kind {
@@ -351,11 +351,11 @@ mod tests {
             })
         };
         let rewrite = |m: &DatabaseMigration| {
-            probes(m, Some(&source), Flavor::Postgres).iter().any(|p| p.check == Check::Rewrite)
+            probes(m, Some(&source), Driver::Postgres).iter().any(|p| p.check == Check::Rewrite)
         };
         assert!(!rewrite(&change("character varying(20)")));
         assert!(rewrite(&change("integer")));
-        let sqlite_rebuild = probes(&change("integer"), Some(&source), Flavor::Sqlite)
+        let sqlite_rebuild = probes(&change("integer"), Some(&source), Driver::Sqlite)
             .iter()
             .any(|p| p.check == Check::Rewrite);
         assert!(sqlite_rebuild);

@@ -1,32 +1,21 @@
-//! The text of preflight's queries. Every identifier goes through the flavor's quoting function
+//! The text of preflight's queries. Every identifier goes through the driver dialect's quoting function
 //! and every count is capped with `LIMIT`, so a huge table costs at most `cap` rows of reading
 //! (plus, for duplicates, the scan the GROUP BY needs; the statement timeout bounds that).
 //! Nothing here comes from SQL text in input files: only names.
 
 use super::probe::{Probe, ProbeKind};
-use super::Flavor;
+use crate::Driver;
 
-/// Quotes a MySQL/MariaDB identifier with backticks, doubling embedded ones.
-///
-/// The one MySQL quoting function in strata-db: replace it with strata-sql's MySQL `Dialect`
-/// `quote_identifier` once that lands.
-fn mysql_ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
-}
-
-impl Flavor {
-    /// Quotes an identifier in this flavor.
+impl Driver {
+    /// Quotes an identifier in this driver's dialect.
     pub(crate) fn quote(self, name: &str) -> String {
-        match self {
-            Flavor::Postgres | Flavor::Sqlite => crate::quote_ident(name),
-            Flavor::MySql => mysql_ident(name),
-        }
+        self.dialect().quote_identifier(name)
     }
 
     /// A table name as the query writes it: schema-qualified on PostgreSQL when known.
     fn table(self, schema: &str, table: &str) -> String {
         match self {
-            Flavor::Postgres if !schema.is_empty() => format!("{}.{}", self.quote(schema), self.quote(table)),
+            Driver::Postgres if !schema.is_empty() => format!("{}.{}", self.quote(schema), self.quote(table)),
             _ => self.quote(table),
         }
     }
@@ -39,19 +28,19 @@ fn capped_count(from: &str, filter: &str, cap: u64) -> String {
 }
 
 /// `a IS NOT NULL AND b IS NOT NULL`, each column prefixed with `alias.` when given.
-fn all_not_null(flavor: Flavor, alias: &str, columns: &[String]) -> String {
+fn all_not_null(driver: Driver, alias: &str, columns: &[String]) -> String {
     columns
         .iter()
-        .map(|c| format!("{alias}{} IS NOT NULL", flavor.quote(c)))
+        .map(|c| format!("{alias}{} IS NOT NULL", driver.quote(c)))
         .collect::<Vec<_>>()
         .join(" AND ")
 }
 
 /// The counting query a probe runs (`None` for probes decided without one). Its single
 /// result is a count of at most `cap`.
-pub(crate) fn count_query(flavor: Flavor, probe: &Probe, cap: u64) -> Option<String> {
-    let q = |name: &str| flavor.quote(name);
-    let table = flavor.table(&probe.schema, &probe.table);
+pub(crate) fn count_query(driver: Driver, probe: &Probe, cap: u64) -> Option<String> {
+    let q = |name: &str| driver.quote(name);
+    let table = driver.table(&probe.schema, &probe.table);
     Some(match &probe.kind {
         ProbeKind::Rows | ProbeKind::RowsForNewNotNull { .. } | ProbeKind::Rewrite => {
             capped_count(&table, "", cap)
@@ -62,7 +51,7 @@ pub(crate) fn count_query(flavor: Flavor, probe: &Probe, cap: u64) -> Option<Str
             let keys = columns.iter().map(|c| q(c)).collect::<Vec<_>>().join(", ");
             // NULLs never collide in a NULLS DISTINCT index (the default everywhere).
             let filter = if *nulls_distinct {
-                format!(" WHERE {}", all_not_null(flavor, "", columns))
+                format!(" WHERE {}", all_not_null(driver, "", columns))
             } else {
                 String::new()
             };
@@ -73,7 +62,7 @@ pub(crate) fn count_query(flavor: Flavor, probe: &Probe, cap: u64) -> Option<Str
         }
         ProbeKind::Orphans { columns, parent, parent_schema, parent_columns, parent_is_new, .. } => {
             // MATCH SIMPLE: a key with a NULL part references nothing and is never an orphan.
-            let mut filter = all_not_null(flavor, "c.", columns);
+            let mut filter = all_not_null(driver, "c.", columns);
             if !parent_is_new {
                 let matches = columns
                     .iter()
@@ -81,7 +70,7 @@ pub(crate) fn count_query(flavor: Flavor, probe: &Probe, cap: u64) -> Option<Str
                     .map(|(c, p)| format!("p.{} = c.{}", q(p), q(c)))
                     .collect::<Vec<_>>()
                     .join(" AND ");
-                let parent = flavor.table(parent_schema, parent);
+                let parent = driver.table(parent_schema, parent);
                 filter.push_str(&format!(" AND NOT EXISTS (SELECT 1 FROM {parent} AS p WHERE {matches})"));
             }
             capped_count(&format!("{table} AS c"), &filter, cap)
@@ -92,9 +81,9 @@ pub(crate) fn count_query(flavor: Flavor, probe: &Probe, cap: u64) -> Option<Str
 
 /// The query for a table's size in bytes and the values it binds: names are bound as values,
 /// never spliced. No row (or NULL) when the size is unknown.
-pub(crate) fn size_query(flavor: Flavor, schema: &str, table: &str) -> (&'static str, Vec<String>) {
-    match flavor {
-        Flavor::Postgres => (
+pub(crate) fn size_query(driver: Driver, schema: &str, table: &str) -> (&'static str, Vec<String>) {
+    match driver {
+        Driver::Postgres => (
             "SELECT pg_total_relation_size(c.oid)::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = \
              c.relnamespace WHERE n.nspname = $1 AND c.relname = $2",
             vec![
@@ -103,8 +92,8 @@ pub(crate) fn size_query(flavor: Flavor, schema: &str, table: &str) -> (&'static
             ],
         ),
         // dbstat (compiled into the bundled SQLite) sums the table's own pages.
-        Flavor::Sqlite => ("SELECT sum(pgsize) FROM dbstat WHERE name = ?1", vec![table.to_string()]),
-        Flavor::MySql => (
+        Driver::Sqlite => ("SELECT sum(pgsize) FROM dbstat WHERE name = ?1", vec![table.to_string()]),
+        Driver::Mysql => (
             "SELECT CAST(DATA_LENGTH + INDEX_LENGTH AS SIGNED) FROM information_schema.TABLES WHERE \
              TABLE_SCHEMA = DATABASE() AND TABLE_NAME = ?",
             vec![table.to_string()],
@@ -115,19 +104,19 @@ pub(crate) fn size_query(flavor: Flavor, schema: &str, table: &str) -> (&'static
 /// The planner's row estimate for a table (`None` where the dialect keeps none): what a rewrite
 /// of a table bigger than the cap reports instead of "at least <cap>".
 pub(crate) fn row_estimate_query(
-    flavor: Flavor,
+    driver: Driver,
     schema: &str,
     table: &str,
 ) -> Option<(&'static str, Vec<String>)> {
-    match flavor {
+    match driver {
         // reltuples is -1 for a table never analyzed: the caller ignores values below the count.
-        Flavor::Postgres => Some((
+        Driver::Postgres => Some((
             "SELECT c.reltuples::bigint FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE \
              n.nspname = $1 AND c.relname = $2",
             vec![if schema.is_empty() { "public".to_string() } else { schema.to_string() }, table.to_string()],
         )),
-        Flavor::Sqlite => None,
-        Flavor::MySql => Some((
+        Driver::Sqlite => None,
+        Driver::Mysql => Some((
             "SELECT CAST(TABLE_ROWS AS SIGNED) FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE() \
              AND TABLE_NAME = ?",
             vec![table.to_string()],
@@ -154,11 +143,11 @@ mod tests {
     fn names_are_quoted_by_flavor_and_counts_capped() {
         let p = probe(ProbeKind::Nulls { column: "ti`tle".into() });
         assert_eq!(
-            count_query(Flavor::Postgres, &p, 10).unwrap(),
+            count_query(Driver::Postgres, &p, 10).unwrap(),
             "SELECT count(*) FROM (SELECT 1 AS one FROM \"public\".\"po\"\"st\" WHERE \"ti`tle\" IS NULL LIMIT 10) AS capped"
         );
         assert_eq!(
-            count_query(Flavor::MySql, &p, 10).unwrap(),
+            count_query(Driver::Mysql, &p, 10).unwrap(),
             "SELECT count(*) FROM (SELECT 1 AS one FROM `po\"st` WHERE `ti``tle` IS NULL LIMIT 10) AS capped"
         );
     }
@@ -173,12 +162,12 @@ mod tests {
             parent_columns: vec!["id".into()],
             parent_is_new,
         };
-        let existing = count_query(Flavor::Sqlite, &probe(kind(false)), 5).unwrap();
+        let existing = count_query(Driver::Sqlite, &probe(kind(false)), 5).unwrap();
         assert!(
             existing.contains("NOT EXISTS (SELECT 1 FROM \"author\" AS p WHERE p.\"id\" = c.\"a\")"),
             "{existing}"
         );
-        let new = count_query(Flavor::Sqlite, &probe(kind(true)), 5).unwrap();
+        let new = count_query(Driver::Sqlite, &probe(kind(true)), 5).unwrap();
         assert!(!new.contains("EXISTS") && new.contains("c.\"a\" IS NOT NULL"), "{new}");
     }
 }
