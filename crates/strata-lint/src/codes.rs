@@ -311,7 +311,7 @@ pub const CATALOGUE: &[CodeInfo] = &[
         meaning: "A plain (btree) index on a `json` or `jsonb` column: PostgreSQL has no btree operator class \
                   for `json` and refuses it (for `jsonb` it compares whole documents, which no query \
                   uses); MySQL cannot index a JSON column at all.",
-        example: "CREATE INDEX \"event_payload_idx\" ON \"event\" (\"payload\");",
+        example: "CREATE INDEX \"invoice_payload_idx\" ON \"invoice\" (\"payload\");",
         fix: "Use a `gin` index on `jsonb` (PostgreSQL), or index an expression or generated column that \
               extracts the value you search on.",
     },
@@ -325,7 +325,7 @@ pub const CATALOGUE: &[CodeInfo] = &[
         meaning: "A name is longer than the database allows: PostgreSQL silently cuts it to 63 bytes (two \
                   long names can then collide, and later migrations name an object that does not \
                   exist); MySQL refuses names over 64 characters.",
-        example: "CREATE INDEX \"invoice_customer_and_date_and_status_and_total_for_reports_idx\" ON \"invoice\" (\"date\");",
+        example: "CREATE INDEX \"invoice_customer_and_date_and_status_and_total_for_monthly_reports_idx\" ON \"invoice\" (\"date\");",
         fix: "Choose a shorter name (`indexes:` keys and `table:` in the model file).",
     },
     CodeInfo {

@@ -237,6 +237,14 @@ impl Walk<'_> {
             }
             Statement::AlterTable(at) => self.alter_table(at),
             Statement::CreateIndex(ci) => self.create_index(ci),
+            Statement::RenameTable(renames) => {
+                for r in renames {
+                    let from = object_name(self.dialect, &r.old_name);
+                    if !BOOKKEEPING.contains(&from.as_str()) {
+                        self.rename_table(&from, &r.new_name);
+                    }
+                }
+            }
             _ => {}
         }
     }
@@ -613,20 +621,21 @@ impl Walk<'_> {
             return;
         }
         let cost = match old.as_deref() {
+            Some(old) if old == new => return,
             Some(old) => match in_place_cast(old, &new) {
                 Some(CastCost::CatalogOnly) => return,
-                Some(CastCost::Rewrite) => format!("from {old} to {new} rewrites"),
-                None => format!("from {old} to {new} has no in-place cast and rewrites"),
+                Some(CastCost::Rewrite) => format!("from {old} to {new} rewrites the table"),
+                None => format!("from {old} to {new} has no in-place cast: it rewrites the table"),
             },
-            None => format!("to {new} (old type unknown: no previous definition.json says it) is assumed to rewrite"),
+            None => format!("to {new} is assumed to rewrite the table (no previous definition.json gives the old type)"),
         };
         self.report(
             Code::TypeChangeRewrites,
             Some(table),
             Some(column),
             format!(
-                "the type change of \"{table}\".\"{column}\" {cost} every row and rebuilds every index under an ACCESS \
-                 EXCLUSIVE lock; on a large table add a new column and backfill instead"
+                "the type change of \"{table}\".\"{column}\" {cost}: every row is rewritten and every index rebuilt \
+                 under an ACCESS EXCLUSIVE lock; on a large table add a new column and backfill instead"
             ),
         );
     }
