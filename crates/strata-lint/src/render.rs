@@ -140,3 +140,31 @@ pub fn catalogue_markdown() -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Code, LintReport};
+
+    #[test]
+    fn github_annotations_escape_what_would_end_a_property_or_the_message() {
+        let finding = Finding {
+            code: Code::TableDropped,
+            line: 3,
+            column: 1,
+            message: "100% gone\nreally".into(),
+            table: None,
+            column_name: None,
+            data: Some("12 rows".into()),
+        };
+        let file = FileReport {
+            file: "migrations/a,b:c/migration.sql".into(),
+            version: None,
+            report: LintReport { findings: vec![finding], suppressed: Vec::new() },
+        };
+        assert_eq!(
+            github(&[file]),
+            "::warning file=migrations/a%2Cb%3Ac/migration.sql,line=3,col=1,title=DS101 table dropped::100%25 gone%0Areally%0Adata: 12 rows\n"
+        );
+    }
+}

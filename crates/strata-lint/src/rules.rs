@@ -43,6 +43,9 @@ struct NewTable {
     statement: usize,
     columns: Vec<(String, ColumnFacts)>,
     foreign_keys: Vec<String>,
+    /// From `INSERT INTO this (target, ...) SELECT source, ... FROM old`: each target column
+    /// and the old column it copies (`None` when the value is an expression).
+    copied_from: Vec<(String, Option<String>)>,
 }
 
 /// The growing model of the migration.
@@ -237,6 +240,7 @@ impl Walk<'_> {
             }
             Statement::AlterTable(at) => self.alter_table(at),
             Statement::CreateIndex(ci) => self.create_index(ci),
+            Statement::Insert(insert) => self.insert(insert),
             Statement::RenameTable(renames) => {
                 for r in renames {
                     let from = object_name(self.dialect, &r.old_name);
@@ -315,7 +319,7 @@ impl Walk<'_> {
                 foreign_keys.push(fk.name.as_ref().map(|n| ident_name(self.dialect, n)).unwrap_or_default());
             }
         }
-        self.created.insert(table, NewTable { statement: self.statement, columns, foreign_keys });
+        self.created.insert(table, NewTable { statement: self.statement, columns, foreign_keys, copied_from: Vec::new() });
     }
 
     // ---- DROP TABLE ----
@@ -348,8 +352,16 @@ impl Walk<'_> {
     fn compare_rebuild(&mut self, table: &str, new_table: &NewTable) {
         let Some(old) = self.previous.and_then(|p| p.table(table)) else { return };
         let statement = new_table.statement;
+        // The old column each new column's values come from: the copy's, else the same name.
+        let source_of = |name: &str| -> Option<String> {
+            match new_table.copied_from.iter().find(|(target, _)| target == name) {
+                Some((_, source)) => source.clone(),
+                None => Some(name.to_string()),
+            }
+        };
+        let kept: BTreeSet<String> = new_table.columns.iter().filter_map(|(n, _)| source_of(n)).collect();
         for c in &old.columns {
-            if !new_table.columns.iter().any(|(n, _)| *n == c.name) {
+            if !kept.contains(&c.name) {
                 let message = format!("the rebuild of \"{table}\" leaves out column \"{}\": its values are lost", c.name);
                 self.report_at(statement, Code::ColumnDropped, Some(table), Some(&c.name), message);
                 if old.dart_name.is_some() {
@@ -358,8 +370,17 @@ impl Walk<'_> {
             }
         }
         for (name, facts) in &new_table.columns {
-            let before = old.column(name);
-            let newly_required = !facts.nullable && before.is_none_or(|b| b.is_nullable) && !(before.is_none() && facts.has_default);
+            let source = source_of(name);
+            let before = source.as_deref().and_then(|s| old.column(s));
+            if let Some(from) = source.as_deref().filter(|s| *s != name && before.is_some()) {
+                let message = format!(
+                    "the rebuild of \"{table}\" renames column \"{from}\" to \"{name}\": the application version still \
+                     running during a rolling deploy queries \"{from}\" and fails"
+                );
+                self.report_at(statement, Code::ColumnRenamed, Some(table), Some(from), message);
+            }
+            let newly_required =
+                !facts.nullable && before.is_none_or(|b| b.is_nullable) && !(before.is_none() && facts.has_default);
             if newly_required {
                 let message = format!(
                     "the rebuild of \"{table}\" makes column \"{name}\" NOT NULL: copying a row without a value fails; \
@@ -376,6 +397,22 @@ impl Walk<'_> {
                 self.report_at(statement, Code::ForeignKeyOnExistingRows, Some(table), None, message);
             }
         }
+    }
+
+    /// Records a rebuild's copy (`INSERT INTO new_t (cols) SELECT cols FROM t`), so that a
+    /// column copied under a new name counts as renamed, not lost.
+    fn insert(&mut self, insert: &sqlparser::ast::Insert) {
+        let sqlparser::ast::TableObject::TableName(name) = &insert.table else { return };
+        let target = object_name(self.dialect, name);
+        let Some(query) = &insert.source else { return };
+        let sqlparser::ast::SetExpr::Select(select) = query.body.as_ref() else { return };
+        let dialect = self.dialect;
+        let Some(new_table) = self.created.get_mut(&target) else { return };
+        let sources = select.projection.iter().map(|item| match item {
+            sqlparser::ast::SelectItem::UnnamedExpr(Expr::Identifier(ident)) => Some(ident_name(dialect, ident)),
+            _ => None,
+        });
+        new_table.copied_from = insert.columns.iter().map(|c| object_name(dialect, c)).zip(sources).collect();
     }
 
     fn read_by_previous(&mut self, statement: usize, table: &str, column: &str) {
