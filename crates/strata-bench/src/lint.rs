@@ -95,7 +95,11 @@ fn lint_all(root: &Path) -> usize {
     for (i, v) in versions.iter().enumerate() {
         let sql = dir.read_sql(v, SqlFile::Migration).unwrap();
         let previous = if i == 0 { None } else { Some(dir.read_definition(&versions[i - 1]).unwrap()) };
-        let report = strata_lint::lint(&LintInput { dialect: Dialect::Postgres, sql: &sql, previous: previous.as_ref() });
+        let report = strata_lint::lint(&LintInput {
+            dialect: Dialect::Postgres,
+            sql: &sql,
+            previous: previous.as_ref(),
+        });
         findings += report.findings.len();
     }
     findings
@@ -144,9 +148,19 @@ pub fn bench(sizes: &[usize], runs: usize, subject: Subject) {
         }
         let min = *walls.iter().min().unwrap();
         let wall = median(walls);
-        let cpu = if matches!(subject, Subject::Library) && !cpus.is_empty() { ms(median(cpus)) } else { "-".into() };
+        let cpu = if matches!(subject, Subject::Library) && !cpus.is_empty() {
+            ms(median(cpus))
+        } else {
+            "-".into()
+        };
         let per_file = Duration::from_secs_f64(wall.as_secs_f64() / n as f64);
-        println!("{n:>6} {:>9} {:>9} {:>9} {:>9} {findings:>9}", ms(wall), ms(min), cpu, format!("{:.3}", per_file.as_secs_f64() * 1000.0));
+        println!(
+            "{n:>6} {:>9} {:>9} {:>9} {:>9} {findings:>9}",
+            ms(wall),
+            ms(min),
+            cpu,
+            format!("{:.3}", per_file.as_secs_f64() * 1000.0)
+        );
     }
 }
 
@@ -168,7 +182,11 @@ fn run_process(bin: &Path, root: &Path) -> usize {
 /// the number of output lines that name a rule violation.
 fn run_squawk(bin: &Path, root: &Path) -> usize {
     let dir = MigrationsDir::new(root.join("migrations"));
-    let files: Vec<_> = dir.versions().unwrap().iter().map(|v| dir.version_path(v).join("migration.sql")).collect();
+    let files: Vec<_> =
+        dir.versions().unwrap().iter().map(|v| dir.version_path(v).join("migration.sql")).collect();
     let out = Command::new(bin).args(&files).stderr(Stdio::null()).output().expect("run squawk");
-    String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains("warning[") || l.contains("error[")).count()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("warning[") || l.contains("error["))
+        .count()
 }

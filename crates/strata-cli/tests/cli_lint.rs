@@ -18,8 +18,11 @@ fn store_with_dropped_column() -> Project {
     let p = Project::store_on(true);
     let model = p.dir.join("lib/src/models/employee.spy.yaml");
     let text = fs::read_to_string(&model).unwrap();
-    fs::write(&model, text.replace("  email: String?\n", "").replace("  employee_email_idx:\n    fields: email\n", ""))
-        .unwrap();
+    fs::write(
+        &model,
+        text.replace("  email: String?\n", "").replace("  employee_email_idx:\n    fields: email\n", ""),
+    )
+    .unwrap();
     p.run_at(V2, &["create-migration", "--force"]).code(0);
     p
 }
@@ -80,7 +83,8 @@ fn json_and_github_formats_carry_the_same_findings() {
 fn all_since_and_explicit_versions_select_what_they_say() {
     let p = store_with_dropped_column();
     fs::create_dir_all(p.dir.join("migrations").join(V3)).unwrap();
-    fs::write(migration_sql(&p, V3), "BEGIN;\nALTER TABLE \"company\" ADD COLUMN \"memo\" TEXT;\nCOMMIT;\n").unwrap();
+    fs::write(migration_sql(&p, V3), "BEGIN;\nALTER TABLE \"company\" ADD COLUMN \"memo\" TEXT;\nCOMMIT;\n")
+        .unwrap();
     let all = p.run(&["lint", "--all"]);
     all.code(2).stderr_says("3 migration files");
     let since = p.run(&["lint", "--since", V2]);
@@ -133,11 +137,18 @@ fn create_migration_prints_the_lint_codes_of_what_it_blocks_on() {
     assert!(!p.dir.join("migrations").join(V2).exists(), "blocked writes nothing");
 
     let forced = p.run_at(V2, &["create-migration", "--force"]);
-    forced.code(0).stderr_says(&format!("Lint findings of migrations/{V2}/migration.sql (")).stderr_says(" DS102 ");
+    forced
+        .code(0)
+        .stderr_says(&format!("Lint findings of migrations/{V2}/migration.sql ("))
+        .stderr_says(" DS102 ");
     let lint = p.run(&["lint"]);
     lint.code(2);
     for line in lint.stdout.lines() {
-        assert!(forced.stderr.contains(line), "lint and create-migration show the same findings: {line}\n{}", forced.stderr);
+        assert!(
+            forced.stderr.contains(line),
+            "lint and create-migration show the same findings: {line}\n{}",
+            forced.stderr
+        );
     }
 }
 

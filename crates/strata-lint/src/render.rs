@@ -17,7 +17,8 @@ pub struct FileReport {
 
 /// `file:line:column: severity CODE message`, one line per finding.
 pub fn text_line(file: &str, f: &Finding) -> String {
-    let mut line = format!("{file}:{}:{}: {} {} {}", f.line, f.column, f.severity().name(), f.id(), f.message);
+    let mut line =
+        format!("{file}:{}:{}: {} {} {}", f.line, f.column, f.severity().name(), f.id(), f.message);
     if let Some(data) = &f.data {
         line.push_str(&format!("\n    data: {data}"));
     }

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use sqlparser::ast::{
     AlterColumnOperation, AlterTable, AlterTableOperation, ColumnDef, ColumnOption, CreateIndex, CreateTable,
-    DataType, Expr, Ident, IndexType, ObjectName, ObjectType, RenameTableNameKind, Statement, TableConstraint,
+    DataType, Expr, Ident, IndexType, ObjectName, ObjectType, RenameTableNameKind, Statement,
+    TableConstraint,
 };
 use strata_diff::casts::{in_place_cast, CastCost};
 use strata_schema::DatabaseDefinition;
@@ -25,8 +26,16 @@ pub(crate) struct Raw {
 const BOOKKEEPING: &[&str] = &["serverpod_migrations", "serverpod_sqlite_schema", "strata_migration_history"];
 
 /// Functions whose value differs per row, so a default calling one is computed for every row.
-const VOLATILE: &[&str] =
-    &["gen_random_uuid(", "gen_random_uuid_v7(", "uuid_generate_v1(", "uuid_generate_v4(", "random(", "clock_timestamp(", "timeofday(", "nextval("];
+const VOLATILE: &[&str] = &[
+    "gen_random_uuid(",
+    "gen_random_uuid_v7(",
+    "uuid_generate_v1(",
+    "uuid_generate_v4(",
+    "random(",
+    "clock_timestamp(",
+    "timeofday(",
+    "nextval(",
+];
 
 /// What the walk knows about a column.
 #[derive(Debug, Clone)]
@@ -67,7 +76,11 @@ struct Walk<'a> {
 }
 
 /// Runs every detector over `statements`.
-pub(crate) fn check(dialect: Dialect, previous: Option<&DatabaseDefinition>, statements: &[SqlStatement]) -> Vec<Raw> {
+pub(crate) fn check(
+    dialect: Dialect,
+    previous: Option<&DatabaseDefinition>,
+    statements: &[SqlStatement],
+) -> Vec<Raw> {
     let mut walk = Walk {
         dialect,
         previous,
@@ -139,7 +152,11 @@ fn ident_name(dialect: Dialect, ident: &Ident) -> String {
 
 /// The last part of a (possibly schema-qualified) name.
 fn object_name(dialect: Dialect, name: &ObjectName) -> String {
-    name.0.last().and_then(|p| p.as_ident()).map(|i| ident_name(dialect, i)).unwrap_or_else(|| name.to_string())
+    name.0
+        .last()
+        .and_then(|p| p.as_ident())
+        .map(|i| ident_name(dialect, i))
+        .unwrap_or_else(|| name.to_string())
 }
 
 fn last_ident(name: &ObjectName) -> Option<&Ident> {
@@ -161,7 +178,9 @@ fn rebuilds(dialect: Dialect, statements: &[SqlStatement]) -> BTreeMap<String, S
                 for op in &at.operations {
                     if let AlterTableOperation::RenameTable { table_name } = op {
                         let to = match table_name {
-                            RenameTableNameKind::As(n) | RenameTableNameKind::To(n) => object_name(dialect, n),
+                            RenameTableNameKind::As(n) | RenameTableNameKind::To(n) => {
+                                object_name(dialect, n)
+                            }
                         };
                         if created.contains(&from) {
                             out.insert(to, from.clone());
@@ -181,7 +200,9 @@ fn column_facts(def: &ColumnDef) -> ColumnFacts {
     for o in &def.options {
         match &o.option {
             ColumnOption::NotNull | ColumnOption::PrimaryKey(_) => nullable = false,
-            ColumnOption::Default(_) | ColumnOption::Generated { .. } | ColumnOption::Identity(_) => has_default = true,
+            ColumnOption::Default(_) | ColumnOption::Generated { .. } | ColumnOption::Identity(_) => {
+                has_default = true
+            }
             _ => {}
         }
     }
@@ -210,7 +231,14 @@ impl Walk<'_> {
     }
 
     /// A finding located at statement `statement` (not necessarily the one being checked).
-    fn report_at(&mut self, statement: usize, code: Code, table: Option<&str>, column: Option<&str>, message: String) {
+    fn report_at(
+        &mut self,
+        statement: usize,
+        code: Code,
+        table: Option<&str>,
+        column: Option<&str>,
+        message: String,
+    ) {
         let (line, column_no) = self.positions[statement];
         self.out.push(Raw {
             statement: Some(statement),
@@ -273,7 +301,9 @@ impl Walk<'_> {
                 Code::IdentifierTooLong,
                 table,
                 None,
-                format!("{what} name \"{name}\" is longer than {limit} {unit}: {effect}; choose a shorter name"),
+                format!(
+                    "{what} name \"{name}\" is longer than {limit} {unit}: {effect}; choose a shorter name"
+                ),
             );
         }
         if words::is_reserved(self.dialect, &name) {
@@ -319,7 +349,10 @@ impl Walk<'_> {
                 foreign_keys.push(fk.name.as_ref().map(|n| ident_name(self.dialect, n)).unwrap_or_default());
             }
         }
-        self.created.insert(table, NewTable { statement: self.statement, columns, foreign_keys, copied_from: Vec::new() });
+        self.created.insert(
+            table,
+            NewTable { statement: self.statement, columns, foreign_keys, copied_from: Vec::new() },
+        );
     }
 
     // ---- DROP TABLE ----
@@ -343,7 +376,9 @@ impl Walk<'_> {
             Code::TableDropped,
             Some(table),
             None,
-            format!("table \"{table}\" is dropped with every row in it; make sure the data is no longer needed"),
+            format!(
+                "table \"{table}\" is dropped with every row in it; make sure the data is no longer needed"
+            ),
         );
     }
 
@@ -362,7 +397,10 @@ impl Walk<'_> {
         let kept: BTreeSet<String> = new_table.columns.iter().filter_map(|(n, _)| source_of(n)).collect();
         for c in &old.columns {
             if !kept.contains(&c.name) {
-                let message = format!("the rebuild of \"{table}\" leaves out column \"{}\": its values are lost", c.name);
+                let message = format!(
+                    "the rebuild of \"{table}\" leaves out column \"{}\": its values are lost",
+                    c.name
+                );
                 self.report_at(statement, Code::ColumnDropped, Some(table), Some(&c.name), message);
                 if old.dart_name.is_some() {
                     self.read_by_previous(statement, table, &c.name);
@@ -379,8 +417,9 @@ impl Walk<'_> {
                 );
                 self.report_at(statement, Code::ColumnRenamed, Some(table), Some(from), message);
             }
-            let newly_required =
-                !facts.nullable && before.is_none_or(|b| b.is_nullable) && !(before.is_none() && facts.has_default);
+            let newly_required = !facts.nullable
+                && before.is_none_or(|b| b.is_nullable)
+                && !(before.is_none() && facts.has_default);
             if newly_required {
                 let message = format!(
                     "the rebuild of \"{table}\" makes column \"{name}\" NOT NULL: copying a row without a value fails; \
@@ -409,14 +448,17 @@ impl Walk<'_> {
         let dialect = self.dialect;
         let Some(new_table) = self.created.get_mut(&target) else { return };
         let sources = select.projection.iter().map(|item| match item {
-            sqlparser::ast::SelectItem::UnnamedExpr(Expr::Identifier(ident)) => Some(ident_name(dialect, ident)),
+            sqlparser::ast::SelectItem::UnnamedExpr(Expr::Identifier(ident)) => {
+                Some(ident_name(dialect, ident))
+            }
             _ => None,
         });
         new_table.copied_from = insert.columns.iter().map(|c| object_name(dialect, c)).zip(sources).collect();
     }
 
     fn read_by_previous(&mut self, statement: usize, table: &str, column: &str) {
-        let model = self.previous.and_then(|p| p.table(table)).and_then(|t| t.dart_name.clone()).unwrap_or_default();
+        let model =
+            self.previous.and_then(|p| p.table(table)).and_then(|t| t.dart_name.clone()).unwrap_or_default();
         let message = format!(
             "column \"{table}\".\"{column}\" is dropped, but the previous version's model {model} still reads it: \
              its instances fail during a rolling deploy; release a version without the field first"
@@ -502,10 +544,12 @@ impl Walk<'_> {
             );
         }
         if self.dialect == Dialect::Postgres {
-            let volatile = default_expr(def).map(|e| e.to_string().to_ascii_lowercase()).filter(|text| {
-                VOLATILE.iter().any(|f| text.contains(f))
-            });
-            let why = volatile.map(|d| format!("default {d}")).or_else(|| is_serial(&def.data_type).then(|| format!("type {}", def.data_type)));
+            let volatile = default_expr(def)
+                .map(|e| e.to_string().to_ascii_lowercase())
+                .filter(|text| VOLATILE.iter().any(|f| text.contains(f)));
+            let why = volatile
+                .map(|d| format!("default {d}"))
+                .or_else(|| is_serial(&def.data_type).then(|| format!("type {}", def.data_type)));
             if let Some(why) = why {
                 self.report(
                     Code::VolatileDefault,
@@ -521,8 +565,12 @@ impl Walk<'_> {
         for o in &def.options {
             match &o.option {
                 ColumnOption::Unique(_) => self.unique_added(table, &format!("column \"{column}\" UNIQUE")),
-                ColumnOption::ForeignKey(_) => self.foreign_key_added(table, &format!("column \"{column}\" REFERENCES"), false),
-                ColumnOption::Check(_) => self.check_added(table, &format!("column \"{column}\" CHECK"), false),
+                ColumnOption::ForeignKey(_) => {
+                    self.foreign_key_added(table, &format!("column \"{column}\" REFERENCES"), false)
+                }
+                ColumnOption::Check(_) => {
+                    self.check_added(table, &format!("column \"{column}\" CHECK"), false)
+                }
                 _ => {}
             }
         }
@@ -538,7 +586,9 @@ impl Walk<'_> {
             Code::ColumnDropped,
             Some(table),
             Some(column),
-            format!("column \"{table}\".\"{column}\" is dropped with its values; copy them first if they matter"),
+            format!(
+                "column \"{table}\".\"{column}\" is dropped with its values; copy them first if they matter"
+            ),
         );
         let read = self
             .previous
@@ -622,7 +672,8 @@ impl Walk<'_> {
         if self.is_new(table) {
             return;
         }
-        let was_nullable = self.columns.get(&(table.to_string(), column.to_string())).is_some_and(|c| c.nullable);
+        let was_nullable =
+            self.columns.get(&(table.to_string(), column.to_string())).is_some_and(|c| c.nullable);
         self.type_change(table, column, data_type);
         if was_nullable && options.iter().any(|o| matches!(o, ColumnOption::NotNull)) {
             self.report(
@@ -664,7 +715,9 @@ impl Walk<'_> {
                 Some(CastCost::Rewrite) => format!("from {old} to {new} rewrites the table"),
                 None => format!("from {old} to {new} has no in-place cast: it rewrites the table"),
             },
-            None => format!("to {new} is assumed to rewrite the table (no previous definition.json gives the old type)"),
+            None => format!(
+                "to {new} is assumed to rewrite the table (no previous definition.json gives the old type)"
+            ),
         };
         self.report(
             Code::TypeChangeRewrites,
@@ -688,7 +741,9 @@ impl Walk<'_> {
             None => kind.to_string(),
         };
         match constraint {
-            TableConstraint::Unique(_) | TableConstraint::PrimaryKey(_) => self.unique_added(table, &named("constraint")),
+            TableConstraint::Unique(_) | TableConstraint::PrimaryKey(_) => {
+                self.unique_added(table, &named("constraint"))
+            }
             TableConstraint::ForeignKey(_) => self.foreign_key_added(table, &named("foreign key"), not_valid),
             TableConstraint::Check(_) => self.check_added(table, &named("check constraint"), not_valid),
             _ => {}
@@ -717,7 +772,9 @@ impl Walk<'_> {
                 Code::ForeignKeyOnExistingRows,
                 Some(table),
                 None,
-                format!("{what} is added to \"{table}\": existing rows without a match make the migration fail"),
+                format!(
+                    "{what} is added to \"{table}\": existing rows without a match make the migration fail"
+                ),
             );
         }
         if self.dialect == Dialect::Postgres && !not_valid {

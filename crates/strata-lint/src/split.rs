@@ -47,13 +47,12 @@ pub(crate) struct TokenizeFailure {
 /// bodies are single tokens, so a `;` inside them never splits.
 pub(crate) fn split(dialect: Dialect, sql: &str) -> Result<SplitFile, TokenizeFailure> {
     let grammar = dialect.grammar();
-    let tokens = Tokenizer::new(grammar.as_ref(), sql).tokenize_with_location().map_err(|e| {
-        TokenizeFailure {
+    let tokens =
+        Tokenizer::new(grammar.as_ref(), sql).tokenize_with_location().map_err(|e| TokenizeFailure {
             line: e.location.line as usize,
             column: e.location.column as usize,
             message: e.message,
-        }
-    })?;
+        })?;
     let mut comments = Vec::new();
     let mut statements = Vec::new();
     let mut current: Vec<TokenWithSpan> = Vec::new();
@@ -95,5 +94,10 @@ fn parse_one(dialect: Dialect, tokens: Vec<TokenWithSpan>) -> SqlStatement {
             other => Err(format!("unexpected `{other}` after the statement")),
         }
     });
-    SqlStatement { line: first.line as usize, column: first.column as usize, end_line: last.line as usize, parsed }
+    SqlStatement {
+        line: first.line as usize,
+        column: first.column as usize,
+        end_line: last.line as usize,
+        parsed,
+    }
 }

@@ -48,9 +48,10 @@ fn timestamp(precision: &Option<String>, zone: &str) -> String {
 /// A type's base name and its modifiers: `character varying(10)` → (`character varying`, `10`).
 fn split_type(text: &str) -> (String, Option<String>) {
     match (text.find('('), text.find(')')) {
-        (Some(open), Some(close)) if open < close => {
-            (format!("{}{}", &text[..open], &text[close + 1..]).trim().to_string(), Some(text[open + 1..close].to_string()))
-        }
+        (Some(open), Some(close)) if open < close => (
+            format!("{}{}", &text[..open], &text[close + 1..]).trim().to_string(),
+            Some(text[open + 1..close].to_string()),
+        ),
         _ => (text.trim().to_string(), None),
     }
 }
@@ -72,7 +73,9 @@ fn is_fractional(base: &str) -> bool {
 }
 
 fn numbers(modifiers: &Option<String>) -> Vec<i64> {
-    modifiers.as_deref().map_or_else(Vec::new, |m| m.split(',').filter_map(|p| p.trim().parse().ok()).collect())
+    modifiers
+        .as_deref()
+        .map_or_else(Vec::new, |m| m.split(',').filter_map(|p| p.trim().parse().ok()).collect())
 }
 
 /// Why `from` → `to` can lose or refuse stored values, or `None` when every value fits.
@@ -81,10 +84,13 @@ pub(crate) fn narrowing(from: &str, to: &str) -> Option<&'static str> {
     let (tb, tm) = split_type(to);
     let (fb, tb) = (fb.as_str(), tb.as_str());
     if STRINGS.contains(&fb) && STRINGS.contains(&tb) {
-        let limit = |b: &str, m: &Option<String>| if b == "text" { None } else { numbers(m).first().copied() };
+        let limit =
+            |b: &str, m: &Option<String>| if b == "text" { None } else { numbers(m).first().copied() };
         return match (limit(fb, &fm), limit(tb, &tm)) {
             (None, Some(_)) => Some("a length limit is added: longer values make the migration fail"),
-            (Some(a), Some(b)) if b < a => Some("the length limit shrinks: longer values make the migration fail"),
+            (Some(a), Some(b)) if b < a => {
+                Some("the length limit shrinks: longer values make the migration fail")
+            }
             _ => None,
         };
     }
@@ -101,7 +107,9 @@ pub(crate) fn narrowing(from: &str, to: &str) -> Option<&'static str> {
         let (a, b) = (numbers(&fm), numbers(&tm));
         let scale = |n: &[i64]| n.get(1).copied().unwrap_or(0);
         return match (a.first(), b.first()) {
-            (None, Some(_)) => Some("a precision limit is added: larger values fail, extra digits are rounded"),
+            (None, Some(_)) => {
+                Some("a precision limit is added: larger values fail, extra digits are rounded")
+            }
             (Some(p), Some(q)) if q < p || scale(&b) < scale(&a) => {
                 Some("fewer digits: larger values fail, extra digits are rounded")
             }
@@ -120,7 +128,7 @@ pub(crate) fn narrowing(from: &str, to: &str) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use sqlparser::ast::{Statement, AlterTableOperation, AlterColumnOperation};
+    use sqlparser::ast::{AlterColumnOperation, AlterTableOperation, Statement};
     use sqlparser::dialect::PostgreSqlDialect;
     use sqlparser::parser::Parser;
 
@@ -128,8 +136,9 @@ mod tests {
         let sql = format!("ALTER TABLE t ALTER COLUMN c TYPE {sql_type}");
         let statement = Parser::parse_sql(&PostgreSqlDialect {}, &sql).unwrap().remove(0);
         let Statement::AlterTable(alter) = statement else { panic!() };
-        let AlterTableOperation::AlterColumn { op: AlterColumnOperation::SetDataType { data_type, .. }, .. } =
-            &alter.operations[0]
+        let AlterTableOperation::AlterColumn {
+            op: AlterColumnOperation::SetDataType { data_type, .. }, ..
+        } = &alter.operations[0]
         else {
             panic!()
         };

@@ -30,7 +30,11 @@ fn render_case(dialect: Dialect, dir: &Path) -> String {
         out.push('\n');
     }
     for s in &report.suppressed {
-        out.push_str(&format!("suppressed {} ({})\n", render::text_line("migration.sql", &s.finding), s.reason));
+        out.push_str(&format!(
+            "suppressed {} ({})\n",
+            render::text_line("migration.sql", &s.finding),
+            s.reason
+        ));
     }
     out
 }
@@ -53,15 +57,24 @@ fn compare(path: &Path, actual: &str) -> Option<String> {
     }
     let expected = fs::read_to_string(path).unwrap_or_default();
     (expected != actual).then(|| {
-        let diff = similar::TextDiff::from_lines(expected.as_str(), actual).unified_diff().header("expected", "actual").to_string();
+        let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
+            .unified_diff()
+            .header("expected", "actual")
+            .to_string();
         format!("{}:\n{diff}", path.display())
     })
 }
 
 fn run_dialect(dialect: Dialect) {
-    let failures: Vec<String> =
-        cases(dialect).iter().filter_map(|dir| compare(&dir.join("expected.txt"), &render_case(dialect, dir))).collect();
-    assert!(failures.is_empty(), "golden mismatches (re-bless with STRATA_BLESS=1):\n{}", failures.join("\n"));
+    let failures: Vec<String> = cases(dialect)
+        .iter()
+        .filter_map(|dir| compare(&dir.join("expected.txt"), &render_case(dialect, dir)))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "golden mismatches (re-bless with STRATA_BLESS=1):\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -88,7 +101,10 @@ fn every_code_has_a_golden_case_on_each_of_its_dialects() {
         for dialect in info.dialects {
             let dir = root().join("fixtures/lint").join(dialect.name()).join(info.id.to_ascii_lowercase());
             let expected = fs::read_to_string(dir.join("expected.txt")).unwrap_or_default();
-            if !expected.lines().any(|l| !l.starts_with("suppressed") && l.contains(&format!(" {} ", info.id))) {
+            if !expected
+                .lines()
+                .any(|l| !l.starts_with("suppressed") && l.contains(&format!(" {} ", info.id)))
+            {
                 missing.push(format!("{} on {}", info.id, dialect.name()));
             }
         }
@@ -125,7 +141,8 @@ fn clean_cases_have_no_findings() {
     }
 }
 
-const BEGIN: &str = "<!-- BEGIN CODES (generated from strata_lint::CATALOGUE; re-bless with STRATA_BLESS=1) -->\n";
+const BEGIN: &str =
+    "<!-- BEGIN CODES (generated from strata_lint::CATALOGUE; re-bless with STRATA_BLESS=1) -->\n";
 const END: &str = "<!-- END CODES -->";
 
 /// docs/lint.md's catalogue is the crate's, so code, meaning, example and fix cannot drift.
@@ -133,7 +150,10 @@ const END: &str = "<!-- END CODES -->";
 fn docs_list_every_code_as_the_crate_does() {
     let path = root().join("docs/lint.md");
     let doc = fs::read_to_string(&path).unwrap();
-    let (start, end) = (doc.find(BEGIN).expect("BEGIN CODES marker") + BEGIN.len(), doc.find(END).expect("END CODES marker"));
+    let (start, end) = (
+        doc.find(BEGIN).expect("BEGIN CODES marker") + BEGIN.len(),
+        doc.find(END).expect("END CODES marker"),
+    );
     let generated = render::catalogue_markdown();
     if blessing() {
         fs::write(&path, format!("{}{generated}{}", &doc[..start], &doc[end..])).unwrap();
@@ -153,7 +173,8 @@ fn every_catalogue_example_raises_its_code() {
     let text = fs::read_to_string(root().join("fixtures/lint/definition.json")).unwrap();
     let previous = strata_schema::definition_from_json(&text).unwrap();
     for info in CATALOGUE {
-        let report = lint(&LintInput { dialect: info.dialects[0], sql: info.example, previous: Some(&previous) });
+        let report =
+            lint(&LintInput { dialect: info.dialects[0], sql: info.example, previous: Some(&previous) });
         assert!(
             report.findings.iter().any(|f| f.code == info.code),
             "the example of {} does not raise it: {:?}",

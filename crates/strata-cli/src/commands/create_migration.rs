@@ -83,7 +83,12 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
 /// The lint findings of a migration that has warnings (blocked, or forced), so the user sees
 /// the same codes `strata lint` reports. A blocked plan has no SQL yet: it is planned again as
 /// a forced dry run, which writes nothing.
-fn say_lint_findings(config: &ProjectConfig, report: &CreateReport, options: &CreateOptions, now: std::time::SystemTime) {
+fn say_lint_findings(
+    config: &ProjectConfig,
+    report: &CreateReport,
+    options: &CreateOptions,
+    now: std::time::SystemTime,
+) {
     let planned = match &report.outcome {
         PlanOutcome::Created { warnings, .. } if !warnings.is_empty() => report.outcome.clone(),
         PlanOutcome::Blocked { .. } => {

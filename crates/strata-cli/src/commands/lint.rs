@@ -128,13 +128,15 @@ pub fn previous_definition(
     match dir.read_definition(before) {
         Ok(definition) => Ok(Some(definition)),
         Err(ProjectError::MissingArtifact { .. }) => Ok(None),
-        Err(e) => Err(e).context(format!("cannot read the definition of {before}, which the lint of {version} needs")),
+        Err(e) => Err(e)
+            .context(format!("cannot read the definition of {before}, which the lint of {version} needs")),
     }
 }
 
 /// One stderr line: how many findings of each severity, and how many were suppressed.
 fn say_summary(files: &[FileReport]) {
-    let count = |s: Severity| files.iter().flat_map(|f| &f.report.findings).filter(|f| f.severity() == s).count();
+    let count =
+        |s: Severity| files.iter().flat_map(|f| &f.report.findings).filter(|f| f.severity() == s).count();
     let suppressed: usize = files.iter().map(|f| f.report.suppressed.len()).sum();
     let (errors, warnings, infos) = (count(Severity::Error), count(Severity::Warning), count(Severity::Info));
     let linted = match files.len() {
@@ -157,7 +159,8 @@ fn say_summary(files: &[FileReport]) {
 pub fn say_findings_of_new_version(config: &ProjectConfig, version: &str, sql: &[u8], written: bool) {
     let Ok(dialect) = Dialect::from_name(&config.dialect) else { return };
     let dir = MigrationsDir::new(&config.migrations_dir);
-    let previous = dir.versions().ok().and_then(|versions| previous_definition(&dir, &versions, version).ok().flatten());
+    let previous =
+        dir.versions().ok().and_then(|versions| previous_definition(&dir, &versions, version).ok().flatten());
     let path = config.display_path(&dir.version_path(version).join(MIGRATION_SQL)).display().to_string();
     let file = lint_text(dialect, &String::from_utf8_lossy(sql), previous.as_ref(), path.clone(), None);
     if file.report.findings.is_empty() {
