@@ -35,10 +35,10 @@ fn definition() -> String {
             managed: Some(true),
             ..TableDefinition::default()
         };
-        for c in 0..8 {
+        for c in 0..8usize {
             table.columns.push(ColumnDefinition {
                 name: format!("column_{c}"),
-                column_type: if c % 2 == 0 { ColumnType::Text } else { ColumnType::Bigint },
+                column_type: if c.is_multiple_of(2) { ColumnType::Text } else { ColumnType::Bigint },
                 is_nullable: c > 3,
                 dart_type: Some("String".into()),
                 ..ColumnDefinition::default()
@@ -58,7 +58,7 @@ fn migration_sql(i: usize) -> String {
          ALTER TABLE \"table_{t}\" ADD COLUMN \"extra_{i}\" text;\n\
          CREATE INDEX \"table_{t}_extra_{i}_idx\" ON \"table_{t}\" USING btree (\"extra_{i}\");\n"
     );
-    if i % 5 == 0 {
+    if i.is_multiple_of(5) {
         sql.push_str(&format!("ALTER TABLE \"table_{t}\" DROP COLUMN \"column_7\";\n"));
     }
     sql.push_str(

@@ -68,7 +68,10 @@ pub(crate) fn split(dialect: Dialect, sql: &str) -> Result<SplitFile, TokenizeFa
             continue;
         }
         let is_end = token.token == Token::SemiColon;
-        if !matches!(token.token, Token::Whitespace(_)) && !(is_end && current.is_empty()) {
+        let is_blank = matches!(token.token, Token::Whitespace(_));
+        // A `;` with nothing before it is an empty statement: skipped.
+        let empty_statement = is_end && current.is_empty();
+        if !(is_blank || empty_statement) {
             current.push(token);
         }
         if is_end && !current.is_empty() {

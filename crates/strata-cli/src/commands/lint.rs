@@ -124,7 +124,7 @@ pub fn previous_definition(
     versions: &[String],
     version: &str,
 ) -> anyhow::Result<Option<DatabaseDefinition>> {
-    let Some(before) = versions.iter().filter(|v| v.as_str() < version).next_back() else { return Ok(None) };
+    let Some(before) = versions.iter().rfind(|v| v.as_str() < version) else { return Ok(None) };
     match dir.read_definition(before) {
         Ok(definition) => Ok(Some(definition)),
         Err(ProjectError::MissingArtifact { .. }) => Ok(None),
