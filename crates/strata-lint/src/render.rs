@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::{Finding, LintReport, CATALOGUE};
+use crate::{Code, Finding, LintReport, CATALOGUE};
 
 /// One linted file: how to name it in output, its version, and its report.
 #[derive(Debug, Clone)]
@@ -127,8 +127,15 @@ pub fn catalogue_markdown() -> String {
         ));
     }
     for info in CATALOGUE {
+        // Findings about a suppression comment belong to no statement, so none can silence them.
+        let suppress = match info.code {
+            Code::MalformedSuppression | Code::UnusedSuppression => {
+                "not possible: the finding is about the comment itself; fix or remove it.".to_string()
+            }
+            _ => format!("`-- strata:ignore {} <reason>` on the line above the statement.", info.id),
+        };
         out.push_str(&format!(
-            "\n### {}\n\n**{}** · {} · {}\n\n{}\n\n```sql\n{}\n```\n\n**Fix:** {}\n\n**Suppress:** `-- strata:ignore {} <reason>` on the line above the statement.\n",
+            "\n### {}\n\n**{}** · {} · {}\n\n{}\n\n```sql\n{}\n```\n\n**Fix:** {}\n\n**Suppress:** {suppress}\n",
             info.id,
             info.title,
             info.family.name(),
@@ -136,7 +143,6 @@ pub fn catalogue_markdown() -> String {
             info.meaning,
             info.example,
             info.fix,
-            info.id,
         ));
     }
     out
@@ -145,7 +151,6 @@ pub fn catalogue_markdown() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Code, LintReport};
 
     #[test]
     fn github_annotations_escape_what_would_end_a_property_or_the_message() {
