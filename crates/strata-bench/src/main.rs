@@ -5,7 +5,11 @@
 //! cargo build --release -p strata-bench
 //! taskset -c 0 target/release/strata-bench [--tables 1000,5000] [--runs 9]
 //! cargo build --release -p strata-cli && target/release/strata-bench --process target/release/strata
+//! taskset -c 0 target/release/strata-bench --lint 1000 [--process target/release/strata]
 //! ```
+//!
+//! `--lint N` times `strata lint --all` over N generated migration directories instead
+//! (`lint.rs`).
 //!
 //! `--process` times the whole `strata create-migration --force` process instead (what a user
 //! waits for: start-up, configuration, module discovery, the library path, output, exit).
@@ -35,6 +39,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use strata_models::ModelOptions;
 use strata_project::{CreateOptions, PlanOutcome, ProjectConfig};
 use strata_schema::DatabaseDefinition;
+
+mod lint;
 
 const MODULE: &str = "bench";
 
@@ -337,6 +343,8 @@ fn bench_wide(fields: usize, runs: usize) -> (Duration, Duration, Option<Duratio
 fn main() {
     let mut tables = vec![1000usize, 5000];
     let mut wide: Vec<usize> = Vec::new();
+    let mut lint_files: Vec<usize> = Vec::new();
+    let mut squawk: Option<std::path::PathBuf> = None;
     let mut runs = 9usize;
     let mut process: Option<std::path::PathBuf> = None;
     let mut args = std::env::args().skip(1);
@@ -358,13 +366,22 @@ fn main() {
                     .map(|s| s.trim().parse().expect("field count"))
                     .collect()
             }
+            "--lint" => {
+                lint_files = args
+                    .next()
+                    .expect("--lint N[,M...]")
+                    .split(',')
+                    .map(|s| s.trim().parse().expect("file count"))
+                    .collect()
+            }
+            "--squawk" => squawk = Some(args.next().expect("--squawk PATH_TO_SQUAWK").into()),
             "--runs" => runs = args.next().expect("--runs N").parse().expect("run count"),
             "--process" => {
                 let bin = args.next().expect("--process PATH_TO_STRATA");
                 process = Some(fs::canonicalize(&bin).unwrap_or_else(|e| panic!("--process {bin}: {e}")));
             }
             "-h" | "--help" => {
-                println!("strata-bench [--tables 1000,5000] [--wide 8000,16000,32000] [--process target/release/strata] [--runs 9]");
+                println!("strata-bench [--tables 1000,5000] [--wide 8000,16000,32000] [--lint 1000 [--squawk BIN]] [--process target/release/strata] [--runs 9]");
                 return;
             }
             other => panic!("unknown argument {other}"),
@@ -373,6 +390,15 @@ fn main() {
     assert!(runs >= 1);
     if cfg!(debug_assertions) {
         eprintln!("warning: debug build; run with --release for meaningful figures");
+    }
+    if !lint_files.is_empty() {
+        let subject = match (&squawk, &process) {
+            (Some(bin), _) => lint::Subject::Squawk(bin),
+            (None, Some(bin)) => lint::Subject::Process(bin),
+            (None, None) => lint::Subject::Library,
+        };
+        lint::bench(&lint_files, runs, subject);
+        return;
     }
     if !wide.is_empty() {
         println!("model parser on one table, median of {runs} runs (after 1 warm-up), times in ms");

@@ -51,6 +51,9 @@ pub enum Command {
     /// Drop every table strata manages and apply the latest definition.sql (development
     /// databases only).
     Reset(commands::reset::Args),
+    /// Report the hazards of migration files (data loss, failures on existing rows, rolling
+    /// deploys, locks, dialect traps), each with a stable code (docs/lint.md).
+    Lint(commands::lint::Args),
 }
 
 /// Rust ignores SIGPIPE, so `strata diff … | head` would panic on the closed pipe. Restore the
@@ -75,7 +78,7 @@ fn main() -> ExitCode {
     // Only for commands that just print: a command that changes things (apply, create-migration,
     // create-repair-migration) keeps SIGPIPE ignored and ignores write errors, so `strata apply |
     // head` still finishes the run instead of dying between two migrations.
-    if matches!(cli.command, Command::Diff(_) | Command::Status(_) | Command::Inspect(_)) {
+    if matches!(cli.command, Command::Diff(_) | Command::Status(_) | Command::Inspect(_) | Command::Lint(_)) {
         restore_sigpipe();
     }
     let dir = cli.project_dir.clone();
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
         Command::Inspect(a) => commands::inspect::run(&dir, a),
         Command::Rollback(a) => commands::rollback::run(&dir, a),
         Command::Reset(a) => commands::reset::run(&dir, a),
+        Command::Lint(a) => commands::lint::run(&dir, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

@@ -131,7 +131,35 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     } else {
         print_text(&config, &report, &args);
     }
+    say_lint_findings(&config, &report, &options, now);
     Ok(code)
+}
+
+/// The lint findings of a migration that has warnings (blocked, or forced), so the user sees
+/// the same codes `strata lint` reports. A blocked plan has no SQL yet: it is planned again as
+/// a forced dry run, which writes nothing.
+fn say_lint_findings(
+    config: &ProjectConfig,
+    report: &CreateReport,
+    options: &CreateOptions,
+    now: std::time::SystemTime,
+) {
+    let planned = match &report.outcome {
+        PlanOutcome::Created { warnings, .. } if !warnings.is_empty() => report.outcome.clone(),
+        PlanOutcome::Blocked { .. } => {
+            let forced = CreateOptions { force: true, dry_run: true, ..options.clone() };
+            match create_migration(config, &forced, now) {
+                Ok(r) => r.outcome,
+                Err(_) => return,
+            }
+        }
+        _ => return,
+    };
+    if let PlanOutcome::Created { version, files, .. } = planned {
+        if let Some((_, sql)) = files.iter().find(|(n, _)| n == MIGRATION_SQL_FILE) {
+            super::lint::say_findings_of_new_version(config, &version, sql, report.written.is_some());
+        }
+    }
 }
 
 fn exit_code(outcome: &PlanOutcome, check: bool) -> u8 {

@@ -21,6 +21,7 @@ pub mod apply;
 pub mod create_migration;
 pub mod diff;
 pub mod inspect;
+pub mod lint;
 pub mod live;
 pub mod preflight;
 pub mod repair;
