@@ -87,7 +87,7 @@ pub(crate) fn check(
         created: BTreeMap::new(),
         rebuilds: rebuilds(dialect, statements),
         dropped: BTreeSet::new(),
-        columns: previous_columns(previous),
+        columns: previous_columns(dialect, previous),
         statement: 0,
         positions: statements.iter().map(|s| (s.line, s.column)).collect(),
         out: Vec::new(),
@@ -126,12 +126,21 @@ pub(crate) fn unreadable_file(failure: TokenizeFailure) -> Raw {
     }
 }
 
-fn previous_columns(previous: Option<&DatabaseDefinition>) -> BTreeMap<(String, String), ColumnFacts> {
+/// What the previous definition's columns are, with each type as `dialect` spells it in DDL (so
+/// that a MySQL `MODIFY ... LONGTEXT` of a Serverpod `String` is no type change).
+fn previous_columns(
+    dialect: Dialect,
+    previous: Option<&DatabaseDefinition>,
+) -> BTreeMap<(String, String), ColumnFacts> {
     let mut out = BTreeMap::new();
     for table in previous.map(|p| p.tables.as_slice()).unwrap_or_default() {
         for c in &table.columns {
+            let ddl_type = match dialect {
+                Dialect::Mysql => strata_sql::mysql_types::mysql_column_type(&table.name, c).ok(),
+                _ => None,
+            };
             let facts = ColumnFacts {
-                type_text: strata_diff::compare::pg_type_text(c).to_ascii_lowercase(),
+                type_text: ddl_type.unwrap_or_else(|| strata_diff::compare::pg_type_text(c)).to_ascii_lowercase(),
                 nullable: c.is_nullable,
                 has_default: c.column_default.is_some(),
             };
