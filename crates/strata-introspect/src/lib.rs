@@ -17,15 +17,19 @@
 
 pub mod drift;
 pub mod fingerprint;
+pub mod introspector;
 mod pg_types;
 pub mod postgres;
 pub mod repair;
 pub mod sqlite;
 mod warning;
 
-use strata_schema::{DatabaseDefinition, MigrationVersion};
+use strata_schema::{
+    DatabaseDefinition, MigrationVersion, TableDefinition, CURRENT_SCHEMA_VERSION, MIGRATION_API_VERSION,
+};
 
 pub use drift::{comparable_live, drift_report, DriftReport};
+pub use introspector::{introspect_both, IntrospectFuture, Introspector};
 pub use postgres::introspect_postgres;
 pub use sqlite::introspect_sqlite;
 pub use warning::{IntrospectWarning, WarningKind};
@@ -70,6 +74,43 @@ pub struct Introspection {
     /// count (kept so tests and benchmarks can check the bound).
     pub query_count: usize,
 }
+
+impl Introspection {
+    /// The result of a read: the live definition (named `name`, module [`ANALYZER_MODULE`], the
+    /// applied versions as its installed modules) and what came with it.
+    fn assemble(
+        name: String,
+        tables: Vec<TableDefinition>,
+        warnings: Vec<IntrospectWarning>,
+        installed_versions: Vec<MigrationVersion>,
+        query_count: usize,
+    ) -> Introspection {
+        let definition = DatabaseDefinition {
+            name: Some(name),
+            module_name: ANALYZER_MODULE.to_string(),
+            tables,
+            installed_modules: installed_versions.clone(),
+            migration_api_version: MIGRATION_API_VERSION,
+            schema_version: CURRENT_SCHEMA_VERSION,
+        };
+        Introspection { definition, warnings, installed_versions, query_count }
+    }
+}
+
+/// The warning for a `serverpod_migrations` table in `schema` that exists but cannot be read.
+fn migrations_table_warning(schema: &str, error: &dyn std::fmt::Display) -> IntrospectWarning {
+    IntrospectWarning {
+        kind: WarningKind::MigrationsTable,
+        schema: schema.to_string(),
+        table: Some(MIGRATIONS_TABLE.into()),
+        name: MIGRATIONS_TABLE.into(),
+        detail: format!("could not read the applied versions: {error}"),
+        depends_on: Vec::new(),
+    }
+}
+
+/// The name Serverpod's analyzer gives live definitions.
+pub const ANALYZER_MODULE: &str = "analyzer";
 
 /// Why introspection failed.
 #[derive(Debug, thiserror::Error)]
