@@ -18,6 +18,7 @@ mod defaults;
 mod emit;
 mod error;
 mod expression;
+pub mod mysql_types;
 mod postgres;
 pub mod quote;
 mod sqlite;
