@@ -18,6 +18,7 @@
 pub mod drift;
 pub mod fingerprint;
 pub mod introspector;
+pub mod mysql;
 mod pg_types;
 pub mod postgres;
 pub mod repair;
@@ -30,6 +31,7 @@ use strata_schema::{
 
 pub use drift::{comparable_live, drift_report, DriftReport};
 pub use introspector::{introspect_both, IntrospectFuture, Introspector};
+pub use mysql::introspect_mysql;
 pub use postgres::introspect_postgres;
 pub use sqlite::introspect_sqlite;
 pub use warning::{IntrospectWarning, WarningKind};

@@ -72,6 +72,10 @@ warning_kinds! {
     InboundForeignKey => "foreign key from another schema",
     /// `serverpod_migrations` exists but could not be read.
     MigrationsTable => "bookkeeping table",
+    /// MySQL: a scheduled event.
+    Event => "event",
+    /// MySQL: a storage engine other than the one strata writes (`InnoDB`).
+    TableOptions => "table option",
     /// SQLite: something in `sqlite_master` strata does not model.
     SqliteObject => "object",
 }
@@ -88,6 +92,7 @@ impl WarningKind {
                 | WarningKind::RangeType
                 | WarningKind::Sequence
                 | WarningKind::Function
+                | WarningKind::Event
                 | WarningKind::MigrationsTable
         )
     }
