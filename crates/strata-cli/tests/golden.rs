@@ -8,7 +8,8 @@
 //!   without any `*.yaml` keeps the previous models. `step-NN/project/` (optional) is copied over
 //!   the project root (e.g. to edit `strata.toml`). `step-NN/args` (optional) holds the command
 //!   line, whitespace-separated; the default is `create-migration`.
-//! * `expected/step-NN/` (PostgreSQL) and `expected-sqlite/step-NN/` (SQLite): `outcome.txt`
+//! * `expected/step-NN/` (PostgreSQL) and `expected-<dialect>/step-NN/` (`expected-sqlite`,
+//!   `expected-mysql`), one per dialect `strata_sql::dialect_by_name` knows: `outcome.txt`
 //!   (exit code, created version, stdout, stderr), every file of the version directory the step
 //!   created (`definition.json`, `definition_project.json`, `definition.sql`, `migration.json`,
 //!   `migration.sql`) and `migration_registry.txt` when it exists.
@@ -27,28 +28,20 @@ const BIN: &str = env!("CARGO_BIN_EXE_strata");
 /// Module name of the scratch project is `golden` (Serverpod: package name minus `_server`).
 const PUBSPEC: &str = "name: golden_server\n";
 
-/// Configuration that switches the scratch project to the SQLite dialect.
-const SQLITE_CONFIG: &str = "dialect = \"sqlite\"\n";
+/// The dialect a case runs under: `strata_sql`'s own trait object, looked up by config name.
+type Dialect = &'static dyn strata_sql::Dialect;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Dialect {
-    Postgres,
-    Sqlite,
+/// A dialect by its config name (leaked once per test: the trait object lives for the test).
+fn dialect(name: &str) -> Dialect {
+    Box::leak(strata_sql::dialect_by_name(name).unwrap_or_else(|| panic!("unknown dialect {name}")))
 }
 
-impl Dialect {
-    fn expected_dir(self) -> &'static str {
-        match self {
-            Dialect::Postgres => "expected",
-            Dialect::Sqlite => "expected-sqlite",
-        }
-    }
-
-    fn test_module(self) -> &'static str {
-        match self {
-            Dialect::Postgres => "postgres",
-            Dialect::Sqlite => "sqlite",
-        }
+/// PostgreSQL, the default dialect, keeps Serverpod's `expected/`; every other dialect has
+/// `expected-<name>/`.
+fn expected_dir(dialect: Dialect) -> String {
+    match dialect.name() {
+        "postgres" => "expected".to_string(),
+        other => format!("expected-{other}"),
     }
 }
 
@@ -74,16 +67,16 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// Points the scratch project at the dialect under test: for SQLite, `strata.toml` (the case's
-/// own, if it has one) gets a `dialect` line.
+/// Points the scratch project at the dialect under test: for any dialect but the default
+/// (PostgreSQL), `strata.toml` (the case's own, if it has one) gets a `dialect` line.
 fn ensure_dialect(project: &Path, dialect: Dialect) {
-    if dialect != Dialect::Sqlite {
+    if dialect.name() == "postgres" {
         return;
     }
     let path = project.join("strata.toml");
     let text = fs::read_to_string(&path).unwrap_or_default();
     if !text.lines().any(|l| l.trim_start().starts_with("dialect")) {
-        fs::write(&path, format!("{SQLITE_CONFIG}{text}")).unwrap();
+        fs::write(&path, format!("dialect = \"{}\"\n{text}", dialect.name())).unwrap();
     }
 }
 
@@ -251,7 +244,7 @@ fn run_case(case: &str, dialect: Dialect) {
     }
     ensure_dialect(project, dialect);
 
-    let expected_root = case_dir.join(dialect.expected_dir());
+    let expected_root = case_dir.join(expected_dir(dialect));
     let bless_mode = blessing();
     let mut failures = Vec::new();
     let mut step_names = BTreeSet::new();
@@ -269,7 +262,7 @@ fn run_case(case: &str, dialect: Dialect) {
                 "{step_name}: no expectations at {}.\nReview the generated output, then bless with:\n  \
                  STRATA_BLESS=1 cargo test -p strata-cli --test golden {}::{case}\nActual outcome:\n{}",
                 exp_dir.display(),
-                dialect.test_module(),
+                dialect.name(),
                 String::from_utf8_lossy(&actual["outcome.txt"])
             ));
             continue;
@@ -304,7 +297,8 @@ fn run_case(case: &str, dialect: Dialect) {
     }
     assert!(
         failures.is_empty(),
-        "golden case {case} ({dialect:?}): {} mismatch(es)\n\n{}",
+        "golden case {case} ({}): {} mismatch(es)\n\n{}",
+        dialect.name(),
         failures.len(),
         failures.join("\n\n")
     );
@@ -315,12 +309,16 @@ macro_rules! golden_cases {
         const CASES: &[&str] = &[$(stringify!($both),)* $(stringify!($pg),)*];
 
         mod postgres {
-            $(#[test] fn $both() { super::run_case(stringify!($both), super::Dialect::Postgres) })*
-            $(#[test] fn $pg() { super::run_case(stringify!($pg), super::Dialect::Postgres) })*
+            $(#[test] fn $both() { super::run_case(stringify!($both), super::dialect("postgres")) })*
+            $(#[test] fn $pg() { super::run_case(stringify!($pg), super::dialect("postgres")) })*
         }
 
         mod sqlite {
-            $(#[test] fn $both() { super::run_case(stringify!($both), super::Dialect::Sqlite) })*
+            $(#[test] fn $both() { super::run_case(stringify!($both), super::dialect("sqlite")) })*
+        }
+
+        mod mysql {
+            $(#[test] fn $both() { super::run_case(stringify!($both), super::dialect("mysql")) })*
         }
     };
 }
@@ -447,7 +445,7 @@ fn sqlite_golden_migrations_replay_to_their_final_definition() {
         let mut failures = Vec::new();
         let mut replayed = 0;
         for case in CASES {
-            let steps = step_dirs(&golden_root().join(case).join(Dialect::Sqlite.expected_dir()));
+            let steps = step_dirs(&golden_root().join(case).join(expected_dir(dialect("sqlite"))));
             let migrations: Vec<String> =
                 steps.iter().filter_map(|s| fs::read_to_string(s.join("migration.sql")).ok()).collect();
             let Some(definition) =

@@ -17,8 +17,10 @@ use crate::modules::{resolve_modules, Modules, PubCache};
 
 /// File name of strata's own config at the project root.
 pub const CONFIG_FILE: &str = "strata.toml";
-/// The dialects a project can target (`sqlite` is Serverpod's own SQLite dialect).
-pub const DIALECTS: &[&str] = &["postgres", "sqlite"];
+/// The dialects a project can target (`sqlite` is Serverpod's own SQLite dialect, `mysql`
+/// MySQL 8 / MariaDB). `strata_sql::dialect_by_name`'s aliases (`postgresql`, `mariadb`, ...)
+/// are accepted too and stored as these names.
+pub const DIALECTS: &[&str] = &["postgres", "sqlite", "mysql"];
 
 /// Everything strata needs to know about a project's layout. All paths are the project
 /// directory as given joined with the configured (relative) paths, so messages show paths the
@@ -29,7 +31,7 @@ pub struct ProjectConfig {
     pub root: PathBuf,
     /// The project's module name, recorded in `installedModules` and `serverpod_migrations`.
     pub module_name: String,
-    /// `postgres` or `sqlite`.
+    /// `postgres`, `sqlite` or `mysql` (a `strata_sql::Dialect` name).
     pub dialect: String,
     /// Directories searched for model files.
     pub model_roots: Vec<PathBuf>,
@@ -125,8 +127,8 @@ impl ProjectConfig {
 
         let dialect = match &file.dialect {
             Some(d) => {
-                let value = d.get_ref().trim().to_ascii_lowercase();
-                if !DIALECTS.contains(&value.as_str()) {
+                let known = strata_sql::dialect_by_name(d.get_ref()).map(|d| d.name());
+                let Some(value) = known.filter(|name| DIALECTS.contains(name)) else {
                     let (line, column) = line_col(&toml_text, d.span().start);
                     return Err(ProjectError::Config {
                         path: toml_path,
@@ -138,8 +140,8 @@ impl ProjectConfig {
                             DIALECTS.join(", ")
                         ),
                     });
-                }
-                value
+                };
+                value.to_string()
             }
             None => serverpod_config_dialect(&root)?.unwrap_or("postgres").to_string(),
         };

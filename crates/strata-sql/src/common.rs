@@ -115,3 +115,89 @@ pub(crate) fn inline_foreign_key(
     }
     Ok(out)
 }
+
+/// Refuses pgvector and PostGIS column types on a dialect without them, naming the column.
+/// Every dialect's `column_type_sql` starts here, so the capabilities decide, not the dialect.
+pub(crate) fn check_type_supported(
+    d: &dyn Dialect,
+    table: &str,
+    column: &strata_schema::ColumnDefinition,
+) -> Result<(), SqlError> {
+    let t = column.column_type;
+    let missing = if t.is_vector() && !d.supports_vector() {
+        "pgvector"
+    } else if t.is_geography() && !d.supports_geography() {
+        "PostGIS"
+    } else {
+        return Ok(());
+    };
+    Err(SqlError::Unsupported {
+        dialect: d.name(),
+        object: SqlObject::column(table, &column.name),
+        what: format!(
+            "the {} column type (it needs {missing}, which only PostgreSQL has; remove the column \
+             or target the postgres dialect)",
+            t.name()
+        ),
+    })
+}
+
+// ---- ANSI spellings PostgreSQL, SQLite and MySQL share ---------------------------------------
+
+/// `ALTER TABLE t DROP COLUMN c;`
+pub(crate) fn drop_column(d: &dyn Dialect, table: &str, column: &str) -> String {
+    format!("ALTER TABLE {} DROP COLUMN {};\n", d.quote_identifier(table), d.quote_identifier(column))
+}
+
+/// `ALTER TABLE t RENAME COLUMN a TO b;` (MySQL 8, MariaDB 10.5+, PostgreSQL, SQLite 3.25+).
+pub(crate) fn rename_column(d: &dyn Dialect, table: &str, from: &str, to: &str) -> String {
+    format!(
+        "ALTER TABLE {} RENAME COLUMN {} TO {};\n",
+        d.quote_identifier(table),
+        d.quote_identifier(from),
+        d.quote_identifier(to)
+    )
+}
+
+/// `ALTER TABLE t ADD COLUMN <column_sql>;`
+pub(crate) fn add_column(d: &dyn Dialect, table: &str, column_sql: &str) -> String {
+    format!("ALTER TABLE {} ADD COLUMN {column_sql};\n", d.quote_identifier(table))
+}
+
+/// `ALTER TABLE a RENAME TO b;`
+pub(crate) fn rename_table(d: &dyn Dialect, from: &str, to: &str) -> String {
+    format!("ALTER TABLE {} RENAME TO {};\n", d.quote_identifier(from), d.quote_identifier(to))
+}
+
+/// Serverpod's upsert of one module's version (`ON CONFLICT`: PostgreSQL and SQLite).
+pub(crate) fn upsert_version_on_conflict(
+    d: &dyn Dialect,
+    now: &str,
+    table: &str,
+    module: &str,
+    version: &str,
+) -> String {
+    let q = |s: &str| d.quote_identifier(s);
+    let version = d.quote_literal(version);
+    format!(
+        "INSERT INTO {} ({}, {}, {})\n    VALUES ({}, {version}, {now})\n    ON CONFLICT ({})\n    \
+         DO UPDATE SET {} = {version}, {} = {now};\n",
+        q(table),
+        q("module"),
+        q("version"),
+        q("timestamp"),
+        d.quote_literal(module),
+        q("module"),
+        q("version"),
+        q("timestamp"),
+    )
+}
+
+/// Deletes the bookkeeping rows of removed modules.
+///
+/// Serverpod writes `"serverpod_migrations"WHERE` (no space); both parse the same, and
+/// strata writes the space because only correctness, not these bytes, matters to a runner.
+pub(crate) fn delete_versions(d: &dyn Dialect, table: &str, modules: &[String]) -> String {
+    let list = modules.iter().map(|m| d.quote_literal(m)).collect::<Vec<_>>().join(", ");
+    format!("DELETE FROM {} WHERE {} IN ({list});\n", d.quote_identifier(table), d.quote_identifier("module"))
+}

@@ -8,12 +8,12 @@ use std::collections::HashSet;
 
 use strata_schema::defaults::{pg_sql_to_abstract_default, RANDOM_V7};
 use strata_schema::{
-    ColumnDefinition, ColumnType, DatabaseDefinition, IndexDefinition, IndexElement, MigrationAction,
-    MigrationVersion, TableDefinition, TableMigration,
+    ColumnDefinition, ColumnMigration, ColumnType, DatabaseDefinition, IndexDefinition, IndexElement,
+    MigrationAction, MigrationVersion, TableDefinition, TableMigration,
 };
 
 use crate::quote;
-use crate::{ColumnDefault, Dialect, Extension, MigrationSqlInput, SqlError, SqlObject};
+use crate::{ColumnChange, ColumnDefault, Dialect, Extension, MigrationSqlInput, SqlError, SqlObject};
 
 /// The bookkeeping table Serverpod's runtime reads.
 pub(crate) const MIGRATIONS_TABLE: &str = "serverpod_migrations";
@@ -35,8 +35,7 @@ impl<'a> Emitter<'a> {
         let d = self.d;
         let all_columns = || def.tables.iter().flat_map(|t| t.columns.iter());
         let mut out = String::new();
-        out.push_str(d.before_transaction_sql());
-        out.push_str("BEGIN;\n\n");
+        self.begin(&mut out);
         self.prelude(
             &mut out,
             all_columns().any(|c| c.column_type.is_vector()),
@@ -106,8 +105,7 @@ impl<'a> Emitter<'a> {
         });
 
         let mut out = String::new();
-        out.push_str(d.before_transaction_sql());
-        out.push_str("BEGIN;\n\n");
+        self.begin(&mut out);
         self.prelude(
             &mut out,
             new_columns().any(|c| c.column_type.is_vector()),
@@ -187,11 +185,19 @@ impl<'a> Emitter<'a> {
         }
     }
 
-    /// Pre-commit checks, `COMMIT;`, and anything that must run after the transaction.
+    /// `BEGIN;` when the dialect's DDL is transactional; a file of a dialect that commits
+    /// each DDL statement has no transaction lines (one would claim an atomicity it lacks).
+    fn begin(&self, out: &mut String) {
+        if self.d.supports_transactional_ddl() {
+            out.push_str("BEGIN;\n\n");
+        }
+    }
+
+    /// `COMMIT;` when the file opened a transaction.
     fn finish(&self, out: &mut String) {
-        out.push_str(self.d.before_commit_sql());
-        out.push_str("\nCOMMIT;\n");
-        out.push_str(self.d.after_transaction_sql());
+        if self.d.supports_transactional_ddl() {
+            out.push_str("\nCOMMIT;\n");
+        }
     }
 
     // ---------------------------------------------------------------------------------------
@@ -205,7 +211,7 @@ impl<'a> Emitter<'a> {
         if !indexes.is_empty() {
             out.push_str("\n-- Indexes\n");
             for index in indexes {
-                out.push_str(&self.d.create_index_sql(&table.name, index, if_not_exists)?);
+                out.push_str(&self.d.create_index_sql(table, index, if_not_exists)?);
             }
         }
         out.push('\n');
@@ -231,10 +237,11 @@ impl<'a> Emitter<'a> {
             }
         }
         Ok(format!(
-            "CREATE TABLE {}{} (\n{}\n);\n",
+            "CREATE TABLE {}{} (\n{}\n){};\n",
             if if_not_exists { "IF NOT EXISTS " } else { "" },
             d.quote_identifier(physical),
-            lines.join(",\n")
+            lines.join(",\n"),
+            d.table_options_sql()
         ))
     }
 
@@ -248,7 +255,7 @@ impl<'a> Emitter<'a> {
             out.push_str(&d.drop_index_sql(table, index));
         }
         for fk in &change.delete_foreign_keys {
-            out.push_str(&d.drop_foreign_key_sql(table, fk));
+            out.push_str(&d.drop_foreign_key_sql(table, fk)?);
         }
         for column in &change.delete_columns {
             out.push_str(&d.drop_column_sql(table, column));
@@ -262,58 +269,81 @@ impl<'a> Emitter<'a> {
             out.push_str(&d.add_column_sql(table, &d.column_sql(table, column)?));
         }
         for m in &change.modify_columns {
-            // Every statement below runs after the renames, so it uses the new name (Serverpod
-            // used the old one for SET DATA TYPE).
-            let name = m.final_name();
-            let object = SqlObject::column(table, name);
-            if m.add_nullable || m.remove_nullable {
-                if !d.supports_alter_column_nullability() {
-                    return Err(unsupported(d, object, "changing a column's nullability in place"));
-                }
-                out.push_str(&d.alter_column_nullability_sql(table, name, m.add_nullable));
-            }
-            if m.change_default {
-                if !d.supports_alter_column_default() {
-                    return Err(unsupported(d, object, "changing a column's default in place"));
-                }
-                let default_sql = match &m.new_default {
-                    None => None,
-                    Some(raw) => {
-                        let column_type = match m.new_type {
-                            Some(t) => t,
-                            None => target_column(input, table, name)?.column_type,
-                        };
-                        match ColumnDefault::parse(raw, column_type, &object)? {
-                            ColumnDefault::Serial => return Err(SqlError::SerialDefaultChange { object }),
-                            value => Some(d.default_sql(&object, column_type, &value)?),
-                        }
-                    }
-                };
-                // Unlike Serverpod, DROP DEFAULT does not end the entry: a type change follows.
-                out.push_str(&d.alter_column_default_sql(table, name, default_sql.as_deref()));
-            }
-            if let Some(new_type) = m.new_type {
-                if !d.supports_alter_column_type() {
-                    return Err(unsupported(d, object, "changing a column's type in place"));
-                }
-                let mut column = input
-                    .target
-                    .table(table)
-                    .and_then(|t| t.column(name))
-                    .cloned()
-                    .unwrap_or_else(|| ColumnDefinition { name: name.to_string(), ..Default::default() });
-                column.column_type = new_type;
-                if let Some(native) = &m.new_native_type {
-                    column.native_type = Some(native.clone());
-                }
-                let type_sql = d.column_type_sql(table, &column)?;
-                out.push_str(&d.alter_column_type_sql(table, name, &type_sql));
-            }
+            out.push_str(&self.alter_column(table, m, input)?);
         }
-        for index in &change.add_indexes {
-            out.push_str(&d.create_index_sql(table, index, false)?);
+        if !change.add_indexes.is_empty() {
+            let target = target_table_or_bare(input, table);
+            for index in &change.add_indexes {
+                out.push_str(&d.create_index_sql(&target, index, false)?);
+            }
         }
         Ok(out)
+    }
+
+    /// One column's in-place change (nullability, default, type). It runs after the renames,
+    /// so it uses the new name (Serverpod used the old one for SET DATA TYPE).
+    fn alter_column(
+        &self,
+        table: &str,
+        m: &ColumnMigration,
+        input: &MigrationSqlInput,
+    ) -> Result<String, SqlError> {
+        let d = self.d;
+        let name = m.final_name();
+        let object = SqlObject::column(table, name);
+        let mut change = ColumnChange::default();
+        if m.add_nullable || m.remove_nullable {
+            if !d.supports_alter_column_nullability() {
+                return Err(unsupported(d, object, "changing a column's nullability in place"));
+            }
+            change.nullable = Some(m.add_nullable);
+        }
+        if m.change_default {
+            if !d.supports_alter_column_default() {
+                return Err(unsupported(d, object, "changing a column's default in place"));
+            }
+            change.default_sql = Some(self.new_default_sql(table, m, input, &object)?);
+        }
+        let mut column = input
+            .target
+            .table(table)
+            .and_then(|t| t.column(name))
+            .cloned()
+            .unwrap_or_else(|| ColumnDefinition { name: name.to_string(), ..Default::default() });
+        if let Some(new_type) = m.new_type {
+            if !d.supports_alter_column_type() {
+                return Err(unsupported(d, object, "changing a column's type in place"));
+            }
+            column.column_type = new_type;
+            if let Some(native) = &m.new_native_type {
+                column.native_type = Some(native.clone());
+            }
+            change.type_sql = Some(d.column_type_sql(table, &column)?);
+        }
+        if change.is_empty() {
+            return Ok(String::new());
+        }
+        d.alter_column_sql(table, &column, &change)
+    }
+
+    /// The SQL of a changed default, `None` when it is dropped. Unlike Serverpod, dropping the
+    /// default does not end the column's statements: a type change follows.
+    fn new_default_sql(
+        &self,
+        table: &str,
+        m: &ColumnMigration,
+        input: &MigrationSqlInput,
+        object: &SqlObject,
+    ) -> Result<Option<String>, SqlError> {
+        let Some(raw) = &m.new_default else { return Ok(None) };
+        let column_type = match m.new_type {
+            Some(t) => t,
+            None => target_column(input, table, m.final_name())?.column_type,
+        };
+        match ColumnDefault::parse(raw, column_type, object)? {
+            ColumnDefault::Serial => Err(SqlError::SerialDefaultChange { object: object.clone() }),
+            value => Ok(Some(self.d.default_sql(object, column_type, &value)?)),
+        }
     }
 
     /// Foreign keys of untouched tables that point at a table dropped and recreated in this
@@ -383,6 +413,7 @@ impl<'a> Emitter<'a> {
         removed: &[String],
     ) -> Result<(), SqlError> {
         let d = self.d;
+        let Some(versions) = d.version_bookkeeping() else { return Ok(()) };
         if installed.is_empty() && removed.is_empty() {
             return Ok(());
         }
@@ -391,21 +422,21 @@ impl<'a> Emitter<'a> {
             out.push_str("\n--\n-- MIGRATION VERSION TABLE\n--\n");
             out.push_str(&self.create_table(&table, &table.name, true)?);
             for index in &table.indexes {
-                out.push_str(&d.create_index_sql(&table.name, index, true)?);
+                out.push_str(&d.create_index_sql(&table, index, true)?);
             }
         }
         if !installed.is_empty() {
             out.push('\n');
             for m in installed {
                 out.push_str(&format!("--\n-- MIGRATION VERSION FOR {}\n--\n", quote::comment(&m.module)));
-                out.push_str(&d.upsert_migration_version_sql(MIGRATIONS_TABLE, &m.module, &m.version));
+                out.push_str(&versions.upsert_migration_version_sql(MIGRATIONS_TABLE, &m.module, &m.version));
                 out.push('\n');
             }
         }
         if !removed.is_empty() {
             let list = removed.iter().map(|m| quote::literal(m)).collect::<Vec<_>>().join(", ");
             out.push_str(&format!("\n--\n-- MIGRATION VERSION FOR {}\n--\n", quote::comment(&list)));
-            out.push_str(&d.delete_migration_versions_sql(MIGRATIONS_TABLE, removed));
+            out.push_str(&versions.delete_migration_versions_sql(MIGRATIONS_TABLE, removed));
         }
         Ok(())
     }
@@ -414,6 +445,16 @@ impl<'a> Emitter<'a> {
 /// The dialect-independent "cannot do X" error.
 pub(crate) fn unsupported(d: &dyn Dialect, object: SqlObject, what: &str) -> SqlError {
     SqlError::Unsupported { dialect: d.name(), object, what: what.to_string() }
+}
+
+/// The target table (whose column types a dialect may need to render an index), or a table with
+/// only the name when the target definition lacks it.
+fn target_table_or_bare(input: &MigrationSqlInput, table: &str) -> TableDefinition {
+    input
+        .target
+        .table(table)
+        .cloned()
+        .unwrap_or_else(|| TableDefinition { name: table.to_string(), ..Default::default() })
 }
 
 /// The target column a modification refers to.

@@ -4,7 +4,7 @@
 //! crafted `definition.json` (`"x); CREATE TABLE pwned (a int); --"`) would run its own
 //! statements through `apply`.
 
-use sqlparser::dialect::{Dialect as Grammar, PostgreSqlDialect, SQLiteDialect};
+use sqlparser::dialect::{Dialect as Grammar, MySqlDialect, PostgreSqlDialect, SQLiteDialect};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, Tokenizer, Whitespace};
 use strata_schema::{DatabaseDefinition, IndexDefinition, IndexElementType, JsonError};
@@ -56,6 +56,11 @@ pub(crate) fn check_postgres(sql: &str) -> Result<(), String> {
 /// The SQLite expression grammar.
 pub(crate) fn check_sqlite(sql: &str) -> Result<(), String> {
     check_one_expression(&SQLiteDialect {}, sql)
+}
+
+/// The MySQL expression grammar.
+pub(crate) fn check_mysql(sql: &str) -> Result<(), String> {
+    check_one_expression(&MySqlDialect {}, sql)
 }
 
 /// The SQL text of `index` (expression elements, then the predicate) with its part.

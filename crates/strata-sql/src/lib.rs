@@ -18,6 +18,7 @@ mod defaults;
 mod emit;
 mod error;
 mod expression;
+mod mysql;
 pub mod mysql_types;
 mod postgres;
 pub mod quote;
@@ -32,6 +33,7 @@ use strata_schema::{
 pub use defaults::ColumnDefault;
 pub use error::{SqlError, SqlObject};
 pub use expression::{check_definition_expressions, check_index_expressions, IndexPart};
+pub use mysql::Mysql;
 pub use postgres::{check_native_type, Postgres};
 pub use sqlite::{
     basic_type_for_storage, is_basic_sqlite_type, iso_from_epoch_millis, legacy_declared_type_to_column_type,
@@ -48,32 +50,39 @@ pub enum Extension {
 }
 
 /// A SQL dialect: what it can do and how it spells things. The emitter asks capabilities
-/// instead of testing which dialect it has, so adding one (MySQL) needs no emitter change.
+/// instead of testing which dialect it has, so adding one needs no emitter change.
+///
+/// Nothing here defaults to one database's spelling (sqlparser-rs's rule): every capability and
+/// every statement is the dialect's own answer. Spellings several dialects share live once, in
+/// the crate's `common` module, and each dialect opts in by calling them.
 pub trait Dialect: Send + Sync {
-    /// Short name used in config and history rows (`postgres`, `sqlite`).
+    /// Short name used in config and history rows (`postgres`, `sqlite`, `mysql`).
     fn name(&self) -> &'static str;
 
     // ---- capabilities ------------------------------------------------------------------
 
-    /// DDL inside `BEGIN;`/`COMMIT;` rolls back with the transaction. Informational for the
-    /// runner: every file still has exactly one `BEGIN;` and one `COMMIT;` line.
+    /// DDL inside a transaction rolls back with it. When true, every file is one transaction
+    /// (exactly one `BEGIN;` and one `COMMIT;` line); when false (MySQL commits each DDL
+    /// statement) the file has neither and the runner executes it statement by statement,
+    /// recording progress per statement.
     fn supports_transactional_ddl(&self) -> bool;
-    /// `ALTER COLUMN ... SET DATA TYPE`.
+    /// Changing a column's type in place.
     fn supports_alter_column_type(&self) -> bool;
-    /// `ALTER COLUMN ... SET/DROP NOT NULL`.
+    /// Changing a column's nullability in place.
     fn supports_alter_column_nullability(&self) -> bool;
-    /// `ALTER COLUMN ... SET/DROP DEFAULT`.
+    /// Changing a column's default in place.
     fn supports_alter_column_default(&self) -> bool;
     /// `ALTER TABLE ... DROP COLUMN` of a plain column.
     fn supports_drop_column(&self) -> bool;
-    /// `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY` / `DROP CONSTRAINT`. Without it foreign
+    /// `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY` and dropping one. Without it foreign
     /// keys are declared inside `CREATE TABLE` and changing them rebuilds the table.
     fn supports_alter_foreign_keys(&self) -> bool;
     /// `NULLS NOT DISTINCT` on unique indexes.
     fn supports_nulls_not_distinct(&self) -> bool;
-    /// pgvector column types and indexes.
+    /// pgvector column types (read by every dialect's column type through
+    /// `common::check_type_supported`).
     fn supports_vector(&self) -> bool;
-    /// PostGIS geography column types.
+    /// PostGIS geography column types (read like [`Dialect::supports_vector`]).
     fn supports_geography(&self) -> bool;
     /// Whether an index access method (`btree`, `gin`, `hnsw`, ...) exists.
     fn supports_index_method(&self, method: &str) -> bool;
@@ -82,13 +91,15 @@ pub trait Dialect: Send + Sync {
     fn drop_table_drops_inbound_foreign_keys(&self) -> bool;
 
     /// Whether this in-place column change needs the table rebuilt (create new, copy, swap).
+    /// Derived from the capabilities above, so no dialect's answer is assumed.
     fn needs_table_rebuild_for(&self, change: &ColumnMigration) -> bool {
         (change.new_type.is_some() && !self.supports_alter_column_type())
             || ((change.add_nullable || change.remove_nullable) && !self.supports_alter_column_nullability())
             || (change.change_default && !self.supports_alter_column_default())
     }
     /// Whether dropping `column` needs the table rebuilt. `source` is the table before the
-    /// migration when known.
+    /// migration when known. Derived from [`Dialect::supports_drop_column`] unless a dialect
+    /// knows more (SQLite refuses to drop indexed columns).
     fn needs_table_rebuild_for_dropped_column(
         &self,
         source: Option<&TableDefinition>,
@@ -104,10 +115,10 @@ pub trait Dialect: Send + Sync {
     /// `Ok` when `sql` is exactly one expression in this dialect's grammar, else why not. Index
     /// expression elements and predicates pass this before they are written into a statement.
     fn check_expression(&self, sql: &str) -> Result<(), String>;
-    /// Quotes an identifier. Defaults to [`quote::ident`], the crate's one quoting function.
-    fn quote_identifier(&self, name: &str) -> String {
-        quote::ident(name)
-    }
+    /// Quotes an identifier (through [`quote::ident_with`], the crate's one quoting function).
+    fn quote_identifier(&self, name: &str) -> String;
+    /// Renders a string literal (through [`quote::literal`], the crate's one escaping function).
+    fn quote_literal(&self, value: &str) -> String;
     /// The column's type as written in DDL (without PRIMARY KEY / NOT NULL / DEFAULT).
     fn column_type_sql(&self, table: &str, column: &ColumnDefinition) -> Result<String, SqlError>;
     /// A validated default rendered for a column of `column_type`.
@@ -119,115 +130,43 @@ pub trait Dialect: Send + Sync {
     ) -> Result<String, SqlError>;
     /// One column line of `CREATE TABLE` / `ADD COLUMN` (`"id" bigserial PRIMARY KEY`).
     fn column_sql(&self, table: &str, column: &ColumnDefinition) -> Result<String, SqlError>;
-    /// `CREATE [UNIQUE] INDEX ...;\n`.
+    /// What follows the closing parenthesis of `CREATE TABLE` (MySQL: engine, charset and
+    /// collation), empty when nothing does.
+    fn table_options_sql(&self) -> &'static str;
+    /// `CREATE [UNIQUE] INDEX ...;\n` on `table` (whose columns decide, on MySQL, which
+    /// elements need a prefix length).
     fn create_index_sql(
         &self,
-        table: &str,
+        table: &TableDefinition,
         index: &IndexDefinition,
         if_not_exists: bool,
     ) -> Result<String, SqlError>;
     /// `DROP INDEX ...;\n`.
-    fn drop_index_sql(&self, table: &str, index: &str) -> String {
-        let _ = table;
-        format!("DROP INDEX {};\n", self.quote_identifier(index))
-    }
+    fn drop_index_sql(&self, table: &str, index: &str) -> String;
     /// `DROP TABLE ...;\n`.
     fn drop_table_sql(&self, table: &str) -> String;
     /// `ALTER TABLE ... DROP COLUMN ...;\n`.
-    fn drop_column_sql(&self, table: &str, column: &str) -> String {
-        format!(
-            "ALTER TABLE {} DROP COLUMN {};\n",
-            self.quote_identifier(table),
-            self.quote_identifier(column)
-        )
-    }
+    fn drop_column_sql(&self, table: &str, column: &str) -> String;
     /// `ALTER TABLE ... RENAME COLUMN ... TO ...;\n`.
-    fn rename_column_sql(&self, table: &str, from: &str, to: &str) -> String {
-        format!(
-            "ALTER TABLE {} RENAME COLUMN {} TO {};\n",
-            self.quote_identifier(table),
-            self.quote_identifier(from),
-            self.quote_identifier(to)
-        )
-    }
+    fn rename_column_sql(&self, table: &str, from: &str, to: &str) -> String;
     /// `ALTER TABLE ... ADD COLUMN <column_sql>;\n`.
-    fn add_column_sql(&self, table: &str, column_sql: &str) -> String {
-        format!("ALTER TABLE {} ADD COLUMN {column_sql};\n", self.quote_identifier(table))
-    }
-    /// `ALTER TABLE ... ALTER COLUMN ... DROP NOT NULL` (`nullable`) or `SET NOT NULL`.
-    fn alter_column_nullability_sql(&self, table: &str, column: &str, nullable: bool) -> String {
-        format!(
-            "ALTER TABLE {} ALTER COLUMN {} {} NOT NULL;\n",
-            self.quote_identifier(table),
-            self.quote_identifier(column),
-            if nullable { "DROP" } else { "SET" }
-        )
-    }
-    /// `ALTER TABLE ... ALTER COLUMN ... SET DEFAULT <sql>` or `DROP DEFAULT` (`None`).
-    fn alter_column_default_sql(&self, table: &str, column: &str, default_sql: Option<&str>) -> String {
-        let action = match default_sql {
-            Some(sql) => format!("SET DEFAULT {sql}"),
-            None => "DROP DEFAULT".to_string(),
-        };
-        format!(
-            "ALTER TABLE {} ALTER COLUMN {} {action};\n",
-            self.quote_identifier(table),
-            self.quote_identifier(column)
-        )
-    }
-    /// `ALTER TABLE ... ALTER COLUMN ... SET DATA TYPE <type> USING ...::<type>`.
-    fn alter_column_type_sql(&self, table: &str, column: &str, type_sql: &str) -> String {
-        let column = self.quote_identifier(column);
-        format!(
-            "ALTER TABLE {} ALTER COLUMN {column} SET DATA TYPE {type_sql} USING {column}::{type_sql};\n",
-            self.quote_identifier(table)
-        )
-    }
+    fn add_column_sql(&self, table: &str, column_sql: &str) -> String;
+    /// The statements that change one column in place (after any rename): `column` is the
+    /// column as it ends up (final name, type and default), `change` says which aspects change
+    /// and carries their rendered SQL. Only called for changes the capabilities allow.
+    fn alter_column_sql(
+        &self,
+        table: &str,
+        column: &ColumnDefinition,
+        change: &ColumnChange,
+    ) -> Result<String, SqlError>;
     /// `ALTER TABLE ... RENAME TO ...;\n` (the last step of a rebuild).
-    fn rename_table_sql(&self, from: &str, to: &str) -> String {
-        format!("ALTER TABLE {} RENAME TO {};\n", self.quote_identifier(from), self.quote_identifier(to))
-    }
-    /// The bookkeeping upsert for one module (without its banner).
-    fn upsert_migration_version_sql(&self, table: &str, module: &str, version: &str) -> String {
-        let q = |s: &str| self.quote_identifier(s);
-        let now = self.current_timestamp_sql();
-        let version = quote::literal(version);
-        format!(
-            "INSERT INTO {} ({}, {}, {})\n    VALUES ({}, {version}, {now})\n    ON CONFLICT ({})\n    \
-             DO UPDATE SET {} = {version}, {} = {now};\n",
-            q(table),
-            q("module"),
-            q("version"),
-            q("timestamp"),
-            quote::literal(module),
-            q("module"),
-            q("version"),
-            q("timestamp"),
-        )
-    }
-    /// Deletes the bookkeeping rows of removed modules.
-    ///
-    /// Serverpod writes `"serverpod_migrations"WHERE` (no space); both parse the same, and
-    /// strata writes the space because only correctness, not these bytes, matters to a runner.
-    fn delete_migration_versions_sql(&self, table: &str, modules: &[String]) -> String {
-        let list = modules.iter().map(|m| quote::literal(m)).collect::<Vec<_>>().join(", ");
-        format!(
-            "DELETE FROM {} WHERE {} IN ({list});\n",
-            self.quote_identifier(table),
-            self.quote_identifier("module")
-        )
-    }
+    fn rename_table_sql(&self, from: &str, to: &str) -> String;
     /// A standalone statement adding a foreign key (only called when
     /// [`supports_alter_foreign_keys`](Dialect::supports_alter_foreign_keys)).
     fn add_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError>;
     /// A standalone statement dropping a foreign key (same condition as above).
-    fn drop_foreign_key_sql(&self, table: &str, constraint: &str) -> String {
-        format!(
-            "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {};\n",
-            self.quote_identifier(table),
-            self.quote_identifier(constraint)
-        )
-    }
+    fn drop_foreign_key_sql(&self, table: &str, constraint: &str) -> Result<String, SqlError>;
     /// A foreign key as a table-constraint line inside `CREATE TABLE` (only called when the
     /// dialect cannot alter foreign keys).
     fn inline_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError>;
@@ -236,25 +175,39 @@ pub trait Dialect: Send + Sync {
     /// The declaration of `gen_random_uuid_v7()` when the dialect needs a helper function for
     /// UUIDv7 defaults.
     fn uuid_v7_function_sql(&self) -> Option<&'static str>;
-    /// The expression for "now" in bookkeeping rows.
-    fn current_timestamp_sql(&self) -> &'static str;
-    /// Statements that must run before `BEGIN;` (outside the transaction).
-    fn before_transaction_sql(&self) -> &'static str {
-        ""
-    }
-    /// Statements run last inside the transaction, before `COMMIT;`.
-    fn before_commit_sql(&self) -> &'static str {
-        ""
-    }
-    /// Statements that must run after `COMMIT;` (outside the transaction).
-    fn after_transaction_sql(&self) -> &'static str {
-        ""
-    }
+    /// How the files record which module versions are installed (Serverpod's
+    /// `serverpod_migrations` rows), `None` when they do not (MySQL: Serverpod has no MySQL,
+    /// and the runner keeps its own history).
+    fn version_bookkeeping(&self) -> Option<&dyn VersionBookkeeping>;
     /// A dialect whose files have a layout of their own (Serverpod's SQLite) renders them
     /// itself; `None` uses the shared emitter.
-    fn file_layout(&self) -> Option<&dyn FileLayout> {
-        None
+    fn file_layout(&self) -> Option<&dyn FileLayout>;
+}
+
+/// One in-place column change, as [`Dialect::alter_column_sql`] receives it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ColumnChange {
+    /// `Some(nullable)` when the nullability changes.
+    pub nullable: Option<bool>,
+    /// `Some(Some(sql))` for a new default, `Some(None)` when the default is dropped.
+    pub default_sql: Option<Option<String>>,
+    /// The new type's SQL when the type changes.
+    pub type_sql: Option<String>,
+}
+
+impl ColumnChange {
+    /// Whether nothing changes (the emitter then writes no statement).
+    pub fn is_empty(&self) -> bool {
+        self.nullable.is_none() && self.default_sql.is_none() && self.type_sql.is_none()
     }
+}
+
+/// Serverpod's `serverpod_migrations` rows, written by the migration files themselves.
+pub trait VersionBookkeeping {
+    /// The upsert recording `version` for `module` (without its banner).
+    fn upsert_migration_version_sql(&self, table: &str, module: &str, version: &str) -> String;
+    /// Deletes the bookkeeping rows of removed modules.
+    fn delete_migration_versions_sql(&self, table: &str, modules: &[String]) -> String;
 }
 
 /// Renders whole files for a dialect whose layout the shared emitter does not produce.
@@ -265,11 +218,13 @@ pub trait FileLayout {
     fn migration_sql(&self, input: &MigrationSqlInput) -> Result<String, SqlError>;
 }
 
-/// Looks a dialect up by its config name (`postgres`/`postgresql`/`pg`, `sqlite`/`sqlite3`).
+/// Looks a dialect up by its config name (`postgres`/`postgresql`/`pg`, `sqlite`/`sqlite3`,
+/// `mysql`/`mariadb`/`mysql8`).
 pub fn dialect_by_name(name: &str) -> Option<Box<dyn Dialect>> {
     match name.trim().to_ascii_lowercase().as_str() {
         "postgres" | "postgresql" | "pg" => Some(Box::new(Postgres)),
         "sqlite" | "sqlite3" => Some(Box::new(Sqlite)),
+        "mysql" | "mariadb" | "mysql8" => Some(Box::new(Mysql)),
         _ => None,
     }
 }
@@ -310,7 +265,7 @@ pub fn unsupported_objects(dialect: &dyn Dialect, definition: &DatabaseDefinitio
             }
         }
         for index in &table.indexes {
-            if let Err(e) = dialect.create_index_sql(&table.name, index, false) {
+            if let Err(e) = dialect.create_index_sql(table, index, false) {
                 problems.push(e);
             }
         }

@@ -18,13 +18,18 @@ use strata_schema::{
     ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, VectorDistanceFunction,
 };
 
+use strata_schema::TableDefinition;
+
 use crate::common::{
-    deferrable_clause, dimension, foreign_key_columns, index_elements, inline_foreign_key,
-    is_parameter_value, is_word,
+    add_column, check_type_supported, deferrable_clause, delete_versions, dimension, drop_column,
+    foreign_key_columns, index_elements, inline_foreign_key, is_parameter_value, is_word, rename_column,
+    rename_table, upsert_version_on_conflict,
 };
 use crate::emit::unsupported;
 use crate::quote;
-use crate::{ColumnDefault, Dialect, Extension, SqlError, SqlObject};
+use crate::{
+    ColumnChange, ColumnDefault, Dialect, Extension, FileLayout, SqlError, SqlObject, VersionBookkeeping,
+};
 
 /// PostgreSQL (Serverpod's dialect).
 #[derive(Debug, Clone, Copy, Default)]
@@ -199,7 +204,14 @@ impl Dialect for Postgres {
         true
     }
 
+    fn quote_identifier(&self, name: &str) -> String {
+        quote::ident(name)
+    }
+    fn quote_literal(&self, value: &str) -> String {
+        quote::literal(value)
+    }
     fn column_type_sql(&self, table: &str, column: &ColumnDefinition) -> Result<String, SqlError> {
+        check_type_supported(self, table, column)?;
         let dim = || dimension(table, &column.name, column.column_type, column.vector_dimension);
         Ok(match column.column_type {
             ColumnType::Text => "text".to_string(),
@@ -299,12 +311,17 @@ impl Dialect for Postgres {
         Ok(out)
     }
 
+    fn table_options_sql(&self) -> &'static str {
+        ""
+    }
+
     fn create_index_sql(
         &self,
-        table: &str,
+        table: &TableDefinition,
         index: &IndexDefinition,
         if_not_exists: bool,
     ) -> Result<String, SqlError> {
+        let table = table.name.as_str();
         let object = SqlObject::index(table, &index.index_name);
         let invalid = |reason: String| SqlError::InvalidIndex { object: object.clone(), reason };
         let method = index.index_type.as_str();
@@ -353,8 +370,65 @@ impl Dialect for Postgres {
         ))
     }
 
+    fn drop_index_sql(&self, _table: &str, index: &str) -> String {
+        format!("DROP INDEX {};\n", self.quote_identifier(index))
+    }
+
     fn drop_table_sql(&self, table: &str) -> String {
         format!("DROP TABLE {} CASCADE;\n", self.quote_identifier(table))
+    }
+
+    fn drop_column_sql(&self, table: &str, column: &str) -> String {
+        drop_column(self, table, column)
+    }
+
+    fn rename_column_sql(&self, table: &str, from: &str, to: &str) -> String {
+        rename_column(self, table, from, to)
+    }
+
+    fn add_column_sql(&self, table: &str, column_sql: &str) -> String {
+        add_column(self, table, column_sql)
+    }
+
+    /// `SET/DROP NOT NULL`, then `SET/DROP DEFAULT`, then `SET DATA TYPE ... USING`, one
+    /// statement each (Serverpod's order).
+    fn alter_column_sql(
+        &self,
+        table: &str,
+        column: &ColumnDefinition,
+        change: &ColumnChange,
+    ) -> Result<String, SqlError> {
+        let prefix = format!(
+            "ALTER TABLE {} ALTER COLUMN {}",
+            self.quote_identifier(table),
+            self.quote_identifier(&column.name)
+        );
+        let mut out = String::new();
+        if let Some(nullable) = change.nullable {
+            out.push_str(&format!("{prefix} {} NOT NULL;\n", if nullable { "DROP" } else { "SET" }));
+        }
+        match &change.default_sql {
+            Some(Some(sql)) => out.push_str(&format!("{prefix} SET DEFAULT {sql};\n")),
+            Some(None) => out.push_str(&format!("{prefix} DROP DEFAULT;\n")),
+            None => {}
+        }
+        if let Some(type_sql) = &change.type_sql {
+            let name = self.quote_identifier(&column.name);
+            out.push_str(&format!("{prefix} SET DATA TYPE {type_sql} USING {name}::{type_sql};\n"));
+        }
+        Ok(out)
+    }
+
+    fn rename_table_sql(&self, from: &str, to: &str) -> String {
+        rename_table(self, from, to)
+    }
+
+    fn drop_foreign_key_sql(&self, table: &str, constraint: &str) -> Result<String, SqlError> {
+        Ok(format!(
+            "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {};\n",
+            self.quote_identifier(table),
+            self.quote_identifier(constraint)
+        ))
     }
 
     fn add_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError> {
@@ -394,7 +468,19 @@ impl Dialect for Postgres {
     fn uuid_v7_function_sql(&self) -> Option<&'static str> {
         Some(UUID_V7_FUNCTION)
     }
-    fn current_timestamp_sql(&self) -> &'static str {
-        "now()"
+    fn version_bookkeeping(&self) -> Option<&dyn VersionBookkeeping> {
+        Some(self)
+    }
+    fn file_layout(&self) -> Option<&dyn FileLayout> {
+        None
+    }
+}
+
+impl VersionBookkeeping for Postgres {
+    fn upsert_migration_version_sql(&self, table: &str, module: &str, version: &str) -> String {
+        upsert_version_on_conflict(self, "now()", table, module, version)
+    }
+    fn delete_migration_versions_sql(&self, table: &str, modules: &[String]) -> String {
+        delete_versions(self, table, modules)
     }
 }

@@ -5,18 +5,24 @@
 
 /// Quotes an identifier with double quotes, doubling embedded quotes.
 ///
-/// PostgreSQL, SQLite (and ANSI-mode MySQL) all read `"a""b"` as the name `a"b`, so Serverpod's
-/// ordinary names come out byte-identical (`"serverpod_log"`) while hostile names stay inert.
+/// PostgreSQL and SQLite read `"a""b"` as the name `a"b`, so Serverpod's ordinary names come
+/// out byte-identical (`"serverpod_log"`) while hostile names stay inert.
 pub fn ident(name: &str) -> String {
+    ident_with(name, '"')
+}
+
+/// Quotes an identifier with `quote` (`"` or MySQL's `` ` ``), doubling embedded quote
+/// characters: the one identifier-quoting rule, whichever character a dialect uses.
+pub fn ident_with(name: &str, quote: char) -> String {
     let mut out = String::with_capacity(name.len() + 2);
-    out.push('"');
+    out.push(quote);
     for ch in name.chars() {
-        if ch == '"' {
-            out.push('"');
+        if ch == quote {
+            out.push(quote);
         }
         out.push(ch);
     }
-    out.push('"');
+    out.push(quote);
     out
 }
 
@@ -28,6 +34,13 @@ pub fn ident(name: &str) -> String {
 /// function in the whole workspace.
 pub fn literal(value: &str) -> String {
     strata_schema::defaults::quote_literal(value)
+}
+
+/// [`literal`] for a server that reads backslash escapes in string literals (MySQL and MariaDB
+/// in their default SQL mode): backslashes are doubled first, so a value ending in `\` cannot
+/// escape the closing quote and run the rest of the statement as SQL.
+pub fn literal_escaping_backslashes(value: &str) -> String {
+    literal(&value.replace('\\', "\\\\"))
 }
 
 /// Parses one complete single-quoted literal (`'it''s'`) into its value (`it's`).
@@ -63,6 +76,17 @@ mod tests {
     fn identifiers_double_embedded_quotes() {
         assert_eq!(ident("serverpod_log"), "\"serverpod_log\"");
         assert_eq!(ident("a\"b"), "\"a\"\"b\"");
+    }
+
+    #[test]
+    fn backticks_double_embedded_backticks() {
+        assert_eq!(ident_with("a`b", '`'), "`a``b`");
+    }
+
+    #[test]
+    fn backslashes_cannot_escape_the_closing_quote() {
+        assert_eq!(literal_escaping_backslashes("x\\"), "'x\\\\'");
+        assert_eq!(literal_escaping_backslashes("\\'); DROP TABLE t; --"), "'\\\\''); DROP TABLE t; --'");
     }
 
     #[test]

@@ -33,10 +33,15 @@
 use strata_schema::{ColumnDefinition, ColumnMigration, ColumnType, ForeignKeyDefinition, IndexDefinition};
 use strata_schema::{IndexElementType, TableDefinition, TableMigration};
 
-use crate::common::{index_elements, inline_foreign_key};
+use crate::common::{
+    add_column, check_type_supported, delete_versions, drop_column, index_elements, inline_foreign_key,
+    rename_column, rename_table, upsert_version_on_conflict,
+};
 use crate::emit::unsupported;
 use crate::quote;
-use crate::{ColumnDefault, Dialect, Extension, FileLayout, SqlError, SqlObject};
+use crate::{
+    ColumnChange, ColumnDefault, Dialect, Extension, FileLayout, SqlError, SqlObject, VersionBookkeeping,
+};
 
 /// Serverpod's SQLite dialect (SQLite 3.42 or newer: `unixepoch('subsecond')`, `unhex`, `STRICT`).
 #[derive(Debug, Clone, Copy, Default)]
@@ -372,7 +377,14 @@ impl Dialect for Sqlite {
     fn check_expression(&self, sql: &str) -> Result<(), String> {
         crate::expression::check_sqlite(sql)
     }
+    fn quote_identifier(&self, name: &str) -> String {
+        quote::ident(name)
+    }
+    fn quote_literal(&self, value: &str) -> String {
+        quote::literal(value)
+    }
     fn column_type_sql(&self, table: &str, column: &ColumnDefinition) -> Result<String, SqlError> {
+        check_type_supported(self, table, column)?;
         sqlite_storage_type(column.column_type)
             .map(str::to_string)
             .ok_or_else(|| SqlError::UnknownColumnType { object: SqlObject::column(table, &column.name) })
@@ -402,12 +414,17 @@ impl Dialect for Sqlite {
         let not_null = if column.is_nullable { "" } else { " NOT NULL" };
         Ok(format!("{name} {storage}{not_null}{default}"))
     }
+    fn table_options_sql(&self) -> &'static str {
+        // Serverpod's tables are STRICT; `sqlite_files` writes the whole statement itself.
+        " STRICT"
+    }
     fn create_index_sql(
         &self,
-        table: &str,
+        table: &TableDefinition,
         index: &IndexDefinition,
         if_not_exists: bool,
     ) -> Result<String, SqlError> {
+        let table = table.name.as_str();
         if !self.supports_index_method(&index.index_type) {
             // Left out of the database, as Serverpod does (its runtime ignores such indexes).
             return Ok(String::new());
@@ -426,8 +443,43 @@ impl Dialect for Sqlite {
             self.quote_identifier(table),
         ))
     }
+    fn drop_index_sql(&self, _table: &str, index: &str) -> String {
+        format!("DROP INDEX {};\n", self.quote_identifier(index))
+    }
     fn drop_table_sql(&self, table: &str) -> String {
         format!("DROP TABLE {};\n", self.quote_identifier(table))
+    }
+    fn drop_column_sql(&self, table: &str, column: &str) -> String {
+        drop_column(self, table, column)
+    }
+    fn rename_column_sql(&self, table: &str, from: &str, to: &str) -> String {
+        rename_column(self, table, from, to)
+    }
+    fn add_column_sql(&self, table: &str, column_sql: &str) -> String {
+        add_column(self, table, column_sql)
+    }
+    fn alter_column_sql(
+        &self,
+        table: &str,
+        column: &ColumnDefinition,
+        _change: &ColumnChange,
+    ) -> Result<String, SqlError> {
+        // `needs_rebuild` sends every such change to a table rebuild first.
+        Err(unsupported(
+            self,
+            SqlObject::column(table, &column.name),
+            "changing a column in place (strata rebuilds the table instead)",
+        ))
+    }
+    fn rename_table_sql(&self, from: &str, to: &str) -> String {
+        rename_table(self, from, to)
+    }
+    fn drop_foreign_key_sql(&self, table: &str, constraint: &str) -> Result<String, SqlError> {
+        Err(unsupported(
+            self,
+            SqlObject::foreign_key(table, constraint),
+            "dropping a foreign key of an existing table (the table is rebuilt instead)",
+        ))
     }
     fn add_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError> {
         Err(unsupported(
@@ -445,11 +497,20 @@ impl Dialect for Sqlite {
     fn uuid_v7_function_sql(&self) -> Option<&'static str> {
         None
     }
-    fn current_timestamp_sql(&self) -> &'static str {
-        BOOKKEEPING_NOW_SQL
+    fn version_bookkeeping(&self) -> Option<&dyn VersionBookkeeping> {
+        Some(self)
     }
     fn file_layout(&self) -> Option<&dyn FileLayout> {
         Some(self)
+    }
+}
+
+impl VersionBookkeeping for Sqlite {
+    fn upsert_migration_version_sql(&self, table: &str, module: &str, version: &str) -> String {
+        upsert_version_on_conflict(self, BOOKKEEPING_NOW_SQL, table, module, version)
+    }
+    fn delete_migration_versions_sql(&self, table: &str, modules: &[String]) -> String {
+        delete_versions(self, table, modules)
     }
 }
 

@@ -10,7 +10,7 @@ use strata_schema::{ColumnType, DatabaseDefinition, MigrationAction, MigrationVe
 
 use crate::emit::{migrations_table_definition, MIGRATIONS_TABLE};
 use crate::sqlite::{is_basic_sqlite_type, Sqlite, SQLITE_SCHEMA_TABLE};
-use crate::{quote, Dialect, FileLayout, MigrationSqlInput, SqlError};
+use crate::{quote, Dialect, FileLayout, MigrationSqlInput, SqlError, VersionBookkeeping};
 
 /// Prefix of the scratch table a rebuild fills before swapping it in (Serverpod's name).
 const REBUILD_PREFIX: &str = "new_";
@@ -92,15 +92,16 @@ impl Sqlite {
             lines.push(format!("    {}", self.inline_foreign_key_sql(physical, fk)?));
         }
         let mut out = format!(
-            "CREATE TABLE {}{} (\n{}\n) STRICT;\n",
+            "CREATE TABLE {}{} (\n{}\n){};\n",
             if if_not_exists { "IF NOT EXISTS " } else { "" },
             self.quote_identifier(physical),
-            lines.join(",\n")
+            lines.join(",\n"),
+            self.table_options_sql()
         );
         if with_indexes && !table.indexes.is_empty() {
             out.push_str("\n-- Indexes\n");
             for index in &table.indexes {
-                out.push_str(&self.create_index_sql(physical, index, if_not_exists)?);
+                out.push_str(&self.create_index_sql(table, index, if_not_exists)?);
             }
         }
         out.push('\n');
@@ -140,7 +141,7 @@ impl Sqlite {
             out.push_str(&self.add_column_sql(table, &self.column_sql(table, column)?));
         }
         for index in &change.add_indexes {
-            out.push_str(&self.create_index_sql(table, index, false)?);
+            out.push_str(&self.create_index_sql(target, index, false)?);
         }
         out.push('\n');
         Ok(out)
@@ -187,7 +188,7 @@ impl Sqlite {
         out.push_str(&self.rename_table_sql(&scratch, &target.name));
         for index in target.indexes.iter().filter(|i| self.supports_index_method(&i.index_type)) {
             out.push_str("\n-- Indexes\n");
-            out.push_str(&self.create_index_sql(&target.name, index, false)?);
+            out.push_str(&self.create_index_sql(target, index, false)?);
         }
         out.push('\n');
         Ok(out)
@@ -213,13 +214,18 @@ impl Sqlite {
         }
         for m in installed {
             out.push_str(&format!("--\n-- MIGRATION VERSION FOR {}\n--\n", quote::comment(&m.module)));
-            out.push_str(&self.upsert_migration_version_sql(MIGRATIONS_TABLE, &m.module, &m.version));
+            out.push_str(&VersionBookkeeping::upsert_migration_version_sql(
+                self,
+                MIGRATIONS_TABLE,
+                &m.module,
+                &m.version,
+            ));
             out.push('\n');
         }
         if !removed.is_empty() {
             let list = removed.iter().map(|m| quote::literal(m)).collect::<Vec<_>>().join(", ");
             out.push_str(&format!("\n--\n-- MIGRATION VERSION FOR {}\n--\n", quote::comment(&list)));
-            out.push_str(&self.delete_migration_versions_sql(MIGRATIONS_TABLE, removed));
+            out.push_str(&VersionBookkeeping::delete_migration_versions_sql(self, MIGRATIONS_TABLE, removed));
         }
         out.push_str("\nCOMMIT;\n");
         Ok(())

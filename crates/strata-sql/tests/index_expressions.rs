@@ -51,7 +51,11 @@ fn crafted_element_is_refused_by_every_emitter_and_dialect() {
     let def = definition("project", vec![users(vec![bad.clone()])], vec![]);
     for dialect in [&Postgres as &dyn Dialect, &Sqlite] {
         assert_refused(definition_sql(dialect, &def), IndexPart::Element(0), CRAFTED);
-        assert_refused(dialect.create_index_sql("users", &bad, false), IndexPart::Element(0), CRAFTED);
+        assert_refused(
+            dialect.create_index_sql(&named("users"), &bad, false),
+            IndexPart::Element(0),
+            CRAFTED,
+        );
 
         let mut change = alter("users");
         change.add_indexes.push(bad.clone());
@@ -86,7 +90,7 @@ fn crafted_predicates_and_hiding_tricks_are_refused() {
     };
     let predicate = "true; DROP TABLE users";
     assert_refused(
-        PG.create_index_sql("users", &with_predicate(predicate), false),
+        PG.create_index_sql(&named("users"), &with_predicate(predicate), false),
         IndexPart::Predicate,
         predicate,
     );
@@ -104,7 +108,8 @@ fn crafted_predicates_and_hiding_tricks_are_refused() {
         "$$x$$); CREATE TABLE pwned (a int); SELECT ($$",
     ] {
         for dialect in [&Postgres as &dyn Dialect, &Sqlite] {
-            let result = dialect.create_index_sql("users", &expression_index("users_bad_idx", text), false);
+            let result =
+                dialect.create_index_sql(&named("users"), &expression_index("users_bad_idx", text), false);
             assert_refused(result, IndexPart::Element(0), text);
         }
     }
@@ -132,11 +137,12 @@ fn legitimate_expressions_render_verbatim() {
             predicate: predicate.map(str::to_string),
             ..expression_index("users_expr_idx", element)
         };
-        let sql = PG.create_index_sql("users", &idx, false).unwrap();
+        let sql = PG.create_index_sql(&named("users"), &idx, false).unwrap();
         assert_eq!(sql, format!("{expected}\n"));
         assert_parses_postgres(&sql);
     }
-    let sqlite = Sqlite.create_index_sql("users", &expression_index("users_expr_idx", "lower(email)"), false);
+    let sqlite =
+        Sqlite.create_index_sql(&named("users"), &expression_index("users_expr_idx", "lower(email)"), false);
     assert_eq!(sqlite.unwrap(), "CREATE INDEX \"users_expr_idx\" ON \"users\" (lower(email));\n");
 }
 
@@ -189,7 +195,7 @@ async fn nothing_accepted_runs_a_second_statement_on_postgres() {
     let mut accepted = 0;
     for (n, text) in attempts.iter().enumerate() {
         let idx = expression_index(&format!("users_try_{n}"), text);
-        let Ok(sql) = PG.create_index_sql("users", &idx, false) else { continue };
+        let Ok(sql) = PG.create_index_sql(&named("users"), &idx, false) else { continue };
         accepted += 1;
         // The statement may fail (no such column, not immutable): that is fine, it is one.
         let _ = sqlx::raw_sql(&sql).execute(&mut conn).await;

@@ -416,7 +416,7 @@ fn spec_4_5_index_forms_verbatim() {
         ),
     ];
     for (table, idx, expected) in cases {
-        let sql = PG.create_index_sql(table, &idx, false).unwrap();
+        let sql = PG.create_index_sql(&named(table), &idx, false).unwrap();
         assert_eq!(sql, format!("{expected}\n"));
         assert_parses_postgres(&sql);
     }
@@ -716,7 +716,7 @@ fn vector_index_ops_for_every_type_and_distance() {
                     ..index("i", &["v"], false)
                 };
                 let code = if *f == VectorDistanceFunction::InnerProduct { "ip" } else { f.name() };
-                let sql = PG.create_index_sql("t", &idx, false).unwrap();
+                let sql = PG.create_index_sql(&named("t"), &idx, false).unwrap();
                 assert_eq!(
                     sql,
                     format!("CREATE INDEX \"i\" ON \"t\" USING {method} (\"v\" {}_{code}_ops);\n", vt.name())
@@ -732,7 +732,7 @@ fn vector_index_ops_for_every_type_and_distance() {
         ..index("i", &["v"], false)
     };
     assert_eq!(
-        PG.create_index_sql("t", &btree, false).unwrap(),
+        PG.create_index_sql(&named("t"), &btree, false).unwrap(),
         "CREATE INDEX \"i\" ON \"t\" USING btree (\"v\");\n"
     );
 }
@@ -751,13 +751,13 @@ fn gin_operator_class_suffix() {
             ..index("g", &["data"], false)
         };
         assert_eq!(
-            PG.create_index_sql("t", &idx, false).unwrap(),
+            PG.create_index_sql(&named("t"), &idx, false).unwrap(),
             format!("CREATE INDEX \"g\" ON \"t\" USING gin (\"data\" {sql});\n")
         );
     }
     let plain = IndexDefinition { index_type: "gin".into(), ..index("g", &["data"], false) };
     assert_eq!(
-        PG.create_index_sql("t", &plain, false).unwrap(),
+        PG.create_index_sql(&named("t"), &plain, false).unwrap(),
         "CREATE INDEX \"g\" ON \"t\" USING gin (\"data\");\n"
     );
 }
@@ -1131,7 +1131,10 @@ fn typed_errors_name_the_object() {
         SqlError::InvalidDefault { .. }
     ));
     let bad_method = IndexDefinition { index_type: "btree; DROP".into(), ..index("i", &["a"], false) };
-    assert!(matches!(PG.create_index_sql("t", &bad_method, false), Err(SqlError::InvalidIndex { .. })));
+    assert!(matches!(
+        PG.create_index_sql(&named("t"), &bad_method, false),
+        Err(SqlError::InvalidIndex { .. })
+    ));
     let bad_param = IndexDefinition {
         index_type: "hnsw".into(),
         vector_column_type: Some(ColumnType::Vector),
@@ -1139,11 +1142,14 @@ fn typed_errors_name_the_object() {
         parameters: Some(vec![("m".into(), "1) ; DROP".into())]),
         ..index("i", &["a"], false)
     };
-    assert!(matches!(PG.create_index_sql("t", &bad_param, false), Err(SqlError::InvalidIndex { .. })));
+    assert!(matches!(
+        PG.create_index_sql(&named("t"), &bad_param, false),
+        Err(SqlError::InvalidIndex { .. })
+    ));
     let no_fn = IndexDefinition { index_type: "hnsw".into(), ..index("i", &["a"], false) };
-    assert!(matches!(PG.create_index_sql("t", &no_fn, false), Err(SqlError::InvalidIndex { .. })));
+    assert!(matches!(PG.create_index_sql(&named("t"), &no_fn, false), Err(SqlError::InvalidIndex { .. })));
     let empty = index("i", &[], false);
-    assert!(matches!(PG.create_index_sql("t", &empty, false), Err(SqlError::InvalidIndex { .. })));
+    assert!(matches!(PG.create_index_sql(&named("t"), &empty, false), Err(SqlError::InvalidIndex { .. })));
 }
 
 #[test]

@@ -224,3 +224,9 @@ pub fn assert_one_transaction(sql: &str) {
     assert_eq!(commits.len(), 1, "COMMIT; lines in:\n{sql}");
     assert!(begins[0] < commits[0]);
 }
+
+/// A table with only a name: enough for the dialects whose index statements need no column
+/// types (PostgreSQL, SQLite).
+pub fn named(name: &str) -> TableDefinition {
+    TableDefinition { name: name.to_string(), ..Default::default() }
+}
