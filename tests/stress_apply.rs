@@ -11,7 +11,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::*;
-use strata_db::{ApplyOptions, Dialect};
+use strata_db::{ApplyOptions, Driver};
 
 const ROUNDS: usize = 50;
 
@@ -21,7 +21,7 @@ fn opts() -> ApplyOptions {
 
 /// One round: two runs, the server closing idle sessions after 1 s. Returns the counter.
 async fn idle_timeout_round(i: usize) -> i64 {
-    let env = Env::new(Dialect::Postgres, &format!("stress_idle_{i}"));
+    let env = Env::new(Driver::Postgres, &format!("stress_idle_{i}"));
     env.apply_ok(to(V1)).await;
     env.counter_project(&[V2, V3, V4], "SELECT pg_sleep(0.6);").await;
     env.exec("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET idle_session_timeout = %L', current_database(), '1s'); END $$")
@@ -42,7 +42,7 @@ async fn idle_timeout_round(i: usize) -> i64 {
 
 /// One round: the lock holder's backend is terminated mid-migration; a second run finishes.
 async fn terminate_round(i: usize) -> i64 {
-    let env = Env::new(Dialect::Postgres, &format!("stress_term_{i}"));
+    let env = Env::new(Driver::Postgres, &format!("stress_term_{i}"));
     env.apply_ok(to(V1)).await;
     env.counter_project(&[V2, V3, V4], "SELECT pg_sleep(0.3);").await;
     let killer = async {

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use strata_db::{ApplyEvent, ApplyOptions, Dialect, Project};
+use strata_db::{ApplyEvent, ApplyOptions, Driver, Project};
 use strata_testdb::PgScratch;
 
 const N: usize = 200;
@@ -86,7 +86,7 @@ fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let dir = tempfile::tempdir().unwrap();
     write_project(dir.path());
-    let project = Project::with_defaults(dir.path(), "bench", Dialect::Postgres);
+    let project = Project::with_defaults(dir.path(), "bench", Driver::Postgres);
 
     // The floor: the same statements (minus each file's BEGIN/COMMIT) in one transaction.
     let floor_sql = dir.path().join("all.sql");

@@ -17,14 +17,15 @@ use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::mysql::MySqlConnectOptions;
 use sqlx::postgres::{PgConnectOptions, PgSslMode};
 use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{Connection, PgConnection, SqliteConnection};
+use sqlx::{Connection, MySqlConnection, PgConnection, SqliteConnection};
 use std::collections::HashMap;
 
 use saphyr::{LoadableYamlNode, Yaml};
 
-use crate::{DbError, Dialect, Project};
+use crate::{DbError, Driver, Project};
 
 /// How long one connection attempt may take when neither `--connect-timeout` nor the URL's
 /// `connect_timeout` says: long enough for a slow network, short enough that a server that
@@ -66,6 +67,7 @@ impl std::fmt::Display for ConnectionSource {
 enum Kind {
     Postgres(Box<PgConnectOptions>),
     Sqlite { path: PathBuf, options: Box<SqliteConnectOptions> },
+    Mysql(Box<MySqlConnectOptions>),
 }
 
 /// A resolved database to connect to. Never displays its password.
@@ -77,20 +79,24 @@ pub struct ConnectionTarget {
     secrets: Vec<String>,
     /// How long one connection attempt may take; `None` waits forever.
     connect_timeout: Option<Duration>,
+    /// MySQL: `host:port` (or the socket), for the timeout message.
+    mysql_endpoint: Option<String>,
 }
 
-/// An open connection of either dialect.
+/// An open connection of any driver.
 pub enum DbConnection {
     Postgres(PgConnection),
     Sqlite(SqliteConnection),
+    Mysql(MySqlConnection),
 }
 
 impl ConnectionTarget {
-    /// The dialect of the database.
-    pub fn dialect(&self) -> Dialect {
+    /// The driver of the database (its SQL dialect: `driver().dialect()`).
+    pub fn driver(&self) -> Driver {
         match self.kind {
-            Kind::Postgres(_) => Dialect::Postgres,
-            Kind::Sqlite { .. } => Dialect::Sqlite,
+            Kind::Postgres(_) => Driver::Postgres,
+            Kind::Sqlite { .. } => Driver::Sqlite,
+            Kind::Mysql(_) => Driver::Mysql,
         }
     }
 
@@ -108,7 +114,7 @@ impl ConnectionTarget {
     pub fn sqlite_path(&self) -> Option<&Path> {
         match &self.kind {
             Kind::Sqlite { path, .. } => Some(path),
-            Kind::Postgres(_) => None,
+            Kind::Postgres(_) | Kind::Mysql(_) => None,
         }
     }
 
@@ -116,8 +122,21 @@ impl ConnectionTarget {
     pub fn pg_options(&self) -> Option<&PgConnectOptions> {
         match &self.kind {
             Kind::Postgres(o) => Some(o),
-            Kind::Sqlite { .. } => None,
+            Kind::Sqlite { .. } | Kind::Mysql(_) => None,
         }
+    }
+
+    /// The MySQL/MariaDB connect options (they hold the password: do not `{:?}` them).
+    pub fn mysql_options(&self) -> Option<&MySqlConnectOptions> {
+        match &self.kind {
+            Kind::Mysql(o) => Some(o),
+            Kind::Sqlite { .. } | Kind::Postgres(_) => None,
+        }
+    }
+
+    /// The error for a connect call of the wrong driver.
+    fn wrong_driver(&self, wanted: Driver) -> DbError {
+        DbError::DialectMismatch { project: wanted.name().into(), database: self.driver().name().into() }
     }
 
     /// Removes this target's password (and any `user:password@` in URLs) from a message.
@@ -129,10 +148,18 @@ impl ConnectionTarget {
     /// so a lock holder can be identified).
     pub async fn connect_postgres(&self, application_name: &str) -> Result<PgConnection, DbError> {
         let Kind::Postgres(opts) = &self.kind else {
-            return Err(DbError::DialectMismatch { project: "postgres".into(), database: "sqlite".into() });
+            return Err(self.wrong_driver(Driver::Postgres));
         };
         let opts = (**opts).clone().application_name(application_name);
         self.bounded(PgConnection::connect_with(&opts)).await
+    }
+
+    /// Opens a MySQL/MariaDB connection, within the connect timeout.
+    pub async fn connect_mysql(&self) -> Result<MySqlConnection, DbError> {
+        let Kind::Mysql(opts) = &self.kind else {
+            return Err(self.wrong_driver(Driver::Mysql));
+        };
+        self.bounded(MySqlConnection::connect_with(opts)).await
     }
 
     /// Opens the SQLite file (creating it and its directory) with `busy_timeout` as the time to
@@ -149,7 +176,7 @@ impl ConnectionTarget {
         read_only: bool,
     ) -> Result<SqliteConnection, DbError> {
         let Kind::Sqlite { path, options } = &self.kind else {
-            return Err(DbError::DialectMismatch { project: "sqlite".into(), database: "postgres".into() });
+            return Err(self.wrong_driver(Driver::Sqlite));
         };
         if read_only {
             let opts =
@@ -164,11 +191,12 @@ impl ConnectionTarget {
         self.bounded(open_sqlite(opts)).await
     }
 
-    /// Opens a connection of whichever dialect this target is.
+    /// Opens a connection of whichever driver this target is.
     pub async fn connect(&self) -> Result<DbConnection, DbError> {
-        match self.dialect() {
-            Dialect::Postgres => Ok(DbConnection::Postgres(self.connect_postgres("strata").await?)),
-            Dialect::Sqlite => Ok(DbConnection::Sqlite(self.connect_sqlite(Duration::from_secs(5)).await?)),
+        match self.driver() {
+            Driver::Postgres => Ok(DbConnection::Postgres(self.connect_postgres("strata").await?)),
+            Driver::Sqlite => Ok(DbConnection::Sqlite(self.connect_sqlite(Duration::from_secs(5)).await?)),
+            Driver::Mysql => Ok(DbConnection::Mysql(self.connect_mysql().await?)),
         }
     }
 
@@ -204,6 +232,11 @@ impl ConnectionTarget {
             Kind::Postgres(opts) => {
                 DbError::ConnectTimeout { endpoint: endpoint(opts), target: self.display.clone(), waited }
             }
+            Kind::Mysql(_) => DbError::ConnectTimeout {
+                endpoint: self.mysql_endpoint.clone().unwrap_or_default(),
+                target: self.display.clone(),
+                waited,
+            },
             Kind::Sqlite { path, .. } => DbError::SqliteBusy { path: path.clone(), waited },
         }
     }
@@ -273,7 +306,7 @@ impl std::fmt::Display for ConnectionTarget {
 impl std::fmt::Debug for ConnectionTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ConnectionTarget")
-            .field("dialect", &self.dialect())
+            .field("driver", &self.driver())
             .field("url", &self.display)
             .field("source", &self.source)
             .finish_non_exhaustive()
@@ -342,6 +375,7 @@ fn sqlite_target(path: PathBuf, source: ConnectionSource) -> ConnectionTarget {
         source,
         secrets: Vec::new(),
         connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+        mysql_endpoint: None,
     }
 }
 
@@ -367,6 +401,7 @@ fn parse_url(raw: &str, source: ConnectionSource, root: &Path) -> Result<Connect
     match scheme.as_str() {
         "postgres" | "postgresql" => postgres_target(raw, source),
         "sqlite" => sqlite_from_url(raw, source, root),
+        "mysql" | "mariadb" => mysql_target(raw, source),
         _ => Err(DbError::UnsupportedScheme(scrub_urls(raw))),
     }
 }
@@ -409,6 +444,60 @@ fn postgres_target(raw: &str, source: ConnectionSource) -> Result<ConnectionTarg
         source,
         secrets,
         connect_timeout,
+        mysql_endpoint: None,
+    })
+}
+
+/// A `mysql://` or `mariadb://` URL (sqlx's MySQL driver speaks to both): its options, redacted
+/// form, secrets and `connect_timeout` (whole seconds, as for PostgreSQL). Unknown query keys are
+/// refused by sqlx with a message naming them.
+fn mysql_target(raw: &str, source: ConnectionSource) -> Result<ConnectionTarget, DbError> {
+    let mut parsed = url::Url::parse(raw).map_err(|e| invalid_url(raw, &e))?;
+    let mut secrets = Vec::new();
+    if let Some(p) = parsed.password() {
+        secrets.push(p.to_string());
+        if let Ok(decoded) = percent_decode(p) {
+            secrets.push(decoded);
+        }
+    }
+    let mut connect_timeout = Some(DEFAULT_CONNECT_TIMEOUT);
+    let mut kept: Vec<(String, String)> = Vec::new();
+    for (k, v) in parsed.query_pairs() {
+        if k.eq_ignore_ascii_case("password") {
+            secrets.push(v.to_string());
+        } else if k == "connect_timeout" {
+            connect_timeout = parse_connect_timeout(&v)?;
+        } else {
+            kept.push((k.into_owned(), v.into_owned()));
+        }
+    }
+    // sqlx knows `mysql://` only, and not strata's `connect_timeout`.
+    let _ = parsed.set_scheme("mysql");
+    if kept.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(&kept);
+    }
+    let driver_url = parsed.to_string();
+    let opts = MySqlConnectOptions::from_str(&driver_url)
+        .map_err(|e| DbError::InvalidUrl(sanitize(&e.to_string(), &secrets)))?;
+    let kept: Vec<(String, String)> =
+        kept.into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("password")).collect();
+    let mut shown = url::Url::parse(raw).map_err(|e| invalid_url(raw, &e))?;
+    let _ = shown.set_password(None);
+    if kept.is_empty() {
+        shown.set_query(None);
+    } else {
+        shown.query_pairs_mut().clear().extend_pairs(kept);
+    }
+    let endpoint = format!("{}:{}", parsed.host_str().unwrap_or("localhost"), parsed.port().unwrap_or(3306));
+    Ok(ConnectionTarget {
+        kind: Kind::Mysql(Box::new(opts)),
+        display: shown.to_string(),
+        source,
+        secrets,
+        connect_timeout,
+        mysql_endpoint: Some(endpoint),
     })
 }
 
@@ -677,7 +766,17 @@ fn from_mode(
     let file_path = setting("filePath", "SERVERPOD_DATABASE_FILE_PATH");
     let inferred = if file_path.is_some() { "sqlite" } else { "postgres" };
     let dialect = setting("dialect", "SERVERPOD_DATABASE_DIALECT").unwrap_or_else(|| inferred.into());
-    if Dialect::parse(&dialect) == Some(Dialect::Sqlite) {
+    let driver = Driver::for_dialect(&dialect);
+    if driver == Some(Driver::Mysql) {
+        return Err(DbError::Config {
+            path: config_path,
+            message: format!(
+                "`database.dialect: {dialect}`: Serverpod's config files describe PostgreSQL and SQLite databases only; \
+                 give a MySQL/MariaDB database as a URL instead (--database-url mysql://user@host:3306/db or DATABASE_URL)"
+            ),
+        });
+    }
+    if driver == Some(Driver::Sqlite) {
         let path = file_path.map(|p| project.root.join(p)).unwrap_or_else(|| project.sqlite_path.clone());
         return Ok(sqlite_target(path, source));
     }
@@ -745,6 +844,7 @@ fn from_mode(
         source,
         secrets,
         connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
+        mysql_endpoint: None,
     })
 }
 
@@ -845,7 +945,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn project(dir: &Path) -> Project {
-        Project::with_defaults(dir, "shop", Dialect::Postgres)
+        Project::with_defaults(dir, "shop", Driver::Postgres)
     }
 
     fn no_env(_: &str) -> Option<String> {
@@ -890,7 +990,7 @@ mod tests {
             assert!(shown.contains("alice@db.example:6543/shop"), "{shown}");
         }
         assert!(t.redacted().contains("sslmode=require"));
-        assert_eq!(t.dialect(), Dialect::Postgres);
+        assert_eq!(t.driver(), Driver::Postgres);
         assert_eq!(t.source(), &ConnectionSource::Flag);
         assert!(!t.sanitize("auth failed for Sup3r@Secret").contains("Sup3r"));
     }
@@ -927,7 +1027,7 @@ mod tests {
         std::fs::remove_file(dir.path().join(".env")).unwrap();
         let t = resolve_connection_with_env(&p, None, None, &no_env).unwrap();
         assert_eq!(t.source(), &ConnectionSource::Embedded);
-        assert_eq!(t.dialect(), Dialect::Sqlite);
+        assert_eq!(t.driver(), Driver::Sqlite);
         assert_eq!(t.sqlite_path(), Some(p.sqlite_path.as_path()));
     }
 
@@ -1031,6 +1131,53 @@ mod tests {
         assert!(!e.to_string().contains("topsecret"), "{e}");
         let t = resolve_connection_with_env(&p, Some("sqlite://rel/x.db?mode=rwc"), None, &no_env).unwrap();
         assert_eq!(t.sqlite_path(), Some(Path::new("rel/x.db")));
+    }
+
+    #[test]
+    fn mysql_and_mariadb_urls_are_redacted_and_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project(dir.path());
+        for scheme in ["mysql", "mariadb", "MySQL"] {
+            let url = format!(
+                "{scheme}://app:My%23Secret9@db.internal:3307/shop?connect_timeout=5&ssl-mode=required"
+            );
+            let t = resolve_connection_with_env(&p, Some(&url), None, &no_env).unwrap();
+            assert_eq!(t.driver(), Driver::Mysql, "{scheme}");
+            assert_eq!(t.connect_timeout(), Some(Duration::from_secs(5)));
+            for shown in [t.redacted().to_string(), t.to_string(), format!("{t:?}")] {
+                assert!(!shown.contains("Secret9"), "{shown}");
+                assert!(shown.contains("app@db.internal:3307/shop?ssl-mode=required"), "{shown}");
+            }
+            assert!(!t.sanitize("denied for My#Secret9").contains("Secret9"));
+            let o = t.mysql_options().unwrap();
+            assert_eq!((o.get_host(), o.get_port(), o.get_database()), ("db.internal", 3307, Some("shop")));
+        }
+        let t = resolve_connection_with_env(&p, Some("mysql://root@h/d"), None, &no_env).unwrap();
+        assert_eq!(t.connect_timeout(), Some(DEFAULT_CONNECT_TIMEOUT));
+        let e =
+            resolve_connection_with_env(&p, Some("mysql://u:Hidden123@h/d?connect_timeout=x"), None, &no_env)
+                .unwrap_err();
+        assert!(e.to_string().contains("connect_timeout=x") && !e.to_string().contains("Hidden123"), "{e}");
+        let e = resolve_connection_with_env(&p, Some("mysql://u:Hidden123@h:99999/d"), None, &no_env)
+            .unwrap_err();
+        assert!(!e.to_string().contains("Hidden123"), "{e}");
+    }
+
+    #[test]
+    fn mode_naming_mysql_says_to_use_a_url() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = project(dir.path());
+        std::fs::create_dir_all(dir.path().join("config")).unwrap();
+        std::fs::write(
+            dir.path().join("config/development.yaml"),
+            "database:\n  dialect: mysql\n  host: h\n  name: n\n  user: u\n",
+        )
+        .unwrap();
+        let e = resolve_connection_with_env(&p, None, Some("development"), &no_env).unwrap_err();
+        assert!(
+            e.to_string().contains("development.yaml") && e.to_string().contains("--database-url mysql://"),
+            "{e}"
+        );
     }
 
     #[test]

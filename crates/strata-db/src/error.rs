@@ -12,7 +12,7 @@ use crate::runner::ApplyReport;
 pub enum DbError {
     #[error("invalid database URL: {0}")]
     InvalidUrl(String),
-    #[error("unsupported database URL `{0}`: strata applies migrations to PostgreSQL (postgres://…) and SQLite (sqlite:…)")]
+    #[error("unsupported database URL `{0}`: strata applies migrations to PostgreSQL (postgres://…), SQLite (sqlite:…) and MySQL/MariaDB (mysql://… or mariadb://…)")]
     UnsupportedScheme(String),
     #[error("the project's migrations are written for {project}, but the database is {database}")]
     DialectMismatch { project: String, database: String },
@@ -44,8 +44,8 @@ pub enum DbError {
     Io { path: PathBuf, message: String },
     #[error("{path}: {message}")]
     MalformedFile { path: PathBuf, message: String },
-    #[error("{}", lock_timeout_message(.waited, .holders))]
-    LockTimeout { waited: Duration, holders: Vec<i32> },
+    #[error("{}", lock_timeout_message(.waited, .holders, *.driver))]
+    LockTimeout { waited: Duration, holders: Vec<i64>, driver: crate::Driver },
     #[error(
         "could not take the SQLite run lock within {}: {holder} is applying migrations to this database; \
          retry or raise --lock-timeout",
@@ -83,6 +83,28 @@ pub enum DbError {
     )]
     AlreadyApplied { module: String, version: String },
     #[error(
+        "migration {version} ({kind}) failed at statement {failed} of {count}: {message}\n  {done} of {count} \
+         statements committed and are recorded ({dialect} cannot roll DDL back); fix statement {failed} in the file \
+         and re-run apply: it resumes at statement {failed}"
+    )]
+    StatementFailed {
+        version: String,
+        kind: String,
+        dialect: &'static str,
+        done: i64,
+        failed: i64,
+        count: i64,
+        message: String,
+    },
+    #[error(
+        "refusing to resume {version}: statement {index} (line {line}: `{text}`) already ran, and the file now \
+         has a different statement {index} ({path}). Restore it as it ran, or, if the database already matches the \
+         edited statement, pass --accept-modified {version} to resume after it anyway"
+    )]
+    CompletedStatementChanged { version: String, path: PathBuf, index: usize, line: usize, text: String },
+    #[error("{what} is not supported on {driver} yet: {instead}")]
+    NotSupported { driver: &'static str, what: String, instead: String },
+    #[error(
         "the database changed while applying: expected {module} at {expected}, found {found}; re-run apply"
     )]
     Raced { module: String, expected: String, found: String },
@@ -100,23 +122,25 @@ fn human_duration(d: &Duration) -> String {
     }
 }
 
-fn lock_timeout_message(waited: &Duration, holders: &[i32]) -> String {
+fn lock_timeout_message(waited: &Duration, holders: &[i64], driver: crate::Driver) -> String {
     let secs = human_duration(waited);
-    if holders.is_empty() {
-        format!(
+    let Some(first) = holders.first() else {
+        return format!(
             "could not take the migration lock within {secs}: another migration run holds it \
              (it was released or its holder is not visible to this user); retry or raise --lock-timeout"
-        )
-    } else {
-        let pids: Vec<String> = holders.iter().map(|p| p.to_string()).collect();
-        format!(
-            "could not take the migration lock within {secs}: it is held by backend pid {}. \
-             If that run is stuck, `SELECT pg_terminate_backend({})` releases it (the lock dies \
-             with its session); otherwise retry or raise --lock-timeout",
-            pids.join(", "),
-            pids[0]
-        )
-    }
+        );
+    };
+    let ids: Vec<String> = holders.iter().map(|p| p.to_string()).collect();
+    let (holder, end) = match driver {
+        crate::Driver::Mysql => ("connection id", format!("`KILL {first}`")),
+        _ => ("backend pid", format!("`SELECT pg_terminate_backend({first})`")),
+    };
+    format!(
+        "could not take the migration lock within {secs}: it is held by {holder} {}. \
+         If that run is stuck, {end} releases it (the lock dies with its session); otherwise retry or \
+         raise --lock-timeout",
+        ids.join(", ")
+    )
 }
 
 /// An apply that stopped part-way: the error plus everything that was applied before it
@@ -155,10 +179,15 @@ mod tests {
 
     #[test]
     fn lock_timeouts_below_a_second_are_not_zero() {
-        let e = DbError::LockTimeout { waited: Duration::from_millis(300), holders: vec![] };
+        let pg = crate::Driver::Postgres;
+        let e = DbError::LockTimeout { waited: Duration::from_millis(300), holders: vec![], driver: pg };
         assert!(e.to_string().contains("within 300ms"), "{e}");
-        let e = DbError::LockTimeout { waited: Duration::from_millis(1500), holders: vec![7] };
+        let e = DbError::LockTimeout { waited: Duration::from_millis(1500), holders: vec![7], driver: pg };
         assert!(e.to_string().contains("within 1.5s") && e.to_string().contains("pid 7"), "{e}");
+        assert!(e.to_string().contains("pg_terminate_backend(7)"), "{e}");
+        let my = crate::Driver::Mysql;
+        let e = DbError::LockTimeout { waited: Duration::from_secs(2), holders: vec![42], driver: my };
+        assert!(e.to_string().contains("connection id 42") && e.to_string().contains("`KILL 42`"), "{e}");
         assert_eq!(human_duration(&Duration::from_secs(60)), "60s");
     }
 }

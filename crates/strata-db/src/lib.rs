@@ -6,16 +6,21 @@
 //!   in, steps or a typed error out. No I/O, so every edge case is unit-tested without a server.
 //! * **Locks never outlive their holder.** PostgreSQL uses a session advisory lock on a dedicated
 //!   connection (the same key Serverpod's own runner uses, so a Serverpod server applying
-//!   migrations and strata exclude each other); SQLite uses its own write lock. There is no lock
-//!   row a crash can leave behind.
+//!   migrations and strata exclude each other); MySQL a `GET_LOCK` named lock on it; SQLite its
+//!   own write lock. There is no lock row a crash can leave behind.
 //! * **Each migration is its own transaction**, together with its history row, so a failure or a
-//!   crash leaves the database exactly as before that migration.
+//!   crash leaves the database exactly as before that migration — where the dialect has
+//!   transactional DDL. Elsewhere (MySQL) each statement commits with its progress in the history
+//!   row, and a failed migration resumes at its failing statement.
+//! * **One seam per driver**: the runner talks to the database only through
+//!   `session::Session` (lock, history table, execute, record).
 //! * **Passwords are never displayed**: [`ConnectionTarget`] only renders redacted, and every
 //!   driver error passes through [`connection::sanitize`] before it becomes a [`DbError`].
 
 pub mod checksum;
 pub mod connection;
 pub mod disk;
+pub mod driver;
 pub mod error;
 pub mod history;
 pub mod plan;
@@ -23,58 +28,30 @@ pub mod preflight;
 pub mod reset;
 mod runlock;
 pub mod runner;
+mod session;
 pub mod sqlfile;
 pub mod startup;
 pub mod status;
 mod step;
+mod stepwise;
 mod timefmt;
 
 pub use connection::{resolve_connection, ConnectionSource, ConnectionTarget};
 pub use disk::{DiskMigration, RepairFile, SqlFileInfo};
+pub use driver::Driver;
 pub use error::{ApplyFailure, DbError};
-pub use history::{HistoryRow, RunStatus, HISTORY_TABLE};
+pub use history::{HistoryRow, Progress, RunStatus, HISTORY_TABLE};
 pub use plan::{plan, InstalledState, Plan, PlanError, PlanOptions, Step, StepKind};
 pub use reset::{reset, ResetRequest};
 pub use runner::{
     apply, read_state, rollback, status, AppliedStep, ApplyEvent, ApplyOptions, ApplyReport, RollbackRequest,
     SkipRequest,
 };
+pub use session::MYSQL_VERSION_TABLE;
 pub use startup::{migrate_at_startup, EmbeddedMigration, StartupConfig, StartupError, StartupOutcome};
 pub use status::{StatusReport, StatusRow, VersionState};
 
 use std::path::PathBuf;
-
-/// The SQL dialect of the project's migration files and of the database they run on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Postgres,
-    Sqlite,
-}
-
-impl Dialect {
-    /// The spelling used in config files and the history table.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dialect::Postgres => "postgres",
-            Dialect::Sqlite => "sqlite",
-        }
-    }
-
-    /// Parses the project's `dialect` setting (`postgres`/`postgresql`/`sqlite`).
-    pub fn parse(s: &str) -> Option<Dialect> {
-        match s.trim().to_ascii_lowercase().as_str() {
-            "postgres" | "postgresql" | "pg" => Some(Dialect::Postgres),
-            "sqlite" | "sqlite3" => Some(Dialect::Sqlite),
-            _ => None,
-        }
-    }
-}
-
-impl std::fmt::Display for Dialect {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// What the runner needs to know about a project. Built from `strata_project::ProjectConfig`
 /// (`Project::from(&cfg)`); kept as a plain struct so tests and other tools can build one
@@ -85,8 +62,9 @@ pub struct Project {
     pub root: PathBuf,
     /// The project's module name: its row in `serverpod_migrations`.
     pub module_name: String,
-    /// The dialect the migration files are written for.
-    pub dialect: Dialect,
+    /// The driver of the database the migration files are written for (their dialect:
+    /// `driver.dialect()`).
+    pub driver: Driver,
     /// `<root>/migrations`.
     pub migrations_dir: PathBuf,
     /// `<root>/repair-migration`.
@@ -97,27 +75,27 @@ pub struct Project {
 
 impl Project {
     /// A project with Serverpod's default layout under `root`.
-    pub fn with_defaults(root: impl Into<PathBuf>, module_name: &str, dialect: Dialect) -> Project {
+    pub fn with_defaults(root: impl Into<PathBuf>, module_name: &str, driver: Driver) -> Project {
         let root = root.into();
         Project {
             migrations_dir: root.join("migrations"),
             repair_dir: root.join("repair-migration"),
             sqlite_path: root.join(".strata").join(format!("{module_name}.db")),
             module_name: module_name.to_string(),
-            dialect,
+            driver,
             root,
         }
     }
 }
 
 impl From<&strata_project::ProjectConfig> for Project {
-    /// The project's layout as loaded by `strata-project` (its dialect is already validated to
-    /// be `postgres` or `sqlite`).
+    /// The project's layout as loaded by `strata-project` (its dialect is already validated by
+    /// `strata_sql::dialect_by_name`).
     fn from(cfg: &strata_project::ProjectConfig) -> Project {
         Project {
             root: cfg.root.clone(),
             module_name: cfg.module_name.clone(),
-            dialect: Dialect::parse(&cfg.dialect).unwrap_or(Dialect::Postgres),
+            driver: Driver::for_dialect(&cfg.dialect).unwrap_or(Driver::Postgres),
             migrations_dir: cfg.migrations_dir.clone(),
             repair_dir: cfg.repair_dir.clone(),
             sqlite_path: cfg.sqlite_path.clone(),

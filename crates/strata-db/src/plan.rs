@@ -445,7 +445,9 @@ pub fn plan(
         return Err(PlanError::Modified { files: modified });
     }
     for v in &opts.accept_modified {
-        if accept.iter().any(|a| &a.version == v) {
+        // A partly applied version (run statement by statement) resumes after its edited,
+        // completed statements: the runner reads the flag.
+        if accept.iter().any(|a| &a.version == v) || partly_applied(installed, module, v) {
             continue;
         }
         let reason = match index(v) {
@@ -585,6 +587,12 @@ fn only_the_retry(steps: &mut Vec<Step>) -> Result<String, PlanError> {
     Ok(steps[i].version.clone())
 }
 
+/// The version's last attempt failed after committing some of its statements.
+fn partly_applied(installed: &InstalledState, module: &str, version: &str) -> bool {
+    let last = installed.history.iter().rev().find(|r| r.module == module && r.version == version);
+    last.is_some_and(|r| r.status == RunStatus::Failed && r.progress.as_ref().is_some_and(|p| p.done > 0))
+}
+
 /// The step re-running an applied version's `migration.sql`, or why it may not run again.
 fn rerun_step(
     module: &str,
@@ -714,6 +722,7 @@ mod tests {
             covered_by: None,
             previous_checksum: None,
             runner: None,
+            progress: None,
         }
     }
 

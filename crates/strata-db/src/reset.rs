@@ -15,7 +15,7 @@ use crate::plan::PlanOptions;
 use crate::runner::{
     check_dialect, run_locked, ApplyEvent, ApplyReport, Conn, Locked, Run, SERVERPOD_MIGRATIONS,
 };
-use crate::{quote_ident, ApplyFailure, DbError, Dialect, Project};
+use crate::{quote_ident, ApplyFailure, DbError, Driver, Project};
 
 /// The table Serverpod's SQLite runtime reads its schema from; every SQLite file recreates it
 /// (strata-sql's `SQLITE_SCHEMA_TABLE`, which that crate does not export).
@@ -41,12 +41,15 @@ pub async fn reset(
     let mut report = ApplyReport::default();
     let result = async {
         check_dialect(project, target)?;
+        refuse_without_transactional_ddl(target)?;
         let disk = read_migrations(&project.migrations_dir)?;
         let mut locked = Locked::open(target, request.lock_timeout, observer).await?;
-        let dropped = drop_managed(&mut locked.conn, target, &request.tables).await;
-        let run = Run { project, target, disk: &disk, repair: None, skip: None };
+        let dropped = drop_managed(locked.conn.as_mut(), target, &request.tables).await;
+        let run = Run { project, target, disk: &disk, repair: None, skip: None, accept_modified: &[] };
         let result = match dropped {
-            Ok(()) => run_locked(&mut locked.conn, &run, PlanOptions::default(), observer, &mut report).await,
+            Ok(()) => {
+                run_locked(locked.conn.as_mut(), &run, PlanOptions::default(), observer, &mut report).await
+            }
             Err(e) => Err(e),
         };
         locked.release().await;
@@ -59,11 +62,28 @@ pub async fn reset(
     }
 }
 
+/// Reset promises "nothing half-dropped": without transactional DDL (MySQL) each DROP would commit
+/// on its own, so it refuses before touching anything.
+fn refuse_without_transactional_ddl(target: &ConnectionTarget) -> Result<(), DbError> {
+    let driver = target.driver();
+    if driver.dialect().supports_transactional_ddl() {
+        return Ok(());
+    }
+    Err(DbError::NotSupported {
+        driver: driver.name(),
+        what: "`strata reset`".into(),
+        instead: format!(
+            "{driver} commits every DROP on its own, so a reset could stop half-way; drop and recreate the \
+             database (DROP DATABASE …; CREATE DATABASE …) and run `strata apply`"
+        ),
+    })
+}
+
 /// Every table reset drops, project tables first, each name once.
-fn managed_tables(tables: &[String], dialect: Dialect) -> Vec<String> {
+fn managed_tables(tables: &[String], dialect: Driver) -> Vec<String> {
     let mut all: Vec<String> = Vec::new();
     let bookkeeping = [SERVERPOD_MIGRATIONS, HISTORY_TABLE, SQLITE_SCHEMA_TABLE];
-    let keep = if dialect == Dialect::Sqlite { 3 } else { 2 };
+    let keep = if dialect == Driver::Sqlite { 3 } else { 2 };
     for t in tables.iter().map(String::as_str).chain(bookkeeping.into_iter().take(keep)) {
         if !all.iter().any(|a| a == t) {
             all.push(t.to_string());
@@ -73,29 +93,31 @@ fn managed_tables(tables: &[String], dialect: Dialect) -> Vec<String> {
 }
 
 /// The drops, as one script that commits or not at all.
-fn drop_sql(tables: &[String], dialect: Dialect) -> String {
+fn drop_sql(tables: &[String], dialect: Driver) -> String {
     let names = managed_tables(tables, dialect);
     match dialect {
         // CASCADE: a foreign key from a table strata does not manage must not stop the reset.
-        Dialect::Postgres => {
+        Driver::Postgres => {
             let list: Vec<String> = names.iter().map(|t| quote_ident(t)).collect();
             format!("BEGIN;\nDROP TABLE IF EXISTS {} CASCADE;\nCOMMIT;\n", list.join(", "))
         }
         // Foreign keys off: dropping a parent before its child must not fail or cascade.
-        Dialect::Sqlite => {
+        Driver::Sqlite => {
             let drops: String =
                 names.iter().map(|t| format!("DROP TABLE IF EXISTS {};\n", quote_ident(t))).collect();
             format!(
                 "PRAGMA foreign_keys = OFF;\nBEGIN IMMEDIATE;\n{drops}COMMIT;\nPRAGMA foreign_keys = ON;\n"
             )
         }
+        // Never run: `reset` refuses dialects without transactional DDL first.
+        Driver::Mysql => String::new(),
     }
 }
 
 async fn drop_managed(conn: &mut Conn, target: &ConnectionTarget, tables: &[String]) -> Result<(), DbError> {
-    let sql = drop_sql(tables, conn.dialect());
-    if let Err(e) = conn.raw(&sql).await {
-        let _ = conn.raw("ROLLBACK").await;
+    let sql = drop_sql(tables, conn.driver());
+    if let Err(e) = conn.execute(&sql).await {
+        let _ = conn.execute("ROLLBACK").await;
         return Err(target.sql_error("dropping the managed tables (nothing was dropped)", &e));
     }
     Ok(())
@@ -109,10 +131,10 @@ mod tests {
     fn drops_project_and_bookkeeping_tables_once() {
         let t = vec!["a".to_string(), "serverpod_migrations".to_string()];
         assert_eq!(
-            drop_sql(&t, Dialect::Postgres),
+            drop_sql(&t, Driver::Postgres),
             "BEGIN;\nDROP TABLE IF EXISTS \"a\", \"serverpod_migrations\", \"strata_migration_history\" CASCADE;\nCOMMIT;\n"
         );
-        let lite = drop_sql(&t, Dialect::Sqlite);
+        let lite = drop_sql(&t, Driver::Sqlite);
         assert!(lite.contains("DROP TABLE IF EXISTS \"serverpod_sqlite_schema\";"), "{lite}");
         assert!(lite.starts_with("PRAGMA foreign_keys = OFF;"), "{lite}");
     }

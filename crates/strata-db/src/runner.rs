@@ -16,17 +16,15 @@
 //! killed mid-migration the server notices within a second and rolls back, instead of finishing
 //! a long statement first and holding its locks.
 
-use std::time::{Duration, Instant};
-
-use sqlx::{PgConnection, SqliteConnection};
+use std::time::Duration;
 
 use crate::connection::ConnectionTarget;
 use crate::disk::{read_migrations, read_repair};
-use crate::history::{self, HistoryRow, NewRow, RunStatus};
+use crate::history::{self, NewRow, RunStatus};
 use crate::plan::{self, plan_repair, recorded_version, Plan, PlanOptions, Step, StepKind};
 use crate::status::StatusReport;
 use crate::step::{run_step, Expect};
-use crate::{quote_ident, ApplyFailure, DbError, Dialect, InstalledState, Project, REPAIR_MODULE};
+use crate::{ApplyFailure, DbError, InstalledState, Project, REPAIR_MODULE};
 
 /// The advisory-lock name; `hashtext()` of it is the key (Serverpod's, see module docs).
 pub const LOCK_NAME: &str = "serverpod_migration_lock";
@@ -88,7 +86,7 @@ impl Default for ApplyOptions {
 pub enum ApplyEvent<'a> {
     /// Another run holds the lock; waiting (holders' backend pids when visible).
     LockWaiting {
-        holders: &'a [i32],
+        holders: &'a [i64],
     },
     LockAcquired {
         waited: Duration,
@@ -159,319 +157,17 @@ pub struct ApplyReport {
     pub planned: Vec<Step>,
 }
 
-pub(crate) enum Conn {
-    Pg(PgConnection),
-    Lite(SqliteConnection),
-}
-
-/// Runs `$body` with `$c` bound to the inner connection of either dialect (the same code
-/// compiles for both because sqlx's query API is generic).
-macro_rules! with_conn {
-    ($conn:expr, |$c:ident| $body:expr) => {
-        match $conn {
-            Conn::Pg($c) => $body,
-            Conn::Lite($c) => $body,
-        }
-    };
-}
-
-impl Conn {
-    pub(crate) fn dialect(&self) -> Dialect {
-        match self {
-            Conn::Pg(_) => Dialect::Postgres,
-            Conn::Lite(_) => Dialect::Sqlite,
-        }
-    }
-
-    pub(crate) async fn raw(&mut self, sql: &str) -> Result<(), sqlx::Error> {
-        with_conn!(self, |c| sqlx::raw_sql(sql).execute(&mut *c).await.map(|_| ()))
-    }
-
-    pub(crate) async fn table_exists(&mut self, name: &str) -> Result<bool, sqlx::Error> {
-        match self {
-            Conn::Pg(c) => {
-                sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
-                    .bind(quote_ident(name))
-                    .fetch_one(&mut *c)
-                    .await
-            }
-            Conn::Lite(c) => {
-                sqlx::query_scalar(
-                    "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = $1",
-                )
-                .bind(name)
-                .fetch_one(&mut *c)
-                .await
-            }
-        }
-    }
-
-    pub(crate) async fn module_version(&mut self, module: &str) -> Result<Option<String>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {} FROM {} WHERE {} = $1",
-            quote_ident("version"),
-            quote_ident(SERVERPOD_MIGRATIONS),
-            quote_ident("module")
-        );
-        with_conn!(self, |c| sqlx::query_scalar(&sql).bind(module).fetch_optional(&mut *c).await)
-    }
-
-    /// Every module with a row in `serverpod_migrations`.
-    pub(crate) async fn modules(&mut self) -> Result<Vec<String>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {m} FROM {t} ORDER BY {m}",
-            m = quote_ident("module"),
-            t = quote_ident(SERVERPOD_MIGRATIONS)
-        );
-        with_conn!(self, |c| sqlx::query_scalar(&sql).fetch_all(&mut *c).await)
-    }
-
-    /// Inserts a history row and returns its id.
-    pub(crate) async fn insert_history(&mut self, row: &NewRow) -> Result<i64, sqlx::Error> {
-        let sql = history::insert_sql(self.dialect());
-        let dialect = self.dialect().as_str();
-        with_conn!(self, |c| sqlx::query_scalar(&sql)
-            .bind(&row.module)
-            .bind(&row.version)
-            .bind(row.kind.as_str())
-            .bind(dialect)
-            .bind(&row.checksum)
-            .bind(row.status.as_str())
-            .bind(&row.started_at)
-            .bind(&row.finished_at)
-            .bind(row.duration_ms)
-            .bind(&row.error)
-            .bind(&row.covered_by)
-            .bind(&row.previous_checksum)
-            .bind(env!("CARGO_PKG_VERSION"))
-            .bind(&row.runner)
-            .fetch_one(&mut *c)
-            .await)
-    }
-
-    /// Records the outcome of the `running` row `id`.
-    pub(crate) async fn finish_history(
-        &mut self,
-        id: i64,
-        status: RunStatus,
-        duration_ms: i64,
-        error: Option<&str>,
-    ) -> Result<(), sqlx::Error> {
-        let sql = history::finish_sql(self.dialect());
-        let now = crate::timefmt::now_utc();
-        with_conn!(self, |c| sqlx::query(&sql)
-            .bind(status.as_str())
-            .bind(&now)
-            .bind(duration_ms)
-            .bind(error)
-            .bind(id)
-            .execute(&mut *c)
-            .await
-            .map(|_| ()))
-    }
-
-    pub(crate) async fn delete_history(&mut self, id: i64) -> Result<(), sqlx::Error> {
-        let sql = history::delete_sql();
-        with_conn!(self, |c| sqlx::query(&sql).bind(id).execute(&mut *c).await.map(|_| ()))
-    }
-
-    /// Creates the history table, or adds the columns a newer strata needs to an older one.
-    pub(crate) async fn ensure_history_table(&mut self) -> Result<(), sqlx::Error> {
-        self.raw(&history::create_sql(self.dialect())).await?;
-        let has_runner = match self {
-            Conn::Pg(_) => false,
-            Conn::Lite(c) => {
-                let n: i64 = sqlx::query_scalar(
-                    "SELECT count(*) FROM pragma_table_info('strata_migration_history') WHERE name = 'runner'",
-                )
-                .fetch_one(&mut *c)
-                .await?;
-                n > 0
-            }
-        };
-        match history::upgrade_sql(self.dialect(), has_runner) {
-            Some(sql) => self.raw(&sql).await,
-            None => Ok(()),
-        }
-    }
-
-    /// Marks attempts left `running` by runs that died as interrupted (call under the lock).
-    pub(crate) async fn interrupt_stale_runs(&mut self, module: &str) -> Result<(), sqlx::Error> {
-        let sql = history::interrupt_sql();
-        with_conn!(self, |c| sqlx::query(&sql)
-            .bind(module)
-            .bind(REPAIR_MODULE)
-            .execute(&mut *c)
-            .await
-            .map(|_| ()))
-    }
-
-    pub(crate) async fn history(&mut self, module: &str) -> Result<Vec<HistoryRow>, sqlx::Error> {
-        type Raw = (
-            i64,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            String,
-            String,
-            Option<String>,
-            Option<i64>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-            Option<String>,
-        );
-        let sql = history::select_sql(self.dialect());
-        let raw: Vec<Raw> = with_conn!(self, |c| sqlx::query_as(&sql)
-            .bind(module)
-            .bind(REPAIR_MODULE)
-            .fetch_all(&mut *c)
-            .await)?;
-        raw.into_iter()
-            .map(|r| {
-                let bad = |what: &str, v: &str| {
-                    sqlx::Error::Protocol(format!(
-                        "{} row {}: unknown {what} `{v}`",
-                        history::HISTORY_TABLE,
-                        r.0
-                    ))
-                };
-                Ok(HistoryRow {
-                    id: r.0,
-                    module: r.1,
-                    version: r.2,
-                    kind: StepKind::parse(&r.3).ok_or_else(|| bad("kind", &r.3))?,
-                    dialect: r.4,
-                    checksum: r.5,
-                    status: RunStatus::parse(&r.6).ok_or_else(|| bad("status", &r.6))?,
-                    started_at: r.7,
-                    finished_at: r.8,
-                    duration_ms: r.9,
-                    error: r.10,
-                    covered_by: r.11,
-                    previous_checksum: r.12,
-                    runner: r.13,
-                })
-            })
-            .collect()
-    }
-
-    /// True when this session still holds the migration lock (SQLite: always; its write lock
-    /// is the transaction itself).
-    pub(crate) async fn holds_migration_lock(&mut self) -> Result<bool, sqlx::Error> {
-        match self {
-            Conn::Pg(c) => {
-                let sql =
-                    format!("SELECT count(*) FROM ({LOCK_HOLDERS_SQL}) h WHERE h.pid = pg_backend_pid()");
-                let n: i64 = sqlx::query_scalar(&sql).bind(LOCK_NAME).fetch_one(&mut *c).await?;
-                Ok(n > 0)
-            }
-            Conn::Lite(_) => Ok(true),
-        }
-    }
-
-    /// PostgreSQL: serialises step transactions even between runs that do not hold the session
-    /// lock (a transaction lock cannot outlive its transaction). SQLite: `BEGIN IMMEDIATE` did.
-    pub(crate) async fn lock_step(&mut self) -> Result<(), sqlx::Error> {
-        match self {
-            Conn::Pg(c) => sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind(STEP_LOCK_NAME)
-                .execute(&mut *c)
-                .await
-                .map(|_| ()),
-            Conn::Lite(_) => Ok(()),
-        }
-    }
-
-    /// How many history rows say `version` is currently applied for `module` (`ok` or
-    /// `baseline`, and not undone by a later repair).
-    pub(crate) async fn current_applied_rows(
-        &mut self,
-        module: &str,
-        version: &str,
-    ) -> Result<i64, sqlx::Error> {
-        let sql = history::current_applied_sql();
-        with_conn!(self, |c| sqlx::query_scalar(&sql)
-            .bind(module)
-            .bind(version)
-            .bind(REPAIR_MODULE)
-            .fetch_one(&mut *c)
-            .await)
-    }
-
-    /// Sets `module`'s row in `serverpod_migrations` (an out-of-order step must not move the
-    /// installed version back to its own).
-    pub(crate) async fn set_module_version(
-        &mut self,
-        module: &str,
-        version: &str,
-    ) -> Result<(), sqlx::Error> {
-        let sql = format!(
-            "UPDATE {} SET {} = $1 WHERE {} = $2",
-            quote_ident(SERVERPOD_MIGRATIONS),
-            quote_ident("version"),
-            quote_ident("module")
-        );
-        with_conn!(self, |c| sqlx::query(&sql).bind(version).bind(module).execute(&mut *c).await.map(|_| ()))
-    }
-
-    /// SQLite only: rows violating foreign keys (after a file turned them off for a rebuild).
-    pub(crate) async fn foreign_key_violations(&mut self) -> Result<Vec<String>, sqlx::Error> {
-        match self {
-            Conn::Pg(_) => Ok(Vec::new()),
-            Conn::Lite(c) => {
-                let rows: Vec<(String, Option<i64>, String)> = sqlx::query_as(
-                    "SELECT \"table\", \"rowid\", \"parent\" FROM pragma_foreign_key_check LIMIT 10",
-                )
-                .fetch_all(&mut *c)
-                .await?;
-                Ok(rows
-                    .into_iter()
-                    .map(|(t, id, p)| {
-                        format!(
-                            "{t} rowid {} references a missing row of {p}",
-                            id.map(|i| i.to_string()).unwrap_or("?".into())
-                        )
-                    })
-                    .collect())
-            }
-        }
-    }
-}
+/// The migration connection, seen through its driver's [`crate::session::Session`].
+pub(crate) type Conn = dyn crate::session::Session;
 
 pub(crate) fn check_dialect(project: &Project, target: &ConnectionTarget) -> Result<(), DbError> {
-    if project.dialect != target.dialect() {
+    if project.driver != target.driver() {
         return Err(DbError::DialectMismatch {
-            project: project.dialect.to_string(),
-            database: target.dialect().to_string(),
+            project: project.driver.to_string(),
+            database: target.driver().to_string(),
         });
     }
     Ok(())
-}
-
-/// Opens a connection for reading only. `None` when the SQLite file does not exist yet (a fresh
-/// database; a dry run or status must not create it).
-async fn connect_read_only(target: &ConnectionTarget, timeout: Duration) -> Result<Option<Conn>, DbError> {
-    match target.dialect() {
-        Dialect::Postgres => {
-            let mut c = target.connect_postgres("strata status").await?;
-            // Belt and braces for "a dry run changes nothing": the server itself refuses writes.
-            sqlx::raw_sql("SET default_transaction_read_only = on")
-                .execute(&mut c)
-                .await
-                .map_err(|e| target.sql_error("opening a read-only session", &e))?;
-            Ok(Some(Conn::Pg(c)))
-        }
-        Dialect::Sqlite => {
-            let exists = target.sqlite_path().is_some_and(|p| p.exists());
-            if !exists {
-                return Ok(None);
-            }
-            Ok(Some(Conn::Lite(target.connect_sqlite_with(timeout, true).await?)))
-        }
-    }
 }
 
 async fn read_state_on(
@@ -481,14 +177,12 @@ async fn read_state_on(
 ) -> Result<InstalledState, DbError> {
     let err = |what: &str, e: &sqlx::Error| target.sql_error(format!("reading {what}"), e);
     let mut state = InstalledState::default();
-    if conn.table_exists(SERVERPOD_MIGRATIONS).await.map_err(|e| err(SERVERPOD_MIGRATIONS, &e))? {
-        state.version = conn.module_version(module).await.map_err(|e| err(SERVERPOD_MIGRATIONS, &e))?;
-        state.repair_version =
-            conn.module_version(REPAIR_MODULE).await.map_err(|e| err(SERVERPOD_MIGRATIONS, &e))?;
-        state.other_modules = conn.modules().await.map_err(|e| err(SERVERPOD_MIGRATIONS, &e))?;
-        state.other_modules.retain(|m| m != module && m != REPAIR_MODULE);
-    }
-    if conn.table_exists(history::HISTORY_TABLE).await.map_err(|e| err(history::HISTORY_TABLE, &e))? {
+    state.version = conn.module_version(module).await.map_err(|e| err("the installed versions", &e))?;
+    state.repair_version =
+        conn.module_version(REPAIR_MODULE).await.map_err(|e| err("the installed versions", &e))?;
+    state.other_modules = conn.modules().await.map_err(|e| err("the installed versions", &e))?;
+    state.other_modules.retain(|m| m != module && m != REPAIR_MODULE);
+    if conn.has_history_table().await.map_err(|e| err(history::HISTORY_TABLE, &e))? {
         state.history = conn.history(module).await.map_err(|e| err(history::HISTORY_TABLE, &e))?;
     }
     Ok(state.derive(module))
@@ -497,27 +191,34 @@ async fn read_state_on(
 /// Reads the installed state without changing anything (fresh if the database is empty).
 pub async fn read_state(project: &Project, target: &ConnectionTarget) -> Result<InstalledState, DbError> {
     check_dialect(project, target)?;
-    match connect_read_only(target, Duration::from_secs(5)).await? {
+    match crate::session::open_read_only_session(target, Duration::from_secs(5)).await? {
         Some(mut conn) => {
-            let s = read_state_on(&mut conn, target, &project.module_name).await;
-            close(conn).await;
+            let s = read_state_on(conn.as_mut(), target, &project.module_name).await;
+            conn.close().await;
             s
         }
         None => Ok(InstalledState::default()),
     }
 }
 
-/// Who holds the migration lock right now: a PostgreSQL backend, or the SQLite run lock file's
+/// Who holds the migration lock right now: a server session, or the SQLite run lock file's
 /// holder. Read-only; errors read as "nobody".
 async fn live_run(target: &ConnectionTarget) -> Option<String> {
-    match target.dialect() {
-        Dialect::Postgres => {
-            let mut c = target.connect_postgres("strata status").await.ok()?;
-            let pids: Vec<i32> = lock_holders(&mut c).await.ok()?;
-            close(Conn::Pg(c)).await;
-            pids.first().map(|p| format!("backend pid {p}"))
-        }
-        Dialect::Sqlite => crate::runlock::holder(target.sqlite_path()?),
+    if let Some(path) = target.sqlite_path() {
+        return crate::runlock::holder(path);
+    }
+    let mut session = crate::session::open_read_only_session(target, Duration::from_secs(5)).await.ok()??;
+    let holders = session.lock_holders().await.ok();
+    session.close().await;
+    holders?.first().map(|p| format!("{} {p}", lock_holder_noun(target.driver())))
+}
+
+/// What a lock holder's id is called on each server.
+pub(crate) fn lock_holder_noun(driver: crate::Driver) -> &'static str {
+    match driver {
+        crate::Driver::Postgres => "backend pid",
+        crate::Driver::Mysql => "connection id",
+        crate::Driver::Sqlite => "process",
     }
 }
 
@@ -529,15 +230,7 @@ pub async fn status(project: &Project, target: &ConnectionTarget) -> Result<Stat
     if state.history.iter().any(|r| r.status == RunStatus::Running) {
         state.live_run = live_run(target).await;
     }
-    Ok(crate::status::build(&project.module_name, project.dialect.as_str(), &state, &disk, repair.as_ref()))
-}
-
-async fn close(conn: Conn) {
-    use sqlx::Connection;
-    let _ = match conn {
-        Conn::Pg(c) => c.close().await,
-        Conn::Lite(c) => c.close().await,
-    };
+    Ok(crate::status::build(&project.module_name, project.driver.name(), &state, &disk, repair.as_ref()))
 }
 
 /// Applies the repair migration (with `repair`) and the pending migrations. On failure the
@@ -631,55 +324,56 @@ async fn apply_inner(
     }
 
     let mut locked = Locked::open(target, opts.lock_timeout, observer).await?;
-    let run = Run { project, target, disk, repair: repair.as_ref(), skip: opts.skip_failed.as_ref() };
-    let result = run_locked(&mut locked.conn, &run, plan_opts, observer, report).await;
+    let run = Run {
+        project,
+        target,
+        disk,
+        repair: repair.as_ref(),
+        skip: opts.skip_failed.as_ref(),
+        accept_modified: &opts.accept_modified,
+    };
+    let result = run_locked(locked.conn.as_mut(), &run, plan_opts, observer, report).await;
     locked.release().await;
     result
 }
 
 /// The migration connection with the run's lock held on it (SQLite: plus the run lock file).
 pub(crate) struct Locked {
-    pub(crate) conn: Conn,
+    pub(crate) conn: Box<Conn>,
     _run_lock: Option<crate::runlock::RunLock>,
 }
 
 impl Locked {
-    /// Connects and takes the lock. PostgreSQL's lock sits on the migration connection itself: a
-    /// session lock dies with its session, and so does any transaction that session had open, so
-    /// no migration can commit once the lock is gone (see module docs).
+    /// Connects and takes the lock. A server's session lock sits on the migration connection
+    /// itself: it dies with its session, and so does any transaction that session had open, so
+    /// no migration can commit once the lock is gone (see module docs). A SQLite file gets the
+    /// run lock file next to it.
     pub(crate) async fn open(
         target: &ConnectionTarget,
         lock_timeout: Duration,
         observer: &mut dyn FnMut(&ApplyEvent),
     ) -> Result<Locked, DbError> {
-        match target.dialect() {
-            Dialect::Postgres => {
-                let mut c = target.connect_postgres("strata apply").await?;
-                pg_session_settings(&mut c).await;
-                pg_lock(&mut c, target, lock_timeout, observer).await?;
-                Ok(Locked { conn: Conn::Pg(c), _run_lock: None })
-            }
-            Dialect::Sqlite => {
-                let c = target.connect_sqlite_with(lock_timeout, false).await?;
-                let run_lock = match target.sqlite_path() {
-                    Some(path) => {
-                        let mut waiting = |holder: &str| observer(&ApplyEvent::RunLockWaiting { holder });
-                        let path = crate::runlock::lock_path(path);
-                        Some(crate::runlock::acquire(&path, lock_timeout, &mut waiting).await?)
+        let conn = crate::session::open_migration_session(target, lock_timeout, observer).await?;
+        let run_lock = match target.sqlite_path() {
+            Some(path) => {
+                let mut waiting = |holder: &str| observer(&ApplyEvent::RunLockWaiting { holder });
+                let path = crate::runlock::lock_path(path);
+                match crate::runlock::acquire(&path, lock_timeout, &mut waiting).await {
+                    Ok(lock) => Some(lock),
+                    Err(e) => {
+                        conn.close().await;
+                        return Err(e);
                     }
-                    None => None,
-                };
-                Ok(Locked { conn: Conn::Lite(c), _run_lock: run_lock })
+                }
             }
-        }
+            None => None,
+        };
+        Ok(Locked { conn, _run_lock: run_lock })
     }
 
     pub(crate) async fn release(mut self) {
-        if let Conn::Pg(c) = &mut self.conn {
-            let _ =
-                sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(LOCK_NAME).execute(&mut *c).await;
-        }
-        close(self.conn).await;
+        let _ = self.conn.unlock().await;
+        self.conn.close().await;
     }
 }
 
@@ -718,7 +412,7 @@ pub async fn rollback(
     let result = async {
         check_dialect(project, target)?;
         let mut locked = Locked::open(target, lock_timeout, observer).await?;
-        let r = rollback_locked(&mut locked.conn, project, target, request, observer, &mut report).await;
+        let r = rollback_locked(locked.conn.as_mut(), project, target, request, observer, &mut report).await;
         locked.release().await;
         r
     }
@@ -760,21 +454,11 @@ async fn rollback_locked(
         out_of_order: false,
         rerun: false,
     };
-    let expect = Expect { module: module.to_string(), version: state.version.clone() };
+    let expect = Expect { module: module.to_string(), version: state.version.clone(), accept_changed: false };
     let duration = run_step(conn, target, module, &step, &expect, observer).await?;
     report.applied.push(AppliedStep { version: step.version.clone(), kind: step.kind, duration });
     report.installed_after = Some(request.to.clone());
     Ok(())
-}
-
-/// Session settings of the migration connection. Errors are ignored: older servers reject
-/// settings they lack, which only loses the protection that setting adds.
-async fn pg_session_settings(c: &mut PgConnection) {
-    // PostgreSQL 14+: notice a dead client within a second (see module docs).
-    let _ = sqlx::raw_sql("SET client_connection_check_interval = '1s'").execute(&mut *c).await;
-    // The server must not close this session for idling: it holds the lock for the whole run.
-    let _ = sqlx::raw_sql("SET idle_session_timeout = 0").execute(&mut *c).await;
-    let _ = sqlx::raw_sql("SET idle_in_transaction_session_timeout = 0").execute(&mut *c).await;
 }
 
 /// What one locked apply works from.
@@ -784,6 +468,8 @@ pub(crate) struct Run<'a> {
     pub disk: &'a [crate::DiskMigration],
     pub repair: Option<&'a crate::RepairFile>,
     pub skip: Option<&'a SkipRequest>,
+    /// `--accept-modified`: these versions may also resume after edited completed statements.
+    pub accept_modified: &'a [String],
 }
 
 pub(crate) async fn run_locked(
@@ -793,119 +479,164 @@ pub(crate) async fn run_locked(
     observer: &mut dyn FnMut(&ApplyEvent),
     report: &mut ApplyReport,
 ) -> Result<(), DbError> {
-    let (project, target, disk, repair) = (run.project, run.target, run.disk, run.repair);
-    let module = project.module_name.as_str();
+    let (target, module) = (run.target, run.project.module_name.as_str());
     prepare_history(conn, target, module).await?;
 
     let mut state = read_state_on(conn, target, module).await?;
     report.installed_before = state.version.clone();
-
-    if let Some(r) = repair {
-        loop {
-            match plan_repair(r, &state) {
-                None => {
-                    observer(&ApplyEvent::RepairAlreadyApplied { version: &r.version });
-                    report.repair_skipped = Some(r.version.clone());
-                    break;
-                }
-                Some(step) => {
-                    let expect =
-                        Expect { module: REPAIR_MODULE.to_string(), version: state.repair_version.clone() };
-                    match run_step(conn, target, module, &step, &expect, observer).await {
-                        Ok(_) => {
-                            report.repair_applied = Some(step.version.clone());
-                            state = read_state_on(conn, target, module).await?;
-                            break;
-                        }
-                        Err(DbError::Raced { .. }) => state = read_state_on(conn, target, module).await?,
-                        Err(e) => return Err(e),
-                    }
-                }
-            }
-        }
+    if let Some(r) = run.repair {
+        state = apply_repair(conn, run, r, state, observer, report).await?;
     }
-
     if let Some(skip) = run.skip {
-        let error = plan::check_skip(module, &state, disk, &skip.version)?;
+        let error = plan::check_skip(module, &state, run.disk, &skip.version)?;
         record_skip(conn, target, module, &state, skip).await?;
         observer(&ApplyEvent::Skipped { version: &skip.version, reason: &skip.reason, error: &error });
         report.skipped = Some(skip.version.clone());
         state = read_state_on(conn, target, module).await?;
     }
-
-    'plan: loop {
-        let p = plan::plan(module, &state, disk, &plan_opts)?;
+    loop {
+        let p = plan::plan(module, &state, run.disk, &plan_opts)?;
         observer(&ApplyEvent::Planned { plan: &p });
-        for a in &p.accept {
-            let now = crate::timefmt::now_utc();
-            let row = NewRow {
-                module: module.to_string(),
-                version: a.version.clone(),
-                kind: a.kind,
-                checksum: a.new.clone(),
-                status: RunStatus::Accepted,
-                started_at: now.clone(),
-                finished_at: Some(now),
-                duration_ms: Some(0),
-                error: None,
-                covered_by: None,
-                previous_checksum: a.recorded.clone(),
-                runner: Some(crate::runlock::this_runner()),
-            };
-            conn.insert_history(&row)
-                .await
-                .map_err(|e| target.sql_error("recording the accepted checksum", &e))?;
-            observer(&ApplyEvent::Accepted {
-                version: &a.version,
-                kind: a.kind,
-                recorded: a.recorded.as_deref(),
-                new: a.new.as_deref(),
-            });
-            report.accepted.push(a.version.clone());
-        }
+        record_accepted(conn, target, module, &p, observer, report).await?;
         plan_opts.accept_modified.clear();
-        let mut expected = state.version.clone();
-        for step in &p.steps {
-            let expect = Expect { module: module.to_string(), version: expected.clone() };
-            match run_step(conn, target, module, step, &expect, observer).await {
-                Ok(duration) => {
-                    report.applied.push(AppliedStep {
-                        version: step.version.clone(),
-                        kind: step.kind,
-                        duration,
-                    });
-                    if step.rerun {
-                        // A re-plan after a race must not run it a second time.
-                        plan_opts.rerun.retain(|v| v != &step.version);
-                    } else if !step.out_of_order {
-                        expected = Some(step.version.clone());
-                    }
-                }
-                Err(DbError::Raced { .. }) => {
-                    state = read_state_on(conn, target, module).await?;
-                    continue 'plan;
-                }
-                Err(e @ DbError::CommittedThenFailed { .. }) => {
-                    // The migration itself committed: the report must say so.
-                    report.applied.push(AppliedStep {
-                        version: step.version.clone(),
-                        kind: step.kind,
-                        duration: Duration::ZERO,
-                    });
-                    return Err(e);
-                }
-                Err(e) => return Err(e),
-            }
+        match run_plan_steps(conn, run, &p, &state, &mut plan_opts, observer, report).await? {
+            PlanOutcome::Raced => state = read_state_on(conn, target, module).await?,
+            PlanOutcome::Done => break,
         }
-        report.installed_after = p.target.clone().or(state.version.clone());
-        if let Some(after) = &report.installed_after {
-            // Keep the report honest if a file recorded a different version than its directory.
-            let actual = conn.module_version(module).await.ok().flatten();
-            if actual.is_some() && actual.as_ref() != Some(after) {
-                report.installed_after = actual;
+    }
+    report.installed_after = plan_target(conn, module, report).await;
+    Ok(())
+}
+
+/// The repair migration first (once): re-planned if another run moved the repair version.
+async fn apply_repair(
+    conn: &mut Conn,
+    run: &Run<'_>,
+    repair: &crate::RepairFile,
+    mut state: InstalledState,
+    observer: &mut dyn FnMut(&ApplyEvent),
+    report: &mut ApplyReport,
+) -> Result<InstalledState, DbError> {
+    let (target, module) = (run.target, run.project.module_name.as_str());
+    loop {
+        let Some(step) = plan_repair(repair, &state) else {
+            observer(&ApplyEvent::RepairAlreadyApplied { version: &repair.version });
+            report.repair_skipped = Some(repair.version.clone());
+            return Ok(state);
+        };
+        let expect = Expect {
+            module: REPAIR_MODULE.to_string(),
+            version: state.repair_version.clone(),
+            accept_changed: false,
+        };
+        match run_step(conn, target, module, &step, &expect, observer).await {
+            Ok(_) => {
+                report.repair_applied = Some(step.version.clone());
+                return read_state_on(conn, target, module).await;
             }
+            Err(DbError::Raced { .. }) => state = read_state_on(conn, target, module).await?,
+            Err(e) => return Err(e),
         }
-        return Ok(());
+    }
+}
+
+/// Records an `accepted` row for every edited file the plan accepts (`--accept-modified`).
+async fn record_accepted(
+    conn: &mut Conn,
+    target: &ConnectionTarget,
+    module: &str,
+    p: &Plan,
+    observer: &mut dyn FnMut(&ApplyEvent),
+    report: &mut ApplyReport,
+) -> Result<(), DbError> {
+    for a in &p.accept {
+        let now = crate::timefmt::now_utc();
+        let row = NewRow {
+            module: module.to_string(),
+            version: a.version.clone(),
+            kind: a.kind,
+            checksum: a.new.clone(),
+            status: RunStatus::Accepted,
+            started_at: now.clone(),
+            finished_at: Some(now),
+            duration_ms: Some(0),
+            error: None,
+            covered_by: None,
+            previous_checksum: a.recorded.clone(),
+            runner: Some(crate::runlock::this_runner()),
+            statement_count: None,
+        };
+        conn.insert_history(&row)
+            .await
+            .map_err(|e| target.sql_error("recording the accepted checksum", &e))?;
+        observer(&ApplyEvent::Accepted {
+            version: &a.version,
+            kind: a.kind,
+            recorded: a.recorded.as_deref(),
+            new: a.new.as_deref(),
+        });
+        report.accepted.push(a.version.clone());
+    }
+    Ok(())
+}
+
+/// Whether a plan ran to its end or must be made again (another run moved the version).
+enum PlanOutcome {
+    Done,
+    Raced,
+}
+
+/// Runs the plan's steps in order, each through [`run_step`].
+async fn run_plan_steps(
+    conn: &mut Conn,
+    run: &Run<'_>,
+    p: &Plan,
+    state: &InstalledState,
+    plan_opts: &mut PlanOptions,
+    observer: &mut dyn FnMut(&ApplyEvent),
+    report: &mut ApplyReport,
+) -> Result<PlanOutcome, DbError> {
+    let (target, module) = (run.target, run.project.module_name.as_str());
+    let mut expected = state.version.clone();
+    for step in &p.steps {
+        let expect = Expect {
+            module: module.to_string(),
+            version: expected.clone(),
+            accept_changed: run.accept_modified.contains(&step.version),
+        };
+        match run_step(conn, target, module, step, &expect, observer).await {
+            Ok(duration) => {
+                report.applied.push(AppliedStep { version: step.version.clone(), kind: step.kind, duration });
+                if step.rerun {
+                    // A re-plan after a race must not run it a second time.
+                    plan_opts.rerun.retain(|v| v != &step.version);
+                } else if !step.out_of_order {
+                    expected = Some(step.version.clone());
+                }
+            }
+            Err(DbError::Raced { .. }) => return Ok(PlanOutcome::Raced),
+            Err(e @ DbError::CommittedThenFailed { .. }) => {
+                // The migration itself committed: the report must say so.
+                let applied =
+                    AppliedStep { version: step.version.clone(), kind: step.kind, duration: Duration::ZERO };
+                report.applied.push(applied);
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    report.installed_after = p.target.clone().or(state.version.clone());
+    Ok(PlanOutcome::Done)
+}
+
+/// The version the run ended at: the plan's target, unless the database says otherwise (a file
+/// that recorded a different version than its directory).
+async fn plan_target(conn: &mut Conn, module: &str, report: &ApplyReport) -> Option<String> {
+    let after = report.installed_after.clone()?;
+    let actual = conn.module_version(module).await.ok().flatten();
+    match actual {
+        Some(actual) if actual != after => Some(actual),
+        _ => Some(after),
     }
 }
 
@@ -933,10 +664,10 @@ async fn record_skip(
         covered_by: None,
         previous_checksum: None,
         runner: Some(crate::runlock::this_runner()),
+        statement_count: None,
     };
-    let begin = if conn.dialect() == Dialect::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
     let err = |e: &sqlx::Error| target.sql_error(format!("recording {} as skipped", skip.version), e);
-    conn.raw(begin).await.map_err(|e| err(&e))?;
+    conn.begin().await.map_err(|e| err(&e))?;
     let result = async {
         conn.lock_step().await?;
         let found = conn.module_version(module).await?;
@@ -949,9 +680,9 @@ async fn record_skip(
     }
     .await;
     match result {
-        Ok(None) => conn.raw("COMMIT").await.map_err(|e| err(&e)),
+        Ok(None) => conn.execute("COMMIT").await.map_err(|e| err(&e)),
         Ok(Some(found)) => {
-            let _ = conn.raw("ROLLBACK").await;
+            let _ = conn.execute("ROLLBACK").await;
             Err(DbError::Raced {
                 module: module.to_string(),
                 expected: state.version.clone().unwrap_or_else(|| "nothing".into()),
@@ -959,57 +690,8 @@ async fn record_skip(
             })
         }
         Err(e) => {
-            let _ = conn.raw("ROLLBACK").await;
+            let _ = conn.execute("ROLLBACK").await;
             Err(err(&e))
         }
     }
-}
-
-/// Takes the advisory lock on the migration connection `c`, polling until `timeout`.
-async fn pg_lock(
-    c: &mut PgConnection,
-    target: &ConnectionTarget,
-    timeout: Duration,
-    observer: &mut dyn FnMut(&ApplyEvent),
-) -> Result<(), DbError> {
-    let start = Instant::now();
-    let mut announced = false;
-    loop {
-        let got: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
-            .bind(LOCK_NAME)
-            .fetch_one(&mut *c)
-            .await
-            .map_err(|e| target.sql_error("taking the migration lock", &e))?;
-        if got {
-            if announced {
-                observer(&ApplyEvent::LockAcquired { waited: start.elapsed() });
-            }
-            return Ok(());
-        }
-        let waited = start.elapsed();
-        if waited >= timeout {
-            let holders = lock_holders(c).await.unwrap_or_default();
-            return Err(DbError::LockTimeout { waited: timeout, holders });
-        }
-        if !announced {
-            let holders = lock_holders(c).await.unwrap_or_default();
-            observer(&ApplyEvent::LockWaiting { holders: &holders });
-            announced = true;
-        }
-        let nap = Duration::from_millis(100).min(timeout.saturating_sub(waited));
-        tokio::time::sleep(nap).await;
-    }
-}
-
-/// Selects the backend pids holding the migration lock in this database (`$1`: [`LOCK_NAME`]).
-pub(crate) const LOCK_HOLDERS_SQL: &str = "WITH k AS (SELECT hashtext($1)::bigint AS key) \
-     SELECT l.pid FROM pg_locks l, k \
-     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
-       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-       AND l.classid::bigint = ((k.key >> 32) & 4294967295) AND l.objid::bigint = (k.key & 4294967295) \
-     ORDER BY l.pid";
-
-/// Backend pids holding the migration lock in this database.
-async fn lock_holders(c: &mut PgConnection) -> Result<Vec<i32>, sqlx::Error> {
-    sqlx::query_scalar(LOCK_HOLDERS_SQL).bind(LOCK_NAME).fetch_all(c).await
 }

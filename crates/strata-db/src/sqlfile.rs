@@ -121,6 +121,89 @@ fn transaction_control_by_line(body: &str) -> Option<(usize, String)> {
     })
 }
 
+/// One statement of a file run statement by statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileStatement<'a> {
+    /// The statement's text without its `;`, comments before it and surrounding whitespace.
+    pub text: &'a str,
+    /// The file's line number (1-based) where it starts.
+    pub line: usize,
+}
+
+impl FileStatement<'_> {
+    /// Its first line, for messages (`CREATE TABLE `a` (`).
+    pub fn first_line(&self) -> &str {
+        self.text.lines().next().unwrap_or("").trim_end()
+    }
+}
+
+/// Splits a MySQL file into its statements with sqlparser's tokenizer (MySqlDialect), so a `;`
+/// inside a string, a quoted identifier or a comment never ends a statement. Refuses text the
+/// tokenizer rejects (naming the line and column) and transaction statements, which would end
+/// the transaction the runner wraps each statement in with its progress row.
+pub fn statements<'a>(path: &Path, sql: &'a str) -> Result<Vec<FileStatement<'a>>, DbError> {
+    use sqlparser::dialect::MySqlDialect;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let bad = |message: String| DbError::MalformedFile { path: path.to_path_buf(), message };
+    let tokens = Tokenizer::new(&MySqlDialect {}, sql)
+        .tokenize_with_location()
+        .map_err(|e| bad(format!("{e}; strata splits MySQL files into statements with a SQL tokenizer")))?;
+    let lines = LineStarts::new(sql);
+    let mut out = Vec::new();
+    let mut start: Option<(usize, usize)> = None;
+    for t in &tokens {
+        match &t.token {
+            Token::Whitespace(_) => {}
+            Token::SemiColon => {
+                if let Some((from, line)) = start.take() {
+                    let end = lines.offset(t.span.start.line, t.span.start.column);
+                    out.push(FileStatement { text: sql[from..end].trim_end(), line });
+                }
+            }
+            _ if start.is_none() => {
+                let line = t.span.start.line as usize;
+                start = Some((lines.offset(t.span.start.line, t.span.start.column), line));
+            }
+            _ => {}
+        }
+    }
+    if let Some((from, line)) = start {
+        out.push(FileStatement { text: sql[from..].trim_end(), line });
+    }
+    for st in &out {
+        if let Some((_, keyword)) = transaction_control(st.text) {
+            return Err(bad(format!(
+                "line {}: `{keyword}`: MySQL commits DDL implicitly, so strata runs a MySQL file statement by \
+                 statement, each in its own transaction with its progress row; remove the transaction statements",
+                st.line
+            )));
+        }
+    }
+    Ok(out)
+}
+
+/// Byte offsets of a text's lines, to turn the tokenizer's (line, column) into a slice index.
+struct LineStarts<'a> {
+    text: &'a str,
+    starts: Vec<usize>,
+}
+
+impl<'a> LineStarts<'a> {
+    fn new(text: &'a str) -> Self {
+        let mut starts = vec![0];
+        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        LineStarts { text, starts }
+    }
+
+    /// The byte offset of 1-based `line`, 1-based character `column`.
+    fn offset(&self, line: u64, column: u64) -> usize {
+        let from = self.starts.get((line as usize).saturating_sub(1)).copied().unwrap_or(self.text.len());
+        let rest = &self.text[from..];
+        let chars = (column as usize).saturating_sub(1);
+        from + rest.char_indices().nth(chars).map(|(i, _)| i).unwrap_or(rest.len())
+    }
+}
+
 /// True when `sql` holds something other than whitespace and `--` comments (skips a round trip
 /// for empty preludes/postludes).
 pub fn has_statements(sql: &str) -> bool {
@@ -133,6 +216,31 @@ pub fn has_statements(sql: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn splits_mysql_statements_by_tokens() {
+        let sql = "-- header\nCREATE TABLE `a;b` (\n  `x` text DEFAULT 'p;q' -- c;d\n);\n/* e; */ INSERT INTO t VALUES (\"é;\");\nSELECT 1";
+        let st = statements(Path::new("m.sql"), sql).unwrap();
+        let texts: Vec<(&str, usize)> = st.iter().map(|s| (s.text, s.line)).collect();
+        assert_eq!(
+            texts,
+            [
+                ("CREATE TABLE `a;b` (\n  `x` text DEFAULT 'p;q' -- c;d\n)", 2),
+                ("INSERT INTO t VALUES (\"é;\")", 5),
+                ("SELECT 1", 6)
+            ]
+        );
+        assert_eq!(st[0].first_line(), "CREATE TABLE `a;b` (");
+        assert!(statements(Path::new("m.sql"), "-- only a comment\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn mysql_files_refuse_transactions_and_bad_tokens() {
+        let e = statements(Path::new("m.sql"), "SELECT 1;\nCOMMIT;\n").unwrap_err().to_string();
+        assert!(e.contains("m.sql") && e.contains("line 2") && e.contains("COMMIT"), "{e}");
+        let e = statements(Path::new("m.sql"), "SELECT 1;\nSELECT 'open\n").unwrap_err().to_string();
+        assert!(e.contains("m.sql") && e.contains("Line: 2"), "{e}");
+    }
 
     #[test]
     fn splits_sqlite_file() {

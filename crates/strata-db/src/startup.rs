@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::status::{self, StatusReport, VersionState};
-use crate::{ApplyFailure, ApplyOptions, DbError, Dialect, DiskMigration, Project};
+use crate::{ApplyFailure, ApplyOptions, DbError, DiskMigration, Driver, Project};
 
 /// One version's files as embedded by `strata-embed` (a missing file is `None`, as on disk).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +44,7 @@ pub struct StartupConfig<'a> {
     /// The project's module name (its row in `serverpod_migrations`).
     pub module_name: &'a str,
     /// The dialect the embedded migrations are written for.
-    pub dialect: Dialect,
+    pub dialect: Driver,
     /// `sqlite:…` or `postgres://…`; a relative SQLite path is relative to the working directory.
     pub database_url: &'a str,
     pub migrations: &'a [EmbeddedMigration],
@@ -56,7 +56,7 @@ impl<'a> StartupConfig<'a> {
     /// A configuration with a 60 s lock timeout.
     pub fn new(
         module_name: &'a str,
-        dialect: Dialect,
+        dialect: Driver,
         database_url: &'a str,
         migrations: &'a [EmbeddedMigration],
     ) -> Self {
@@ -91,7 +91,7 @@ pub enum StartupError {
     )]
     Behind {
         target: String,
-        dialect: Dialect,
+        dialect: Driver,
         installed: Option<String>,
         latest: Option<String>,
         pending: Vec<String>,
@@ -113,8 +113,9 @@ pub enum StartupError {
 /// (PostgreSQL). See the module docs for why the two differ.
 pub async fn migrate_at_startup(config: &StartupConfig<'_>) -> Result<StartupOutcome, StartupError> {
     match config.dialect {
-        Dialect::Sqlite => apply_embedded(config).await,
-        Dialect::Postgres => verify_embedded(config).await,
+        Driver::Sqlite => apply_embedded(config).await,
+        // A server database is migrated by `strata apply` in the deployment, not by each instance.
+        Driver::Postgres | Driver::Mysql => verify_embedded(config).await,
     }
 }
 
@@ -149,7 +150,7 @@ async fn verify_embedded(config: &StartupConfig<'_>) -> Result<StartupOutcome, S
     let target = crate::resolve_connection(&project, Some(config.database_url), None)?;
     let state = crate::read_state(&project, &target).await?;
     let disk: Vec<DiskMigration> = config.migrations.iter().map(EmbeddedMigration::to_disk).collect();
-    let report = status::build(config.module_name, config.dialect.as_str(), &state, &disk, None);
+    let report = status::build(config.module_name, config.dialect.name(), &state, &disk, None);
     if report.up_to_date() {
         return Ok(StartupOutcome::UpToDate { installed: report.installed });
     }
@@ -158,7 +159,7 @@ async fn verify_embedded(config: &StartupConfig<'_>) -> Result<StartupOutcome, S
 
 /// `Behind` when only pending versions stand between the database and the build, else
 /// `Mismatch` listing every version that needs attention.
-fn not_up_to_date(report: &StatusReport, target: &str, dialect: Dialect) -> StartupError {
+fn not_up_to_date(report: &StatusReport, target: &str, dialect: Driver) -> StartupError {
     let attention: Vec<_> = report.rows.iter().filter(|r| r.state.needs_attention()).collect();
     let only_pending = report.problem.is_none() && attention.iter().all(|r| r.state == VersionState::Pending);
     if only_pending && !attention.is_empty() {

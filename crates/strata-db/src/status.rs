@@ -78,6 +78,8 @@ pub struct StatusRow {
     pub state: VersionState,
     /// Error text, checksum change, "covered by …", "applied outside strata", …
     pub detail: Option<String>,
+    /// For an attempt run statement by statement: how far it got.
+    pub progress: Option<crate::history::Progress>,
 }
 
 /// The whole status.
@@ -129,9 +131,22 @@ fn from_row(
         started_at: row.map(|r| r.started_at.clone()),
         finished_at: row.and_then(|r| r.finished_at.clone()),
         duration_ms: row.and_then(|r| r.duration_ms),
+        progress: row.and_then(|r| r.progress.clone()),
+        detail: with_progress(row, detail),
         state,
-        detail,
     }
+}
+
+/// Puts "2 of 5 statements done, " before the detail of a failed or running attempt that ran
+/// statement by statement (finished ones need no count).
+fn with_progress(row: Option<&HistoryRow>, detail: Option<String>) -> Option<String> {
+    let Some(progress) = row.filter(|r| r.status != RunStatus::Ok).and_then(|r| r.progress.as_ref()) else {
+        return detail;
+    };
+    Some(match detail {
+        Some(d) => format!("{}, {d}", progress.summary()),
+        None => progress.summary(),
+    })
 }
 
 /// A version whose last attempt is still `running`: live when a run holds the lock, else stale.
@@ -143,9 +158,16 @@ fn running_row(v: &str, r: &HistoryRow, dialect: &str, live: Option<&str>) -> St
             from_row(v, Some(r), dialect, VersionState::Running, Some(detail))
         }
         None => {
+            // Run statement by statement, the statements it recorded did commit.
+            let outcome = match &r.progress {
+                Some(_) => {
+                    "the statements it recorded as done committed, and the next apply resumes after them"
+                }
+                None => "nothing of it committed, and the next apply retries it",
+            };
             let detail = format!(
                 "stale: {who} started it at {} UTC and never finished (killed, crashed or lost its connection); \
-                 nothing of it committed, and the next apply retries it",
+                 {outcome}",
                 r.started_at
             );
             from_row(v, Some(r), dialect, VersionState::Stale, Some(detail))
@@ -391,6 +413,7 @@ mod tests {
             covered_by: (status == RunStatus::Baseline).then(|| "b".into()),
             previous_checksum: None,
             runner: None,
+            progress: None,
         }
     }
 
@@ -439,6 +462,49 @@ mod tests {
         assert!(!r.up_to_date());
         assert!(!r.installed_missing());
         assert_eq!(r.latest.as_deref(), Some("e"));
+    }
+
+    #[test]
+    fn partly_applied_attempts_say_how_far_they_got() {
+        let d = disk(&["a", "b", "c"]);
+        let progress = |failed| {
+            Some(crate::history::Progress {
+                count: 5,
+                done: 2,
+                checksums: vec!["x".into(), "y".into()],
+                failed,
+            })
+        };
+        let mut failed = row(2, "b", StepKind::Migration, RunStatus::Failed, None);
+        failed.error = Some("statement 3 failed: no such table (line 12: `INSERT INTO t`)".into());
+        failed.progress = progress(Some(3));
+        let mut stale = row(3, "c", StepKind::Migration, RunStatus::Running, None);
+        stale.progress = progress(None);
+        let mut done = row(
+            1,
+            "a",
+            StepKind::Definition,
+            RunStatus::Ok,
+            Some(d[0].definition.as_ref().unwrap().checksum.clone()),
+        );
+        done.progress =
+            Some(crate::history::Progress { count: 2, done: 2, checksums: Vec::new(), failed: None });
+        let st = InstalledState {
+            version: Some("a".into()),
+            history: vec![done, failed, stale],
+            ..Default::default()
+        };
+        let r = build(M, "mysql", &st, &d, None);
+        assert_eq!(
+            r.rows[1].detail.as_deref(),
+            Some("2 of 5 statements done, statement 3 failed: no such table (line 12: `INSERT INTO t`)")
+        );
+        let stale = r.rows[2].detail.as_deref().unwrap();
+        assert!(
+            stale.starts_with("2 of 5 statements done, stale: ") && stale.contains("resumes after them"),
+            "{stale}"
+        );
+        assert_eq!(r.rows[0].detail, None, "a finished attempt needs no count");
     }
 
     #[test]

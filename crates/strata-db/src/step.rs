@@ -15,16 +15,19 @@ use crate::history::{NewRow, RunStatus};
 use crate::plan::{Step, StepKind};
 use crate::runner::{ApplyEvent, Conn, SERVERPOD_MIGRATIONS};
 use crate::sqlfile::{has_statements, split, transaction_control, SplitSql};
-use crate::{DbError, Dialect, REPAIR_MODULE};
+use crate::{DbError, REPAIR_MODULE};
 
 /// The installed version a step expects to find inside its transaction.
 pub(crate) struct Expect {
     pub module: String,
     pub version: Option<String>,
+    /// Resume a statement-by-statement migration even if statements that already ran changed
+    /// (`--accept-modified`).
+    pub accept_changed: bool,
 }
 
 /// Why a step did not commit.
-enum StepErr {
+pub(crate) enum StepErr {
     /// Another run moved the installed version: re-plan, not a failure.
     Raced(String),
     /// The database refused something: roll back, record, report.
@@ -40,7 +43,7 @@ enum StepErr {
 }
 
 impl StepErr {
-    fn from_db(context: &str, e: &sqlx::Error) -> StepErr {
+    pub(crate) fn from_db(context: &str, e: &sqlx::Error) -> StepErr {
         if is_connection_loss(e) {
             StepErr::ConnectionLost(format!("{context}: {}", db_message(e)))
         } else if context.is_empty() {
@@ -53,22 +56,40 @@ impl StepErr {
 
 /// The connection itself is gone (network, server shutdown, `pg_terminate_backend`,
 /// `idle_session_timeout`), as opposed to a statement failing.
-fn is_connection_loss(e: &sqlx::Error) -> bool {
+pub(crate) fn is_connection_loss(e: &sqlx::Error) -> bool {
     match e {
         sqlx::Error::Io(_) | sqlx::Error::PoolClosed | sqlx::Error::WorkerCrashed => true,
         sqlx::Error::Protocol(_) => true,
         sqlx::Error::Database(d) => {
             // 57P01 admin_shutdown (terminate), 57P02/57P03 crash/cannot connect now,
             // 57P05 idle_session_timeout, 08xxx connection exceptions.
-            d.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08"))
+            // MySQL: 70100 (the session was killed, ER_CONNECTION_KILLED / query interrupted).
+            d.code().is_some_and(|c| c.starts_with("57P") || c.starts_with("08") || c == "70100")
         }
         _ => false,
     }
 }
 
 /// Runs one step. `Err(DbError::Raced)` means re-plan; every other error is final and says what
-/// was committed.
+/// was committed. A dialect with transactional DDL runs the file as one transaction with its
+/// history row; one without runs it statement by statement (`crate::stepwise`).
 pub(crate) async fn run_step(
+    conn: &mut Conn,
+    target: &ConnectionTarget,
+    module: &str,
+    step: &Step,
+    expect: &Expect,
+    observer: &mut dyn FnMut(&ApplyEvent),
+) -> Result<Duration, DbError> {
+    if conn.driver().dialect().supports_transactional_ddl() {
+        run_transactional(conn, target, module, step, expect, observer).await
+    } else {
+        crate::stepwise::run_stepwise(conn, target, module, step, expect, observer).await
+    }
+}
+
+/// The file's prelude, then its body and the history row(s) in one transaction, then its postlude.
+async fn run_transactional(
     conn: &mut Conn,
     target: &ConnectionTarget,
     module: &str,
@@ -78,16 +99,9 @@ pub(crate) async fn run_step(
 ) -> Result<Duration, DbError> {
     let parts = split(&step.file.path, &step.file.sql)?;
     refuse_transaction_statements(step, &parts)?;
-    // A SQLite rebuild drops a table others may reference: with foreign keys on, the implicit
-    // DELETE would cascade or fail. Serverpod's SQLite files leave switching them off to the
-    // runner (as Serverpod's own does); the check before COMMIT still refuses any violation.
-    let (prelude, postlude) = match conn.dialect() {
-        Dialect::Sqlite => (
-            format!("PRAGMA foreign_keys = OFF;\n{}", parts.prelude),
-            format!("{}\nPRAGMA foreign_keys = ON;\n", parts.postlude),
-        ),
-        Dialect::Postgres => (parts.prelude.to_string(), parts.postlude.to_string()),
-    };
+    let (before, after) = conn.around_file();
+    let prelude = format!("{before}{}", parts.prelude);
+    let postlude = format!("{}{after}", parts.postlude);
     observer(&ApplyEvent::StepStarted { step });
     let started_at = crate::timefmt::now_utc();
     let t0 = Instant::now();
@@ -99,7 +113,7 @@ pub(crate) async fn run_step(
     let attempt = Attempt { id, started_at };
 
     if has_statements(&prelude) {
-        if let Err(e) = conn.raw(&prelude).await {
+        if let Err(e) = conn.execute(&prelude).await {
             let msg = format!("before BEGIN: {}", db_message(&e));
             let err =
                 if is_connection_loss(&e) { StepErr::ConnectionLost(msg) } else { StepErr::Prelude(msg) };
@@ -128,11 +142,11 @@ pub(crate) async fn run_step(
 
 /// The history row of one attempt, written `running` before the attempt starts.
 pub(crate) struct Attempt {
-    id: i64,
-    started_at: String,
+    pub(crate) id: i64,
+    pub(crate) started_at: String,
 }
 
-fn attempt_row(module: &str, step: &Step, started_at: &str) -> NewRow {
+pub(crate) fn attempt_row(module: &str, step: &Step, started_at: &str) -> NewRow {
     NewRow {
         module: history_module(module, step).to_string(),
         version: step.version.clone(),
@@ -146,6 +160,7 @@ fn attempt_row(module: &str, step: &Step, started_at: &str) -> NewRow {
         covered_by: None,
         previous_checksum: None,
         runner: Some(crate::runlock::this_runner()),
+        statement_count: None,
     }
 }
 
@@ -170,7 +185,7 @@ async fn run_postlude(conn: &mut Conn, postlude: &str) -> Result<(), String> {
     if !has_statements(postlude) {
         return Ok(());
     }
-    conn.raw(postlude).await.map_err(|e| format!("after COMMIT: {}", db_message(&e)))
+    conn.execute(postlude).await.map_err(|e| format!("after COMMIT: {}", db_message(&e)))
 }
 
 /// BEGIN, the guards, the body, the history rows, COMMIT. On error the transaction is rolled
@@ -184,20 +199,19 @@ async fn transaction(
     attempt: &Attempt,
     t0: Instant,
 ) -> Result<(), StepErr> {
-    let begin = if conn.dialect() == Dialect::Sqlite { "BEGIN IMMEDIATE" } else { "BEGIN" };
-    conn.raw(begin).await.map_err(|e| StepErr::from_db("starting the transaction", &e))?;
+    conn.begin().await.map_err(|e| StepErr::from_db("starting the transaction", &e))?;
     let inside = async {
         conn.lock_step().await.map_err(|e| StepErr::from_db("taking the step lock", &e))?;
         check_expected_version(conn, expect).await?;
         if has_statements(body) {
-            conn.raw(body).await.map_err(|e| StepErr::from_db("", &e))?;
+            conn.execute(body).await.map_err(|e| StepErr::from_db("", &e))?;
         }
         check_after_body(conn, module, step, expect).await?;
         record_ok(conn, module, step, attempt, t0).await
     }
     .await;
     match inside {
-        Ok(()) => conn.raw("COMMIT").await.map_err(|e| match StepErr::from_db("COMMIT", &e) {
+        Ok(()) => conn.execute("COMMIT").await.map_err(|e| match StepErr::from_db("COMMIT", &e) {
             StepErr::ConnectionLost(m) => StepErr::ConnectionLost(format!(
                 "{m}; the connection broke during COMMIT, so whether {} committed is unknown: run `strata status`",
                 step.version
@@ -206,7 +220,7 @@ async fn transaction(
         }),
         Err(e) => {
             if !matches!(e, StepErr::ConnectionLost(_)) {
-                let _ = conn.raw("ROLLBACK").await;
+                let _ = conn.execute("ROLLBACK").await;
             }
             Err(e)
         }
@@ -214,13 +228,9 @@ async fn transaction(
 }
 
 /// Under the step lock: has another run moved the version since we planned?
-async fn check_expected_version(conn: &mut Conn, expect: &Expect) -> Result<(), StepErr> {
-    let read = |e: sqlx::Error| StepErr::from_db(&format!("reading {SERVERPOD_MIGRATIONS}"), &e);
-    let found = if conn.table_exists(SERVERPOD_MIGRATIONS).await.map_err(read)? {
-        conn.module_version(&expect.module).await.map_err(read)?
-    } else {
-        None
-    };
+pub(crate) async fn check_expected_version(conn: &mut Conn, expect: &Expect) -> Result<(), StepErr> {
+    let read = |e: sqlx::Error| StepErr::from_db("reading the installed version", &e);
+    let found = conn.module_version(&expect.module).await.map_err(read)?;
     if found != expect.version {
         return Err(StepErr::Raced(found.unwrap_or_else(|| "nothing".into())));
     }
@@ -280,7 +290,7 @@ async fn check_after_body(
     Ok(())
 }
 
-fn history_module<'a>(module: &'a str, step: &Step) -> &'a str {
+pub(crate) fn history_module<'a>(module: &'a str, step: &Step) -> &'a str {
     if step.kind == StepKind::Repair {
         REPAIR_MODULE
     } else {
@@ -290,7 +300,7 @@ fn history_module<'a>(module: &'a str, step: &Step) -> &'a str {
 
 /// Turns the attempt's row `ok`, and adds a `baseline` row for every version a definition step
 /// covers.
-async fn record_ok(
+pub(crate) async fn record_ok(
     conn: &mut Conn,
     module: &str,
     step: &Step,
@@ -319,7 +329,7 @@ async fn record_ok(
 /// really refused the file (not for races, lost locks or lost connections: nothing of this
 /// attempt reached the database, and another run may own the version now).
 #[allow(clippy::too_many_arguments)]
-async fn fail(
+pub(crate) async fn fail(
     conn: &mut Conn,
     target: &ConnectionTarget,
     module: &str,
@@ -362,7 +372,7 @@ async fn fail(
             let kind = step.kind.file_name().to_string();
             let message = format!("{message}\n  file: {}", step.file.path.display());
             return Err(if matches!(err_kind, ErrKind::Prelude) {
-                DbError::PreludeFailed { version, kind, message, kept: prelude_outcome(conn.dialect()) }
+                DbError::PreludeFailed { version, kind, message, kept: conn.prelude_outcome() }
             } else {
                 DbError::MigrationFailed { version, kind, message }
             });
@@ -371,17 +381,6 @@ async fn fail(
     let shown = error.to_string();
     observer(&ApplyEvent::StepFailed { step, duration, error: &shown });
     Err(error)
-}
-
-/// What a failed prelude left behind. PostgreSQL runs the statements of one simple-query message
-/// as one implicit transaction; SQLite runs them one by one in autocommit.
-fn prelude_outcome(dialect: Dialect) -> &'static str {
-    match dialect {
-        Dialect::Postgres => "the statements before `BEGIN;` ran as one implicit transaction, so none of them stays applied",
-        Dialect::Sqlite => {
-            "the statements before `BEGIN;` run one by one outside the transaction: those before the failing one stay applied"
-        }
-    }
 }
 
 enum ErrKind {

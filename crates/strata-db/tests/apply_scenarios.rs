@@ -4,15 +4,15 @@
 mod common;
 
 use common::*;
-use strata_db::{ApplyOptions, DbError, Dialect, PlanError, StepKind, VersionState};
+use strata_db::{ApplyOptions, DbError, Driver, PlanError, StepKind, VersionState};
 
 macro_rules! both_dialects {
     ($($name:ident),* $(,)?) => {
         mod postgres {
-            $(#[tokio::test] async fn $name() { super::$name(strata_db::Dialect::Postgres).await })*
+            $(#[tokio::test] async fn $name() { super::$name(strata_db::Driver::Postgres).await })*
         }
         mod sqlite {
-            $(#[tokio::test] async fn $name() { super::$name(strata_db::Dialect::Sqlite).await })*
+            $(#[tokio::test] async fn $name() { super::$name(strata_db::Driver::Sqlite).await })*
         }
     };
 }
@@ -44,7 +44,7 @@ async fn state_of(env: &Env, version: &str) -> VersionState {
         .state
 }
 
-async fn fresh_database_runs_latest_definition_and_records_baseline(d: Dialect) {
+async fn fresh_database_runs_latest_definition_and_records_baseline(d: Driver) {
     let env = Env::new(d, "fresh");
     let st = strata_db::status(&env.project, &env.target).await.unwrap();
     assert!(st.rows.iter().all(|r| r.state == VersionState::Pending), "{st:?}");
@@ -65,7 +65,7 @@ async fn fresh_database_runs_latest_definition_and_records_baseline(d: Dialect) 
         ]
     );
     let times = env.rows("SELECT dialect || ' ' || checksum || ' ' || CAST(duration_ms AS TEXT) FROM strata_migration_history WHERE status = 'ok'").await;
-    assert!(times[0].starts_with(d.as_str()), "{times:?}");
+    assert!(times[0].starts_with(d.name()), "{times:?}");
 
     let st = strata_db::status(&env.project, &env.target).await.unwrap();
     let states: Vec<_> = st.rows.iter().map(|r| r.state).collect();
@@ -78,7 +78,7 @@ async fn fresh_database_runs_latest_definition_and_records_baseline(d: Dialect) 
     assert_eq!(env.history().await.len(), 3);
 }
 
-async fn incremental_upgrade_in_order_with_to(d: Dialect) {
+async fn incremental_upgrade_in_order_with_to(d: Driver) {
     let env = Env::new(d, "incr");
     let r = env.apply_ok(to(V1)).await;
     assert_eq!(steps(&r), [s(V1, StepKind::Definition)]);
@@ -113,7 +113,7 @@ async fn incremental_upgrade_in_order_with_to(d: Dialect) {
     assert!(matches!(e.error, DbError::Plan(PlanError::ToOlderThanInstalled { .. })), "{e}");
 }
 
-async fn dry_run_changes_nothing(d: Dialect) {
+async fn dry_run_changes_nothing(d: Driver) {
     let env = Env::new(d, "dry");
     let dry = ApplyOptions { dry_run: true, ..Default::default() };
     let before = env.snapshot().await;
@@ -124,8 +124,8 @@ async fn dry_run_changes_nothing(d: Dialect) {
     assert!(r.planned[0].file.sql.contains("CREATE TABLE \"customer\""));
     assert_eq!(r.installed_after.as_deref(), Some(V3));
     assert_eq!(env.snapshot().await, before);
-    assert!(env.sqlite_exists() || d == Dialect::Sqlite);
-    if d == Dialect::Sqlite {
+    assert!(env.sqlite_exists() || d == Driver::Sqlite);
+    if d == Driver::Sqlite {
         assert!(!env.sqlite_exists(), "a dry run must not even create the SQLite file");
     }
 
@@ -157,7 +157,7 @@ async fn dry_run_changes_nothing(d: Dialect) {
     assert_eq!(env.snapshot().await, before);
 }
 
-async fn failing_migration_rolls_back_is_recorded_and_retried(d: Dialect) {
+async fn failing_migration_rolls_back_is_recorded_and_retried(d: Driver) {
     let env = Env::new(d, "fail");
     env.apply_ok(to(V1)).await;
     let v2 = format!("migrations/{V2}/migration.sql");
@@ -209,7 +209,7 @@ async fn failing_migration_rolls_back_is_recorded_and_retried(d: Dialect) {
     assert!(strata_db::status(&env.project, &env.target).await.unwrap().up_to_date());
 }
 
-async fn checksum_mismatch_reported_refused_and_accepted(d: Dialect) {
+async fn checksum_mismatch_reported_refused_and_accepted(d: Driver) {
     let env = Env::new(d, "sum");
     env.apply_ok(to(V1)).await;
     env.apply_ok(ApplyOptions::default()).await;
@@ -244,7 +244,7 @@ async fn checksum_mismatch_reported_refused_and_accepted(d: Dialect) {
     assert!(e.to_string().contains("unchanged"), "{e}");
 }
 
-async fn installed_version_missing_on_disk_is_named(d: Dialect) {
+async fn installed_version_missing_on_disk_is_named(d: Driver) {
     let env = Env::new(d, "missing");
     env.apply_ok(ApplyOptions::default()).await;
     std::fs::remove_dir_all(env.path(&format!("migrations/{V3}"))).unwrap();
@@ -263,7 +263,7 @@ async fn installed_version_missing_on_disk_is_named(d: Dialect) {
     assert_eq!(state_of(&env, V3).await, VersionState::MissingOnDisk);
 }
 
-async fn repair_applied_once_then_migrations(d: Dialect) {
+async fn repair_applied_once_then_migrations(d: Driver) {
     let env = Env::new(d, "repair");
     env.apply_ok(ApplyOptions::default()).await;
     // Without --repair the file is ignored.

@@ -8,13 +8,13 @@ use std::time::Duration;
 use common::*;
 use sqlx::Connection;
 use strata_db::connection::{parse_dsn, resolve_connection_with_env, scrub_urls, DEFAULT_CONNECT_TIMEOUT};
-use strata_db::{DbError, Dialect, Project};
+use strata_db::{DbError, Driver, Project};
 
 /// Longer than any bound under test: reaching it means the connection attempt hung.
 const HANG: Duration = Duration::from_secs(30);
 
 fn project(dir: &std::path::Path) -> Project {
-    Project::with_defaults(dir, "shop", Dialect::Postgres)
+    Project::with_defaults(dir, "shop", Driver::Postgres)
 }
 
 fn resolve(url: &str) -> Result<strata_db::ConnectionTarget, DbError> {
@@ -148,7 +148,7 @@ fn a_key_value_string_resolves_like_the_equivalent_url() {
 
 #[tokio::test]
 async fn a_key_value_string_connects_to_the_real_server() {
-    let env = Env::new(Dialect::Postgres, "dsn");
+    let env = Env::new(Driver::Postgres, "dsn");
     let o = env.target.pg_options().unwrap();
     // Trust auth ignores the password; it is here to prove quoting parses.
     let dsn = format!(

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use strata_db::{ApplyOptions, DbError, Dialect};
+use strata_db::{ApplyOptions, DbError, Driver};
 
 const SLOW: &str = "SELECT pg_sleep(1.2);";
 
@@ -19,7 +19,7 @@ fn opts() -> ApplyOptions {
 /// migrations again (counter 6 of 3 before the fix).
 #[tokio::test(flavor = "multi_thread")]
 async fn idle_session_timeout_cannot_make_two_runs_apply_the_same_migration() {
-    let env = Env::new(Dialect::Postgres, "idle");
+    let env = Env::new(Driver::Postgres, "idle");
     env.apply_ok(to(V1)).await;
     env.counter_project(&[V2, V3, V4], SLOW).await;
     env.exec(
@@ -45,7 +45,7 @@ async fn idle_session_timeout_cannot_make_two_runs_apply_the_same_migration() {
 /// clear error and commit nothing more; the next run finishes the work once.
 #[tokio::test(flavor = "multi_thread")]
 async fn terminating_the_lock_session_stops_that_run_and_nothing_runs_twice() {
-    let env = Env::new(Dialect::Postgres, "term");
+    let env = Env::new(Driver::Postgres, "term");
     env.apply_ok(to(V1)).await;
     env.counter_project(&[V2, V3, V4], SLOW).await;
     let first = env.apply(opts());
@@ -77,7 +77,7 @@ async fn terminating_the_lock_session_stops_that_run_and_nothing_runs_twice() {
 /// A file that releases the lock itself: the step sees it before COMMIT and rolls back.
 #[tokio::test]
 async fn a_step_that_no_longer_holds_the_lock_rolls_back() {
-    let env = Env::new(Dialect::Postgres, "unlock");
+    let env = Env::new(Driver::Postgres, "unlock");
     env.apply_ok(to(V1)).await;
     env.counter_project(&[V2], "SELECT pg_advisory_unlock_all();").await;
     let e = env.apply(opts()).await.unwrap_err();
@@ -91,7 +91,7 @@ async fn a_step_that_no_longer_holds_the_lock_rolls_back() {
 /// a second time, inside the migration's own transaction.
 #[tokio::test]
 async fn a_version_already_recorded_as_applied_is_not_recorded_again() {
-    for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+    for dialect in [Driver::Postgres, Driver::Sqlite] {
         let env = Env::new(dialect, "dup");
         env.apply_ok(to(V1)).await;
         env.counter_project(&[V2], "").await;
@@ -113,7 +113,7 @@ async fn a_version_already_recorded_as_applied_is_not_recorded_again() {
 /// A repair that rolled a version back makes running it again legitimate.
 #[tokio::test]
 async fn a_version_rolled_back_by_a_repair_may_run_again() {
-    let env = Env::new(Dialect::Postgres, "rerun");
+    let env = Env::new(Driver::Postgres, "rerun");
     env.apply_ok(to(V1)).await;
     env.counter_project(&[V2], "").await;
     env.apply_ok(opts()).await;
@@ -131,7 +131,7 @@ async fn a_version_rolled_back_by_a_repair_may_run_again() {
 /// is refused before anything runs, naming the line.
 #[tokio::test]
 async fn a_transaction_statement_inside_the_body_is_refused_before_anything_runs() {
-    for dialect in [Dialect::Postgres, Dialect::Sqlite] {
+    for dialect in [Driver::Postgres, Driver::Sqlite] {
         let env = Env::new(dialect, "inline");
         env.apply_ok(to(V1)).await;
         env.counter_project(
@@ -153,7 +153,7 @@ async fn a_transaction_statement_inside_the_body_is_refused_before_anything_runs
 /// history all say so (one `ok` row, no `failed` row).
 #[tokio::test]
 async fn a_failure_after_commit_reports_the_committed_migration() {
-    let env = Env::new(Dialect::Postgres, "postcommit");
+    let env = Env::new(Driver::Postgres, "postcommit");
     env.apply_ok(to(V1)).await;
     env.counter_project(&[V2, V3], "").await;
     let path = env.path(&format!("migrations/{V2}/migration.sql"));
@@ -175,7 +175,7 @@ async fn a_failure_after_commit_reports_the_committed_migration() {
 #[tokio::test(flavor = "multi_thread")]
 async fn concurrent_sqlite_runs_take_the_run_lock_once() {
     use strata_db::ApplyEvent;
-    let env = Env::new(Dialect::Sqlite, "runlock");
+    let env = Env::new(Driver::Sqlite, "runlock");
     env.apply_ok(to(V1)).await;
     let slow = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 400000) SELECT count(*) FROM c;";
     env.counter_project(&[V2, V3, V4], slow).await;
@@ -206,7 +206,7 @@ async fn concurrent_sqlite_runs_take_the_run_lock_once() {
 #[tokio::test]
 async fn a_failure_before_begin_says_what_ran_outside_the_transaction() {
     for (dialect, stays, says) in
-        [(Dialect::Postgres, false, "none of them stays applied"), (Dialect::Sqlite, true, "stay applied")]
+        [(Driver::Postgres, false, "none of them stays applied"), (Driver::Sqlite, true, "stay applied")]
     {
         let env = Env::new(dialect, "prelude");
         env.apply_ok(to(V1)).await;

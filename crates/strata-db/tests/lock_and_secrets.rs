@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use sqlx::Connection;
-use strata_db::{ApplyEvent, ApplyOptions, DbError, Dialect};
+use strata_db::{ApplyEvent, ApplyOptions, DbError, Driver};
 
 #[tokio::test]
 async fn lock_timeout_names_the_holder_pid_and_lock_is_released_after() {
-    let env = Env::new(Dialect::Postgres, "lock");
+    let env = Env::new(Driver::Postgres, "lock");
     let url = env.target.redacted().to_string(); // trust auth: no password in the scratch URL
     let mut holder = sqlx::PgConnection::connect(&url).await.unwrap();
     let pid: i32 = sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(&mut holder).await.unwrap();
@@ -31,9 +31,9 @@ async fn lock_timeout_names_the_holder_pid_and_lock_is_released_after() {
     .await
     .unwrap_err();
     assert!(t0.elapsed() >= Duration::from_millis(400));
-    assert!(matches!(&e.error, DbError::LockTimeout { holders, .. } if holders == &[pid]), "{e}");
+    assert!(matches!(&e.error, DbError::LockTimeout { holders, .. } if holders == &[i64::from(pid)]), "{e}");
     assert!(e.to_string().contains(&pid.to_string()), "{e}");
-    assert_eq!(waiting_holders, [pid]);
+    assert_eq!(waiting_holders, [i64::from(pid)]);
     assert!(env.history().await.is_empty(), "nothing may run without the lock");
 
     // Closing the holder's session frees the lock: nothing to clean up.
@@ -51,7 +51,7 @@ async fn lock_timeout_names_the_holder_pid_and_lock_is_released_after() {
 
 #[tokio::test]
 async fn passwords_never_appear_in_errors() {
-    let env = Env::new(Dialect::Postgres, "secret");
+    let env = Env::new(Driver::Postgres, "secret");
     // Port 1: connection refused; the password must not surface anywhere.
     let target = strata_db::resolve_connection(
         &env.project,
@@ -82,7 +82,7 @@ async fn passwords_never_appear_in_errors() {
 
 #[tokio::test]
 async fn dialect_mismatch_is_refused() {
-    let env = Env::new(Dialect::Postgres, "dialect");
+    let env = Env::new(Driver::Postgres, "dialect");
     let lite = strata_testdb::SqliteScratch::new("dialect");
     let target = strata_db::resolve_connection(&env.project, Some(&lite.url), None).unwrap();
     let e = strata_db::apply(&env.project, &target, &ApplyOptions::default(), &mut |_: &ApplyEvent| {})
@@ -94,7 +94,7 @@ async fn dialect_mismatch_is_refused() {
 
 #[tokio::test]
 async fn malformed_file_is_a_typed_error_naming_it() {
-    let env = Env::new(Dialect::Sqlite, "malformed");
+    let env = Env::new(Driver::Sqlite, "malformed");
     env.write(&format!("migrations/{V3}/definition.sql"), "CREATE TABLE x (id int);\n");
     let e = env.apply(ApplyOptions::default()).await.unwrap_err();
     assert!(matches!(e.error, DbError::MalformedFile { .. }), "{e}");
@@ -103,7 +103,7 @@ async fn malformed_file_is_a_typed_error_naming_it() {
 
 #[tokio::test]
 async fn concurrent_sqlite_applies_run_each_step_once() {
-    let env = Env::new(Dialect::Sqlite, "lite_conc");
+    let env = Env::new(Driver::Sqlite, "lite_conc");
     env.apply_ok(to(V1)).await;
     let runs = (0..4)
         .map(|_| env.apply(ApplyOptions { lock_timeout: Duration::from_secs(20), ..Default::default() }));
@@ -153,7 +153,7 @@ async fn futures_join_all<F: std::future::Future>(futs: impl Iterator<Item = F>)
 async fn statements_after_commit_run_outside_the_transaction() {
     // `CREATE INDEX CONCURRENTLY` cannot run inside a transaction block: a hand-edited
     // migration.sql can put it after `COMMIT;`, and strata runs it there, after the commit.
-    let env = Env::new(Dialect::Postgres, "cic");
+    let env = Env::new(Driver::Postgres, "cic");
     env.apply_ok(to(V2)).await;
     let v3 = format!("migrations/{V3}/migration.sql");
     env.write(
@@ -173,7 +173,7 @@ async fn statements_after_commit_run_outside_the_transaction() {
 
 #[tokio::test]
 async fn a_file_that_does_not_record_its_version_is_rolled_back() {
-    for d in [Dialect::Postgres, Dialect::Sqlite] {
+    for d in [Driver::Postgres, Driver::Sqlite] {
         let env = Env::new(d, "noupsert");
         env.apply_ok(to(V1)).await;
         let v2 = format!("migrations/{V2}/migration.sql");
@@ -191,7 +191,7 @@ async fn a_file_that_does_not_record_its_version_is_rolled_back() {
 
 #[tokio::test]
 async fn wrong_module_name_is_named_instead_of_rerunning_definition() {
-    let env = Env::new(Dialect::Sqlite, "module");
+    let env = Env::new(Driver::Sqlite, "module");
     env.apply_ok(ApplyOptions::default()).await;
     let renamed = strata_db::Project { module_name: "shop_v2".into(), ..env.project.clone() };
     let e = strata_db::apply(&renamed, &env.target, &ApplyOptions::default(), &mut |_: &ApplyEvent| {})

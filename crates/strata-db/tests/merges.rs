@@ -4,12 +4,12 @@
 mod common;
 
 use common::*;
-use strata_db::{ApplyOptions, DbError, Dialect, PlanError, VersionState};
+use strata_db::{ApplyOptions, DbError, Driver, PlanError, VersionState};
 
 const LATE: &str = "20250102120000000-late";
 
-fn late_migration(dialect: Dialect) -> String {
-    let now = if dialect == Dialect::Postgres { "now()" } else { "CURRENT_TIMESTAMP" };
+fn late_migration(dialect: Driver) -> String {
+    let now = if dialect == Driver::Postgres { "now()" } else { "CURRENT_TIMESTAMP" };
     format!(
         "BEGIN;\nCREATE TABLE \"late\" (\"id\" integer);\n\
          INSERT INTO \"serverpod_migrations\" (\"module\", \"version\", \"timestamp\")\n    VALUES ('shop', '{LATE}', {now})\n    \
@@ -23,7 +23,7 @@ async fn state_of(env: &Env, v: &str) -> (VersionState, Option<String>) {
     (row.state, row.detail.clone())
 }
 
-async fn late_merge_is_pending_refused_then_applied_on_request(d: Dialect) {
+async fn late_merge_is_pending_refused_then_applied_on_request(d: Driver) {
     let env = Env::new(d, "late");
     env.apply_ok(ApplyOptions::default()).await;
     env.write(&format!("migrations/{LATE}/migration.sql"), &late_migration(d));
@@ -53,7 +53,7 @@ async fn late_merge_is_pending_refused_then_applied_on_request(d: Dialect) {
 
 /// strata took over a database at V2 (no history for V1, V2): those count as applied outside
 /// strata; a version merged between V2 and V3 after strata applied V3 does not.
-async fn versions_older_than_strata_s_first_record_are_applied_outside_strata(d: Dialect) {
+async fn versions_older_than_strata_s_first_record_are_applied_outside_strata(d: Driver) {
     let env = Env::new(d, "takeover");
     env.apply_ok(to(V2)).await;
     env.exec("DELETE FROM strata_migration_history").await;
@@ -65,28 +65,28 @@ async fn versions_older_than_strata_s_first_record_are_applied_outside_strata(d:
 
 #[tokio::test]
 async fn postgres_late_merge() {
-    late_merge_is_pending_refused_then_applied_on_request(Dialect::Postgres).await;
+    late_merge_is_pending_refused_then_applied_on_request(Driver::Postgres).await;
 }
 
 #[tokio::test]
 async fn sqlite_late_merge() {
-    late_merge_is_pending_refused_then_applied_on_request(Dialect::Sqlite).await;
+    late_merge_is_pending_refused_then_applied_on_request(Driver::Sqlite).await;
 }
 
 #[tokio::test]
 async fn postgres_takeover() {
-    versions_older_than_strata_s_first_record_are_applied_outside_strata(Dialect::Postgres).await;
+    versions_older_than_strata_s_first_record_are_applied_outside_strata(Driver::Postgres).await;
 }
 
 #[tokio::test]
 async fn sqlite_takeover() {
-    versions_older_than_strata_s_first_record_are_applied_outside_strata(Dialect::Sqlite).await;
+    versions_older_than_strata_s_first_record_are_applied_outside_strata(Driver::Sqlite).await;
 }
 
 /// An applied version in the middle whose directory is gone is not "up to date".
 #[tokio::test]
 async fn an_applied_middle_version_missing_on_disk_needs_attention() {
-    let env = Env::new(Dialect::Sqlite, "middle");
+    let env = Env::new(Driver::Sqlite, "middle");
     env.apply_ok(to(V1)).await;
     env.apply_ok(ApplyOptions::default()).await;
     std::fs::remove_dir_all(env.path(&format!("migrations/{V2}"))).unwrap();
@@ -101,7 +101,7 @@ async fn an_applied_middle_version_missing_on_disk_needs_attention() {
 #[tokio::test(flavor = "multi_thread")]
 async fn status_shows_a_running_apply_and_a_stale_one() {
     use std::time::Duration;
-    let env = Env::new(Dialect::Postgres, "running");
+    let env = Env::new(Driver::Postgres, "running");
     env.apply_ok(to(V1)).await;
     env.counter_project(&[V2], "SELECT pg_sleep(1.5);").await;
     let apply = env.apply(ApplyOptions::default());
@@ -117,7 +117,7 @@ async fn status_shows_a_running_apply_and_a_stale_one() {
     assert_eq!(state_of(&env, V2).await.0, VersionState::Applied);
 }
 
-async fn stale_attempt_is_shown_then_interrupted_and_retried(d: Dialect) {
+async fn stale_attempt_is_shown_then_interrupted_and_retried(d: Driver) {
     let env = Env::new(d, "stale");
     env.apply_ok(to(V1)).await;
     env.counter_project(&[V2], "").await;
@@ -143,10 +143,10 @@ async fn stale_attempt_is_shown_then_interrupted_and_retried(d: Dialect) {
 
 #[tokio::test]
 async fn postgres_stale_attempt() {
-    stale_attempt_is_shown_then_interrupted_and_retried(Dialect::Postgres).await;
+    stale_attempt_is_shown_then_interrupted_and_retried(Driver::Postgres).await;
 }
 
 #[tokio::test]
 async fn sqlite_stale_attempt() {
-    stale_attempt_is_shown_then_interrupted_and_retried(Dialect::Sqlite).await;
+    stale_attempt_is_shown_then_interrupted_and_retried(Driver::Sqlite).await;
 }

@@ -5,7 +5,7 @@ mod common;
 
 use common::{Env, V1, V2, V3};
 use strata_db::{
-    migrate_at_startup, ApplyOptions, Dialect, EmbeddedMigration, StartupConfig, StartupError, StartupOutcome,
+    migrate_at_startup, ApplyOptions, Driver, EmbeddedMigration, StartupConfig, StartupError, StartupOutcome,
 };
 
 /// The fixture project's three versions as `include_migrations!` would embed them.
@@ -49,7 +49,7 @@ async fn start(env: &Env, migrations: &[EmbeddedMigration]) -> Result<StartupOut
 #[tokio::test]
 async fn embedded_versions_read_like_the_files_on_disk() {
     let disk =
-        strata_db::disk::read_migrations(&common::fixture_dir(Dialect::Postgres).join("migrations")).unwrap();
+        strata_db::disk::read_migrations(&common::fixture_dir(Driver::Postgres).join("migrations")).unwrap();
     let embedded: Vec<_> = PG.iter().map(EmbeddedMigration::to_disk).collect();
     assert_eq!(disk.len(), embedded.len());
     for (d, e) in disk.iter().zip(&embedded) {
@@ -65,7 +65,7 @@ async fn embedded_versions_read_like_the_files_on_disk() {
 
 #[tokio::test]
 async fn sqlite_applies_the_embedded_migrations_then_has_nothing_to_do() {
-    let env = Env::new(Dialect::Sqlite, "startup_lite");
+    let env = Env::new(Driver::Sqlite, "startup_lite");
     // The project copy's migrations/ is not used: the application ships without one.
     std::fs::remove_dir_all(env.path("migrations")).unwrap();
     match start(&env, &SQLITE).await.unwrap() {
@@ -82,7 +82,7 @@ async fn sqlite_applies_the_embedded_migrations_then_has_nothing_to_do() {
 
 #[tokio::test]
 async fn sqlite_applies_only_what_is_pending() {
-    let env = Env::new(Dialect::Sqlite, "startup_lite_step");
+    let env = Env::new(Driver::Sqlite, "startup_lite_step");
     env.apply_ok(ApplyOptions { to: Some(V1.into()), ..Default::default() }).await;
     let outcome = start(&env, &SQLITE).await.unwrap();
     assert_eq!(
@@ -93,7 +93,7 @@ async fn sqlite_applies_only_what_is_pending() {
 
 #[tokio::test]
 async fn postgres_refuses_to_start_when_behind_and_changes_nothing() {
-    let env = Env::new(Dialect::Postgres, "startup_pg_behind");
+    let env = Env::new(Driver::Postgres, "startup_pg_behind");
     env.apply_ok(ApplyOptions { to: Some(V1.into()), ..Default::default() }).await;
     let before = env.snapshot().await;
     let err = start(&env, &PG).await.unwrap_err();
@@ -112,7 +112,7 @@ async fn postgres_refuses_to_start_when_behind_and_changes_nothing() {
 
 #[tokio::test]
 async fn postgres_refuses_a_fresh_database() {
-    let env = Env::new(Dialect::Postgres, "startup_pg_fresh");
+    let env = Env::new(Driver::Postgres, "startup_pg_fresh");
     let err = start(&env, &PG).await.unwrap_err();
     assert!(matches!(&err, StartupError::Behind { installed: None, .. }), "{err:?}");
     assert!(err.to_string().contains("installed: none"), "{err}");
@@ -121,7 +121,7 @@ async fn postgres_refuses_a_fresh_database() {
 
 #[tokio::test]
 async fn postgres_passes_when_up_to_date() {
-    let env = Env::new(Dialect::Postgres, "startup_pg_ok");
+    let env = Env::new(Driver::Postgres, "startup_pg_ok");
     env.apply_ok(ApplyOptions::default()).await;
     let before = env.snapshot().await;
     assert_eq!(start(&env, &PG).await.unwrap(), StartupOutcome::UpToDate { installed: Some(V3.into()) });
@@ -130,7 +130,7 @@ async fn postgres_passes_when_up_to_date() {
 
 #[tokio::test]
 async fn postgres_names_a_modified_migration() {
-    let env = Env::new(Dialect::Postgres, "startup_pg_modified");
+    let env = Env::new(Driver::Postgres, "startup_pg_modified");
     env.apply_ok(ApplyOptions::default()).await;
     // A fresh database ran V3's definition.sql (the baseline), so that is the file to edit.
     let mut edited = PG;
@@ -144,10 +144,9 @@ async fn postgres_names_a_modified_migration() {
 
 #[tokio::test]
 async fn a_dialect_mismatch_is_an_error_not_a_migration() {
-    let env = Env::new(Dialect::Sqlite, "startup_dialect");
+    let env = Env::new(Driver::Sqlite, "startup_dialect");
     let url = env.url();
-    let err =
-        migrate_at_startup(&StartupConfig::new("shop", Dialect::Postgres, &url, &PG)).await.unwrap_err();
+    let err = migrate_at_startup(&StartupConfig::new("shop", Driver::Postgres, &url, &PG)).await.unwrap_err();
     assert!(err.to_string().contains("written for postgres, but the database is sqlite"), "{err}");
     assert!(!env.sqlite_exists());
 }

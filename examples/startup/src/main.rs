@@ -7,14 +7,14 @@
 
 use std::process::ExitCode;
 
-use strata_db::{migrate_at_startup, Dialect, EmbeddedMigration, StartupConfig, StartupOutcome};
+use strata_db::{migrate_at_startup, Driver, EmbeddedMigration, StartupConfig, StartupOutcome};
 
 /// The example project's migrations, embedded by `build.rs`.
 static MIGRATIONS: &[EmbeddedMigration] = strata_db::include_migrations!();
 
 /// The example project's module name and dialect (its `strata.toml`).
 const MODULE: &str = "strata_example";
-const DIALECT: Dialect = Dialect::Sqlite;
+const DIALECT: Driver = Driver::Sqlite;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {

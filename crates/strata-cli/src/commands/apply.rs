@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use strata_db::plan::Step;
-use strata_db::{ApplyEvent, ApplyOptions, ConnectionTarget, Dialect, Project, SkipRequest, StepKind};
+use strata_db::{ApplyEvent, ApplyOptions, ConnectionTarget, Driver, Project, SkipRequest, StepKind};
 use strata_project::ProjectConfig;
 
 use crate::exit;
@@ -99,7 +99,7 @@ pub fn load_project(dir: &Path) -> anyhow::Result<Project> {
 
 /// The runner's view of a loaded project.
 pub fn project_of(cfg: &ProjectConfig) -> anyhow::Result<Project> {
-    if Dialect::parse(&cfg.dialect).is_none() {
+    if Driver::for_dialect(&cfg.dialect).is_none() {
         anyhow::bail!("unsupported dialect `{}`", cfg.dialect);
     }
     Ok(Project::from(cfg))

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Context;
-use strata_db::{ConnectionTarget, Dialect, Project};
+use strata_db::{ConnectionTarget, Driver, Project};
 use strata_introspect::{comparable_live, IntrospectOptions, Introspection, Introspector};
 use strata_project::{MigrationsDir, ProjectConfig};
 use strata_schema::DatabaseDefinition;
@@ -37,7 +37,7 @@ impl ConnectTimeout {
 /// directory is not a project (`inspect --database-url` works anywhere).
 pub fn project_or_default(dir: &Path) -> Project {
     crate::commands::apply::load_project(dir)
-        .unwrap_or_else(|_| Project::with_defaults(dir, "", Dialect::Postgres))
+        .unwrap_or_else(|_| Project::with_defaults(dir, "", Driver::Postgres))
 }
 
 /// A live database as the commands need it: its schema, and how SQL for it is written.
@@ -56,9 +56,10 @@ pub struct LiveSchema {
 /// Connects to `target` with its driver's introspector: the one place that knows which drivers
 /// exist. SQLite files are opened read-only.
 async fn open_introspector(target: &ConnectionTarget) -> Result<Box<dyn Introspector>, strata_db::DbError> {
-    Ok(match target.dialect() {
-        Dialect::Postgres => Box::new(target.connect_postgres(INTROSPECT_APPLICATION).await?),
-        Dialect::Sqlite => Box::new(target.connect_sqlite_with(Duration::from_secs(5), true).await?),
+    Ok(match target.driver() {
+        Driver::Postgres => Box::new(target.connect_postgres(INTROSPECT_APPLICATION).await?),
+        Driver::Sqlite => Box::new(target.connect_sqlite_with(Duration::from_secs(5), true).await?),
+        Driver::Mysql => Box::new(target.connect_mysql().await?),
     })
 }
 

@@ -7,7 +7,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 use std::time::Duration;
 
-use strata_db::{ApplyEvent, ConnectionSource, ConnectionTarget, Dialect, ResetRequest};
+use strata_db::{ApplyEvent, ConnectionSource, ConnectionTarget, Driver, ResetRequest};
 use strata_project::{MigrationsDir, ProjectConfig};
 
 use crate::commands::apply::{fmt_duration, load_project, parse_duration, resolve, runtime, ConnArgs};
@@ -68,7 +68,7 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
 
 /// Only a development database may be reset: SQLite, or one chosen with `--mode development`.
 fn allowed(target: &ConnectionTarget) -> Result<(), String> {
-    if target.dialect() == Dialect::Sqlite {
+    if target.driver() == Driver::Sqlite {
         return Ok(());
     }
     match target.source() {
@@ -83,11 +83,14 @@ fn allowed(target: &ConnectionTarget) -> Result<(), String> {
 
 /// The name the operator must type: PostgreSQL's database name, SQLite's file name.
 fn database_name(target: &ConnectionTarget) -> String {
-    match target.dialect() {
-        Dialect::Postgres => {
+    match target.driver() {
+        Driver::Postgres => {
             target.pg_options().and_then(|o| o.get_database()).unwrap_or("postgres").to_string()
         }
-        Dialect::Sqlite => target
+        Driver::Mysql => {
+            target.mysql_options().and_then(|o| o.get_database()).unwrap_or_default().to_string()
+        }
+        Driver::Sqlite => target
             .sqlite_path()
             .and_then(|p| p.file_name())
             .map(|f| f.to_string_lossy().into_owned())

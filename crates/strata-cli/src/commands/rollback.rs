@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 use std::time::Duration;
 
-use strata_db::{ApplyEvent, ConnectionTarget, Dialect, Project, RollbackRequest};
+use strata_db::{ApplyEvent, ConnectionTarget, Driver, Project, RollbackRequest};
 use strata_project::{MigrationsDir, ProjectConfig};
 use strata_schema::{DatabaseDefinition, DatabaseMigration, MigrationAction};
 use strata_sql::{migration_sql, MigrationSqlInput, Postgres, Sqlite};
@@ -158,9 +158,14 @@ fn down_sql(
         installed_modules: &to.installed_modules,
         removed_modules: &removed,
     };
-    Ok(match project.dialect {
-        Dialect::Postgres => migration_sql(&Postgres, &input)?,
-        Dialect::Sqlite => migration_sql(&Sqlite, &input)?,
+    Ok(match project.driver {
+        Driver::Postgres => migration_sql(&Postgres, &input)?,
+        Driver::Sqlite => migration_sql(&Sqlite, &input)?,
+        // MySQL commits each DDL statement: a down migration that fails half-way cannot be undone.
+        Driver::Mysql => anyhow::bail!(
+            "rollback is not supported on MySQL/MariaDB: its DDL cannot be rolled back if the down migration fails \
+             half-way; write a new migration that makes the change"
+        ),
     })
 }
 

@@ -87,7 +87,7 @@ pub fn render(report: &StatusReport, format: &str, database: &str) -> String {
                 .rows
                 .iter()
                 .map(|r| {
-                    serde_json::json!({
+                    let mut v = serde_json::json!({
                         "version": r.version,
                         "kind": r.kind.map(|k| k.as_str()),
                         "dialect": r.dialect,
@@ -96,7 +96,16 @@ pub fn render(report: &StatusReport, format: &str, database: &str) -> String {
                         "duration_ms": r.duration_ms,
                         "status": r.state.as_str(),
                         "detail": r.detail,
-                    })
+                    });
+                    // Only attempts run statement by statement (MySQL) have per-statement progress.
+                    if let Some(p) = &r.progress {
+                        v["statements"] = serde_json::json!({
+                            "count": p.count,
+                            "done": p.done,
+                            "failed": p.failed,
+                        });
+                    }
+                    v
                 })
                 .collect();
             let v = serde_json::json!({
@@ -226,6 +235,7 @@ mod tests {
                     duration_ms: Some(12),
                     state: VersionState::Applied,
                     detail: None,
+                    progress: None,
                 },
                 StatusRow {
                     version: "b".into(),
@@ -236,6 +246,7 @@ mod tests {
                     duration_ms: None,
                     state: VersionState::Failed,
                     detail: Some("syntax error, at \"x|y\"".into()),
+                    progress: None,
                 },
             ],
             problem: None,
@@ -249,6 +260,29 @@ mod tests {
         assert!(t.contains("applied (definition)") && t.contains("12 ms") && t.contains("failed"));
         assert!(t.contains("b: syntax error"));
         assert!(t.contains("1 version(s) need"));
+    }
+
+    #[test]
+    fn partly_applied_mysql_version_says_which_statements_ran() {
+        let mut r = report();
+        let detail = "2 of 5 statements done, statement 3 failed: no such table (line 12: `INSERT INTO t`)";
+        for row in &mut r.rows {
+            row.dialect = "mysql".into();
+        }
+        r.rows[1].detail = Some(detail.into());
+        r.rows[1].progress = Some(strata_db::Progress {
+            count: 5,
+            done: 2,
+            checksums: vec!["a".into(), "b".into()],
+            failed: Some(3),
+        });
+        let t = render(&r, "table", "mysql://u@h/d");
+        assert!(t.contains("| mysql ") && t.contains(&format!("b: {detail}")), "{t}");
+        let j: serde_json::Value = serde_json::from_str(&render(&r, "json", "db")).unwrap();
+        assert_eq!(j["versions"][1]["dialect"], "mysql");
+        assert_eq!(j["versions"][1]["detail"], detail);
+        assert_eq!(j["versions"][1]["statements"], serde_json::json!({"count": 5, "done": 2, "failed": 3}));
+        assert!(j["versions"][0].get("statements").is_none(), "only partly applied rows carry a count");
     }
 
     #[test]

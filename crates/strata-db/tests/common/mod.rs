@@ -5,18 +5,19 @@
 use std::path::{Path, PathBuf};
 
 use sqlx::Connection;
-use strata_db::{ApplyEvent, ApplyFailure, ApplyOptions, ApplyReport, ConnectionTarget, Dialect, Project};
-use strata_testdb::{PgScratch, SqliteScratch};
+use strata_db::{ApplyEvent, ApplyFailure, ApplyOptions, ApplyReport, ConnectionTarget, Driver, Project};
+use strata_testdb::{MysqlScratch, PgScratch, SqliteScratch};
 
 pub const V1: &str = "20250101000000000";
 pub const V2: &str = "20250102000000000-orders";
 pub const V3: &str = "20250103000000000";
 pub const RV: &str = "20250201000000000-repair";
 
-pub fn fixture_dir(dialect: Dialect) -> PathBuf {
+pub fn fixture_dir(dialect: Driver) -> PathBuf {
     let name = match dialect {
-        Dialect::Postgres => "pg",
-        Dialect::Sqlite => "sqlite",
+        Driver::Postgres => "pg",
+        Driver::Sqlite => "sqlite",
+        Driver::Mysql => "mysql",
     };
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/apply").join(name)
 }
@@ -37,6 +38,7 @@ pub fn copy_dir(from: &Path, to: &Path) {
 enum Scratch {
     Pg(PgScratch),
     Lite(SqliteScratch),
+    My(MysqlScratch),
 }
 
 /// A fixture project copy + its scratch database.
@@ -48,28 +50,33 @@ pub struct Env {
 }
 
 impl Env {
-    pub fn new(dialect: Dialect, prefix: &str) -> Env {
+    pub fn new(dialect: Driver, prefix: &str) -> Env {
         let dir = tempfile::tempdir().unwrap();
         copy_dir(&fixture_dir(dialect), dir.path());
         let project = Project::with_defaults(dir.path(), "shop", dialect);
         let (scratch, url) = match dialect {
-            Dialect::Postgres => {
+            Driver::Postgres => {
                 let s = PgScratch::new(prefix);
                 let u = s.url.clone();
                 (Scratch::Pg(s), u)
             }
-            Dialect::Sqlite => {
+            Driver::Sqlite => {
                 let s = SqliteScratch::new(prefix);
                 let u = format!("sqlite:{}", s.path.display());
                 (Scratch::Lite(s), u)
+            }
+            Driver::Mysql => {
+                let s = MysqlScratch::new(prefix);
+                let u = s.url.clone();
+                (Scratch::My(s), u)
             }
         };
         let target = strata_db::resolve_connection(&project, Some(&url), None).unwrap();
         Env { dir, project, target, scratch }
     }
 
-    pub fn dialect(&self) -> Dialect {
-        self.project.dialect
+    pub fn dialect(&self) -> Driver {
+        self.project.driver
     }
 
     pub fn path(&self, rel: &str) -> PathBuf {
@@ -108,13 +115,14 @@ impl Env {
         match &self.scratch {
             Scratch::Pg(s) => s.url.clone(),
             Scratch::Lite(s) => format!("sqlite:{}", s.path.display()),
+            Scratch::My(s) => s.url.clone(),
         }
     }
 
     pub fn sqlite_exists(&self) -> bool {
         match &self.scratch {
             Scratch::Lite(s) => s.path.exists(),
-            Scratch::Pg(_) => true,
+            Scratch::Pg(_) | Scratch::My(_) => true,
         }
     }
 
@@ -135,6 +143,11 @@ impl Env {
                 let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&mut c).await.unwrap();
                 rows.into_iter().map(|r| r.0).collect()
             }
+            Scratch::My(s) => {
+                let mut c = sqlx::MySqlConnection::connect(&s.url).await.unwrap();
+                let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(&mut c).await.unwrap();
+                rows.into_iter().map(|r| r.0).collect()
+            }
         }
     }
 
@@ -149,6 +162,10 @@ impl Env {
                     sqlx::SqliteConnection::connect(&format!("sqlite:{}", s.path.display())).await.unwrap();
                 sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
             }
+            Scratch::My(s) => {
+                let mut c = sqlx::MySqlConnection::connect(&s.url).await.unwrap();
+                sqlx::raw_sql(sql).execute(&mut c).await.unwrap();
+            }
         }
     }
 
@@ -156,7 +173,7 @@ impl Env {
     /// equal snapshots mean the schema and the recorded versions did not change.
     pub async fn snapshot(&self) -> Vec<String> {
         let mut out = match self.dialect() {
-            Dialect::Postgres => {
+            Driver::Postgres => {
                 self.rows(
                     "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable \
                      FROM information_schema.columns WHERE table_schema = 'public' \
@@ -166,7 +183,14 @@ impl Env {
                 )
                 .await
             }
-            Dialect::Sqlite => self.rows("SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master ORDER BY 1").await,
+            Driver::Sqlite => self.rows("SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master ORDER BY 1").await,
+            Driver::Mysql => {
+                self.rows(
+                    "SELECT CAST(CONCAT(table_name, '.', column_name, ' ', column_type, ' ', is_nullable) AS CHAR) \
+                     FROM information_schema.columns WHERE table_schema = DATABASE() ORDER BY 1",
+                )
+                .await
+            }
         };
         if self.has_table("serverpod_migrations").await {
             out.extend(
@@ -186,8 +210,9 @@ impl Env {
 
     pub async fn has_table(&self, name: &str) -> bool {
         let sql = match self.dialect() {
-            Dialect::Postgres => format!("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_name = '{name}'"),
-            Dialect::Sqlite => format!("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '{name}'"),
+            Driver::Postgres => format!("SELECT table_name::text FROM information_schema.tables WHERE table_schema = 'public' AND table_name = '{name}'"),
+            Driver::Sqlite => format!("SELECT name FROM sqlite_master WHERE type = 'table' AND name = '{name}'"),
+            Driver::Mysql => format!("SELECT CAST(table_name AS CHAR) FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = '{name}'"),
         };
         !self.rows(&sql).await.is_empty()
     }
@@ -197,11 +222,24 @@ impl Env {
         if !self.has_table("strata_migration_history").await {
             return Vec::new();
         }
-        self.rows("SELECT version || ' ' || kind || ' ' || status FROM strata_migration_history ORDER BY id")
-            .await
+        let row = match self.dialect() {
+            Driver::Mysql => "CONCAT(version, ' ', kind, ' ', status)",
+            _ => "version || ' ' || kind || ' ' || status",
+        };
+        self.rows(&format!("SELECT {row} FROM strata_migration_history ORDER BY id")).await
     }
 
     pub async fn installed(&self) -> Option<String> {
+        if self.dialect() == Driver::Mysql {
+            return self
+                .rows(&format!(
+                    "SELECT version FROM {} WHERE module = 'shop'",
+                    strata_db::MYSQL_VERSION_TABLE
+                ))
+                .await
+                .into_iter()
+                .next();
+        }
         if !self.has_table("serverpod_migrations").await {
             return None;
         }
@@ -226,8 +264,8 @@ impl Env {
             let _ = std::fs::remove_dir_all(self.path(&format!("migrations/{v}")));
         }
         let now = match self.dialect() {
-            Dialect::Postgres => "now()",
-            Dialect::Sqlite => "CURRENT_TIMESTAMP",
+            Driver::Postgres => "now()",
+            Driver::Sqlite | Driver::Mysql => "CURRENT_TIMESTAMP",
         };
         for v in versions {
             let sql = format!(

@@ -1,0 +1,211 @@
+//! PostgreSQL: Serverpod's session advisory lock, `$n` parameters, `timestamptz` history.
+
+use sqlx::PgConnection;
+
+use super::{bind_new_row, spelled_history_methods, DbFuture, Session};
+use crate::connection::ConnectionTarget;
+use crate::history::{self, NewRow, Spelling, HISTORY_TABLE};
+use crate::runner::{LOCK_NAME, SERVERPOD_MIGRATIONS, STEP_LOCK_NAME};
+use crate::{quote_ident, DbError, Driver};
+
+pub(crate) const SPELLING: Spelling = Spelling {
+    param: |n| format!("${n}"),
+    quote: quote_ident,
+    id_column: "bigserial PRIMARY KEY",
+    key_text: "text",
+    timestamp: "timestamptz",
+    integer: "bigint",
+    ts_in: |p| format!("({p}::timestamp AT TIME ZONE 'UTC')"),
+    ts_out: |c| format!("to_char({c} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.MS')"),
+    concat: history::concat_pipes,
+};
+
+/// Selects the backend pids holding the migration lock in this database (`$1`: [`LOCK_NAME`]).
+pub(crate) const LOCK_HOLDERS_SQL: &str = "WITH k AS (SELECT hashtext($1)::bigint AS key) \
+     SELECT l.pid FROM pg_locks l, k \
+     WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+       AND l.classid::bigint = ((k.key >> 32) & 4294967295) AND l.objid::bigint = (k.key & 4294967295) \
+     ORDER BY l.pid";
+
+pub(crate) struct PgSession {
+    pub(crate) conn: PgConnection,
+}
+
+impl PgSession {
+    /// The migration connection, with the session settings a long run needs.
+    pub(crate) async fn connect(target: &ConnectionTarget) -> Result<PgSession, DbError> {
+        let mut conn = target.connect_postgres("strata apply").await?;
+        session_settings(&mut conn).await;
+        Ok(PgSession { conn })
+    }
+
+    /// A session the server itself keeps from writing ("a dry run changes nothing").
+    pub(crate) async fn connect_read_only(target: &ConnectionTarget) -> Result<PgSession, DbError> {
+        let mut conn = target.connect_postgres("strata status").await?;
+        sqlx::raw_sql("SET default_transaction_read_only = on")
+            .execute(&mut conn)
+            .await
+            .map_err(|e| target.sql_error("opening a read-only session", &e))?;
+        Ok(PgSession { conn })
+    }
+}
+
+/// Session settings of the migration connection. Errors are ignored: older servers reject
+/// settings they lack, which only loses the protection that setting adds.
+async fn session_settings(c: &mut PgConnection) {
+    // PostgreSQL 14+: notice a dead client within a second (see the runner's module docs).
+    let _ = sqlx::raw_sql("SET client_connection_check_interval = '1s'").execute(&mut *c).await;
+    // The server must not close this session for idling: it holds the lock for the whole run.
+    let _ = sqlx::raw_sql("SET idle_session_timeout = 0").execute(&mut *c).await;
+    let _ = sqlx::raw_sql("SET idle_in_transaction_session_timeout = 0").execute(&mut *c).await;
+}
+
+/// Backend pids holding the migration lock in this database.
+pub(crate) async fn lock_holders(c: &mut PgConnection) -> Result<Vec<i64>, sqlx::Error> {
+    let pids: Vec<i32> = sqlx::query_scalar(LOCK_HOLDERS_SQL).bind(LOCK_NAME).fetch_all(c).await?;
+    Ok(pids.into_iter().map(i64::from).collect())
+}
+
+impl Session for PgSession {
+    fn driver(&self) -> Driver {
+        Driver::Postgres
+    }
+
+    fn try_lock(&mut self) -> DbFuture<'_, bool> {
+        Box::pin(
+            sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+                .bind(LOCK_NAME)
+                .fetch_one(&mut self.conn),
+        )
+    }
+
+    fn lock_holders(&mut self) -> DbFuture<'_, Vec<i64>> {
+        Box::pin(lock_holders(&mut self.conn))
+    }
+
+    fn holds_migration_lock(&mut self) -> DbFuture<'_, bool> {
+        Box::pin(async move {
+            let sql = format!("SELECT count(*) FROM ({LOCK_HOLDERS_SQL}) h WHERE h.pid = pg_backend_pid()");
+            let n: i64 = sqlx::query_scalar(&sql).bind(LOCK_NAME).fetch_one(&mut self.conn).await?;
+            Ok(n > 0)
+        })
+    }
+
+    fn lock_step(&mut self) -> DbFuture<'_, ()> {
+        Box::pin(async move {
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind(STEP_LOCK_NAME)
+                .execute(&mut self.conn)
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn unlock(&mut self) -> DbFuture<'_, ()> {
+        Box::pin(async move {
+            sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
+                .bind(LOCK_NAME)
+                .execute(&mut self.conn)
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn begin(&mut self) -> DbFuture<'_, ()> {
+        Box::pin(async move { sqlx::Executor::execute(&mut self.conn, "BEGIN").await.map(|_| ()) })
+    }
+
+    fn around_file(&self) -> (&'static str, &'static str) {
+        ("", "")
+    }
+
+    /// PostgreSQL runs the statements of one simple-query message as one implicit transaction;
+    /// SQLite and MySQL run them one by one in autocommit.
+    fn prelude_outcome(&self) -> &'static str {
+        "the statements before `BEGIN;` ran as one implicit transaction, so none of them stays applied"
+    }
+
+    fn foreign_key_violations(&mut self) -> DbFuture<'_, Vec<String>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
+    fn files_record_version(&self) -> bool {
+        true
+    }
+
+    fn module_version<'a>(&'a mut self, module: &'a str) -> DbFuture<'a, Option<String>> {
+        Box::pin(async move {
+            if !table_exists(&mut self.conn, SERVERPOD_MIGRATIONS).await? {
+                return Ok(None);
+            }
+            let sql = format!(
+                "SELECT {} FROM {} WHERE {} = $1",
+                quote_ident("version"),
+                quote_ident(SERVERPOD_MIGRATIONS),
+                quote_ident("module")
+            );
+            sqlx::query_scalar(&sql).bind(module).fetch_optional(&mut self.conn).await
+        })
+    }
+
+    fn modules(&mut self) -> DbFuture<'_, Vec<String>> {
+        Box::pin(async move {
+            if !table_exists(&mut self.conn, SERVERPOD_MIGRATIONS).await? {
+                return Ok(Vec::new());
+            }
+            let sql = format!(
+                "SELECT {m} FROM {t} ORDER BY {m}",
+                m = quote_ident("module"),
+                t = quote_ident(SERVERPOD_MIGRATIONS)
+            );
+            sqlx::query_scalar(&sql).fetch_all(&mut self.conn).await
+        })
+    }
+
+    fn set_module_version<'a>(&'a mut self, module: &'a str, version: &'a str) -> DbFuture<'a, ()> {
+        Box::pin(async move {
+            let sql = format!(
+                "UPDATE {} SET {} = $1 WHERE {} = $2",
+                quote_ident(SERVERPOD_MIGRATIONS),
+                quote_ident("version"),
+                quote_ident("module")
+            );
+            sqlx::query(&sql).bind(version).bind(module).execute(&mut self.conn).await.map(|_| ())
+        })
+    }
+
+    fn ensure_history_table(&mut self) -> DbFuture<'_, ()> {
+        Box::pin(async move {
+            let (table, index) = history::create_sql(&SPELLING);
+            let index = index.replacen("CREATE INDEX", "CREATE INDEX IF NOT EXISTS", 1);
+            sqlx::Executor::execute(&mut self.conn, format!("{table};\n{index};").as_str()).await?;
+            for column in history::ADDED_COLUMNS {
+                let sql = history::add_column_sql(&SPELLING, column).replacen(
+                    "ADD COLUMN",
+                    "ADD COLUMN IF NOT EXISTS",
+                    1,
+                );
+                sqlx::Executor::execute(&mut self.conn, sql.as_str()).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn has_history_table(&mut self) -> DbFuture<'_, bool> {
+        Box::pin(table_exists(&mut self.conn, HISTORY_TABLE))
+    }
+
+    fn insert_history<'a>(&'a mut self, row: &'a NewRow) -> DbFuture<'a, i64> {
+        Box::pin(async move {
+            let sql = format!("{} RETURNING {}", history::insert_sql(&SPELLING), quote_ident("id"));
+            bind_new_row!(sqlx::query_scalar(&sql), row, "postgres").fetch_one(&mut self.conn).await
+        })
+    }
+
+    spelled_history_methods!();
+}
+
+async fn table_exists(c: &mut PgConnection, name: &str) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(quote_ident(name)).fetch_one(c).await
+}
