@@ -7,6 +7,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use sqlx::mysql::MySqlConnection;
 use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 
@@ -72,6 +73,28 @@ impl Introspector for SqliteConnection {
 
     fn introspect<'a>(&'a mut self, opts: &'a IntrospectOptions) -> IntrospectFuture<'a> {
         Box::pin(crate::sqlite::introspect_sqlite(self, opts))
+    }
+
+    fn prerequisite_sql(&self, _warnings: &[IntrospectWarning]) -> Vec<String> {
+        Vec::new()
+    }
+
+    fn schema_scope_sql(&self, _schema: &str) -> Option<String> {
+        None
+    }
+}
+
+impl Introspector for MySqlConnection {
+    fn dialect(&self) -> &'static dyn strata_sql::Dialect {
+        &strata_sql::Mysql
+    }
+
+    fn queries(&self) -> &'static [&'static str] {
+        crate::mysql::QUERIES
+    }
+
+    fn introspect<'a>(&'a mut self, opts: &'a IntrospectOptions) -> IntrospectFuture<'a> {
+        Box::pin(crate::mysql::introspect_mysql(self, opts))
     }
 
     fn prerequisite_sql(&self, _warnings: &[IntrospectWarning]) -> Vec<String> {

@@ -240,3 +240,55 @@ fn the_bookkeeping_table_gives_the_installed_versions() {
     assert_eq!(versions, vec![("auth".into(), "1".into()), ("proj".into(), "20240101000000000".into())]);
     assert_eq!(live.query_count, strata_introspect::mysql::QUERIES.len());
 }
+
+/// Every golden case's MySQL output (`expected-mysql/`, the emitter's `definition.sql`): the
+/// database it builds on MariaDB introspects to its `definition.json` without drift.
+#[test]
+fn golden_mysql_definitions() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden");
+    let mut files = Vec::new();
+    collect(&root, &mut files);
+    files.retain(|f| f.components().any(|c| c.as_os_str() == "expected-mysql"));
+    files.sort();
+    let mut seen = std::collections::HashSet::new();
+    let mut cases = Vec::new();
+    for f in &files {
+        let sql = std::fs::read_to_string(f.with_file_name("definition.sql"))
+            .unwrap_or_else(|e| panic!("{}: no definition.sql beside it: {e}", f.display()));
+        if !seen.insert(sql.clone()) {
+            continue;
+        }
+        let text = std::fs::read_to_string(f).unwrap();
+        let mut def = definition_from_json(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        strata_schema::normalize::normalize_definition(&mut def);
+        cases.push((f.clone(), sql, def));
+    }
+    for chunk in cases.chunks(8) {
+        std::thread::scope(|s| {
+            for (f, sql, def) in chunk {
+                s.spawn(move || {
+                    let db = MysqlScratch::new("golden");
+                    mysql_exec(&db.url, sql);
+                    let live = mysql_introspect(&db.url);
+                    assert_no_drift(&live, def, &f.display().to_string());
+                });
+            }
+        });
+    }
+    eprintln!("golden MySQL definitions round-tripped on MariaDB: {}", cases.len());
+    if root.exists() {
+        assert!(!cases.is_empty(), "no MySQL golden definition found");
+    }
+}
+
+fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            collect(&p, out);
+        } else if p.file_name().is_some_and(|n| n == "definition.json") {
+            out.push(p);
+        }
+    }
+}
