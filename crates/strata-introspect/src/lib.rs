@@ -148,9 +148,13 @@ pub const MIGRATIONS_TABLE: &str = "serverpod_migrations";
 /// strata's per-migration run history (`strata_db::HISTORY_TABLE`), created by the runner.
 pub const HISTORY_TABLE: &str = "strata_migration_history";
 
+/// The runner's per-module installed version on MySQL (`strata_db::MYSQL_VERSION_TABLE`), where
+/// migration files write no `serverpod_migrations` rows.
+pub const MYSQL_VERSION_TABLE: &str = "strata_migration_version";
+
 /// Tables strata creates for itself. They are never drift and never dropped by a repair
 /// unless the target definition itself defines them.
-pub const BOOKKEEPING_TABLES: &[&str] = &[MIGRATIONS_TABLE, HISTORY_TABLE];
+pub const BOOKKEEPING_TABLES: &[&str] = &[MIGRATIONS_TABLE, HISTORY_TABLE, MYSQL_VERSION_TABLE];
 
 #[cfg(test)]
 mod tests {

@@ -26,7 +26,7 @@ use strata_sql::mysql_types::{
 
 use crate::{
     quote_ident, IntrospectError, IntrospectOptions, IntrospectWarning, Introspection, WarningKind,
-    MIGRATIONS_TABLE,
+    MIGRATIONS_TABLE, MYSQL_VERSION_TABLE,
 };
 
 /// The queries MySQL introspection runs, in order; the last only when `serverpod_migrations`
@@ -102,8 +102,14 @@ const SQL_UNREPRESENTABLE: &str = "SELECT kind, table_name, name, detail FROM ( 
        FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = ? AND PARTITION_NAME IS NOT NULL \
      ) x ORDER BY name, kind";
 
-/// The rows of [`MIGRATIONS_TABLE`] (a constant name: nothing to quote at run time).
+/// The rows of the runner's [`MYSQL_VERSION_TABLE`], where MySQL keeps each module's installed
+/// version (MySQL migration files write no `serverpod_migrations` rows); constant names, nothing
+/// to quote at run time.
 const SQL_INSTALLED_VERSIONS: &str =
+    "SELECT CAST(`module` AS CHAR) AS module, CAST(`version` AS CHAR) AS version FROM `strata_migration_version` ORDER BY 1";
+
+/// The same from a `serverpod_migrations` table, in a database without the runner's table.
+const SQL_SERVERPOD_VERSIONS: &str =
     "SELECT CAST(`module` AS CHAR) AS module, CAST(`version` AS CHAR) AS version FROM `serverpod_migrations` ORDER BY 1";
 
 /// How many times [`SQL_UNREPRESENTABLE`] binds the database name.
@@ -154,7 +160,7 @@ impl Reader<'_> {
     fn warn(&mut self, kind: WarningKind, table: Option<&str>, name: &str, detail: String) {
         self.warnings.push(IntrospectWarning {
             kind,
-            schema: self.database.clone(),
+            schema: String::new(),
             table: table.map(str::to_string),
             name: name.to_string(),
             detail,
@@ -548,19 +554,26 @@ async fn read_unrepresentable(r: &mut Reader<'_>, tables: &LiveTables) -> Result
     Ok(())
 }
 
-/// The rows of `serverpod_migrations`, when it exists; unreadable ones become a warning.
+/// Each module's installed version: from the runner's table, else from `serverpod_migrations`,
+/// when either exists; an unreadable one becomes a warning.
 async fn read_installed_versions(
     r: &mut Reader<'_>,
     tables: &LiveTables,
 ) -> Result<Vec<MigrationVersion>, IntrospectError> {
-    if !tables.by_name.contains_key(MIGRATIONS_TABLE) {
+    let (table, sql) = if tables.by_name.contains_key(MYSQL_VERSION_TABLE) {
+        (MYSQL_VERSION_TABLE, SQL_INSTALLED_VERSIONS)
+    } else if tables.by_name.contains_key(MIGRATIONS_TABLE) {
+        (MIGRATIONS_TABLE, SQL_SERVERPOD_VERSIONS)
+    } else {
         return Ok(Vec::new());
-    }
-    let rows = match r.run(7, SQL_INSTALLED_VERSIONS, 0).await {
+    };
+    let rows = match r.run(7, sql, 0).await {
         Ok(rows) => rows,
         Err(e) => {
-            let database = r.database.clone();
-            r.warnings.push(crate::migrations_table_warning(&database, &e));
+            let mut warning = crate::migrations_table_warning("", &e);
+            warning.table = Some(table.into());
+            warning.name = table.into();
+            r.warnings.push(warning);
             return Ok(Vec::new());
         }
     };

@@ -184,7 +184,9 @@ fn unrepresentable_objects_are_named_warnings() {
     // A trigger dies with its table: a repair dropping `orders` must name it.
     let trigger = live.warnings.iter().find(|w| w.kind == WarningKind::Trigger).unwrap();
     assert_eq!(trigger.depends_on, vec!["orders".to_string()]);
-    assert_eq!(trigger.schema, db.name);
+    // The database is the only scope: warnings name no schema, so two databases compare.
+    assert_eq!(trigger.schema, "");
+    assert_eq!(trigger.to_string(), "trigger \"orders_touch\" on table \"orders\": BEFORE UPDATE");
 }
 
 #[test]
@@ -238,6 +240,16 @@ fn the_bookkeeping_table_gives_the_installed_versions() {
     let versions: Vec<(String, String)> =
         live.installed_versions.iter().map(|v| (v.module.clone(), v.version.clone())).collect();
     assert_eq!(versions, vec![("auth".into(), "1".into()), ("proj".into(), "20240101000000000".into())]);
+    assert_eq!(live.query_count, strata_introspect::mysql::QUERIES.len());
+
+    // The runner's own table, once it exists, is where MySQL keeps the versions.
+    mysql_exec(
+        &db.url,
+        "CREATE TABLE `strata_migration_version` (`module` varchar(255) NOT NULL PRIMARY KEY,          `version` varchar(255) NOT NULL, `timestamp` datetime(3) NOT NULL);
+         INSERT INTO `strata_migration_version` VALUES ('proj', '20250101000000000', NOW(3));",
+    );
+    let live = mysql_introspect(&db.url);
+    assert_eq!(live.installed_versions, vec![MigrationVersion::dependency("proj", "20250101000000000")]);
     assert_eq!(live.query_count, strata_introspect::mysql::QUERIES.len());
 }
 

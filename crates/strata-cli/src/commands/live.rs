@@ -212,5 +212,7 @@ mod tests {
     fn the_runner_history_table_is_bookkeeping() {
         assert_eq!(strata_db::HISTORY_TABLE, strata_introspect::HISTORY_TABLE);
         assert!(strata_introspect::BOOKKEEPING_TABLES.contains(&strata_db::HISTORY_TABLE));
+        assert_eq!(strata_db::MYSQL_VERSION_TABLE, strata_introspect::MYSQL_VERSION_TABLE);
+        assert!(strata_introspect::BOOKKEEPING_TABLES.contains(&strata_db::MYSQL_VERSION_TABLE));
     }
 }
