@@ -691,42 +691,7 @@ fn map_index(
         })
         .collect();
 
-    let mut gin_class = None;
-    let mut vector_distance_function = None;
-    let mut vector_column_type = None;
-    if method == "gin" {
-        let mapped: Vec<_> = opclasses.iter().map(|o| gin_operator_class(o)).collect();
-        gin_class = mapped.first().copied().flatten();
-        if mapped.iter().any(|m| m.is_none()) || mapped.windows(2).any(|w| w[0] != w[1]) {
-            details.push(format!(
-                "operator classes {} (only one of {} is represented)",
-                opclasses.join(", "),
-                {
-                    let all: Vec<&str> =
-                        strata_schema::GinOperatorClass::ALL.iter().map(|g| g.sql()).collect();
-                    all.join("/")
-                }
-            ));
-        }
-    } else if method_is_vector(&method) {
-        match opclasses.first().and_then(|o| vector_operator_class(o)) {
-            Some((t, d)) => {
-                vector_column_type = Some(t);
-                vector_distance_function = Some(d);
-            }
-            None => details.push(format!("operator class {}", opclasses.join(", "))),
-        }
-    } else {
-        let custom: Vec<&str> = opclasses
-            .iter()
-            .zip(&opclass_is_default)
-            .filter(|(_, d)| !**d)
-            .map(|(o, _)| o.as_str())
-            .collect();
-        if !custom.is_empty() {
-            details.push(format!("operator class {}", custom.join(", ")));
-        }
-    }
+    let classes = map_operator_classes(&method, &opclasses, &opclass_is_default, &mut details);
     // indoption bit 0 is DESC, bit 1 NULLS FIRST; ASC NULLS LAST (0) is what strata writes.
     if sort_options.iter().any(|o| *o & 3 != 0) {
         details.push("DESC / NULLS FIRST ordering".into());
@@ -770,11 +735,61 @@ fn map_index(
         // when the model does not mention it; only the non-default is worth stating.
         nulls_distinct: if get::<bool>(row, "nulls_not_distinct", q)? { Some(false) } else { None },
         predicate: get(row, "predicate", q)?,
-        gin_operator_class: gin_class,
-        vector_distance_function,
-        vector_column_type,
+        gin_operator_class: classes.gin,
+        vector_distance_function: classes.vector_distance_function,
+        vector_column_type: classes.vector_column_type,
         parameters,
     }))
+}
+
+/// What an index's operator classes say in the model's terms (gin's class, a vector index's
+/// distance and column type).
+#[derive(Default)]
+struct OperatorClasses {
+    gin: Option<strata_schema::GinOperatorClass>,
+    vector_distance_function: Option<strata_schema::VectorDistanceFunction>,
+    vector_column_type: Option<ColumnType>,
+}
+
+/// Maps the operator classes of an index using `method`; classes the model cannot hold are
+/// added to `details`.
+fn map_operator_classes(
+    method: &str,
+    opclasses: &[String],
+    opclass_is_default: &[bool],
+    details: &mut Vec<String>,
+) -> OperatorClasses {
+    let mut classes = OperatorClasses::default();
+    if method == "gin" {
+        let mapped: Vec<_> = opclasses.iter().map(|o| gin_operator_class(o)).collect();
+        classes.gin = mapped.first().copied().flatten();
+        if mapped.iter().any(|m| m.is_none()) || mapped.windows(2).any(|w| w[0] != w[1]) {
+            details.push(format!(
+                "operator classes {} (only one of {} is represented)",
+                opclasses.join(", "),
+                {
+                    let all: Vec<&str> =
+                        strata_schema::GinOperatorClass::ALL.iter().map(|g| g.sql()).collect();
+                    all.join("/")
+                }
+            ));
+        }
+    } else if method_is_vector(method) {
+        match opclasses.first().and_then(|o| vector_operator_class(o)) {
+            Some((t, d)) => {
+                classes.vector_column_type = Some(t);
+                classes.vector_distance_function = Some(d);
+            }
+            None => details.push(format!("operator class {}", opclasses.join(", "))),
+        }
+    } else {
+        let custom: Vec<&str> =
+            opclasses.iter().zip(opclass_is_default).filter(|(_, d)| !**d).map(|(o, _)| o.as_str()).collect();
+        if !custom.is_empty() {
+            details.push(format!("operator class {}", custom.join(", ")));
+        }
+    }
+    classes
 }
 
 fn map_unrepresentable(
