@@ -169,9 +169,9 @@ fn unknown_keys_are_located_errors() {
 
 #[test]
 fn bad_values_are_located_errors() {
-    let (line, column, message) = config_error("\ndialect = \"mysql\"\n");
+    let (line, column, message) = config_error("\ndialect = \"oracle\"\n");
     assert_eq!((line, column), (2, 11));
-    assert!(message.contains("unknown dialect \"mysql\""), "{message}");
+    assert!(message.contains("unknown dialect \"oracle\""), "{message}");
 
     let (line, _, message) = config_error("jsonb_by_default = \"yes\"\n");
     assert_eq!(line, 1);

@@ -52,6 +52,17 @@ pub(crate) fn foreign_key_columns(
     Ok((list(&fk.columns), list(&fk.reference_columns)))
 }
 
+/// `<sep>ON DELETE x<sep>ON UPDATE y` for the actions a foreign key declares.
+pub(crate) fn referential_actions(fk: &ForeignKeyDefinition, separator: &str) -> String {
+    let mut out = String::new();
+    for (clause, action) in [("ON DELETE", fk.on_delete), ("ON UPDATE", fk.on_update)] {
+        if let Some(action) = action {
+            out.push_str(&format!("{separator}{clause} {}", action.sql()));
+        }
+    }
+    out
+}
+
 /// `DEFERRABLE INITIALLY ...` for a deferrable foreign key.
 pub(crate) fn deferrable_clause(deferrable: Deferrable) -> &'static str {
     match deferrable {
@@ -101,14 +112,7 @@ pub(crate) fn inline_foreign_key(
         d.quote_identifier(&fk.constraint_name),
         d.quote_identifier(&fk.reference_table),
     );
-    if let Some(action) = fk.on_delete {
-        out.push_str(" ON DELETE ");
-        out.push_str(action.sql());
-    }
-    if let Some(action) = fk.on_update {
-        out.push_str(" ON UPDATE ");
-        out.push_str(action.sql());
-    }
+    out.push_str(&referential_actions(fk, " "));
     if let Some(deferrable) = fk.deferrable {
         out.push(' ');
         out.push_str(deferrable_clause(deferrable));

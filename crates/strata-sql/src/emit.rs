@@ -114,10 +114,13 @@ impl<'a> Emitter<'a> {
         );
 
         let mut foreign = String::new();
+        let mut dropped: HashSet<&str> = HashSet::new();
         for action in actions {
             match action {
                 MigrationAction::DeleteTable(name) => {
                     out.push_str("--\n-- ACTION DROP TABLE\n--\n");
+                    out.push_str(&self.drop_inbound_foreign_keys(input, name, &dropped)?);
+                    dropped.insert(name);
                     out.push_str(&d.drop_table_sql(name));
                     out.push('\n');
                 }
@@ -155,7 +158,7 @@ impl<'a> Emitter<'a> {
                 }
             }
         }
-        if d.drop_table_drops_inbound_foreign_keys() {
+        if d.drop_table_drops_inbound_foreign_keys() || d.drop_table_refused_while_referenced() {
             foreign.push_str(&self.restore_inbound_foreign_keys(input)?);
         }
         out.push_str(&foreign);
@@ -251,11 +254,27 @@ impl<'a> Emitter<'a> {
         let d = self.d;
         let table = change.name.as_str();
         let mut out = String::new();
-        for index in &change.delete_indexes {
-            out.push_str(&d.drop_index_sql(table, index));
-        }
-        for fk in &change.delete_foreign_keys {
-            out.push_str(&d.drop_foreign_key_sql(table, fk)?);
+        let source = input.source.table(table);
+        // Foreign keys a dropped table's DROP already took away are not dropped twice.
+        let foreign_keys = change
+            .delete_foreign_keys
+            .iter()
+            .filter(|fk| !(d.drop_table_refused_while_referenced() && pre_dropped(input, table, fk)));
+        if d.indexes_serve_foreign_keys() {
+            // An index serving a foreign key cannot be dropped while the key exists.
+            for fk in foreign_keys {
+                out.push_str(&d.drop_foreign_key_sql(source, table, fk)?);
+            }
+            for index in &change.delete_indexes {
+                out.push_str(&d.drop_index_sql(table, index));
+            }
+        } else {
+            for index in &change.delete_indexes {
+                out.push_str(&d.drop_index_sql(table, index));
+            }
+            for fk in foreign_keys {
+                out.push_str(&d.drop_foreign_key_sql(source, table, fk)?);
+            }
         }
         for column in &change.delete_columns {
             out.push_str(&d.drop_column_sql(table, column));
@@ -344,6 +363,31 @@ impl<'a> Emitter<'a> {
             ColumnDefault::Serial => Err(SqlError::SerialDefaultChange { object: object.clone() }),
             value => Ok(Some(self.d.default_sql(object, column_type, &value)?)),
         }
+    }
+
+    /// When the dialect refuses to drop a referenced table, the foreign keys of other tables
+    /// that reference `dropped` (as the source schema has them), dropped first. Tables
+    /// `already_dropped` earlier in the migration took their keys with them.
+    fn drop_inbound_foreign_keys(
+        &self,
+        input: &MigrationSqlInput,
+        dropped: &str,
+        already_dropped: &HashSet<&str>,
+    ) -> Result<String, SqlError> {
+        let mut out = String::new();
+        if !self.d.drop_table_refused_while_referenced() {
+            return Ok(out);
+        }
+        let referencing =
+            input.source.tables.iter().filter(|t| {
+                t.is_managed() && t.name != dropped && !already_dropped.contains(t.name.as_str())
+            });
+        for table in referencing {
+            for fk in table.foreign_keys.iter().filter(|fk| fk.reference_table == dropped) {
+                out.push_str(&self.d.drop_foreign_key_sql(Some(table), &table.name, &fk.constraint_name)?);
+            }
+        }
+        Ok(out)
     }
 
     /// Foreign keys of untouched tables that point at a table dropped and recreated in this
@@ -445,6 +489,24 @@ impl<'a> Emitter<'a> {
 /// The dialect-independent "cannot do X" error.
 pub(crate) fn unsupported(d: &dyn Dialect, object: SqlObject, what: &str) -> SqlError {
     SqlError::Unsupported { dialect: d.name(), object, what: what.to_string() }
+}
+
+/// Whether the foreign key `constraint` of `table` was already dropped before a table it
+/// references was dropped in this migration ([`Emitter::drop_inbound_foreign_keys`]).
+fn pre_dropped(input: &MigrationSqlInput, table: &str, constraint: &str) -> bool {
+    let Some(fk) = input
+        .source
+        .table(table)
+        .and_then(|t| t.foreign_keys.iter().find(|f| f.constraint_name == constraint))
+    else {
+        return false;
+    };
+    fk.reference_table != table
+        && input
+            .migration
+            .actions
+            .iter()
+            .any(|a| matches!(a, MigrationAction::DeleteTable(n) if *n == fk.reference_table))
 }
 
 /// The target table (whose column types a dialect may need to render an index), or a table with

@@ -104,7 +104,12 @@ pub fn check_definition_expressions(definition: &DatabaseDefinition) -> Result<(
     for (t, table) in definition.tables.iter().enumerate() {
         for (c, column) in table.columns.iter().enumerate() {
             let Some(native) = &column.native_type else { continue };
-            if let Err(reason) = crate::postgres::check_native_type(native) {
+            // A native type is PostgreSQL's `format_type` text or MySQL's `COLUMN_TYPE` text
+            // (`enum('a','b')`); the emitter later checks the project's own dialect.
+            let checked = crate::postgres::check_native_type(native).or_else(|pg_reason| {
+                crate::mysql_types::check_mysql_native_type(native).map_err(|_| pg_reason)
+            });
+            if let Err(reason) = checked {
                 let object = crate::SqlObject::column(&table.name, &column.name);
                 let error = crate::SqlError::InvalidNativeType { object, native: native.clone(), reason };
                 return Err(JsonError::Shape {

@@ -4,8 +4,10 @@
 //! a [`Dialect`] what it can do (capability methods, in the style of sqlparser-rs) and how to
 //! spell each piece. PostgreSQL output is byte-identical to Serverpod's generator except for the
 //! deliberate fixes listed on [`Postgres`]. [`Sqlite`] is Serverpod's own SQLite dialect, whose
-//! files have a layout of their own ([`FileLayout`]). A new dialect implements the trait; the
-//! emitter does not change.
+//! files have a layout of their own ([`FileLayout`]). [`Mysql`] is MySQL 8 / MariaDB, whose
+//! files have no transaction lines (its DDL is not transactional) and whose types and defaults
+//! are [`mysql_types`], the mapping introspection shares. A new dialect implements the trait,
+//! whose methods have no defaults in any database's spelling; the emitter does not change.
 //!
 //! The library does no I/O and never panics on any input: everything it cannot express is a
 //! typed [`SqlError`] naming the table, column or index. Index expression elements and
@@ -89,6 +91,12 @@ pub trait Dialect: Send + Sync {
     /// `DROP TABLE` also drops inbound foreign keys of other tables (PostgreSQL `CASCADE`), so a
     /// recreated table needs them restored afterwards.
     fn drop_table_drops_inbound_foreign_keys(&self) -> bool;
+    /// `DROP TABLE` fails while another table's foreign key references the table (MySQL), so
+    /// the emitter drops those keys first (and restores the ones a recreated table keeps).
+    fn drop_table_refused_while_referenced(&self) -> bool;
+    /// An index that serves a foreign key cannot be dropped while the key exists (InnoDB), so
+    /// a table's foreign keys are dropped before its indexes.
+    fn indexes_serve_foreign_keys(&self) -> bool;
 
     /// Whether this in-place column change needs the table rebuilt (create new, copy, swap).
     /// Derived from the capabilities above, so no dialect's answer is assumed.
@@ -165,8 +173,15 @@ pub trait Dialect: Send + Sync {
     /// A standalone statement adding a foreign key (only called when
     /// [`supports_alter_foreign_keys`](Dialect::supports_alter_foreign_keys)).
     fn add_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError>;
-    /// A standalone statement dropping a foreign key (same condition as above).
-    fn drop_foreign_key_sql(&self, table: &str, constraint: &str) -> Result<String, SqlError>;
+    /// A standalone statement dropping a foreign key (same condition as above). `source` is
+    /// the table before the migration, when known (MySQL also drops the index it made for the
+    /// key).
+    fn drop_foreign_key_sql(
+        &self,
+        source: Option<&TableDefinition>,
+        table: &str,
+        constraint: &str,
+    ) -> Result<String, SqlError>;
     /// A foreign key as a table-constraint line inside `CREATE TABLE` (only called when the
     /// dialect cannot alter foreign keys).
     fn inline_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError>;

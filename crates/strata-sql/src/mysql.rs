@@ -30,8 +30,8 @@ use strata_schema::{
 };
 
 use crate::common::{
-    add_column, check_type_supported, drop_column, foreign_key_columns, inline_foreign_key, rename_column,
-    rename_table,
+    add_column, check_type_supported, drop_column, foreign_key_columns, inline_foreign_key,
+    referential_actions, rename_column, rename_table,
 };
 use crate::emit::unsupported;
 use crate::mysql_types::{
@@ -143,8 +143,8 @@ impl Mysql {
                 self,
                 object(),
                 &format!(
-                    "the {method:?} index method (InnoDB builds only B-tree indexes); use type: btree \
-                     or remove the index"
+                    "the {method:?} index method (InnoDB builds only B-tree indexes: use type: btree, \
+                     or remove the index)"
                 ),
             ));
         }
@@ -160,7 +160,7 @@ impl Mysql {
         if index.predicate.is_some() {
             return Err(unsupported(self, object(), "a partial index (WHERE predicate)"));
         }
-        if index.nulls_distinct == Some(false) {
+        if index.nulls_distinct == Some(false) && !self.supports_nulls_not_distinct() {
             return Err(unsupported(self, object(), "NULLS NOT DISTINCT (null values treated as equal)"));
         }
         Ok(())
@@ -200,6 +200,12 @@ impl Dialect for Mysql {
     }
     fn supports_index_method(&self, method: &str) -> bool {
         method == "btree"
+    }
+    fn drop_table_refused_while_referenced(&self) -> bool {
+        true
+    }
+    fn indexes_serve_foreign_keys(&self) -> bool {
+        true
     }
     fn drop_table_drops_inbound_foreign_keys(&self) -> bool {
         false
@@ -311,22 +317,27 @@ impl Dialect for Mysql {
             self.quote_identifier(&fk.constraint_name),
             self.quote_identifier(&fk.reference_table),
         );
-        if let Some(action) = fk.on_delete {
-            out.push_str("\n    ON DELETE ");
-            out.push_str(action.sql());
-        }
-        if let Some(action) = fk.on_update {
-            out.push_str("\n    ON UPDATE ");
-            out.push_str(action.sql());
-        }
+        out.push_str(&referential_actions(fk, "\n    "));
         out.push_str(";\n");
         Ok(out)
     }
-    fn drop_foreign_key_sql(&self, table: &str, constraint: &str) -> Result<String, SqlError> {
+    /// `DROP FOREIGN KEY`, and in the same statement the index InnoDB created for the key when
+    /// no index of the table (as `source` has it) starts with the key's columns: InnoDB leaves
+    /// that index behind, where a database built from `definition.sql` has none.
+    fn drop_foreign_key_sql(
+        &self,
+        source: Option<&TableDefinition>,
+        table: &str,
+        constraint: &str,
+    ) -> Result<String, SqlError> {
+        let implicit_index = source
+            .and_then(|t| t.foreign_keys.iter().find(|fk| fk.constraint_name == constraint).map(|fk| (t, fk)))
+            .is_some_and(|(t, fk)| !has_covering_index(t, &fk.columns));
+        let constraint = self.quote_identifier(constraint);
+        let drop_index = if implicit_index { format!(", DROP INDEX {constraint}") } else { String::new() };
         Ok(format!(
-            "ALTER TABLE {} DROP FOREIGN KEY {};\n",
-            self.quote_identifier(table),
-            self.quote_identifier(constraint)
+            "ALTER TABLE {} DROP FOREIGN KEY {constraint}{drop_index};\n",
+            self.quote_identifier(table)
         ))
     }
     fn inline_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError> {
@@ -346,6 +357,19 @@ impl Dialect for Mysql {
     fn file_layout(&self) -> Option<&dyn FileLayout> {
         None
     }
+}
+
+/// Whether an index of `table` (or its `id` primary key) starts with `columns`, so InnoDB uses
+/// it for a foreign key on them instead of creating one named after the key.
+fn has_covering_index(table: &TableDefinition, columns: &[String]) -> bool {
+    let starts_with = |elements: &[&str]| {
+        elements.len() >= columns.len() && elements.iter().zip(columns).all(|(e, c)| e == c)
+    };
+    starts_with(&["id"])
+        || table.indexes.iter().any(|i| {
+            let elements: Vec<&str> = i.elements.iter().map(|e| e.definition.as_str()).collect();
+            starts_with(&elements)
+        })
 }
 
 #[cfg(test)]

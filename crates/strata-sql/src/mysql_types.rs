@@ -21,8 +21,9 @@
 //! | unknown + nativeType         | the native type, verbatim         | the same text                   |
 
 use strata_schema::defaults::{iso_timestamp, NOW, RANDOM, RANDOM_V7, SERIAL};
-use strata_schema::{ColumnDefinition, ColumnType};
+use strata_schema::{ColumnDefinition, ColumnType, ForeignKeyDefinition};
 
+use crate::common::check_type_supported;
 use crate::error::{SqlError, SqlObject};
 use crate::quote;
 
@@ -72,23 +73,18 @@ pub fn mysql_column_type(table: &str, column: &ColumnDefinition) -> Result<Strin
         ColumnType::Bytea => "LONGBLOB",
         ColumnType::Uuid => "CHAR(36)",
         ColumnType::Json | ColumnType::Jsonb => "JSON",
-        t @ (ColumnType::Vector
+        ColumnType::Vector
         | ColumnType::Halfvec
         | ColumnType::Sparsevec
         | ColumnType::Bit
         | ColumnType::Geography
         | ColumnType::GeographyLineString
         | ColumnType::GeographyPolygon
-        | ColumnType::GeographyGeometryCollection) => {
-            return Err(SqlError::Unsupported {
-                dialect: "mysql",
-                object: object(),
-                what: format!(
-                    "the {} column type (pgvector and PostGIS exist only on PostgreSQL; \
-                     remove the column or target the postgres dialect)",
-                    t.name()
-                ),
-            })
+        | ColumnType::GeographyGeometryCollection => {
+            // The dialect supports neither pgvector nor PostGIS: this is always the refusal
+            // every dialect shares, naming the column.
+            check_type_supported(&crate::Mysql, table, column)?;
+            return Err(SqlError::UnknownColumnType { object: object() });
         }
         ColumnType::Unknown => {
             let Some(native) = &column.native_type else {
@@ -126,6 +122,18 @@ pub fn needs_index_prefix(column: &ColumnDefinition) -> bool {
         }),
         _ => false,
     }
+}
+
+/// Whether the live index `index_name` on `columns` is the one InnoDB created for a foreign key
+/// of the table (named after the constraint, on exactly its columns), not one the definition
+/// declares: introspection leaves it out, as a database built from `definition.sql` has it only
+/// because of the key.
+pub fn is_foreign_key_index(
+    foreign_keys: &[ForeignKeyDefinition],
+    index_name: &str,
+    columns: &[String],
+) -> bool {
+    foreign_keys.iter().any(|fk| fk.constraint_name == index_name && fk.columns == columns)
 }
 
 /// Checks that a MySQL native type is only a type name as `COLUMN_TYPE` prints it: words,
@@ -422,6 +430,19 @@ mod tests {
         assert_eq!(back(Some(reported_v7), ColumnType::Uuid), Abstract("random_v7".into()));
         assert_eq!(back(Some("uuid()"), ColumnType::Uuid), Unrecognized("uuid()".into()));
         assert_eq!(back(Some("'a' 'b'"), ColumnType::Text), Unrecognized("'a' 'b'".into()));
+    }
+
+    #[test]
+    fn innodb_foreign_key_indexes_are_recognised() {
+        let fk = ForeignKeyDefinition {
+            constraint_name: "book_fk_0".into(),
+            columns: vec!["authorId".into()],
+            ..Default::default()
+        };
+        let fks = [fk];
+        assert!(is_foreign_key_index(&fks, "book_fk_0", &["authorId".to_string()]));
+        assert!(!is_foreign_key_index(&fks, "book_fk_0", &["authorId".to_string(), "x".to_string()]));
+        assert!(!is_foreign_key_index(&fks, "book_author_idx", &["authorId".to_string()]));
     }
 
     #[test]

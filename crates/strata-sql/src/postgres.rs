@@ -22,8 +22,8 @@ use strata_schema::TableDefinition;
 
 use crate::common::{
     add_column, check_type_supported, deferrable_clause, delete_versions, dimension, drop_column,
-    foreign_key_columns, index_elements, inline_foreign_key, is_parameter_value, is_word, rename_column,
-    rename_table, upsert_version_on_conflict,
+    foreign_key_columns, index_elements, inline_foreign_key, is_parameter_value, is_word,
+    referential_actions, rename_column, rename_table, upsert_version_on_conflict,
 };
 use crate::emit::unsupported;
 use crate::quote;
@@ -199,6 +199,12 @@ impl Dialect for Postgres {
     fn supports_index_method(&self, method: &str) -> bool {
         // Extensions add access methods, so any plain word may exist on the server.
         is_word(method)
+    }
+    fn drop_table_refused_while_referenced(&self) -> bool {
+        false
+    }
+    fn indexes_serve_foreign_keys(&self) -> bool {
+        false
     }
     fn drop_table_drops_inbound_foreign_keys(&self) -> bool {
         true
@@ -423,7 +429,12 @@ impl Dialect for Postgres {
         rename_table(self, from, to)
     }
 
-    fn drop_foreign_key_sql(&self, table: &str, constraint: &str) -> Result<String, SqlError> {
+    fn drop_foreign_key_sql(
+        &self,
+        _source: Option<&TableDefinition>,
+        table: &str,
+        constraint: &str,
+    ) -> Result<String, SqlError> {
         Ok(format!(
             "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {};\n",
             self.quote_identifier(table),
@@ -439,14 +450,7 @@ impl Dialect for Postgres {
             self.quote_identifier(&fk.constraint_name),
             self.quote_identifier(&fk.reference_table),
         );
-        if let Some(action) = fk.on_delete {
-            out.push_str("\n    ON DELETE ");
-            out.push_str(action.sql());
-        }
-        if let Some(action) = fk.on_update {
-            out.push_str("\n    ON UPDATE ");
-            out.push_str(action.sql());
-        }
+        out.push_str(&referential_actions(fk, "\n    "));
         if let Some(deferrable) = fk.deferrable {
             out.push_str("\n    ");
             out.push_str(deferrable_clause(deferrable));

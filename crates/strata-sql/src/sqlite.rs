@@ -343,6 +343,12 @@ impl Dialect for Sqlite {
     fn supports_index_method(&self, method: &str) -> bool {
         method == "btree"
     }
+    fn drop_table_refused_while_referenced(&self) -> bool {
+        false
+    }
+    fn indexes_serve_foreign_keys(&self) -> bool {
+        false
+    }
     fn drop_table_drops_inbound_foreign_keys(&self) -> bool {
         false
     }
@@ -430,7 +436,7 @@ impl Dialect for Sqlite {
             return Ok(String::new());
         }
         let object = SqlObject::index(table, &index.index_name);
-        if index.nulls_distinct == Some(false) {
+        if index.nulls_distinct == Some(false) && !self.supports_nulls_not_distinct() {
             return Err(unsupported(self, object, "NULLS NOT DISTINCT (null values treated as equal)"));
         }
         let elements = index_elements(self, table, index)?;
@@ -474,7 +480,12 @@ impl Dialect for Sqlite {
     fn rename_table_sql(&self, from: &str, to: &str) -> String {
         rename_table(self, from, to)
     }
-    fn drop_foreign_key_sql(&self, table: &str, constraint: &str) -> Result<String, SqlError> {
+    fn drop_foreign_key_sql(
+        &self,
+        _source: Option<&TableDefinition>,
+        table: &str,
+        constraint: &str,
+    ) -> Result<String, SqlError> {
         Err(unsupported(
             self,
             SqlObject::foreign_key(table, constraint),
