@@ -176,11 +176,13 @@ async fn read_state_on(
     module: &str,
 ) -> Result<InstalledState, DbError> {
     let err = |what: &str, e: &sqlx::Error| target.sql_error(format!("reading {what}"), e);
-    let mut state = InstalledState::default();
-    state.version = conn.module_version(module).await.map_err(|e| err("the installed versions", &e))?;
-    state.repair_version =
-        conn.module_version(REPAIR_MODULE).await.map_err(|e| err("the installed versions", &e))?;
-    state.other_modules = conn.modules().await.map_err(|e| err("the installed versions", &e))?;
+    let versions = |e: sqlx::Error| err("the installed versions", &e);
+    let mut state = InstalledState {
+        version: conn.module_version(module).await.map_err(versions)?,
+        repair_version: conn.module_version(REPAIR_MODULE).await.map_err(versions)?,
+        other_modules: conn.modules().await.map_err(versions)?,
+        ..Default::default()
+    };
     state.other_modules.retain(|m| m != module && m != REPAIR_MODULE);
     if conn.has_history_table().await.map_err(|e| err(history::HISTORY_TABLE, &e))? {
         state.history = conn.history(module).await.map_err(|e| err(history::HISTORY_TABLE, &e))?;

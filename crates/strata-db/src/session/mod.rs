@@ -288,6 +288,88 @@ macro_rules! spelled_history_methods {
 }
 pub(crate) use spelled_history_methods;
 
+/// The methods PostgreSQL and SQLite share: installed versions in Serverpod's
+/// `serverpod_migrations` (which their files write themselves) and history inserts with
+/// `RETURNING`; expanded inside their `impl Session`, next to a module-level
+/// `table_exists(conn, name)`. `$dialect` is the history rows' dialect name.
+macro_rules! serverpod_version_methods {
+    ($dialect:literal) => {
+        fn has_history_table(&mut self) -> crate::session::DbFuture<'_, bool> {
+            Box::pin(table_exists(&mut self.conn, crate::history::HISTORY_TABLE))
+        }
+
+        fn insert_history<'a>(
+            &'a mut self,
+            row: &'a crate::history::NewRow,
+        ) -> crate::session::DbFuture<'a, i64> {
+            Box::pin(async move {
+                let sql =
+                    format!("{} RETURNING {}", crate::history::insert_sql(&SPELLING), (SPELLING.quote)("id"));
+                crate::session::bind_new_row!(sqlx::query_scalar(&sql), row, $dialect)
+                    .fetch_one(&mut self.conn)
+                    .await
+            })
+        }
+
+        fn files_record_version(&self) -> bool {
+            true
+        }
+
+        fn module_version<'a>(&'a mut self, module: &'a str) -> crate::session::DbFuture<'a, Option<String>> {
+            Box::pin(async move {
+                if !table_exists(&mut self.conn, crate::runner::SERVERPOD_MIGRATIONS).await? {
+                    return Ok(None);
+                }
+                let q = SPELLING.quote;
+                let sql = format!(
+                    "SELECT {} FROM {} WHERE {} = {}",
+                    q("version"),
+                    q(crate::runner::SERVERPOD_MIGRATIONS),
+                    q("module"),
+                    (SPELLING.param)(1)
+                );
+                sqlx::query_scalar(&sql).bind(module).fetch_optional(&mut self.conn).await
+            })
+        }
+
+        fn modules(&mut self) -> crate::session::DbFuture<'_, Vec<String>> {
+            Box::pin(async move {
+                if !table_exists(&mut self.conn, crate::runner::SERVERPOD_MIGRATIONS).await? {
+                    return Ok(Vec::new());
+                }
+                let q = SPELLING.quote;
+                let sql = format!(
+                    "SELECT {m} FROM {t} ORDER BY {m}",
+                    m = q("module"),
+                    t = q(crate::runner::SERVERPOD_MIGRATIONS)
+                );
+                sqlx::query_scalar(&sql).fetch_all(&mut self.conn).await
+            })
+        }
+
+        /// Only moves an existing row: the file's own upsert created it.
+        fn set_module_version<'a>(
+            &'a mut self,
+            module: &'a str,
+            version: &'a str,
+        ) -> crate::session::DbFuture<'a, ()> {
+            Box::pin(async move {
+                let (q, p) = (SPELLING.quote, SPELLING.param);
+                let sql = format!(
+                    "UPDATE {} SET {} = {} WHERE {} = {}",
+                    q(crate::runner::SERVERPOD_MIGRATIONS),
+                    q("version"),
+                    p(1),
+                    q("module"),
+                    p(2)
+                );
+                sqlx::query(&sql).bind(version).bind(module).execute(&mut self.conn).await.map(|_| ())
+            })
+        }
+    };
+}
+pub(crate) use serverpod_version_methods;
+
 /// Connects for a run and takes the migration lock, polling until `timeout`. The lock sits on
 /// the migration connection itself, so it dies with it (see `runner`'s module docs).
 pub(crate) async fn open_migration_session(

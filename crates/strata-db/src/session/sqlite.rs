@@ -3,9 +3,8 @@
 
 use sqlx::SqliteConnection;
 
-use super::{bind_new_row, spelled_history_methods, DbFuture, Session};
-use crate::history::{self, NewRow, Spelling, HISTORY_TABLE};
-use crate::runner::SERVERPOD_MIGRATIONS;
+use super::{serverpod_version_methods, spelled_history_methods, DbFuture, Session};
+use crate::history::{self, Spelling, HISTORY_TABLE};
 use crate::{quote_ident, Driver};
 
 pub(crate) const SPELLING: Spelling = Spelling {
@@ -84,50 +83,7 @@ impl Session for SqliteSession {
         })
     }
 
-    fn files_record_version(&self) -> bool {
-        true
-    }
-
-    fn module_version<'a>(&'a mut self, module: &'a str) -> DbFuture<'a, Option<String>> {
-        Box::pin(async move {
-            if !table_exists(&mut self.conn, SERVERPOD_MIGRATIONS).await? {
-                return Ok(None);
-            }
-            let sql = format!(
-                "SELECT {} FROM {} WHERE {} = ?1",
-                quote_ident("version"),
-                quote_ident(SERVERPOD_MIGRATIONS),
-                quote_ident("module")
-            );
-            sqlx::query_scalar(&sql).bind(module).fetch_optional(&mut self.conn).await
-        })
-    }
-
-    fn modules(&mut self) -> DbFuture<'_, Vec<String>> {
-        Box::pin(async move {
-            if !table_exists(&mut self.conn, SERVERPOD_MIGRATIONS).await? {
-                return Ok(Vec::new());
-            }
-            let sql = format!(
-                "SELECT {m} FROM {t} ORDER BY {m}",
-                m = quote_ident("module"),
-                t = quote_ident(SERVERPOD_MIGRATIONS)
-            );
-            sqlx::query_scalar(&sql).fetch_all(&mut self.conn).await
-        })
-    }
-
-    fn set_module_version<'a>(&'a mut self, module: &'a str, version: &'a str) -> DbFuture<'a, ()> {
-        Box::pin(async move {
-            let sql = format!(
-                "UPDATE {} SET {} = ?1 WHERE {} = ?2",
-                quote_ident(SERVERPOD_MIGRATIONS),
-                quote_ident("version"),
-                quote_ident("module")
-            );
-            sqlx::query(&sql).bind(version).bind(module).execute(&mut self.conn).await.map(|_| ())
-        })
-    }
+    serverpod_version_methods!("sqlite");
 
     fn ensure_history_table(&mut self) -> DbFuture<'_, ()> {
         Box::pin(async move {
@@ -143,17 +99,6 @@ impl Session for SqliteSession {
                     .await?;
             }
             Ok(())
-        })
-    }
-
-    fn has_history_table(&mut self) -> DbFuture<'_, bool> {
-        Box::pin(table_exists(&mut self.conn, HISTORY_TABLE))
-    }
-
-    fn insert_history<'a>(&'a mut self, row: &'a NewRow) -> DbFuture<'a, i64> {
-        Box::pin(async move {
-            let sql = format!("{} RETURNING {}", history::insert_sql(&SPELLING), quote_ident("id"));
-            bind_new_row!(sqlx::query_scalar(&sql), row, "sqlite").fetch_one(&mut self.conn).await
         })
     }
 
