@@ -304,3 +304,37 @@ fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
         }
     }
 }
+
+#[test]
+fn foreign_keys_from_another_database_are_named_as_inbound() {
+    // Dropped in reverse order: the referencing database first.
+    let parent = MysqlScratch::new("mysql_inbound_parent");
+    let other = MysqlScratch::new("mysql_inbound_other");
+    (MysqlScratch::new("mysql_inbound_parent"), MysqlScratch::new("mysql_inbound_other"));
+    mysql_exec(
+        &parent.url,
+        &format!("CREATE TABLE `parent` (`id` BIGINT AUTO_INCREMENT PRIMARY KEY) {TABLE_OPTIONS};"),
+    );
+    mysql_exec(
+        &other.url,
+        &format!(
+            "CREATE TABLE `child` (`id` BIGINT AUTO_INCREMENT PRIMARY KEY, `parentId` BIGINT, \
+             CONSTRAINT `child_to_parent` FOREIGN KEY (`parentId`) REFERENCES `{}`.`parent` (`id`)) {TABLE_OPTIONS};",
+            parent.name
+        ),
+    );
+    let live = mysql_introspect(&parent.url);
+    let inbound: Vec<_> = live.warnings.iter().filter(|w| w.kind == WarningKind::InboundForeignKey).collect();
+    assert_eq!(inbound.len(), 1, "{:#?}", live.warnings);
+    assert_eq!(inbound[0].name, "child_to_parent");
+    assert_eq!(inbound[0].schema, other.name, "it lives in the other database");
+    assert!(inbound[0].depends_on_table("parent"));
+    assert!(live.definition.table("parent").unwrap().foreign_keys.is_empty());
+    // Read from its own side, the same key is an ordinary foreign key across databases.
+    let live = mysql_introspect(&other.url);
+    let fk = &live.definition.table("child").unwrap().foreign_keys[0];
+    assert_eq!(
+        (fk.reference_table.as_str(), fk.reference_table_schema.as_str()),
+        ("parent", parent.name.as_str())
+    );
+}
