@@ -16,11 +16,14 @@ fn has(live: &Introspection, kind: WarningKind, name: &str) -> bool {
     live.warnings.iter().any(|w| w.kind == kind && w.name == name)
 }
 
+/// A column type, its MySQL DDL type, and (abstract default, MySQL default) pairs.
+type TypeCase = (ColumnType, &'static str, Vec<(&'static str, String)>);
+
 /// Every column type with its defaults, as `mysql_types` spells them, and the definition they
 /// come from.
 fn all_types() -> (String, TableDefinition) {
     use ColumnType::*;
-    let cases: Vec<(ColumnType, &str, Vec<(&str, String)>)> = vec![
+    let cases: Vec<TypeCase> = vec![
         (
             Text,
             "LONGTEXT",
@@ -310,7 +313,6 @@ fn foreign_keys_from_another_database_are_named_as_inbound() {
     // Dropped in reverse order: the referencing database first.
     let parent = MysqlScratch::new("mysql_inbound_parent");
     let other = MysqlScratch::new("mysql_inbound_other");
-    (MysqlScratch::new("mysql_inbound_parent"), MysqlScratch::new("mysql_inbound_other"));
     mysql_exec(
         &parent.url,
         &format!("CREATE TABLE `parent` (`id` BIGINT AUTO_INCREMENT PRIMARY KEY) {TABLE_OPTIONS};"),
