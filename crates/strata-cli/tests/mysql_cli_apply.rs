@@ -71,7 +71,7 @@ fn status_shows_mysql_and_which_statements_ran_in_text_and_json() {
     let db = strata_testdb::MysqlScratch::new("cli_my_status");
     let dir = project();
     assert!(run(&mut strata(&dir.dir, &db.url, "apply", &["--to", "20250101000000000"])).status.success());
-    let file = &dir.dir.join(V2_FILE);
+    let file = dir.dir.join(V2_FILE);
     let good = std::fs::read_to_string(&file).unwrap();
     std::fs::write(
         &file,
@@ -108,7 +108,7 @@ fn sigkill_mid_migration_then_apply_completes() {
     let db = strata_testdb::MysqlScratch::new("cli_my_kill");
     let dir = project();
     assert!(run(&mut strata(&dir.dir, &db.url, "apply", &["--to", "20250101000000000"])).status.success());
-    let file = &dir.dir.join(V2_FILE);
+    let file = dir.dir.join(V2_FILE);
     let good = std::fs::read_to_string(&file).unwrap();
     let slow = good.replacen(
         "INSERT INTO `run_log` (`step`) VALUES ('v2 statement 3",

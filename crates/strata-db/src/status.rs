@@ -78,7 +78,7 @@ pub struct StatusRow {
     pub state: VersionState,
     /// Error text, checksum change, "covered by …", "applied outside strata", …
     pub detail: Option<String>,
-    /// For an attempt run statement by statement: how far it got.
+    /// For an unfinished attempt run statement by statement: how far it got.
     pub progress: Option<crate::history::Progress>,
 }
 
@@ -131,7 +131,7 @@ fn from_row(
         started_at: row.map(|r| r.started_at.clone()),
         finished_at: row.and_then(|r| r.finished_at.clone()),
         duration_ms: row.and_then(|r| r.duration_ms),
-        progress: row.and_then(|r| r.progress.clone()),
+        progress: row.filter(|r| r.status != RunStatus::Ok).and_then(|r| r.progress.clone()),
         detail: with_progress(row, detail),
         state,
     }
@@ -504,7 +504,11 @@ mod tests {
             stale.starts_with("2 of 5 statements done, stale: ") && stale.contains("resumes after them"),
             "{stale}"
         );
-        assert_eq!(r.rows[0].detail, None, "a finished attempt needs no count");
+        assert_eq!(
+            (&r.rows[0].detail, &r.rows[0].progress),
+            (&None, &None),
+            "a finished attempt needs no count"
+        );
     }
 
     #[test]

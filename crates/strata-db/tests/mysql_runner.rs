@@ -1,9 +1,10 @@
 //! The statement-by-statement runner on the real MariaDB: per-statement progress, resume after a
-//! fix, exactly once under concurrency, SIGKILL and a killed connection, connection errors.
+//! fix, a killed connection, connection errors, generated files. Concurrent `strata apply`
+//! processes and `kill -9` are tested as processes in strata-cli's `mysql_cli_apply.rs`.
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use common::{to, Env, V1, V2, V3};
@@ -205,54 +206,7 @@ async fn reset_and_rollback_refuse_clearly() {
     assert_eq!(env.snapshot().await, before, "nothing changed");
 }
 
-// ---- separate processes -----------------------------------------------------------------------
-
-/// Set in a child process: apply the project in this directory to this URL, then exit.
-const CHILD_DIR: &str = "STRATA_TEST_MYSQL_CHILD_DIR";
-const CHILD_URL: &str = "STRATA_TEST_MYSQL_CHILD_URL";
-
-/// Not a test of its own: the body of a child `apply` process (this test binary run again with
-/// `--exact child_apply`), which exits 0 on success and 1 on failure, as `strata apply` does.
-#[tokio::test]
-async fn child_apply() {
-    let (Ok(dir), Ok(url)) = (std::env::var(CHILD_DIR), std::env::var(CHILD_URL)) else { return };
-    let project = strata_db::Project::with_defaults(&dir, "shop", Driver::Mysql);
-    let target = strata_db::resolve_connection(&project, Some(&url), None).unwrap();
-    let opts = ApplyOptions { lock_timeout: Duration::from_secs(60), ..Default::default() };
-    match strata_db::apply(&project, &target, &opts, &mut |_| {}).await {
-        Ok(_) => std::process::exit(0),
-        Err(e) => {
-            eprintln!("{e}");
-            std::process::exit(1)
-        }
-    }
-}
-
-fn child(env: &Env) -> Command {
-    let mut c = Command::new(std::env::current_exe().unwrap());
-    c.args(["--exact", "child_apply", "--nocapture", "--test-threads=1"])
-        .env(CHILD_DIR, env.dir.path())
-        .env(CHILD_URL, env.url())
-        .stdout(Stdio::null());
-    c
-}
-
-#[tokio::test]
-async fn eight_concurrent_apply_processes_run_each_migration_once() {
-    let env = at_v1("my_conc").await;
-    let children: Vec<_> = (0..8).map(|_| child(&env).stderr(Stdio::piped()).spawn().unwrap()).collect();
-    for c in children {
-        let out = c.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    }
-    assert_eq!(markers(&env).await, all_v2_markers(), "each statement of V2 ran once");
-    assert_eq!(env.installed().await.as_deref(), Some(V3));
-    let ok: Vec<String> = env.history().await.into_iter().filter(|h| h.ends_with(" ok")).collect();
-    assert_eq!(
-        ok,
-        [format!("{V1} definition ok"), format!("{V2} migration ok"), format!("{V3} migration ok")]
-    );
-}
+// ---- a killed connection (processes: crates/strata-cli/tests/mysql_cli_apply.rs) ------------------
 
 /// Puts a 3-second `SELECT SLEEP(3)` as V2's statement 3 (after statement 2's marker).
 fn slow_statement_3(env: &Env) {
@@ -277,32 +231,6 @@ async fn sleeping_connection(env: &Env) -> String {
         assert!(t0.elapsed() < Duration::from_secs(20), "the migration never reached its SLEEP");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-#[tokio::test]
-async fn sigkill_mid_migration_then_apply_completes() {
-    let env = at_v1("my_kill9").await;
-    slow_statement_3(&env);
-    let mut process = child(&env).stderr(Stdio::null()).spawn().unwrap();
-    sleeping_connection(&env).await;
-    process.kill().unwrap(); // SIGKILL
-    process.wait().unwrap();
-    assert_eq!(markers(&env).await, ["v2 statement 2"]);
-
-    // The server releases the dead session's GET_LOCK once it notices; this apply waits for it,
-    // marks the killed attempt interrupted and resumes after its two recorded statements.
-    let report =
-        env.apply_ok(ApplyOptions { lock_timeout: Duration::from_secs(30), ..Default::default() }).await;
-    assert_eq!(report.applied.iter().map(|s| s.version.as_str()).collect::<Vec<_>>(), [V2, V3]);
-    assert_eq!(markers(&env).await, all_v2_markers(), "nothing ran twice");
-    let v2: Vec<String> = env.history().await.into_iter().filter(|h| h.starts_with(V2)).collect();
-    assert_eq!(v2, [format!("{V2} migration failed"), format!("{V2} migration ok")]);
-    let error = env
-        .rows(&format!(
-            "SELECT error FROM strata_migration_history WHERE version = '{V2}' ORDER BY id LIMIT 1"
-        ))
-        .await;
-    assert!(error[0].starts_with("interrupted: "), "{error:?}");
 }
 
 #[tokio::test]
@@ -369,4 +297,64 @@ async fn bad_password_is_refused_without_showing_it() {
     let shown = e.to_string();
     assert!(matches!(e, DbError::Connect { .. }), "{shown}");
     assert!(shown.contains("Access denied") && !shown.contains("Wr0ngPassw0rd"), "{shown}");
+}
+
+// ---- generated files ------------------------------------------------------------------------------
+
+/// Lays out a golden case's generated MySQL steps as a migrations directory: each step that
+/// wrote files becomes the version its registry lists last. Returns the versions in order.
+fn golden_project(case: &Path, project: &Path) -> Vec<String> {
+    let mut steps: Vec<_> =
+        std::fs::read_dir(case.join("expected-mysql")).unwrap().map(|e| e.unwrap().path()).collect();
+    steps.sort();
+    let mut versions = Vec::new();
+    for step in steps.iter().filter(|s| s.join("migration.sql").is_file()) {
+        let registry = std::fs::read_to_string(step.join("migration_registry.txt")).unwrap();
+        let version = registry
+            .lines()
+            .rfind(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .unwrap()
+            .trim()
+            .to_string();
+        let dir = project.join("migrations").join(&version);
+        std::fs::create_dir_all(&dir).unwrap();
+        for file in ["migration.sql", "definition.sql"] {
+            std::fs::copy(step.join(file), dir.join(file)).unwrap();
+        }
+        versions.push(version);
+    }
+    versions
+}
+
+#[tokio::test]
+async fn every_generated_golden_chain_applies_statement_by_statement() {
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden");
+    let mut cases: Vec<_> = std::fs::read_dir(&golden).unwrap().map(|e| e.unwrap().path()).collect();
+    cases.sort();
+    let mut applied = 0;
+    for case in cases.iter().filter(|c| c.join("expected-mysql").is_dir()) {
+        let name = case.file_name().unwrap().to_string_lossy().to_string();
+        let dir = tempfile::tempdir().unwrap();
+        let versions = golden_project(case, dir.path());
+        let Some(first) = versions.first() else { continue };
+        let db = strata_testdb::MysqlScratch::new("my_golden");
+        let project = strata_db::Project::with_defaults(dir.path(), "golden", Driver::Mysql);
+        let target = strata_db::resolve_connection(&project, Some(&db.url), None).unwrap();
+        let apply = |opts: ApplyOptions| {
+            let (project, target) = (project.clone(), target.clone());
+            async move { strata_db::apply(&project, &target, &opts, &mut |_| {}).await }
+        };
+        // The first version from its definition.sql, every later one from its migration.sql.
+        if let Err(e) = apply(to(first)).await {
+            panic!("{name}: {first}: {e}");
+        }
+        if let Err(e) = apply(ApplyOptions::default()).await {
+            panic!("{name}: {e}");
+        }
+        let status = strata_db::status(&project, &target).await.unwrap();
+        assert!(status.up_to_date(), "{name}: {status:?}");
+        assert_eq!(status.installed.as_ref(), versions.last(), "{name}");
+        applied += versions.len();
+    }
+    assert!(applied > 20, "only {applied} generated versions found");
 }
