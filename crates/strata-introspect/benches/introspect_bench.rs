@@ -4,12 +4,16 @@
 //! `STRATA_BENCH_TABLES` overrides the table count). Each table has 15 columns, 2 indexes and
 //! 1 foreign key. Both tools read the same scratch database; the best and median of several
 //! runs are printed.
+//!
+//! Then the live-vs-live scenario of `strata diff --from db:A --to db:B`: a second database of the
+//! same size, read after the first (serial) and at the same time (`introspect_both`, as the CLI
+//! does), fresh connections each round.
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection};
-use strata_introspect::{introspect_postgres, IntrospectOptions};
+use strata_introspect::{introspect_both, introspect_postgres, IntrospectOptions, Introspector};
 use strata_testdb::PgScratch;
 
 const RUNS: usize = 7;
@@ -39,6 +43,45 @@ fn schema_sql(tables: usize) -> String {
     sql
 }
 
+fn create_schema(rt: &tokio::runtime::Runtime, url: &str, tables: usize) {
+    rt.block_on(async {
+        let mut c = PgConnection::connect(url).await.expect("connect");
+        sqlx::raw_sql(&schema_sql(tables)).execute(&mut c).await.expect("create schema");
+        sqlx::raw_sql("ANALYZE").execute(&mut c).await.expect("analyze");
+        c.close().await.ok();
+    });
+}
+
+/// Two databases read one after the other, then at the same time: (serial, concurrent) times.
+fn live_vs_live(
+    rt: &tokio::runtime::Runtime,
+    a: &str,
+    b: &str,
+    tables: usize,
+) -> (Vec<Duration>, Vec<Duration>) {
+    let opts = IntrospectOptions::default();
+    let (mut serial, mut concurrent) = (Vec::new(), Vec::new());
+    rt.block_on(async {
+        for _ in 0..RUNS {
+            let start = Instant::now();
+            for url in [a, b] {
+                let mut c = PgConnection::connect(url).await.expect("connect");
+                let live = c.introspect(&opts).await.expect("introspect");
+                assert_eq!(live.definition.tables.len(), tables);
+            }
+            serial.push(start.elapsed());
+
+            let start = Instant::now();
+            let (mut ca, mut cb) =
+                tokio::try_join!(PgConnection::connect(a), PgConnection::connect(b)).expect("connect");
+            let (la, lb) = introspect_both(&mut ca, &opts, &mut cb, &opts).await.expect("introspect");
+            concurrent.push(start.elapsed());
+            assert_eq!((la.definition.tables.len(), lb.definition.tables.len()), (tables, tables));
+        }
+    });
+    (serial, concurrent)
+}
+
 fn summary(mut times: Vec<Duration>) -> (Duration, Duration) {
     times.sort();
     (times[0], times[times.len() / 2])
@@ -54,12 +97,7 @@ fn main() {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let db = PgScratch::new("introspect_bench");
     let created = Instant::now();
-    rt.block_on(async {
-        let mut c = PgConnection::connect(&db.url).await.expect("connect");
-        sqlx::raw_sql(&schema_sql(tables)).execute(&mut c).await.expect("create schema");
-        sqlx::raw_sql("ANALYZE").execute(&mut c).await.expect("analyze");
-        c.close().await.ok();
-    });
+    create_schema(&rt, &db.url, tables);
     println!("created {tables} tables (15 columns, 2 indexes, 1 FK each) in {}", ms(created.elapsed()));
 
     let mut strata = Vec::new();
@@ -107,5 +145,17 @@ fn main() {
     println!(
         "ratio (median pg_dump / median strata): {:.1}x",
         d_median.as_secs_f64() / s_median.as_secs_f64()
+    );
+
+    let second = PgScratch::new("introspect_bench_b");
+    create_schema(&rt, &second.url, tables);
+    let (serial, concurrent) = live_vs_live(&rt, &db.url, &second.url, tables);
+    let (s_best, s_median) = summary(serial);
+    let (c_best, c_median) = summary(concurrent);
+    println!("live vs live, {tables} tables each, serial: best {}, median {}", ms(s_best), ms(s_median));
+    println!("live vs live, {tables} tables each, concurrent: best {}, median {}", ms(c_best), ms(c_median));
+    println!(
+        "ratio (median serial / median concurrent): {:.2}x",
+        s_median.as_secs_f64() / c_median.as_secs_f64()
     );
 }

@@ -82,12 +82,14 @@ impl fmt::Display for DriftReport {
 /// when a project has no `serverpod` module, and the runner's history table) are removed
 /// unless `target` defines them. Without this every diff against a database would show a
 /// `DROP TABLE` of strata's own bookkeeping, and a repair would destroy it. On SQLite, the
-/// target's indexes SQLite leaves out of the database count as present.
+/// target's indexes SQLite leaves out of the database count as present; on MySQL, a `json`
+/// column counts as the `jsonb` the target wants (MySQL writes both as `JSON`).
 /// Call it before `strata_diff::generate_migration(live, target)`.
 pub fn comparable_live(live: &DatabaseDefinition, target: &DatabaseDefinition) -> DatabaseDefinition {
     let mut out = live.clone();
     out.tables.retain(|t| !BOOKKEEPING_TABLES.contains(&t.name.as_str()) || target.table(&t.name).is_some());
     crate::sqlite::add_left_out_indexes(&mut out, target);
+    crate::mysql::adopt_types_read_back_lossily(&mut out, target);
     out
 }
 

@@ -17,15 +17,21 @@
 
 pub mod drift;
 pub mod fingerprint;
+pub mod introspector;
+pub mod mysql;
 mod pg_types;
 pub mod postgres;
 pub mod repair;
 pub mod sqlite;
 mod warning;
 
-use strata_schema::{DatabaseDefinition, MigrationVersion};
+use strata_schema::{
+    DatabaseDefinition, MigrationVersion, TableDefinition, CURRENT_SCHEMA_VERSION, MIGRATION_API_VERSION,
+};
 
 pub use drift::{comparable_live, drift_report, DriftReport};
+pub use introspector::{introspect_both, IntrospectFuture, Introspector};
+pub use mysql::introspect_mysql;
 pub use postgres::introspect_postgres;
 pub use sqlite::introspect_sqlite;
 pub use warning::{IntrospectWarning, WarningKind};
@@ -71,6 +77,43 @@ pub struct Introspection {
     pub query_count: usize,
 }
 
+impl Introspection {
+    /// The result of a read: the live definition (named `name`, module [`ANALYZER_MODULE`], the
+    /// applied versions as its installed modules) and what came with it.
+    fn assemble(
+        name: String,
+        tables: Vec<TableDefinition>,
+        warnings: Vec<IntrospectWarning>,
+        installed_versions: Vec<MigrationVersion>,
+        query_count: usize,
+    ) -> Introspection {
+        let definition = DatabaseDefinition {
+            name: Some(name),
+            module_name: ANALYZER_MODULE.to_string(),
+            tables,
+            installed_modules: installed_versions.clone(),
+            migration_api_version: MIGRATION_API_VERSION,
+            schema_version: CURRENT_SCHEMA_VERSION,
+        };
+        Introspection { definition, warnings, installed_versions, query_count }
+    }
+}
+
+/// The warning for a `serverpod_migrations` table in `schema` that exists but cannot be read.
+fn migrations_table_warning(schema: &str, error: &dyn std::fmt::Display) -> IntrospectWarning {
+    IntrospectWarning {
+        kind: WarningKind::MigrationsTable,
+        schema: schema.to_string(),
+        table: Some(MIGRATIONS_TABLE.into()),
+        name: MIGRATIONS_TABLE.into(),
+        detail: format!("could not read the applied versions: {error}"),
+        depends_on: Vec::new(),
+    }
+}
+
+/// The name Serverpod's analyzer gives live definitions.
+pub const ANALYZER_MODULE: &str = "analyzer";
+
 /// Why introspection failed.
 #[derive(Debug, thiserror::Error)]
 pub enum IntrospectError {
@@ -105,9 +148,13 @@ pub const MIGRATIONS_TABLE: &str = "serverpod_migrations";
 /// strata's per-migration run history (`strata_db::HISTORY_TABLE`), created by the runner.
 pub const HISTORY_TABLE: &str = "strata_migration_history";
 
+/// The runner's per-module installed version on MySQL (`strata_db::MYSQL_VERSION_TABLE`), where
+/// migration files write no `serverpod_migrations` rows.
+pub const MYSQL_VERSION_TABLE: &str = "strata_migration_version";
+
 /// Tables strata creates for itself. They are never drift and never dropped by a repair
 /// unless the target definition itself defines them.
-pub const BOOKKEEPING_TABLES: &[&str] = &[MIGRATIONS_TABLE, HISTORY_TABLE];
+pub const BOOKKEEPING_TABLES: &[&str] = &[MIGRATIONS_TABLE, HISTORY_TABLE, MYSQL_VERSION_TABLE];
 
 #[cfg(test)]
 mod tests {

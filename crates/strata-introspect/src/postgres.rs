@@ -12,8 +12,8 @@ use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Connection, Postgres, Row};
 use strata_schema::defaults::{pg_sql_to_abstract_default, SERIAL};
 use strata_schema::{
-    ColumnDefinition, ColumnType, DatabaseDefinition, ForeignKeyDefinition, IndexDefinition, IndexElement,
-    IndexElementType, MigrationVersion, TableDefinition, CURRENT_SCHEMA_VERSION, MIGRATION_API_VERSION,
+    ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, IndexElement, IndexElementType,
+    MigrationVersion, TableDefinition,
 };
 
 use crate::pg_types::{
@@ -38,8 +38,7 @@ pub const QUERIES: &[&str] = &[
     "installed versions",
 ];
 
-/// The name Serverpod's analyzer gives live definitions.
-pub const ANALYZER_MODULE: &str = "analyzer";
+pub use crate::ANALYZER_MODULE;
 
 /// Also turns JIT off for the transaction: the catalog queries' cost estimates exceed
 /// `jit_above_cost`, and compiling them takes longer (~180 ms) than running them.
@@ -360,6 +359,14 @@ pub fn type_definitions_sql(warnings: &[IntrospectWarning]) -> Vec<String> {
     enums.chain(domains).collect()
 }
 
+/// `SET LOCAL search_path` to `schema` (then `public`, where extensions' functions live): strata's
+/// SQL never qualifies names, so a repair file pins the schema it was computed from.
+pub fn search_path_sql(schema: &str) -> String {
+    let path =
+        if schema == "public" { quote_ident(schema) } else { format!("{}, \"public\"", quote_ident(schema)) };
+    format!("SET LOCAL search_path TO {path};")
+}
+
 /// Reads the live schema of the configured schemas.
 ///
 /// Opens its own `REPEATABLE READ READ ONLY` transaction unless `conn` is already inside one
@@ -428,55 +435,79 @@ impl Tables {
     }
 }
 
+/// What the catalog queries have read so far, table by table.
+struct Reading {
+    tables: Tables,
+    warnings: Vec<IntrospectWarning>,
+    query_count: usize,
+}
+
+impl Reading {
+    async fn fetch(
+        &mut self,
+        conn: &mut PgConnection,
+        query: &'static str,
+        sql: &str,
+        schemas: &[String],
+    ) -> Result<Vec<PgRow>, IntrospectError> {
+        self.query_count += 1;
+        fetch(conn, query, sql, schemas).await
+    }
+}
+
 async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Introspection, IntrospectError> {
     let schemas = &opts.schemas[..];
-    let mut warnings = Vec::new();
-    let mut query_count = 0;
+    let (database, version) = read_server(conn).await?;
+    let mut r = Reading {
+        tables: Tables { list: Vec::new(), by_oid: HashMap::new() },
+        warnings: Vec::new(),
+        query_count: 1,
+    };
+    let rows = r.fetch(conn, QUERIES[1], &sql_tables(), schemas).await?;
+    read_tables(&rows, &mut r)?;
+    let rows = r.fetch(conn, QUERIES[2], SQL_COLUMNS, schemas).await?;
+    let type_users = read_columns(&rows, &mut r)?;
+    let rows = r.fetch(conn, QUERIES[3], &sql_indexes(version), schemas).await?;
+    read_indexes(&rows, &mut r)?;
+    let rows = r.fetch(conn, QUERIES[4], SQL_FOREIGN_KEYS, schemas).await?;
+    read_foreign_keys(&rows, &mut r)?;
+    let rows = r.fetch(conn, QUERIES[5], &sql_unrepresentable(), schemas).await?;
+    for row in &rows {
+        if let Some(w) = map_unrepresentable(row, &r.tables, &type_users)? {
+            r.warnings.push(w);
+        }
+    }
+    for t in &r.tables.list {
+        primary_key_warning(t, &mut r.warnings);
+    }
+    let installed_versions = read_bookkeeping(conn, schemas, &mut r).await;
+    let tables = r.tables.list.into_iter().map(|t| t.def).collect();
+    Ok(Introspection::assemble(database, tables, r.warnings, installed_versions, r.query_count))
+}
 
+/// The database's name and the server's version number (too old a server is refused).
+async fn read_server(conn: &mut PgConnection) -> Result<(String, i32), IntrospectError> {
     let server = sqlx::query(SQL_SERVER)
         .fetch_one(&mut *conn)
         .await
         .map_err(|source| IntrospectError::Query { query: QUERIES[0], source })?;
-    query_count += 1;
     let database: String = get(&server, "db", QUERIES[0])?;
     let version: i32 = get(&server, "version", QUERIES[0])?;
     if version < 120000 {
         return Err(IntrospectError::UnsupportedServer { found: version.to_string() });
     }
+    Ok((database, version))
+}
 
-    let rows = fetch(conn, QUERIES[1], &sql_tables(), schemas).await?;
-    query_count += 1;
-    let mut tables =
-        Tables { list: Vec::with_capacity(rows.len()), by_oid: HashMap::with_capacity(rows.len()) };
-    for row in &rows {
-        let q = QUERIES[1];
+fn read_tables(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
+    let q = QUERIES[1];
+    for row in rows {
         let oid: i64 = get(row, "oid", q)?;
         let schema: String = get(row, "schema_name", q)?;
         let name: String = get(row, "table_name", q)?;
-        let table_warning = |kind, detail: &str| IntrospectWarning {
-            kind,
-            schema: schema.clone(),
-            table: Some(name.clone()),
-            name: name.clone(),
-            detail: detail.to_string(),
-            depends_on: vec![name.clone()],
-        };
-        if get::<String>(row, "relkind", q)? == "p" {
-            warnings.push(table_warning(WarningKind::PartitionedTable, "PARTITION BY is not represented"));
-        }
-        if get::<bool>(row, "is_partition", q)? {
-            warnings.push(table_warning(WarningKind::Partition, "it is listed as a table of its own"));
-        } else if get::<bool>(row, "inherits", q)? {
-            warnings.push(table_warning(WarningKind::InheritedTable, "INHERITS is not represented"));
-        }
-        if get::<String>(row, "persistence", q)? == "u" {
-            warnings.push(table_warning(WarningKind::UnloggedTable, "UNLOGGED is not represented"));
-        }
-        if get::<bool>(row, "rls", q)? {
-            warnings.push(table_warning(WarningKind::RowLevelSecurity, "row-level security is enabled"));
-        }
-        tables.by_oid.insert(oid, tables.list.len());
-        tables.list.push(LiveTable {
+        table_property_warnings(row, &schema, &name, &mut r.warnings)?;
+        r.tables.by_oid.insert(oid, r.tables.list.len());
+        r.tables.list.push(LiveTable {
             def: TableDefinition {
                 name: name.clone(),
                 dart_name: None,
@@ -492,101 +523,145 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
             pk_columns: get(row, "pk_columns", q)?,
         });
     }
+    Ok(())
+}
 
-    let rows = fetch(conn, QUERIES[2], SQL_COLUMNS, schemas).await?;
-    query_count += 1;
-    // Which tables use which type, for the user-defined types the scan below reports.
+/// Partitioning, inheritance, `UNLOGGED` and row-level security: table properties the model
+/// has no field for.
+fn table_property_warnings(
+    row: &PgRow,
+    schema: &str,
+    name: &str,
+    warnings: &mut Vec<IntrospectWarning>,
+) -> Result<(), IntrospectError> {
+    let q = QUERIES[1];
+    let table_warning = |kind, detail: &str| IntrospectWarning {
+        kind,
+        schema: schema.to_string(),
+        table: Some(name.to_string()),
+        name: name.to_string(),
+        detail: detail.to_string(),
+        depends_on: vec![name.to_string()],
+    };
+    if get::<String>(row, "relkind", q)? == "p" {
+        warnings.push(table_warning(WarningKind::PartitionedTable, "PARTITION BY is not represented"));
+    }
+    if get::<bool>(row, "is_partition", q)? {
+        warnings.push(table_warning(WarningKind::Partition, "it is listed as a table of its own"));
+    } else if get::<bool>(row, "inherits", q)? {
+        warnings.push(table_warning(WarningKind::InheritedTable, "INHERITS is not represented"));
+    }
+    if get::<String>(row, "persistence", q)? == "u" {
+        warnings.push(table_warning(WarningKind::UnloggedTable, "UNLOGGED is not represented"));
+    }
+    if get::<bool>(row, "rls", q)? {
+        warnings.push(table_warning(WarningKind::RowLevelSecurity, "row-level security is enabled"));
+    }
+    Ok(())
+}
+
+/// Adds every column to its table; returns which tables use which type, for the user-defined
+/// types the unrepresentable-objects scan reports.
+fn read_columns(rows: &[PgRow], r: &mut Reading) -> Result<HashMap<i64, Vec<i64>>, IntrospectError> {
+    let q = QUERIES[2];
     let mut type_users: HashMap<i64, Vec<i64>> = HashMap::new();
-    for row in &rows {
-        let q = QUERIES[2];
+    for row in rows {
         let table_oid: i64 = get(row, "table_oid", q)?;
         type_users.entry(get(row, "type_oid", q)?).or_default().push(table_oid);
-        let Some(table) = tables.get_mut(table_oid) else { continue };
-        let name: String = get(row, "name", q)?;
-        let sql_type: String = get(row, "sql_type", q)?;
-        let type_name: String = get(row, "type_name", q)?;
-        let typmod: i32 = get(row, "typmod", q)?;
-        let default_expr: Option<String> = get(row, "default_expr", q)?;
-        let generated: String = get(row, "generated", q)?;
-        let identity: String = get(row, "identity", q)?;
-        let collation: Option<String> = get(row, "collation", q)?;
-        let mut column_warning = |kind, detail: String| {
-            warnings.push(IntrospectWarning {
-                kind,
-                schema: table.schema.clone(),
-                table: Some(table.def.name.clone()),
-                name: name.clone(),
-                detail,
-                depends_on: vec![table.def.name.clone()],
-            })
-        };
-        let native_type = native_type(&sql_type, collation.as_deref());
-        // A non-default collation is part of the native type, which `text` alone cannot say.
-        let mapped = if collation.is_none() { map_column_type(&sql_type, &type_name, typmod) } else { None };
-        let (column_type, vector_dimension) = match mapped {
-            Some(m) => (m.column_type, m.vector_dimension),
-            None => (ColumnType::Unknown, None),
-        };
-        let column_default = if !generated.is_empty() {
-            let expr = default_expr.unwrap_or_default();
-            column_warning(WarningKind::GeneratedColumn, format!("GENERATED ALWAYS AS ({expr}) STORED"));
-            None
-        } else if !identity.is_empty() {
-            let how = if identity == "a" { "ALWAYS" } else { "BY DEFAULT" };
-            column_warning(
-                WarningKind::IdentityColumn,
-                format!("GENERATED {how} AS IDENTITY (read as a serial default)"),
-            );
-            Some(SERIAL.to_string())
-        } else {
-            default_expr.map(|d| pg_sql_to_abstract_default(&d, column_type))
-        };
-        table.def.columns.push(ColumnDefinition {
-            name,
-            field_name: None,
-            column_type,
-            is_nullable: !get::<bool>(row, "not_null", q)?,
-            column_default,
-            dart_type: None,
-            vector_dimension,
-            native_type: Some(native_type),
-        });
+        let Some(table) = r.tables.get_mut(table_oid) else { continue };
+        let column = map_column(row, table, &mut r.warnings)?;
+        table.def.columns.push(column);
     }
+    Ok(type_users)
+}
 
-    let rows = fetch(conn, QUERIES[3], &sql_indexes(version), schemas).await?;
-    query_count += 1;
-    for row in &rows {
+/// One `pg_attribute` row: its exact type, the model's type for it, and its default in the
+/// abstract form (generated and identity columns are warnings).
+fn map_column(
+    row: &PgRow,
+    table: &LiveTable,
+    warnings: &mut Vec<IntrospectWarning>,
+) -> Result<ColumnDefinition, IntrospectError> {
+    let q = QUERIES[2];
+    let name: String = get(row, "name", q)?;
+    let sql_type: String = get(row, "sql_type", q)?;
+    let type_name: String = get(row, "type_name", q)?;
+    let typmod: i32 = get(row, "typmod", q)?;
+    let default_expr: Option<String> = get(row, "default_expr", q)?;
+    let generated: String = get(row, "generated", q)?;
+    let identity: String = get(row, "identity", q)?;
+    let collation: Option<String> = get(row, "collation", q)?;
+    let mut column_warning = |kind, detail: String| {
+        warnings.push(IntrospectWarning {
+            kind,
+            schema: table.schema.clone(),
+            table: Some(table.def.name.clone()),
+            name: name.clone(),
+            detail,
+            depends_on: vec![table.def.name.clone()],
+        })
+    };
+    let native_type = native_type(&sql_type, collation.as_deref());
+    // A non-default collation is part of the native type, which `text` alone cannot say.
+    let mapped = if collation.is_none() { map_column_type(&sql_type, &type_name, typmod) } else { None };
+    let (column_type, vector_dimension) = match mapped {
+        Some(m) => (m.column_type, m.vector_dimension),
+        None => (ColumnType::Unknown, None),
+    };
+    let column_default = if !generated.is_empty() {
+        let expr = default_expr.unwrap_or_default();
+        column_warning(WarningKind::GeneratedColumn, format!("GENERATED ALWAYS AS ({expr}) STORED"));
+        None
+    } else if !identity.is_empty() {
+        let how = if identity == "a" { "ALWAYS" } else { "BY DEFAULT" };
+        column_warning(
+            WarningKind::IdentityColumn,
+            format!("GENERATED {how} AS IDENTITY (read as a serial default)"),
+        );
+        Some(SERIAL.to_string())
+    } else {
+        default_expr.map(|d| pg_sql_to_abstract_default(&d, column_type))
+    };
+    Ok(ColumnDefinition {
+        name,
+        field_name: None,
+        column_type,
+        is_nullable: !get::<bool>(row, "not_null", q)?,
+        column_default,
+        dart_type: None,
+        vector_dimension,
+        native_type: Some(native_type),
+    })
+}
+
+fn read_indexes(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
+    for row in rows {
         let oid: i64 = get(row, "table_oid", QUERIES[3])?;
-        let Some(table) = tables.get_mut(oid) else { continue };
-        if let Some(index) = map_index(row, table, &mut warnings)? {
-            warnings.extend(unwritable_index(&strata_sql::Postgres, &table.schema, &table.def.name, &index));
+        let Some(table) = r.tables.get_mut(oid) else { continue };
+        if let Some(index) = map_index(row, table, &mut r.warnings)? {
+            r.warnings.extend(unwritable_index(
+                &strata_sql::Postgres,
+                &table.schema,
+                &table.def.name,
+                &index,
+            ));
             table.def.indexes.push(index);
         }
     }
+    Ok(())
+}
 
-    let rows = fetch(conn, QUERIES[4], SQL_FOREIGN_KEYS, schemas).await?;
-    query_count += 1;
-    for row in &rows {
-        let q = QUERIES[4];
+fn read_foreign_keys(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
+    let q = QUERIES[4];
+    for row in rows {
         let name: String = get(row, "name", q)?;
-        let schema: String = get(row, "schema_name", q)?;
-        let table_name: String = get(row, "table_name", q)?;
-        let ref_schema: String = get(row, "ref_schema", q)?;
-        let ref_table: String = get(row, "ref_table", q)?;
         if !get::<bool>(row, "in_scope", q)? {
-            warnings.push(IntrospectWarning {
-                kind: WarningKind::InboundForeignKey,
-                schema,
-                table: Some(table_name.clone()),
-                name,
-                detail: format!("references \"{ref_schema}\".\"{ref_table}\""),
-                depends_on: vec![ref_table],
-            });
+            r.warnings.push(inbound_foreign_key_warning(row, name)?);
             continue;
         }
-        let Some(table) = tables.get_mut(get(row, "table_oid", q)?) else { continue };
+        let Some(table) = r.tables.get_mut(get(row, "table_oid", q)?) else { continue };
         if !get::<bool>(row, "is_validated", q)? {
-            warnings.push(IntrospectWarning {
+            r.warnings.push(IntrospectWarning {
                 kind: WarningKind::UnvalidatedForeignKey,
                 schema: table.schema.clone(),
                 table: Some(table.def.name.clone()),
@@ -598,8 +673,8 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
         table.def.foreign_keys.push(ForeignKeyDefinition {
             constraint_name: name,
             columns: get(row, "columns", q)?,
-            reference_table: ref_table,
-            reference_table_schema: ref_schema,
+            reference_table: get(row, "ref_table", q)?,
+            reference_table_schema: get(row, "ref_schema", q)?,
             reference_columns: get(row, "ref_columns", q)?,
             on_update: fk_action(&get::<String>(row, "on_update", q)?),
             on_delete: fk_action(&get::<String>(row, "on_delete", q)?),
@@ -607,48 +682,43 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
             deferrable: fk_deferrable(get(row, "is_deferrable", q)?, get(row, "is_deferred", q)?),
         });
     }
+    Ok(())
+}
 
-    let rows = fetch(conn, QUERIES[5], &sql_unrepresentable(), schemas).await?;
-    query_count += 1;
-    for row in &rows {
-        if let Some(w) = map_unrepresentable(row, &tables, &type_users)? {
-            warnings.push(w);
-        }
-    }
+/// A foreign key declared outside the configured schemas onto a table inside them.
+fn inbound_foreign_key_warning(row: &PgRow, name: String) -> Result<IntrospectWarning, IntrospectError> {
+    let q = QUERIES[4];
+    let ref_schema: String = get(row, "ref_schema", q)?;
+    let ref_table: String = get(row, "ref_table", q)?;
+    Ok(IntrospectWarning {
+        kind: WarningKind::InboundForeignKey,
+        schema: get(row, "schema_name", q)?,
+        table: Some(get(row, "table_name", q)?),
+        name,
+        detail: format!("references \"{ref_schema}\".\"{ref_table}\""),
+        depends_on: vec![ref_table],
+    })
+}
 
-    for t in &tables.list {
-        primary_key_warning(t, &mut warnings);
-    }
-
-    // Last, in a savepoint: a malformed bookkeeping table must not abort the snapshot.
-    let mut installed_versions = Vec::new();
+/// The applied versions, read last and in a savepoint: a malformed bookkeeping table must not
+/// abort the snapshot, it becomes a warning.
+async fn read_bookkeeping(
+    conn: &mut PgConnection,
+    schemas: &[String],
+    r: &mut Reading,
+) -> Vec<MigrationVersion> {
     let migrations_schema = schemas
         .iter()
-        .find(|s| tables.list.iter().any(|t| &t.schema == *s && t.def.name == MIGRATIONS_TABLE));
-    if let Some(schema) = migrations_schema {
-        query_count += 1;
-        match read_installed_versions(conn, schema).await {
-            Ok(v) => installed_versions = v,
-            Err(e) => warnings.push(IntrospectWarning {
-                kind: WarningKind::MigrationsTable,
-                schema: schema.clone(),
-                table: Some(MIGRATIONS_TABLE.into()),
-                name: MIGRATIONS_TABLE.into(),
-                detail: format!("could not read the applied versions: {e}"),
-                depends_on: Vec::new(),
-            }),
+        .find(|s| r.tables.list.iter().any(|t| &t.schema == *s && t.def.name == MIGRATIONS_TABLE));
+    let Some(schema) = migrations_schema else { return Vec::new() };
+    r.query_count += 1;
+    match read_installed_versions(conn, schema).await {
+        Ok(v) => v,
+        Err(e) => {
+            r.warnings.push(crate::migrations_table_warning(schema, &e));
+            Vec::new()
         }
     }
-
-    let definition = DatabaseDefinition {
-        name: Some(database),
-        module_name: ANALYZER_MODULE.to_string(),
-        tables: tables.list.into_iter().map(|t| t.def).collect(),
-        installed_modules: installed_versions.clone(),
-        migration_api_version: MIGRATION_API_VERSION,
-        schema_version: CURRENT_SCHEMA_VERSION,
-    };
-    Ok(Introspection { definition, warnings, installed_versions, query_count })
 }
 
 async fn read_installed_versions(
@@ -715,42 +785,7 @@ fn map_index(
         })
         .collect();
 
-    let mut gin_class = None;
-    let mut vector_distance_function = None;
-    let mut vector_column_type = None;
-    if method == "gin" {
-        let mapped: Vec<_> = opclasses.iter().map(|o| gin_operator_class(o)).collect();
-        gin_class = mapped.first().copied().flatten();
-        if mapped.iter().any(|m| m.is_none()) || mapped.windows(2).any(|w| w[0] != w[1]) {
-            details.push(format!(
-                "operator classes {} (only one of {} is represented)",
-                opclasses.join(", "),
-                {
-                    let all: Vec<&str> =
-                        strata_schema::GinOperatorClass::ALL.iter().map(|g| g.sql()).collect();
-                    all.join("/")
-                }
-            ));
-        }
-    } else if method_is_vector(&method) {
-        match opclasses.first().and_then(|o| vector_operator_class(o)) {
-            Some((t, d)) => {
-                vector_column_type = Some(t);
-                vector_distance_function = Some(d);
-            }
-            None => details.push(format!("operator class {}", opclasses.join(", "))),
-        }
-    } else {
-        let custom: Vec<&str> = opclasses
-            .iter()
-            .zip(&opclass_is_default)
-            .filter(|(_, d)| !**d)
-            .map(|(o, _)| o.as_str())
-            .collect();
-        if !custom.is_empty() {
-            details.push(format!("operator class {}", custom.join(", ")));
-        }
-    }
+    let classes = map_operator_classes(&method, &opclasses, &opclass_is_default, &mut details);
     // indoption bit 0 is DESC, bit 1 NULLS FIRST; ASC NULLS LAST (0) is what strata writes.
     if sort_options.iter().any(|o| *o & 3 != 0) {
         details.push("DESC / NULLS FIRST ordering".into());
@@ -794,11 +829,61 @@ fn map_index(
         // when the model does not mention it; only the non-default is worth stating.
         nulls_distinct: if get::<bool>(row, "nulls_not_distinct", q)? { Some(false) } else { None },
         predicate: get(row, "predicate", q)?,
-        gin_operator_class: gin_class,
-        vector_distance_function,
-        vector_column_type,
+        gin_operator_class: classes.gin,
+        vector_distance_function: classes.vector_distance_function,
+        vector_column_type: classes.vector_column_type,
         parameters,
     }))
+}
+
+/// What an index's operator classes say in the model's terms (gin's class, a vector index's
+/// distance and column type).
+#[derive(Default)]
+struct OperatorClasses {
+    gin: Option<strata_schema::GinOperatorClass>,
+    vector_distance_function: Option<strata_schema::VectorDistanceFunction>,
+    vector_column_type: Option<ColumnType>,
+}
+
+/// Maps the operator classes of an index using `method`; classes the model cannot hold are
+/// added to `details`.
+fn map_operator_classes(
+    method: &str,
+    opclasses: &[String],
+    opclass_is_default: &[bool],
+    details: &mut Vec<String>,
+) -> OperatorClasses {
+    let mut classes = OperatorClasses::default();
+    if method == "gin" {
+        let mapped: Vec<_> = opclasses.iter().map(|o| gin_operator_class(o)).collect();
+        classes.gin = mapped.first().copied().flatten();
+        if mapped.iter().any(|m| m.is_none()) || mapped.windows(2).any(|w| w[0] != w[1]) {
+            details.push(format!(
+                "operator classes {} (only one of {} is represented)",
+                opclasses.join(", "),
+                {
+                    let all: Vec<&str> =
+                        strata_schema::GinOperatorClass::ALL.iter().map(|g| g.sql()).collect();
+                    all.join("/")
+                }
+            ));
+        }
+    } else if method_is_vector(method) {
+        match opclasses.first().and_then(|o| vector_operator_class(o)) {
+            Some((t, d)) => {
+                classes.vector_column_type = Some(t);
+                classes.vector_distance_function = Some(d);
+            }
+            None => details.push(format!("operator class {}", opclasses.join(", "))),
+        }
+    } else {
+        let custom: Vec<&str> =
+            opclasses.iter().zip(opclass_is_default).filter(|(_, d)| !**d).map(|(o, _)| o.as_str()).collect();
+        if !custom.is_empty() {
+            details.push(format!("operator class {}", custom.join(", ")));
+        }
+    }
+    classes
 }
 
 fn map_unrepresentable(

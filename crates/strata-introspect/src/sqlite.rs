@@ -20,12 +20,10 @@ use strata_schema::defaults::{pg_sql_to_abstract_default, NOW, RANDOM, RANDOM_V7
 use strata_schema::{
     ColumnDefinition, ColumnType, DatabaseDefinition, Deferrable, ForeignKeyAction, ForeignKeyDefinition,
     IndexDefinition, IndexElement, IndexElementType, MigrationVersion, TableDefinition,
-    CURRENT_SCHEMA_VERSION, MIGRATION_API_VERSION,
 };
 
 use strata_sql::SQLITE_SCHEMA_TABLE;
 
-use crate::postgres::ANALYZER_MODULE;
 use crate::warning::unwritable_index;
 use crate::{
     quote_ident, IntrospectError, IntrospectOptions, IntrospectWarning, Introspection, WarningKind,
@@ -55,208 +53,267 @@ pub async fn introspect_sqlite(
     conn: &mut SqliteConnection,
     _opts: &IntrospectOptions,
 ) -> Result<Introspection, IntrospectError> {
-    let mut warnings = Vec::new();
-    let mut query_count = 0;
-    let mut run = async |q: usize, sql: String| -> Result<Vec<SqliteRow>, IntrospectError> {
-        query_count += 1;
-        sqlx::query(&sql)
-            .fetch_all(&mut *conn)
+    let mut r = Reader { conn, warnings: Vec::new(), query_count: 0 };
+    let mut tables = read_tables(&mut r).await?;
+    let recorded = if tables.serverpod_dialect { read_recorded_types(&mut r).await? } else { HashMap::new() };
+    read_columns(&mut r, &mut tables, &recorded).await?;
+    read_indexes(&mut r, &mut tables).await?;
+    read_foreign_keys(&mut r, &mut tables).await?;
+    read_unrepresentable(&mut r).await?;
+    let installed_versions = read_installed_versions(&mut r, &tables).await?;
+    Ok(Introspection::assemble(SCHEMA.into(), tables.list, r.warnings, installed_versions, r.query_count))
+}
+
+/// The connection and what the queries have found so far.
+struct Reader<'c> {
+    conn: &'c mut SqliteConnection,
+    warnings: Vec<IntrospectWarning>,
+    query_count: usize,
+}
+
+impl Reader<'_> {
+    /// Runs query number `q` of [`QUERIES`].
+    async fn run(&mut self, q: usize, sql: &str) -> Result<Vec<SqliteRow>, IntrospectError> {
+        self.query_count += 1;
+        sqlx::query(sql)
+            .fetch_all(&mut *self.conn)
             .await
             .map_err(|source| IntrospectError::Query { query: QUERIES[q], source })
-    };
+    }
+}
 
-    let rows = run(0, format!("SELECT m.name AS name, COALESCE(m.sql, '') AS sql FROM sqlite_master m WHERE {USER_TABLES} ORDER BY m.name")).await?;
-    let mut tables: Vec<TableDefinition> = Vec::new();
-    let mut table_sql: HashMap<String, String> = HashMap::new();
-    let mut by_name: HashMap<String, usize> = HashMap::new();
-    let mut serverpod_dialect = false;
+/// The user tables read so far, with their stored `CREATE TABLE` text.
+struct LiveTables {
+    list: Vec<TableDefinition>,
+    sql: HashMap<String, String>,
+    by_name: HashMap<String, usize>,
+    /// The database has `serverpod_sqlite_schema`: it was written in Serverpod's SQLite dialect.
+    serverpod_dialect: bool,
+}
+
+impl LiveTables {
+    fn create_sql(&self, table: &str) -> &str {
+        self.sql.get(table).map(String::as_str).unwrap_or("")
+    }
+}
+
+async fn read_tables(r: &mut Reader<'_>) -> Result<LiveTables, IntrospectError> {
+    let rows = r
+        .run(
+            0,
+            &format!(
+                "SELECT m.name AS name, COALESCE(m.sql, '') AS sql FROM sqlite_master m WHERE {USER_TABLES} ORDER BY m.name"
+            ),
+        )
+        .await?;
+    let mut tables = LiveTables {
+        list: Vec::new(),
+        sql: HashMap::new(),
+        by_name: HashMap::new(),
+        serverpod_dialect: false,
+    };
     for row in &rows {
         let name: String = get(row, "name", 0)?;
         let sql: String = get(row, "sql", 0)?;
         if name == SQLITE_SCHEMA_TABLE {
-            serverpod_dialect = true;
+            tables.serverpod_dialect = true;
             continue;
         }
-        let toks = tokenize(&sql);
-        let upper: Vec<String> = toks.iter().map(|t| t.word_upper(&sql)).collect();
-        if upper.iter().any(|w| w == "VIRTUAL") {
-            warnings.push(table_warning(WarningKind::SqliteObject, &name, "virtual table (not represented)"));
+        if !table_is_represented(&name, &sql, &mut r.warnings) {
             continue;
         }
-        if upper.windows(2).any(|w| w[0] == "WITHOUT" && w[1] == "ROWID") {
-            warnings.push(table_warning(
-                WarningKind::SqliteObject,
-                &name,
-                "WITHOUT ROWID is not represented",
-            ));
-        }
-        if upper.iter().any(|w| w == "CHECK") {
-            warnings.push(IntrospectWarning {
-                kind: WarningKind::CheckConstraint,
-                schema: SCHEMA.into(),
-                table: Some(name.clone()),
-                name: name.clone(),
-                detail: "the table declares CHECK constraint(s)".into(),
-                depends_on: vec![name.clone()],
-            });
-        }
-        by_name.insert(name.clone(), tables.len());
-        tables.push(TableDefinition { name: name.clone(), schema: SCHEMA.into(), ..Default::default() });
-        table_sql.insert(name, sql);
+        tables.by_name.insert(name.clone(), tables.list.len());
+        tables.list.push(TableDefinition { name: name.clone(), schema: SCHEMA.into(), ..Default::default() });
+        tables.sql.insert(name, sql);
     }
+    Ok(tables)
+}
 
-    let mut recorded: HashMap<(String, String), RecordedType> = HashMap::new();
-    if serverpod_dialect {
-        let sql = format!(
-            "SELECT table_name, column_name, column_type, column_vector_dimension AS dimension FROM {}",
-            quote_ident(SQLITE_SCHEMA_TABLE)
-        );
-        for row in &run(7, sql).await? {
-            let table: String = get(row, "table_name", 7)?;
-            let column: String = get(row, "column_name", 7)?;
-            let type_name: String = get(row, "column_type", 7)?;
-            match ColumnType::from_name(&type_name) {
-                Some(t) => {
-                    recorded.insert((table, column), (t, get(row, "dimension", 7)?));
-                }
-                None => warnings.push(column_warning(
-                    WarningKind::UnknownColumnType,
-                    &table,
-                    &column,
-                    format!("{SQLITE_SCHEMA_TABLE} records the unknown type {type_name:?}"),
-                )),
+/// Warns about what a `CREATE TABLE` declares that the model lacks; false for virtual tables,
+/// which are not read at all.
+fn table_is_represented(name: &str, sql: &str, warnings: &mut Vec<IntrospectWarning>) -> bool {
+    let upper: Vec<String> = tokenize(sql).iter().map(|t| t.word_upper(sql)).collect();
+    if upper.iter().any(|w| w == "VIRTUAL") {
+        warnings.push(table_warning(WarningKind::SqliteObject, name, "virtual table (not represented)"));
+        return false;
+    }
+    if upper.windows(2).any(|w| w[0] == "WITHOUT" && w[1] == "ROWID") {
+        warnings.push(table_warning(WarningKind::SqliteObject, name, "WITHOUT ROWID is not represented"));
+    }
+    if upper.iter().any(|w| w == "CHECK") {
+        warnings.push(table_warning(
+            WarningKind::CheckConstraint,
+            name,
+            "the table declares CHECK constraint(s)",
+        ));
+    }
+    true
+}
+
+/// The abstract types `serverpod_sqlite_schema` records per (table, column).
+async fn read_recorded_types(
+    r: &mut Reader<'_>,
+) -> Result<HashMap<(String, String), RecordedType>, IntrospectError> {
+    let sql = format!(
+        "SELECT table_name, column_name, column_type, column_vector_dimension AS dimension FROM {}",
+        quote_ident(SQLITE_SCHEMA_TABLE)
+    );
+    let mut recorded = HashMap::new();
+    for row in &r.run(7, &sql).await? {
+        let table: String = get(row, "table_name", 7)?;
+        let column: String = get(row, "column_name", 7)?;
+        let type_name: String = get(row, "column_type", 7)?;
+        match ColumnType::from_name(&type_name) {
+            Some(t) => {
+                recorded.insert((table, column), (t, get(row, "dimension", 7)?));
             }
+            None => r.warnings.push(column_warning(
+                WarningKind::UnknownColumnType,
+                &table,
+                &column,
+                format!("{SQLITE_SCHEMA_TABLE} records the unknown type {type_name:?}"),
+            )),
         }
     }
+    Ok(recorded)
+}
 
-    let rows = run(
-        1,
-        format!(
-            "SELECT m.name AS table_name, p.name AS name, COALESCE(p.type, '') AS type, p.\"notnull\" AS not_null, \
+async fn read_columns(
+    r: &mut Reader<'_>,
+    tables: &mut LiveTables,
+    recorded: &HashMap<(String, String), RecordedType>,
+) -> Result<(), IntrospectError> {
+    let rows = r
+        .run(
+            1,
+            &format!(
+                "SELECT m.name AS table_name, p.name AS name, COALESCE(p.type, '') AS type, p.\"notnull\" AS not_null, \
                     p.dflt_value AS dflt, p.pk AS pk, p.hidden AS hidden \
              FROM sqlite_master m JOIN pragma_table_xinfo(m.name) p WHERE {USER_TABLES} ORDER BY m.name, p.cid"
-        ),
-    )
-    .await?;
+            ),
+        )
+        .await?;
     let mut pk_columns: HashMap<String, Vec<(i64, String)>> = HashMap::new();
     for row in &rows {
         let table_name: String = get(row, "table_name", 1)?;
-        let Some(&ti) = by_name.get(&table_name) else { continue };
-        let name: String = get(row, "name", 1)?;
-        let declared: String = get(row, "type", 1)?;
+        let Some(&ti) = tables.by_name.get(&table_name) else { continue };
         let pk: i64 = get(row, "pk", 1)?;
-        let hidden: i64 = get(row, "hidden", 1)?;
-        let dflt: Option<String> = get(row, "dflt", 1)?;
+        let column = map_column(row, &table_name, tables, recorded, &mut r.warnings)?;
         if pk > 0 {
-            pk_columns.entry(table_name.clone()).or_default().push((pk, name.clone()));
+            pk_columns.entry(table_name.clone()).or_default().push((pk, column.name.clone()));
         }
-        let recorded_type = recorded.get(&(table_name.clone(), name.clone())).copied();
-        let read_type = match (serverpod_dialect, recorded_type) {
-            (true, Some((t, _))) => Some(t),
-            (true, None) => strata_sql::basic_type_for_storage(&declared),
-            (false, _) => strata_sql_type(&declared),
-        };
-        let column_type = match read_type {
-            Some(t) => t,
-            None => {
-                warnings.push(column_warning(
-                    WarningKind::UnknownColumnType,
-                    &table_name,
-                    &name,
-                    format!("type {declared}"),
-                ));
-                ColumnType::Unknown
-            }
-        };
-        let autoincrement = pk > 0 && declared.eq_ignore_ascii_case("INTEGER") && {
-            let sql = table_sql.get(&table_name).map(String::as_str).unwrap_or("");
-            tokenize(sql).iter().any(|t| t.word_upper(sql) == "AUTOINCREMENT")
-        };
-        let column_default = if hidden == 2 || hidden == 3 {
-            warnings.push(column_warning(
-                WarningKind::GeneratedColumn,
-                &table_name,
-                &name,
-                "GENERATED ALWAYS AS (...)".into(),
-            ));
-            None
-        } else if autoincrement || (serverpod_dialect && rowid_key(pk, &declared, &name)) {
-            Some(SERIAL.to_string())
-        } else if serverpod_dialect {
-            dflt.map(|d| strata_sql::sqlite_default_to_abstract(&d, column_type).unwrap_or(d))
-        } else {
-            dflt.map(|d| sqlite_default(&d, column_type))
-        };
-        tables[ti].columns.push(ColumnDefinition {
-            name,
-            field_name: None,
-            column_type,
-            // A primary key is never NULL in strata's tables (INTEGER PRIMARY KEY is the rowid;
-            // other keys are declared NOT NULL), even where the pragma says "nullable".
-            is_nullable: get::<i64>(row, "not_null", 1)? == 0 && pk == 0,
-            column_default,
-            dart_type: None,
-            vector_dimension: recorded_type.and_then(|(_, dimension)| dimension),
-            native_type: None,
-        });
+        tables.list[ti].columns.push(column);
     }
-    for t in &tables {
-        let mut pk = pk_columns.remove(&t.name).unwrap_or_default();
-        pk.sort();
-        let cols: Vec<&str> = pk.iter().map(|(_, c)| c.as_str()).collect();
-        if cols != ["id"] {
-            let detail = if cols.is_empty() {
-                "none".to_string()
-            } else {
-                format!(
-                    "PRIMARY KEY ({}) instead of (\"id\")",
-                    cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
-                )
-            };
-            warnings.push(table_warning(WarningKind::PrimaryKey, &t.name, &detail));
-        }
+    for t in &tables.list {
+        primary_key_warning(&t.name, pk_columns.remove(&t.name).unwrap_or_default(), &mut r.warnings);
     }
+    Ok(())
+}
 
-    let rows = run(
-        2,
+/// One `pragma_table_xinfo` row: the recorded abstract type (Serverpod's dialect) or the
+/// declared one, and the default in the abstract form.
+fn map_column(
+    row: &SqliteRow,
+    table_name: &str,
+    tables: &LiveTables,
+    recorded: &HashMap<(String, String), RecordedType>,
+    warnings: &mut Vec<IntrospectWarning>,
+) -> Result<ColumnDefinition, IntrospectError> {
+    let name: String = get(row, "name", 1)?;
+    let declared: String = get(row, "type", 1)?;
+    let pk: i64 = get(row, "pk", 1)?;
+    let hidden: i64 = get(row, "hidden", 1)?;
+    let dflt: Option<String> = get(row, "dflt", 1)?;
+    let serverpod_dialect = tables.serverpod_dialect;
+    let recorded_type = recorded.get(&(table_name.to_string(), name.clone())).copied();
+    let read_type = match (serverpod_dialect, recorded_type) {
+        (true, Some((t, _))) => Some(t),
+        (true, None) => strata_sql::basic_type_for_storage(&declared),
+        (false, _) => strata_sql_type(&declared),
+    };
+    let column_type = read_type.unwrap_or_else(|| {
+        warnings.push(column_warning(
+            WarningKind::UnknownColumnType,
+            table_name,
+            &name,
+            format!("type {declared}"),
+        ));
+        ColumnType::Unknown
+    });
+    let autoincrement = pk > 0 && declared.eq_ignore_ascii_case("INTEGER") && {
+        let sql = tables.create_sql(table_name);
+        tokenize(sql).iter().any(|t| t.word_upper(sql) == "AUTOINCREMENT")
+    };
+    let column_default = if hidden == 2 || hidden == 3 {
+        warnings.push(column_warning(
+            WarningKind::GeneratedColumn,
+            table_name,
+            &name,
+            "GENERATED ALWAYS AS (...)".into(),
+        ));
+        None
+    } else if autoincrement || (serverpod_dialect && rowid_key(pk, &declared, &name)) {
+        Some(SERIAL.to_string())
+    } else if serverpod_dialect {
+        dflt.map(|d| strata_sql::sqlite_default_to_abstract(&d, column_type).unwrap_or(d))
+    } else {
+        dflt.map(|d| sqlite_default(&d, column_type))
+    };
+    Ok(ColumnDefinition {
+        name,
+        field_name: None,
+        column_type,
+        // A primary key is never NULL in strata's tables (INTEGER PRIMARY KEY is the rowid;
+        // other keys are declared NOT NULL), even where the pragma says "nullable".
+        is_nullable: get::<i64>(row, "not_null", 1)? == 0 && pk == 0,
+        column_default,
+        dart_type: None,
+        vector_dimension: recorded_type.and_then(|(_, dimension)| dimension),
+        native_type: None,
+    })
+}
+
+/// strata's model has exactly one primary key shape: `PRIMARY KEY ("id")`. `pk` holds the key's
+/// (position, column) pairs.
+fn primary_key_warning(table: &str, mut pk: Vec<(i64, String)>, warnings: &mut Vec<IntrospectWarning>) {
+    pk.sort();
+    let cols: Vec<&str> = pk.iter().map(|(_, c)| c.as_str()).collect();
+    if cols == ["id"] {
+        return;
+    }
+    let detail = if cols.is_empty() {
+        "none".to_string()
+    } else {
         format!(
-            "SELECT m.name AS table_name, il.name AS name, il.\"unique\" AS is_unique, il.origin AS origin, \
+            "PRIMARY KEY ({}) instead of (\"id\")",
+            cols.iter().map(|c| quote_ident(c)).collect::<Vec<_>>().join(", ")
+        )
+    };
+    warnings.push(table_warning(WarningKind::PrimaryKey, table, &detail));
+}
+
+async fn read_indexes(r: &mut Reader<'_>, tables: &mut LiveTables) -> Result<(), IntrospectError> {
+    let rows = r
+        .run(
+            2,
+            &format!(
+                "SELECT m.name AS table_name, il.name AS name, il.\"unique\" AS is_unique, il.origin AS origin, \
                     COALESCE(s.sql, '') AS sql \
              FROM sqlite_master m JOIN pragma_index_list(m.name) il \
              LEFT JOIN sqlite_master s ON s.type = 'index' AND s.name = il.name \
              WHERE {USER_TABLES} ORDER BY m.name, il.name"
-        ),
-    )
-    .await?;
-    let element_rows = run(
-        3,
-        format!(
-            "SELECT il.name AS index_name, ix.cid AS cid, ix.name AS name, ix.\"desc\" AS descending, \
-                    COALESCE(ix.coll, 'BINARY') AS coll \
-             FROM sqlite_master m JOIN pragma_index_list(m.name) il JOIN pragma_index_xinfo(il.name) ix \
-             WHERE {USER_TABLES} AND ix.key = 1 ORDER BY il.name, ix.seqno"
-        ),
-    )
-    .await?;
-    let mut elements: HashMap<String, Vec<ElementRow>> = HashMap::new();
-    for row in &element_rows {
-        elements.entry(get(row, "index_name", 3)?).or_default().push((
-            get(row, "cid", 3)?,
-            get(row, "name", 3)?,
-            get::<i64>(row, "descending", 3)? != 0,
-            get(row, "coll", 3)?,
-        ));
-    }
+            ),
+        )
+        .await?;
+    let mut elements = read_index_elements(r).await?;
     for row in &rows {
         let table_name: String = get(row, "table_name", 2)?;
-        let Some(&ti) = by_name.get(&table_name) else { continue };
+        let Some(&ti) = tables.by_name.get(&table_name) else { continue };
         let name: String = get(row, "name", 2)?;
-        let origin: String = get(row, "origin", 2)?;
-        let sql: String = get(row, "sql", 2)?;
-        match origin.as_str() {
+        match get::<String>(row, "origin", 2)?.as_str() {
             "pk" => continue,
             "u" => {
-                warnings.push(IntrospectWarning {
+                r.warnings.push(IntrospectWarning {
                     kind: WarningKind::UniqueConstraint,
                     schema: SCHEMA.into(),
                     table: Some(table_name.clone()),
@@ -268,101 +325,110 @@ pub async fn introspect_sqlite(
             }
             _ => {}
         }
-        let parsed = parse_index_sql(&sql);
-        let mut details = Vec::new();
-        let els: Vec<IndexElement> = elements
-            .remove(&name)
-            .unwrap_or_default()
-            .into_iter()
-            .enumerate()
-            .map(|(i, (cid, col, desc, coll))| {
-                if desc {
-                    details.push("DESC ordering".to_string());
-                }
-                if !coll.eq_ignore_ascii_case("BINARY") {
-                    details.push(format!("COLLATE {coll}"));
-                }
-                match (cid, col) {
-                    (c, Some(col)) if c >= 0 => IndexElement::column(col),
-                    _ => IndexElement {
-                        element_type: IndexElementType::Expression,
-                        definition: parsed.elements.get(i).cloned().unwrap_or_default(),
-                    },
-                }
-            })
-            .collect();
-        if !details.is_empty() {
-            details.dedup();
-            warnings.push(IntrospectWarning {
-                kind: WarningKind::IndexDetail,
-                schema: SCHEMA.into(),
-                table: Some(table_name.clone()),
-                name: name.clone(),
-                detail: format!("not represented: {}", details.join("; ")),
-                depends_on: vec![table_name.clone()],
-            });
-        }
-        let index = IndexDefinition {
-            index_name: name,
-            elements: els,
-            index_type: "btree".into(),
-            is_unique: get::<i64>(row, "is_unique", 2)? != 0,
-            predicate: parsed.predicate,
-            ..Default::default()
-        };
-        warnings.extend(unwritable_index(&strata_sql::Sqlite, SCHEMA, &table_name, &index));
-        tables[ti].indexes.push(index);
+        let element_rows = elements.remove(&name).unwrap_or_default();
+        let index = map_index(row, &table_name, name, element_rows, &mut r.warnings)?;
+        r.warnings.extend(unwritable_index(&strata_sql::Sqlite, SCHEMA, &table_name, &index));
+        tables.list[ti].indexes.push(index);
     }
+    Ok(())
+}
 
-    let rows = run(
-        4,
-        format!(
-            "SELECT m.name AS table_name, fk.id AS id, fk.\"table\" AS ref_table, fk.\"from\" AS from_col, \
+/// Every index's key elements, by index name, in order.
+async fn read_index_elements(
+    r: &mut Reader<'_>,
+) -> Result<HashMap<String, Vec<ElementRow>>, IntrospectError> {
+    let element_rows = r
+        .run(
+            3,
+            &format!(
+                "SELECT il.name AS index_name, ix.cid AS cid, ix.name AS name, ix.\"desc\" AS descending, \
+                    COALESCE(ix.coll, 'BINARY') AS coll \
+             FROM sqlite_master m JOIN pragma_index_list(m.name) il JOIN pragma_index_xinfo(il.name) ix \
+             WHERE {USER_TABLES} AND ix.key = 1 ORDER BY il.name, ix.seqno"
+            ),
+        )
+        .await?;
+    let mut elements: HashMap<String, Vec<ElementRow>> = HashMap::new();
+    for row in &element_rows {
+        elements.entry(get(row, "index_name", 3)?).or_default().push((
+            get(row, "cid", 3)?,
+            get(row, "name", 3)?,
+            get::<i64>(row, "descending", 3)? != 0,
+            get(row, "coll", 3)?,
+        ));
+    }
+    Ok(elements)
+}
+
+/// One index: columns from the pragma, expressions and the predicate from its stored SQL;
+/// sort order and collations the model lacks become a warning.
+fn map_index(
+    row: &SqliteRow,
+    table_name: &str,
+    name: String,
+    element_rows: Vec<ElementRow>,
+    warnings: &mut Vec<IntrospectWarning>,
+) -> Result<IndexDefinition, IntrospectError> {
+    let sql: String = get(row, "sql", 2)?;
+    let parsed = parse_index_sql(&sql);
+    let mut details = Vec::new();
+    let elements: Vec<IndexElement> = element_rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, (cid, col, desc, coll))| {
+            if desc {
+                details.push("DESC ordering".to_string());
+            }
+            if !coll.eq_ignore_ascii_case("BINARY") {
+                details.push(format!("COLLATE {coll}"));
+            }
+            match (cid, col) {
+                (c, Some(col)) if c >= 0 => IndexElement::column(col),
+                _ => IndexElement {
+                    element_type: IndexElementType::Expression,
+                    definition: parsed.elements.get(i).cloned().unwrap_or_default(),
+                },
+            }
+        })
+        .collect();
+    if !details.is_empty() {
+        details.dedup();
+        warnings.push(IntrospectWarning {
+            kind: WarningKind::IndexDetail,
+            schema: SCHEMA.into(),
+            table: Some(table_name.to_string()),
+            name: name.clone(),
+            detail: format!("not represented: {}", details.join("; ")),
+            depends_on: vec![table_name.to_string()],
+        });
+    }
+    Ok(IndexDefinition {
+        index_name: name,
+        elements,
+        index_type: "btree".into(),
+        is_unique: get::<i64>(row, "is_unique", 2)? != 0,
+        predicate: parsed.predicate,
+        ..Default::default()
+    })
+}
+
+async fn read_foreign_keys(r: &mut Reader<'_>, tables: &mut LiveTables) -> Result<(), IntrospectError> {
+    let rows = r
+        .run(
+            4,
+            &format!(
+                "SELECT m.name AS table_name, fk.id AS id, fk.\"table\" AS ref_table, fk.\"from\" AS from_col, \
                     fk.\"to\" AS to_col, fk.on_update AS on_update, fk.on_delete AS on_delete, fk.\"match\" AS match_type \
              FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) fk \
              WHERE {USER_TABLES} ORDER BY m.name, fk.id, fk.seq"
-        ),
-    )
-    .await?;
-    // Group the pragma's rows into constraints, then name them from the CREATE TABLE text.
-    let mut groups: Vec<(String, i64, ForeignKeyDefinition)> = Vec::new();
-    for row in &rows {
-        let table_name: String = get(row, "table_name", 4)?;
-        let id: i64 = get(row, "id", 4)?;
-        let from: String = get(row, "from_col", 4)?;
-        let to: Option<String> = get(row, "to_col", 4)?;
-        match groups.last_mut() {
-            Some((t, i, fk)) if *t == table_name && *i == id => {
-                fk.columns.push(from);
-                fk.reference_columns.push(to.unwrap_or_default());
-            }
-            _ => {
-                let ref_table: String = get(row, "ref_table", 4)?;
-                groups.push((
-                    table_name,
-                    id,
-                    ForeignKeyDefinition {
-                        constraint_name: String::new(),
-                        columns: vec![from],
-                        reference_table: ref_table,
-                        reference_table_schema: SCHEMA.into(),
-                        // An omitted target column means the referenced table's primary key.
-                        reference_columns: vec![to.unwrap_or_else(|| "id".into())],
-                        on_update: sqlite_action(&get::<String>(row, "on_update", 4)?),
-                        on_delete: sqlite_action(&get::<String>(row, "on_delete", 4)?),
-                        match_type: None,
-                        deferrable: None,
-                    },
-                ));
-            }
-        }
-    }
+            ),
+        )
+        .await?;
     let mut declared: HashMap<String, Vec<(DeclaredFk, bool)>> = HashMap::new();
-    for (table_name, _, mut fk) in groups {
-        let Some(&ti) = by_name.get(&table_name) else { continue };
+    for (table_name, mut fk) in group_foreign_keys(&rows)? {
+        let Some(&ti) = tables.by_name.get(&table_name) else { continue };
         let decls = declared.entry(table_name.clone()).or_insert_with(|| {
-            let sql = table_sql.get(&table_name).map(String::as_str).unwrap_or("");
-            parse_foreign_keys(sql).into_iter().map(|d| (d, false)).collect()
+            parse_foreign_keys(tables.create_sql(&table_name)).into_iter().map(|d| (d, false)).collect()
         });
         let found = decls.iter_mut().enumerate().find(|(_, (d, used))| {
             !*used && d.columns == fk.columns && d.reference_table.eq_ignore_ascii_case(&fk.reference_table)
@@ -373,23 +439,57 @@ pub async fn introspect_sqlite(
                 fk.constraint_name = d.name.clone().unwrap_or_else(|| format!("{table_name}_fk_{n}"));
                 fk.deferrable = d.deferrable;
             }
-            None => fk.constraint_name = format!("{table_name}_fk_{}", tables[ti].foreign_keys.len()),
+            None => fk.constraint_name = format!("{table_name}_fk_{}", tables.list[ti].foreign_keys.len()),
         }
-        tables[ti].foreign_keys.push(fk);
+        tables.list[ti].foreign_keys.push(fk);
     }
+    Ok(())
+}
 
-    let rows = run(
-        5,
-        "SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('view', 'trigger') ORDER BY name"
-            .into(),
-    )
-    .await?;
-    for row in &rows {
+/// The pragma's rows (one per column pair) grouped into constraints, unnamed: the names come
+/// from the `CREATE TABLE` text.
+fn group_foreign_keys(rows: &[SqliteRow]) -> Result<Vec<(String, ForeignKeyDefinition)>, IntrospectError> {
+    let mut groups: Vec<(String, i64, ForeignKeyDefinition)> = Vec::new();
+    for row in rows {
+        let table_name: String = get(row, "table_name", 4)?;
+        let id: i64 = get(row, "id", 4)?;
+        let from: String = get(row, "from_col", 4)?;
+        let to: Option<String> = get(row, "to_col", 4)?;
+        match groups.last_mut() {
+            Some((t, i, fk)) if *t == table_name && *i == id => {
+                fk.columns.push(from);
+                fk.reference_columns.push(to.unwrap_or_default());
+            }
+            _ => {
+                let fk = ForeignKeyDefinition {
+                    constraint_name: String::new(),
+                    columns: vec![from],
+                    reference_table: get(row, "ref_table", 4)?,
+                    reference_table_schema: SCHEMA.into(),
+                    // An omitted target column means the referenced table's primary key.
+                    reference_columns: vec![to.unwrap_or_else(|| "id".into())],
+                    on_update: sqlite_action(&get::<String>(row, "on_update", 4)?),
+                    on_delete: sqlite_action(&get::<String>(row, "on_delete", 4)?),
+                    match_type: None,
+                    deferrable: None,
+                };
+                groups.push((table_name, id, fk));
+            }
+        }
+    }
+    Ok(groups.into_iter().map(|(table, _, fk)| (table, fk)).collect())
+}
+
+/// Views and triggers.
+async fn read_unrepresentable(r: &mut Reader<'_>) -> Result<(), IntrospectError> {
+    let sql =
+        "SELECT type, name, tbl_name FROM sqlite_master WHERE type IN ('view', 'trigger') ORDER BY name";
+    for row in &r.run(5, sql).await? {
         let kind: String = get(row, "type", 5)?;
         let table: String = get(row, "tbl_name", 5)?;
         let (kind, table) =
             if kind == "view" { (WarningKind::View, None) } else { (WarningKind::Trigger, Some(table)) };
-        warnings.push(IntrospectWarning {
+        r.warnings.push(IntrospectWarning {
             kind,
             schema: SCHEMA.into(),
             depends_on: table.iter().cloned().collect(),
@@ -398,44 +498,36 @@ pub async fn introspect_sqlite(
             detail: String::new(),
         });
     }
+    Ok(())
+}
 
-    let mut installed_versions = Vec::new();
-    if by_name.contains_key(MIGRATIONS_TABLE) {
-        let sql = format!(
-            "SELECT \"module\" AS module, \"version\" AS version FROM {} ORDER BY 1",
-            quote_ident(MIGRATIONS_TABLE)
-        );
-        match run(6, sql).await {
-            Ok(rows) => {
-                for r in &rows {
-                    let module: Option<String> = get(r, "module", 6)?;
-                    let version: Option<String> = get(r, "version", 6)?;
-                    installed_versions.push(MigrationVersion::dependency(
-                        module.unwrap_or_default(),
-                        version.unwrap_or_default(),
-                    ));
-                }
-            }
-            Err(e) => warnings.push(IntrospectWarning {
-                kind: WarningKind::MigrationsTable,
-                schema: SCHEMA.into(),
-                table: Some(MIGRATIONS_TABLE.into()),
-                name: MIGRATIONS_TABLE.into(),
-                detail: format!("could not read the applied versions: {e}"),
-                depends_on: Vec::new(),
-            }),
-        }
+/// The rows of `serverpod_migrations`, when it exists; unreadable ones become a warning.
+async fn read_installed_versions(
+    r: &mut Reader<'_>,
+    tables: &LiveTables,
+) -> Result<Vec<MigrationVersion>, IntrospectError> {
+    if !tables.by_name.contains_key(MIGRATIONS_TABLE) {
+        return Ok(Vec::new());
     }
-
-    let definition = DatabaseDefinition {
-        name: Some(SCHEMA.into()),
-        module_name: ANALYZER_MODULE.into(),
-        tables,
-        installed_modules: installed_versions.clone(),
-        migration_api_version: MIGRATION_API_VERSION,
-        schema_version: CURRENT_SCHEMA_VERSION,
+    let sql = format!(
+        "SELECT \"module\" AS module, \"version\" AS version FROM {} ORDER BY 1",
+        quote_ident(MIGRATIONS_TABLE)
+    );
+    let rows = match r.run(6, &sql).await {
+        Ok(rows) => rows,
+        Err(e) => {
+            r.warnings.push(crate::migrations_table_warning(SCHEMA, &e));
+            return Ok(Vec::new());
+        }
     };
-    Ok(Introspection { definition, warnings, installed_versions, query_count })
+    let mut installed_versions = Vec::new();
+    for row in &rows {
+        let module: Option<String> = get(row, "module", 6)?;
+        let version: Option<String> = get(row, "version", 6)?;
+        installed_versions
+            .push(MigrationVersion::dependency(module.unwrap_or_default(), version.unwrap_or_default()));
+    }
+    Ok(installed_versions)
 }
 
 /// Adds to a definition read from SQLite the indexes of `target` that SQLite leaves out of the

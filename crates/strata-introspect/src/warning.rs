@@ -82,6 +82,10 @@ warning_kinds! {
     /// A schema outside the configured ones: not read, but its contents are summarised so that a
     /// difference there is still noticed.
     OtherSchema => "schema",
+    /// MySQL: a scheduled event.
+    Event => "event",
+    /// MySQL: a storage engine other than the one strata writes (`InnoDB`).
+    TableOptions => "table option",
     /// SQLite: something in `sqlite_master` strata does not model.
     SqliteObject => "object",
 }
@@ -100,6 +104,7 @@ impl WarningKind {
                 | WarningKind::Function
                 | WarningKind::Extension
                 | WarningKind::OtherSchema
+                | WarningKind::Event
                 | WarningKind::MigrationsTable
         )
     }
@@ -109,7 +114,8 @@ impl WarningKind {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntrospectWarning {
     pub kind: WarningKind,
-    /// The schema the object lives in (`main` for SQLite).
+    /// The schema the object lives in (`main` for SQLite; empty for MySQL, where the connection's
+    /// database is the only scope, so that two databases' objects compare by what they are).
     pub schema: String,
     /// The table the object belongs to, if it belongs to one.
     pub table: Option<String>,
@@ -145,11 +151,13 @@ impl IntrospectWarning {
 impl fmt::Display for IntrospectWarning {
     /// `check constraint "positive" on table "public"."orders": CHECK ((amount > 0))`
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // No schema to name where the connection's database is the only scope (MySQL).
+        let schema = if self.schema.is_empty() { String::new() } else { format!("\"{}\".", self.schema) };
         match &self.table {
             Some(t) if *t != self.name => {
-                write!(f, "{} \"{}\" on table \"{}\".\"{}\"", self.kind.label(), self.name, self.schema, t)?
+                write!(f, "{} \"{}\" on table {schema}\"{t}\"", self.kind.label(), self.name)?
             }
-            _ => write!(f, "{} \"{}\".\"{}\"", self.kind.label(), self.schema, self.name)?,
+            _ => write!(f, "{} {schema}\"{}\"", self.kind.label(), self.name)?,
         }
         if !self.detail.is_empty() {
             write!(f, ": {}", self.detail)?;

@@ -73,10 +73,7 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         eprint!("{}", strata_project::module_report(config));
     }
     check_ignored_kinds(&args.ignore)?;
-    let (from, from_objects) = resolve_side(project_dir, config.as_ref(), &args.from, &args.connect_timeout)
-        .with_context(|| format!("--from {}", scrub_urls(&args.from)))?;
-    let (to, to_objects) = resolve_side(project_dir, config.as_ref(), &args.to, &args.connect_timeout)
-        .with_context(|| format!("--to {}", scrub_urls(&args.to)))?;
+    let [(from, from_objects), (to, to_objects)] = resolve_sides(project_dir, config.as_ref(), &args)?;
 
     let migration = strata_diff::generate_migration(&from, &to);
     let show_summary = args.summary || std::io::stdout().is_terminal();
@@ -219,6 +216,28 @@ fn unmatched_objects(
         lines.insert(0, "Objects strata cannot diff that differ between the two sides:".to_string());
     }
     lines
+}
+
+/// Both sides; two live databases are read at the same time.
+fn resolve_sides(
+    project_dir: &Path,
+    config: Option<&ProjectConfig>,
+    args: &Args,
+) -> anyhow::Result<[(DatabaseDefinition, Vec<Unrepresented>); 2]> {
+    let from_label = format!("--from {}", scrub_urls(&args.from));
+    let to_label = format!("--to {}", scrub_urls(&args.to));
+    if let (Some(from), Some(to)) = (args.from.strip_prefix("db:"), args.to.strip_prefix("db:")) {
+        let labels = [from_label.as_str(), to_label.as_str()];
+        return crate::commands::live::live_definition_pair(
+            project_dir,
+            [from, to],
+            labels,
+            &args.connect_timeout,
+        );
+    }
+    let from = resolve_side(project_dir, config, &args.from, &args.connect_timeout).context(from_label)?;
+    let to = resolve_side(project_dir, config, &args.to, &args.connect_timeout).context(to_label)?;
+    Ok([from, to])
 }
 
 /// Turns a side argument into a definition, and for a live database what strata cannot

@@ -4,10 +4,10 @@ use std::path::Path;
 
 use strata_introspect::IntrospectOptions;
 use strata_schema::DatabaseDefinition;
-use strata_sql::{definition_sql, Postgres, Sqlite};
+use strata_sql::definition_sql;
 
 use crate::commands::apply::ConnArgs;
-use crate::commands::live::{introspect_target, print_warnings, project_or_default};
+use crate::commands::live::{print_warnings, project_or_default, read_target};
 use crate::exit;
 
 #[derive(clap::Args, Debug)]
@@ -30,23 +30,18 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     } else {
         IntrospectOptions::with_schemas(args.schemas)
     };
-    let live = introspect_target(&target, &opts)?;
+    let live = read_target(&target, &opts)?;
     eprintln!("database: {target}");
-    print_warnings(&live);
+    print_warnings(&live.introspection);
     match args.format.as_str() {
         "sql" => {
-            let definition = without_runner_history(&live.definition);
-            let sql = match target.driver() {
-                strata_db::Driver::Postgres => definition_sql(&Postgres, &definition).map(|sql| {
-                    with_types(sql, &strata_introspect::postgres::type_definitions_sql(&live.warnings))
-                }),
-                strata_db::Driver::Sqlite => definition_sql(&Sqlite, &definition),
-                strata_db::Driver::Mysql => anyhow::bail!("inspect is not supported on MySQL/MariaDB yet"),
-            }
-            .map_err(|e| anyhow::anyhow!("the live schema cannot be written as SQL: {e}"))?;
+            let definition = without_runner_history(&live.introspection.definition);
+            let sql = definition_sql(live.dialect, &definition)
+                .map(|sql| with_types(sql, &live.prerequisite_sql))
+                .map_err(|e| anyhow::anyhow!("the live schema cannot be written as SQL: {e}"))?;
             print!("{sql}");
         }
-        _ => println!("{}", strata_schema::definition_to_json(&live.definition)),
+        _ => println!("{}", strata_schema::definition_to_json(&live.introspection.definition)),
     }
     Ok(exit::OK)
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use strata_db::{ConnectionTarget, Driver, Project};
-use strata_introspect::{comparable_live, IntrospectOptions, Introspection};
+use strata_introspect::{comparable_live, IntrospectOptions, Introspection, Introspector};
 use strata_project::{MigrationsDir, ProjectConfig};
 use strata_schema::DatabaseDefinition;
 
@@ -40,30 +40,62 @@ pub fn project_or_default(dir: &Path) -> Project {
         .unwrap_or_else(|_| Project::with_defaults(dir, "", Driver::Postgres))
 }
 
+/// A live database as the commands need it: its schema, and how SQL for it is written.
+pub struct LiveSchema {
+    pub introspection: Introspection,
+    /// The dialect of the database that was read.
+    pub dialect: &'static dyn strata_sql::Dialect,
+    /// Statements the definition's own SQL needs first (PostgreSQL: the enum and domain types
+    /// its columns use).
+    pub prerequisite_sql: Vec<String>,
+    /// Makes a repair file's unqualified names resolve in the first schema read, where the
+    /// database has several (PostgreSQL's `SET LOCAL search_path`).
+    pub schema_scope_sql: Option<String>,
+}
+
+/// Connects to `target` with its driver's introspector: the one place that knows which drivers
+/// exist. SQLite files are opened read-only.
+async fn open_introspector(target: &ConnectionTarget) -> Result<Box<dyn Introspector>, strata_db::DbError> {
+    Ok(match target.driver() {
+        Driver::Postgres => Box::new(target.connect_postgres(INTROSPECT_APPLICATION).await?),
+        Driver::Sqlite => Box::new(target.connect_sqlite_with(Duration::from_secs(5), true).await?),
+        Driver::Mysql => Box::new(target.connect_mysql().await?),
+    })
+}
+
+/// The `application_name` introspection connections carry (visible in `pg_stat_activity`).
+pub const INTROSPECT_APPLICATION: &str = "strata-introspect";
+
+/// Connects to `target` and reads it. Errors never contain the password.
+async fn read_live(target: &ConnectionTarget, opts: &IntrospectOptions) -> anyhow::Result<LiveSchema> {
+    let read = async {
+        let mut introspector = open_introspector(target).await?;
+        let introspection = introspector.introspect(opts).await?;
+        let scope = opts.schemas.first().and_then(|s| introspector.schema_scope_sql(s));
+        Ok::<_, anyhow::Error>(LiveSchema {
+            dialect: introspector.dialect(),
+            prerequisite_sql: introspector.prerequisite_sql(&introspection.warnings),
+            schema_scope_sql: scope,
+            introspection,
+        })
+    };
+    read.await
+        .map_err(|e| anyhow::anyhow!("{}", target.sanitize(&e.to_string())))
+        .with_context(|| format!("reading the schema of {}", target.redacted()))
+}
+
+/// Connects to `target` and introspects it, with what is needed to write SQL for it.
+pub fn read_target(target: &ConnectionTarget, opts: &IntrospectOptions) -> anyhow::Result<LiveSchema> {
+    crate::commands::apply::runtime()?.block_on(read_live(target, opts))
+}
+
 /// Connects to `target` and introspects it (SQLite files are opened read-only). Errors never
 /// contain the password.
 pub fn introspect_target(
     target: &ConnectionTarget,
     opts: &IntrospectOptions,
 ) -> anyhow::Result<Introspection> {
-    let rt = crate::commands::apply::runtime()?;
-    rt.block_on(async {
-        let result = match target.driver() {
-            Driver::Postgres => {
-                let mut conn = target.connect_postgres("strata-introspect").await?;
-                strata_introspect::introspect_postgres(&mut conn, opts).await
-            }
-            Driver::Sqlite => {
-                let mut conn = target.connect_sqlite_with(Duration::from_secs(5), true).await?;
-                strata_introspect::introspect_sqlite(&mut conn, opts).await
-            }
-            Driver::Mysql => anyhow::bail!(
-                "reading the schema of a MySQL/MariaDB database is not in this build; apply and status work on it"
-            ),
-        };
-        result.map_err(|e| anyhow::anyhow!("{}", target.sanitize(&e.to_string())))
-    })
-    .with_context(|| format!("reading the schema of {}", target.redacted()))
+    read_target(target, opts).map(|live| live.introspection)
 }
 
 /// Introspects the database at `url` (relative to `project_dir` for SQLite paths) and prints
@@ -77,11 +109,43 @@ pub fn live_definition(
     url: &str,
     timeout: &ConnectTimeout,
 ) -> anyhow::Result<(DatabaseDefinition, Vec<Unrepresented>)> {
-    let project = project_or_default(project_dir);
-    let target = timeout.apply(strata_db::resolve_connection(&project, Some(url), None)?);
+    let target = live_target(project_dir, url, timeout)?;
     let live = introspect_target(&target, &IntrospectOptions::default())?;
-    print_warnings(&live);
-    let unrepresented = unrepresented(&live);
+    Ok(comparable(project_dir, &live))
+}
+
+/// [`live_definition`] of two databases, read at the same time: each side's connection is open
+/// while the other is read, so the wall time is that of the slower side. An error names its side
+/// (`labels`, e.g. `--from db:…`).
+pub fn live_definition_pair(
+    project_dir: &Path,
+    urls: [&str; 2],
+    labels: [&str; 2],
+    timeout: &ConnectTimeout,
+) -> anyhow::Result<[(DatabaseDefinition, Vec<Unrepresented>); 2]> {
+    let targets = [
+        live_target(project_dir, urls[0], timeout).with_context(|| labels[0].to_string())?,
+        live_target(project_dir, urls[1], timeout).with_context(|| labels[1].to_string())?,
+    ];
+    let opts = IntrospectOptions::default();
+    let side = |i: usize| {
+        let (target, opts) = (&targets[i], &opts);
+        async move { read_live(target, opts).await.with_context(|| labels[i].to_string()) }
+    };
+    let (a, b) = crate::commands::apply::runtime()?.block_on(async { tokio::try_join!(side(0), side(1)) })?;
+    Ok([comparable(project_dir, &a.introspection), comparable(project_dir, &b.introspection)])
+}
+
+/// The connection target a `db:` side names.
+fn live_target(project_dir: &Path, url: &str, timeout: &ConnectTimeout) -> anyhow::Result<ConnectionTarget> {
+    let project = project_or_default(project_dir);
+    Ok(timeout.apply(strata_db::resolve_connection(&project, Some(url), None)?))
+}
+
+/// The live definition as a diff side, and what it cannot represent (printed to stderr).
+fn comparable(project_dir: &Path, live: &Introspection) -> (DatabaseDefinition, Vec<Unrepresented>) {
+    print_warnings(live);
+    let unrepresented = unrepresented(live);
     let latest = ProjectConfig::load(project_dir).ok().and_then(|cfg| {
         let dir = MigrationsDir::new(&cfg.migrations_dir);
         let v = dir.latest().ok()??;
@@ -91,7 +155,7 @@ pub fn live_definition(
         Some(target) => comparable_live(&live.definition, &target),
         None => comparable_live(&live.definition, &DatabaseDefinition::empty("")),
     };
-    Ok((definition, unrepresented))
+    (definition, unrepresented)
 }
 
 /// An object in a live database that the definition cannot hold: never diffed, but compared, so a
@@ -148,5 +212,7 @@ mod tests {
     fn the_runner_history_table_is_bookkeeping() {
         assert_eq!(strata_db::HISTORY_TABLE, strata_introspect::HISTORY_TABLE);
         assert!(strata_introspect::BOOKKEEPING_TABLES.contains(&strata_db::HISTORY_TABLE));
+        assert_eq!(strata_db::MYSQL_VERSION_TABLE, strata_introspect::MYSQL_VERSION_TABLE);
+        assert!(strata_introspect::BOOKKEEPING_TABLES.contains(&strata_db::MYSQL_VERSION_TABLE));
     }
 }

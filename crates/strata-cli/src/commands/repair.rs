@@ -10,17 +10,16 @@
 use std::path::Path;
 
 use anyhow::Context;
-use strata_db::Driver;
 use strata_introspect::repair::{
     removed_modules, repair_guards, repair_source, versions_mismatch, RepairNote,
 };
-use strata_introspect::{drift_report, quote_ident, IntrospectOptions, WarningKind, REPAIR_MODULE};
+use strata_introspect::{drift_report, IntrospectOptions, WarningKind, REPAIR_MODULE};
 use strata_project::{now_from_env, version_name, write_file_atomic, MigrationsDir, ProjectConfig};
 use strata_schema::MigrationVersion;
-use strata_sql::{migration_sql, MigrationSqlInput, Postgres, Sqlite};
+use strata_sql::{migration_sql, MigrationSqlInput};
 
 use crate::commands::apply::ConnArgs;
-use crate::commands::live::{introspect_target, print_warnings};
+use crate::commands::live::{print_warnings, read_target};
 use crate::exit;
 
 #[derive(clap::Args, Debug)]
@@ -66,10 +65,11 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
 
     let target = crate::commands::apply::resolve(&project, &args.conn)?;
     say!("database: {target}");
-    let live = introspect_target(&target, &IntrospectOptions::with_schemas([args.schema.clone()]))?;
-    print_warnings(&live);
+    let read = read_target(&target, &IntrospectOptions::with_schemas([args.schema.clone()]))?;
+    let live = &read.introspection;
+    print_warnings(live);
 
-    let (source, notes) = repair_source(&live, &target_def);
+    let (source, notes) = repair_source(live, &target_def);
     let migration = strata_diff::generate_migration(&source, &target_def);
     let report = drift_report(&source, &target_def, "the database", &version);
     say_raw!("{report}");
@@ -112,7 +112,7 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         .iter()
         .map(|w| RepairNote { blocking: true, message: w.message.clone() })
         .collect();
-    warnings.extend(repair_guards(&migration, &live));
+    warnings.extend(repair_guards(&migration, live));
     // Round-trip check before writing: the schema the repair produces must diff as empty
     // against the target, or the repair is not worth applying.
     let after = strata_diff::apply_migration(&source, &migration);
@@ -145,13 +145,13 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         installed_modules: &installed,
         removed_modules: &removed,
     };
-    let sql = match target.driver() {
-        Driver::Postgres => pin_search_path(&migration_sql(&Postgres, &input)?, &args.schema),
-        Driver::Sqlite => migration_sql(&Sqlite, &input)?,
-        Driver::Mysql => anyhow::bail!("repair migrations are not supported on MySQL/MariaDB yet"),
+    let sql = migration_sql(read.dialect, &input)?;
+    let sql = match &read.schema_scope_sql {
+        Some(scope) => scoped_to_schema(&sql, scope),
+        None => sql,
     };
     // Bind the file to the database it was computed from (see strata_introspect::fingerprint).
-    let fp = strata_introspect::fingerprint::fingerprint(&live);
+    let fp = strata_introspect::fingerprint::fingerprint(live);
     let sql = strata_introspect::fingerprint::fingerprint_line(&args.schema, &fp) + &sql;
 
     let path = cfg.repair_dir.join(format!("{name}.sql"));
@@ -170,30 +170,29 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     Ok(exit::OK)
 }
 
-/// strata's SQL never qualifies names; pinning `search_path` for the transaction makes every
-/// statement act on the schema that was inspected, whatever the role's default path.
-fn pin_search_path(sql: &str, schema: &str) -> String {
-    let path =
-        if schema == "public" { quote_ident(schema) } else { format!("{}, \"public\"", quote_ident(schema)) };
-    let set = format!("SET LOCAL search_path TO {path};\n");
+/// strata's SQL never qualifies names; the scope statement (PostgreSQL: `SET LOCAL
+/// search_path`) right after `BEGIN;` makes every statement act on the schema that was inspected,
+/// whatever the role's default path.
+fn scoped_to_schema(sql: &str, scope: &str) -> String {
     match sql.find("BEGIN;\n") {
-        Some(i) => format!("{}BEGIN;\n{set}{}", &sql[..i], &sql[i + "BEGIN;\n".len()..]),
-        None => format!("{set}{sql}"),
+        Some(i) => format!("{}BEGIN;\n{scope}\n{}", &sql[..i], &sql[i + "BEGIN;\n".len()..]),
+        None => format!("{scope}\n{sql}"),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::pin_search_path;
+    use super::scoped_to_schema;
+    use strata_introspect::postgres::search_path_sql;
 
     #[test]
     fn search_path_is_pinned_inside_the_transaction() {
         assert_eq!(
-            pin_search_path("BEGIN;\n\nX;\nCOMMIT;\n", "public"),
+            scoped_to_schema("BEGIN;\n\nX;\nCOMMIT;\n", &search_path_sql("public")),
             "BEGIN;\nSET LOCAL search_path TO \"public\";\n\nX;\nCOMMIT;\n"
         );
         assert_eq!(
-            pin_search_path("BEGIN;\nX;\n", "app"),
+            scoped_to_schema("BEGIN;\nX;\n", &search_path_sql("app")),
             "BEGIN;\nSET LOCAL search_path TO \"app\", \"public\";\nX;\n"
         );
     }

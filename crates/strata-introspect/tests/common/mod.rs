@@ -156,3 +156,23 @@ pub fn assert_no_drift(live: &Introspection, target: &DatabaseDefinition, what: 
         );
     }
 }
+
+/// Executes a multi-statement script on MySQL/MariaDB.
+pub fn mysql_exec(url: &str, sql: &str) {
+    block_on(async {
+        let mut c = sqlx::MySqlConnection::connect(url).await.expect("connect");
+        sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{e}\n--- SQL ---\n{sql}"));
+        c.close().await.ok();
+    })
+}
+
+pub fn mysql_introspect(url: &str) -> Introspection {
+    block_on(async {
+        let mut c = sqlx::MySqlConnection::connect(url).await.expect("connect");
+        let r = strata_introspect::introspect_mysql(&mut c, &IntrospectOptions::default())
+            .await
+            .expect("introspect");
+        c.close().await.ok();
+        r
+    })
+}
