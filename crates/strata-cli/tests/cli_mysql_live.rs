@@ -121,9 +121,29 @@ fn create_repair_migration_writes_a_mysql_file_bound_to_the_database() {
     assert!(sql.contains("CREATE UNIQUE INDEX `customer_name_idx` ON `customer`"), "{sql}");
     assert!(!sql.contains("BEGIN;") && !sql.contains("search_path"), "{sql}");
 
-    // Run as it is (the runner does not apply repair files on MySQL yet), it brings the
-    // database back to the latest version.
-    mysql_exec(&db.url, &sql);
+    // MySQL files keep no version rows: the file says what it installs, for the runner.
+    assert!(sql.lines().nth(1).is_some_and(|l| l.starts_with("-- strata-repair-installs: ")), "{sql}");
+
+    // `apply --repair` runs it statement by statement and records the versions it installs.
+    let out = strata(dir, &["apply", "--repair", "--database-url", &db.url]);
+    assert!(out.status.success(), "{}", text(&out));
     let out = strata(dir, &["diff", "--from", &format!("db:{}", db.url), "--to", "latest"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = strata(dir, &["status", "--database-url", &db.url]);
+    assert_eq!(out.status.code(), Some(0), "up to date after the repair: {}", text(&out));
+    let out = strata(dir, &["apply", "--repair", "--database-url", &db.url]);
+    assert!(out.status.success() && text(&out).contains("already"), "runs once: {}", text(&out));
+
+    // A repair file without the line is refused before anything runs.
+    let stripped: String = sql
+        .lines()
+        .filter(|l| !l.starts_with("-- strata-repair-installs:"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&files[0], stripped).unwrap();
+    let other = MysqlScratch::new("cli_my_repair_noline");
+    assert!(strata(dir, &["apply", "--database-url", &other.url]).status.success());
+    let out = strata(dir, &["apply", "--repair", "--force", "--database-url", &other.url]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("strata-repair-installs"), "{}", text(&out));
 }

@@ -25,6 +25,7 @@ pub mod error;
 pub mod history;
 pub mod plan;
 pub mod preflight;
+pub mod repairfile;
 pub mod reset;
 mod runlock;
 pub mod runner;

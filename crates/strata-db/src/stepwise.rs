@@ -38,13 +38,14 @@ pub(crate) async fn run_stepwise(
     expect: &Expect,
     observer: &mut dyn FnMut(&ApplyEvent),
 ) -> Result<Duration, DbError> {
-    if step.kind == crate::StepKind::Repair || step.kind == crate::StepKind::Rollback {
+    if step.kind == crate::StepKind::Rollback {
         return Err(DbError::NotSupported {
             driver: conn.driver().name(),
             what: format!("a {} step", step.kind.file_name()),
             instead: "write a new migration that makes the change".into(),
         });
     }
+    let installs = repair_installs(conn, step)?;
     let file = statements(&step.file.path, &step.file.sql)?;
     let sums: Vec<String> = file.iter().map(|s| checksum(s.text)).collect();
     let history = conn.history(module).await.map_err(|e| target.sql_error("reading history", &e))?;
@@ -60,7 +61,7 @@ pub(crate) async fn run_stepwise(
         .await
         .map_err(|e| target.sql_error("recording the attempt in the history table", &e))?;
     let attempt = Attempt { id, started_at };
-    let progress = Run { file: &file, sums: &sums, attempt: &attempt };
+    let progress = Run { file: &file, sums: &sums, attempt: &attempt, installs: &installs };
     match progress.run(conn, module, step, expect, resume_at, t0).await {
         Ok(()) => {
             let duration = t0.elapsed();
@@ -107,6 +108,24 @@ pub(crate) async fn run_stepwise(
             fail(conn, target, module, step, expect, &attempt, t0, err, observer).await
         }
     }
+}
+
+/// What a repair step installs, read from its `-- strata-repair-installs:` line where files keep no
+/// version bookkeeping (elsewhere the file's own rows record it). A repair file without the line
+/// is refused before anything runs: the runner would not know which version the database is at.
+fn repair_installs(conn: &Conn, step: &Step) -> Result<Vec<(String, String)>, DbError> {
+    if step.kind != crate::StepKind::Repair || conn.files_record_version() {
+        return Ok(Vec::new());
+    }
+    crate::repairfile::recorded_installs(&step.file.sql).ok_or_else(|| DbError::NotSupported {
+        driver: conn.driver().name(),
+        what: format!(
+            "the repair file {} without a `{}` line (which versions it brings the database to)",
+            step.file.path.display(),
+            crate::repairfile::INSTALLS_MARK
+        ),
+        instead: "re-create it with `strata create-repair-migration`".into(),
+    })
 }
 
 /// Where this attempt starts: after the statements the version's last failed attempt completed,
@@ -161,6 +180,8 @@ struct Run<'a> {
     file: &'a [FileStatement<'a>],
     sums: &'a [String],
     attempt: &'a Attempt,
+    /// For a repair step: the (module, version) pairs it brings the database to.
+    installs: &'a [(String, String)],
 }
 
 impl Run<'_> {
@@ -237,6 +258,11 @@ impl Run<'_> {
                 conn.set_module_version(history_module(module, step), &step.version)
                     .await
                     .map_err(|e| StepErr::from_db("recording the installed version", &e))?;
+                for (installed_module, version) in self.installs {
+                    conn.set_module_version(installed_module, version)
+                        .await
+                        .map_err(|e| StepErr::from_db("recording the repaired versions", &e))?;
+                }
             }
             record_ok(conn, module, step, self.attempt, t0).await?;
             conn.execute("COMMIT").await.map_err(|e| StepErr::from_db("COMMIT", &e))

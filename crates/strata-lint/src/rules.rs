@@ -140,7 +140,9 @@ fn previous_columns(
                 _ => None,
             };
             let facts = ColumnFacts {
-                type_text: ddl_type.unwrap_or_else(|| strata_diff::compare::pg_type_text(c)).to_ascii_lowercase(),
+                type_text: ddl_type
+                    .unwrap_or_else(|| strata_diff::compare::pg_type_text(c))
+                    .to_ascii_lowercase(),
                 nullable: c.is_nullable,
                 has_default: c.column_default.is_some(),
             };

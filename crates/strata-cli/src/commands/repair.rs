@@ -152,7 +152,14 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     };
     // Bind the file to the database it was computed from (see strata_introspect::fingerprint).
     let fp = strata_introspect::fingerprint::fingerprint(live);
-    let sql = strata_introspect::fingerprint::fingerprint_line(&args.schema, &fp) + &sql;
+    let mut sql = strata_introspect::fingerprint::fingerprint_line(&args.schema, &fp) + &sql;
+    if read.dialect.version_bookkeeping().is_none() {
+        // The file records no versions itself (MySQL): the runner reads them from this line.
+        let line = strata_db::repairfile::installs_line(
+            installed.iter().map(|v| (v.module.as_str(), v.version.as_str())),
+        );
+        sql.insert_str(sql.find('\n').map_or(0, |i| i + 1), &line);
+    }
 
     let path = cfg.repair_dir.join(format!("{name}.sql"));
     std::fs::create_dir_all(&cfg.repair_dir)

@@ -121,8 +121,12 @@ pub async fn preflight(
         return Ok(answer_without_queries(&probes));
     }
     match driver {
-        Driver::Postgres => Ok(run(Session::postgres(target, options.timeout).await?, driver, &probes, options).await),
-        Driver::Sqlite => Ok(run(Session::sqlite(target, options.timeout).await?, driver, &probes, options).await),
+        Driver::Postgres => {
+            Ok(run(Session::postgres(target, options.timeout).await?, driver, &probes, options).await)
+        }
+        Driver::Sqlite => {
+            Ok(run(Session::sqlite(target, options.timeout).await?, driver, &probes, options).await)
+        }
         Driver::Mysql => {
             let mut conn = target.connect_mysql().await?;
             preflight_mysql(&mut conn, migration, source, options).await
