@@ -13,7 +13,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use strata_lint::{Dialect, LintInput};
+use strata_lint::{LintInput, RuleSet};
 use strata_project::{MigrationsDir, SqlFile};
 use strata_schema::{ColumnDefinition, ColumnType, DatabaseDefinition, TableDefinition};
 
@@ -96,7 +96,7 @@ fn lint_all(root: &Path) -> usize {
         let sql = dir.read_sql(v, SqlFile::Migration).unwrap();
         let previous = if i == 0 { None } else { Some(dir.read_definition(&versions[i - 1]).unwrap()) };
         let report = strata_lint::lint(&LintInput {
-            dialect: Dialect::Postgres,
+            dialect: RuleSet::Postgres,
             sql: &sql,
             previous: previous.as_ref(),
         });

@@ -2,7 +2,7 @@
 //! text docs/lint.md shows for it. Codes are stable: never renumber or reuse one; retire a
 //! code by keeping its entry out of new findings instead.
 
-use crate::Dialect;
+use crate::RuleSet;
 
 /// What a group of codes is about (the code's two-letter prefix).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -93,7 +93,7 @@ pub struct CodeInfo {
     /// A few words, used as the GitHub annotation title.
     pub title: &'static str,
     /// The dialects whose SQL can raise it.
-    pub dialects: &'static [Dialect],
+    pub dialects: &'static [RuleSet],
     /// What it means and why it matters.
     pub meaning: &'static str,
     /// SQL that raises it (on the first of `dialects`).
@@ -102,9 +102,9 @@ pub struct CodeInfo {
     pub fix: &'static str,
 }
 
-const ALL: &[Dialect] = &[Dialect::Postgres, Dialect::Sqlite, Dialect::Mysql];
-const PG_MYSQL: &[Dialect] = &[Dialect::Postgres, Dialect::Mysql];
-const PG: &[Dialect] = &[Dialect::Postgres];
+const ALL: &[RuleSet] = &[RuleSet::Postgres, RuleSet::Sqlite, RuleSet::Mysql];
+const PG_MYSQL: &[RuleSet] = &[RuleSet::Postgres, RuleSet::Mysql];
+const PG: &[RuleSet] = &[RuleSet::Postgres];
 
 /// The catalogue, in documentation order.
 pub const CATALOGUE: &[CodeInfo] = &[

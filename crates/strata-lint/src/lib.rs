@@ -17,21 +17,25 @@ mod words;
 pub use codes::{Code, CodeInfo, Family, Severity, CATALOGUE};
 use strata_schema::DatabaseDefinition;
 
-/// The SQL dialect a migration is written in.
+/// Which dialect's rules and grammar a lint applies. It is the lint's own table of hazards per
+/// dialect, not a second dialect concept: it is picked by the project's `strata_sql::Dialect`
+/// name ([`RuleSet::from_name`] resolves the aliases through `strata_sql::dialect_by_name`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Dialect {
+pub enum RuleSet {
     Postgres,
     Sqlite,
     Mysql,
 }
 
-impl Dialect {
-    /// The dialect named like `strata.toml`'s `dialect` key (`postgres`, `sqlite`, `mysql`).
-    pub fn from_name(name: &str) -> Result<Dialect, LintError> {
-        match name {
-            "postgres" => Ok(Dialect::Postgres),
-            "sqlite" => Ok(Dialect::Sqlite),
-            "mysql" => Ok(Dialect::Mysql),
+impl RuleSet {
+    /// The rules for the dialect named like `strata.toml`'s `dialect` key (`postgres`, `sqlite`,
+    /// `mysql`, or an alias such as `mariadb`).
+    pub fn from_name(name: &str) -> Result<RuleSet, LintError> {
+        let canonical = strata_sql::dialect_by_name(name).map(|d| d.name()).unwrap_or(name);
+        match canonical {
+            "postgres" => Ok(RuleSet::Postgres),
+            "sqlite" => Ok(RuleSet::Sqlite),
+            "mysql" => Ok(RuleSet::Mysql),
             other => Err(LintError::UnknownDialect(other.to_string())),
         }
     }
@@ -39,18 +43,18 @@ impl Dialect {
     /// The name `strata.toml` uses.
     pub fn name(self) -> &'static str {
         match self {
-            Dialect::Postgres => "postgres",
-            Dialect::Sqlite => "sqlite",
-            Dialect::Mysql => "mysql",
+            RuleSet::Postgres => "postgres",
+            RuleSet::Sqlite => "sqlite",
+            RuleSet::Mysql => "mysql",
         }
     }
 
     /// sqlparser's grammar for the dialect.
     fn grammar(self) -> Box<dyn sqlparser::dialect::Dialect> {
         match self {
-            Dialect::Postgres => Box::new(sqlparser::dialect::PostgreSqlDialect {}),
-            Dialect::Sqlite => Box::new(sqlparser::dialect::SQLiteDialect {}),
-            Dialect::Mysql => Box::new(sqlparser::dialect::MySqlDialect {}),
+            RuleSet::Postgres => Box::new(sqlparser::dialect::PostgreSqlDialect {}),
+            RuleSet::Sqlite => Box::new(sqlparser::dialect::SQLiteDialect {}),
+            RuleSet::Mysql => Box::new(sqlparser::dialect::MySqlDialect {}),
         }
     }
 }
@@ -101,7 +105,7 @@ pub struct Suppressed {
 /// Everything the lint needs about one migration.
 #[derive(Debug, Clone, Copy)]
 pub struct LintInput<'a> {
-    pub dialect: Dialect,
+    pub dialect: RuleSet,
     /// The `migration.sql` text.
     pub sql: &'a str,
     /// The previous version's `definition.json`; `None` for a first version or a file linted
@@ -140,4 +144,17 @@ pub fn lint(input: &LintInput) -> LintReport {
     report.findings.sort_by(|a, b| order(a).cmp(&order(b)).then_with(|| a.message.cmp(&b.message)));
     report.suppressed.sort_by(|a, b| order(&a.finding).cmp(&order(&b.finding)));
     report
+}
+
+#[cfg(test)]
+mod rule_set_tests {
+    use super::*;
+
+    #[test]
+    fn rule_sets_follow_the_dialect_names_and_aliases_of_strata_sql() {
+        assert_eq!(RuleSet::from_name("mariadb"), Ok(RuleSet::Mysql));
+        assert_eq!(RuleSet::from_name("postgresql"), Ok(RuleSet::Postgres));
+        assert_eq!(RuleSet::from_name("sqlite"), Ok(RuleSet::Sqlite));
+        assert_eq!(RuleSet::from_name("oracle"), Err(LintError::UnknownDialect("oracle".into())));
+    }
 }

@@ -13,7 +13,7 @@ use strata_diff::casts::{in_place_cast, CastCost};
 use strata_schema::DatabaseDefinition;
 
 use crate::split::{SqlStatement, TokenizeFailure};
-use crate::{types, words, Code, Dialect, Finding};
+use crate::{types, words, Code, Finding, RuleSet};
 
 /// A finding with the statement it belongs to (what suppressions match on).
 #[derive(Debug)]
@@ -59,7 +59,7 @@ struct NewTable {
 
 /// The growing model of the migration.
 struct Walk<'a> {
-    dialect: Dialect,
+    dialect: RuleSet,
     previous: Option<&'a DatabaseDefinition>,
     /// Created here and still empty (not the target of a rebuild).
     created: BTreeMap<String, NewTable>,
@@ -77,7 +77,7 @@ struct Walk<'a> {
 
 /// Runs every detector over `statements`.
 pub(crate) fn check(
-    dialect: Dialect,
+    dialect: RuleSet,
     previous: Option<&DatabaseDefinition>,
     statements: &[SqlStatement],
 ) -> Vec<Raw> {
@@ -129,14 +129,14 @@ pub(crate) fn unreadable_file(failure: TokenizeFailure) -> Raw {
 /// What the previous definition's columns are, with each type as `dialect` spells it in DDL (so
 /// that a MySQL `MODIFY ... LONGTEXT` of a Serverpod `String` is no type change).
 fn previous_columns(
-    dialect: Dialect,
+    dialect: RuleSet,
     previous: Option<&DatabaseDefinition>,
 ) -> BTreeMap<(String, String), ColumnFacts> {
     let mut out = BTreeMap::new();
     for table in previous.map(|p| p.tables.as_slice()).unwrap_or_default() {
         for c in &table.columns {
             let ddl_type = match dialect {
-                Dialect::Mysql => strata_sql::mysql_types::mysql_column_type(&table.name, c).ok(),
+                RuleSet::Mysql => strata_sql::mysql_types::mysql_column_type(&table.name, c).ok(),
                 _ => None,
             };
             let facts = ColumnFacts {
@@ -153,8 +153,8 @@ fn previous_columns(
 }
 
 /// A name as the database stores it: unquoted names fold to lower case (except on MySQL).
-fn ident_name(dialect: Dialect, ident: &Ident) -> String {
-    if ident.quote_style.is_none() && dialect != Dialect::Mysql {
+fn ident_name(dialect: RuleSet, ident: &Ident) -> String {
+    if ident.quote_style.is_none() && dialect != RuleSet::Mysql {
         ident.value.to_ascii_lowercase()
     } else {
         ident.value.clone()
@@ -162,7 +162,7 @@ fn ident_name(dialect: Dialect, ident: &Ident) -> String {
 }
 
 /// The last part of a (possibly schema-qualified) name.
-fn object_name(dialect: Dialect, name: &ObjectName) -> String {
+fn object_name(dialect: RuleSet, name: &ObjectName) -> String {
     name.0
         .last()
         .and_then(|p| p.as_ident())
@@ -176,7 +176,7 @@ fn last_ident(name: &ObjectName) -> Option<&Ident> {
 
 /// Finds the SQLite rebuild pattern's renames ahead of the walk: the `DROP TABLE t` comes
 /// before the rename that shows it was a rebuild.
-fn rebuilds(dialect: Dialect, statements: &[SqlStatement]) -> BTreeMap<String, String> {
+fn rebuilds(dialect: RuleSet, statements: &[SqlStatement]) -> BTreeMap<String, String> {
     let mut created = BTreeSet::new();
     let mut out = BTreeMap::new();
     for s in statements {
@@ -298,12 +298,12 @@ impl Walk<'_> {
     fn name(&mut self, ident: &Ident, what: &str, table: Option<&str>) {
         let name = ident_name(self.dialect, ident);
         let (limit, unit, too_long) = match self.dialect {
-            Dialect::Postgres => (63, "bytes", name.len() > 63),
-            Dialect::Mysql => (64, "characters", name.chars().count() > 64),
-            Dialect::Sqlite => (0, "", false),
+            RuleSet::Postgres => (63, "bytes", name.len() > 63),
+            RuleSet::Mysql => (64, "characters", name.chars().count() > 64),
+            RuleSet::Sqlite => (0, "", false),
         };
         if too_long {
-            let effect = if self.dialect == Dialect::Postgres {
+            let effect = if self.dialect == RuleSet::Postgres {
                 "PostgreSQL silently cuts it, so a later migration naming it in full finds nothing"
             } else {
                 "MySQL refuses it"
@@ -554,7 +554,7 @@ impl Walk<'_> {
                 ),
             );
         }
-        if self.dialect == Dialect::Postgres {
+        if self.dialect == RuleSet::Postgres {
             let volatile = default_expr(def)
                 .map(|e| e.to_string().to_ascii_lowercase())
                 .filter(|text| VOLATILE.iter().any(|f| text.contains(f)));
@@ -716,7 +716,7 @@ impl Walk<'_> {
                 format!("column \"{table}\".\"{column}\" changes from {old} to {new}, {why}; check the stored values first"),
             );
         }
-        if self.dialect != Dialect::Postgres {
+        if self.dialect != RuleSet::Postgres {
             return;
         }
         let cost = match old.as_deref() {
@@ -777,7 +777,7 @@ impl Walk<'_> {
         if self.is_new(table) {
             return;
         }
-        let skips_check = not_valid && self.dialect == Dialect::Postgres;
+        let skips_check = not_valid && self.dialect == RuleSet::Postgres;
         if !skips_check {
             self.report(
                 Code::ForeignKeyOnExistingRows,
@@ -788,7 +788,7 @@ impl Walk<'_> {
                 ),
             );
         }
-        if self.dialect == Dialect::Postgres && !not_valid {
+        if self.dialect == RuleSet::Postgres && !not_valid {
             self.report(
                 Code::ForeignKeyValidated,
                 Some(table),
@@ -802,7 +802,7 @@ impl Walk<'_> {
     }
 
     fn check_added(&mut self, table: &str, what: &str, not_valid: bool) {
-        if self.is_new(table) || (not_valid && self.dialect == Dialect::Postgres) {
+        if self.is_new(table) || (not_valid && self.dialect == RuleSet::Postgres) {
             return;
         }
         self.report(
@@ -841,7 +841,7 @@ impl Walk<'_> {
                 format!("unique index \"{index}\" is created on \"{table}\": duplicate values already stored make the migration fail"),
             );
         }
-        if self.dialect == Dialect::Postgres && !ci.concurrently {
+        if self.dialect == RuleSet::Postgres && !ci.concurrently {
             self.report(
                 Code::IndexWithoutConcurrently,
                 Some(&table),
@@ -858,9 +858,9 @@ impl Walk<'_> {
     fn json_index(&mut self, table: &str, index: &str, ci: &CreateIndex) {
         let btree = matches!(ci.using, None | Some(IndexType::BTree));
         let applies = match self.dialect {
-            Dialect::Postgres => btree,
-            Dialect::Mysql => true,
-            Dialect::Sqlite => false,
+            RuleSet::Postgres => btree,
+            RuleSet::Mysql => true,
+            RuleSet::Sqlite => false,
         };
         if !applies {
             return;
@@ -878,7 +878,7 @@ impl Walk<'_> {
                     format!(
                         "index \"{index}\" is a plain index on the {kind} column \"{table}\".\"{column}\": {}",
                         match self.dialect {
-                            Dialect::Mysql => "MySQL cannot index a JSON column; index a generated column instead",
+                            RuleSet::Mysql => "MySQL cannot index a JSON column; index a generated column instead",
                             _ => "json has no btree operator class (jsonb compares whole documents); use a gin index on jsonb",
                         }
                     ),

@@ -6,7 +6,7 @@ use sqlparser::ast::Statement;
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::{Token, TokenWithSpan, Tokenizer, Whitespace};
 
-use crate::Dialect;
+use crate::RuleSet;
 
 /// One statement of the file.
 #[derive(Debug)]
@@ -45,7 +45,7 @@ pub(crate) struct TokenizeFailure {
 
 /// Splits `sql` at its top-level semicolons. Strings, quoted names, comments and dollar-quoted
 /// bodies are single tokens, so a `;` inside them never splits.
-pub(crate) fn split(dialect: Dialect, sql: &str) -> Result<SplitFile, TokenizeFailure> {
+pub(crate) fn split(dialect: RuleSet, sql: &str) -> Result<SplitFile, TokenizeFailure> {
     let grammar = dialect.grammar();
     let tokens =
         Tokenizer::new(grammar.as_ref(), sql).tokenize_with_location().map_err(|e| TokenizeFailure {
@@ -85,7 +85,7 @@ pub(crate) fn split(dialect: Dialect, sql: &str) -> Result<SplitFile, TokenizeFa
 }
 
 /// Parses one statement's tokens (its `;` included); the parse must use every token.
-fn parse_one(dialect: Dialect, tokens: Vec<TokenWithSpan>) -> SqlStatement {
+fn parse_one(dialect: RuleSet, tokens: Vec<TokenWithSpan>) -> SqlStatement {
     let first = tokens[0].span.start;
     let last = tokens[tokens.len() - 1].span.end;
     let grammar = dialect.grammar();

@@ -2,7 +2,7 @@
 //! (DT103). Only the words the database refuses unquoted as a table or column name are listed,
 //! not its non-reserved keywords.
 
-use crate::Dialect;
+use crate::RuleSet;
 
 /// PostgreSQL's reserved key words (those its grammar never accepts as an unquoted name).
 const POSTGRES: &[&str] = &[
@@ -291,11 +291,11 @@ const SQLITE: &[&str] = &[
 ];
 
 /// Whether `name` is a reserved word of `dialect` (case-insensitive).
-pub(crate) fn is_reserved(dialect: Dialect, name: &str) -> bool {
+pub(crate) fn is_reserved(dialect: RuleSet, name: &str) -> bool {
     let list = match dialect {
-        Dialect::Postgres => POSTGRES,
-        Dialect::Mysql => MYSQL,
-        Dialect::Sqlite => SQLITE,
+        RuleSet::Postgres => POSTGRES,
+        RuleSet::Mysql => MYSQL,
+        RuleSet::Sqlite => SQLITE,
     };
     let lower = name.to_ascii_lowercase();
     list.binary_search(&lower.as_str()).is_ok()
@@ -314,11 +314,11 @@ mod tests {
 
     #[test]
     fn common_traps_are_reserved_and_common_names_are_not() {
-        assert!(is_reserved(Dialect::Postgres, "User"));
-        assert!(is_reserved(Dialect::Mysql, "order"));
-        assert!(is_reserved(Dialect::Sqlite, "group"));
+        assert!(is_reserved(RuleSet::Postgres, "User"));
+        assert!(is_reserved(RuleSet::Mysql, "order"));
+        assert!(is_reserved(RuleSet::Sqlite, "group"));
         for name in ["name", "email", "timestamp", "version", "module", "comment", "status", "body"] {
-            for d in [Dialect::Postgres, Dialect::Mysql, Dialect::Sqlite] {
+            for d in [RuleSet::Postgres, RuleSet::Mysql, RuleSet::Sqlite] {
                 assert!(!is_reserved(d, name), "{name} on {d:?}");
             }
         }

@@ -6,7 +6,7 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use strata_lint::{lint, render, Dialect, LintInput, CATALOGUE};
+use strata_lint::{lint, render, LintInput, RuleSet, CATALOGUE};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -17,7 +17,7 @@ fn blessing() -> bool {
 }
 
 /// What a case's expected.txt holds: the findings as text, then the suppressed ones.
-fn render_case(dialect: Dialect, dir: &Path) -> String {
+fn render_case(dialect: RuleSet, dir: &Path) -> String {
     let sql = fs::read_to_string(dir.join("migration.sql")).unwrap();
     let previous = match fs::read_to_string(dir.join("definition.json")) {
         Ok(text) => Some(strata_schema::definition_from_json(&text).unwrap()),
@@ -39,7 +39,7 @@ fn render_case(dialect: Dialect, dir: &Path) -> String {
     out
 }
 
-fn cases(dialect: Dialect) -> Vec<PathBuf> {
+fn cases(dialect: RuleSet) -> Vec<PathBuf> {
     let dir = root().join("fixtures/lint").join(dialect.name());
     let mut out: Vec<PathBuf> = fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -65,7 +65,7 @@ fn compare(path: &Path, actual: &str) -> Option<String> {
     })
 }
 
-fn run_dialect(dialect: Dialect) {
+fn run_dialect(dialect: RuleSet) {
     let failures: Vec<String> = cases(dialect)
         .iter()
         .filter_map(|dir| compare(&dir.join("expected.txt"), &render_case(dialect, dir)))
@@ -79,17 +79,17 @@ fn run_dialect(dialect: Dialect) {
 
 #[test]
 fn postgres_cases() {
-    run_dialect(Dialect::Postgres);
+    run_dialect(RuleSet::Postgres);
 }
 
 #[test]
 fn sqlite_cases() {
-    run_dialect(Dialect::Sqlite);
+    run_dialect(RuleSet::Sqlite);
 }
 
 #[test]
 fn mysql_cases() {
-    run_dialect(Dialect::Mysql);
+    run_dialect(RuleSet::Mysql);
 }
 
 /// Each code's own case (`<dialect>/<code in lower case>`) raises it, on every dialect the
@@ -110,7 +110,7 @@ fn every_code_has_a_golden_case_on_each_of_its_dialects() {
         }
     }
     assert!(missing.is_empty(), "codes without a golden case that raises them: {missing:?}");
-    for dialect in [Dialect::Postgres, Dialect::Sqlite, Dialect::Mysql] {
+    for dialect in [RuleSet::Postgres, RuleSet::Sqlite, RuleSet::Mysql] {
         for dir in cases(dialect) {
             let expected = fs::read_to_string(dir.join("expected.txt")).unwrap_or_default();
             for info in CATALOGUE.iter().filter(|i| !i.dialects.contains(&dialect)) {
@@ -129,7 +129,7 @@ fn every_code_has_a_golden_case_on_each_of_its_dialects() {
 /// Each case named `clean*` has no findings at all.
 #[test]
 fn clean_cases_have_no_findings() {
-    for dialect in [Dialect::Postgres, Dialect::Sqlite, Dialect::Mysql] {
+    for dialect in [RuleSet::Postgres, RuleSet::Sqlite, RuleSet::Mysql] {
         let clean: Vec<PathBuf> = cases(dialect)
             .into_iter()
             .filter(|d| d.file_name().unwrap().to_string_lossy().starts_with("clean"))

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::{bail, Context};
 use strata_lint::render::{self, FileReport};
-use strata_lint::{Dialect, LintInput, Severity};
+use strata_lint::{LintInput, RuleSet, Severity};
 use strata_project::migrations::MIGRATION_SQL;
 use strata_project::{MigrationsDir, ProjectConfig, ProjectError, SqlFile};
 use strata_schema::DatabaseDefinition;
@@ -34,7 +34,7 @@ pub struct Args {
 
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let config = ProjectConfig::load(project_dir)?;
-    let dialect = Dialect::from_name(&config.dialect)?;
+    let dialect = RuleSet::from_name(&config.dialect)?;
     let dir = MigrationsDir::new(&config.migrations_dir);
     let versions = dir.versions()?;
     let selected = select(&versions, &args, &config)?;
@@ -94,7 +94,7 @@ fn select(versions: &[String], args: &Args, config: &ProjectConfig) -> anyhow::R
 fn lint_version(
     config: &ProjectConfig,
     dir: &MigrationsDir,
-    dialect: Dialect,
+    dialect: RuleSet,
     versions: &[String],
     version: &str,
 ) -> anyhow::Result<FileReport> {
@@ -107,7 +107,7 @@ fn lint_version(
 
 /// Lints SQL text (also used by `create-migration` for the file it writes or would write).
 pub fn lint_text(
-    dialect: Dialect,
+    dialect: RuleSet,
     sql: &str,
     previous: Option<&DatabaseDefinition>,
     file: String,
@@ -157,7 +157,7 @@ fn say_summary(files: &[FileReport]) {
 /// What `create-migration` shows next to Serverpod's warnings: the lint findings of the
 /// `migration.sql` it wrote (or, when blocked, would write), on stderr, in `lint`'s text form.
 pub fn say_findings_of_new_version(config: &ProjectConfig, version: &str, sql: &[u8], written: bool) {
-    let Ok(dialect) = Dialect::from_name(&config.dialect) else { return };
+    let Ok(dialect) = RuleSet::from_name(&config.dialect) else { return };
     let dir = MigrationsDir::new(&config.migrations_dir);
     let previous =
         dir.versions().ok().and_then(|versions| previous_definition(&dir, &versions, version).ok().flatten());
