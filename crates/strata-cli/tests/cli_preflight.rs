@@ -175,3 +175,40 @@ fn invalid_models_are_reported_with_locations_before_any_preflight() {
     run.code(1).stderr_says("employee.spy.yaml:5:10: unknown type").stderr_says("error(s) in model files");
     assert!(!run.stderr.contains("preflight"), "{}", run.stderr);
 }
+
+/// `lint --database-url`: what the live data shows is attached to the lint finding about the
+/// same column, for versions the database has not applied; applied ones are not checked.
+#[test]
+fn sqlite_lint_with_a_database_attaches_the_data_to_its_findings() {
+    let p = Project::store_on(true);
+    let db = SqliteScratch::new("cli_preflight_lint");
+    let url = format!("sqlite:{}", db.path.display());
+    at(&p, V1, &url, &["apply"]).code(0);
+    sqlite_exec(&db.path, ROWS);
+    sqlite_exec(&db.path, "UPDATE employee SET email = 'ann@example.com'");
+    let model = p.dir.join("lib/src/models/employee.spy.yaml");
+    let text = fs::read_to_string(&model).unwrap();
+    fs::write(
+        &model,
+        text.replace("  email: String?\n", "").replace("  employee_email_idx:\n    fields: email\n", ""),
+    )
+    .unwrap();
+    p.run_at(V2, &["create-migration", "--force"]).code(0);
+
+    let run = at(&p, V2, &url, &["lint"]);
+    run.code(2).stderr_says(&format!("preflight {V2}:"));
+    let ds102 = run.stdout.lines().position(|l| l.contains(" DS102 ")).expect(&run.stdout);
+    let data = run.stdout.lines().nth(ds102 + 1).unwrap_or_default();
+    assert!(
+        data.starts_with("    data: loses data: 1 ") && data.contains("employee.email"),
+        "{}",
+        run.stdout
+    );
+    // Without a database, the same finding carries no data.
+    assert!(!p.run_at(V2, &["lint"]).stdout.contains("data:"));
+
+    // Once applied, the version ran on this data: it is not checked again.
+    at(&p, V2, &url, &["apply", "--force-data"]).code(0);
+    at(&p, V2, &url, &["lint", "--all"])
+        .stderr_says(&format!("preflight {V2}: already applied on this database"));
+}

@@ -30,6 +30,12 @@ pub struct Args {
     /// (workflow-command annotations).
     #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json", "github"])]
     pub format: String,
+    /// With --database-url or --mode: also check each version the database has not applied yet
+    /// against its live data (docs/preflight.md); what the data shows is attached to the findings.
+    #[command(flatten)]
+    pub conn: crate::commands::apply::ConnArgs,
+    #[command(flatten)]
+    pub preflight: crate::commands::preflight::PreflightArgs,
 }
 
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
@@ -41,6 +47,16 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let mut files = Vec::with_capacity(selected.len());
     for version in &selected {
         files.push(lint_version(&config, &dir, dialect, &versions, version)?);
+    }
+    let mut data_blocks = false;
+    if args.conn.database_url.is_some() || args.conn.mode.is_some() {
+        let checked = crate::commands::preflight::for_lint(&config, &selected, &args.conn, &args.preflight)?;
+        for file in &mut files {
+            if let Some(found) = file.version.as_ref().and_then(|v| checked.get(v)) {
+                attach_data(file, found);
+                data_blocks |= strata_db::preflight::blocks(found);
+            }
+        }
     }
     let stdout = match args.format.as_str() {
         "json" => format!("{}\n", render::json(&files)),
@@ -54,7 +70,27 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         let _ = out.flush();
     }
     say_summary(&files);
-    Ok(if files.iter().any(|f| f.report.fails()) { exit::DIFFERS } else { exit::OK })
+    Ok(if data_blocks || files.iter().any(|f| f.report.fails()) { exit::DIFFERS } else { exit::OK })
+}
+
+/// Puts what the live data shows next to the findings about the same table (and column, when
+/// the data is about one): "loses data: 3 values in employee.email".
+fn attach_data(file: &mut FileReport, found: &[strata_db::preflight::Finding]) {
+    for f in &mut file.report.findings {
+        let Some(table) = f.table.as_deref() else { continue };
+        let notes: Vec<&str> = found
+            .iter()
+            .filter(|d| d.table == table)
+            .filter(|d| match (f.column_name.as_deref(), d.object.split_once('.')) {
+                (Some(column), Some((_, object_column))) => column == object_column,
+                _ => true,
+            })
+            .map(|d| d.message.as_str())
+            .collect();
+        if !notes.is_empty() {
+            f.data = Some(notes.join("; "));
+        }
+    }
 }
 
 /// The versions the arguments name, in order; every named version must exist.

@@ -2,6 +2,7 @@
 //! flags, running it, and its report on stderr (docs/preflight.md). A change the data shows
 //! will fail blocks (exit 3) even with `--force`; `--force-data` overrides.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, SystemTime};
 
 use strata_db::plan::StepKind;
@@ -165,4 +166,41 @@ pub fn before_apply(
         blocking.join(", ")
     );
     Ok(Some(exit::BLOCKED))
+}
+
+/// `lint --database-url/--mode`: preflights each linted version this database has not applied
+/// yet (an applied one already ran on this data), reporting on stderr. Returns the findings by
+/// version, for the lint to attach to its own.
+pub fn for_lint(
+    config: &ProjectConfig,
+    versions: &[String],
+    conn: &ConnArgs,
+    args: &PreflightArgs,
+) -> anyhow::Result<BTreeMap<String, Vec<Finding>>> {
+    let project = project_of(config)?;
+    let target = resolve(&project, conn)?;
+    say!("database: {target}");
+    let rt = runtime()?;
+    let installed = rt.block_on(strata_db::status(&project, &target))?.installed;
+    let migrations = MigrationsDir::new(&config.migrations_dir);
+    let all = migrations.versions()?;
+    let mut out = BTreeMap::new();
+    for version in versions {
+        if installed.as_deref().is_some_and(|i| version.as_str() <= i) {
+            say!("preflight {version}: already applied on this database, not checked");
+            continue;
+        }
+        let migration = match migrations.read_migration(version) {
+            Ok(m) => m,
+            Err(strata_project::ProjectError::MissingArtifact { .. }) => {
+                say!("preflight {version}: no migration.json, not checked");
+                continue;
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let source = crate::commands::lint::previous_definition(&migrations, &all, version)?;
+        let findings = check(&rt, &target, version, &migration, source.as_ref(), args)?;
+        out.insert(version.clone(), findings);
+    }
+    Ok(out)
 }
