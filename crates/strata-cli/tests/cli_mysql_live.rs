@@ -147,3 +147,38 @@ fn create_repair_migration_writes_a_mysql_file_bound_to_the_database() {
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("strata-repair-installs"), "{}", text(&out));
 }
+
+#[test]
+fn apply_preflight_on_mariadb_stops_before_a_change_the_data_breaks() {
+    let project = project();
+    let dir = project.path();
+    let db = MysqlScratch::new("cli_my_preflight");
+    assert!(strata(dir, &["apply", "--database-url", &db.url]).status.success());
+    mysql_exec(
+        &db.url,
+        "INSERT INTO `customer` (`name`, `joined`, `vip`) VALUES ('ann', '2026-01-01', 0); \
+         INSERT INTO `order` (`total`, `note`, `customerId`) VALUES (1.5, NULL, 1);",
+    );
+    let model = dir.join("models/order.spy.yaml");
+    let text_before = std::fs::read_to_string(&model).unwrap();
+    std::fs::write(&model, text_before.replace("note: String?", "note: String")).unwrap();
+    let out = Command::new(BIN)
+        .arg("-C")
+        .arg(dir)
+        .args(["create-migration", "--force"])
+        .env("STRATA_NOW", "20260102000000000")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+
+    let out = strata(dir, &["apply", "--preflight", "--database-url", &db.url]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(text(&out).contains("will fail: 1 NULL in order.note"), "{}", text(&out));
+    let out = strata(dir, &["status", "--database-url", &db.url]);
+    assert_eq!(out.status.code(), Some(2), "still pending: {}", text(&out));
+
+    mysql_exec(&db.url, "UPDATE `order` SET `note` = 'paid'");
+    let out = strata(dir, &["apply", "--preflight", "--database-url", &db.url]);
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(text(&out).contains("safe: no NULLs in order.note"), "{}", text(&out));
+}
