@@ -63,7 +63,8 @@ fn a_changed_definition_or_an_unread_kind_is_not_in_sync() {
         CREATE SEQUENCE free_seq START 1; \
         ALTER TABLE employee ENABLE ROW LEVEL SECURITY; \
         CREATE POLICY p ON employee USING (active); \
-        CREATE SCHEMA side; CREATE TABLE side.t (a int);";
+        CREATE SCHEMA side; CREATE TABLE side.t (a int); \
+        CREATE MATERIALIZED VIEW mv AS SELECT id FROM employee;";
     let cases = [
         ("view query", "CREATE OR REPLACE VIEW v AS SELECT id FROM employee WHERE active", "view"),
         (
@@ -77,6 +78,8 @@ fn a_changed_definition_or_an_unread_kind_is_not_in_sync() {
         ("grant", "GRANT SELECT ON employee TO PUBLIC", "grant"),
         ("extension", "CREATE EXTENSION citext", "extension"),
         ("other schema", "ALTER TABLE side.t ADD COLUMN b text", "schema"),
+        ("forced row-level security", "ALTER TABLE employee FORCE ROW LEVEL SECURITY", "row-level-security"),
+        ("materialized view index", "CREATE INDEX mv_id ON mv (id)", "index"),
     ];
     let p = Project::store();
     for (what, change, kind) in cases {

@@ -54,7 +54,7 @@ fn sql_tables() -> String {
     format!(
         "SELECT c.oid::int8 AS oid, n.nspname::text AS schema_name, c.relname::text AS table_name, \
                 c.relkind::text AS relkind, c.relpersistence::text AS persistence, \
-                c.relispartition AS is_partition, c.relrowsecurity AS rls, ts.spcname::text AS tablespace, \
+                c.relispartition AS is_partition, c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls, ts.spcname::text AS tablespace, \
                 EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) AS inherits, \
                 (SELECT ARRAY(SELECT a.attname::text \
                               FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord) \
@@ -271,6 +271,12 @@ fn sql_unrepresentable() -> String {
                   ARRAY[s.stxrelid::int8] \
            FROM pg_catalog.pg_statistic_ext s JOIN pg_catalog.pg_namespace n ON n.oid = s.stxnamespace \
            WHERE n.nspname = ANY($1) \
+         UNION ALL \
+           SELECT 'matview_index', NULL::int8, n.nspname::text, ic.relname::text, \
+                  pg_catalog.pg_get_indexdef(i.indexrelid), ARRAY[c.oid::int8] \
+           FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid \
+           JOIN pg_catalog.pg_class c ON c.oid = i.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+           WHERE c.relkind = 'm' AND n.nspname = ANY($1) \
          UNION ALL \
            SELECT 'comment', NULL::int8, o.schema::text, o.type || ' ' || o.identity, quote_literal(d.description), \
                   CASE WHEN d.classoid = 'pg_catalog.pg_class'::regclass THEN ARRAY[d.objoid::int8] \
@@ -554,8 +560,19 @@ fn table_property_warnings(
     if get::<String>(row, "persistence", q)? == "u" {
         warnings.push(table_warning(WarningKind::UnloggedTable, "UNLOGGED is not represented"));
     }
-    if get::<bool>(row, "rls", q)? {
-        warnings.push(table_warning(WarningKind::RowLevelSecurity, "row-level security is enabled"));
+    match (get::<bool>(row, "rls", q)?, get::<bool>(row, "force_rls", q)?) {
+        (true, false) => {
+            warnings.push(table_warning(WarningKind::RowLevelSecurity, "row-level security is enabled"))
+        }
+        (true, true) => warnings.push(table_warning(
+            WarningKind::RowLevelSecurity,
+            "row-level security is enabled and forced on the table owner",
+        )),
+        (false, true) => warnings.push(table_warning(
+            WarningKind::RowLevelSecurity,
+            "row-level security is forced on the table owner (and not enabled)",
+        )),
+        (false, false) => {}
     }
     Ok(())
 }
@@ -909,6 +926,8 @@ fn map_unrepresentable(
         "policy" => WarningKind::Policy,
         "rule" => WarningKind::Rule,
         "comment" => WarningKind::Comment,
+        // An index on a materialized view (tables' indexes are read as indexes).
+        "matview_index" => WarningKind::IndexDetail,
         "grant" => WarningKind::Grant,
         "extension" => WarningKind::Extension,
         "schema" => WarningKind::OtherSchema,
