@@ -64,7 +64,7 @@ fn a_changed_definition_or_an_unread_kind_is_not_in_sync() {
         ALTER TABLE employee ENABLE ROW LEVEL SECURITY; \
         CREATE POLICY p ON employee USING (active); \
         CREATE SCHEMA side; CREATE TABLE side.t (a int); \
-        CREATE MATERIALIZED VIEW mv AS SELECT id FROM employee;";
+        CREATE MATERIALIZED VIEW mv AS SELECT id FROM employee; CREATE TYPE mood AS ENUM ('ok');";
     let cases = [
         ("view query", "CREATE OR REPLACE VIEW v AS SELECT id FROM employee WHERE active", "view"),
         (
@@ -80,6 +80,7 @@ fn a_changed_definition_or_an_unread_kind_is_not_in_sync() {
         ("other schema", "ALTER TABLE side.t ADD COLUMN b text", "schema"),
         ("forced row-level security", "ALTER TABLE employee FORCE ROW LEVEL SECURITY", "row-level-security"),
         ("materialized view index", "CREATE INDEX mv_id ON mv (id)", "index"),
+        ("grant on a type", "REVOKE USAGE ON TYPE mood FROM PUBLIC", "grant"),
     ];
     let p = Project::store();
     for (what, change, kind) in cases {

@@ -304,6 +304,13 @@ fn sql_unrepresentable() -> String {
              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
                  WHERE d.classid = 'pg_catalog.pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e') \
          UNION ALL \
+           SELECT 'grant', NULL::int8, n.nspname::text, 'type ' || t.typname, \
+                  array_to_string(ARRAY(SELECT a::text FROM unnest(t.typacl) a ORDER BY 1), ', '), '{{}}'::int8[] \
+           FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
+           WHERE t.typacl IS NOT NULL AND n.nspname = ANY($1) \
+             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
+                 WHERE d.classid = 'pg_catalog.pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e') \
+         UNION ALL \
            SELECT 'grant', NULL::int8, n.nspname::text, 'schema ' || n.nspname, \
                   array_to_string(ARRAY(SELECT a::text FROM unnest(n.nspacl) a ORDER BY 1), ', '), '{{}}'::int8[] \
            FROM pg_catalog.pg_namespace n WHERE n.nspacl IS NOT NULL AND n.nspname = ANY($1) \
