@@ -523,11 +523,9 @@ fn drop_implicit_foreign_key_indexes(tables: &mut LiveTables) {
     for table in &mut tables.list {
         let foreign_keys = &table.foreign_keys;
         table.indexes.retain(|index| {
-            !foreign_keys.iter().any(|fk| {
-                !index.is_unique
-                    && fk.constraint_name == index.index_name
-                    && index.elements.iter().map(|e| &e.definition).eq(fk.columns.iter())
-            })
+            let columns: Vec<String> = index.elements.iter().map(|e| e.definition.clone()).collect();
+            index.is_unique
+                || !strata_sql::mysql_types::is_foreign_key_index(foreign_keys, &index.index_name, &columns)
         });
     }
 }

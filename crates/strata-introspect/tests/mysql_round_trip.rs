@@ -260,11 +260,7 @@ fn the_bookkeeping_table_gives_the_installed_versions() {
 /// database it builds on MariaDB introspects to its `definition.json` without drift.
 #[test]
 fn golden_mysql_definitions() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden");
-    let mut files = Vec::new();
-    collect(&root, &mut files);
-    files.retain(|f| f.components().any(|c| c.as_os_str() == "expected-mysql"));
-    files.sort();
+    let files = golden_definition_files("expected-mysql");
     let mut seen = std::collections::HashSet::new();
     let mut cases = Vec::new();
     for f in &files {
@@ -291,21 +287,7 @@ fn golden_mysql_definitions() {
         });
     }
     eprintln!("golden MySQL definitions round-tripped on MariaDB: {}", cases.len());
-    if root.exists() {
-        assert!(!cases.is_empty(), "no MySQL golden definition found");
-    }
-}
-
-fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect(&p, out);
-        } else if p.file_name().is_some_and(|n| n == "definition.json") {
-            out.push(p);
-        }
-    }
+    assert!(!cases.is_empty(), "no MySQL golden definition found");
 }
 
 #[test]

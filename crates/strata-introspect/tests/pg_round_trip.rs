@@ -263,11 +263,7 @@ fn query_count_does_not_grow_with_tables() {
 /// PostgreSQL rejects are not this crate's to judge; both are listed, never hidden.
 #[test]
 fn golden_fixture_definitions() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden");
-    let mut files = Vec::new();
-    collect(&root, &mut files);
-    files.retain(|f| f.components().any(|c| c.as_os_str() == "expected"));
-    files.sort();
+    let files = golden_definition_files("expected");
     let mut seen = std::collections::HashSet::new();
     let mut defs = Vec::new();
     let mut with_vectors = Vec::new();
@@ -310,19 +306,5 @@ fn golden_fixture_definitions() {
          rejected by PostgreSQL: {rejected:?}",
         defs.len() - rejected.len()
     );
-    if root.exists() {
-        assert!(defs.len() > rejected.len(), "no golden definition could be checked");
-    }
-}
-
-fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect(&p, out);
-        } else if p.file_name().is_some_and(|n| n == "definition.json") {
-            out.push(p);
-        }
-    }
+    assert!(defs.len() > rejected.len(), "no golden definition could be checked");
 }

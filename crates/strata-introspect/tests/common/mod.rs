@@ -176,3 +176,25 @@ pub fn mysql_introspect(url: &str) -> Introspection {
         r
     })
 }
+
+/// Every golden case's `definition.json` under an `expected_dir` directory (`expected`,
+/// `expected-sqlite`, `expected-mysql`), sorted.
+pub fn golden_definition_files(expected_dir: &str) -> Vec<std::path::PathBuf> {
+    fn collect(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(entries) = std::fs::read_dir(dir) else { return };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                collect(&p, out);
+            } else if p.file_name().is_some_and(|n| n == "definition.json") {
+                out.push(p);
+            }
+        }
+    }
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/golden");
+    let mut files = Vec::new();
+    collect(&root, &mut files);
+    files.retain(|f| f.components().any(|c| c.as_os_str() == expected_dir));
+    files.sort();
+    files
+}
