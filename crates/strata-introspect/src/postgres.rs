@@ -283,7 +283,8 @@ fn sql_unrepresentable() -> String {
                        ELSE '{{}}'::int8[] END \
            FROM pg_catalog.pg_description d, \
                 LATERAL pg_catalog.pg_identify_object(d.classoid, d.objoid, d.objsubid) o \
-           WHERE COALESCE(o.schema, CASE WHEN o.type = 'schema' THEN o.identity END) = ANY($1) \
+           WHERE (d.objoid >= 16384 OR d.classoid = 'pg_catalog.pg_namespace'::regclass) \
+             AND COALESCE(o.schema, CASE WHEN o.type = 'schema' THEN o.identity END) = ANY($1) \
              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = d.classoid \
                              AND e.objid = d.objoid AND e.deptype = 'e') \
              AND NOT (o.type = 'schema' AND o.identity = 'public' AND d.description = 'standard public schema') \
