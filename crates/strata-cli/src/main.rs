@@ -54,6 +54,8 @@ pub enum Command {
     /// Report the hazards of migration files (data loss, failures on existing rows, rolling
     /// deploys, locks, dialect traps), each with a stable code (docs/lint.md).
     Lint(commands::lint::Args),
+    /// Batched background data migrations: status, run, pause, resume, finalize (docs/background.md).
+    Background(commands::background::Args),
 }
 
 /// Rust ignores SIGPIPE, so `strata diff … | head` would panic on the closed pipe. Restore the
@@ -92,6 +94,7 @@ fn main() -> ExitCode {
         Command::Rollback(a) => commands::rollback::run(&dir, a),
         Command::Reset(a) => commands::reset::run(&dir, a),
         Command::Lint(a) => commands::lint::run(&dir, a),
+        Command::Background(a) => commands::background::run(&dir, a),
     };
     match result {
         Ok(code) => ExitCode::from(code),

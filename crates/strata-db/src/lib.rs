@@ -17,6 +17,7 @@
 //! * **Passwords are never displayed**: [`ConnectionTarget`] only renders redacted, and every
 //!   driver error passes through [`connection::sanitize`] before it becomes a [`DbError`].
 
+pub mod background;
 pub mod checksum;
 pub mod connection;
 pub mod disk;

@@ -83,6 +83,9 @@ pub struct InstalledState {
     pub set_back_by: Option<String>,
     /// Who holds the migration lock right now (a run in progress), as read by `status`.
     pub live_run: Option<String>,
+    /// Each background job's stored state (`crate::background`), by name: what
+    /// `-- strata:requires_background` lines are checked against.
+    pub background_jobs: std::collections::BTreeMap<String, String>,
 }
 
 impl InstalledState {
@@ -200,6 +203,38 @@ pub fn is_rerunnable(sql: &str) -> bool {
         .any(|l| l == RERUNNABLE_MARKER)
 }
 
+/// The header line prefix by which a `migration.sql` requires a background job to be finalized
+/// before it applies: `-- strata:requires_background <name>`, one job per line.
+pub const REQUIRES_BACKGROUND_PREFIX: &str = "-- strata:requires_background";
+
+/// The background jobs the file's leading comment block requires, in file order.
+pub fn required_background_jobs(sql: &str) -> Vec<String> {
+    sql.lines()
+        .map(str::trim)
+        .take_while(|l| l.is_empty() || l.starts_with("--"))
+        .filter_map(|l| l.strip_prefix(REQUIRES_BACKGROUND_PREFIX))
+        .filter(|rest| rest.starts_with(char::is_whitespace))
+        .map(|rest| rest.trim().to_string())
+        .collect()
+}
+
+/// Refuses the first step whose `migration.sql` requires a background job that is not finalized.
+fn check_background_requirements(steps: &[Step], installed: &InstalledState) -> Result<(), PlanError> {
+    for step in steps.iter().filter(|s| s.kind == StepKind::Migration) {
+        for job in required_background_jobs(&step.file.sql) {
+            let state = installed.background_jobs.get(&job);
+            if state.map(String::as_str) != Some("finalized") {
+                return Err(PlanError::BackgroundNotFinalized {
+                    version: step.version.clone(),
+                    job,
+                    state: state.cloned().unwrap_or_else(|| "not started".into()),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// One file to run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Step {
@@ -294,6 +329,12 @@ pub enum PlanError {
         .others.join(", ")
     )]
     ModuleNotInstalled { module: String, others: Vec<String> },
+    #[error(
+        "version {version} requires background job `{job}` to be finalized before it applies, and that job is {state}; \
+         nothing was applied. Run `strata background finalize {job}` (if the job's own version is pending too, first \
+         `strata apply --to <that version>`), then apply again"
+    )]
+    BackgroundNotFinalized { version: String, job: String, state: String },
     #[error("--accept-modified {version}: {reason}")]
     NothingToAccept { version: String, reason: String },
     #[error(
@@ -526,6 +567,7 @@ pub fn plan(
         let step = only_the_retry(&mut steps)?;
         target = Some(step);
     }
+    check_background_requirements(&steps, installed)?;
     let mut reruns: Vec<&String> = opts.rerun.iter().collect();
     reruns.sort();
     reruns.dedup();
@@ -741,6 +783,37 @@ mod tests {
 
     const V: [&str; 4] =
         ["20240101000000000", "20240102000000000-tag", "20240103000000000", "20240104000000000"];
+
+    #[test]
+    fn requires_background_lines_are_read_from_the_header_only() {
+        let sql = "-- strata:requires_background fill_cents\n--strata:other x\n-- strata:requires_background  b2 \n\
+                   -- strata:requires_backgroundx c\nBEGIN;\n-- strata:requires_background late\nCOMMIT;\n";
+        assert_eq!(required_background_jobs(sql), ["fill_cents", "b2"]);
+        assert!(required_background_jobs("BEGIN;\nCOMMIT;\n").is_empty());
+    }
+
+    #[test]
+    fn a_pending_migration_waits_for_its_background_job() {
+        let mut d = disk(&V[..3]);
+        let m = d[2].migration.as_mut().unwrap();
+        *m = SqlFileInfo::new(m.path.clone(), format!("-- strata:requires_background fill\n{}", m.sql));
+        let mut st = at(Some(V[0]), vec![ok_row(1, &d[0], StepKind::Definition)]);
+        let e = plan(M, &st, &d, &PlanOptions::default()).unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(&e, PlanError::BackgroundNotFinalized { version, job, state }
+            if version == V[2] && job == "fill" && state == "not started"), "{msg}");
+        assert!(msg.contains("strata background finalize fill") && msg.contains("nothing was applied"), "{msg}");
+        st.background_jobs.insert("fill".into(), "running".into());
+        assert!(plan(M, &st, &d, &PlanOptions::default()).unwrap_err().to_string().contains("that job is running"));
+        // Up to the version before it, nothing requires the job.
+        let opts = PlanOptions { to: Some(V[1].into()), ..Default::default() };
+        assert_eq!(versions(&plan(M, &st, &d, &opts).unwrap()).len(), 1);
+        st.background_jobs.insert("fill".into(), "finalized".into());
+        assert_eq!(versions(&plan(M, &st, &d, &PlanOptions::default()).unwrap()).len(), 2);
+        // A fresh database runs definition.sql only: migration headers do not apply.
+        st = at(None, vec![]);
+        assert_eq!(versions(&plan(M, &st, &d, &PlanOptions::default()).unwrap()).len(), 1);
+    }
 
     #[test]
     fn fresh_runs_only_latest_definition_and_covers_older() {

@@ -47,6 +47,25 @@ fn open(path: &Path) -> Result<File, DbError> {
     })
 }
 
+/// Takes the lock once, without waiting; None while another process holds it.
+pub(crate) fn try_acquire(path: &Path) -> Result<Option<RunLock>, DbError> {
+    let mut file = open(path)?;
+    match file.try_lock() {
+        Ok(()) => {
+            let since = crate::timefmt::now_utc();
+            let note = format!("{}, since {since} UTC\n", this_runner());
+            let written = file
+                .set_len(0)
+                .and_then(|_| file.seek(SeekFrom::Start(0)))
+                .and_then(|_| file.write_all(note.as_bytes()));
+            written.map_err(|e| DbError::Io { path: path.to_path_buf(), message: e.to_string() })?;
+            Ok(Some(RunLock { _file: file }))
+        }
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => Err(DbError::Io { path: path.to_path_buf(), message: format!("locking: {e}") }),
+    }
+}
+
 /// Takes the lock, polling until `timeout`; `waiting` is called once with the holder's
 /// description when the lock is busy.
 pub(crate) async fn acquire(
@@ -54,26 +73,13 @@ pub(crate) async fn acquire(
     timeout: Duration,
     waiting: &mut dyn FnMut(&str),
 ) -> Result<RunLock, DbError> {
-    let mut file = open(path)?;
     let start = Instant::now();
     let mut announced = false;
     loop {
-        match file.try_lock() {
-            Ok(()) => {
-                let since = crate::timefmt::now_utc();
-                let note = format!("{}, since {since} UTC\n", this_runner());
-                let written = file
-                    .set_len(0)
-                    .and_then(|_| file.seek(SeekFrom::Start(0)))
-                    .and_then(|_| file.write_all(note.as_bytes()));
-                written.map_err(|e| DbError::Io { path: path.to_path_buf(), message: e.to_string() })?;
-                return Ok(RunLock { _file: file });
-            }
-            Err(TryLockError::WouldBlock) => {}
-            Err(TryLockError::Error(e)) => {
-                return Err(DbError::Io { path: path.to_path_buf(), message: format!("locking: {e}") })
-            }
+        if let Some(lock) = try_acquire(path)? {
+            return Ok(lock);
         }
+        let mut file = open(path)?;
         let waited = start.elapsed();
         if waited >= timeout {
             return Err(DbError::RunLockTimeout { waited: timeout, holder: read_holder(&mut file) });
@@ -100,7 +106,11 @@ fn read_holder(file: &mut File) -> String {
 /// Who holds the lock of the database at `database` right now (None: nobody). Never creates the
 /// lock file.
 pub(crate) fn holder(database: &Path) -> Option<String> {
-    let path = lock_path(database);
+    holder_at(&lock_path(database))
+}
+
+/// Who holds the lock file at `path` right now (None: nobody, or no such file).
+pub(crate) fn holder_at(path: &Path) -> Option<String> {
     let mut file = OpenOptions::new().read(true).write(true).open(path).ok()?;
     match file.try_lock() {
         Ok(()) => {

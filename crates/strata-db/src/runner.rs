@@ -187,6 +187,8 @@ async fn read_state_on(
     if conn.has_history_table().await.map_err(|e| err(history::HISTORY_TABLE, &e))? {
         state.history = conn.history(module).await.map_err(|e| err(history::HISTORY_TABLE, &e))?;
     }
+    let jobs = conn.background_job_states().await.map_err(|e| err(crate::background::JOBS_TABLE, &e))?;
+    state.background_jobs = jobs.into_iter().collect();
     Ok(state.derive(module))
 }
 

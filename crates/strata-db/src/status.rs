@@ -431,6 +431,7 @@ mod tests {
             other_modules: Vec::new(),
             set_back_by: None,
             live_run: None,
+            background_jobs: Default::default(),
             history: vec![
                 row(1, "a", StepKind::Definition, RunStatus::Baseline, None),
                 row(

@@ -8,6 +8,8 @@
 
 use std::path::Path;
 
+use anyhow::Context as _;
+
 use serde_json::json;
 use std::io::{BufRead as _, IsTerminal as _};
 use strata_diff::{Rename, RenameCandidate, RenamePlan};
@@ -55,17 +57,24 @@ pub struct Args {
     /// (Serverpod's behaviour: data loss, so --force is needed too).
     #[arg(long)]
     pub no_rename: bool,
+    /// Also scaffold `background/<NAME>.sql` in the new version: a commented, valid background
+    /// job template (docs/background.md). Creates the version even without schema changes.
+    #[arg(long, value_name = "NAME")]
+    pub background: Option<String>,
 }
 
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     if let Some(tag) = &args.tag {
         validate_tag(tag)?;
     }
+    if let Some(name) = &args.background {
+        strata_db::background::validate_job_name(name).map_err(|m| anyhow::anyhow!("--background: {m}"))?;
+    }
     let config = ProjectConfig::load(project_dir)?;
     let now = now_from_env()?;
     let mut options = CreateOptions {
         force: args.force || args.preflight.force_data,
-        empty: args.empty,
+        empty: args.empty || args.background.is_some(),
         tag: args.tag.clone(),
         dry_run: args.dry_run || args.check,
         renames: RenamePlan {
@@ -131,6 +140,9 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     } else {
         print_text(&config, &report, &args);
     }
+    if let (Some(dir), Some(name)) = (&report.written, &args.background) {
+        write_background_template(&config, dir, name)?;
+    }
     say_lint_findings(&config, &report, &options, now);
     Ok(code)
 }
@@ -160,6 +172,20 @@ fn say_lint_findings(
             super::lint::say_findings_of_new_version(config, &version, sql, report.written.is_some());
         }
     }
+}
+
+/// Writes `background/<name>.sql` into the new version (through a temporary file, so a killed
+/// run never leaves half a template).
+fn write_background_template(config: &ProjectConfig, version_dir: &Path, name: &str) -> anyhow::Result<()> {
+    let dir = version_dir.join(strata_db::background::BACKGROUND_DIR);
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let path = dir.join(format!("{name}.sql"));
+    let temporary = dir.join(format!(".{name}.sql.tmp"));
+    std::fs::write(&temporary, strata_db::background::template(name))
+        .and_then(|()| std::fs::rename(&temporary, &path))
+        .with_context(|| format!("writing {}", path.display()))?;
+    say!("Background job template: {} (edit it, then `strata background run {name}` after applying)", config.display_path(&path).display());
+    Ok(())
 }
 
 fn exit_code(outcome: &PlanOutcome, check: bool) -> u8 {

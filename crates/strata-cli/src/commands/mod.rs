@@ -18,6 +18,7 @@ macro_rules! say_raw {
 }
 
 pub mod apply;
+pub mod background;
 pub mod create_migration;
 pub mod diff;
 pub mod inspect;

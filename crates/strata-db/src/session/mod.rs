@@ -22,8 +22,8 @@ mod sqlite;
 
 pub(crate) use mysql::MysqlSession;
 pub use mysql::VERSION_TABLE as MYSQL_VERSION_TABLE;
-pub(crate) use postgres::PgSession;
-pub(crate) use sqlite::SqliteSession;
+pub(crate) use postgres::{PgSession, LOCK_HOLDERS_SQL as PG_LOCK_HOLDERS_SQL, SPELLING as PG_SPELLING};
+pub(crate) use sqlite::{SqliteSession, SPELLING as SQLITE_SPELLING};
 
 /// A driver call in flight (boxed so `Session` stays object safe).
 pub(crate) type DbFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, sqlx::Error>> + Send + 'a>>;
@@ -88,6 +88,9 @@ pub(crate) trait Session: Send {
     fn ensure_history_table(&mut self) -> DbFuture<'_, ()>;
     /// Whether the history table exists.
     fn has_history_table(&mut self) -> DbFuture<'_, bool>;
+    /// Every background job's name and stored state (`crate::background`), by name; empty
+    /// without a job table.
+    fn background_job_states(&mut self) -> DbFuture<'_, Vec<(String, String)>>;
     /// Inserts a row and returns its id.
     fn insert_history<'a>(&'a mut self, row: &'a NewRow) -> DbFuture<'a, i64>;
     /// Records the outcome of the `running` row `id`.
@@ -296,6 +299,16 @@ macro_rules! serverpod_version_methods {
     ($dialect:literal) => {
         fn has_history_table(&mut self) -> crate::session::DbFuture<'_, bool> {
             Box::pin(table_exists(&mut self.conn, crate::history::HISTORY_TABLE))
+        }
+
+        fn background_job_states(&mut self) -> crate::session::DbFuture<'_, Vec<(String, String)>> {
+            Box::pin(async move {
+                if !table_exists(&mut self.conn, crate::background::JOBS_TABLE).await? {
+                    return Ok(Vec::new());
+                }
+                let sql = crate::background::states_sql(&SPELLING);
+                sqlx::query_as(&sql).fetch_all(&mut self.conn).await
+            })
         }
 
         fn insert_history<'a>(

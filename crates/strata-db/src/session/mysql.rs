@@ -230,6 +230,11 @@ impl Session for MysqlSession {
         })
     }
 
+    /// Background jobs do not run on MySQL yet (`crate::background` refuses), so it has none.
+    fn background_job_states(&mut self) -> DbFuture<'_, Vec<(String, String)>> {
+        Box::pin(async { Ok(Vec::new()) })
+    }
+
     fn has_history_table(&mut self) -> DbFuture<'_, bool> {
         Box::pin(self.table_exists(HISTORY_TABLE))
     }
