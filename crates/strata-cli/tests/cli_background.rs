@@ -306,3 +306,24 @@ fn mysql_is_refused_by_name() {
     let p = Project::laid_out(tmp, dir);
     bg(&p, &db.url, &["status"]).code(1).stderr_says("this database is mysql, which strata cannot run them on yet");
 }
+
+#[test]
+fn create_migration_scaffolds_a_valid_job_template() {
+    let p = Project::store_on(true);
+    let before = p.files();
+    p.run(&["create-migration", "--background", "Fill-Cents"]).code(1).stderr_says("`Fill-Cents` is not a valid job name");
+    assert_eq!(p.files(), before, "nothing written for a bad name");
+    p.run(&["create-migration", "--tag", "fill", "--background", "fill_cents"]).code(0).stderr_says("background/fill_cents.sql");
+    let version = format!("{}-fill", common::LATER);
+    let file = p.dir.join("migrations").join(&version).join("background").join("fill_cents.sql");
+    let text = std::fs::read_to_string(&file).unwrap();
+    assert!(text.contains("-- strata:table my_table") && text.contains("BETWEEN $1 AND $2"), "{text}");
+    let status = p.run(&["background", "status", "--format", "json"]);
+    status.code(2);
+    let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    assert_eq!(v["jobs"][0]["name"], "fill_cents");
+    assert_eq!(v["jobs"][0]["version"], version.as_str());
+    assert_eq!(v["jobs"][0]["state"], "pending");
+    assert_eq!(v["jobs"][0]["version_applied"], false);
+    assert_eq!(v["jobs"][0]["batch_size"], 10_000);
+}
