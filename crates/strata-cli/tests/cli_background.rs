@@ -47,7 +47,10 @@ fn pg_project(batch_size: u32, pause: &str) -> Project {
     write(&m.join(V1).join("migration.sql"), &pg_file(V1, PG_SCHEMA));
     write(&m.join(V2).join("migration.sql"), &pg_file(V2, "-- nothing but the job"));
     write(&m.join(V2).join("background").join(format!("{JOB}.sql")), &job_file(batch_size, pause));
-    let v3 = format!("-- strata:requires_background {JOB}\n{}", pg_file(V3, "ALTER TABLE \"item\" ADD COLUMN \"note\" text;"));
+    let v3 = format!(
+        "-- strata:requires_background {JOB}\n{}",
+        pg_file(V3, "ALTER TABLE \"item\" ADD COLUMN \"note\" text;")
+    );
     write(&m.join(V3).join("migration.sql"), &v3);
     Project::laid_out(tmp, dir)
 }
@@ -109,7 +112,10 @@ fn sigkill_mid_job_then_resume_updates_every_row_exactly_once() {
 
     // V3 needs the job: apply refuses before running anything.
     let refused = p.run(&["apply", "--database-url", &db.url]);
-    refused.code(1).stderr_says(&format!("requires background job `{JOB}`")).stderr_says(&format!("strata background finalize {JOB}"));
+    refused
+        .code(1)
+        .stderr_says(&format!("requires background job `{JOB}`"))
+        .stderr_says(&format!("strata background finalize {JOB}"));
     assert_eq!(one(&db.url, "SELECT version FROM serverpod_migrations"), V2);
 
     let mut child = spawn_bg(&p, &db.url, &["run", JOB]);
@@ -156,7 +162,9 @@ fn lock_finalize_timeout_unknown_jobs_and_bad_files() {
     p.run(&["apply", "--to", V2, "--database-url", &db.url]).code(0);
     pg_exec(&db.url, "INSERT INTO item (counter) SELECT 0 FROM generate_series(1, 1000)");
 
-    bg(&p, &db.url, &["run", "nope"]).code(1).stderr_says("no background job named `nope` (jobs on disk: bump_counter)");
+    bg(&p, &db.url, &["run", "nope"])
+        .code(1)
+        .stderr_says("no background job named `nope` (jobs on disk: bump_counter)");
     bg(&p, &db.url, &["finalize", "nope"]).code(1).stderr_says("no background job named `nope`");
     bg(&p, &db.url, &["pause", JOB]).code(1).stderr_says("it is not started");
     bg(&p, &db.url, &["status"]).code(2).says("bump_counter | 20260102000000000-backfill | pending");
@@ -169,7 +177,10 @@ fn lock_finalize_timeout_unknown_jobs_and_bad_files() {
         common::block_on(async move {
             use sqlx::Connection;
             let mut c = sqlx::PgConnection::connect(&holder).await.unwrap();
-            sqlx::query("SELECT pg_advisory_lock(hashtext('strata_background:bump_counter'))").execute(&mut c).await.unwrap();
+            sqlx::query("SELECT pg_advisory_lock(hashtext('strata_background:bump_counter'))")
+                .execute(&mut c)
+                .await
+                .unwrap();
             held_tx.send(()).unwrap();
             let _ = tokio::task::spawn_blocking(move || rx.recv()).await;
             c.close().await.ok();
@@ -188,7 +199,10 @@ fn lock_finalize_timeout_unknown_jobs_and_bad_files() {
     t.join().unwrap();
     let out = waiter.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success() && stderr.contains("waiting for backend pid") && stderr.contains("finalized"), "{stderr}");
+    assert!(
+        out.status.success() && stderr.contains("waiting for backend pid") && stderr.contains("finalized"),
+        "{stderr}"
+    );
     assert_eq!(one(&db.url, "SELECT count(*)::text FROM item WHERE counter = 1"), "1000");
 
     // A malformed file: a line-numbered error, and nothing runs.
@@ -196,7 +210,9 @@ fn lock_finalize_timeout_unknown_jobs_and_bad_files() {
     write(&bad, "-- strata:table item\n-- strata:key id\n-- strata:batchsize 10\nUPDATE item SET counter = 0 WHERE id BETWEEN $1 AND $2;\n");
     bg(&p, &db.url, &["status"]).code(1).stderr_says("broken.sql:3: unknown setting `-- strata:batchsize`");
     write(&bad, "-- strata:table item\n-- strata:key id\nUPDATE item SET counter = 0 WHERE id > $1;\n");
-    bg(&p, &db.url, &["run"]).code(1).stderr_says("broken.sql:3: the statement must use exactly the parameters $1");
+    bg(&p, &db.url, &["run"])
+        .code(1)
+        .stderr_says("broken.sql:3: the statement must use exactly the parameters $1");
     assert_eq!(one(&db.url, "SELECT count(*)::text FROM item WHERE counter = 1"), "1000");
     std::fs::remove_file(&bad).unwrap();
 
@@ -215,7 +231,9 @@ fn pause_stops_at_a_batch_boundary_and_resume_continues() {
     pg_exec(&db.url, "INSERT INTO item (counter) SELECT 0 FROM generate_series(1, 300)");
     let runner = spawn_bg(&p, &db.url, &["run"]);
     wait_until("two batches", Duration::from_secs(30), || batches(&db.url) >= 2);
-    bg(&p, &db.url, &["pause", JOB]).code(0).stderr_says("paused background job `bump_counter` (was running)");
+    bg(&p, &db.url, &["pause", JOB])
+        .code(0)
+        .stderr_says("paused background job `bump_counter` (was running)");
     let out = runner.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success() && stderr.contains("bump_counter: paused"), "{stderr}");
@@ -225,13 +243,20 @@ fn pause_stops_at_a_batch_boundary_and_resume_continues() {
     assert_eq!(batches(&db.url), at, "no batch after the pause");
     assert_eq!(job_field(&db.url, "state"), "paused");
 
-    bg(&p, &db.url, &["run"]).code(0).stderr_says("bump_counter: skipped: background job `bump_counter` is paused");
+    bg(&p, &db.url, &["run"])
+        .code(0)
+        .stderr_says("bump_counter: skipped: background job `bump_counter` is paused");
     bg(&p, &db.url, &["run", JOB]).code(1).stderr_says("strata background resume bump_counter");
     bg(&p, &db.url, &["finalize", JOB]).code(1).stderr_says("is paused");
     bg(&p, &db.url, &["resume", JOB]).code(0);
-    bg(&p, &db.url, &["resume", JOB]).code(1).stderr_says("cannot resume background job `bump_counter`: it is pending");
+    bg(&p, &db.url, &["resume", JOB])
+        .code(1)
+        .stderr_says("cannot resume background job `bump_counter`: it is pending");
     bg(&p, &db.url, &["finalize", JOB, "--timeout", "60s"]).code(0).stderr_says("bump_counter: finalized");
-    assert_eq!(one(&db.url, "SELECT count(*) FILTER (WHERE counter = 1) || '/' || count(*) FROM item"), "300/300");
+    assert_eq!(
+        one(&db.url, "SELECT count(*) FILTER (WHERE counter = 1) || '/' || count(*) FROM item"),
+        "300/300"
+    );
     assert_eq!(job_field(&db.url, "batches_done"), "30");
 }
 
@@ -240,15 +265,24 @@ fn a_failing_batch_rolls_back_is_recorded_and_retries_from_its_first_key() {
     let db = strata_testdb::PgScratch::new("bg_fail");
     let p = pg_project(100, "0");
     p.run(&["apply", "--to", V2, "--database-url", &db.url]).code(0);
-    pg_exec(&db.url, "INSERT INTO item (counter) SELECT 0 FROM generate_series(1, 1000);\
-                      ALTER TABLE item ADD CONSTRAINT small CHECK (id < 550 OR counter = 0)");
-    bg(&p, &db.url, &["run", JOB]).code(1).stderr_says("failed in the batch of keys 501..=600").stderr_says("small");
+    pg_exec(
+        &db.url,
+        "INSERT INTO item (counter) SELECT 0 FROM generate_series(1, 1000);\
+                      ALTER TABLE item ADD CONSTRAINT small CHECK (id < 550 OR counter = 0)",
+    );
+    bg(&p, &db.url, &["run", JOB])
+        .code(1)
+        .stderr_says("failed in the batch of keys 501..=600")
+        .stderr_says("small");
     assert_eq!(job_field(&db.url, "state"), "failed");
     assert_eq!(one(&db.url, "SELECT count(*)::text FROM item WHERE counter = 1"), "500");
     bg(&p, &db.url, &["status"]).code(2).says("bump_counter: ").says("small");
     pg_exec(&db.url, "ALTER TABLE item DROP CONSTRAINT small");
     bg(&p, &db.url, &["run", JOB]).code(0).stderr_says("finalized");
-    assert_eq!(one(&db.url, "SELECT count(*) FILTER (WHERE counter = 1) || '/' || count(*) FROM item"), "1000/1000");
+    assert_eq!(
+        one(&db.url, "SELECT count(*) FILTER (WHERE counter = 1) || '/' || count(*) FROM item"),
+        "1000/1000"
+    );
 }
 
 #[test]
@@ -285,11 +319,15 @@ fn sqlite_runs_jobs_with_sparse_keys() {
     let v: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
     assert_eq!(v["jobs"][0]["batches_done"], 15, "{}", status.stdout);
     assert_eq!(v["jobs"][0]["rows_affected"], 100);
-    assert_eq!((v["jobs"][0]["range_min"].clone(), v["jobs"][0]["range_max"].clone()), (1000.into(), 100_000.into()));
+    assert_eq!(
+        (v["jobs"][0]["range_min"].clone(), v["jobs"][0]["range_max"].clone()),
+        (1000.into(), 100_000.into())
+    );
     let counts = common::block_on(async {
         use sqlx::Connection;
         let mut c = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        let n: (i64, i64) = sqlx::query_as("SELECT sum(counter = 1), count(*) FROM item").fetch_one(&mut c).await.unwrap();
+        let n: (i64, i64) =
+            sqlx::query_as("SELECT sum(counter = 1), count(*) FROM item").fetch_one(&mut c).await.unwrap();
         n
     });
     assert_eq!(counts, (100, 100));
@@ -304,16 +342,22 @@ fn mysql_is_refused_by_name() {
     write(&dir.join("strata.toml"), "module_name = \"shop\"\ndialect = \"mysql\"\n");
     write(&dir.join("migrations").join(V1).join("background").join(format!("{JOB}.sql")), &job_file(7, "0"));
     let p = Project::laid_out(tmp, dir);
-    bg(&p, &db.url, &["status"]).code(1).stderr_says("this database is mysql, which strata cannot run them on yet");
+    bg(&p, &db.url, &["status"])
+        .code(1)
+        .stderr_says("this database is mysql, which strata cannot run them on yet");
 }
 
 #[test]
 fn create_migration_scaffolds_a_valid_job_template() {
     let p = Project::store_on(true);
     let before = p.files();
-    p.run(&["create-migration", "--background", "Fill-Cents"]).code(1).stderr_says("`Fill-Cents` is not a valid job name");
+    p.run(&["create-migration", "--background", "Fill-Cents"])
+        .code(1)
+        .stderr_says("`Fill-Cents` is not a valid job name");
     assert_eq!(p.files(), before, "nothing written for a bad name");
-    p.run(&["create-migration", "--tag", "fill", "--background", "fill_cents"]).code(0).stderr_says("background/fill_cents.sql");
+    p.run(&["create-migration", "--tag", "fill", "--background", "fill_cents"])
+        .code(0)
+        .stderr_says("background/fill_cents.sql");
     let version = format!("{}-fill", common::LATER);
     let file = p.dir.join("migrations").join(&version).join("background").join("fill_cents.sql");
     let text = std::fs::read_to_string(&file).unwrap();

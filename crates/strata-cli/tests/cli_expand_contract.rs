@@ -17,7 +17,9 @@ fn doc_files() -> Vec<(String, String)> {
     let mut files = Vec::new();
     let mut lines = DOC.lines();
     while let Some(line) = lines.next() {
-        let Some(path) = line.strip_prefix("<!-- file: ").and_then(|l| l.strip_suffix(" -->")) else { continue };
+        let Some(path) = line.strip_prefix("<!-- file: ").and_then(|l| l.strip_suffix(" -->")) else {
+            continue;
+        };
         assert_eq!(lines.next(), Some("```sql"), "{path}: a ```sql block must follow its file line");
         let body: Vec<&str> = lines.by_ref().take_while(|l| *l != "```").collect();
         files.push((path.to_string(), format!("{}\n", body.join("\n"))));
@@ -55,15 +57,23 @@ fn int_to_bigint_by_expand_backfill_swap_contract() {
     let expected_sum = one(&db.url, "SELECT sum(points)::text FROM account");
     apply(&["--to", EXPAND]).code(0);
     // Old code keeps writing `points` meanwhile; the trigger copies it.
-    pg_exec(&db.url, "INSERT INTO account (points) VALUES (5); UPDATE account SET points = points + 1 WHERE id <= 10");
+    pg_exec(
+        &db.url,
+        "INSERT INTO account (points) VALUES (5); UPDATE account SET points = points + 1 WHERE id <= 10",
+    );
     assert_eq!(one(&db.url, "SELECT count(*)::text FROM account WHERE points_big IS NOT NULL"), "11");
 
     let refused = apply(&[]);
     refused.code(1).stderr_says(&format!("requires background job `{JOB}`"));
     assert_eq!(one(&db.url, "SELECT version FROM serverpod_migrations"), EXPAND, "nothing applied");
 
-    p.run(&["background", "run", JOB, "--database-url", &db.url]).code(0).stderr_says(&format!("{JOB}: finalized"));
-    assert_eq!(one(&db.url, "SELECT count(*)::text FROM account WHERE points_big IS DISTINCT FROM points"), "0");
+    p.run(&["background", "run", JOB, "--database-url", &db.url])
+        .code(0)
+        .stderr_says(&format!("{JOB}: finalized"));
+    assert_eq!(
+        one(&db.url, "SELECT count(*)::text FROM account WHERE points_big IS DISTINCT FROM points"),
+        "0"
+    );
     // The 11 rows the trigger already synced were not touched again.
     assert_eq!(
         one(&db.url, &format!("SELECT rows_affected::text FROM strata_background_jobs WHERE name = '{JOB}'")),

@@ -800,11 +800,20 @@ mod tests {
         let mut st = at(Some(V[0]), vec![ok_row(1, &d[0], StepKind::Definition)]);
         let e = plan(M, &st, &d, &PlanOptions::default()).unwrap_err();
         let msg = e.to_string();
-        assert!(matches!(&e, PlanError::BackgroundNotFinalized { version, job, state }
-            if version == V[2] && job == "fill" && state == "not started"), "{msg}");
-        assert!(msg.contains("strata background finalize fill") && msg.contains("nothing was applied"), "{msg}");
+        assert!(
+            matches!(&e, PlanError::BackgroundNotFinalized { version, job, state }
+            if version == V[2] && job == "fill" && state == "not started"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("strata background finalize fill") && msg.contains("nothing was applied"),
+            "{msg}"
+        );
         st.background_jobs.insert("fill".into(), "running".into());
-        assert!(plan(M, &st, &d, &PlanOptions::default()).unwrap_err().to_string().contains("that job is running"));
+        assert!(plan(M, &st, &d, &PlanOptions::default())
+            .unwrap_err()
+            .to_string()
+            .contains("that job is running"));
         // Up to the version before it, nothing requires the job.
         let opts = PlanOptions { to: Some(V[1].into()), ..Default::default() };
         assert_eq!(versions(&plan(M, &st, &d, &opts).unwrap()).len(), 1);

@@ -62,7 +62,9 @@ pub(crate) fn try_acquire(path: &Path) -> Result<Option<RunLock>, DbError> {
             Ok(Some(RunLock { _file: file }))
         }
         Err(TryLockError::WouldBlock) => Ok(None),
-        Err(TryLockError::Error(e)) => Err(DbError::Io { path: path.to_path_buf(), message: format!("locking: {e}") }),
+        Err(TryLockError::Error(e)) => {
+            Err(DbError::Io { path: path.to_path_buf(), message: format!("locking: {e}") })
+        }
     }
 }
 

@@ -22,7 +22,10 @@ const VERSION: &str = "20260101000000000";
 
 fn arg(name: &str, default: &str) -> String {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1).cloned()).unwrap_or_else(|| default.into())
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+        .unwrap_or_else(|| default.into())
 }
 
 /// A project whose one version carries one job per batch size.
@@ -92,8 +95,10 @@ async fn bench(rows: i64, sizes: &[i64], runs: usize) {
 
 fn main() {
     let rows: i64 = arg("--rows", "1000000").parse().expect("--rows N");
-    let sizes: Vec<i64> =
-        arg("--batch-sizes", "10000,1000").split(',').map(|s| s.trim().parse().expect("--batch-sizes N,M")).collect();
+    let sizes: Vec<i64> = arg("--batch-sizes", "10000,1000")
+        .split(',')
+        .map(|s| s.trim().parse().expect("--batch-sizes N,M"))
+        .collect();
     let runs: usize = arg("--runs", "3").parse().expect("--runs N");
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     rt.block_on(bench(rows, &sizes, runs));

@@ -78,7 +78,8 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
             say!("database: {target}");
             let mut progress = Progress::new();
             let mut observer = |e: &JobEvent| progress.observe(e);
-            let outcomes = runtime()?.block_on(background::run(&project, &target, name.as_deref(), &mut observer))?;
+            let outcomes =
+                runtime()?.block_on(background::run(&project, &target, name.as_deref(), &mut observer))?;
             progress.end_line();
             report_outcomes(&outcomes);
             Ok(exit::OK)
@@ -86,7 +87,10 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         Action::Pause { name, conn } => {
             let target = resolve(&project, &conn)?;
             let before = runtime()?.block_on(background::pause(&project, &target, &name))?;
-            say!("paused background job `{name}` (was {}); a runner stops at its next batch boundary", before.as_str());
+            say!(
+                "paused background job `{name}` (was {}); a runner stops at its next batch boundary",
+                before.as_str()
+            );
             Ok(exit::OK)
         }
         Action::Resume { name, conn } => {
@@ -117,7 +121,9 @@ fn report_outcomes(outcomes: &[(String, RunOutcome)]) {
         match outcome {
             RunOutcome::Finalized => say!("{name}: finalized"),
             RunOutcome::AlreadyFinalized => say!("{name}: already finalized"),
-            RunOutcome::Paused => say!("{name}: paused; stopped at a batch boundary (`strata background resume {name}` to continue)"),
+            RunOutcome::Paused => say!(
+                "{name}: paused; stopped at a batch boundary (`strata background resume {name}` to continue)"
+            ),
             RunOutcome::Skipped => {}
             RunOutcome::TimedOut => say!("{name}: stopped at a batch boundary (time limit)"),
         }
@@ -135,7 +141,12 @@ struct Progress {
 
 impl Progress {
     fn new() -> Progress {
-        Progress { tty: std::io::stderr().is_terminal(), start_fraction: 0.0, last_print: None, line_open: false }
+        Progress {
+            tty: std::io::stderr().is_terminal(),
+            start_fraction: 0.0,
+            last_print: None,
+            line_open: false,
+        }
     }
 
     fn observe(&mut self, e: &JobEvent) {
@@ -148,7 +159,13 @@ impl Progress {
                     _ => "an empty table".to_string(),
                 };
                 let how = if *resumed { "continuing" } else { "starting" };
-                say!("{}: {how} over {range} of {}.{} ({:.1}% done)", job.name, job.table_name, job.key_column, job.fraction_done() * 100.0);
+                say!(
+                    "{}: {how} over {range} of {}.{} ({:.1}% done)",
+                    job.name,
+                    job.table_name,
+                    job.key_column,
+                    job.fraction_done() * 100.0
+                );
             }
             JobEvent::Batch { job, run_rows, run_elapsed, .. } => self.batch(job, *run_rows, *run_elapsed),
             JobEvent::Skipped { name, reason } => {
@@ -193,7 +210,12 @@ impl Progress {
 }
 
 /// `fill: 45.2% of keys, batch 46, 452000 rows, 31234 rows/s, ETA 12 s`.
-fn progress_line(job: &strata_db::background::JobRow, run_rows: u64, elapsed: Duration, start_fraction: f64) -> String {
+fn progress_line(
+    job: &strata_db::background::JobRow,
+    run_rows: u64,
+    elapsed: Duration,
+    start_fraction: f64,
+) -> String {
     let fraction = job.fraction_done();
     let secs = elapsed.as_secs_f64();
     let rate = if secs > 0.0 { run_rows as f64 / secs } else { 0.0 };
@@ -269,7 +291,9 @@ fn render_table(jobs: &[JobStatus]) -> String {
         out.push_str(&line(r));
     }
     for job in jobs {
-        if let Some(e) = job.row.as_ref().and_then(|r| r.error.as_deref()).filter(|_| job.state() == JobState::Failed) {
+        if let Some(e) =
+            job.row.as_ref().and_then(|r| r.error.as_deref()).filter(|_| job.state() == JobState::Failed)
+        {
             out.push_str(&format!("  {}: {e}\n", job.name));
         }
         if let Some(h) = &job.live {

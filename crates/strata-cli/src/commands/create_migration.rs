@@ -184,7 +184,10 @@ fn write_background_template(config: &ProjectConfig, version_dir: &Path, name: &
     std::fs::write(&temporary, strata_db::background::template(name))
         .and_then(|()| std::fs::rename(&temporary, &path))
         .with_context(|| format!("writing {}", path.display()))?;
-    say!("Background job template: {} (edit it, then `strata background run {name}` after applying)", config.display_path(&path).display());
+    say!(
+        "Background job template: {} (edit it, then `strata background run {name}` after applying)",
+        config.display_path(&path).display()
+    );
     Ok(())
 }
 

@@ -130,12 +130,16 @@ fn parse_header(text: &str) -> Result<Header, (usize, String)> {
         };
         apply_setting(&mut header, setting.trim()).map_err(|m| (i + 1, m))?;
     }
-    Err((text.lines().count().max(1), "no statement after the header: add the batched statement using $1 and $2".into()))
+    Err((
+        text.lines().count().max(1),
+        "no statement after the header: add the batched statement using $1 and $2".into(),
+    ))
 }
 
 /// Applies one `-- strata:` setting to the header.
 fn apply_setting(header: &mut Header, setting: &str) -> Result<(), String> {
-    let (key, value) = setting.split_once(char::is_whitespace).map(|(k, v)| (k, v.trim())).unwrap_or((setting, ""));
+    let (key, value) =
+        setting.split_once(char::is_whitespace).map(|(k, v)| (k, v.trim())).unwrap_or((setting, ""));
     if value.is_empty() {
         return Err(format!("`{SETTING_PREFIX}{key}` needs a value"));
     }
@@ -145,9 +149,9 @@ fn apply_setting(header: &mut Header, setting: &str) -> Result<(), String> {
         "key" => set_once(&mut header.key, parse_identifier(value, "key column")?, repeated),
         "batch_size" => set_once(&mut header.batch_size, parse_batch_size(value)?, repeated),
         "pause" => set_once(&mut header.pause, parse_pause(value)?, repeated),
-        _ => Err(format!(
-            "unknown setting `{SETTING_PREFIX}{key}` (expected table, key, batch_size or pause)"
-        )),
+        _ => {
+            Err(format!("unknown setting `{SETTING_PREFIX}{key}` (expected table, key, batch_size or pause)"))
+        }
     }
 }
 
@@ -207,7 +211,10 @@ pub fn parse_pause(value: &str) -> Result<Duration, String> {
 /// A `-- strata:` line below the statement is a setting the runner would silently ignore.
 fn check_no_late_settings(body: &str, first_line: usize) -> Result<(), (usize, String)> {
     match body.lines().position(|l| l.trim().starts_with(SETTING_PREFIX)) {
-        Some(i) => Err((first_line + i, "settings must come before the statement (move this line into the header)".into())),
+        Some(i) => Err((
+            first_line + i,
+            "settings must come before the statement (move this line into the header)".into(),
+        )),
         None => Ok(()),
     }
 }
@@ -224,7 +231,8 @@ fn parser_dialect(driver: Driver) -> Box<dyn ParserDialect> {
 /// parameter); returns it without its trailing `;`.
 fn check_statement(body: &str, driver: Driver) -> Result<String, String> {
     let dialect = parser_dialect(driver);
-    let statements = Parser::parse_sql(dialect.as_ref(), body).map_err(|e| format!("cannot parse the statement: {e}"))?;
+    let statements =
+        Parser::parse_sql(dialect.as_ref(), body).map_err(|e| format!("cannot parse the statement: {e}"))?;
     let [statement] = statements.as_slice() else {
         return Err(format!(
             "a background file holds exactly one statement, found {}; put each batched change in its own file",
@@ -234,7 +242,9 @@ fn check_statement(body: &str, driver: Driver) -> Result<String, String> {
     if !matches!(statement, Statement::Insert(_) | Statement::Update(_) | Statement::Delete(_)) {
         return Err("the statement must be an INSERT, UPDATE or DELETE (one batch of a data change)".into());
     }
-    let tokens = Tokenizer::new(dialect.as_ref(), body).tokenize().map_err(|e| format!("cannot parse the statement: {e}"))?;
+    let tokens = Tokenizer::new(dialect.as_ref(), body)
+        .tokenize()
+        .map_err(|e| format!("cannot parse the statement: {e}"))?;
     let mut params: Vec<String> = tokens
         .iter()
         .filter_map(|t| match t {
@@ -303,7 +313,8 @@ mod tests {
         assert_eq!(job.key, "id");
         assert_eq!((job.batch_size, job.pause), (5000, Duration::from_millis(20)));
         assert!(job.statement.starts_with("UPDATE") && job.statement.ends_with("$2"), "{}", job.statement);
-        let defaults = parse("-- strata:table t\n-- strata:key id\nDELETE FROM t WHERE id >= $1 AND id <= $2").unwrap();
+        let defaults =
+            parse("-- strata:table t\n-- strata:key id\nDELETE FROM t WHERE id >= $1 AND id <= $2").unwrap();
         assert_eq!((defaults.batch_size, defaults.pause), (DEFAULT_BATCH_SIZE, Duration::ZERO));
     }
 
@@ -314,9 +325,11 @@ mod tests {
         assert!(m.contains("unknown setting `-- strata:batch`"), "{m}");
         let (line, m) = error_at("-- strata:table t\n-- strata:table u\n");
         assert_eq!((line, m.contains("set twice")), (2, true), "{m}");
-        let (line, m) = error_at("-- strata:table t\n-- strata:key id\n-- strata:batch_size 0\nUPDATE t SET a = 1");
+        let (line, m) =
+            error_at("-- strata:table t\n-- strata:key id\n-- strata:batch_size 0\nUPDATE t SET a = 1");
         assert_eq!((line, m.contains("from 1 to")), (3, true), "{m}");
-        let (line, m) = error_at("-- strata:table t\n-- strata:key id\n-- strata:pause soon\nUPDATE t SET a = 1");
+        let (line, m) =
+            error_at("-- strata:table t\n-- strata:key id\n-- strata:pause soon\nUPDATE t SET a = 1");
         assert_eq!((line, m.contains("pause `soon`")), (3, true), "{m}");
         let (line, m) = error_at("-- strata:table a.b.c\n");
         assert_eq!((line, m.contains("schema.table")), (1, true), "{m}");
@@ -329,7 +342,8 @@ mod tests {
     #[test]
     fn statement_errors_name_its_line() {
         let head = "-- strata:table t\n-- strata:key id\n\n";
-        let (line, m) = error_at(&format!("{head}UPDATE t SET a = 1 WHERE id BETWEEN $1 AND $2;\nDELETE FROM t;"));
+        let (line, m) =
+            error_at(&format!("{head}UPDATE t SET a = 1 WHERE id BETWEEN $1 AND $2;\nDELETE FROM t;"));
         assert_eq!((line, m.contains("exactly one statement, found 2")), (4, true), "{m}");
         let (_, m) = error_at(&format!("{head}UPDATE t SET a = 1 WHERE id >= $1"));
         assert!(m.contains("found $1"), "{m}");
@@ -342,7 +356,8 @@ mod tests {
         // `$1` inside a string literal is text, not a parameter.
         let (_, m) = error_at(&format!("{head}UPDATE t SET a = '$1 $2' WHERE id = 1"));
         assert!(m.contains("found none"), "{m}");
-        let (line, m) = error_at(&format!("{head}UPDATE t SET a = 1 WHERE id BETWEEN $1 AND $2\n-- strata:pause 1s"));
+        let (line, m) =
+            error_at(&format!("{head}UPDATE t SET a = 1 WHERE id BETWEEN $1 AND $2\n-- strata:pause 1s"));
         assert_eq!((line, m.contains("before the statement")), (5, true), "{m}");
     }
 
@@ -350,7 +365,10 @@ mod tests {
     fn the_template_is_a_valid_job() {
         for driver in [Driver::Postgres, Driver::Sqlite] {
             let job = parse_job(Path::new("bg/backfill.sql"), "v1", &template("backfill"), driver).unwrap();
-            assert_eq!((job.table, job.key, job.batch_size), (vec!["my_table".to_string()], "id".to_string(), DEFAULT_BATCH_SIZE));
+            assert_eq!(
+                (job.table, job.key, job.batch_size),
+                (vec!["my_table".to_string()], "id".to_string(), DEFAULT_BATCH_SIZE)
+            );
         }
     }
 

@@ -21,7 +21,8 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use file::{
-    parse_job, parse_pause, template, validate_job_name, JobFile, JobFileError, DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE,
+    parse_job, parse_pause, template, validate_job_name, JobFile, JobFileError, DEFAULT_BATCH_SIZE,
+    MAX_BATCH_SIZE,
 };
 pub use run::{finalize, run, JobEvent, RunOutcome};
 pub(crate) use store::states_sql;
@@ -94,7 +95,8 @@ pub enum BackgroundError {
 
 fn known_jobs(known: &[String]) -> String {
     if known.is_empty() {
-        "the project has no background jobs: they are `migrations/<version>/background/<name>.sql` files".into()
+        "the project has no background jobs: they are `migrations/<version>/background/<name>.sql` files"
+            .into()
     } else {
         format!("jobs on disk: {}", known.join(", "))
     }
@@ -114,7 +116,11 @@ pub fn read_jobs(project: &Project) -> Result<Vec<JobFile>, BackgroundError> {
                 .map_err(|e| DbError::Io { path: path.clone(), message: e.to_string() })?;
             let job = parse_job(&path, &version.version, &text, project.driver)?;
             if let Some(first) = jobs.iter().find(|j| j.name == job.name) {
-                return Err(BackgroundError::Duplicate { name: job.name, first: first.path.clone(), second: path });
+                return Err(BackgroundError::Duplicate {
+                    name: job.name,
+                    first: first.path.clone(),
+                    second: path,
+                });
             }
             jobs.push(job);
         }
@@ -190,7 +196,10 @@ pub(crate) fn check_supported(target: &ConnectionTarget) -> Result<(), Backgroun
 }
 
 /// Opens a connection for background work (refusing drivers without a job store).
-pub(crate) async fn connect(target: &ConnectionTarget, read_only: bool) -> Result<Option<JobConn>, BackgroundError> {
+pub(crate) async fn connect(
+    target: &ConnectionTarget,
+    read_only: bool,
+) -> Result<Option<JobConn>, BackgroundError> {
     match target.driver() {
         Driver::Postgres => {
             let mut c = target.connect_postgres("strata background").await?;
@@ -274,14 +283,22 @@ async fn close(conn: Option<JobConn>) {
 
 /// `strata background pause NAME`: runners stop at their next batch boundary, and `run` skips
 /// the job until it is resumed. Returns the state it had.
-pub async fn pause(project: &Project, target: &ConnectionTarget, name: &str) -> Result<JobState, BackgroundError> {
+pub async fn pause(
+    project: &Project,
+    target: &ConnectionTarget,
+    name: &str,
+) -> Result<JobState, BackgroundError> {
     let from = [JobState::Pending, JobState::Running, JobState::Failed];
     change_state(project, target, name, "pause", &from, JobState::Paused).await
 }
 
 /// `strata background resume NAME`: a paused job becomes pending again (`run` continues it from
 /// its last committed batch).
-pub async fn resume(project: &Project, target: &ConnectionTarget, name: &str) -> Result<JobState, BackgroundError> {
+pub async fn resume(
+    project: &Project,
+    target: &ConnectionTarget,
+    name: &str,
+) -> Result<JobState, BackgroundError> {
     change_state(project, target, name, "resume", &[JobState::Paused], JobState::Pending).await
 }
 
@@ -297,7 +314,8 @@ async fn change_state(
     crate::runner::check_dialect(project, target)?;
     let jobs = read_jobs(project)?;
     let job = find_job(&jobs, name)?;
-    let mut conn = connect(target, false).await?.ok_or(BackgroundError::Unsupported { driver: target.driver() })?;
+    let mut conn =
+        connect(target, false).await?.ok_or(BackgroundError::Unsupported { driver: target.driver() })?;
     let result = change_state_on(&mut conn, target, job, action, from, to).await;
     close(Some(conn)).await;
     result
@@ -318,7 +336,11 @@ async fn change_state_on(
         return Err(BackgroundError::WrongState { name: job.name.clone(), action, state });
     };
     if !conn.set_state(&job.name, from, to, None).await.map_err(sql_error)? {
-        return Err(BackgroundError::WrongState { name: job.name.clone(), action, state: before.as_str().into() });
+        return Err(BackgroundError::WrongState {
+            name: job.name.clone(),
+            action,
+            state: before.as_str().into(),
+        });
     }
     Ok(before)
 }

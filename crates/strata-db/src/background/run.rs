@@ -70,7 +70,8 @@ pub async fn run(
         None => jobs.iter().collect(),
     };
     let installed = crate::read_state(project, target).await?.version;
-    let mut conn = connect(target, false).await?.ok_or(BackgroundError::Unsupported { driver: target.driver() })?;
+    let mut conn =
+        connect(target, false).await?.ok_or(BackgroundError::Unsupported { driver: target.driver() })?;
     let ctx = Ctx { target, deadline: None };
     let mut outcomes = Vec::new();
     for job in chosen {
@@ -119,7 +120,8 @@ async fn run_one(
     observer: Observer<'_>,
 ) -> Result<RunOutcome, BackgroundError> {
     let Some(held) = lock::try_lock(conn, ctx.target, &job.name).await? else {
-        let holder = lock::holder(conn, ctx.target, &job.name).await.unwrap_or_else(|| "another runner".into());
+        let holder =
+            lock::holder(conn, ctx.target, &job.name).await.unwrap_or_else(|| "another runner".into());
         return Err(BackgroundError::Busy { name: job.name.clone(), holder });
     };
     let result = run_locked(conn, ctx, job, observer).await;
@@ -130,7 +132,10 @@ async fn run_one(
 /// Releases the job lock (closing the connection would too).
 async fn release(conn: &mut JobConn, held: lock::JobLock, job: &str) {
     if let (JobConn::Pg(c), lock::JobLock::Session) = (&mut *conn, &held) {
-        let _ = sqlx::query("SELECT pg_advisory_unlock(hashtext($1))").bind(lock::lock_name(job)).execute(c).await;
+        let _ = sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
+            .bind(lock::lock_name(job))
+            .execute(c)
+            .await;
     }
     drop(held);
 }
@@ -144,10 +149,11 @@ async fn run_locked(
     observer: Observer<'_>,
 ) -> Result<RunOutcome, BackgroundError> {
     conn.ensure_jobs_table().await.map_err(|e| ctx.sql_error(&format!("creating {JOBS_TABLE}"), e))?;
-    let (row, resumed) = match conn.job(&job.name, "").await.map_err(|e| ctx.sql_error("reading the job", e))? {
-        None => (start(conn, ctx, job).await?, false),
-        Some(row) => (continue_job(conn, ctx, job, row).await?, true),
-    };
+    let (row, resumed) =
+        match conn.job(&job.name, "").await.map_err(|e| ctx.sql_error("reading the job", e))? {
+            None => (start(conn, ctx, job).await?, false),
+            Some(row) => (continue_job(conn, ctx, job, row).await?, true),
+        };
     if row.state == JobState::Finalized {
         return Ok(RunOutcome::AlreadyFinalized);
     }
@@ -157,7 +163,9 @@ async fn run_locked(
     loop {
         if ctx.past_deadline() {
             let from = [JobState::Running];
-            conn.set_state(&job.name, &from, JobState::Pending, None).await.map_err(|e| ctx.sql_error("stopping the job", e))?;
+            conn.set_state(&job.name, &from, JobState::Pending, None)
+                .await
+                .map_err(|e| ctx.sql_error("stopping the job", e))?;
             return Ok(RunOutcome::TimedOut);
         }
         match batch(conn, ctx, job).await? {
@@ -198,7 +206,9 @@ async fn continue_job(
         JobState::Pending | JobState::Running | JobState::Failed => {}
     }
     let from = [JobState::Pending, JobState::Running, JobState::Failed];
-    conn.set_state(&job.name, &from, JobState::Running, None).await.map_err(|e| ctx.sql_error("starting the job", e))?;
+    conn.set_state(&job.name, &from, JobState::Running, None)
+        .await
+        .map_err(|e| ctx.sql_error("starting the job", e))?;
     row.state = JobState::Running;
     Ok(row)
 }
@@ -211,7 +221,8 @@ fn quoted_table(job: &JobFile) -> String {
 /// First run: reads the key range and inserts the job's row, in one transaction.
 async fn start(conn: &mut JobConn, ctx: &Ctx<'_>, job: &JobFile) -> Result<JobRow, BackgroundError> {
     let key = quote_ident(&job.key);
-    let range_sql = format!("SELECT CAST(min({key}) AS bigint), CAST(max({key}) AS bigint) FROM {}", quoted_table(job));
+    let range_sql =
+        format!("SELECT CAST(min({key}) AS bigint), CAST(max({key}) AS bigint) FROM {}", quoted_table(job));
     let insert = super::store::insert_sql(conn.spelling());
     let table = job.table.join(".");
     let (runner, now) = (crate::runlock::this_runner(), crate::timefmt::now_utc());
@@ -231,7 +242,9 @@ async fn start(conn: &mut JobConn, ctx: &Ctx<'_>, job: &JobFile) -> Result<JobRo
     }
     conn.execute("COMMIT").await.map_err(|e| ctx.sql_error("starting the job", e))?;
     let row = conn.job(&job.name, "").await.map_err(|e| ctx.sql_error("reading the job", e))?;
-    row.ok_or_else(|| DbError::Sql { context: "starting the job".into(), message: "its row vanished".into() }.into())
+    row.ok_or_else(|| {
+        DbError::Sql { context: "starting the job".into(), message: "its row vanished".into() }.into()
+    })
 }
 
 /// Starts a batch transaction (SQLite: `BEGIN IMMEDIATE`, taking its write lock up front).
@@ -252,7 +265,10 @@ fn row_lock(conn: &JobConn) -> &'static str {
 
 /// What one batch transaction did.
 enum Batch {
-    Committed { row: JobRow, rows: u64 },
+    Committed {
+        row: Box<JobRow>,
+        rows: u64,
+    },
     /// Nothing was left: the job is now finalized.
     Done,
     /// The job was paused; nothing ran.
@@ -264,7 +280,8 @@ enum Batch {
 async fn batch(conn: &mut JobConn, ctx: &Ctx<'_>, job: &JobFile) -> Result<Batch, BackgroundError> {
     begin(conn).await.map_err(|e| ctx.sql_error("starting a batch", e))?;
     let result = batch_in_transaction(conn, ctx, job).await;
-    let finish = if matches!(result, Ok(Batch::Committed { .. } | Batch::Done)) { "COMMIT" } else { "ROLLBACK" };
+    let finish =
+        if matches!(result, Ok(Batch::Committed { .. } | Batch::Done)) { "COMMIT" } else { "ROLLBACK" };
     let ended = conn.execute(finish).await;
     match (result, ended) {
         (Err(BackgroundError::BatchFailed { name, first, last, batches, message }), _) => {
@@ -279,10 +296,18 @@ async fn batch(conn: &mut JobConn, ctx: &Ctx<'_>, job: &JobFile) -> Result<Batch
     }
 }
 
-async fn batch_in_transaction(conn: &mut JobConn, ctx: &Ctx<'_>, job: &JobFile) -> Result<Batch, BackgroundError> {
+async fn batch_in_transaction(
+    conn: &mut JobConn,
+    ctx: &Ctx<'_>,
+    job: &JobFile,
+) -> Result<Batch, BackgroundError> {
     let row = conn.job(&job.name, row_lock(conn)).await.map_err(|e| ctx.sql_error("reading the job", e))?;
     let Some(row) = row else {
-        return Err(DbError::Sql { context: format!("running {}", job.name), message: format!("its row in {JOBS_TABLE} was deleted") }.into());
+        return Err(DbError::Sql {
+            context: format!("running {}", job.name),
+            message: format!("its row in {JOBS_TABLE} was deleted"),
+        }
+        .into());
     };
     if row.state == JobState::Paused {
         return Ok(Batch::Paused);
@@ -294,7 +319,9 @@ async fn batch_in_transaction(conn: &mut JobConn, ctx: &Ctx<'_>, job: &JobFile) 
         record_finished(conn, ctx, &job.name).await?;
         return Ok(Batch::Done);
     };
-    let last = last_key_of_batch(conn, job, first, max).await.map_err(|e| ctx.sql_error("finding the batch's last key", e))?;
+    let last = last_key_of_batch(conn, job, first, max)
+        .await
+        .map_err(|e| ctx.sql_error("finding the batch's last key", e))?;
     let rows = run_statement(conn, job, first, last).await.map_err(|e| BackgroundError::BatchFailed {
         name: job.name.clone(),
         first,
@@ -309,12 +336,17 @@ async fn batch_in_transaction(conn: &mut JobConn, ctx: &Ctx<'_>, job: &JobFile) 
     row.batches_done += 1;
     row.rows_affected = row.rows_affected.saturating_add(i64::try_from(rows).unwrap_or(i64::MAX));
     row.state = state;
-    Ok(Batch::Committed { row, rows })
+    Ok(Batch::Committed { row: Box::new(row), rows })
 }
 
 /// The key `batch_size - 1` rows after `first` (so a batch covers `batch_size` existing keys,
 /// however sparse), or `max` when fewer are left.
-async fn last_key_of_batch(conn: &mut JobConn, job: &JobFile, first: i64, max: i64) -> Result<i64, sqlx::Error> {
+async fn last_key_of_batch(
+    conn: &mut JobConn,
+    job: &JobFile,
+    first: i64,
+    max: i64,
+) -> Result<i64, sqlx::Error> {
     let sp = conn.spelling();
     let key = quote_ident(&job.key);
     let sql = format!(
@@ -324,7 +356,8 @@ async fn last_key_of_batch(conn: &mut JobConn, job: &JobFile, first: i64, max: i
         (sp.param)(2),
         job.batch_size - 1
     );
-    let found: Option<i64> = on_conn!(conn, c => sqlx::query_scalar(&sql).bind(first).bind(max).fetch_optional(&mut *c).await?);
+    let found: Option<i64> =
+        on_conn!(conn, c => sqlx::query_scalar(&sql).bind(first).bind(max).fetch_optional(&mut *c).await?);
     Ok(found.unwrap_or(max))
 }
 
@@ -336,7 +369,13 @@ async fn run_statement(conn: &mut JobConn, job: &JobFile, first: i64, last: i64)
     })
 }
 
-async fn record_batch(conn: &mut JobConn, job: &JobFile, last: i64, rows: u64, state: JobState) -> Result<(), sqlx::Error> {
+async fn record_batch(
+    conn: &mut JobConn,
+    job: &JobFile,
+    last: i64,
+    rows: u64,
+    state: JobState,
+) -> Result<(), sqlx::Error> {
     let sql = super::store::batch_done_sql(conn.spelling());
     let now = crate::timefmt::now_utc();
     let finished = (state == JobState::Finalized).then(|| now.clone());
@@ -350,8 +389,7 @@ async fn record_batch(conn: &mut JobConn, job: &JobFile, last: i64, rows: u64, s
 async fn record_finished(conn: &mut JobConn, ctx: &Ctx<'_>, name: &str) -> Result<(), BackgroundError> {
     let sql = super::store::finish_sql(conn.spelling());
     let now = crate::timefmt::now_utc();
-    let done: Result<(), sqlx::Error> =
-        on_conn!(conn, c => sqlx::query(&sql).bind(&now).bind(&now).bind(name).execute(&mut *c).await.map(|_| ()));
+    let done: Result<(), sqlx::Error> = on_conn!(conn, c => sqlx::query(&sql).bind(&now).bind(&now).bind(name).execute(&mut *c).await.map(|_| ()));
     done.map_err(|e| ctx.sql_error("finalizing the job", e))
 }
 
@@ -370,11 +408,18 @@ pub async fn finalize(
     let job = find_job(&jobs, name)?;
     check_applied(job, crate::read_state(project, target).await?.version.as_deref())?;
     let ctx = Ctx { target, deadline: timeout.map(|t| Instant::now() + t) };
-    let mut conn = connect(target, false).await?.ok_or(BackgroundError::Unsupported { driver: target.driver() })?;
+    let mut conn =
+        connect(target, false).await?.ok_or(BackgroundError::Unsupported { driver: target.driver() })?;
     let result = finalize_on(&mut conn, &ctx, job, observer).await;
     let result = match result {
         Err(BackgroundError::FinalizeTimeout { name, state, percent, holder, .. }) => {
-            Err(BackgroundError::FinalizeTimeout { name, timeout: timeout.unwrap_or_default(), state, percent, holder })
+            Err(BackgroundError::FinalizeTimeout {
+                name,
+                timeout: timeout.unwrap_or_default(),
+                state,
+                percent,
+                holder,
+            })
         }
         other => other,
     };
@@ -416,7 +461,12 @@ async fn finalize_on(
 }
 
 /// The timeout error, with the job's progress as it is now.
-async fn timed_out(conn: &mut JobConn, ctx: &Ctx<'_>, job: &JobFile, holder: Option<String>) -> BackgroundError {
+async fn timed_out(
+    conn: &mut JobConn,
+    ctx: &Ctx<'_>,
+    job: &JobFile,
+    holder: Option<String>,
+) -> BackgroundError {
     let row = conn.job(&job.name, "").await.ok().flatten();
     BackgroundError::FinalizeTimeout {
         name: job.name.clone(),

@@ -115,8 +115,19 @@ impl JobRow {
 fn select_list(sp: &Spelling) -> String {
     let q = sp.quote;
     let plain = [
-        "name", "version", "checksum", "table_name", "key_column", "range_min", "range_max", "last_bound",
-        "batches_done", "rows_affected", "state", "error", "runner",
+        "name",
+        "version",
+        "checksum",
+        "table_name",
+        "key_column",
+        "range_min",
+        "range_max",
+        "last_bound",
+        "batches_done",
+        "rows_affected",
+        "state",
+        "error",
+        "runner",
     ];
     let mut cols: Vec<String> = plain.iter().map(|c| q(c)).collect();
     cols.extend(["started_at", "updated_at", "finished_at"].iter().map(|c| (sp.ts_out)(&q(c))));
@@ -150,7 +161,13 @@ pub(crate) fn create_sql(sp: &Spelling) -> String {
 
 /// Selects one job (`$1`: name); `lock` adds the row lock a batch transaction takes.
 pub(crate) fn select_one_sql(sp: &Spelling, lock: &str) -> String {
-    format!("SELECT {} FROM {} WHERE {} = {}{lock}", select_list(sp), (sp.quote)(JOBS_TABLE), (sp.quote)("name"), (sp.param)(1))
+    format!(
+        "SELECT {} FROM {} WHERE {} = {}{lock}",
+        select_list(sp),
+        (sp.quote)(JOBS_TABLE),
+        (sp.quote)("name"),
+        (sp.param)(1)
+    )
 }
 
 /// Selects every job, by name.
@@ -169,8 +186,19 @@ pub(crate) fn insert_sql(sp: &Spelling) -> String {
     let q = sp.quote;
     let p = sp.param;
     let cols = [
-        "name", "version", "checksum", "table_name", "key_column", "range_min", "range_max", "runner", "started_at",
-        "updated_at", "batches_done", "rows_affected", "state",
+        "name",
+        "version",
+        "checksum",
+        "table_name",
+        "key_column",
+        "range_min",
+        "range_max",
+        "runner",
+        "started_at",
+        "updated_at",
+        "batches_done",
+        "rows_affected",
+        "state",
     ];
     let values = [p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), (sp.ts_in)(&p(9)), (sp.ts_in)(&p(10))];
     let values = format!("{}, 0, 0, 'running'", values.join(", "));
@@ -357,7 +385,6 @@ impl JobConn {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,7 +423,9 @@ mod tests {
 
     #[test]
     fn states_round_trip() {
-        for s in [JobState::Pending, JobState::Running, JobState::Paused, JobState::Finalized, JobState::Failed] {
+        for s in
+            [JobState::Pending, JobState::Running, JobState::Paused, JobState::Finalized, JobState::Failed]
+        {
             assert_eq!(JobState::parse(s.as_str()), Some(s));
         }
         assert_eq!(JobState::parse("done"), None);
