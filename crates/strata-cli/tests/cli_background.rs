@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{pg_exec, pg_strings, write, Project, BIN};
+use common::{pg_exec, pg_one, pg_strings, write, Project, BIN};
 
 const V1: &str = "20260101000000000";
 const V2: &str = "20260102000000000-backfill";
@@ -83,12 +83,11 @@ fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     }
 }
 
-fn one(url: &str, sql: &str) -> String {
-    pg_strings(url, sql).into_iter().next().unwrap_or_default()
-}
-
 fn job_field(url: &str, column: &str) -> String {
-    one(url, &format!("SELECT coalesce({column}::text, '') FROM strata_background_jobs WHERE name = '{JOB}'"))
+    pg_one(
+        url,
+        &format!("SELECT coalesce({column}::text, '') FROM strata_background_jobs WHERE name = '{JOB}'"),
+    )
 }
 
 /// Batches the job has committed (0 before its runner created the job table).
@@ -116,7 +115,7 @@ fn sigkill_mid_job_then_resume_updates_every_row_exactly_once() {
         .code(1)
         .stderr_says(&format!("requires background job `{JOB}`"))
         .stderr_says(&format!("strata background finalize {JOB}"));
-    assert_eq!(one(&db.url, "SELECT version FROM serverpod_migrations"), V2);
+    assert_eq!(pg_one(&db.url, "SELECT version FROM serverpod_migrations"), V2);
 
     let mut child = spawn_bg(&p, &db.url, &["run", JOB]);
     wait_until("ten batches to commit", Duration::from_secs(60), || batches(&db.url) >= 10);
@@ -132,7 +131,7 @@ fn sigkill_mid_job_then_resume_updates_every_row_exactly_once() {
 
     let resumed = bg(&p, &db.url, &["run", JOB]);
     resumed.code(0).stderr_says(&format!("{JOB}: continuing")).stderr_says(&format!("{JOB}: finalized"));
-    let counts = one(
+    let counts = pg_one(
         &db.url,
         "SELECT count(*) FILTER (WHERE counter = 1) || ' ' || count(*) || ' ' || max(counter) FROM item",
     );
@@ -150,7 +149,7 @@ fn sigkill_mid_job_then_resume_updates_every_row_exactly_once() {
     assert!(status.stderr.is_empty() || !status.stderr.contains('{'), "JSON only on stdout");
 
     p.run(&["apply", "--database-url", &db.url]).code(0);
-    assert_eq!(one(&db.url, "SELECT version FROM serverpod_migrations"), V3);
+    assert_eq!(pg_one(&db.url, "SELECT version FROM serverpod_migrations"), V3);
     bg(&p, &db.url, &["finalize", JOB]).code(0).stderr_says("already finalized");
 }
 
@@ -203,7 +202,7 @@ fn lock_finalize_timeout_unknown_jobs_and_bad_files() {
         out.status.success() && stderr.contains("waiting for backend pid") && stderr.contains("finalized"),
         "{stderr}"
     );
-    assert_eq!(one(&db.url, "SELECT count(*)::text FROM item WHERE counter = 1"), "1000");
+    assert_eq!(pg_one(&db.url, "SELECT count(*)::text FROM item WHERE counter = 1"), "1000");
 
     // A malformed file: a line-numbered error, and nothing runs.
     let bad = p.dir.join("migrations").join(V2).join("background").join("broken.sql");
@@ -213,7 +212,7 @@ fn lock_finalize_timeout_unknown_jobs_and_bad_files() {
     bg(&p, &db.url, &["run"])
         .code(1)
         .stderr_says("broken.sql:3: the statement must use exactly the parameters $1");
-    assert_eq!(one(&db.url, "SELECT count(*)::text FROM item WHERE counter = 1"), "1000");
+    assert_eq!(pg_one(&db.url, "SELECT count(*)::text FROM item WHERE counter = 1"), "1000");
     std::fs::remove_file(&bad).unwrap();
 
     // An edited file of a started job is refused.
@@ -254,7 +253,7 @@ fn pause_stops_at_a_batch_boundary_and_resume_continues() {
         .stderr_says("cannot resume background job `bump_counter`: it is pending");
     bg(&p, &db.url, &["finalize", JOB, "--timeout", "60s"]).code(0).stderr_says("bump_counter: finalized");
     assert_eq!(
-        one(&db.url, "SELECT count(*) FILTER (WHERE counter = 1) || '/' || count(*) FROM item"),
+        pg_one(&db.url, "SELECT count(*) FILTER (WHERE counter = 1) || '/' || count(*) FROM item"),
         "300/300"
     );
     assert_eq!(job_field(&db.url, "batches_done"), "30");
@@ -275,12 +274,12 @@ fn a_failing_batch_rolls_back_is_recorded_and_retries_from_its_first_key() {
         .stderr_says("failed in the batch of keys 501..=600")
         .stderr_says("small");
     assert_eq!(job_field(&db.url, "state"), "failed");
-    assert_eq!(one(&db.url, "SELECT count(*)::text FROM item WHERE counter = 1"), "500");
+    assert_eq!(pg_one(&db.url, "SELECT count(*)::text FROM item WHERE counter = 1"), "500");
     bg(&p, &db.url, &["status"]).code(2).says("bump_counter: ").says("small");
     pg_exec(&db.url, "ALTER TABLE item DROP CONSTRAINT small");
     bg(&p, &db.url, &["run", JOB]).code(0).stderr_says("finalized");
     assert_eq!(
-        one(&db.url, "SELECT count(*) FILTER (WHERE counter = 1) || '/' || count(*) FROM item"),
+        pg_one(&db.url, "SELECT count(*) FILTER (WHERE counter = 1) || '/' || count(*) FROM item"),
         "1000/1000"
     );
 }

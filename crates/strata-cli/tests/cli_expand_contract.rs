@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{pg_exec, pg_strings, write, Project};
+use common::{pg_exec, pg_one, pg_strings, write, Project};
 
 const DOC: &str = include_str!("../../../docs/expand-contract.md");
 const V1: &str = "20260201000000000";
@@ -25,10 +25,6 @@ fn doc_files() -> Vec<(String, String)> {
         files.push((path.to_string(), format!("{}\n", body.join("\n"))));
     }
     files
-}
-
-fn one(url: &str, sql: &str) -> String {
-    pg_strings(url, sql).into_iter().next().unwrap_or_default()
 }
 
 #[test]
@@ -54,43 +50,46 @@ fn int_to_bigint_by_expand_backfill_swap_contract() {
 
     apply(&["--to", V1]).code(0);
     pg_exec(&db.url, "INSERT INTO account (points) SELECT (i % 1000)::int FROM generate_series(1, 200000) i");
-    let expected_sum = one(&db.url, "SELECT sum(points)::text FROM account");
+    let expected_sum = pg_one(&db.url, "SELECT sum(points)::text FROM account");
     apply(&["--to", EXPAND]).code(0);
     // Old code keeps writing `points` meanwhile; the trigger copies it.
     pg_exec(
         &db.url,
         "INSERT INTO account (points) VALUES (5); UPDATE account SET points = points + 1 WHERE id <= 10",
     );
-    assert_eq!(one(&db.url, "SELECT count(*)::text FROM account WHERE points_big IS NOT NULL"), "11");
+    assert_eq!(pg_one(&db.url, "SELECT count(*)::text FROM account WHERE points_big IS NOT NULL"), "11");
 
     let refused = apply(&[]);
     refused.code(1).stderr_says(&format!("requires background job `{JOB}`"));
-    assert_eq!(one(&db.url, "SELECT version FROM serverpod_migrations"), EXPAND, "nothing applied");
+    assert_eq!(pg_one(&db.url, "SELECT version FROM serverpod_migrations"), EXPAND, "nothing applied");
 
     p.run(&["background", "run", JOB, "--database-url", &db.url])
         .code(0)
         .stderr_says(&format!("{JOB}: finalized"));
     assert_eq!(
-        one(&db.url, "SELECT count(*)::text FROM account WHERE points_big IS DISTINCT FROM points"),
+        pg_one(&db.url, "SELECT count(*)::text FROM account WHERE points_big IS DISTINCT FROM points"),
         "0"
     );
     // The 11 rows the trigger already synced were not touched again.
     assert_eq!(
-        one(&db.url, &format!("SELECT rows_affected::text FROM strata_background_jobs WHERE name = '{JOB}'")),
+        pg_one(
+            &db.url,
+            &format!("SELECT rows_affected::text FROM strata_background_jobs WHERE name = '{JOB}'")
+        ),
         "199990"
     );
 
     apply(&[]).code(0);
-    assert_eq!(one(&db.url, "SELECT version FROM serverpod_migrations"), "20260204000000000-contract");
+    assert_eq!(pg_one(&db.url, "SELECT version FROM serverpod_migrations"), "20260204000000000-contract");
     let columns = pg_strings(
         &db.url,
         "SELECT column_name || ' ' || data_type || ' ' || is_nullable FROM information_schema.columns \
          WHERE table_name = 'account' ORDER BY ordinal_position",
     );
     assert_eq!(columns, ["id bigint NO", "points bigint NO"]);
-    let sum = one(&db.url, "SELECT (sum(points) - 5 - 10)::text FROM account");
+    let sum = pg_one(&db.url, "SELECT (sum(points) - 5 - 10)::text FROM account");
     assert_eq!(sum, expected_sum, "every value survived the swap");
     pg_exec(&db.url, "INSERT INTO account (points) VALUES (5000000000)");
-    assert_eq!(one(&db.url, "SELECT max(points)::text FROM account"), "5000000000");
+    assert_eq!(pg_one(&db.url, "SELECT max(points)::text FROM account"), "5000000000");
     assert!(Path::new(&p.dir).exists());
 }

@@ -274,22 +274,8 @@ fn render_table(jobs: &[JobStatus]) -> String {
     if jobs.is_empty() {
         return "no background jobs (they are migrations/<version>/background/<name>.sql files)\n".into();
     }
-    let rows: Vec<[String; 7]> = jobs.iter().map(cells).collect();
-    let mut widths = HEADERS.map(|h| h.chars().count());
-    for r in &rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cols: &[String]| {
-        let padded: Vec<String> = cols.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        format!("{}\n", padded.join(" | ").trim_end())
-    };
-    let mut out = line(&HEADERS.map(String::from));
-    out.push_str(&format!("{}\n", widths.map(|w| "-".repeat(w)).join("-+-")));
-    for r in &rows {
-        out.push_str(&line(r));
-    }
+    let rows: Vec<Vec<String>> = jobs.iter().map(|j| cells(j).to_vec()).collect();
+    let mut out = super::status::aligned_table(&HEADERS, &rows);
     for job in jobs {
         if let Some(e) =
             job.row.as_ref().and_then(|r| r.error.as_deref()).filter(|_| job.state() == JobState::Failed)

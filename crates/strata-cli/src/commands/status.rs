@@ -41,20 +41,26 @@ fn cells(r: &StatusRow) -> [String; 6] {
 }
 
 fn table(report: &StatusReport) -> String {
-    let rows: Vec<[String; 6]> = report.rows.iter().map(cells).collect();
-    let mut widths = HEADERS.map(|h| h.chars().count());
-    for r in &rows {
+    let rows: Vec<Vec<String>> = report.rows.iter().map(|r| cells(r).to_vec()).collect();
+    aligned_table(&HEADERS, &rows)
+}
+
+/// A text table: each column padded to its widest cell, ` | ` between columns, a `-+-` rule
+/// under the headers (also `strata background status`'s).
+pub fn aligned_table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for r in rows {
         for (w, c) in widths.iter_mut().zip(r) {
             *w = (*w).max(c.chars().count());
         }
     }
     let line = |cols: &[String]| {
-        let padded: Vec<String> = cols.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let padded: Vec<String> = cols.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
         format!("{}\n", padded.join(" | ").trim_end())
     };
-    let mut out = line(&HEADERS.map(String::from));
-    out.push_str(&format!("{}\n", widths.map(|w| "-".repeat(w)).join("-+-")));
-    for r in &rows {
+    let mut out = line(&headers.iter().map(|h| h.to_string()).collect::<Vec<_>>());
+    out.push_str(&format!("{}\n", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-+-")));
+    for r in rows {
         out.push_str(&line(r));
     }
     out

@@ -194,3 +194,8 @@ pub fn pg_exec(url: &str, sql: &str) {
         c.close().await.ok();
     })
 }
+
+/// The first column (text) of the first row `sql` returns, or "" when there is none.
+pub fn pg_one(url: &str, sql: &str) -> String {
+    pg_strings(url, sql).into_iter().next().unwrap_or_default()
+}

@@ -93,6 +93,19 @@ pub enum BackgroundError {
     WrongState { name: String, action: &'static str, state: String },
 }
 
+impl BackgroundError {
+    /// A job `run` without a name passes over (paused, held by another runner, version not
+    /// applied yet) rather than failing on.
+    pub fn is_skippable(&self) -> bool {
+        matches!(
+            self,
+            BackgroundError::Paused { .. }
+                | BackgroundError::Busy { .. }
+                | BackgroundError::VersionNotApplied { .. }
+        )
+    }
+}
+
 fn known_jobs(known: &[String]) -> String {
     if known.is_empty() {
         "the project has no background jobs: they are `migrations/<version>/background/<name>.sql` files"

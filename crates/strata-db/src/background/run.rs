@@ -79,19 +79,16 @@ pub async fn run(
             Ok(()) => run_one(&mut conn, &ctx, job, observer).await,
             Err(e) => Err(e),
         };
-        let outcome = match (result, name) {
-            (Ok(o), _) => o,
-            (Err(e), Some(_)) => {
-                close(Some(conn)).await;
-                return Err(e);
-            }
-            (Err(e @ BackgroundError::BatchFailed { .. }), None) => {
-                close(Some(conn)).await;
-                return Err(e);
-            }
-            (Err(e), None) => {
+        let outcome = match result {
+            Ok(o) => o,
+            // Without a name, jobs that cannot run now are passed over, with the reason.
+            Err(e) if name.is_none() && e.is_skippable() => {
                 observer(&JobEvent::Skipped { name: &job.name, reason: e.to_string() });
                 RunOutcome::Skipped
+            }
+            Err(e) => {
+                close(Some(conn)).await;
+                return Err(e);
             }
         };
         outcomes.push((job.name.clone(), outcome));

@@ -111,26 +111,31 @@ impl JobRow {
     }
 }
 
+/// The job table's columns in table (and [`JobRow`]) order; the last three are timestamps.
+const COLUMNS: [&str; 16] = [
+    "name",
+    "version",
+    "checksum",
+    "table_name",
+    "key_column",
+    "range_min",
+    "range_max",
+    "last_bound",
+    "batches_done",
+    "rows_affected",
+    "state",
+    "error",
+    "runner",
+    "started_at",
+    "updated_at",
+    "finished_at",
+];
+
 /// The job table's column list, in [`JobRow`] order, timestamps as UTC text.
 fn select_list(sp: &Spelling) -> String {
-    let q = sp.quote;
-    let plain = [
-        "name",
-        "version",
-        "checksum",
-        "table_name",
-        "key_column",
-        "range_min",
-        "range_max",
-        "last_bound",
-        "batches_done",
-        "rows_affected",
-        "state",
-        "error",
-        "runner",
-    ];
-    let mut cols: Vec<String> = plain.iter().map(|c| q(c)).collect();
-    cols.extend(["started_at", "updated_at", "finished_at"].iter().map(|c| (sp.ts_out)(&q(c))));
+    let (plain, times) = COLUMNS.split_at(13);
+    let mut cols: Vec<String> = plain.iter().map(|c| (sp.quote)(c)).collect();
+    cols.extend(times.iter().map(|c| (sp.ts_out)(&(sp.quote)(c))));
     cols.join(", ")
 }
 
@@ -185,21 +190,9 @@ pub(crate) fn states_sql(sp: &Spelling) -> String {
 pub(crate) fn insert_sql(sp: &Spelling) -> String {
     let q = sp.quote;
     let p = sp.param;
-    let cols = [
-        "name",
-        "version",
-        "checksum",
-        "table_name",
-        "key_column",
-        "range_min",
-        "range_max",
-        "runner",
-        "started_at",
-        "updated_at",
-        "batches_done",
-        "rows_affected",
-        "state",
-    ];
+    // The key range as read at the start, then who started it and when.
+    let started = ["runner", "started_at", "updated_at", "batches_done", "rows_affected", "state"];
+    let cols: Vec<&str> = COLUMNS[..7].iter().chain(&started).copied().collect();
     let values = [p(1), p(2), p(3), p(4), p(5), p(6), p(7), p(8), (sp.ts_in)(&p(9)), (sp.ts_in)(&p(10))];
     let values = format!("{}, 0, 0, 'running'", values.join(", "));
     let cols: Vec<String> = cols.iter().map(|c| q(c)).collect();
@@ -244,13 +237,13 @@ pub(crate) fn finish_sql(sp: &Spelling) -> String {
     )
 }
 
-/// Sets a job's state (`$1` state, `$2` error, `$3` runner, `$4` now, `$5` name), only where its
+/// Sets a job's state (`$1` state, `$2` error, `$3` runner or NULL to keep it, `$4` now, `$5` name), only where its
 /// current state is one of `from` (a job another runner finalized meanwhile stays finalized).
 pub(crate) fn set_state_sql(sp: &Spelling, from: &[JobState]) -> String {
     let (q, p) = (sp.quote, sp.param);
     let from: Vec<String> = from.iter().map(|s| format!("'{}'", s.as_str())).collect();
     format!(
-        "UPDATE {} SET {} = {}, {} = {}, {} = {}, {} = {} WHERE {} = {} AND {} IN ({})",
+        "UPDATE {} SET {} = {}, {} = {}, {} = COALESCE({}, {}), {} = {} WHERE {} = {} AND {} IN ({})",
         q(JOBS_TABLE),
         q("state"),
         p(1),
@@ -258,6 +251,7 @@ pub(crate) fn set_state_sql(sp: &Spelling, from: &[JobState]) -> String {
         p(2),
         q("runner"),
         p(3),
+        q("runner"),
         q("updated_at"),
         (sp.ts_in)(&p(4)),
         q("name"),
@@ -370,7 +364,9 @@ impl JobConn {
         error: Option<&str>,
     ) -> Result<bool, sqlx::Error> {
         let sql = set_state_sql(self.spelling(), from);
-        let (runner, now) = (crate::runlock::this_runner(), crate::timefmt::now_utc());
+        // Only a runner taking the job records itself; pause and resume keep the last runner.
+        let runner = (to == JobState::Running).then(crate::runlock::this_runner);
+        let now = crate::timefmt::now_utc();
         on_conn!(self, c => {
             let done = sqlx::query(&sql)
                 .bind(to.as_str())
@@ -419,6 +415,54 @@ mod tests {
         assert_eq!(row(Some(1), Some(i64::MAX), Some(i64::MAX)).next_key(), None);
         assert!((row(Some(1), Some(10), Some(4)).fraction_done() - 0.4).abs() < 1e-9);
         assert_eq!(row(None, None, None).fraction_done(), 1.0);
+    }
+
+    /// The table's SQL round-trips a row on SQLite: create, insert, a batch, a state change.
+    #[tokio::test]
+    async fn job_rows_round_trip_through_the_table() {
+        use sqlx::Connection;
+        let mut conn = JobConn::Sqlite(SqliteConnection::connect("sqlite::memory:").await.unwrap());
+        conn.ensure_jobs_table().await.unwrap();
+        conn.ensure_jobs_table().await.unwrap();
+        assert!(conn.has_jobs_table().await.unwrap());
+        let insert = insert_sql(conn.spelling());
+        let JobConn::Sqlite(c) = &mut conn else { unreachable!() };
+        sqlx::query(&insert)
+            .bind("j")
+            .bind("v1")
+            .bind("sum")
+            .bind("t")
+            .bind("id")
+            .bind(3i64)
+            .bind(90i64)
+            .bind("pid 1 on h")
+            .bind("2026-01-01 00:00:00.000")
+            .bind("2026-01-01 00:00:00.000")
+            .execute(&mut *c)
+            .await
+            .unwrap();
+        let batch = batch_done_sql(&crate::session::SQLITE_SPELLING);
+        sqlx::query(&batch)
+            .bind(12i64)
+            .bind(10i64)
+            .bind("running")
+            .bind("2026-01-01 00:00:01.000")
+            .bind(None::<String>)
+            .bind("j")
+            .execute(&mut *c)
+            .await
+            .unwrap();
+        let row = conn.job("j", "").await.unwrap().unwrap();
+        assert_eq!((row.range_min, row.range_max, row.last_bound), (Some(3), Some(90), Some(12)));
+        assert_eq!((row.batches_done, row.rows_affected, row.state), (1, 10, JobState::Running));
+        assert_eq!(row.updated_at.as_deref(), Some("2026-01-01 00:00:01.000"));
+        assert!(!conn.set_state("j", &[JobState::Paused], JobState::Pending, None).await.unwrap());
+        assert!(conn.set_state("j", &[JobState::Running], JobState::Failed, Some("boom")).await.unwrap());
+        let rows = conn.jobs().await.unwrap();
+        assert_eq!(
+            (rows.len(), rows[0].state, rows[0].error.as_deref()),
+            (1, JobState::Failed, Some("boom"))
+        );
     }
 
     #[test]
