@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{pg_exec, pg_one, pg_strings, write, Project, BIN};
+use common::{pg_exec, pg_one, write, Project, BIN};
 
 const V1: &str = "20260101000000000";
 const V2: &str = "20260102000000000-backfill";
