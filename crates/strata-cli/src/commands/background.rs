@@ -324,3 +324,64 @@ fn render_json(jobs: &[JobStatus]) -> String {
     let v = serde_json::json!({ "all_finalized": all_done, "jobs": list });
     format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_db::background::JobRow;
+
+    fn row(last: Option<i64>, state: JobState) -> JobRow {
+        JobRow {
+            name: "fill".into(),
+            version: "v1".into(),
+            checksum: "c".into(),
+            table_name: "item".into(),
+            key_column: "id".into(),
+            range_min: Some(1),
+            range_max: Some(1000),
+            last_bound: last,
+            batches_done: 5,
+            rows_affected: 500,
+            state,
+            error: Some("boom".into()),
+            runner: None,
+            started_at: None,
+            updated_at: Some("2026-01-01 00:00:00.000".into()),
+            finished_at: None,
+        }
+    }
+
+    #[test]
+    fn progress_shows_share_rate_and_eta() {
+        // 25% done at the start of this run, 50% now after 10 s: 20 s to go.
+        let line = progress_line(&row(Some(500), JobState::Running), 250, Duration::from_secs(10), 0.25);
+        assert_eq!(line, "fill: 50.0% of keys, batch 5, 500 rows, 25 rows/s, ETA 20.00 s");
+        let done = progress_line(&row(Some(1000), JobState::Finalized), 0, Duration::ZERO, 1.0);
+        assert!(done.ends_with("0 rows/s, done"), "{done}");
+    }
+
+    #[test]
+    fn status_table_and_json() {
+        let job = |state, live: Option<&str>| JobStatus {
+            name: "fill".into(),
+            version: "v1".into(),
+            file: None,
+            row: Some(row(Some(250), state)),
+            live: live.map(str::to_string),
+            version_applied: true,
+        };
+        let t = render_table(&[job(JobState::Running, None)]);
+        assert!(t.starts_with("Job  | Version | State"), "{t}");
+        assert!(t.contains("running (interrupted) (file missing) | 25.0%"), "{t}");
+        let t = render_table(&[job(JobState::Failed, Some("backend pid 7"))]);
+        assert!(t.contains("  fill: boom\n") && t.contains("  fill: being run by backend pid 7"), "{t}");
+        let v: serde_json::Value =
+            serde_json::from_str(&render_json(&[job(JobState::Running, None)])).unwrap();
+        assert_eq!(
+            (v["all_finalized"].clone(), v["jobs"][0]["interrupted"].clone()),
+            (false.into(), true.into())
+        );
+        assert_eq!(v["jobs"][0]["fraction_done"], 0.25);
+        assert!(render_table(&[]).starts_with("no background jobs"));
+    }
+}
