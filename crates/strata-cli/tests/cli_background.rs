@@ -370,3 +370,23 @@ fn create_migration_scaffolds_a_valid_job_template() {
     assert_eq!(v["jobs"][0]["version_applied"], false);
     assert_eq!(v["jobs"][0]["batch_size"], 10_000);
 }
+
+#[test]
+fn two_runners_of_one_job_one_refuses_and_rows_are_updated_once() {
+    let db = strata_testdb::PgScratch::new("bg_two");
+    let p = pg_project(1000, "10ms");
+    p.run(&["apply", "--to", V2, "--database-url", &db.url]).code(0);
+    pg_exec(&db.url, "INSERT INTO item (counter) SELECT 0 FROM generate_series(1, 50000)");
+    let first = spawn_bg(&p, &db.url, &["run", JOB]);
+    wait_until("the first runner's first batch", Duration::from_secs(30), || batches(&db.url) >= 1);
+    let second = bg(&p, &db.url, &["run", JOB]);
+    second.code(1).stderr_says("is being run by backend pid");
+    // `run` without a name passes over the held job and succeeds.
+    bg(&p, &db.url, &["run"])
+        .code(0)
+        .stderr_says("bump_counter: skipped: background job `bump_counter` is being run by");
+    let out = first.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let counts = pg_one(&db.url, "SELECT count(*) FILTER (WHERE counter = 1) || '/' || count(*) FROM item");
+    assert_eq!(counts, "50000/50000");
+}
