@@ -76,6 +76,7 @@ fn native_type_is_written_only_where_column_type_cannot_say_it() {
         column_type,
         is_nullable: true,
         native_type: Some(native.into()),
+        identity: None,
         ..Default::default()
     };
     let mut def = DatabaseDefinition::empty("p");
