@@ -237,10 +237,11 @@ pub fn generate_table_migration(
     dst: &TableDefinition,
     warnings: &mut Vec<MigrationWarning>,
 ) -> Option<TableMigration> {
-    // A partition of the same parent on both sides has the parent's columns and keys: they
-    // change through the parent (PostgreSQL refuses them on a partition), only indexes are its own.
+    // A partition has its parent's columns and keys: they change through the parent
+    // (PostgreSQL refuses them on a partition), only indexes are its own. Attaching or
+    // detaching it is not modelled; introspection names the partition on both sides.
     let aligned;
-    let src = if src.partition_of.is_some() && src.partition_of == dst.partition_of {
+    let src = if src.partition_of.is_some() {
         aligned = TableDefinition { columns: dst.columns.clone(), keys: dst.keys.clone(), ..src.clone() };
         &aligned
     } else {
