@@ -1496,6 +1496,32 @@ mod typed_tests {
     }
 
     #[test]
+    fn both_paths_read_keys_identity_and_partitions_alike() {
+        let table = r#"{"name":"t","columns":[{"name":"n","columnType":2,"isNullable":false,"identity":"always"}],
+            "primaryKey":{"name":"t_pk","columns":["a","b"]},"withoutPrimaryKey":false,
+            "uniqueConstraints":[{"name":"t_u","columns":["c"],"nullsNotDistinct":true}],"partitionOf":"p"}"#;
+        let def = format!(r#"{{"moduleName":"m","schemaVersion":2,"tables":[{table}]}}"#);
+        assert!(check(&def).0);
+        let migration = r#"{"actions":[{"type":"alterTable","alterTable":{"name":"c",
+             "modifyColumns":[{"columnName":"y","changeIdentity":true,"newIdentity":"byDefault"}],
+             "keyChanges":{"dropConstraints":["a"],"renameConstraints":[{"from":"b","to":"c"}],
+             "addUniqueConstraints":[{"name":"d","columns":["x"]}]}}}]}"#;
+        // keyChanges only has the general path.
+        assert!(!check(migration).1);
+        let m = tree_migration(migration).unwrap();
+        let MigrationAction::AlterTable(change) = &m.actions[0] else { panic!("{m:?}") };
+        assert_eq!(change.keys.rename, vec![("b".to_string(), "c".to_string())]);
+        assert_eq!(change.modify_columns[0].new_identity, Some(Identity::ByDefault));
+        // An unknown identity is refused, with its path.
+        let bad = def.replace("\"always\"", "\"sometimes\"");
+        assert!(!check(&bad).0);
+        assert_eq!(
+            definition_from_json(&bad).unwrap_err().to_string(),
+            "at $.tables[0].columns[0].identity: unknown identity \"sometimes\""
+        );
+    }
+
+    #[test]
     fn fast_path_declines_what_the_tree_walk_treats_differently() {
         let table = r#"{"name":"t","columns":[{"name":"id","columnType":6,"isNullable":false}]}"#;
         let def = |tables: &str| format!(r#"{{"moduleName":"m","schemaVersion":2,"tables":[{tables}]}}"#);
