@@ -293,9 +293,11 @@ impl<'a> Emitter<'a> {
         let source = input.source.table(&change.name);
         let table = change.final_name();
         // Foreign keys a dropped table's DROP already took away are not dropped twice.
+        let dropped_early = |fk: &str| early.iter().any(|e| e.table == table && e.constraint == fk);
         let foreign_keys = change.delete_foreign_keys.iter().filter(|fk| {
-            !(d.drop_table_refused_while_referenced() && pre_dropped(input, &change.name, fk))
-                && !early.iter().any(|e| e.table == table && e.constraint == **fk)
+            let by_table_drop =
+                d.drop_table_refused_while_referenced() && pre_dropped(input, &change.name, fk);
+            !by_table_drop && !dropped_early(fk)
         });
         if d.indexes_serve_foreign_keys() {
             // An index serving a foreign key cannot be dropped while the key exists.

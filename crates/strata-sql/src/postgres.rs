@@ -524,14 +524,7 @@ impl Postgres {
                             reason: "serial needs an integer or bigint column".to_string(),
                         });
                     }
-                    // Serverpod's `id` is bigserial; a live column says which it is.
-                    let integer_id = column.native_type.as_deref() == Some("integer");
-                    let primary = implied_key && column.is_primary() && !integer_id;
-                    type_sql = if column.column_type == ColumnType::Bigint || primary {
-                        "bigserial".to_string()
-                    } else {
-                        "serial".to_string()
-                    };
+                    type_sql = serial_type(column, implied_key).to_string();
                     not_null = true;
                 }
                 value => default_sql = Some(self.default_sql(&object, column.column_type, &value)?),
@@ -564,6 +557,18 @@ impl Postgres {
             out.push_str(&default_sql);
         }
         Ok(out)
+    }
+}
+
+/// `serial` or `bigserial` for a column with the `serial` default. Serverpod's `id` (the implied
+/// key) is bigserial; a live column's exact type says which it is.
+fn serial_type(column: &ColumnDefinition, implied_key: bool) -> &'static str {
+    let integer_id = column.native_type.as_deref() == Some("integer");
+    let serverpod_id = implied_key && column.is_primary() && !integer_id;
+    if column.column_type == ColumnType::Bigint || serverpod_id {
+        "bigserial"
+    } else {
+        "serial"
     }
 }
 
