@@ -4,19 +4,8 @@
 
 mod common;
 
-use common::{pg_exec, pg_strings, Project, Run};
+use common::{diff_dbs as diff, no_project, pg_exec, pg_strings, Project};
 use strata_testdb::PgScratch;
-
-/// A directory with no strata project: `diff` between two databases needs none.
-fn no_project() -> Project {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
-    Project::laid_out(tmp, dir)
-}
-
-fn diff(p: &Project, from: &PgScratch, to: &PgScratch) -> Run {
-    p.run(&["diff", "--from", &format!("db:{}", from.url), "--to", &format!("db:{}", to.url)])
-}
 
 /// Diffs `old` → `new`, checks the exit code, runs the SQL on `old` and checks it is then in
 /// sync (exit 0) or differs only in what strata names (`after`). Returns the SQL.

@@ -553,6 +553,35 @@ pub(crate) fn column_rename_steps(
     strata_schema::rename_steps(&renames, &taken)
 }
 
+/// The key-constraint methods of a [`Dialect`] that writes only Serverpod's `PRIMARY KEY ("id")`:
+/// each refuses, naming the table.
+macro_rules! keys_unsupported_methods {
+    () => {
+        fn keyed_column_sql(
+            &self,
+            table: &str,
+            _column: &strata_schema::ColumnDefinition,
+        ) -> Result<String, SqlError> {
+            Err(crate::emit::keys_unsupported(self, table))
+        }
+        fn key_constraint_sql(
+            &self,
+            table: &str,
+            _key: &strata_schema::KeyConstraint,
+            _primary: bool,
+        ) -> Result<String, SqlError> {
+            Err(crate::emit::keys_unsupported(self, table))
+        }
+        fn drop_key_constraint_sql(&self, table: &str, _name: &str) -> Result<String, SqlError> {
+            Err(crate::emit::keys_unsupported(self, table))
+        }
+        fn rename_key_constraint_sql(&self, table: &str, _from: &str, _to: &str) -> Result<String, SqlError> {
+            Err(crate::emit::keys_unsupported(self, table))
+        }
+    };
+}
+pub(crate) use keys_unsupported_methods;
+
 /// The error of a dialect that writes only Serverpod's `PRIMARY KEY ("id")` keys.
 pub(crate) fn keys_unsupported(d: &dyn Dialect, table: &str) -> SqlError {
     unsupported(d, SqlObject::table(table), "a primary key other than (\"id\"), or a UNIQUE constraint")

@@ -26,14 +26,14 @@
 
 use strata_schema::{
     ColumnDefinition, ColumnType, ForeignKeyAction, ForeignKeyDefinition, IndexDefinition, IndexElementType,
-    KeyConstraint, TableDefinition,
+    TableDefinition,
 };
 
 use crate::common::{
     add_column, check_type_supported, drop_column, foreign_key_columns, inline_foreign_key,
     referential_actions, rename_column, rename_table,
 };
-use crate::emit::{keys_unsupported, unsupported};
+use crate::emit::unsupported;
 use crate::mysql_types::{
     mysql_column_type, needs_index_prefix, MYSQL_NOW_SQL, MYSQL_RANDOM_UUID_SQL, MYSQL_RANDOM_UUID_V7_SQL,
     TEXT_INDEX_PREFIX,
@@ -347,23 +347,7 @@ impl Dialect for Mysql {
         self.check_foreign_key(table, fk)?;
         inline_foreign_key(self, table, fk)
     }
-    fn keyed_column_sql(&self, table: &str, _column: &ColumnDefinition) -> Result<String, SqlError> {
-        Err(keys_unsupported(self, table))
-    }
-    fn key_constraint_sql(
-        &self,
-        table: &str,
-        _key: &KeyConstraint,
-        _primary: bool,
-    ) -> Result<String, SqlError> {
-        Err(keys_unsupported(self, table))
-    }
-    fn drop_key_constraint_sql(&self, table: &str, _name: &str) -> Result<String, SqlError> {
-        Err(keys_unsupported(self, table))
-    }
-    fn rename_key_constraint_sql(&self, table: &str, _from: &str, _to: &str) -> Result<String, SqlError> {
-        Err(keys_unsupported(self, table))
-    }
+    crate::emit::keys_unsupported_methods!();
     fn extension_sql(&self, _extension: Extension) -> Option<&'static str> {
         None
     }

@@ -31,13 +31,13 @@
 //! the database is not dropped either.
 
 use strata_schema::{ColumnDefinition, ColumnMigration, ColumnType, ForeignKeyDefinition, IndexDefinition};
-use strata_schema::{IndexElementType, KeyConstraint, TableDefinition, TableMigration};
+use strata_schema::{IndexElementType, TableDefinition, TableMigration};
 
 use crate::common::{
     add_column, check_type_supported, delete_versions, drop_column, index_elements, inline_foreign_key,
     rename_column, rename_table, upsert_version_on_conflict,
 };
-use crate::emit::{keys_unsupported, unsupported};
+use crate::emit::unsupported;
 use crate::quote;
 use crate::{
     ColumnChange, ColumnDefault, Dialect, Extension, FileLayout, SqlError, SqlObject, VersionBookkeeping,
@@ -505,23 +505,7 @@ impl Dialect for Sqlite {
     fn inline_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError> {
         inline_foreign_key(self, table, fk)
     }
-    fn keyed_column_sql(&self, table: &str, _column: &ColumnDefinition) -> Result<String, SqlError> {
-        Err(keys_unsupported(self, table))
-    }
-    fn key_constraint_sql(
-        &self,
-        table: &str,
-        _key: &KeyConstraint,
-        _primary: bool,
-    ) -> Result<String, SqlError> {
-        Err(keys_unsupported(self, table))
-    }
-    fn drop_key_constraint_sql(&self, table: &str, _name: &str) -> Result<String, SqlError> {
-        Err(keys_unsupported(self, table))
-    }
-    fn rename_key_constraint_sql(&self, table: &str, _from: &str, _to: &str) -> Result<String, SqlError> {
-        Err(keys_unsupported(self, table))
-    }
+    crate::emit::keys_unsupported_methods!();
     fn extension_sql(&self, _extension: Extension) -> Option<&'static str> {
         None
     }

@@ -194,3 +194,15 @@ pub fn pg_exec(url: &str, sql: &str) {
         c.close().await.ok();
     })
 }
+
+/// A directory with no strata project: `diff` between two databases needs none.
+pub fn no_project() -> Project {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    Project::laid_out(tmp, dir)
+}
+
+/// `strata diff --from db:<from> --to db:<to>`.
+pub fn diff_dbs(p: &Project, from: &strata_testdb::PgScratch, to: &strata_testdb::PgScratch) -> Run {
+    p.run(&["diff", "--from", &format!("db:{}", from.url), "--to", &format!("db:{}", to.url)])
+}
