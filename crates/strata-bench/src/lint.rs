@@ -33,6 +33,8 @@ fn definition() -> String {
             module: Some("bench".into()),
             schema: "public".into(),
             managed: Some(true),
+            keys: Default::default(),
+            partition_of: None,
             ..TableDefinition::default()
         };
         for c in 0..8usize {

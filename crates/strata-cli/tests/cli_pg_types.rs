@@ -3,19 +3,8 @@
 
 mod common;
 
-use common::{pg_exec, pg_strings, Project, Run};
+use common::{diff_dbs as diff, no_project, pg_exec, pg_strings};
 use strata_testdb::PgScratch;
-
-/// A directory with no strata project: `diff` between two databases needs none.
-fn no_project() -> Project {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
-    Project::laid_out(tmp, dir)
-}
-
-fn diff(p: &Project, from: &PgScratch, to: &PgScratch) -> Run {
-    p.run(&["diff", "--from", &format!("db:{}", from.url), "--to", &format!("db:{}", to.url)])
-}
 
 #[test]
 fn integer_to_bigint_and_longer_varchar_are_detected_and_altered_in_place() {

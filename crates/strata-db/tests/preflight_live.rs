@@ -74,6 +74,8 @@ fn migration() -> DatabaseMigration {
         column_name: "n".into(),
         new_type: Some(ColumnType::Text),
         new_native_type: Some("text".into()),
+        change_identity: false,
+        new_identity: None,
         ..Default::default()
     }];
     bin.add_columns = vec![column("extra", false)];

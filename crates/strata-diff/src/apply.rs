@@ -241,7 +241,11 @@ fn alter(
         if let Some(native) = &c.new_native_type {
             column.native_type = Some(native.clone());
         }
+        if c.change_identity {
+            column.identity = c.new_identity;
+        }
     }
+    crate::keys::apply_key_migration(table, &m.keys, &renames);
     for index in &m.add_indexes {
         match table.indexes.iter_mut().find(|x| x.index_name == index.index_name) {
             Some(existing) => *existing = index.clone(),

@@ -24,6 +24,7 @@ pub fn column_like(a: &ColumnDefinition, b: &ColumnDefinition) -> bool {
         && a.is_nullable == b.is_nullable
         && a.column_default == b.column_default
         && a.vector_dimension == b.vector_dimension
+        && a.identity == b.identity
 }
 
 /// Column type equality with `integer` ≈ `bigint`.
@@ -110,6 +111,17 @@ pub fn can_be_created_in_table_migration(c: &ColumnDefinition) -> bool {
     (c.is_nullable || c.column_default.is_some()) && !c.is_primary()
 }
 
+/// [`can_be_created_in_table_migration`] for a table that may state its own primary key
+/// (`keyed`): there `id` is a column like any other. So it is for a live database's column (its
+/// exact type known): `ADD COLUMN "id" serial PRIMARY KEY` numbers existing rows, and
+/// recreating the table would lose them. Serverpod's rule stays for its own files.
+pub fn can_be_added_in_place(c: &ColumnDefinition, keyed: bool) -> bool {
+    match keyed || c.native_type.is_some() {
+        true => c.is_nullable || c.column_default.is_some() || c.identity.is_some(),
+        false => can_be_created_in_table_migration(c),
+    }
+}
+
 /// Whether two indexes are the same (Serverpod's index `like`). Names are compared without
 /// case, as Serverpod does when checking a live database; the diff itself matches indexes by
 /// exact name before asking.
@@ -153,6 +165,8 @@ pub enum ObjectKind {
     Column,
     Index,
     ForeignKey,
+    PrimaryKey,
+    UniqueConstraint,
 }
 
 impl ObjectKind {
@@ -163,6 +177,8 @@ impl ObjectKind {
             ObjectKind::Column => "column",
             ObjectKind::Index => "index",
             ObjectKind::ForeignKey => "foreign key",
+            ObjectKind::PrimaryKey => "primary key",
+            ObjectKind::UniqueConstraint => "unique constraint",
         }
     }
 }
@@ -214,7 +230,7 @@ fn opt_str(v: Option<&str>) -> String {
     v.map_or_else(|| "none".to_string(), str::to_string)
 }
 
-fn push(out: &mut Vec<Change>, property: &'static str, from: String, to: String) {
+pub(crate) fn push(out: &mut Vec<Change>, property: &'static str, from: String, to: String) {
     out.push(Change { property, from, to });
 }
 
@@ -240,6 +256,10 @@ pub fn column_changes(a: &ColumnDefinition, b: &ColumnDefinition) -> Vec<Change>
     if a.vector_dimension != b.vector_dimension {
         let dim = |d: Option<i64>| d.map_or_else(|| "none".to_string(), |d| d.to_string());
         push(&mut out, "dimension", dim(a.vector_dimension), dim(b.vector_dimension));
+    }
+    if a.identity != b.identity {
+        let identity = |i: Option<strata_schema::Identity>| opt_str(i.map(|i| i.name()));
+        push(&mut out, "identity", identity(a.identity), identity(b.identity));
     }
     out
 }
@@ -334,7 +354,7 @@ fn action_text(a: Option<ForeignKeyAction>) -> String {
     opt_str(a.map(|a| a.sql()))
 }
 
-fn list_text(l: &[String]) -> String {
+pub(crate) fn list_text(l: &[String]) -> String {
     format!("({})", l.join(", "))
 }
 
@@ -492,6 +512,7 @@ pub fn diff_tables(a: &TableDefinition, b: &TableDefinition) -> Vec<Difference> 
     for y in rest {
         out.push(diff(ObjectKind::ForeignKey, &y.constraint_name, DifferenceKind::Added));
     }
+    out.extend(crate::keys::key_differences(a, b));
     out
 }
 

@@ -45,11 +45,12 @@ use strata_schema::{
 mod apply;
 pub mod casts;
 pub mod compare;
+mod keys;
 pub mod renames;
 pub mod warnings;
 
 pub use apply::apply_migration;
-use compare::{can_be_created_in_table_migration, can_migrate_to, column_like, foreign_key_like, index_like};
+use compare::{can_be_added_in_place, can_migrate_to, column_like, foreign_key_like, index_like};
 pub use renames::{
     generate_migration_with_renames, rename_candidates, Rename, RenameCandidate, RenameError, RenamePlan,
 };
@@ -84,8 +85,12 @@ pub fn generate_migration(source: &DatabaseDefinition, target: &DatabaseDefiniti
         }
     }
 
-    // Dropped in reverse so that dependents go before the tables they point at.
-    for name in delete_tables.iter().rev() {
+    // Dropped in reverse so that dependents go before the tables they point at, and partitions
+    // before their partitioned table (whose DROP takes them along).
+    let source_partition = |name: &str| source_by_name.get(name).and_then(|t| t.partition_of.as_deref());
+    let mut delete_order: Vec<&String> = delete_tables.iter().rev().collect();
+    delete_order.sort_by_key(|name| source_partition(name).is_none_or(|p| !delete_set.contains(p)));
+    for name in delete_order {
         migration.actions.push(MigrationAction::DeleteTable(name.clone()));
         migration.warnings.push(crate::warnings::table_dropped(name));
     }
@@ -94,6 +99,9 @@ pub fn generate_migration(source: &DatabaseDefinition, target: &DatabaseDefiniti
         let src = source_by_name.get(dst.name.as_str()).copied();
         let deleted = delete_set.contains(&dst.name);
         match src {
+            // strata does not write `PARTITION OF ... FOR VALUES`: introspection names the
+            // partition, and creating it as a plain table would be wrong.
+            None if dst.partition_of.is_some() => {}
             None => migration.actions.push(MigrationAction::CreateTable((*dst).clone())),
             Some(_) if deleted => migration.actions.push(MigrationAction::CreateTable((*dst).clone())),
             // An unmanaged table may already exist in the database: create it only if missing.
@@ -229,6 +237,16 @@ pub fn generate_table_migration(
     dst: &TableDefinition,
     warnings: &mut Vec<MigrationWarning>,
 ) -> Option<TableMigration> {
+    // A partition has its parent's columns and keys: they change through the parent
+    // (PostgreSQL refuses them on a partition), only indexes are its own. Attaching or
+    // detaching it is not modelled; introspection names the partition on both sides.
+    let aligned;
+    let src = if src.partition_of.is_some() {
+        aligned = TableDefinition { columns: dst.columns.clone(), keys: dst.keys.clone(), ..src.clone() };
+        &aligned
+    } else {
+        src
+    };
     let renames = field_renames(src, dst);
     let rename_of = |name: &str| renames.iter().find(|(from, _)| *from == name).map(|(_, to)| *to);
     let is_rename_source = |name: &str| rename_of(name).is_some();
@@ -272,10 +290,14 @@ pub fn generate_table_migration(
             let add_nullable = !s.is_nullable && d.is_nullable;
             let remove_nullable = s.is_nullable && !d.is_nullable;
             let change_default = s.column_default != d.column_default;
+            let change_identity = s.identity != d.identity;
             let native_change = compare::is_native_change(s, d);
             let new_type = (s.column_type != d.column_type || native_change).then_some(d.column_type);
             // Only the model nullability of `id` changed: the database column stays as it is.
-            if s.is_primary() && !add_nullable && !remove_nullable && !change_default && new_type.is_none() {
+            let implied_key =
+                s.is_primary() && !src.keys.states_primary_key() && !dst.keys.states_primary_key();
+            let unchanged = !add_nullable && !remove_nullable && !change_default && !change_identity;
+            if implied_key && unchanged && new_type.is_none() {
                 continue;
             }
             modify_columns.push(ColumnMigration {
@@ -287,6 +309,8 @@ pub fn generate_table_migration(
                 new_default: d.column_default.clone(),
                 new_type,
                 new_native_type: native_change.then(|| compare::pg_type_text(d)),
+                change_identity,
+                new_identity: d.identity,
             });
             if remove_nullable {
                 warnings.push(crate::warnings::not_null_added(&src.name, &d.name));
@@ -353,11 +377,13 @@ pub fn generate_table_migration(
 
     // A NOT NULL column without default (or a new primary key) cannot be added to a table that
     // has rows: the whole table is recreated instead. Warnings gathered so far are kept.
-    if let Some(c) = add_columns.iter().find(|c| !can_be_created_in_table_migration(c)) {
+    let keyed = dst.keys.states_primary_key();
+    if let Some(c) = add_columns.iter().find(|c| !can_be_added_in_place(c, keyed)) {
         warnings.push(crate::warnings::table_recreated(&src.name, &c.name));
         return None;
     }
 
+    let keys = keys::key_migration(src, dst, &renames, &recreated, &add_columns);
     Some(TableMigration {
         name: src.name.clone(),
         new_name: None,
@@ -371,6 +397,7 @@ pub fn generate_table_migration(
         delete_indexes,
         add_foreign_keys,
         delete_foreign_keys,
+        keys,
         warnings: Vec::new(),
     })
 }

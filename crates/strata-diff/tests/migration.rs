@@ -294,6 +294,8 @@ fn physical_rename_via_column_override_is_a_rename() {
             new_default: None,
             new_type: None,
             new_native_type: None,
+            change_identity: false,
+            new_identity: None,
         }]
     );
     assert!(m.warnings.is_empty());
@@ -316,6 +318,8 @@ fn rename_with_default_change_matches_illustrative_example() {
             new_default: Some("'anonymous'".into()),
             new_type: None,
             new_native_type: None,
+            change_identity: false,
+            new_identity: None,
         }]
     );
 }
@@ -485,6 +489,8 @@ fn not_null_to_nullable_is_drop_not_null_without_warning() {
             new_default: None,
             new_type: None,
             new_native_type: None,
+            change_identity: false,
+            new_identity: None,
         }]
     );
     assert!(m.warnings.is_empty());
@@ -992,6 +998,7 @@ fn recreated_column_recreates_its_index_and_foreign_key() {
         dart_type: Some(dart.into()),
         vector_dimension: None,
         native_type: None,
+        identity: None,
     };
     let id = ColumnDefinition {
         name: "id".into(),
@@ -1002,6 +1009,7 @@ fn recreated_column_recreates_its_index_and_foreign_key() {
         dart_type: Some("int?".into()),
         vector_dimension: None,
         native_type: None,
+        identity: None,
     };
     let table = |c: ColumnDefinition| TableDefinition {
         name: "t".into(),

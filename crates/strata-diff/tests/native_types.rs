@@ -13,6 +13,7 @@ fn live(name: &str, column_type: ColumnType, native: &str) -> ColumnDefinition {
     ColumnDefinition {
         field_name: None,
         native_type: Some(native.into()),
+        identity: None,
         ..col(name).ty(column_type).nullable()
     }
 }

@@ -138,6 +138,7 @@ fn build(raw: &[RawTable], wild: bool) -> DatabaseDefinition {
                 dart_type: Some("UuidValue?".into()),
                 vector_dimension: None,
                 native_type: None,
+                identity: None,
             }
         } else {
             ColumnDefinition {
@@ -149,6 +150,7 @@ fn build(raw: &[RawTable], wild: bool) -> DatabaseDefinition {
                 dart_type: Some("int?".into()),
                 vector_dimension: None,
                 native_type: None,
+                identity: None,
             }
         };
         let mut columns = vec![id];
@@ -176,6 +178,7 @@ fn build(raw: &[RawTable], wild: bool) -> DatabaseDefinition {
                 dart_type: dart,
                 vector_dimension: ty.is_vector().then_some(c.dim),
                 native_type: None,
+                identity: None,
             });
         }
         let mut indexes = Vec::new();
@@ -237,6 +240,8 @@ fn build(raw: &[RawTable], wild: bool) -> DatabaseDefinition {
             foreign_keys,
             indexes,
             managed,
+            keys: Default::default(),
+            partition_of: None,
         });
     }
     let mut d = DatabaseDefinition::empty("test");

@@ -54,6 +54,8 @@ fn build(raw: &[RawTable]) -> DatabaseDefinition {
             foreign_keys: Vec::new(),
             indexes: Vec::new(),
             managed: Some(true),
+            keys: Default::default(),
+            partition_of: None,
         };
         if let Some(u) = t.unique {
             let column = format!("c{}", u as usize % t.columns.len());

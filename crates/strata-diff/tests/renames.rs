@@ -22,6 +22,8 @@ fn table(name: &str, columns: Vec<ColumnDefinition>) -> TableDefinition {
         foreign_keys: Vec::new(),
         indexes: Vec::new(),
         managed: Some(true),
+        keys: Default::default(),
+        partition_of: None,
     }
 }
 

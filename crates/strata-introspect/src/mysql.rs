@@ -322,6 +322,7 @@ fn map_column(
         dart_type: None,
         vector_dimension: None,
         native_type: mapped.native_type,
+        identity: None,
     })
 }
 

@@ -10,10 +10,10 @@ use std::collections::HashMap;
 
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Connection, Postgres, Row};
-use strata_schema::defaults::{pg_sql_to_abstract_default, SERIAL};
+use strata_schema::defaults::pg_sql_to_abstract_default;
 use strata_schema::{
-    ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, IndexElement, IndexElementType,
-    MigrationVersion, TableDefinition,
+    default_primary_key_name, ColumnDefinition, ColumnType, ForeignKeyDefinition, Identity, IndexDefinition,
+    IndexElement, IndexElementType, KeyConstraint, MigrationVersion, TableDefinition, TableKeys,
 };
 
 use crate::pg_types::{
@@ -56,13 +56,17 @@ fn sql_tables() -> String {
                 c.relkind::text AS relkind, c.relpersistence::text AS persistence, \
                 c.relispartition AS is_partition, c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls, ts.spcname::text AS tablespace, \
                 EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) AS inherits, \
-                (SELECT ARRAY(SELECT a.attname::text \
-                              FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord) \
-                              JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum \
-                              ORDER BY k.ord) \
-                 FROM pg_catalog.pg_constraint con WHERE con.conrelid = c.oid AND con.contype = 'p') AS pk_columns \
+                pk.pk_columns, pk.pk_name, \
+                (SELECT p.relname::text FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
+                  WHERE i.inhrelid = c.oid AND c.relispartition) AS partition_of \
          FROM pg_catalog.pg_class c \
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+         LEFT JOIN LATERAL (SELECT con.conname::text AS pk_name, \
+                  ARRAY(SELECT a.attname::text \
+                        FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord) \
+                        JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum \
+                        ORDER BY k.ord) AS pk_columns \
+                FROM pg_catalog.pg_constraint con WHERE con.conrelid = c.oid AND con.contype = 'p') pk ON true \
          LEFT JOIN pg_catalog.pg_tablespace ts ON ts.oid = c.reltablespace \
          WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND {NOT_EXTENSION_OWNED} \
          ORDER BY n.nspname, c.relname"
@@ -93,7 +97,8 @@ const SQL_COLUMNS: &str = "SELECT a.attrelid::int8 AS table_oid, a.attname::text
 /// `indnullsnotdistinct` exists from PostgreSQL 15 on; older servers have no such indexes.
 /// Per-element data comes from one flat pass over every index's key arrays, grouped back per
 /// index: correlated subqueries per index cost several times more on large schemas.
-/// Primary-key indexes are left out here: the model expresses the key through `id`.
+/// Primary-key indexes are left out here (the tables query reads the keys), and so are a
+/// partition's copies of its parent's indexes (the parent's index creates them).
 fn sql_indexes(server_version: i32) -> String {
     let nulls_not_distinct = if server_version >= 150000 { "i.indnullsnotdistinct" } else { "false" };
     format!(
@@ -104,6 +109,7 @@ fn sql_indexes(server_version: i32) -> String {
            JOIN pg_catalog.pg_class c ON c.oid = i.indrelid \
            JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
            WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND NOT i.indisprimary \
+             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits ih WHERE ih.inhrelid = i.indexrelid) \
          ), el AS ( \
            SELECT x.indexrelid, \
                   array_agg(CASE WHEN k.attnum > 0 THEN a.attname::text \
@@ -128,9 +134,8 @@ fn sql_indexes(server_version: i32) -> String {
                 x.indnkeyatts::int4 AS key_count, x.indnatts::int4 AS att_count, \
                 pg_catalog.pg_get_expr(x.indpred, x.indrelid, true) AS predicate, ts.spcname::text AS tablespace, \
                 COALESCE(ic.reloptions::text[], '{{}}'::text[]) AS reloptions, \
-                (SELECT con.contype::text FROM pg_catalog.pg_constraint con \
-                  WHERE con.conindid = x.indexrelid AND con.conrelid = x.indrelid AND con.contype IN ('u', 'x') \
-                  LIMIT 1) AS constraint_type, \
+                con.contype::text AS constraint_type, COALESCE(con.condeferrable, false) AS constraint_deferrable, \
+                COALESCE(con.conparentid <> 0, false) AS constraint_inherited, \
                 el.element_defs, el.element_is_column, el.opclasses, el.opclass_is_default, el.sort_options, \
                 el.custom_collation \
          FROM idx x \
@@ -138,6 +143,8 @@ fn sql_indexes(server_version: i32) -> String {
          JOIN pg_catalog.pg_class ic ON ic.oid = x.indexrelid \
          JOIN pg_catalog.pg_am am ON am.oid = ic.relam \
          LEFT JOIN pg_catalog.pg_tablespace ts ON ts.oid = ic.reltablespace \
+         LEFT JOIN pg_catalog.pg_constraint con ON con.conindid = x.indexrelid AND con.conrelid = x.indrelid \
+                                               AND con.contype IN ('u', 'x') \
          ORDER BY x.indrelid, ic.relname"
     )
 }
@@ -447,6 +454,11 @@ impl Tables {
     fn name(&self, oid: i64) -> Option<&str> {
         self.by_oid.get(&oid).map(|&i| self.list[i].def.name.as_str())
     }
+
+    /// Whether the table read the unique constraint `name` into its definition.
+    fn has_unique(&self, oid: i64, name: &str) -> bool {
+        self.by_oid.get(&oid).is_some_and(|&i| self.list[i].def.keys.unique(name).is_some())
+    }
 }
 
 /// What the catalog queries have read so far, table by table.
@@ -491,8 +503,9 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
             r.warnings.push(w);
         }
     }
-    for t in &r.tables.list {
-        primary_key_warning(t, &mut r.warnings);
+    for t in &mut r.tables.list {
+        // Serverpod's rule would make `id` the key: say there is none.
+        t.def.keys.without_primary_key = t.pk_columns.is_none() && t.def.column("id").is_some();
     }
     let installed_versions = read_bookkeeping(conn, schemas, &mut r).await;
     let tables = r.tables.list.into_iter().map(|t| t.def).collect();
@@ -520,6 +533,9 @@ fn read_tables(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
         let schema: String = get(row, "schema_name", q)?;
         let name: String = get(row, "table_name", q)?;
         table_property_warnings(row, &schema, &name, &mut r.warnings)?;
+        let pk_columns: Option<Vec<String>> = get(row, "pk_columns", q)?;
+        let pk_name: Option<String> = get(row, "pk_name", q)?;
+        let primary_key = stated_primary_key(&name, pk_name, pk_columns.as_deref());
         r.tables.by_oid.insert(oid, r.tables.list.len());
         r.tables.list.push(LiveTable {
             def: TableDefinition {
@@ -532,12 +548,29 @@ fn read_tables(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
                 foreign_keys: Vec::new(),
                 indexes: Vec::new(),
                 managed: None,
+                keys: TableKeys { primary_key, ..Default::default() },
+                partition_of: get(row, "partition_of", q)?,
             },
             schema,
-            pk_columns: get(row, "pk_columns", q)?,
+            pk_columns,
         });
     }
     Ok(())
+}
+
+/// The primary key as the definition states it: absent when it is Serverpod's own
+/// (`PRIMARY KEY ("id")` under PostgreSQL's default name), so such tables read as Serverpod
+/// writes them.
+fn stated_primary_key(
+    table: &str,
+    name: Option<String>,
+    columns: Option<&[String]>,
+) -> Option<KeyConstraint> {
+    let (name, columns) = (name?, columns?);
+    if columns == ["id"] && name == default_primary_key_name(table) {
+        return None;
+    }
+    Some(KeyConstraint { name, columns: columns.to_vec(), nulls_not_distinct: false })
 }
 
 /// Partitioning, inheritance, `UNLOGGED` and row-level security: table properties the model
@@ -638,12 +671,8 @@ fn map_column(
         column_warning(WarningKind::GeneratedColumn, format!("GENERATED ALWAYS AS ({expr}) STORED"));
         None
     } else if !identity.is_empty() {
-        let how = if identity == "a" { "ALWAYS" } else { "BY DEFAULT" };
-        column_warning(
-            WarningKind::IdentityColumn,
-            format!("GENERATED {how} AS IDENTITY (read as a serial default)"),
-        );
-        Some(SERIAL.to_string())
+        // The identity itself (`identity` below); its sequence's options are not compared.
+        None
     } else {
         default_expr.map(|d| pg_sql_to_abstract_default(&d, column_type))
     };
@@ -656,6 +685,11 @@ fn map_column(
         dart_type: None,
         vector_dimension,
         native_type: Some(native_type),
+        identity: match identity.as_str() {
+            "a" => Some(Identity::Always),
+            "d" => Some(Identity::ByDefault),
+            _ => None,
+        },
     })
 }
 
@@ -663,6 +697,10 @@ fn read_indexes(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> 
     for row in rows {
         let oid: i64 = get(row, "table_oid", QUERIES[3])?;
         let Some(table) = r.tables.get_mut(oid) else { continue };
+        if get::<Option<String>>(row, "constraint_type", QUERIES[3])?.as_deref() == Some("u") {
+            table.def.keys.unique.extend(unique_constraint(row)?);
+            continue;
+        }
         if let Some(index) = map_index(row, table, &mut r.warnings)? {
             r.warnings.extend(unwritable_index(
                 &strata_sql::Postgres,
@@ -708,6 +746,31 @@ fn read_foreign_keys(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectEr
         });
     }
     Ok(())
+}
+
+/// A `UNIQUE` constraint's index row as a key constraint, when the definition can say all of it
+/// (plain columns, btree defaults, not deferrable, not a partition's copy of its parent's);
+/// otherwise `None`, and the unrepresentable-objects scan names it.
+fn unique_constraint(row: &PgRow) -> Result<Option<KeyConstraint>, IntrospectError> {
+    let q = QUERIES[3];
+    let plain = get::<String>(row, "method", q)? == "btree"
+        && !get::<bool>(row, "constraint_deferrable", q)?
+        && !get::<bool>(row, "constraint_inherited", q)?
+        && get::<i32>(row, "key_count", q)? == get::<i32>(row, "att_count", q)?
+        && get::<Vec<bool>>(row, "element_is_column", q)?.iter().all(|c| *c)
+        && get::<Vec<bool>>(row, "opclass_is_default", q)?.iter().all(|d| *d)
+        && get::<Vec<i32>>(row, "sort_options", q)?.iter().all(|o| *o == 0)
+        && !get::<Vec<bool>>(row, "custom_collation", q)?.iter().any(|c| *c)
+        && get::<Vec<String>>(row, "reloptions", q)?.is_empty()
+        && get::<Option<String>>(row, "tablespace", q)?.is_none();
+    if !plain {
+        return Ok(None);
+    }
+    Ok(Some(KeyConstraint {
+        name: get(row, "name", q)?,
+        columns: get(row, "element_defs", q)?,
+        nulls_not_distinct: get(row, "nulls_not_distinct", q)?,
+    }))
 }
 
 /// A foreign key declared outside the configured schemas onto a table inside them.
@@ -942,6 +1005,12 @@ fn map_unrepresentable(
         _ => WarningKind::Statistics,
     };
     let table_oid: Option<i64> = get(row, "table_oid", q)?;
+    if let (WarningKind::UniqueConstraint, Some(oid)) = (kind, table_oid) {
+        // Read into the definition as a key constraint already.
+        if tables.has_unique(oid, &get::<String>(row, "name", q)?) {
+            return Ok(None);
+        }
+    }
     let table = match table_oid {
         // Attached to a table we skipped (extension-owned): not ours to report.
         Some(oid) => match tables.name(oid) {
@@ -975,25 +1044,4 @@ fn map_unrepresentable(
         detail,
         depends_on,
     }))
-}
-
-/// strata's model has exactly one primary key shape: `PRIMARY KEY ("id")`.
-fn primary_key_warning(t: &LiveTable, warnings: &mut Vec<IntrospectWarning>) {
-    let detail = match &t.pk_columns {
-        Some(cols) if cols.len() == 1 && cols[0] == "id" => return,
-        Some(cols) => {
-            let quoted: Vec<String> = cols.iter().map(|c| quote_ident(c)).collect();
-            format!("PRIMARY KEY ({}) instead of (\"id\")", quoted.join(", "))
-        }
-        None if t.def.column("id").is_some() => "none: \"id\" is not a primary key".to_string(),
-        None => "none, and no \"id\" column".to_string(),
-    };
-    warnings.push(IntrospectWarning {
-        kind: WarningKind::PrimaryKey,
-        schema: t.schema.clone(),
-        table: Some(t.def.name.clone()),
-        name: t.def.name.clone(),
-        detail,
-        depends_on: vec![t.def.name.clone()],
-    });
 }

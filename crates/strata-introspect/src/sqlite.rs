@@ -270,6 +270,7 @@ fn map_column(
         dart_type: None,
         vector_dimension: recorded_type.and_then(|(_, dimension)| dimension),
         native_type: None,
+        identity: None,
     })
 }
 

@@ -35,12 +35,9 @@ fn unrepresentable_objects_are_named_warnings() {
         (WarningKind::DomainType, "posint"),
         (WarningKind::Sequence, "free_seq"),
         (WarningKind::GeneratedColumn, "full"),
-        (WarningKind::IdentityColumn, "ident"),
         (WarningKind::CheckConstraint, "Customers_score_check"),
         (WarningKind::CheckConstraint, "amount_positive"),
-        (WarningKind::UniqueConstraint, "Customers_email_key"),
         (WarningKind::ExclusionConstraint, "one_order_per_tenant_num"),
-        (WarningKind::PrimaryKey, "orders"),
         (WarningKind::View, "big_orders"),
         (WarningKind::MaterializedView, "customer_names"),
         (WarningKind::Function, "touch"),
@@ -83,7 +80,23 @@ fn unrepresentable_objects_are_named_warnings() {
     assert_eq!(c.column("score").unwrap().column_type, ColumnType::Integer);
     let orders = live.definition.table("orders").unwrap();
     assert_eq!(native(orders, "amount").as_deref(), Some("numeric(10,2)"));
-    assert_eq!(c.column("ident").unwrap().column_default.as_deref(), Some("serial"));
+    // Identity, composite keys and unique constraints are part of the definition, not warnings.
+    assert_eq!(c.column("ident").unwrap().identity, Some(Identity::ByDefault));
+    assert_eq!(c.column("ident").unwrap().column_default, None);
+    assert_eq!(c.keys.unique.iter().map(|k| k.name.as_str()).collect::<Vec<_>>(), ["Customers_email_key"]);
+    assert_eq!(c.keys.primary_key, None, "PRIMARY KEY (\"id\") under its default name is Serverpod's own");
+    let pk = orders.keys.primary_key.as_ref().unwrap();
+    assert_eq!(
+        (pk.name.as_str(), pk.columns.clone()),
+        ("orders_pkey", vec!["tenant".to_string(), "num".to_string()])
+    );
+    for (kind, name) in [
+        (WarningKind::IdentityColumn, "ident"),
+        (WarningKind::UniqueConstraint, "Customers_email_key"),
+        (WarningKind::PrimaryKey, "orders"),
+    ] {
+        assert!(!has(&live, kind, name), "{kind:?} {name} is represented; got:\n{}", all.join("\n"));
+    }
     assert_eq!(c.column("full").unwrap().column_default, None);
     let expr = c.index("customers_lower_name").unwrap();
     assert_eq!(

@@ -705,6 +705,7 @@ impl<'a> Ctx<'a> {
                     dart_type: Some(format!("{}?", id.dart())),
                     vector_dimension: None,
                     native_type: None,
+                    identity: None,
                 },
                 fk: Some(Fk {
                     table: table.value.clone(),
@@ -802,6 +803,7 @@ impl<'a> Ctx<'a> {
                     dart_type: Some("int?".into()),
                     vector_dimension: None,
                     native_type: None,
+                    identity: None,
                 },
                 fk: None,
                 file: c.file,
@@ -956,6 +958,7 @@ impl<'a> Ctx<'a> {
                     dart_type: Some(info.dart.clone()),
                     vector_dimension: info.dimension,
                     native_type: None,
+                    identity: None,
                 },
                 fk,
                 file,
@@ -997,6 +1000,8 @@ impl<'a> Ctx<'a> {
             foreign_keys: Vec::new(),
             indexes: Vec::new(),
             managed: Some(c.managed),
+            keys: Default::default(),
+            partition_of: None,
         };
         let mut fk_cols: Vec<&Col> = cols.iter().filter(|c| c.fk.is_some() && c.fk_order.is_some()).collect();
         fk_cols.sort_by_key(|c| c.fk_order);
@@ -1194,6 +1199,7 @@ impl<'a> Ctx<'a> {
                 dart_type: Some(format!("{}{q}", parent_id.dart())),
                 vector_dimension: None,
                 native_type: None,
+                identity: None,
             },
             fk: Some(fk),
             file,

@@ -178,6 +178,25 @@ name_enum! {
 }
 
 name_enum! {
+    /// How an identity column numbers its rows: `GENERATED ALWAYS` refuses explicit values
+    /// unless overridden, `BY DEFAULT` only fills them in.
+    Identity {
+        Always => "always",
+        ByDefault => "byDefault",
+    }
+}
+
+impl Identity {
+    /// The SQL spelling after `GENERATED`.
+    pub fn sql(self) -> &'static str {
+        match self {
+            Identity::Always => "ALWAYS",
+            Identity::ByDefault => "BY DEFAULT",
+        }
+    }
+}
+
+name_enum! {
     /// Distance function of a pgvector index.
     VectorDistanceFunction {
         L2 => "l2",
@@ -262,6 +281,11 @@ pub struct TableDefinition {
     pub indexes: Vec<IndexDefinition>,
     /// `Some(false)` opts the table out of migrations; `None` (live tables) counts as managed.
     pub managed: Option<bool>,
+    /// Primary key and unique constraints beyond Serverpod's implied `id` key (strata's own).
+    pub keys: crate::keys::TableKeys,
+    /// The partitioned table this table is a partition of (strata's own `partitionOf`, only
+    /// from introspection): its columns and keys are the parent's, changed through the parent.
+    pub partition_of: Option<String>,
 }
 
 impl TableDefinition {
@@ -306,6 +330,9 @@ pub struct ColumnDefinition {
     /// it on every column so live sides compare exactly; files carry it (`nativeType`) only
     /// when `column_type` is `unknown`, so Serverpod-written files keep their bytes.
     pub native_type: Option<String>,
+    /// `GENERATED ... AS IDENTITY` (strata's own `identity`, written only when set): such a
+    /// column has no `column_default`.
+    pub identity: Option<Identity>,
 }
 
 impl ColumnDefinition {

@@ -16,6 +16,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Number, Value};
 
 use crate::definition::*;
+use crate::keys::{KeyConstraint, KeyMigration, TableKeys};
 use crate::migration::*;
 use crate::normalize;
 
@@ -96,7 +97,14 @@ macro_rules! ser_name_enum {
         }
     )*};
 }
-ser_name_enum!(Deferrable, VectorDistanceFunction, GinOperatorClass, MigrationActionType, WarningType);
+ser_name_enum!(
+    Deferrable,
+    Identity,
+    VectorDistanceFunction,
+    GinOperatorClass,
+    MigrationActionType,
+    WarningType
+);
 
 impl Serialize for DatabaseDefinition {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -174,7 +182,45 @@ impl Serialize for TableDefinition {
         o.f("columns", &self.columns)?;
         o.f("foreignKeys", &self.foreign_keys)?;
         o.f("indexes", &self.indexes)?;
+        // strata's own keys, only where Serverpod's `id` rule cannot say it (docs/format.md).
+        o.opt("primaryKey", &self.keys.primary_key)?;
+        o.opt("withoutPrimaryKey", &self.keys.without_primary_key.then_some(true))?;
+        if !self.keys.unique.is_empty() {
+            o.f("uniqueConstraints", &self.keys.unique)?;
+        }
+        o.opt("partitionOf", &self.partition_of)?;
         o.opt("managed", &self.managed)?;
+        o.end()
+    }
+}
+
+impl Serialize for KeyMigration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let renames: Vec<Map<String, Value>> = self
+            .rename
+            .iter()
+            .map(|(from, to)| {
+                Map::from_iter([
+                    ("from".to_string(), Value::from(from.as_str())),
+                    ("to".to_string(), Value::from(to.as_str())),
+                ])
+            })
+            .collect();
+        let mut o = Obj::new(s, "strata.KeyMigration")?;
+        o.f("dropConstraints", &self.drop)?;
+        o.f("renameConstraints", &renames)?;
+        o.opt("addPrimaryKey", &self.add_primary_key)?;
+        o.f("addUniqueConstraints", &self.add_unique)?;
+        o.end()
+    }
+}
+
+impl Serialize for KeyConstraint {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "strata.KeyConstraint")?;
+        o.f("name", &self.name)?;
+        o.f("columns", &self.columns)?;
+        o.opt("nullsNotDistinct", &self.nulls_not_distinct.then_some(true))?;
         o.end()
     }
 }
@@ -192,6 +238,7 @@ impl Serialize for ColumnDefinition {
         // Only where Serverpod's columnType cannot say it (see docs/format.md).
         let native = self.native_type.as_ref().filter(|_| self.column_type == ColumnType::Unknown);
         o.opt("nativeType", &native)?;
+        o.opt("identity", &self.identity)?;
         o.end()
     }
 }
@@ -307,6 +354,9 @@ impl Serialize for TableMigration {
         o.f("deleteIndexes", &self.delete_indexes)?;
         o.f("addForeignKeys", &self.add_foreign_keys)?;
         o.f("deleteForeignKeys", &self.delete_foreign_keys)?;
+        if !self.keys.is_empty() {
+            o.f("keyChanges", &self.keys)?;
+        }
         o.f("warnings", &self.warnings)?;
         o.end()
     }
@@ -323,6 +373,10 @@ impl Serialize for ColumnMigration {
         o.opt("newDefault", &self.new_default)?;
         o.opt("newType", &self.new_type)?;
         o.opt("newNativeType", &self.new_native_type)?;
+        if self.change_identity {
+            o.f("changeIdentity", &true)?;
+            o.opt("newIdentity", &self.new_identity)?;
+        }
         o.end()
     }
 }
@@ -542,6 +596,7 @@ mod typed {
     use serde_json::{Map, Value};
 
     use crate::definition::*;
+    use crate::keys::{KeyConstraint, KeyMigration, TableKeys};
     use crate::migration::*;
 
     /// A struct read from a JSON object only: derived `Deserialize` would also take an array
@@ -594,7 +649,19 @@ mod typed {
         columns: Option<Vec<Obj<Column>>>,
         foreign_keys: Option<Vec<Obj<ForeignKey>>>,
         indexes: Option<Vec<Obj<Index>>>,
+        primary_key: Option<Obj<Key>>,
+        unique_constraints: Option<Vec<Obj<Key>>>,
+        without_primary_key: Option<bool>,
+        partition_of: Option<String>,
         managed: Option<bool>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Key {
+        name: String,
+        columns: Vec<String>,
+        nulls_not_distinct: Option<bool>,
     }
 
     #[derive(Deserialize)]
@@ -608,6 +675,7 @@ mod typed {
         dart_type: Option<String>,
         vector_dimension: Option<i64>,
         native_type: Option<String>,
+        identity: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -683,6 +751,8 @@ mod typed {
         delete_indexes: Option<Vec<String>>,
         add_foreign_keys: Option<Vec<Obj<ForeignKey>>>,
         delete_foreign_keys: Option<Vec<String>>,
+        /// Read by the tree walk only: its presence makes this path give up.
+        key_changes: Option<serde::de::IgnoredAny>,
         warnings: Option<Vec<Obj<Warning>>>,
     }
 
@@ -697,6 +767,8 @@ mod typed {
         new_default: Option<String>,
         new_type: Option<i64>,
         new_native_type: Option<String>,
+        change_identity: Option<bool>,
+        new_identity: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -774,6 +846,25 @@ mod typed {
             foreign_keys: all(t.foreign_keys, foreign_key)?,
             indexes: all(t.indexes, index)?,
             managed: t.managed,
+            keys: TableKeys {
+                primary_key: match t.primary_key {
+                    Some(Obj(k)) => Some(key(k)?),
+                    None => None,
+                },
+                without_primary_key: t.without_primary_key == Some(true),
+                unique: all(t.unique_constraints, key)?,
+            },
+            partition_of: t.partition_of,
+        })
+    }
+
+    /// `None` (give up, the tree walk names the error) for a key without columns.
+    fn key(k: Key) -> Option<KeyConstraint> {
+        let nulls_not_distinct = k.nulls_not_distinct == Some(true);
+        (!k.columns.is_empty()).then_some(KeyConstraint {
+            name: k.name,
+            columns: k.columns,
+            nulls_not_distinct,
         })
     }
 
@@ -787,6 +878,7 @@ mod typed {
             dart_type: c.dart_type,
             vector_dimension: c.vector_dimension,
             native_type: c.native_type,
+            identity: named(c.identity, Identity::from_name)?,
         })
     }
 
@@ -866,12 +958,18 @@ mod typed {
                             new_default: c.new_default,
                             new_type: code(c.new_type, ColumnType::from_index)?,
                             new_native_type: c.new_native_type,
+                            change_identity: c.change_identity.unwrap_or(false),
+                            new_identity: named(c.new_identity, Identity::from_name)?,
                         })
                     })?,
                     add_indexes: all(t.add_indexes, index)?,
                     delete_indexes: t.delete_indexes.unwrap_or_default(),
                     add_foreign_keys: all(t.add_foreign_keys, foreign_key)?,
                     delete_foreign_keys: t.delete_foreign_keys.unwrap_or_default(),
+                    keys: match t.key_changes {
+                        Some(_) => return None,
+                        None => KeyMigration::default(),
+                    },
                     warnings: all(t.warnings, warning)?,
                 })
             }
@@ -1117,6 +1215,25 @@ fn read_table(c: &Cursor) -> Result<TableDefinition, JsonError> {
         foreign_keys: c.list("foreignKeys", read_foreign_key)?,
         indexes: c.list("indexes", read_index)?,
         managed: c.opt_bool("managed")?,
+        keys: TableKeys {
+            primary_key: c.field("primaryKey")?.map(|k| read_key(&k)).transpose()?,
+            without_primary_key: c.bool_or("withoutPrimaryKey", false)?,
+            unique: c.list("uniqueConstraints", read_key)?,
+        },
+        partition_of: c.opt_str("partitionOf")?,
+    })
+}
+
+/// A `primaryKey` or `uniqueConstraints` entry (strata's own keys).
+fn read_key(c: &Cursor) -> Result<KeyConstraint, JsonError> {
+    let columns = c.strings("columns")?;
+    if columns.is_empty() {
+        return c.err("a key constraint needs at least one column in \"columns\"");
+    }
+    Ok(KeyConstraint {
+        name: c.req_str("name")?,
+        columns,
+        nulls_not_distinct: c.bool_or("nullsNotDistinct", false)?,
     })
 }
 
@@ -1134,6 +1251,7 @@ fn read_column(c: &Cursor) -> Result<ColumnDefinition, JsonError> {
         dart_type: c.opt_str("dartType")?,
         vector_dimension: c.opt_int("vectorDimension")?,
         native_type: c.opt_str("nativeType")?,
+        identity: c.name_enum("identity", "identity", Identity::from_name)?,
     })
 }
 
@@ -1244,7 +1362,21 @@ fn read_table_migration(c: &Cursor) -> Result<TableMigration, JsonError> {
         delete_indexes: c.strings("deleteIndexes")?,
         add_foreign_keys: c.list("addForeignKeys", read_foreign_key)?,
         delete_foreign_keys: c.strings("deleteForeignKeys")?,
+        keys: match c.field("keyChanges")? {
+            Some(k) => read_key_migration(&k)?,
+            None => KeyMigration::default(),
+        },
         warnings: c.list("warnings", read_warning)?,
+    })
+}
+
+/// An `alterTable`'s `keyChanges` (strata's own key).
+fn read_key_migration(c: &Cursor) -> Result<KeyMigration, JsonError> {
+    Ok(KeyMigration {
+        drop: c.strings("dropConstraints")?,
+        rename: c.list("renameConstraints", |r| Ok((r.req_str("from")?, r.req_str("to")?)))?,
+        add_primary_key: c.field("addPrimaryKey")?.map(|k| read_key(&k)).transpose()?,
+        add_unique: c.list("addUniqueConstraints", read_key)?,
     })
 }
 
@@ -1258,6 +1390,8 @@ fn read_column_migration(c: &Cursor) -> Result<ColumnMigration, JsonError> {
         new_default: c.opt_str("newDefault")?,
         new_type: c.index_enum("newType", "column type", ColumnType::from_index)?,
         new_native_type: c.opt_str("newNativeType")?,
+        change_identity: c.bool_or("changeIdentity", false)?,
+        new_identity: c.name_enum("newIdentity", "identity", Identity::from_name)?,
     })
 }
 
@@ -1359,6 +1493,32 @@ mod typed_tests {
             }
         }
         assert!(files > 100 && fast * 2 > files, "{fast} of {files} read by the fast path");
+    }
+
+    #[test]
+    fn both_paths_read_keys_identity_and_partitions_alike() {
+        let table = r#"{"name":"t","columns":[{"name":"n","columnType":2,"isNullable":false,"identity":"always"}],
+            "primaryKey":{"name":"t_pk","columns":["a","b"]},"withoutPrimaryKey":false,
+            "uniqueConstraints":[{"name":"t_u","columns":["c"],"nullsNotDistinct":true}],"partitionOf":"p"}"#;
+        let def = format!(r#"{{"moduleName":"m","schemaVersion":2,"tables":[{table}]}}"#);
+        assert!(check(&def).0);
+        let migration = r#"{"actions":[{"type":"alterTable","alterTable":{"name":"c",
+             "modifyColumns":[{"columnName":"y","changeIdentity":true,"newIdentity":"byDefault"}],
+             "keyChanges":{"dropConstraints":["a"],"renameConstraints":[{"from":"b","to":"c"}],
+             "addUniqueConstraints":[{"name":"d","columns":["x"]}]}}}]}"#;
+        // keyChanges only has the general path.
+        assert!(!check(migration).1);
+        let m = tree_migration(migration).unwrap();
+        let MigrationAction::AlterTable(change) = &m.actions[0] else { panic!("{m:?}") };
+        assert_eq!(change.keys.rename, vec![("b".to_string(), "c".to_string())]);
+        assert_eq!(change.modify_columns[0].new_identity, Some(Identity::ByDefault));
+        // An unknown identity is refused, with its path.
+        let bad = def.replace("\"always\"", "\"sometimes\"");
+        assert!(!check(&bad).0);
+        assert_eq!(
+            definition_from_json(&bad).unwrap_err().to_string(),
+            "at $.tables[0].columns[0].identity: unknown identity \"sometimes\""
+        );
     }
 
     #[test]

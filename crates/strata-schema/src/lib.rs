@@ -11,9 +11,11 @@
 pub mod defaults;
 pub mod definition;
 pub mod json;
+pub mod keys;
 pub mod migration;
 pub mod normalize;
 
 pub use definition::*;
 pub use json::{definition_from_json, definition_to_json, migration_from_json, migration_to_json, JsonError};
+pub use keys::{default_primary_key_name, KeyConstraint, KeyMigration, TableKeys};
 pub use migration::*;

@@ -96,6 +96,8 @@ pub struct TableMigration {
     pub delete_indexes: Vec<String>,
     pub add_foreign_keys: Vec<ForeignKeyDefinition>,
     pub delete_foreign_keys: Vec<String>,
+    /// Primary key and unique constraint changes (strata's own `keyChanges`, written only when set).
+    pub keys: crate::keys::KeyMigration,
     /// The subset of the migration's warnings that concern this table.
     pub warnings: Vec<MigrationWarning>,
 }
@@ -116,6 +118,7 @@ impl TableMigration {
             && self.delete_indexes.is_empty()
             && self.add_foreign_keys.is_empty()
             && self.delete_foreign_keys.is_empty()
+            && self.keys.is_empty()
     }
 }
 
@@ -130,6 +133,7 @@ impl TableMigration {
             && self.delete_indexes.is_empty()
             && self.add_foreign_keys.is_empty()
             && self.delete_foreign_keys.is_empty()
+            && self.keys.is_empty()
     }
 
     /// The table's name after the action (its rename target, else its name).
@@ -192,6 +196,10 @@ pub struct ColumnMigration {
     /// The exact new PostgreSQL type of an in-place native type change (`newNativeType`,
     /// strata's own key, written only when set).
     pub new_native_type: Option<String>,
+    /// The identity changes (`changeIdentity`, strata's own key, written only when set); the new
+    /// one is `new_identity`, `None` for `DROP IDENTITY`.
+    pub change_identity: bool,
+    pub new_identity: Option<crate::definition::Identity>,
 }
 
 impl ColumnMigration {

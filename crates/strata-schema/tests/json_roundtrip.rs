@@ -76,6 +76,7 @@ fn native_type_is_written_only_where_column_type_cannot_say_it() {
         column_type,
         is_nullable: true,
         native_type: Some(native.into()),
+        identity: None,
         ..Default::default()
     };
     let mut def = DatabaseDefinition::empty("p");
@@ -96,4 +97,88 @@ fn native_type_is_written_only_where_column_type_cannot_say_it() {
     assert_eq!(t.column("code").unwrap().native_type.as_deref(), Some("character varying(20)"));
     assert_eq!(t.column("n").unwrap().native_type, None);
     assert_eq!(definition_to_json(&back), json);
+}
+
+fn keyed_table() -> TableDefinition {
+    let key = |name: &str, columns: &[&str], nulls_not_distinct| KeyConstraint {
+        name: name.into(),
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        nulls_not_distinct,
+    };
+    TableDefinition {
+        name: "member".into(),
+        schema: "public".into(),
+        columns: vec![ColumnDefinition {
+            name: "n".into(),
+            column_type: ColumnType::Integer,
+            identity: Some(Identity::ByDefault),
+            ..Default::default()
+        }],
+        keys: TableKeys {
+            primary_key: Some(key("member_pk", &["a", "b"], false)),
+            without_primary_key: false,
+            unique: vec![key("member_email_key", &["email"], true), key("member_x_key", &["x"], false)],
+        },
+        partition_of: Some("members".into()),
+        ..Default::default()
+    }
+}
+
+/// strata's key, identity and partition extensions read back as written, and a table without
+/// them has none of their keys (the two reading paths agree: `json.rs`'s own tests).
+#[test]
+fn keys_identity_and_partitions_round_trip() {
+    let mut def = DatabaseDefinition::empty("p");
+    def.tables.push(keyed_table());
+    let json = definition_to_json(&def);
+    for needle in [
+        "\"primaryKey\"",
+        "\"uniqueConstraints\"",
+        "\"nullsNotDistinct\": true",
+        "\"identity\": \"byDefault\"",
+        "\"partitionOf\": \"members\"",
+    ] {
+        assert!(json.contains(needle), "missing {needle} in {json}");
+    }
+    assert_eq!(json.matches("nullsNotDistinct").count(), 1, "{json}");
+    let back = definition_from_json(&json).unwrap();
+    assert_eq!(back.tables[0], def.tables[0]);
+
+    let plain = definition_to_json(&DatabaseDefinition::empty("p"));
+    for key in ["primaryKey", "uniqueConstraints", "withoutPrimaryKey", "identity", "partitionOf"] {
+        assert!(!plain.contains(key), "{plain}");
+    }
+}
+
+#[test]
+fn a_key_without_columns_is_refused_with_its_path() {
+    let text = r#"{"moduleName":"m","tables":[{"name":"t","primaryKey":{"name":"t_pkey","columns":[]}}]}"#;
+    let e = definition_from_json(text).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "at $.tables[0].primaryKey: a key constraint needs at least one column in \"columns\""
+    );
+}
+
+#[test]
+fn key_changes_round_trip_in_migrations() {
+    let mut change = TableMigration::new("member", "public");
+    change.keys = KeyMigration {
+        drop: vec!["old_pk".into()],
+        rename: vec![("a_key".into(), "b_key".into())],
+        add_primary_key: keyed_table().keys.primary_key,
+        add_unique: keyed_table().keys.unique,
+    };
+    change.modify_columns.push(ColumnMigration {
+        column_name: "n".into(),
+        change_identity: true,
+        new_identity: Some(Identity::Always),
+        ..Default::default()
+    });
+    let mut m = DatabaseMigration::new();
+    m.actions.push(MigrationAction::AlterTable(change));
+    let json = migration_to_json(&m);
+    assert!(json.contains("\"keyChanges\""), "{json}");
+    assert!(json.contains("\"changeIdentity\": true"), "{json}");
+    assert_eq!(migration_from_json(&json).unwrap(), m);
 }

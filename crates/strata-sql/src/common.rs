@@ -127,6 +127,13 @@ pub(crate) fn check_type_supported(
     table: &str,
     column: &strata_schema::ColumnDefinition,
 ) -> Result<(), SqlError> {
+    if column.identity.is_some() && !d.supports_identity_columns() {
+        return Err(crate::emit::unsupported(
+            d,
+            SqlObject::column(table, &column.name),
+            "an identity column (GENERATED ... AS IDENTITY; give it a serial default instead)",
+        ));
+    }
     let t = column.column_type;
     let missing = if t.is_vector() && !d.supports_vector() {
         "pgvector"

@@ -12,8 +12,14 @@ use strata_schema::{
     MigrationAction, MigrationVersion, TableDefinition, TableMigration,
 };
 
+mod keys;
+
+use keys::{early_foreign_key_drops, EarlyForeignKeyDrop};
+
 use crate::quote;
-use crate::{ColumnChange, ColumnDefault, Dialect, Extension, MigrationSqlInput, SqlError, SqlObject};
+use crate::{
+    ColumnChange, ColumnDefault, Dialect, Extension, IdentityChange, MigrationSqlInput, SqlError, SqlObject,
+};
 
 /// The bookkeeping table Serverpod's runtime reads.
 pub(crate) const MIGRATIONS_TABLE: &str = "serverpod_migrations";
@@ -115,6 +121,7 @@ impl<'a> Emitter<'a> {
 
         let mut foreign = String::new();
         let mut dropped: HashSet<&str> = HashSet::new();
+        let early = early_foreign_key_drops(input);
         for action in actions {
             match action {
                 MigrationAction::DeleteTable(name) => {
@@ -134,7 +141,7 @@ impl<'a> Emitter<'a> {
                 }
                 MigrationAction::AlterTable(change) => {
                     out.push_str("--\n-- ACTION ALTER TABLE\n--\n");
-                    out.push_str(&self.alter_table(change, input)?);
+                    out.push_str(&self.alter_table(change, input, &early)?);
                 }
             }
             if d.supports_alter_foreign_keys() {
@@ -232,7 +239,13 @@ impl<'a> Emitter<'a> {
         let d = self.d;
         let mut lines = Vec::with_capacity(table.columns.len() + table.foreign_keys.len());
         for column in &table.columns {
-            lines.push(format!("    {}", d.column_sql(&table.name, column)?));
+            lines.push(format!("    {}", self.column_in(table, &table.name, column)?));
+        }
+        if let Some(pk) = &table.keys.primary_key {
+            lines.push(format!("    {}", d.key_constraint_sql(&table.name, pk, true)?));
+        }
+        for key in &table.keys.unique {
+            lines.push(format!("    {}", d.key_constraint_sql(&table.name, key, false)?));
         }
         if !d.supports_alter_foreign_keys() {
             for fk in &table.foreign_keys {
@@ -248,9 +261,29 @@ impl<'a> Emitter<'a> {
         ))
     }
 
+    /// A column line of `table` (named `physical` in the statement): with the inline `id`
+    /// primary key unless the table states its own.
+    fn column_in(
+        &self,
+        table: &TableDefinition,
+        physical: &str,
+        column: &ColumnDefinition,
+    ) -> Result<String, SqlError> {
+        match table.keys.states_primary_key() {
+            true => self.d.keyed_column_sql(physical, column),
+            false => self.d.column_sql(physical, column),
+        }
+    }
+
     /// An `alterTable` action, in place in Serverpod's fixed order. (SQLite, which rebuilds tables,
-    /// writes its files itself: `sqlite_files`.)
-    fn alter_table(&self, change: &TableMigration, input: &MigrationSqlInput) -> Result<String, SqlError> {
+    /// writes its files itself: `sqlite_files`.) `early` are foreign keys of other tables that
+    /// reference keys this migration drops, dropped here first.
+    fn alter_table(
+        &self,
+        change: &TableMigration,
+        input: &MigrationSqlInput,
+        early: &[EarlyForeignKeyDrop],
+    ) -> Result<String, SqlError> {
         let d = self.d;
         let mut out = String::new();
         if let Some(new_name) = &change.new_name {
@@ -260,10 +293,12 @@ impl<'a> Emitter<'a> {
         let source = input.source.table(&change.name);
         let table = change.final_name();
         // Foreign keys a dropped table's DROP already took away are not dropped twice.
-        let foreign_keys = change
-            .delete_foreign_keys
-            .iter()
-            .filter(|fk| !(d.drop_table_refused_while_referenced() && pre_dropped(input, &change.name, fk)));
+        let dropped_early = |fk: &str| early.iter().any(|e| e.table == table && e.constraint == fk);
+        let foreign_keys = change.delete_foreign_keys.iter().filter(|fk| {
+            let by_table_drop =
+                d.drop_table_refused_while_referenced() && pre_dropped(input, &change.name, fk);
+            !by_table_drop && !dropped_early(fk)
+        });
         if d.indexes_serve_foreign_keys() {
             // An index serving a foreign key cannot be dropped while the key exists.
             for fk in foreign_keys {
@@ -280,20 +315,22 @@ impl<'a> Emitter<'a> {
                 out.push_str(&d.drop_foreign_key_sql(source, table, fk)?);
             }
         }
+        out.push_str(&self.drop_keys(change, early)?);
         for column in &change.delete_columns {
             out.push_str(&d.drop_column_sql(table, column));
         }
         for (from, to) in column_rename_steps(change, input.target.table(table)) {
             out.push_str(&d.rename_column_sql(table, &from, &to));
         }
+        let target = target_table_or_bare(input, table);
         for column in &change.add_columns {
-            out.push_str(&d.add_column_sql(table, &d.column_sql(table, column)?));
+            out.push_str(&d.add_column_sql(table, &self.column_in(&target, table, column)?));
         }
         for m in &change.modify_columns {
-            out.push_str(&self.alter_column(table, m, input)?);
+            out.push_str(&self.alter_column(table, m, input, source)?);
         }
+        out.push_str(&self.add_keys(change)?);
         if !change.add_indexes.is_empty() {
-            let target = target_table_or_bare(input, table);
             for index in &change.add_indexes {
                 out.push_str(&d.create_index_sql(&target, index, false)?);
             }
@@ -308,11 +345,23 @@ impl<'a> Emitter<'a> {
         table: &str,
         m: &ColumnMigration,
         input: &MigrationSqlInput,
+        source: Option<&TableDefinition>,
     ) -> Result<String, SqlError> {
         let d = self.d;
         let name = m.final_name();
         let object = SqlObject::column(table, name);
         let mut change = ColumnChange::default();
+        if m.change_identity {
+            if !d.supports_identity_columns() {
+                return Err(unsupported(d, object, "changing a column's identity"));
+            }
+            let before = source.and_then(|t| t.column(&m.column_name)).and_then(|c| c.identity);
+            change.identity = Some(match (before, m.new_identity) {
+                (_, None) => IdentityChange::Drop,
+                (None, Some(new)) => IdentityChange::Add(new),
+                (Some(_), Some(new)) => IdentityChange::Set(new),
+            });
+        }
         if m.add_nullable || m.remove_nullable {
             if !d.supports_alter_column_nullability() {
                 return Err(unsupported(d, object, "changing a column's nullability in place"));
@@ -504,6 +553,40 @@ pub(crate) fn column_rename_steps(
     strata_schema::rename_steps(&renames, &taken)
 }
 
+/// The key-constraint methods of a [`Dialect`] that writes only Serverpod's `PRIMARY KEY ("id")`:
+/// each refuses, naming the table.
+macro_rules! keys_unsupported_methods {
+    () => {
+        fn keyed_column_sql(
+            &self,
+            table: &str,
+            _column: &strata_schema::ColumnDefinition,
+        ) -> Result<String, SqlError> {
+            Err(crate::emit::keys_unsupported(self, table))
+        }
+        fn key_constraint_sql(
+            &self,
+            table: &str,
+            _key: &strata_schema::KeyConstraint,
+            _primary: bool,
+        ) -> Result<String, SqlError> {
+            Err(crate::emit::keys_unsupported(self, table))
+        }
+        fn drop_key_constraint_sql(&self, table: &str, _name: &str) -> Result<String, SqlError> {
+            Err(crate::emit::keys_unsupported(self, table))
+        }
+        fn rename_key_constraint_sql(&self, table: &str, _from: &str, _to: &str) -> Result<String, SqlError> {
+            Err(crate::emit::keys_unsupported(self, table))
+        }
+    };
+}
+pub(crate) use keys_unsupported_methods;
+
+/// The error of a dialect that writes only Serverpod's `PRIMARY KEY ("id")` keys.
+pub(crate) fn keys_unsupported(d: &dyn Dialect, table: &str) -> SqlError {
+    unsupported(d, SqlObject::table(table), "a primary key other than (\"id\"), or a UNIQUE constraint")
+}
+
 /// The dialect-independent "cannot do X" error.
 pub(crate) fn unsupported(d: &dyn Dialect, object: SqlObject, what: &str) -> SqlError {
     SqlError::Unsupported { dialect: d.name(), object, what: what.to_string() }
@@ -592,6 +675,7 @@ pub(crate) fn migrations_table_definition() -> TableDefinition {
         dart_type: None,
         vector_dimension: None,
         native_type: None,
+        identity: None,
     };
     TableDefinition {
         name: MIGRATIONS_TABLE.to_string(),
@@ -614,5 +698,7 @@ pub(crate) fn migrations_table_definition() -> TableDefinition {
             ..Default::default()
         }],
         managed: Some(true),
+        keys: Default::default(),
+        partition_of: None,
     }
 }

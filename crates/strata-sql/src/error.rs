@@ -85,6 +85,10 @@ pub enum SqlError {
     /// A foreign key without columns, or with a column count that does not match its reference.
     #[error("{object}: {reason}")]
     InvalidForeignKey { object: SqlObject, reason: String },
+    /// A primary key or unique constraint that cannot be rendered (`primaryKey`,
+    /// `uniqueConstraints`).
+    #[error("{object}: key constraint \"{name}\": {reason}; give it at least one column")]
+    InvalidKey { object: SqlObject, name: String, reason: String },
     /// The migration refers to a table the definitions passed alongside it do not contain.
     #[error("table \"{table}\" is missing from the {side} definition, which is needed to {purpose}")]
     MissingTable { table: String, side: &'static str, purpose: &'static str },

@@ -29,7 +29,7 @@ mod sqlite_files;
 
 use strata_schema::{
     ColumnDefinition, ColumnMigration, ColumnType, DatabaseDefinition, DatabaseMigration,
-    ForeignKeyDefinition, IndexDefinition, MigrationVersion, TableDefinition, TableMigration,
+    ForeignKeyDefinition, IndexDefinition, KeyConstraint, MigrationVersion, TableDefinition, TableMigration,
 };
 
 pub use defaults::ColumnDefault;
@@ -81,6 +81,8 @@ pub trait Dialect: Send + Sync {
     fn supports_alter_foreign_keys(&self) -> bool;
     /// `NULLS NOT DISTINCT` on unique indexes.
     fn supports_nulls_not_distinct(&self) -> bool;
+    /// `GENERATED ALWAYS|BY DEFAULT AS IDENTITY` columns, created and altered in place.
+    fn supports_identity_columns(&self) -> bool;
     /// pgvector column types (read by every dialect's column type through
     /// `common::check_type_supported`).
     fn supports_vector(&self) -> bool;
@@ -185,6 +187,17 @@ pub trait Dialect: Send + Sync {
     /// A foreign key as a table-constraint line inside `CREATE TABLE` (only called when the
     /// dialect cannot alter foreign keys).
     fn inline_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError>;
+    /// A column line of a table that states its own primary key (`TableKeys::primary_key`):
+    /// [`column_sql`](Dialect::column_sql), except that `id` is never an inline `PRIMARY KEY`.
+    fn keyed_column_sql(&self, table: &str, column: &ColumnDefinition) -> Result<String, SqlError>;
+    /// A primary key (`primary`) or unique constraint as a table-constraint clause
+    /// (`CONSTRAINT "k" PRIMARY KEY ("a", "b")`), inside `CREATE TABLE` or after `ADD`.
+    fn key_constraint_sql(&self, table: &str, key: &KeyConstraint, primary: bool)
+        -> Result<String, SqlError>;
+    /// The statement dropping a primary key or unique constraint by name.
+    fn drop_key_constraint_sql(&self, table: &str, name: &str) -> Result<String, SqlError>;
+    /// The statement renaming a primary key or unique constraint.
+    fn rename_key_constraint_sql(&self, table: &str, from: &str, to: &str) -> Result<String, SqlError>;
     /// The block that makes an extension available, `None` when the dialect has none.
     fn extension_sql(&self, extension: Extension) -> Option<&'static str>;
     /// The declaration of `gen_random_uuid_v7()` when the dialect needs a helper function for
@@ -208,12 +221,26 @@ pub struct ColumnChange {
     pub default_sql: Option<Option<String>>,
     /// The new type's SQL when the type changes.
     pub type_sql: Option<String>,
+    /// What happens to the column's identity, when it changes.
+    pub identity: Option<IdentityChange>,
+}
+
+/// An identity column change: `DROP IDENTITY` runs before the other changes of the column,
+/// `ADD`/`SET GENERATED` after them (an identity needs `NOT NULL` and no default first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdentityChange {
+    Add(strata_schema::Identity),
+    Set(strata_schema::Identity),
+    Drop,
 }
 
 impl ColumnChange {
     /// Whether nothing changes (the emitter then writes no statement).
     pub fn is_empty(&self) -> bool {
-        self.nullable.is_none() && self.default_sql.is_none() && self.type_sql.is_none()
+        self.nullable.is_none()
+            && self.default_sql.is_none()
+            && self.type_sql.is_none()
+            && self.identity.is_none()
     }
 }
 
@@ -275,7 +302,11 @@ pub fn unsupported_objects(dialect: &dyn Dialect, definition: &DatabaseDefinitio
     let mut problems = Vec::new();
     for table in definition.tables.iter().filter(|t| t.is_managed()) {
         for column in &table.columns {
-            if let Err(e) = dialect.column_sql(&table.name, column) {
+            let line = match table.keys.states_primary_key() {
+                true => dialect.keyed_column_sql(&table.name, column),
+                false => dialect.column_sql(&table.name, column),
+            };
+            if let Err(e) = line {
                 problems.push(e);
             }
         }

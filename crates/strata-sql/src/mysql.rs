@@ -192,6 +192,9 @@ impl Dialect for Mysql {
     fn supports_nulls_not_distinct(&self) -> bool {
         false
     }
+    fn supports_identity_columns(&self) -> bool {
+        false
+    }
     fn supports_vector(&self) -> bool {
         false
     }
@@ -344,6 +347,7 @@ impl Dialect for Mysql {
         self.check_foreign_key(table, fk)?;
         inline_foreign_key(self, table, fk)
     }
+    crate::emit::keys_unsupported_methods!();
     fn extension_sql(&self, _extension: Extension) -> Option<&'static str> {
         None
     }

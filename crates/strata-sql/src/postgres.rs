@@ -18,7 +18,7 @@ use strata_schema::{
     ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, VectorDistanceFunction,
 };
 
-use strata_schema::TableDefinition;
+use strata_schema::{KeyConstraint, TableDefinition};
 
 use crate::common::{
     add_column, check_type_supported, deferrable_clause, delete_versions, dimension, drop_column,
@@ -28,7 +28,8 @@ use crate::common::{
 use crate::emit::unsupported;
 use crate::quote;
 use crate::{
-    ColumnChange, ColumnDefault, Dialect, Extension, FileLayout, SqlError, SqlObject, VersionBookkeeping,
+    ColumnChange, ColumnDefault, Dialect, Extension, FileLayout, IdentityChange, SqlError, SqlObject,
+    VersionBookkeeping,
 };
 
 /// PostgreSQL (Serverpod's dialect).
@@ -187,6 +188,9 @@ impl Dialect for Postgres {
     fn supports_nulls_not_distinct(&self) -> bool {
         true
     }
+    fn supports_identity_columns(&self) -> bool {
+        true
+    }
     fn supports_vector(&self) -> bool {
         true
     }
@@ -274,51 +278,55 @@ impl Dialect for Postgres {
     }
 
     fn column_sql(&self, table: &str, column: &ColumnDefinition) -> Result<String, SqlError> {
-        let object = SqlObject::column(table, &column.name);
-        let mut type_sql = self.column_type_sql(table, column)?;
-        let mut not_null = !column.is_nullable;
-        let mut default_sql = None;
-        if let Some(raw) = &column.column_default {
-            match ColumnDefault::parse(raw, column.column_type, &object)? {
-                ColumnDefault::Serial => {
-                    if !column.column_type.is_integer() {
-                        return Err(SqlError::InvalidDefault {
-                            object,
-                            default: raw.clone(),
-                            column_type: column.column_type.name(),
-                            reason: "serial needs an integer or bigint column".to_string(),
-                        });
-                    }
-                    type_sql = if column.column_type == ColumnType::Bigint || column.is_primary() {
-                        "bigserial".to_string()
-                    } else {
-                        "serial".to_string()
-                    };
-                    not_null = true;
-                }
-                value => default_sql = Some(self.default_sql(&object, column.column_type, &value)?),
-            }
-        }
-        if column.is_primary() {
-            if column.is_nullable {
-                return Err(SqlError::NullablePrimaryKey { object });
-            }
-            type_sql.push_str(" PRIMARY KEY");
-            not_null = false;
-        }
-        let mut out = format!("{} {type_sql}", self.quote_identifier(&column.name));
-        if not_null {
-            out.push_str(" NOT NULL");
-        }
-        if let Some(default_sql) = default_sql {
-            out.push_str(" DEFAULT ");
-            out.push_str(&default_sql);
-        }
-        Ok(out)
+        self.column_line(table, column, true)
     }
 
     fn table_options_sql(&self) -> &'static str {
         ""
+    }
+
+    fn keyed_column_sql(&self, table: &str, column: &ColumnDefinition) -> Result<String, SqlError> {
+        self.column_line(table, column, false)
+    }
+
+    fn key_constraint_sql(
+        &self,
+        table: &str,
+        key: &KeyConstraint,
+        primary: bool,
+    ) -> Result<String, SqlError> {
+        if key.columns.is_empty() {
+            return Err(SqlError::InvalidKey {
+                object: SqlObject::table(table),
+                name: key.name.clone(),
+                reason: "it has no columns".into(),
+            });
+        }
+        let columns: Vec<String> = key.columns.iter().map(|c| self.quote_identifier(c)).collect();
+        let kind = match (primary, key.nulls_not_distinct) {
+            (true, _) => "PRIMARY KEY",
+            (false, false) => "UNIQUE",
+            (false, true) => "UNIQUE NULLS NOT DISTINCT",
+        };
+        Ok(format!("CONSTRAINT {} {kind} ({})", self.quote_identifier(&key.name), columns.join(", ")))
+    }
+
+    fn drop_key_constraint_sql(&self, table: &str, name: &str) -> Result<String, SqlError> {
+        // IF EXISTS: dropping one of its columns may already have taken the constraint away.
+        Ok(format!(
+            "ALTER TABLE {} DROP CONSTRAINT IF EXISTS {};\n",
+            self.quote_identifier(table),
+            self.quote_identifier(name)
+        ))
+    }
+
+    fn rename_key_constraint_sql(&self, table: &str, from: &str, to: &str) -> Result<String, SqlError> {
+        Ok(format!(
+            "ALTER TABLE {} RENAME CONSTRAINT {} TO {};\n",
+            self.quote_identifier(table),
+            self.quote_identifier(from),
+            self.quote_identifier(to)
+        ))
     }
 
     fn create_index_sql(
@@ -410,6 +418,9 @@ impl Dialect for Postgres {
             self.quote_identifier(&column.name)
         );
         let mut out = String::new();
+        if change.identity == Some(IdentityChange::Drop) {
+            out.push_str(&format!("{prefix} DROP IDENTITY IF EXISTS;\n"));
+        }
         if let Some(nullable) = change.nullable {
             out.push_str(&format!("{prefix} {} NOT NULL;\n", if nullable { "DROP" } else { "SET" }));
         }
@@ -421,6 +432,15 @@ impl Dialect for Postgres {
         if let Some(type_sql) = &change.type_sql {
             let name = self.quote_identifier(&column.name);
             out.push_str(&format!("{prefix} SET DATA TYPE {type_sql} USING {name}::{type_sql};\n"));
+        }
+        match change.identity {
+            Some(IdentityChange::Add(identity)) => {
+                out.push_str(&format!("{prefix} ADD GENERATED {} AS IDENTITY;\n", identity.sql()))
+            }
+            Some(IdentityChange::Set(identity)) => {
+                out.push_str(&format!("{prefix} SET GENERATED {};\n", identity.sql()))
+            }
+            Some(IdentityChange::Drop) | None => {}
         }
         Ok(out)
     }
@@ -477,6 +497,78 @@ impl Dialect for Postgres {
     }
     fn file_layout(&self) -> Option<&dyn FileLayout> {
         None
+    }
+}
+
+impl Postgres {
+    /// One column line; `implied_key`: the table has Serverpod's `PRIMARY KEY ("id")`, written
+    /// inline on `id`.
+    fn column_line(
+        &self,
+        table: &str,
+        column: &ColumnDefinition,
+        implied_key: bool,
+    ) -> Result<String, SqlError> {
+        let object = SqlObject::column(table, &column.name);
+        let mut type_sql = self.column_type_sql(table, column)?;
+        let mut not_null = !column.is_nullable;
+        let mut default_sql = None;
+        if let Some(raw) = &column.column_default {
+            match ColumnDefault::parse(raw, column.column_type, &object)? {
+                ColumnDefault::Serial => {
+                    if !column.column_type.is_integer() {
+                        return Err(SqlError::InvalidDefault {
+                            object,
+                            default: raw.clone(),
+                            column_type: column.column_type.name(),
+                            reason: "serial needs an integer or bigint column".to_string(),
+                        });
+                    }
+                    type_sql = serial_type(column, implied_key).to_string();
+                    not_null = true;
+                }
+                value => default_sql = Some(self.default_sql(&object, column.column_type, &value)?),
+            }
+        }
+        if let Some(identity) = column.identity {
+            if column.column_default.is_some() {
+                return Err(SqlError::InvalidDefault {
+                    object: object.clone(),
+                    default: column.column_default.clone().unwrap_or_default(),
+                    column_type: column.column_type.name(),
+                    reason: "an identity column has no default; remove one of the two".to_string(),
+                });
+            }
+            type_sql.push_str(&format!(" GENERATED {} AS IDENTITY", identity.sql()));
+        }
+        if implied_key && column.is_primary() {
+            if column.is_nullable {
+                return Err(SqlError::NullablePrimaryKey { object });
+            }
+            type_sql.push_str(" PRIMARY KEY");
+            not_null = false;
+        }
+        let mut out = format!("{} {type_sql}", self.quote_identifier(&column.name));
+        if not_null {
+            out.push_str(" NOT NULL");
+        }
+        if let Some(default_sql) = default_sql {
+            out.push_str(" DEFAULT ");
+            out.push_str(&default_sql);
+        }
+        Ok(out)
+    }
+}
+
+/// `serial` or `bigserial` for a column with the `serial` default. Serverpod's `id` (the implied
+/// key) is bigserial; a live column's exact type says which it is.
+fn serial_type(column: &ColumnDefinition, implied_key: bool) -> &'static str {
+    let integer_id = column.native_type.as_deref() == Some("integer");
+    let serverpod_id = implied_key && column.is_primary() && !integer_id;
+    if column.column_type == ColumnType::Bigint || serverpod_id {
+        "bigserial"
+    } else {
+        "serial"
     }
 }
 

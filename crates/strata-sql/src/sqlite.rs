@@ -334,6 +334,9 @@ impl Dialect for Sqlite {
     fn supports_nulls_not_distinct(&self) -> bool {
         false
     }
+    fn supports_identity_columns(&self) -> bool {
+        false
+    }
     fn supports_vector(&self) -> bool {
         true
     }
@@ -502,6 +505,7 @@ impl Dialect for Sqlite {
     fn inline_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError> {
         inline_foreign_key(self, table, fk)
     }
+    crate::emit::keys_unsupported_methods!();
     fn extension_sql(&self, _extension: Extension) -> Option<&'static str> {
         None
     }

@@ -95,6 +95,9 @@ impl Sqlite {
         if_not_exists: bool,
         with_indexes: bool,
     ) -> Result<String, SqlError> {
+        if !table.keys.is_empty() {
+            return Err(crate::emit::keys_unsupported(self, &table.name));
+        }
         let mut lines = Vec::with_capacity(table.columns.len() + table.foreign_keys.len());
         for column in &table.columns {
             lines.push(format!("    {}", self.column_sql(physical, column)?));
@@ -127,6 +130,9 @@ impl Sqlite {
         source: &DatabaseDefinition,
     ) -> Result<String, SqlError> {
         let table = change.final_name();
+        if !change.keys.is_empty() {
+            return Err(crate::emit::keys_unsupported(self, table));
+        }
         let target = input.target.table(table).ok_or_else(|| SqlError::MissingTable {
             table: table.to_string(),
             side: "target",

@@ -79,6 +79,7 @@ fn everything() -> TableDefinition {
             col("bin", ColumnType::Jsonb, true),
             ColumnDefinition {
                 native_type: Some("varchar(20)".into()),
+                identity: None,
                 ..col("code", ColumnType::Unknown, true)
             },
         ],
@@ -311,6 +312,7 @@ fn refusals_name_the_object() {
             id(),
             ColumnDefinition {
                 native_type: Some("int; DROP TABLE x".into()),
+                identity: None,
                 ..col("n", ColumnType::Unknown, true)
             },
         ],

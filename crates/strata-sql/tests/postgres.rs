@@ -927,6 +927,8 @@ fn parent_and_children() -> (TableDefinition, Vec<TableDefinition>) {
     };
     let unmanaged = TableDefinition {
         managed: Some(false),
+        keys: Default::default(),
+        partition_of: None,
         foreign_keys: vec![fk("legacy_fk_0", "parentId", "parent")],
         ..table("legacy", "Legacy", vec![id(), col("parentId", ColumnType::Bigint, false)])
     };

@@ -101,6 +101,21 @@ impl PgScratch {
         let url = replace_db(&admin_url, &name);
         PgScratch { url, name, admin_url }
     }
+
+    /// A copy of this database made by `CREATE DATABASE ... TEMPLATE` (nothing may be
+    /// connected to it meanwhile): for zero-false-drift checks, a clone must diff as empty.
+    pub fn template_clone(&self, prefix: &str) -> Self {
+        let name = unique_name(prefix);
+        let sql = format!("CREATE DATABASE \"{name}\" TEMPLATE \"{}\"", self.name);
+        let admin = self.admin_url.clone();
+        block_on(move || async move {
+            let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to PostgreSQL");
+            sqlx::raw_sql(&sql).execute(&mut conn).await.expect("CREATE DATABASE ... TEMPLATE");
+            let _ = conn.close().await;
+        });
+        let url = replace_db(&self.admin_url, &name);
+        PgScratch { url, name, admin_url: self.admin_url.clone() }
+    }
 }
 
 impl Drop for PgScratch {

@@ -199,3 +199,15 @@ pub fn pg_exec(url: &str, sql: &str) {
 pub fn pg_one(url: &str, sql: &str) -> String {
     pg_strings(url, sql).into_iter().next().unwrap_or_default()
 }
+
+/// A directory with no strata project: `diff` between two databases needs none.
+pub fn no_project() -> Project {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    Project::laid_out(tmp, dir)
+}
+
+/// `strata diff --from db:<from> --to db:<to>`.
+pub fn diff_dbs(p: &Project, from: &strata_testdb::PgScratch, to: &strata_testdb::PgScratch) -> Run {
+    p.run(&["diff", "--from", &format!("db:{}", from.url), "--to", &format!("db:{}", to.url)])
+}

@@ -335,6 +335,7 @@ mod tests {
             name: "post".into(),
             columns: vec![ColumnDefinition {
                 native_type: Some("character varying(10)".into()),
+                identity: None,
                 ..col("t", true, None)
             }],
             ..Default::default()
@@ -346,6 +347,8 @@ mod tests {
                     column_name: "t".into(),
                     new_type: Some(ColumnType::Text),
                     new_native_type: Some(to.into()),
+                    change_identity: false,
+                    new_identity: None,
                     ..Default::default()
                 }]
             })

@@ -14,6 +14,7 @@ pub fn col(name: &str) -> ColumnDefinition {
         dart_type: None,
         vector_dimension: None,
         native_type: None,
+        identity: None,
     }
 }
 
@@ -92,6 +93,8 @@ pub fn table(name: &str, columns: Vec<ColumnDefinition>) -> TableDefinition {
         foreign_keys: Vec::new(),
         indexes: Vec::new(),
         managed: Some(true),
+        keys: Default::default(),
+        partition_of: None,
     }
 }
 

@@ -16,6 +16,7 @@ pub fn col(name: &str, t: ColumnType) -> ColumnDefinition {
         dart_type: Some("String".into()),
         vector_dimension: None,
         native_type: None,
+        identity: None,
     }
 }
 
@@ -45,6 +46,8 @@ pub fn table(name: &str, columns: Vec<ColumnDefinition>) -> TableDefinition {
         foreign_keys: Vec::new(),
         indexes: Vec::new(),
         managed: Some(true),
+        keys: Default::default(),
+        partition_of: None,
     }
 }
 

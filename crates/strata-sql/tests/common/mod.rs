@@ -41,6 +41,8 @@ pub fn table(name: &str, dart: &str, columns: Vec<ColumnDefinition>) -> TableDef
         schema: "public".to_string(),
         columns,
         managed: Some(true),
+        keys: Default::default(),
+        partition_of: None,
         ..Default::default()
     }
 }

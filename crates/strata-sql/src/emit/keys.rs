@@ -1,0 +1,101 @@
+//! Primary key and unique constraint statements of an `alterTable` action, and the order they
+//! need against foreign keys: a key is dropped only after the foreign keys referencing it, and
+//! added before any foreign key (those come after every table's changes).
+
+use strata_schema::{MigrationAction, TableMigration};
+
+use super::Emitter;
+use crate::{MigrationSqlInput, SqlError};
+
+/// A foreign key of `table` that references a key `before_table` drops: dropped right before
+/// that key instead of in its own table's action, which may come later.
+pub(crate) struct EarlyForeignKeyDrop {
+    pub(crate) before_table: String,
+    pub(crate) table: String,
+    pub(crate) constraint: String,
+}
+
+impl Emitter<'_> {
+    /// The early foreign key drops that belong before this action's key drops, then the drops
+    /// and renames of its keys.
+    pub(super) fn drop_keys(
+        &self,
+        change: &TableMigration,
+        early: &[EarlyForeignKeyDrop],
+    ) -> Result<String, SqlError> {
+        let d = self.d;
+        let table = change.final_name();
+        let mut out = String::new();
+        for e in early.iter().filter(|e| e.before_table == table) {
+            out.push_str(&d.drop_foreign_key_sql(None, &e.table, &e.constraint)?);
+        }
+        for name in &change.keys.drop {
+            out.push_str(&d.drop_key_constraint_sql(table, name)?);
+        }
+        for (from, to) in &change.keys.rename {
+            out.push_str(&d.rename_key_constraint_sql(table, from, to)?);
+        }
+        Ok(out)
+    }
+
+    /// `ADD CONSTRAINT` for the action's new primary key and unique constraints (after its
+    /// columns exist and have their final nullability).
+    pub(super) fn add_keys(&self, change: &TableMigration) -> Result<String, SqlError> {
+        let d = self.d;
+        let table = change.final_name();
+        let quoted = d.quote_identifier(table);
+        let primary = change.keys.add_primary_key.iter().map(|k| (k, true));
+        let unique = change.keys.add_unique.iter().map(|k| (k, false));
+        let mut out = String::new();
+        for (key, is_primary) in primary.chain(unique) {
+            out.push_str(&format!(
+                "ALTER TABLE {quoted} ADD {};\n",
+                d.key_constraint_sql(table, key, is_primary)?
+            ));
+        }
+        Ok(out)
+    }
+}
+
+/// The foreign keys this migration drops that reference a key it also drops, in another table
+/// (a table's own foreign keys are dropped first within its action anyway).
+pub(crate) fn early_foreign_key_drops(input: &MigrationSqlInput) -> Vec<EarlyForeignKeyDrop> {
+    let alters: Vec<&TableMigration> = input
+        .migration
+        .actions
+        .iter()
+        .filter_map(|a| match a {
+            MigrationAction::AlterTable(m) => Some(m),
+            _ => None,
+        })
+        .collect();
+    let mut out = Vec::new();
+    for keyed in alters.iter().filter(|m| !m.keys.drop.is_empty()) {
+        let Some(source) = input.source.table(&keyed.name) else { continue };
+        let dropped_columns: Vec<Vec<String>> = keyed
+            .keys
+            .drop
+            .iter()
+            .filter_map(|name| {
+                let pk = source.effective_primary_key().filter(|k| &k.name == name);
+                pk.or_else(|| source.keys.unique(name).cloned()).map(|k| k.columns)
+            })
+            .collect();
+        for other in alters.iter().filter(|m| m.name != keyed.name) {
+            let Some(other_source) = input.source.table(&other.name) else { continue };
+            for fk in &other.delete_foreign_keys {
+                let references_dropped = other_source.foreign_key(fk).is_some_and(|f| {
+                    f.reference_table == keyed.name && dropped_columns.contains(&f.reference_columns)
+                });
+                if references_dropped {
+                    out.push(EarlyForeignKeyDrop {
+                        before_table: keyed.final_name().to_string(),
+                        table: other.final_name().to_string(),
+                        constraint: fk.clone(),
+                    });
+                }
+            }
+        }
+    }
+    out
+}
