@@ -48,7 +48,7 @@ fn a_yugabytedb_project_runs_statement_by_statement_under_the_lease() {
     p.run(&["apply", "--database-url", &db.url]).code(0);
 
     let installed = pg_strings(&db.url, "SELECT version FROM serverpod_migrations WHERE module = 'store'");
-    assert_eq!(installed, [v2.clone()]);
+    assert_eq!(installed, [v2.as_str()]);
     let valid = "SELECT indisvalid::text FROM pg_index WHERE indexrelid = 'company_city_idx'::regclass";
     assert_eq!(pg_strings(&db.url, valid), ["true"]);
     // Progress per statement (ADD COLUMN, the version table and its index, the hand-written
@@ -77,11 +77,11 @@ fn a_failed_statement_resumes_after_the_completed_ones_and_the_version_moves_onc
     std::fs::write(&path, format!("{good}\nINSERT INTO audit_log SELECT 'city added';\n")).unwrap();
     p.run(&["apply", "--database-url", &db.url]).code(1).says("failed at statement 4 of 4");
     let installed = "SELECT version FROM serverpod_migrations WHERE module = 'store'";
-    assert_ne!(pg_strings(&db.url, installed), [v2.clone()], "the version moves only when the file is done");
+    assert_ne!(pg_strings(&db.url, installed), [v2.as_str()], "the version moves only when the file is done");
 
     pg_exec(&db.url, "CREATE TABLE audit_log (message text)");
     p.run(&["apply", "--database-url", &db.url]).code(0);
-    assert_eq!(pg_strings(&db.url, installed), [v2.clone()]);
+    assert_eq!(pg_strings(&db.url, installed), [v2.as_str()]);
     assert_eq!(pg_strings(&db.url, "SELECT message FROM audit_log"), ["city added"]);
     let attempts = format!(
         "SELECT status || ' ' || statements_done FROM strata_migration_history WHERE version = '{v2}' ORDER BY started_at"

@@ -32,7 +32,11 @@ fn strata(dir: &Path, url: &str, extra: &[&str]) -> Command {
 }
 
 fn text(o: &Output) -> String {
-    format!("stdout:\n{}\nstderr:\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "stdout:\n{}\nstderr:\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// The `pg` fixture at V1, with V2 and V3 logging their run in `ran_log`; V2 also sleeps
@@ -44,7 +48,12 @@ fn project_at_v1(url: &str, pause: f64) -> tempfile::TempDir {
     assert!(o.status.success(), "{}", text(&o));
     pg_exec(url, "CREATE TABLE ran_log (version text NOT NULL); CREATE TABLE slow_flag (x int);");
     for (version, extra) in [
-        (V2, format!("SELECT pg_sleep(CASE WHEN EXISTS (SELECT 1 FROM slow_flag) THEN 60 ELSE {pause} END);\n")),
+        (
+            V2,
+            format!(
+                "SELECT pg_sleep(CASE WHEN EXISTS (SELECT 1 FROM slow_flag) THEN 60 ELSE {pause} END);\n"
+            ),
+        ),
         (V3, String::new()),
     ] {
         let path = dir.path().join(format!("migrations/{version}/migration.sql"));
@@ -89,7 +98,10 @@ fn eight_concurrent_processes_on_the_lease_apply_each_migration_exactly_once() {
     for o in &outputs {
         assert_eq!(o.status.code(), Some(0), "{}", text(o));
     }
-    let appliers = outputs.iter().filter(|o| String::from_utf8_lossy(&o.stderr).contains("Applied 2 migrations")).count();
+    let appliers = outputs
+        .iter()
+        .filter(|o| String::from_utf8_lossy(&o.stderr).contains("Applied 2 migrations"))
+        .count();
     assert_eq!(appliers, 1, "one process applies both pending migrations, the others find nothing to do");
     assert_eq!(runs_of(&db.url), [format!("{V2} x1"), format!("{V3} x1")]);
     assert_eq!(ok_rows(&db.url), [format!("{V1} x1"), format!("{V2} x1"), format!("{V3} x1")]);
@@ -105,7 +117,8 @@ fn a_killed_holder_blocks_only_until_its_lease_expires_and_nothing_runs_twice() 
     let dir = project_at_v1(&db.url, 0.0);
     pg_exec(&db.url, "INSERT INTO slow_flag VALUES (1)");
     let mut holder = strata(dir.path(), &db.url, &["--lease-ttl", "2s"]).spawn().unwrap();
-    let running = format!("SELECT status FROM strata_migration_history WHERE version = '{V2}' AND status = 'running'");
+    let running =
+        format!("SELECT status FROM strata_migration_history WHERE version = '{V2}' AND status = 'running'");
     wait_until("the holder runs V2", Duration::from_secs(20), || !pg_strings(&db.url, &running).is_empty());
     holder.kill().unwrap();
     holder.wait().unwrap();
@@ -115,7 +128,10 @@ fn a_killed_holder_blocks_only_until_its_lease_expires_and_nothing_runs_twice() 
     let next = strata(dir.path(), &db.url, &["--lease-ttl", "2s", "--lock-timeout", "30s"]).output().unwrap();
     let waited = t0.elapsed();
     assert!(next.status.success(), "{}", text(&next));
-    assert!(waited < Duration::from_secs(15), "the dead holder's lease should expire within its TTL: {waited:?}");
+    assert!(
+        waited < Duration::from_secs(15),
+        "the dead holder's lease should expire within its TTL: {waited:?}"
+    );
     assert!(String::from_utf8_lossy(&next.stderr).contains("Applied 2 migrations"), "{}", text(&next));
     // The killed attempt rolled back with its connection: V2's log row is the new run's alone.
     assert_eq!(runs_of(&db.url), [format!("{V2} x1"), format!("{V3} x1")]);
@@ -137,12 +153,14 @@ fn a_stalled_holder_inside_a_step_is_never_overtaken() {
     let db = strata_testdb::PgScratch::new("lease_stalled");
     let dir = project_at_v1(&db.url, 3.0);
     let holder = strata(dir.path(), &db.url, &["--lease-ttl", "1s"]).spawn().unwrap();
-    let running = format!("SELECT status FROM strata_migration_history WHERE version = '{V2}' AND status = 'running'");
+    let running =
+        format!("SELECT status FROM strata_migration_history WHERE version = '{V2}' AND status = 'running'");
     wait_until("the holder runs V2", Duration::from_secs(20), || !pg_strings(&db.url, &running).is_empty());
     let pid = holder.id() as libc::pid_t;
     // SAFETY: signalling our own child process.
     unsafe { libc::kill(pid, libc::SIGSTOP) };
-    let waiter = strata(dir.path(), &db.url, &["--lease-ttl", "1s", "--lock-timeout", "4s"]).output().unwrap();
+    let waiter =
+        strata(dir.path(), &db.url, &["--lease-ttl", "1s", "--lock-timeout", "4s"]).output().unwrap();
     unsafe { libc::kill(pid, libc::SIGCONT) };
     let held = holder.wait_with_output().unwrap();
 
@@ -158,7 +176,8 @@ fn a_stalled_holder_inside_a_step_is_never_overtaken() {
 fn advisory_locks_are_refused_for_an_engine_without_them() {
     let db = strata_testdb::PgScratch::new("lease_refused");
     let dir = project_at_v1(&db.url, 0.0);
-    std::fs::write(dir.path().join("strata.toml"), "module_name = \"shop\"\ndialect = \"cockroachdb\"\n").unwrap();
+    std::fs::write(dir.path().join("strata.toml"), "module_name = \"shop\"\ndialect = \"cockroachdb\"\n")
+        .unwrap();
     let o = Command::new(common::BIN)
         .arg("-C")
         .arg(dir.path())
@@ -167,6 +186,10 @@ fn advisory_locks_are_refused_for_an_engine_without_them() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("cockroachdb has no session advisory locks"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("cockroachdb has no session advisory locks"),
+        "{}",
+        text(&o)
+    );
     assert!(runs_of(&db.url).is_empty());
 }

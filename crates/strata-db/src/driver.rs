@@ -59,8 +59,7 @@ pub fn dialect_named(name: &str) -> Option<&'static dyn Dialect> {
     all.iter().copied().find(|d| d.name() == canonical)
 }
 
-impl Driver {
-}
+impl Driver {}
 
 impl std::fmt::Display for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -62,7 +62,11 @@ impl LockStrategy {
     /// The lease TTL to use on a PostgreSQL-protocol database of `dialect`, `None` for its
     /// session lock. SQLite keeps its file lock and MySQL its `GET_LOCK` (`Auto` and
     /// `Advisory`); a lease there is refused.
-    pub fn resolve(self, driver: Driver, dialect: &dyn strata_sql::Dialect) -> Result<Option<Duration>, DbError> {
+    pub fn resolve(
+        self,
+        driver: Driver,
+        dialect: &dyn strata_sql::Dialect,
+    ) -> Result<Option<Duration>, DbError> {
         let lease = |ttl: Duration| match driver {
             Driver::Postgres if !ttl.is_zero() => Ok(Some(ttl)),
             Driver::Postgres => Err(DbError::InvalidLockStrategy("a lease TTL of 0 would never hold".into())),
@@ -174,7 +178,8 @@ impl Lease {
     pub(crate) fn try_take<'a>(&'a mut self, c: &'a mut PgConnection) -> DbFuture<'a, bool> {
         Box::pin(async move {
             self.ensure_table(c).await?;
-            let seed = format!("INSERT INTO {} (\"name\") VALUES ($1) ON CONFLICT (\"name\") DO NOTHING", table());
+            let seed =
+                format!("INSERT INTO {} (\"name\") VALUES ($1) ON CONFLICT (\"name\") DO NOTHING", table());
             sqlx::query(&seed).bind(crate::runner::LOCK_NAME).execute(&mut *c).await?;
             sqlx::Executor::execute(&mut *c, "BEGIN").await?;
             let taken = self.take_in_transaction(c).await;
@@ -278,17 +283,17 @@ impl Lease {
 
     /// The OS pids of runs holding an unexpired lease (for "waiting for …" messages).
     pub(crate) fn holders<'a>(&'a mut self, c: &'a mut PgConnection) -> DbFuture<'a, Vec<i64>> {
-        Box::pin(async move {
-            Ok(self.describe(c).await?.map(|(pid, _, _)| vec![pid]).unwrap_or_default())
-        })
+        Box::pin(async move { Ok(self.describe(c).await?.map(|(pid, _, _)| vec![pid]).unwrap_or_default()) })
     }
 
     /// The live holder's pid, name and seconds until its lease expires.
     #[allow(clippy::type_complexity)]
     fn describe<'a>(&'a mut self, c: &'a mut PgConnection) -> DbFuture<'a, Option<(i64, String, f64)>> {
         Box::pin(async move {
-            let exists: bool =
-                sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(table()).fetch_one(&mut *c).await?;
+            let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+                .bind(table())
+                .fetch_one(&mut *c)
+                .await?;
             if !exists {
                 return Ok(None);
             }
@@ -310,7 +315,9 @@ impl Lease {
     ) -> std::pin::Pin<Box<dyn std::future::Future<Output = DbError> + Send + 'a>> {
         Box::pin(async move {
             let holder = match self.describe(c).await {
-                Ok(Some((_, name, secs))) => Some(format!("{name}, whose lease expires in {:.0}s", secs.max(0.0))),
+                Ok(Some((_, name, secs))) => {
+                    Some(format!("{name}, whose lease expires in {:.0}s", secs.max(0.0)))
+                }
                 _ => None,
             };
             DbError::LeaseTimeout { waited, holder }
@@ -329,7 +336,13 @@ impl Lease {
                  AND \"fence\" = $3",
                 table()
             );
-            sqlx::query(&sql).bind(crate::runner::LOCK_NAME).bind(&self.holder).bind(fence).execute(c).await.map(|_| ())
+            sqlx::query(&sql)
+                .bind(crate::runner::LOCK_NAME)
+                .bind(&self.holder)
+                .bind(fence)
+                .execute(c)
+                .await
+                .map(|_| ())
         })
     }
 }

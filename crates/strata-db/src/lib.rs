@@ -41,9 +41,9 @@ mod timefmt;
 pub use connection::{resolve_connection, ConnectionSource, ConnectionTarget};
 pub use disk::{DiskMigration, RepairFile, SqlFileInfo};
 pub use driver::{dialect_named, Driver};
-pub use lease::{LockStrategy, LEASE_TABLE};
 pub use error::{ApplyFailure, DbError};
 pub use history::{HistoryRow, Progress, RunStatus, HISTORY_TABLE};
+pub use lease::{LockStrategy, LEASE_TABLE};
 pub use plan::{plan, InstalledState, Plan, PlanError, PlanOptions, Step, StepKind};
 pub use reset::{reset, ResetRequest};
 pub use runner::{

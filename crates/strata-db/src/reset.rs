@@ -131,8 +131,9 @@ mod tests {
     fn reset_follows_the_projects_dialect_not_the_driver() {
         let mut project = crate::Project::with_defaults("/nonexistent", "shop", Driver::Postgres);
         let url = Some("postgres://app@db.internal:5432/shop");
-        let target =
-            |p: &crate::Project| crate::connection::resolve_connection_with_env(p, url, None, &|_| None).unwrap();
+        let target = |p: &crate::Project| {
+            crate::connection::resolve_connection_with_env(p, url, None, &|_| None).unwrap()
+        };
         assert!(refuse_without_transactional_ddl(&target(&project)).is_ok());
         for dialect in ["cockroachdb", "yugabytedb"] {
             project.dialect = dialect;

@@ -148,7 +148,11 @@ pub fn statements<'a>(path: &Path, sql: &'a str) -> Result<Vec<FileStatement<'a>
 /// comment or a dollar-quoted body never ends a statement. Refuses text the tokenizer rejects
 /// (naming the line and column) and transaction statements, which would end the transaction the
 /// runner wraps each statement in with its progress row.
-pub fn statements_for<'a>(path: &Path, sql: &'a str, protocol: &str) -> Result<Vec<FileStatement<'a>>, DbError> {
+pub fn statements_for<'a>(
+    path: &Path,
+    sql: &'a str,
+    protocol: &str,
+) -> Result<Vec<FileStatement<'a>>, DbError> {
     use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect};
     use sqlparser::tokenizer::{Token, Tokenizer};
     let bad = |message: String| DbError::MalformedFile { path: path.to_path_buf(), message };
@@ -383,7 +387,8 @@ mod tests {
 
     #[test]
     fn postgres_files_split_around_dollar_quoted_bodies() {
-        let sql = "CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END $$ LANGUAGE plpgsql;\nSELECT f();\n";
+        let sql =
+            "CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END $$ LANGUAGE plpgsql;\nSELECT f();\n";
         let got = statements_for(Path::new("m.sql"), sql, "postgres").unwrap();
         assert_eq!(got.len(), 2, "{got:?}");
         assert_eq!((got[1].text, got[1].line), ("SELECT f()", 2));

@@ -64,8 +64,14 @@ pub(crate) async fn run_stepwise(
         .await
         .map_err(|e| target.sql_error("recording the attempt in the history table", &e))?;
     let attempt = Attempt { id, started_at };
-    let progress =
-        Run { file: &file, sums: &sums, attempt: &attempt, installs: &installs, bookkeeping: &bookkeeping, alone: &alone };
+    let progress = Run {
+        file: &file,
+        sums: &sums,
+        attempt: &attempt,
+        installs: &installs,
+        bookkeeping: &bookkeeping,
+        alone: &alone,
+    };
     match progress.run(conn, module, step, expect, resume_at, t0).await {
         Ok(()) => {
             let duration = t0.elapsed();
@@ -137,7 +143,10 @@ fn repair_installs(conn: &Conn, step: &Step) -> Result<Vec<(String, String)>, Db
 /// the installed version moves exactly when the migration is recorded as done (run among the
 /// other statements, the version would move before the rest of the file ran, and every later
 /// statement's "still at the planned version" guard would stop the run).
-fn split_bookkeeping(all: Vec<FileStatement<'_>>, files_record_version: bool) -> (Vec<FileStatement<'_>>, Vec<FileStatement<'_>>) {
+fn split_bookkeeping(
+    all: Vec<FileStatement<'_>>,
+    files_record_version: bool,
+) -> (Vec<FileStatement<'_>>, Vec<FileStatement<'_>>) {
     if !files_record_version {
         return (all, Vec::new());
     }
@@ -150,7 +159,8 @@ fn split_bookkeeping(all: Vec<FileStatement<'_>>, files_record_version: bool) ->
 /// effect), and an index build the dialect builds online only outside a transaction
 /// (`strata_sql::OnlineIndexBuild`).
 pub(crate) fn runs_alone(dialect: &dyn strata_sql::Dialect, text: &str) -> bool {
-    let index_alone = creates_index(text).is_some_and(|c| dialect.online_index_build().needs_no_transaction(c));
+    let index_alone =
+        creates_index(text).is_some_and(|c| dialect.online_index_build().needs_no_transaction(c));
     index_alone || (!dialect.supports_transactional_ddl() && is_ddl(text))
 }
 
@@ -311,9 +321,9 @@ impl Run<'_> {
             check_expected_version(conn, expect).await?;
             if conn.files_record_version() {
                 for st in self.bookkeeping {
-                    conn.execute(st.text)
-                        .await
-                        .map_err(|e| StepErr::from_db(&format!("line {}: recording the version", st.line), &e))?;
+                    conn.execute(st.text).await.map_err(|e| {
+                        StepErr::from_db(&format!("line {}: recording the version", st.line), &e)
+                    })?;
                 }
                 crate::step::check_after_body(conn, module, step, expect).await?;
             } else if !step.out_of_order && !step.rerun {

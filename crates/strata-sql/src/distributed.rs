@@ -97,10 +97,22 @@ static YUGABYTE_ENGINE: Engine = Engine {
         ("ivfflat", "YugabyteDB's vector index method is ybhnsw"),
     ],
     missing_types: &[
-        (GEOGRAPHY_TYPES[0], "YugabyteDB does not support PostGIS; remove the column or store it as text/json"),
-        (GEOGRAPHY_TYPES[1], "YugabyteDB does not support PostGIS; remove the column or store it as text/json"),
-        (GEOGRAPHY_TYPES[2], "YugabyteDB does not support PostGIS; remove the column or store it as text/json"),
-        (GEOGRAPHY_TYPES[3], "YugabyteDB does not support PostGIS; remove the column or store it as text/json"),
+        (
+            GEOGRAPHY_TYPES[0],
+            "YugabyteDB does not support PostGIS; remove the column or store it as text/json",
+        ),
+        (
+            GEOGRAPHY_TYPES[1],
+            "YugabyteDB does not support PostGIS; remove the column or store it as text/json",
+        ),
+        (
+            GEOGRAPHY_TYPES[2],
+            "YugabyteDB does not support PostGIS; remove the column or store it as text/json",
+        ),
+        (
+            GEOGRAPHY_TYPES[3],
+            "YugabyteDB does not support PostGIS; remove the column or store it as text/json",
+        ),
     ],
 };
 

@@ -14,7 +14,11 @@ fn shop() -> Vec<TableDefinition> {
     let mut item = table(
         "item",
         "Item",
-        vec![id(), col("name", ColumnType::Text, false), col_default("stock", ColumnType::Bigint, false, "0")],
+        vec![
+            id(),
+            col("name", ColumnType::Text, false),
+            col_default("stock", ColumnType::Bigint, false, "0"),
+        ],
     );
     item.indexes.push(index("item_name_idx", &["name"], true));
     let mut tag = table("tag", "Tag", vec![id(), col("itemId", ColumnType::Bigint, false)]);
@@ -114,12 +118,15 @@ fn cockroach_serial_is_unique_rowid_and_refused_on_integer_columns() {
     let sql = definition_sql(&COCKROACHDB, &definition_of(shop())).unwrap();
     assert!(sql.contains("\"id\" bigint PRIMARY KEY DEFAULT unique_rowid()"), "{sql}");
     assert!(!sql.contains("serial"), "{sql}");
-    let counter = table("counter", "Counter", vec![id(), col_default("n", ColumnType::Integer, false, "serial")]);
+    let counter =
+        table("counter", "Counter", vec![id(), col_default("n", ColumnType::Integer, false, "serial")]);
     let e = definition_sql(&COCKROACHDB, &definition_of(vec![counter.clone()])).unwrap_err().to_string();
     assert!(e.contains("column \"n\" of table \"counter\"") && e.contains("make the column bigint"), "{e}");
     // YugabyteDB and Citus keep sequences.
     for d in [YUGABYTEDB, CITUS] {
-        assert!(definition_sql(&d, &definition_of(vec![counter.clone()])).unwrap().contains("\"n\" serial NOT NULL"));
+        assert!(definition_sql(&d, &definition_of(vec![counter.clone()]))
+            .unwrap()
+            .contains("\"n\" serial NOT NULL"));
     }
 }
 
@@ -147,7 +154,11 @@ fn missing_index_methods_are_refused_naming_the_index() {
     ];
     for (d, method, hint) in cases {
         let e = refusal(d, indexed(method));
-        assert!(e.contains("index \"place_idx\" on table \"place\"") && e.contains(hint), "{}: {e}", d.name());
+        assert!(
+            e.contains("index \"place_idx\" on table \"place\"") && e.contains(hint),
+            "{}: {e}",
+            d.name()
+        );
         assert!(e.contains(d.name()), "{e}");
     }
     // PostgreSQL's other methods stay available on Citus.
@@ -187,7 +198,12 @@ fn every_unsupported_object_is_listed_at_once() {
 
 #[test]
 fn names_and_aliases_resolve() {
-    for (alias, name) in [("CockroachDB", "cockroachdb"), ("crdb", "cockroachdb"), ("yugabyte", "yugabytedb"), ("citus", "citus")] {
+    for (alias, name) in [
+        ("CockroachDB", "cockroachdb"),
+        ("crdb", "cockroachdb"),
+        ("yugabyte", "yugabytedb"),
+        ("citus", "citus"),
+    ] {
         assert_eq!(dialect_by_name(alias).map(|d| d.name()), Some(name));
     }
 }

@@ -58,7 +58,10 @@ pub(crate) trait Session: Send {
     fn lock_step(&mut self) -> DbFuture<'_, ()>;
     /// The error for a lock wait that timed out, when this session's lock has more to say than
     /// the holders' ids (a lease names its holder and its expiry).
-    fn lock_timeout_error(&mut self, waited: Duration) -> Pin<Box<dyn Future<Output = Option<DbError>> + Send + '_>> {
+    fn lock_timeout_error(
+        &mut self,
+        waited: Duration,
+    ) -> Pin<Box<dyn Future<Output = Option<DbError>> + Send + '_>> {
         let _ = waited;
         Box::pin(async { None })
     }
