@@ -18,14 +18,7 @@ fn yugabyte_store() -> Project {
 }
 
 fn latest_version(p: &Project) -> String {
-    let mut versions: Vec<String> = std::fs::read_dir(p.dir.join("migrations"))
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    versions.sort();
-    versions.pop().unwrap()
+    p.versions().pop().unwrap()
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{copy_tree, pg_exec, pg_strings};
+use common::{copy_tree, pg_exec, pg_strings, wait_until};
 
 const V1: &str = "20250101000000000";
 const V2: &str = "20250102000000000-orders";
@@ -73,14 +73,6 @@ fn ok_rows(url: &str) -> Vec<String> {
         url,
         "SELECT version || ' x' || count(*) FROM strata_migration_history WHERE status = 'ok' GROUP BY version ORDER BY version",
     )
-}
-
-fn wait_until(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let t0 = Instant::now();
-    while !f() {
-        assert!(t0.elapsed() < timeout, "timed out waiting for: {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }
 
 #[test]

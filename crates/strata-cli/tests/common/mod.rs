@@ -151,6 +151,18 @@ impl Project {
         self.dir.join("migrations").join(version).join("definition.json")
     }
 
+    /// The version directories under `migrations/`, sorted (oldest first).
+    pub fn versions(&self) -> Vec<String> {
+        let mut versions: Vec<String> = fs::read_dir(self.dir.join("migrations"))
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_dir())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        versions.sort();
+        versions
+    }
+
     /// Every path under the project, relative and sorted: compared before and after a run to
     /// prove that nothing was written.
     pub fn files(&self) -> Vec<String> {
@@ -193,4 +205,14 @@ pub fn pg_exec(url: &str, sql: &str) {
         sqlx::raw_sql(sql).execute(&mut c).await.unwrap_or_else(|e| panic!("{e}\n{sql}"));
         c.close().await.ok();
     })
+}
+
+/// Polls `f` every 100 ms until it holds, failing the test after `timeout`.
+#[track_caller]
+pub fn wait_until(what: &str, timeout: std::time::Duration, mut f: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !f() {
+        assert!(t0.elapsed() < timeout, "timed out waiting for: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
 }
