@@ -81,3 +81,28 @@ fn a_failed_statement_resumes_after_the_completed_ones_and_the_version_moves_onc
     );
     assert_eq!(pg_strings(&db.url, &attempts), ["failed 3", "ok 4"]);
 }
+
+#[test]
+fn a_cockroachdb_project_runs_on_a_server_with_unique_rowid() {
+    let db = strata_testdb::PgScratch::new("crdb_runner");
+    let p = Project::store();
+    std::fs::write(p.dir.join("strata.toml"), "dialect = \"cockroachdb\"\n").unwrap();
+    std::fs::remove_dir_all(p.dir.join("migrations")).unwrap();
+    p.run_at(V1, &["create-migration"]).code(0);
+    // PostgreSQL has no unique_rowid(); a stand-in lets CockroachDB's files run here.
+    pg_exec(
+        &db.url,
+        "CREATE SEQUENCE rowid_seq START 1000; \
+         CREATE FUNCTION unique_rowid() RETURNS bigint LANGUAGE sql AS 'SELECT nextval(''rowid_seq'')';",
+    );
+    p.run(&["apply", "--database-url", &db.url]).code(0);
+    pg_exec(&db.url, "INSERT INTO company (name, rating) VALUES ('acme', 1)");
+    // 1000 went to the serverpod_migrations row, whose id is unique_rowid() too.
+    assert_eq!(pg_strings(&db.url, "SELECT id::text FROM serverpod_migrations"), ["1000"]);
+    assert_eq!(pg_strings(&db.url, "SELECT id::text FROM company"), ["1001"]);
+    let default = "SELECT column_default FROM information_schema.columns WHERE table_name = 'company' AND column_name = 'id'";
+    assert_eq!(pg_strings(&db.url, default), ["unique_rowid()"]);
+    let rows = "SELECT kind || ' ' || status FROM strata_migration_history";
+    assert_eq!(pg_strings(&db.url, rows), ["definition ok"]);
+    assert_eq!(pg_strings(&db.url, "SELECT fence::text FROM strata_migration_lease"), ["1"]);
+}

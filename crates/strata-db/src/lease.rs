@@ -214,15 +214,14 @@ impl Lease {
                 return Ok(None);
             }
             let take = format!(
-                "UPDATE {} SET \"holder\" = $2, \"fence\" = \"fence\" + 1, \"holder_pid\" = $3, \
+                "UPDATE {} SET \"holder\" = $2, \"fence\" = \"fence\" + 1, \"holder_pid\" = pg_backend_pid(), \
                  \"acquired_at\" = clock_timestamp(), \"expires_at\" = {} WHERE \"name\" = $1 RETURNING \"fence\"",
                 table(),
-                expiry(4)
+                expiry(3)
             );
             let fence: i64 = sqlx::query_scalar(&take)
                 .bind(crate::runner::LOCK_NAME)
                 .bind(&self.holder)
-                .bind(i64::from(std::process::id()))
                 .bind(self.ttl_ms())
                 .fetch_one(&mut *c)
                 .await?;
@@ -281,12 +280,13 @@ impl Lease {
         })
     }
 
-    /// The OS pids of runs holding an unexpired lease (for "waiting for …" messages).
+    /// The backend pid of the migration connection holding an unexpired lease (for "waiting for
+    /// …" messages and `status`, which call it a backend pid as for the advisory lock).
     pub(crate) fn holders<'a>(&'a mut self, c: &'a mut PgConnection) -> DbFuture<'a, Vec<i64>> {
         Box::pin(async move { Ok(self.describe(c).await?.map(|(pid, _, _)| vec![pid]).unwrap_or_default()) })
     }
 
-    /// The live holder's pid, name and seconds until its lease expires.
+    /// The live holder's backend pid, name and seconds until its lease expires.
     #[allow(clippy::type_complexity)]
     fn describe<'a>(&'a mut self, c: &'a mut PgConnection) -> DbFuture<'a, Option<(i64, String, f64)>> {
         Box::pin(async move {
