@@ -105,9 +105,7 @@ pub(crate) struct Lease {
 
 impl Drop for Lease {
     fn drop(&mut self) {
-        if let Some(h) = self.heartbeat.take() {
-            h.abort();
-        }
+        self.stop_heartbeat();
     }
 }
 
@@ -233,9 +231,7 @@ impl Lease {
     /// still ours; flags the loss otherwise. Connection errors are retried: a lease that runs out
     /// meanwhile is still ours unless someone took it (the fence says).
     fn start_heartbeat(&mut self, fence: i64) {
-        if let Some(h) = self.heartbeat.take() {
-            h.abort();
-        }
+        self.stop_heartbeat();
         let (target, holder, lost) = (self.target.clone(), self.holder.clone(), self.lost.clone());
         let (ttl, ttl_ms) = (self.ttl, self.ttl_ms());
         self.heartbeat = Some(tokio::spawn(async move {
@@ -324,12 +320,17 @@ impl Lease {
         })
     }
 
+    /// Stops renewing (on release, on drop, and in tests as a stalled process would).
+    pub(crate) fn stop_heartbeat(&mut self) {
+        if let Some(h) = self.heartbeat.take() {
+            h.abort();
+        }
+    }
+
     /// Gives the lease back (best effort: an unreleased lease expires by itself).
     pub(crate) fn release<'a>(&'a mut self, c: &'a mut PgConnection) -> DbFuture<'a, ()> {
         Box::pin(async move {
-            if let Some(h) = self.heartbeat.take() {
-                h.abort();
-            }
+            self.stop_heartbeat();
             let Some(fence) = self.fence.take() else { return Ok(()) };
             let sql = format!(
                 "UPDATE {} SET \"holder\" = '', \"expires_at\" = NULL WHERE \"name\" = $1 AND \"holder\" = $2 \
@@ -395,5 +396,48 @@ mod tests {
         assert!(e.contains("needs a PostgreSQL-protocol database"), "{e}");
         let zero = LockStrategy::Lease { ttl: Duration::ZERO };
         assert!(zero.resolve(Driver::Postgres, pg).is_err());
+    }
+}
+
+/// The lease against the local PostgreSQL, one connection per simulated run.
+#[cfg(test)]
+mod live_tests {
+    use super::*;
+    use crate::session::{PgSession, Session};
+
+    async fn run(url: &str, ttl: Duration) -> PgSession {
+        let project = crate::Project::with_defaults("/nonexistent", "shop", Driver::Postgres);
+        let target = crate::connection::resolve_connection_with_env(&project, Some(url), None, &|_| None)
+            .unwrap()
+            .with_lock_strategy(LockStrategy::Lease { ttl });
+        PgSession::connect(&target).await.unwrap()
+    }
+
+    /// A holder whose heartbeat stopped (a stalled process) loses the lease after its TTL, the
+    /// next run takes it with a higher fence, and the old holder's fencing check fails inside its
+    /// next step transaction, so it can only roll back.
+    #[tokio::test]
+    async fn an_expired_holder_is_fenced_out_after_a_takeover() {
+        let db = strata_testdb::PgScratch::new("lease_fence");
+        let ttl = Duration::from_millis(600);
+        let mut old = run(&db.url, ttl).await;
+        let mut new = run(&db.url, ttl).await;
+        assert!(old.try_lock().await.unwrap());
+        assert!(!new.try_lock().await.unwrap(), "held and unexpired");
+        old.stop_heartbeat_for_test();
+        tokio::time::sleep(ttl * 2).await;
+        assert!(new.try_lock().await.unwrap(), "expired: taken over");
+
+        old.begin().await.unwrap();
+        old.lock_step().await.unwrap();
+        assert!(!old.holds_migration_lock().await.unwrap(), "the old fence no longer matches");
+        old.execute("ROLLBACK").await.unwrap();
+        new.begin().await.unwrap();
+        new.lock_step().await.unwrap();
+        assert!(new.holds_migration_lock().await.unwrap());
+        new.execute("COMMIT").await.unwrap();
+        new.unlock().await.unwrap();
+        Box::new(old).close().await;
+        Box::new(new).close().await;
     }
 }

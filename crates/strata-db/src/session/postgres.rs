@@ -74,6 +74,16 @@ pub(crate) async fn lock_holders(c: &mut PgConnection) -> Result<Vec<i64>, sqlx:
     Ok(pids.into_iter().map(i64::from).collect())
 }
 
+#[cfg(test)]
+impl PgSession {
+    /// Stops the lease's heartbeat, as a stalled process would.
+    pub(crate) fn stop_heartbeat_for_test(&mut self) {
+        if let Some(lease) = self.lease.as_mut() {
+            lease.stop_heartbeat();
+        }
+    }
+}
+
 /// The lease the target's lock strategy resolves to, if any.
 fn lease_for(target: &ConnectionTarget) -> Result<Option<Lease>, DbError> {
     let ttl = target.lock_strategy().resolve(Driver::Postgres, target.dialect())?;
