@@ -153,14 +153,7 @@ impl Project {
 
     /// The version directories under `migrations/`, sorted (oldest first).
     pub fn versions(&self) -> Vec<String> {
-        let mut versions: Vec<String> = fs::read_dir(self.dir.join("migrations"))
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .filter(|e| e.path().is_dir())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .collect();
-        versions.sort();
-        versions
+        version_dirs(&self.dir.join("migrations"))
     }
 
     /// Every path under the project, relative and sorted: compared before and after a run to
@@ -215,4 +208,16 @@ pub fn wait_until(what: &str, timeout: std::time::Duration, mut f: impl FnMut() 
         assert!(t0.elapsed() < timeout, "timed out waiting for: {what}");
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
+}
+
+/// The directories directly under `migrations`, sorted (oldest version first).
+pub fn version_dirs(migrations: &Path) -> Vec<String> {
+    let mut versions: Vec<String> = fs::read_dir(migrations)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    versions.sort();
+    versions
 }
