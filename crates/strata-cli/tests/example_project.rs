@@ -2,6 +2,8 @@
 //! checked-in migrations must be what strata generates from its models, and the README's first
 //! command (apply + status on the embedded SQLite default) must work with no server.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -42,13 +44,7 @@ fn every_checked_in_version_reproduces_from_its_predecessor() {
     // Replaying diff(previous definition.json, definition.json) must give the checked-in
     // migration.json byte for byte: the directory was written by this generator.
     let migrations = repo_root().join("migrations");
-    let mut versions: Vec<String> = std::fs::read_dir(&migrations)
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.path().is_dir())
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    versions.sort();
+    let versions = common::version_dirs(&migrations);
     assert!(versions.len() >= 2, "the example should show an incremental upgrade");
     for pair in versions.windows(2) {
         let out = strata(&["diff", "--from", &pair[0], "--to", &pair[1], "--format", "json"]);

@@ -81,6 +81,11 @@ pub struct ConnectionTarget {
     connect_timeout: Option<Duration>,
     /// MySQL: `host:port` (or the socket), for the timeout message.
     mysql_endpoint: Option<String>,
+    /// The engine behind the driver (its capabilities), when the project says (CockroachDB on
+    /// PostgreSQL's driver); `None` is the driver's own dialect.
+    dialect: Option<&'static dyn strata_sql::Dialect>,
+    /// How runs exclude each other (`--lock-strategy`); `Auto` asks the dialect.
+    lock: crate::LockStrategy,
 }
 
 /// An open connection of any driver.
@@ -98,6 +103,31 @@ impl ConnectionTarget {
             Kind::Sqlite { .. } => Driver::Sqlite,
             Kind::Mysql(_) => Driver::Mysql,
         }
+    }
+
+    /// The SQL dialect of the engine behind the driver: the project's, or the driver's own.
+    pub fn dialect(&self) -> &'static dyn strata_sql::Dialect {
+        self.dialect.unwrap_or_else(|| self.driver().dialect())
+    }
+
+    /// Says which engine is behind the driver (a project's `dialect`); ignored when the dialect
+    /// speaks another driver's protocol (the runner then reports the mismatch).
+    pub fn with_dialect(mut self, name: &str) -> Self {
+        if let Some(d) = crate::dialect_named(name).filter(|d| d.wire_protocol() == self.driver().name()) {
+            self.dialect = Some(d);
+        }
+        self
+    }
+
+    /// The lock strategy runs on this database use (`--lock-strategy`).
+    pub fn with_lock_strategy(mut self, lock: crate::LockStrategy) -> Self {
+        self.lock = lock;
+        self
+    }
+
+    /// The lock strategy asked for (see [`crate::LockStrategy::resolve`]).
+    pub fn lock_strategy(&self) -> crate::LockStrategy {
+        self.lock
     }
 
     /// `postgres://user@host:port/db` or `sqlite:<path>`: safe to print and log.
@@ -330,6 +360,15 @@ pub fn resolve_connection_with_env(
     mode: Option<&str>,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<ConnectionTarget, DbError> {
+    Ok(resolve_target(project, url, mode, env)?.with_dialect(project.dialect))
+}
+
+fn resolve_target(
+    project: &Project,
+    url: Option<&str>,
+    mode: Option<&str>,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<ConnectionTarget, DbError> {
     if let Some(url) = url {
         return from_url(url, ConnectionSource::Flag, &project.root);
     }
@@ -376,6 +415,8 @@ fn sqlite_target(path: PathBuf, source: ConnectionSource) -> ConnectionTarget {
         secrets: Vec::new(),
         connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
         mysql_endpoint: None,
+        dialect: None,
+        lock: crate::LockStrategy::default(),
     }
 }
 
@@ -445,6 +486,8 @@ fn postgres_target(raw: &str, source: ConnectionSource) -> Result<ConnectionTarg
         secrets,
         connect_timeout,
         mysql_endpoint: None,
+        dialect: None,
+        lock: crate::LockStrategy::default(),
     })
 }
 
@@ -498,6 +541,8 @@ fn mysql_target(raw: &str, source: ConnectionSource) -> Result<ConnectionTarget,
         secrets,
         connect_timeout,
         mysql_endpoint: Some(endpoint),
+        dialect: None,
+        lock: crate::LockStrategy::default(),
     })
 }
 
@@ -845,6 +890,8 @@ fn from_mode(
         secrets,
         connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
         mysql_endpoint: None,
+        dialect: None,
+        lock: crate::LockStrategy::default(),
     })
 }
 

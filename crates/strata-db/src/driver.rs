@@ -29,30 +29,37 @@ impl Driver {
     }
 
     /// The driver for a project's `dialect` setting, by `strata_sql::dialect_by_name` (so its
-    /// aliases, e.g. `postgresql` or `mariadb`, are the emitter's).
+    /// aliases, e.g. `postgresql` or `mariadb`, are the emitter's): the dialect's wire protocol
+    /// (CockroachDB, YugabyteDB and Citus are reached through PostgreSQL's driver).
     pub fn for_dialect(name: &str) -> Option<Driver> {
-        let canonical = strata_sql::dialect_by_name(name)?.name();
-        Driver::ALL.into_iter().find(|d| d.name() == canonical)
+        let protocol = strata_sql::dialect_by_name(name)?.wire_protocol();
+        Driver::ALL.into_iter().find(|d| d.name() == protocol)
     }
 
-    /// The SQL dialect of this driver's migration files: what the runner asks capabilities of
-    /// (`supports_transactional_ddl`) and quotes identifiers with.
+    /// The SQL dialect this driver speaks when nothing says which engine is behind it: what the
+    /// runner asks capabilities of (`supports_transactional_ddl`) and quotes identifiers with.
     pub fn dialect(self) -> &'static dyn Dialect {
-        static DIALECTS: OnceLock<Vec<(Driver, &'static dyn Dialect)>> = OnceLock::new();
-        let all = DIALECTS.get_or_init(|| {
-            Driver::ALL
-                .into_iter()
-                .filter_map(|d| strata_sql::dialect_by_name(d.name()).map(|b| (d, &*Box::leak(b))))
-                .collect()
-        });
-        match all.iter().find(|(d, _)| *d == self) {
-            Some((_, dialect)) => *dialect,
-            // strata-sql knows every driver's dialect (tested below); PostgreSQL's spelling is
-            // only a last resort that keeps this total.
-            None => &strata_sql::Postgres,
-        }
+        // strata-sql knows every driver's dialect (tested below); PostgreSQL's spelling is only
+        // a last resort that keeps this total.
+        dialect_named(self.name()).unwrap_or(&strata_sql::Postgres)
     }
 }
+
+/// `strata_sql::dialect_by_name`, kept for the life of the process (sessions and targets hold
+/// `&'static` dialects). Each canonical dialect is built once.
+pub fn dialect_named(name: &str) -> Option<&'static dyn Dialect> {
+    static DIALECTS: OnceLock<Vec<&'static dyn Dialect>> = OnceLock::new();
+    let all = DIALECTS.get_or_init(|| {
+        strata_project::DIALECTS
+            .iter()
+            .filter_map(|n| strata_sql::dialect_by_name(n).map(|b| &*Box::leak(b)))
+            .collect()
+    });
+    let canonical = strata_sql::dialect_by_name(name)?.name();
+    all.iter().copied().find(|d| d.name() == canonical)
+}
+
+impl Driver {}
 
 impl std::fmt::Display for Driver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -72,6 +79,16 @@ mod tests {
         }
         assert_eq!(Driver::for_dialect("postgresql"), Some(Driver::Postgres));
         assert_eq!(Driver::for_dialect("oracle"), None);
+    }
+
+    #[test]
+    fn distributed_engines_use_the_postgres_driver_with_their_own_dialect() {
+        for name in ["cockroachdb", "crdb", "yugabytedb", "citus"] {
+            assert_eq!(Driver::for_dialect(name), Some(Driver::Postgres), "{name}");
+        }
+        assert_eq!(dialect_named("crdb").map(|d| d.name()), Some("cockroachdb"));
+        assert_eq!(dialect_named("oracle").map(|d| d.name()), None);
+        assert!(!dialect_named("yugabytedb").unwrap().supports_transactional_ddl());
     }
 
     #[test]

@@ -52,6 +52,15 @@ pub enum DbError {
         human_duration(.waited)
     )]
     RunLockTimeout { waited: Duration, holder: String },
+    #[error(
+        "could not take the migration lease within {}: {}. A run that died releases it when its lease \
+         expires (no heartbeat renews it); retry, raise --lock-timeout, or lower --lease-ttl",
+        human_duration(.waited),
+        .holder.as_deref().map_or_else(|| "another run holds it".to_string(), |h| format!("it is held by {h}"))
+    )]
+    LeaseTimeout { waited: Duration, holder: Option<String> },
+    #[error("--lock-strategy: {0}")]
+    InvalidLockStrategy(String),
     #[error(transparent)]
     Plan(#[from] PlanError),
     #[error("{}: more than one repair migration: {}; keep exactly one", .dir.display(), .files.join(", "))]

@@ -24,6 +24,7 @@ pub mod disk;
 pub mod driver;
 pub mod error;
 pub mod history;
+mod lease;
 pub mod plan;
 pub mod preflight;
 pub mod repairfile;
@@ -40,9 +41,10 @@ mod timefmt;
 
 pub use connection::{resolve_connection, ConnectionSource, ConnectionTarget};
 pub use disk::{DiskMigration, RepairFile, SqlFileInfo};
-pub use driver::Driver;
+pub use driver::{dialect_named, Driver};
 pub use error::{ApplyFailure, DbError};
 pub use history::{HistoryRow, Progress, RunStatus, HISTORY_TABLE};
+pub use lease::{LockStrategy, LEASE_TABLE};
 pub use plan::{plan, InstalledState, Plan, PlanError, PlanOptions, Step, StepKind};
 pub use reset::{reset, ResetRequest};
 pub use runner::{
@@ -64,9 +66,12 @@ pub struct Project {
     pub root: PathBuf,
     /// The project's module name: its row in `serverpod_migrations`.
     pub module_name: String,
-    /// The driver of the database the migration files are written for (their dialect:
-    /// `driver.dialect()`).
+    /// The driver of the database the migration files are written for.
     pub driver: Driver,
+    /// The files' dialect (`strata_sql::Dialect` name): usually `driver.name()`, or an engine on
+    /// that driver's wire protocol (`cockroachdb`, `yugabytedb`, `citus`) whose capabilities
+    /// the runner obeys.
+    pub dialect: &'static str,
     /// `<root>/migrations`.
     pub migrations_dir: PathBuf,
     /// `<root>/repair-migration`.
@@ -85,6 +90,7 @@ impl Project {
             sqlite_path: root.join(".strata").join(format!("{module_name}.db")),
             module_name: module_name.to_string(),
             driver,
+            dialect: driver.name(),
             root,
         }
     }
@@ -98,6 +104,7 @@ impl From<&strata_project::ProjectConfig> for Project {
             root: cfg.root.clone(),
             module_name: cfg.module_name.clone(),
             driver: Driver::for_dialect(&cfg.dialect).unwrap_or(Driver::Postgres),
+            dialect: driver::dialect_named(&cfg.dialect).map_or("postgres", |d| d.name()),
             migrations_dir: cfg.migrations_dir.clone(),
             repair_dir: cfg.repair_dir.clone(),
             sqlite_path: cfg.sqlite_path.clone(),

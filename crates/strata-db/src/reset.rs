@@ -62,15 +62,15 @@ pub async fn reset(
     }
 }
 
-/// Reset promises "nothing half-dropped": without transactional DDL (MySQL) each DROP would commit
-/// on its own, so it refuses before touching anything.
+/// Reset promises "nothing half-dropped": without transactional DDL (MySQL, CockroachDB,
+/// YugabyteDB) each DROP would commit on its own, so it refuses before touching anything.
 fn refuse_without_transactional_ddl(target: &ConnectionTarget) -> Result<(), DbError> {
-    let driver = target.driver();
-    if driver.dialect().supports_transactional_ddl() {
+    let driver = target.dialect().name();
+    if target.dialect().supports_transactional_ddl() {
         return Ok(());
     }
     Err(DbError::NotSupported {
-        driver: driver.name(),
+        driver,
         what: "`strata reset`".into(),
         instead: format!(
             "{driver} commits every DROP on its own, so a reset could stop half-way; drop and recreate the \
@@ -126,6 +126,23 @@ async fn drop_managed(conn: &mut Conn, target: &ConnectionTarget, tables: &[Stri
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reset_follows_the_projects_dialect_not_the_driver() {
+        let mut project = crate::Project::with_defaults("/nonexistent", "shop", Driver::Postgres);
+        let url = Some("postgres://app@db.internal:5432/shop");
+        let target = |p: &crate::Project| {
+            crate::connection::resolve_connection_with_env(p, url, None, &|_| None).unwrap()
+        };
+        assert!(refuse_without_transactional_ddl(&target(&project)).is_ok());
+        for dialect in ["cockroachdb", "yugabytedb"] {
+            project.dialect = dialect;
+            let e = refuse_without_transactional_ddl(&target(&project)).unwrap_err().to_string();
+            assert!(e.contains(dialect) && e.contains("half-way"), "{e}");
+        }
+        project.dialect = "citus";
+        assert!(refuse_without_transactional_ddl(&target(&project)).is_ok());
+    }
 
     #[test]
     fn drops_project_and_bookkeeping_tables_once() {

@@ -137,17 +137,31 @@ impl FileStatement<'_> {
     }
 }
 
-/// Splits a MySQL file into its statements with sqlparser's tokenizer (MySqlDialect), so a `;`
-/// inside a string, a quoted identifier or a comment never ends a statement. Refuses text the
-/// tokenizer rejects (naming the line and column) and transaction statements, which would end
-/// the transaction the runner wraps each statement in with its progress row.
+/// Splits a MySQL file into its statements (see [`statements_for`]).
 pub fn statements<'a>(path: &Path, sql: &'a str) -> Result<Vec<FileStatement<'a>>, DbError> {
-    use sqlparser::dialect::MySqlDialect;
+    statements_for(path, sql, "mysql")
+}
+
+/// Splits a file of a dialect without transactional DDL into its statements with sqlparser's
+/// tokenizer for its wire protocol's grammar (`mysql`, or `postgres` for CockroachDB and
+/// YugabyteDB, whose `$$` bodies hold `;`), so a `;` inside a string, a quoted identifier, a
+/// comment or a dollar-quoted body never ends a statement. Refuses text the tokenizer rejects
+/// (naming the line and column) and transaction statements, which would end the transaction the
+/// runner wraps each statement in with its progress row.
+pub fn statements_for<'a>(
+    path: &Path,
+    sql: &'a str,
+    protocol: &str,
+) -> Result<Vec<FileStatement<'a>>, DbError> {
+    use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect};
     use sqlparser::tokenizer::{Token, Tokenizer};
     let bad = |message: String| DbError::MalformedFile { path: path.to_path_buf(), message };
-    let tokens = Tokenizer::new(&MySqlDialect {}, sql)
-        .tokenize_with_location()
-        .map_err(|e| bad(format!("{e}; strata splits MySQL files into statements with a SQL tokenizer")))?;
+    let tokens = if protocol == "postgres" {
+        Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize_with_location()
+    } else {
+        Tokenizer::new(&MySqlDialect {}, sql).tokenize_with_location()
+    }
+    .map_err(|e| bad(format!("{e}; strata splits these files into statements with a SQL tokenizer")))?;
     let lines = LineStarts::new(sql);
     let mut out = Vec::new();
     let mut start: Option<(usize, usize)> = None;
@@ -173,13 +187,64 @@ pub fn statements<'a>(path: &Path, sql: &'a str) -> Result<Vec<FileStatement<'a>
     for st in &out {
         if let Some((_, keyword)) = transaction_control(st.text) {
             return Err(bad(format!(
-                "line {}: `{keyword}`: MySQL commits DDL implicitly, so strata runs a MySQL file statement by \
-                 statement, each in its own transaction with its progress row; remove the transaction statements",
+                "line {}: `{keyword}`: this dialect's DDL is not transactional, so strata runs its files statement \
+                 by statement, each in its own transaction with its progress row; remove the transaction statements",
                 st.line
             )));
         }
     }
     Ok(out)
+}
+
+/// The first words of a statement, upper-cased (quoted identifiers keep their text), skipping
+/// comments: enough to tell what kind of statement it is.
+fn leading_words(text: &str, n: usize) -> Vec<String> {
+    use sqlparser::dialect::PostgreSqlDialect;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+    let Ok(tokens) = Tokenizer::new(&PostgreSqlDialect {}, text).tokenize() else { return Vec::new() };
+    tokens
+        .into_iter()
+        .filter(|t| !matches!(t, Token::Whitespace(_)))
+        .take(n)
+        .map(|t| match t {
+            Token::Word(w) if w.quote_style.is_none() => w.value.to_ascii_uppercase(),
+            Token::Word(w) => w.value,
+            other => other.to_string(),
+        })
+        .collect()
+}
+
+/// `Some(concurrently)` when the statement is `CREATE [UNIQUE] INDEX [CONCURRENTLY] …`.
+pub fn creates_index(text: &str) -> Option<bool> {
+    let words = leading_words(text, 4);
+    let rest = match words.as_slice() {
+        [c, u, i, rest @ ..] if c == "CREATE" && u == "UNIQUE" && i == "INDEX" => rest,
+        [c, i, rest @ ..] if c == "CREATE" && i == "INDEX" => rest,
+        _ => return None,
+    };
+    Some(rest.first().is_some_and(|w| w == "CONCURRENTLY"))
+}
+
+/// Whether the statement changes the schema (and so, on a dialect without transactional DDL,
+/// commits by itself): `CREATE`, `ALTER`, `DROP`, `TRUNCATE`, `COMMENT`, `RENAME`, `GRANT`,
+/// `REVOKE`, `REINDEX`, or a `DO` block (which may run any of them).
+pub fn is_ddl(text: &str) -> bool {
+    const DDL: [&str; 10] =
+        ["CREATE", "ALTER", "DROP", "TRUNCATE", "COMMENT", "RENAME", "GRANT", "REVOKE", "REINDEX", "DO"];
+    leading_words(text, 1).first().is_some_and(|w| DDL.contains(&w.as_str()))
+}
+
+/// Whether the statement writes rows of `table` (`INSERT INTO t`, `UPDATE t`, `DELETE FROM t`).
+pub fn writes_table(text: &str, table: &str) -> bool {
+    let words = leading_words(text, 3);
+    let target = match words.as_slice() {
+        [i, into, t, ..] if i == "INSERT" && into == "INTO" => t,
+        [d, from, t, ..] if d == "DELETE" && from == "FROM" => t,
+        [u, t, ..] if u == "UPDATE" => t,
+        _ => return false,
+    };
+    // Unquoted names come back upper-cased; PostgreSQL folds them to lower case.
+    target == table || *target == table.to_ascii_uppercase()
 }
 
 /// Byte offsets of a text's lines, to turn the tokenizer's (line, column) into a slice index.
@@ -304,6 +369,29 @@ mod tests {
     fn body_line_is_the_files_line_number() {
         let s = split(Path::new("m.sql"), "-- a\nBEGIN;\nSELECT 1;\nCOMMIT;\n").unwrap();
         assert_eq!(s.body_line, 3);
+    }
+
+    #[test]
+    fn tells_index_builds_ddl_and_bookkeeping_apart() {
+        assert_eq!(creates_index("CREATE INDEX \"a\" ON \"t\" (\"x\")"), Some(false));
+        assert_eq!(creates_index("-- why\ncreate unique index concurrently a on t (x)"), Some(true));
+        assert_eq!(creates_index("CREATE TABLE \"index\" (x int)"), None);
+        assert!(is_ddl("ALTER TABLE t ADD COLUMN x int") && is_ddl("DO $$ BEGIN END $$"));
+        assert!(!is_ddl("INSERT INTO t VALUES (1)") && !is_ddl("-- CREATE\nSELECT 1"));
+        let upsert = "INSERT INTO \"serverpod_migrations\" (\"module\") VALUES ('x') ON CONFLICT DO NOTHING";
+        assert!(writes_table(upsert, "serverpod_migrations"));
+        assert!(writes_table("DELETE FROM serverpod_migrations WHERE true", "serverpod_migrations"));
+        assert!(!writes_table("INSERT INTO \"other\" VALUES (1)", "serverpod_migrations"));
+        assert!(!writes_table("SELECT * FROM serverpod_migrations", "serverpod_migrations"));
+    }
+
+    #[test]
+    fn postgres_files_split_around_dollar_quoted_bodies() {
+        let sql =
+            "CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END $$ LANGUAGE plpgsql;\nSELECT f();\n";
+        let got = statements_for(Path::new("m.sql"), sql, "postgres").unwrap();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert_eq!((got[1].text, got[1].line), ("SELECT f()", 2));
     }
 
     #[test]

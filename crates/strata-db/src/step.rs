@@ -81,7 +81,7 @@ pub(crate) async fn run_step(
     expect: &Expect,
     observer: &mut dyn FnMut(&ApplyEvent),
 ) -> Result<Duration, DbError> {
-    if conn.driver().dialect().supports_transactional_ddl() {
+    if conn.dialect().supports_transactional_ddl() {
         run_transactional(conn, target, module, step, expect, observer).await
     } else {
         crate::stepwise::run_stepwise(conn, target, module, step, expect, observer).await
@@ -237,8 +237,9 @@ pub(crate) async fn check_expected_version(conn: &mut Conn, expect: &Expect) -> 
     Ok(())
 }
 
-/// The guards between the body and the history row.
-async fn check_after_body(
+/// The guards between the body and the history row (also after a statement-by-statement file's
+/// last statement, where files record their own version).
+pub(crate) async fn check_after_body(
     conn: &mut Conn,
     module: &str,
     step: &Step,

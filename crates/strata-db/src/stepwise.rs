@@ -23,7 +23,7 @@ use crate::history::{HistoryRow, RunStatus};
 use crate::plan::Step;
 use crate::runner::{ApplyEvent, Conn};
 use crate::session::ProgressUpdate;
-use crate::sqlfile::{statements, FileStatement};
+use crate::sqlfile::{creates_index, is_ddl, statements_for, writes_table, FileStatement};
 use crate::step::{
     attempt_row, check_expected_version, fail, history_module, record_ok, Attempt, Expect, StepErr,
 };
@@ -40,13 +40,16 @@ pub(crate) async fn run_stepwise(
 ) -> Result<Duration, DbError> {
     if step.kind == crate::StepKind::Rollback {
         return Err(DbError::NotSupported {
-            driver: conn.driver().name(),
+            driver: conn.dialect().name(),
             what: format!("a {} step", step.kind.file_name()),
             instead: "write a new migration that makes the change".into(),
         });
     }
     let installs = repair_installs(conn, step)?;
-    let file = statements(&step.file.path, &step.file.sql)?;
+    let dialect = conn.dialect();
+    let all = statements_for(&step.file.path, &step.file.sql, dialect.wire_protocol())?;
+    let (file, bookkeeping) = split_bookkeeping(all, conn.files_record_version());
+    let alone: Vec<bool> = file.iter().map(|st| runs_alone(dialect, st.text)).collect();
     let sums: Vec<String> = file.iter().map(|s| checksum(s.text)).collect();
     let history = conn.history(module).await.map_err(|e| target.sql_error("reading history", &e))?;
     let resume_at = resume_point(step, expect, &file, &sums, &history)?;
@@ -61,7 +64,14 @@ pub(crate) async fn run_stepwise(
         .await
         .map_err(|e| target.sql_error("recording the attempt in the history table", &e))?;
     let attempt = Attempt { id, started_at };
-    let progress = Run { file: &file, sums: &sums, attempt: &attempt, installs: &installs };
+    let progress = Run {
+        file: &file,
+        sums: &sums,
+        attempt: &attempt,
+        installs: &installs,
+        bookkeeping: &bookkeeping,
+        alone: &alone,
+    };
     match progress.run(conn, module, step, expect, resume_at, t0).await {
         Ok(()) => {
             let duration = t0.elapsed();
@@ -75,7 +85,7 @@ pub(crate) async fn run_stepwise(
             Err(DbError::StatementFailed {
                 version: step.version.clone(),
                 kind: step.kind.file_name().to_string(),
-                dialect: conn.driver().name(),
+                dialect: conn.dialect().name(),
                 done: index as i64,
                 failed: index as i64 + 1,
                 count: file.len() as i64,
@@ -118,7 +128,7 @@ fn repair_installs(conn: &Conn, step: &Step) -> Result<Vec<(String, String)>, Db
         return Ok(Vec::new());
     }
     crate::repairfile::recorded_installs(&step.file.sql).ok_or_else(|| DbError::NotSupported {
-        driver: conn.driver().name(),
+        driver: conn.dialect().name(),
         what: format!(
             "the repair file {} without a `{}` line (which versions it brings the database to)",
             step.file.path.display(),
@@ -126,6 +136,32 @@ fn repair_installs(conn: &Conn, step: &Step) -> Result<Vec<(String, String)>, Db
         ),
         instead: "re-create it with `strata create-repair-migration`".into(),
     })
+}
+
+/// Splits off the statements that write Serverpod's `serverpod_migrations` rows, where files
+/// record their own version: they run last, in the transaction that turns the attempt `ok`, so
+/// the installed version moves exactly when the migration is recorded as done (run among the
+/// other statements, the version would move before the rest of the file ran, and every later
+/// statement's "still at the planned version" guard would stop the run).
+fn split_bookkeeping(
+    all: Vec<FileStatement<'_>>,
+    files_record_version: bool,
+) -> (Vec<FileStatement<'_>>, Vec<FileStatement<'_>>) {
+    if !files_record_version {
+        return (all, Vec::new());
+    }
+    all.into_iter().partition(|st| !writes_table(st.text, crate::runner::SERVERPOD_MIGRATIONS))
+}
+
+/// Whether a statement runs alone, outside any transaction block: DDL on a dialect whose DDL
+/// is not transactional (it commits by itself, and CockroachDB's DDL inside a transaction may
+/// fail at COMMIT after the transaction's other writes, its progress row among them, took
+/// effect), and an index build the dialect builds online only outside a transaction
+/// (`strata_sql::OnlineIndexBuild`).
+pub(crate) fn runs_alone(dialect: &dyn strata_sql::Dialect, text: &str) -> bool {
+    let index_alone =
+        creates_index(text).is_some_and(|c| dialect.online_index_build().needs_no_transaction(c));
+    index_alone || (!dialect.supports_transactional_ddl() && is_ddl(text))
 }
 
 /// Where this attempt starts: after the statements the version's last failed attempt completed,
@@ -182,6 +218,10 @@ struct Run<'a> {
     attempt: &'a Attempt,
     /// For a repair step: the (module, version) pairs it brings the database to.
     installs: &'a [(String, String)],
+    /// The file's `serverpod_migrations` writes, run by [`Run::finish`] (see [`split_bookkeeping`]).
+    bookkeeping: &'a [FileStatement<'a>],
+    /// Per statement: runs outside any transaction ([`runs_alone`]).
+    alone: &'a [bool],
 }
 
 impl Run<'_> {
@@ -204,6 +244,9 @@ impl Run<'_> {
 
     /// One statement in its own transaction with its progress update, between the guards.
     async fn run_statement(&self, conn: &mut Conn, expect: &Expect, index: usize) -> Result<(), Failure> {
+        if self.alone[index] {
+            return self.run_alone(conn, expect, index).await;
+        }
         conn.begin().await.map_err(|e| StepErr::from_db("starting the transaction", &e))?;
         let result = async {
             self.check_entitled(conn, expect, index).await?;
@@ -223,6 +266,28 @@ impl Run<'_> {
             let _ = conn.execute("ROLLBACK").await;
         }
         result
+    }
+
+    /// A statement outside any transaction block: its guards commit first, then it runs on its
+    /// own, then its progress commits behind a fresh lock check (a crash between the statement
+    /// and its progress re-runs it on resume, where it fails visibly, as DDL on MySQL does).
+    async fn run_alone(&self, conn: &mut Conn, expect: &Expect, index: usize) -> Result<(), Failure> {
+        conn.begin().await.map_err(|e| StepErr::from_db("starting the transaction", &e))?;
+        let checked = self.check_entitled(conn, expect, index).await;
+        end_transaction(conn, checked).await?;
+        if let Err(e) = conn.execute(self.file[index].text).await {
+            if crate::step::is_connection_loss(&e) {
+                return Err(Failure::Step(StepErr::from_db(&format!("statement {}", index + 1), &e)));
+            }
+            return Err(Failure::Statement { index, message: crate::connection::db_message(&e) });
+        }
+        conn.begin().await.map_err(|e| StepErr::from_db("starting the transaction", &e))?;
+        let recorded = async {
+            check_lock(conn).await?;
+            self.write_progress(conn, index + 1, None, None).await
+        }
+        .await;
+        Ok(end_transaction(conn, recorded).await?)
     }
 
     /// The guards before a statement: the lock, the installed version, and our own progress row
@@ -254,7 +319,14 @@ impl Run<'_> {
         let result = async {
             check_lock(conn).await?;
             check_expected_version(conn, expect).await?;
-            if !conn.files_record_version() && !step.out_of_order && !step.rerun {
+            if conn.files_record_version() {
+                for st in self.bookkeeping {
+                    conn.execute(st.text).await.map_err(|e| {
+                        StepErr::from_db(&format!("line {}: recording the version", st.line), &e)
+                    })?;
+                }
+                crate::step::check_after_body(conn, module, step, expect).await?;
+            } else if !step.out_of_order && !step.rerun {
                 conn.set_module_version(history_module(module, step), &step.version)
                     .await
                     .map_err(|e| StepErr::from_db("recording the installed version", &e))?;
@@ -308,6 +380,20 @@ impl Run<'_> {
     }
 }
 
+/// Commits the open transaction after `result` succeeded, else rolls it back (a lost connection
+/// already did).
+async fn end_transaction(conn: &mut Conn, result: Result<(), StepErr>) -> Result<(), StepErr> {
+    match result {
+        Ok(()) => conn.execute("COMMIT").await.map_err(|e| StepErr::from_db("COMMIT", &e)),
+        Err(e) => {
+            if !matches!(e, StepErr::ConnectionLost(_)) {
+                let _ = conn.execute("ROLLBACK").await;
+            }
+            Err(e)
+        }
+    }
+}
+
 /// The session must still hold the migration lock (it dies with a killed connection).
 async fn check_lock(conn: &mut Conn) -> Result<(), StepErr> {
     match conn.holds_migration_lock().await {
@@ -330,4 +416,42 @@ async fn check_not_applied(conn: &mut Conn, module: &str, step: &Step) -> Result
         return Err(StepErr::AlreadyApplied);
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn dialect(name: &str) -> &'static dyn strata_sql::Dialect {
+        crate::dialect_named(name).unwrap()
+    }
+
+    #[test]
+    fn where_each_engine_runs_a_statement() {
+        let index = "CREATE INDEX \"a\" ON \"t\" USING btree (\"x\")";
+        let concurrent = "CREATE INDEX CONCURRENTLY \"a\" ON \"t\" (\"x\")";
+        let table = "CREATE TABLE \"t\" (\"x\" bigint)";
+        let insert = "INSERT INTO \"t\" VALUES (1)";
+        let alone = |name: &str| [index, concurrent, table, insert].map(|s| runs_alone(dialect(name), s));
+        // PostgreSQL and Citus: only CONCURRENTLY refuses a transaction block.
+        assert_eq!(alone("postgres"), [false, true, false, false]);
+        assert_eq!(alone("citus"), [false, true, false, false]);
+        // YugabyteDB: every index build is online only outside a block; its DDL commits itself.
+        assert_eq!(alone("yugabytedb"), [true, true, true, false]);
+        // CockroachDB: DDL never inside a transaction with the progress row; DML stays in one.
+        assert_eq!(alone("cockroachdb"), [true, true, true, false]);
+        // MySQL: DDL commits implicitly around itself anyway, so running it alone is the same.
+        assert_eq!(alone("mysql"), [true, true, true, false]);
+    }
+
+    #[test]
+    fn bookkeeping_runs_last_only_where_files_record_their_version() {
+        let sql = "CREATE TABLE a (x int);\nINSERT INTO \"serverpod_migrations\" (\"module\") VALUES ('p');\nINSERT INTO a VALUES (1);\n";
+        let all = statements_for(std::path::Path::new("m.sql"), sql, "postgres").unwrap();
+        let (work, bookkeeping) = split_bookkeeping(all.clone(), true);
+        assert_eq!(work.iter().map(|s| s.line).collect::<Vec<_>>(), [1, 3]);
+        assert_eq!(bookkeeping.iter().map(|s| s.line).collect::<Vec<_>>(), [2]);
+        let (work, bookkeeping) = split_bookkeeping(all, false);
+        assert_eq!((work.len(), bookkeeping.len()), (3, 0));
+    }
 }

@@ -29,9 +29,10 @@ pub enum RuleSet {
 
 impl RuleSet {
     /// The rules for the dialect named like `strata.toml`'s `dialect` key (`postgres`, `sqlite`,
-    /// `mysql`, or an alias such as `mariadb`).
+    /// `mysql`, or an alias such as `mariadb`). The engines on PostgreSQL's wire protocol
+    /// (`cockroachdb`, `yugabytedb`, `citus`) get PostgreSQL's rules.
     pub fn from_name(name: &str) -> Result<RuleSet, LintError> {
-        let canonical = strata_sql::dialect_by_name(name).map(|d| d.name()).unwrap_or(name);
+        let canonical = strata_sql::dialect_by_name(name).map(|d| d.wire_protocol()).unwrap_or(name);
         match canonical {
             "postgres" => Ok(RuleSet::Postgres),
             "sqlite" => Ok(RuleSet::Sqlite),

@@ -18,9 +18,10 @@ use crate::modules::{resolve_modules, Modules, PubCache};
 /// File name of strata's own config at the project root.
 pub const CONFIG_FILE: &str = "strata.toml";
 /// The dialects a project can target (`sqlite` is Serverpod's own SQLite dialect, `mysql`
-/// MySQL 8 / MariaDB). `strata_sql::dialect_by_name`'s aliases (`postgresql`, `mariadb`, ...)
-/// are accepted too and stored as these names.
-pub const DIALECTS: &[&str] = &["postgres", "sqlite", "mysql"];
+/// MySQL 8 / MariaDB; the last three are distributed engines on PostgreSQL's wire protocol,
+/// docs/distributed.md). `strata_sql::dialect_by_name`'s aliases (`postgresql`, `mariadb`,
+/// `crdb`, ...) are accepted too and stored as these names.
+pub const DIALECTS: &[&str] = &["postgres", "sqlite", "mysql", "cockroachdb", "yugabytedb", "citus"];
 
 /// Everything strata needs to know about a project's layout. All paths are the project
 /// directory as given joined with the configured (relative) paths, so messages show paths the
@@ -31,7 +32,7 @@ pub struct ProjectConfig {
     pub root: PathBuf,
     /// The project's module name, recorded in `installedModules` and `serverpod_migrations`.
     pub module_name: String,
-    /// `postgres`, `sqlite` or `mysql` (a `strata_sql::Dialect` name).
+    /// One of [`DIALECTS`] (a `strata_sql::Dialect` name).
     pub dialect: String,
     /// Directories searched for model files.
     pub model_roots: Vec<PathBuf>,

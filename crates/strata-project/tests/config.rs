@@ -315,3 +315,15 @@ fn module_order_is_breadth_first_over_pubspec_dependencies() {
         ["b_server", "a_server", "serverpod", "c_server"].iter().map(|n| cache.join(n)).collect();
     assert_eq!(c.modules.dirs(), order);
 }
+
+#[test]
+fn distributed_engines_are_dialects_stored_by_their_canonical_names() {
+    for (written, stored) in [("crdb", "cockroachdb"), ("YugabyteDB", "yugabytedb"), ("citus", "citus")] {
+        let tmp = tempfile::tempdir().unwrap();
+        write(&tmp.path().join("pubspec.yaml"), "name: a_server\n");
+        write(&tmp.path().join("strata.toml"), &format!("dialect = \"{written}\"\n"));
+        assert_eq!(ProjectConfig::load(tmp.path()).unwrap().dialect, stored);
+    }
+    let (_, _, message) = config_error("dialect = \"spanner\"\n");
+    assert!(message.contains("cockroachdb, yugabytedb, citus"), "lists them: {message}");
+}

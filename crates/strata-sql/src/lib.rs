@@ -17,6 +17,7 @@
 
 mod common;
 mod defaults;
+mod distributed;
 mod emit;
 mod error;
 mod expression;
@@ -33,6 +34,7 @@ use strata_schema::{
 };
 
 pub use defaults::ColumnDefault;
+pub use distributed::{PgCompatible, CITUS, COCKROACHDB, YUGABYTEDB};
 pub use error::{SqlError, SqlObject};
 pub use expression::{check_definition_expressions, check_index_expressions, IndexPart};
 pub use mysql::Mysql;
@@ -99,6 +101,17 @@ pub trait Dialect: Send + Sync {
     /// An index that serves a foreign key cannot be dropped while the key exists (InnoDB), so
     /// a table's foreign keys are dropped before its indexes.
     fn indexes_serve_foreign_keys(&self) -> bool;
+    /// The wire protocol (and so the driver, session and introspector) that reaches a server of
+    /// this dialect: `postgres`, `sqlite` or `mysql`. CockroachDB, YugabyteDB and Citus speak
+    /// PostgreSQL's.
+    fn wire_protocol(&self) -> &'static str;
+    /// A session-level lock that dies with its connection (`pg_try_advisory_lock`, MySQL's
+    /// `GET_LOCK`). Without it the runner takes a lease row with an expiry and a fencing token
+    /// instead (strata-db's lease lock).
+    fn supports_advisory_locks(&self) -> bool;
+    /// How an index is built without blocking writes, which decides where the runner puts such a
+    /// statement (inside a transaction, or alone outside one).
+    fn online_index_build(&self) -> OnlineIndexBuild;
 
     /// Whether this in-place column change needs the table rebuilt (create new, copy, swap).
     /// Derived from the capabilities above, so no dialect's answer is assumed.
@@ -212,6 +225,34 @@ pub trait Dialect: Send + Sync {
     fn file_layout(&self) -> Option<&dyn FileLayout>;
 }
 
+/// How a dialect builds an index while writes go on ([`Dialect::online_index_build`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnlineIndexBuild {
+    /// `CREATE INDEX CONCURRENTLY`, which refuses to run inside a transaction block
+    /// (PostgreSQL, Citus): the runner runs such a statement alone, outside any transaction.
+    ConcurrentlyOutsideTransaction,
+    /// Every `CREATE INDEX` is online, but only outside a transaction block; inside one it is
+    /// built offline (YugabyteDB): the runner runs every `CREATE INDEX` outside a transaction.
+    DefaultOutsideTransaction,
+    /// Every index build is an online schema change wherever it runs, and `CONCURRENTLY` is
+    /// accepted and ignored (CockroachDB): placement does not matter.
+    Always,
+    /// No online build (SQLite, MySQL's files here): placement does not matter.
+    Unsupported,
+}
+
+impl OnlineIndexBuild {
+    /// Whether `CREATE [UNIQUE] INDEX` (`concurrently`: with that keyword) must run outside any
+    /// transaction block to be online, or to run at all.
+    pub fn needs_no_transaction(self, concurrently: bool) -> bool {
+        match self {
+            OnlineIndexBuild::ConcurrentlyOutsideTransaction => concurrently,
+            OnlineIndexBuild::DefaultOutsideTransaction => true,
+            OnlineIndexBuild::Always | OnlineIndexBuild::Unsupported => false,
+        }
+    }
+}
+
 /// One in-place column change, as [`Dialect::alter_column_sql`] receives it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ColumnChange {
@@ -261,12 +302,16 @@ pub trait FileLayout {
 }
 
 /// Looks a dialect up by its config name (`postgres`/`postgresql`/`pg`, `sqlite`/`sqlite3`,
-/// `mysql`/`mariadb`/`mysql8`).
+/// `mysql`/`mariadb`/`mysql8`, `cockroachdb`/`cockroach`/`crdb`, `yugabytedb`/`yugabyte`,
+/// `citus`).
 pub fn dialect_by_name(name: &str) -> Option<Box<dyn Dialect>> {
     match name.trim().to_ascii_lowercase().as_str() {
         "postgres" | "postgresql" | "pg" => Some(Box::new(Postgres)),
         "sqlite" | "sqlite3" => Some(Box::new(Sqlite)),
         "mysql" | "mariadb" | "mysql8" => Some(Box::new(Mysql)),
+        "cockroachdb" | "cockroach" | "crdb" => Some(Box::new(COCKROACHDB)),
+        "yugabytedb" | "yugabyte" => Some(Box::new(YUGABYTEDB)),
+        "citus" => Some(Box::new(CITUS)),
         _ => None,
     }
 }

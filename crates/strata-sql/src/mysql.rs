@@ -204,6 +204,15 @@ impl Dialect for Mysql {
     fn supports_index_method(&self, method: &str) -> bool {
         method == "btree"
     }
+    fn wire_protocol(&self) -> &'static str {
+        "mysql"
+    }
+    fn supports_advisory_locks(&self) -> bool {
+        true
+    }
+    fn online_index_build(&self) -> crate::OnlineIndexBuild {
+        crate::OnlineIndexBuild::Unsupported
+    }
     fn drop_table_refused_while_referenced(&self) -> bool {
         true
     }

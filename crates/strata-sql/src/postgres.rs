@@ -204,6 +204,15 @@ impl Dialect for Postgres {
         // Extensions add access methods, so any plain word may exist on the server.
         is_word(method)
     }
+    fn wire_protocol(&self) -> &'static str {
+        "postgres"
+    }
+    fn supports_advisory_locks(&self) -> bool {
+        true
+    }
+    fn online_index_build(&self) -> crate::OnlineIndexBuild {
+        crate::OnlineIndexBuild::ConcurrentlyOutsideTransaction
+    }
     fn drop_table_refused_while_referenced(&self) -> bool {
         false
     }

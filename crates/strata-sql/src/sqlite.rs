@@ -346,6 +346,15 @@ impl Dialect for Sqlite {
     fn supports_index_method(&self, method: &str) -> bool {
         method == "btree"
     }
+    fn wire_protocol(&self) -> &'static str {
+        "sqlite"
+    }
+    fn supports_advisory_locks(&self) -> bool {
+        false
+    }
+    fn online_index_build(&self) -> crate::OnlineIndexBuild {
+        crate::OnlineIndexBuild::Unsupported
+    }
     fn drop_table_refused_while_referenced(&self) -> bool {
         false
     }

@@ -75,6 +75,32 @@ pub struct Args {
     pub preflight: bool,
     #[command(flatten)]
     pub preflight_args: crate::commands::preflight::PreflightArgs,
+    #[command(flatten)]
+    pub lock: LockArgs,
+}
+
+/// How runs exclude each other (docs/distributed.md).
+#[derive(clap::Args, Debug, Clone)]
+pub struct LockArgs {
+    /// `auto`: the dialect's session advisory lock where it has one, else a lease row with an
+    /// expiry and a fencing token (CockroachDB, YugabyteDB); `advisory` or `lease` force one.
+    #[arg(long, value_name = "STRATEGY", default_value = "auto", value_parser = ["auto", "advisory", "lease"])]
+    pub lock_strategy: String,
+    /// How long a lease outlives its last heartbeat: a run that dies blocks others at most this
+    /// long (the heartbeat renews it every third of this while the run lives).
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
+    pub lease_ttl: Duration,
+}
+
+impl LockArgs {
+    /// The strategy the flags ask for.
+    pub fn strategy(&self) -> strata_db::LockStrategy {
+        match self.lock_strategy.as_str() {
+            "advisory" => strata_db::LockStrategy::Advisory,
+            "lease" => strata_db::LockStrategy::Lease { ttl: self.lease_ttl },
+            _ => strata_db::LockStrategy::Auto { lease_ttl: self.lease_ttl },
+        }
+    }
 }
 
 /// Parses `500ms`, `30s`, `2m`, `1h` or a plain number of seconds.
@@ -141,7 +167,7 @@ fn describe(step: &Step) -> String {
 
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let project = load_project(project_dir)?;
-    let target = resolve(&project, &args.conn)?;
+    let target = resolve(&project, &args.conn)?.with_lock_strategy(args.lock.strategy());
     let opts = ApplyOptions {
         to: args.to,
         accept_modified: args.accept_modified,

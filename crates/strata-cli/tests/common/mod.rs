@@ -151,6 +151,11 @@ impl Project {
         self.dir.join("migrations").join(version).join("definition.json")
     }
 
+    /// The version directories under `migrations/`, sorted (oldest first).
+    pub fn versions(&self) -> Vec<String> {
+        version_dirs(&self.dir.join("migrations"))
+    }
+
     /// Every path under the project, relative and sorted: compared before and after a run to
     /// prove that nothing was written.
     pub fn files(&self) -> Vec<String> {
@@ -210,4 +215,26 @@ pub fn no_project() -> Project {
 /// `strata diff --from db:<from> --to db:<to>`.
 pub fn diff_dbs(p: &Project, from: &strata_testdb::PgScratch, to: &strata_testdb::PgScratch) -> Run {
     p.run(&["diff", "--from", &format!("db:{}", from.url), "--to", &format!("db:{}", to.url)])
+}
+
+/// Polls `f` every 100 ms until it holds, failing the test after `timeout`.
+#[track_caller]
+pub fn wait_until(what: &str, timeout: std::time::Duration, mut f: impl FnMut() -> bool) {
+    let t0 = std::time::Instant::now();
+    while !f() {
+        assert!(t0.elapsed() < timeout, "timed out waiting for: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+/// The directories directly under `migrations`, sorted (oldest version first).
+pub fn version_dirs(migrations: &Path) -> Vec<String> {
+    let mut versions: Vec<String> = fs::read_dir(migrations)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    versions.sort();
+    versions
 }

@@ -39,6 +39,10 @@ pub(crate) struct ProgressUpdate<'a> {
 /// One open connection to the database being migrated, seen through its driver.
 pub(crate) trait Session: Send {
     fn driver(&self) -> Driver;
+    /// The dialect of the engine behind the driver: what the step code asks capabilities of.
+    fn dialect(&self) -> &'static dyn strata_sql::Dialect {
+        self.driver().dialect()
+    }
 
     // ---- the migration lock ----------------------------------------------------------------
 
@@ -52,6 +56,15 @@ pub(crate) trait Session: Send {
     /// Inside a step's transaction: a lock that serialises step transactions even between runs
     /// that do not hold the run lock (PostgreSQL); a no-op where `begin` already did it.
     fn lock_step(&mut self) -> DbFuture<'_, ()>;
+    /// The error for a lock wait that timed out, when this session's lock has more to say than
+    /// the holders' ids (a lease names its holder and its expiry).
+    fn lock_timeout_error(
+        &mut self,
+        waited: Duration,
+    ) -> Pin<Box<dyn Future<Output = Option<DbError>> + Send + '_>> {
+        let _ = waited;
+        Box::pin(async { None })
+    }
     /// Releases the migration lock (best effort: closing the connection releases it too).
     fn unlock(&mut self) -> DbFuture<'_, ()>;
     /// Starts a write transaction (SQLite: `BEGIN IMMEDIATE`, its write lock).
@@ -390,6 +403,8 @@ pub(crate) async fn open_migration_session(
     timeout: Duration,
     observer: &mut dyn FnMut(&crate::ApplyEvent),
 ) -> Result<Box<dyn Session>, DbError> {
+    // A lock strategy the database cannot have is refused before connecting.
+    target.lock_strategy().resolve(target.driver(), target.dialect())?;
     let mut session: Box<dyn Session> = match target.driver() {
         Driver::Postgres => Box::new(PgSession::connect(target).await?),
         Driver::Sqlite => {
@@ -445,6 +460,9 @@ async fn poll_lock(
         }
         let waited = start.elapsed();
         if waited >= timeout {
+            if let Some(e) = session.lock_timeout_error(timeout).await {
+                return Err(e);
+            }
             let holders = session.lock_holders().await.unwrap_or_default();
             return Err(DbError::LockTimeout { waited: timeout, holders, driver: session.driver() });
         }

@@ -5,6 +5,7 @@ use sqlx::PgConnection;
 use super::{serverpod_version_methods, spelled_history_methods, DbFuture, Session};
 use crate::connection::ConnectionTarget;
 use crate::history::{self, Spelling};
+use crate::lease::Lease;
 use crate::runner::{LOCK_NAME, STEP_LOCK_NAME};
 use crate::{quote_ident, DbError, Driver};
 
@@ -30,14 +31,20 @@ pub(crate) const LOCK_HOLDERS_SQL: &str = "WITH k AS (SELECT hashtext($1)::bigin
 
 pub(crate) struct PgSession {
     pub(crate) conn: PgConnection,
+    /// The engine behind the connection (PostgreSQL, or CockroachDB, YugabyteDB, Citus).
+    dialect: &'static dyn strata_sql::Dialect,
+    /// The lease lock, for engines without session advisory locks (`crate::lease`).
+    lease: Option<Lease>,
 }
 
 impl PgSession {
-    /// The migration connection, with the session settings a long run needs.
+    /// The migration connection, with the session settings a long run needs, and the lock
+    /// strategy the target's dialect (or `--lock-strategy`) asks for.
     pub(crate) async fn connect(target: &ConnectionTarget) -> Result<PgSession, DbError> {
+        let lease = lease_for(target)?;
         let mut conn = target.connect_postgres("strata apply").await?;
         session_settings(&mut conn).await;
-        Ok(PgSession { conn })
+        Ok(PgSession { conn, dialect: target.dialect(), lease })
     }
 
     /// A session the server itself keeps from writing ("a dry run changes nothing").
@@ -47,7 +54,7 @@ impl PgSession {
             .execute(&mut conn)
             .await
             .map_err(|e| target.sql_error("opening a read-only session", &e))?;
-        Ok(PgSession { conn })
+        Ok(PgSession { conn, dialect: target.dialect(), lease: lease_for(target)? })
     }
 }
 
@@ -67,25 +74,67 @@ pub(crate) async fn lock_holders(c: &mut PgConnection) -> Result<Vec<i64>, sqlx:
     Ok(pids.into_iter().map(i64::from).collect())
 }
 
+#[cfg(test)]
+impl PgSession {
+    /// Stops the lease's heartbeat, as a stalled process would.
+    pub(crate) fn stop_heartbeat_for_test(&mut self) {
+        if let Some(lease) = self.lease.as_mut() {
+            lease.stop_heartbeat();
+        }
+    }
+}
+
+/// The lease the target's lock strategy resolves to, if any.
+fn lease_for(target: &ConnectionTarget) -> Result<Option<Lease>, DbError> {
+    let ttl = target.lock_strategy().resolve(Driver::Postgres, target.dialect())?;
+    Ok(ttl.map(|ttl| Lease::new(target, ttl)))
+}
+
 impl Session for PgSession {
     fn driver(&self) -> Driver {
         Driver::Postgres
     }
 
+    fn dialect(&self) -> &'static dyn strata_sql::Dialect {
+        self.dialect
+    }
+
     fn try_lock(&mut self) -> DbFuture<'_, bool> {
-        Box::pin(
+        Box::pin(async move {
+            if let Some(lease) = self.lease.as_mut() {
+                return lease.try_take(&mut self.conn).await;
+            }
             sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
                 .bind(LOCK_NAME)
-                .fetch_one(&mut self.conn),
-        )
+                .fetch_one(&mut self.conn)
+                .await
+        })
     }
 
     fn lock_holders(&mut self) -> DbFuture<'_, Vec<i64>> {
-        Box::pin(lock_holders(&mut self.conn))
+        Box::pin(async move {
+            if let Some(lease) = self.lease.as_mut() {
+                return lease.holders(&mut self.conn).await;
+            }
+            lock_holders(&mut self.conn).await
+        })
+    }
+
+    fn lock_timeout_error(
+        &mut self,
+        waited: std::time::Duration,
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Option<DbError>> + Send + '_>> {
+        Box::pin(async move {
+            let lease = self.lease.as_mut()?;
+            Some(lease.timeout_error(&mut self.conn, waited).await)
+        })
     }
 
     fn holds_migration_lock(&mut self) -> DbFuture<'_, bool> {
         Box::pin(async move {
+            if let Some(lease) = self.lease.as_mut() {
+                return lease.holds(&mut self.conn).await;
+            }
             let sql = format!("SELECT count(*) FROM ({LOCK_HOLDERS_SQL}) h WHERE h.pid = pg_backend_pid()");
             let n: i64 = sqlx::query_scalar(&sql).bind(LOCK_NAME).fetch_one(&mut self.conn).await?;
             Ok(n > 0)
@@ -94,6 +143,9 @@ impl Session for PgSession {
 
     fn lock_step(&mut self) -> DbFuture<'_, ()> {
         Box::pin(async move {
+            if let Some(lease) = self.lease.as_mut() {
+                return lease.lock_step(&mut self.conn).await;
+            }
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
                 .bind(STEP_LOCK_NAME)
                 .execute(&mut self.conn)
@@ -104,6 +156,9 @@ impl Session for PgSession {
 
     fn unlock(&mut self) -> DbFuture<'_, ()> {
         Box::pin(async move {
+            if let Some(lease) = self.lease.as_mut() {
+                return lease.release(&mut self.conn).await;
+            }
             sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
                 .bind(LOCK_NAME)
                 .execute(&mut self.conn)
