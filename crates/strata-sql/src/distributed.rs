@@ -5,7 +5,9 @@
 //! refused by name before anything is written; the sources of every answer are in
 //! docs/distributed.md.
 
-use strata_schema::{ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, TableDefinition};
+use strata_schema::{
+    ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, KeyConstraint, TableDefinition,
+};
 
 use crate::emit::unsupported;
 use crate::{
@@ -223,6 +225,10 @@ impl Dialect for PgCompatible {
     fn supports_nulls_not_distinct(&self) -> bool {
         self.engine.nulls_not_distinct
     }
+    fn supports_identity_columns(&self) -> bool {
+        // All three accept GENERATED ... AS IDENTITY (CockroachDB since v21.2).
+        PG.supports_identity_columns()
+    }
     fn supports_vector(&self) -> bool {
         PG.supports_vector()
     }
@@ -321,6 +327,27 @@ impl Dialect for PgCompatible {
     fn rename_table_sql(&self, from: &str, to: &str) -> String {
         PG.rename_table_sql(from, to)
     }
+    fn keyed_column_sql(&self, table: &str, column: &ColumnDefinition) -> Result<String, SqlError> {
+        self.check_type(table, column)?;
+        PG.keyed_column_sql(table, column)
+    }
+    fn key_constraint_sql(
+        &self,
+        table: &str,
+        key: &KeyConstraint,
+        primary: bool,
+    ) -> Result<String, SqlError> {
+        if key.nulls_not_distinct && !self.supports_nulls_not_distinct() {
+            return Err(unsupported(self, SqlObject::table(table), "UNIQUE NULLS NOT DISTINCT"));
+        }
+        PG.key_constraint_sql(table, key, primary)
+    }
+    fn drop_key_constraint_sql(&self, table: &str, name: &str) -> Result<String, SqlError> {
+        PG.drop_key_constraint_sql(table, name)
+    }
+    fn rename_key_constraint_sql(&self, table: &str, from: &str, to: &str) -> Result<String, SqlError> {
+        PG.rename_key_constraint_sql(table, from, to)
+    }
     fn add_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError> {
         PG.add_foreign_key_sql(table, fk)
     }
@@ -384,6 +411,25 @@ mod tests {
             assert_eq!(d.wire_protocol(), "postgres");
             assert!(d.version_bookkeeping().is_some(), "{}: Serverpod's rows stay", d.name());
         }
+    }
+
+    #[test]
+    fn unique_constraints_follow_nulls_not_distinct() {
+        let key = KeyConstraint {
+            name: "t_code_key".into(),
+            columns: vec!["code".into()],
+            nulls_not_distinct: true,
+        };
+        let err = COCKROACHDB.key_constraint_sql("t", &key, false).unwrap_err().to_string();
+        assert!(err.contains("NULLS NOT DISTINCT") && err.contains("\"t\""), "{err}");
+        for d in [YUGABYTEDB, CITUS] {
+            assert_eq!(
+                d.key_constraint_sql("t", &key, false).unwrap(),
+                PG.key_constraint_sql("t", &key, false).unwrap()
+            );
+        }
+        let plain = KeyConstraint { nulls_not_distinct: false, ..key };
+        assert!(COCKROACHDB.key_constraint_sql("t", &plain, false).is_ok());
     }
 
     #[test]
