@@ -81,6 +81,11 @@ pub struct ConnectionTarget {
     connect_timeout: Option<Duration>,
     /// MySQL: `host:port` (or the socket), for the timeout message.
     mysql_endpoint: Option<String>,
+    /// PostgreSQL: the tenant schema this target migrates (a fleet's `schemas` line): it is the
+    /// `search_path`, and it holds its own history table and migration lock.
+    schema: Option<String>,
+    /// PostgreSQL: the URL says `pooling=transaction` (pgbouncer's transaction pooling).
+    transaction_pooled: bool,
 }
 
 /// An open connection of any driver.
@@ -151,7 +156,37 @@ impl ConnectionTarget {
             return Err(self.wrong_driver(Driver::Postgres));
         };
         let opts = (**opts).clone().application_name(application_name);
-        self.bounded(PgConnection::connect_with(&opts)).await
+        let mut conn = self.bounded(PgConnection::connect_with(&opts)).await?;
+        // Through a transaction pooler a session setting would stick to a shared server
+        // connection: there the session sets it per transaction instead (`SET LOCAL`).
+        if let (Some(sql), false) = (self.search_path_sql("SET"), self.transaction_pooled) {
+            sqlx::raw_sql(&sql).execute(&mut conn).await.map_err(|e| self.sql_error("setting search_path", &e))?;
+        }
+        Ok(conn)
+    }
+
+    /// The tenant schema of a fleet `schemas` target.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    /// This target migrates `schema` of its database: its `search_path`, history table and
+    /// migration lock are that schema's. Shown as `… [schema NAME]`.
+    pub fn with_schema(mut self, schema: &str) -> Self {
+        self.display = format!("{} [schema {schema}]", self.display);
+        self.schema = Some(schema.to_string());
+        self
+    }
+
+    /// `SET search_path TO "schema"` (or `SET LOCAL …` with `verb`), for a schema target.
+    pub fn search_path_sql(&self, verb: &str) -> Option<String> {
+        self.schema.as_deref().map(|s| format!("{verb} search_path TO {}", crate::quote_ident(s)))
+    }
+
+    /// The URL says `pooling=transaction`: session state (locks, settings, prepared statements)
+    /// does not survive between transactions.
+    pub fn transaction_pooled(&self) -> bool {
+        self.transaction_pooled
     }
 
     /// Opens a MySQL/MariaDB connection, within the connect timeout.
@@ -376,6 +411,8 @@ fn sqlite_target(path: PathBuf, source: ConnectionSource) -> ConnectionTarget {
         secrets: Vec::new(),
         connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
         mysql_endpoint: None,
+        schema: None,
+        transaction_pooled: false,
     }
 }
 
@@ -406,6 +443,21 @@ fn parse_url(raw: &str, source: ConnectionSource, root: &Path) -> Result<Connect
     }
 }
 
+/// The strata URL parameter that says a PostgreSQL URL goes through a transaction pooler.
+pub const POOLING_PARAM: &str = "pooling";
+
+/// `pooling=transaction` (true) or `pooling=session` (false, the default).
+fn parse_pooling(value: &str) -> Result<bool, DbError> {
+    match value {
+        "transaction" => Ok(true),
+        "session" => Ok(false),
+        other => Err(DbError::InvalidUrl(format!(
+            "`{POOLING_PARAM}={other}`: expected `{POOLING_PARAM}=transaction` (a pooler such as pgbouncer in \
+             pool_mode=transaction between strata and the server) or `{POOLING_PARAM}=session`"
+        ))),
+    }
+}
+
 /// A `postgres://` URL: its options, its redacted form, its secrets and its `connect_timeout`.
 fn postgres_target(raw: &str, source: ConnectionSource) -> Result<ConnectionTarget, DbError> {
     let parsed = url::Url::parse(raw).map_err(|e| invalid_url(raw, &e))?;
@@ -417,15 +469,23 @@ fn postgres_target(raw: &str, source: ConnectionSource) -> Result<ConnectionTarg
         }
     }
     let mut connect_timeout = Some(DEFAULT_CONNECT_TIMEOUT);
+    let mut transaction_pooled = false;
     for (k, v) in parsed.query_pairs() {
         if k.eq_ignore_ascii_case("password") {
             secrets.push(v.to_string());
         } else if k == "connect_timeout" {
             connect_timeout = parse_connect_timeout(&v)?;
+        } else if k == POOLING_PARAM {
+            transaction_pooled = parse_pooling(&v)?;
         }
     }
-    let opts = PgConnectOptions::from_str(raw)
+    let mut opts = PgConnectOptions::from_str(raw)
         .map_err(|e| DbError::InvalidUrl(sanitize(&e.to_string(), &secrets)))?;
+    if transaction_pooled {
+        // A pooler hands each transaction to any server connection: a named prepared statement
+        // would not exist on the next one (pgbouncer < 1.21), so every statement is unnamed.
+        opts = opts.statement_cache_capacity(0);
+    }
     let mut shown = parsed.clone();
     let _ = shown.set_password(None);
     let kept: Vec<(String, String)> = parsed
@@ -445,6 +505,8 @@ fn postgres_target(raw: &str, source: ConnectionSource) -> Result<ConnectionTarg
         secrets,
         connect_timeout,
         mysql_endpoint: None,
+        schema: None,
+        transaction_pooled,
     })
 }
 
@@ -498,6 +560,8 @@ fn mysql_target(raw: &str, source: ConnectionSource) -> Result<ConnectionTarget,
         secrets,
         connect_timeout,
         mysql_endpoint: Some(endpoint),
+        schema: None,
+        transaction_pooled: false,
     })
 }
 
@@ -845,6 +909,8 @@ fn from_mode(
         secrets,
         connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
         mysql_endpoint: None,
+        schema: None,
+        transaction_pooled: false,
     })
 }
 

@@ -17,6 +17,7 @@ use crate::history::{HistoryRow, NewRow, RunStatus};
 use crate::{DbError, Driver};
 
 mod mysql;
+mod pooled;
 mod postgres;
 mod sqlite;
 
@@ -391,6 +392,9 @@ pub(crate) async fn open_migration_session(
     observer: &mut dyn FnMut(&crate::ApplyEvent),
 ) -> Result<Box<dyn Session>, DbError> {
     let mut session: Box<dyn Session> = match target.driver() {
+        Driver::Postgres if target.transaction_pooled() => {
+            Box::new(pooled::PooledPgSession::new(PgSession::connect(target).await?, target, false, timeout))
+        }
         Driver::Postgres => Box::new(PgSession::connect(target).await?),
         Driver::Sqlite => {
             let conn = target.connect_sqlite_with(timeout, false).await?;
@@ -414,6 +418,9 @@ pub(crate) async fn open_read_only_session(
     timeout: Duration,
 ) -> Result<Option<Box<dyn Session>>, DbError> {
     Ok(Some(match target.driver() {
+        Driver::Postgres if target.transaction_pooled() => {
+            Box::new(pooled::PooledPgSession::new(PgSession::connect_read_only(target).await?, target, true, timeout))
+        }
         Driver::Postgres => Box::new(PgSession::connect_read_only(target).await?),
         Driver::Sqlite => {
             if !target.sqlite_path().is_some_and(|p| p.exists()) {
@@ -438,6 +445,11 @@ async fn poll_lock(
     loop {
         let got = session.try_lock().await.map_err(|e| target.sql_error("taking the migration lock", &e))?;
         if got {
+            // A transaction pooler may run the next statement on another server connection,
+            // leaving the session lock behind on this one: refuse before anything runs.
+            if !session.holds_migration_lock().await.map_err(|e| target.sql_error("checking the migration lock", &e))? {
+                return Err(DbError::LockNotKept { target: target.redacted().to_string() });
+            }
             if announced {
                 observer(&crate::ApplyEvent::LockAcquired { waited: start.elapsed() });
             }

@@ -30,25 +30,74 @@ pub(crate) const LOCK_HOLDERS_SQL: &str = "WITH k AS (SELECT hashtext($1)::bigin
 
 pub(crate) struct PgSession {
     pub(crate) conn: PgConnection,
+    /// The names whose `hashtext()` are this target's lock keys.
+    pub(crate) locks: LockNames,
+    /// A schema target's schema: every step transaction checks it is `current_schema()`.
+    pub(crate) schema: Option<String>,
+}
+
+/// The advisory-lock names of one target. A database's own are Serverpod's; a tenant schema's
+/// carry the schema, so tenants in one database neither block each other nor share a lock.
+pub(crate) struct LockNames {
+    pub(crate) run: String,
+    pub(crate) step: String,
+}
+
+impl LockNames {
+    pub(crate) fn of(target: &ConnectionTarget) -> LockNames {
+        match target.schema() {
+            None => LockNames { run: LOCK_NAME.into(), step: STEP_LOCK_NAME.into() },
+            Some(s) => LockNames { run: format!("{LOCK_NAME}:{s}"), step: format!("{STEP_LOCK_NAME}:{s}") },
+        }
+    }
 }
 
 impl PgSession {
-    /// The migration connection, with the session settings a long run needs.
+    /// The migration connection, with the session settings a long run needs (not through a
+    /// transaction pooler: there a setting would stick to a server connection others share).
     pub(crate) async fn connect(target: &ConnectionTarget) -> Result<PgSession, DbError> {
         let mut conn = target.connect_postgres("strata apply").await?;
-        session_settings(&mut conn).await;
-        Ok(PgSession { conn })
+        if !target.transaction_pooled() {
+            session_settings(&mut conn).await;
+        }
+        Ok(PgSession::on(conn, target))
     }
 
-    /// A session the server itself keeps from writing ("a dry run changes nothing").
+    /// A session the server itself keeps from writing ("a dry run changes nothing"). Through a
+    /// transaction pooler each read is its own `BEGIN READ ONLY` instead (`super::pooled`).
     pub(crate) async fn connect_read_only(target: &ConnectionTarget) -> Result<PgSession, DbError> {
         let mut conn = target.connect_postgres("strata status").await?;
-        sqlx::raw_sql("SET default_transaction_read_only = on")
-            .execute(&mut conn)
-            .await
-            .map_err(|e| target.sql_error("opening a read-only session", &e))?;
-        Ok(PgSession { conn })
+        if !target.transaction_pooled() {
+            sqlx::raw_sql("SET default_transaction_read_only = on")
+                .execute(&mut conn)
+                .await
+                .map_err(|e| target.sql_error("opening a read-only session", &e))?;
+        }
+        Ok(PgSession::on(conn, target))
     }
+
+    fn on(conn: PgConnection, target: &ConnectionTarget) -> PgSession {
+        PgSession { conn, locks: LockNames::of(target), schema: target.schema().map(String::from) }
+    }
+
+    /// Inside a step's transaction: a schema target must be migrating its own schema (a pooler
+    /// or a `search_path` in the role's settings must never send a tenant's migration elsewhere).
+    pub(crate) fn check_schema(&mut self) -> DbFuture<'_, ()> {
+        Box::pin(async move {
+            let Some(schema) = &self.schema else { return Ok(()) };
+            let current: Option<String> =
+                sqlx::query_scalar("SELECT current_schema()::text").fetch_one(&mut self.conn).await?;
+            if current.as_deref() == Some(schema.as_str()) {
+                return Ok(());
+            }
+            let message = format!(
+                "the step would run in schema {} instead of the target schema {schema} (does the schema exist?)",
+                current.as_deref().unwrap_or("none")
+            );
+            Err(sqlx::Error::Configuration(message.into()))
+        })
+    }
+
 }
 
 /// Session settings of the migration connection. Errors are ignored: older servers reject
@@ -61,9 +110,9 @@ async fn session_settings(c: &mut PgConnection) {
     let _ = sqlx::raw_sql("SET idle_in_transaction_session_timeout = 0").execute(&mut *c).await;
 }
 
-/// Backend pids holding the migration lock in this database.
-pub(crate) async fn lock_holders(c: &mut PgConnection) -> Result<Vec<i64>, sqlx::Error> {
-    let pids: Vec<i32> = sqlx::query_scalar(LOCK_HOLDERS_SQL).bind(LOCK_NAME).fetch_all(c).await?;
+/// Backend pids holding the migration lock `name` in this database.
+pub(crate) async fn lock_holders(c: &mut PgConnection, name: &str) -> Result<Vec<i64>, sqlx::Error> {
+    let pids: Vec<i32> = sqlx::query_scalar(LOCK_HOLDERS_SQL).bind(name).fetch_all(c).await?;
     Ok(pids.into_iter().map(i64::from).collect())
 }
 
@@ -75,19 +124,19 @@ impl Session for PgSession {
     fn try_lock(&mut self) -> DbFuture<'_, bool> {
         Box::pin(
             sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
-                .bind(LOCK_NAME)
+                .bind(&self.locks.run)
                 .fetch_one(&mut self.conn),
         )
     }
 
     fn lock_holders(&mut self) -> DbFuture<'_, Vec<i64>> {
-        Box::pin(lock_holders(&mut self.conn))
+        Box::pin(lock_holders(&mut self.conn, &self.locks.run))
     }
 
     fn holds_migration_lock(&mut self) -> DbFuture<'_, bool> {
         Box::pin(async move {
             let sql = format!("SELECT count(*) FROM ({LOCK_HOLDERS_SQL}) h WHERE h.pid = pg_backend_pid()");
-            let n: i64 = sqlx::query_scalar(&sql).bind(LOCK_NAME).fetch_one(&mut self.conn).await?;
+            let n: i64 = sqlx::query_scalar(&sql).bind(&self.locks.run).fetch_one(&mut self.conn).await?;
             Ok(n > 0)
         })
     }
@@ -95,17 +144,17 @@ impl Session for PgSession {
     fn lock_step(&mut self) -> DbFuture<'_, ()> {
         Box::pin(async move {
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind(STEP_LOCK_NAME)
+                .bind(&self.locks.step)
                 .execute(&mut self.conn)
-                .await
-                .map(|_| ())
+                .await?;
+            self.check_schema().await
         })
     }
 
     fn unlock(&mut self) -> DbFuture<'_, ()> {
         Box::pin(async move {
             sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
-                .bind(LOCK_NAME)
+                .bind(&self.locks.run)
                 .execute(&mut self.conn)
                 .await
                 .map(|_| ())
