@@ -110,7 +110,7 @@ impl PgScratch {
 impl PgScratch {
     /// `n` fresh databases, created `CREATE DATABASE`s at a time in parallel (a fleet test's
     /// setup time is the server's, not one round trip after another).
-    pub fn many(prefix: &str, n: usize) -> Vec<PgScratch> {
+    pub fn many(prefix: &str, n: usize) -> PgScratches {
         let slots: Vec<std::sync::Mutex<Option<PgScratch>>> = (0..n).map(|_| std::sync::Mutex::new(None)).collect();
         let next = AtomicU32::new(0);
         std::thread::scope(|s| {
@@ -124,7 +124,7 @@ impl PgScratch {
                 });
             }
         });
-        slots.into_iter().filter_map(|m| m.into_inner().unwrap()).collect()
+        PgScratches(slots.into_iter().filter_map(|m| m.into_inner().unwrap()).collect())
     }
 
     /// This database through the test pgbouncer (transaction pooling), with strata's
@@ -142,6 +142,28 @@ impl PgScratch {
         let url = replace_db(&base, &self.name);
         let sep = if url.contains('?') { '&' } else { '?' };
         format!("{url}{sep}pooling=transaction")
+    }
+}
+
+/// Scratch databases made by [`PgScratch::many`], dropped side by side: each `DROP DATABASE`
+/// waits for a checkpoint, and concurrent ones share it.
+pub struct PgScratches(Vec<PgScratch>);
+
+impl std::ops::Deref for PgScratches {
+    type Target = [PgScratch];
+    fn deref(&self) -> &[PgScratch] {
+        &self.0
+    }
+}
+
+impl Drop for PgScratches {
+    fn drop(&mut self) {
+        let all = std::mem::take(&mut self.0);
+        std::thread::scope(|s| {
+            for db in all {
+                s.spawn(move || drop(db));
+            }
+        });
     }
 }
 
