@@ -194,9 +194,10 @@ async fn list_schemas(target: &ConnectionTarget, query: &str) -> Result<Vec<Stri
     let mut conn = target.connect_postgres("strata fleet").await.map_err(|e| e.to_string())?;
     let run = async {
         sqlx::raw_sql("BEGIN READ ONLY").execute(&mut conn).await?;
-        let rows: Result<Vec<Option<String>>, sqlx::Error> = sqlx::query_scalar(query).fetch_all(&mut conn).await;
+        // The simple protocol: no prepared statement is left on a pooled server connection.
+        let rows = sqlx::raw_sql(query).fetch_all(&mut conn).await;
         let _ = sqlx::raw_sql("ROLLBACK").execute(&mut conn).await;
-        rows
+        rows?.iter().map(|r| sqlx::Row::try_get::<Option<String>, _>(r, 0)).collect::<Result<Vec<_>, _>>()
     };
     let rows = run.await.map_err(|e| {
         let e = target.sql_error("the schema query failed", &e);

@@ -10,6 +10,7 @@
 //!   trips; only a transaction keeps them on one server connection. Queries outside a step run in
 //!   their own short transaction (`BEGIN READ ONLY` for read-only sessions), and the URL turns
 //!   the prepared-statement cache off (pgbouncer before 1.21 cannot route named statements).
+//! * **No prepared statement outlives its transaction** (`DEALLOCATE ALL` before it ends).
 //! * **No session settings.** A schema target's `search_path` is `SET LOCAL` in every
 //!   transaction, and the file's statements before `BEGIN;` get it prefixed in their message.
 
@@ -53,6 +54,17 @@ impl PooledPgSession {
     }
 }
 
+/// Ends a transaction of ours, leaving no prepared statement behind on the server connection:
+/// sqlx names its statements per client connection (`sqlx_s_1`, …), so another client handed the
+/// same server connection would collide with them.
+fn end_sql(commit: bool) -> &'static str {
+    if commit {
+        "DEALLOCATE ALL; COMMIT"
+    } else {
+        "ROLLBACK; DEALLOCATE ALL"
+    }
+}
+
 /// Runs `$call` (a call on `$s.inner`) inside a transaction of its own unless a step's
 /// transaction is open: committed when it succeeds, rolled back when it fails.
 macro_rules! in_transaction {
@@ -64,8 +76,7 @@ macro_rules! in_transaction {
             let begin = $s.begin_sql.clone();
             $s.raw(&begin).await?;
             let result = $call.await;
-            let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-            let ended = $s.raw(end).await;
+            let ended = $s.raw(end_sql(result.is_ok())).await;
             let value = result?;
             ended.map(|_| value)
         })
@@ -125,7 +136,7 @@ impl Session for PooledPgSession {
         Box::pin(async move {
             if matches!(sql, "COMMIT" | "ROLLBACK") {
                 self.in_step = false;
-                return self.raw(sql).await;
+                return self.raw(end_sql(sql == "COMMIT")).await;
             }
             match (&self.scope_sql, self.in_step) {
                 // One message is one implicit transaction: SET LOCAL holds for its statements.
