@@ -39,7 +39,17 @@ fn fifty_databases_one_broken_then_fixed_and_resumed() {
     let file = targets_file(&p, &text);
 
     let t1 = Instant::now();
-    let run = p.run(&["apply", "--targets", &file, "--parallel", "4", "--on-error", "continue", "--format", "json"]);
+    let run = p.run(&[
+        "apply",
+        "--targets",
+        &file,
+        "--parallel",
+        "4",
+        "--on-error",
+        "continue",
+        "--format",
+        "json",
+    ]);
     let first = t1.elapsed();
     run.code(1).stderr_says("50 target(s): 49 applied, 0 up to date, 1 failed, 0 not started");
     let report = json(&run.stdout);
@@ -69,7 +79,10 @@ fn fifty_databases_one_broken_then_fixed_and_resumed() {
     status.code(0).says("50 target(s): 50 up to date, 0 behind or failed, 0 unreadable");
     let t2 = Instant::now();
     drop(dbs);
-    eprintln!("fleet of 50: created in {created:?}, first apply (--parallel 4) {first:?}, dropped in {:?}", t2.elapsed());
+    eprintln!(
+        "fleet of 50: created in {created:?}, first apply (--parallel 4) {first:?}, dropped in {:?}",
+        t2.elapsed()
+    );
 }
 
 #[test]
@@ -101,8 +114,13 @@ fn status_shows_which_database_is_behind() {
     assert_eq!(s["targets"][1]["installed"], serde_json::Value::Null);
     assert_eq!(s["targets"][1]["pending"], 1);
     let table = p.run(&["status", "--targets", &file]);
-    table.code(2).says("1 version(s) need `strata apply`").says("1 up to date, 1 behind or failed, 0 unreadable");
-    p.run(&["status", "--targets", &file, "--format", "csv"]).code(1).says("--format csv is not available with --targets");
+    table
+        .code(2)
+        .says("1 version(s) need `strata apply`")
+        .says("1 up to date, 1 behind or failed, 0 unreadable");
+    p.run(&["status", "--targets", &file, "--format", "csv"])
+        .code(1)
+        .says("--format csv is not available with --targets");
 }
 
 #[test]
@@ -137,15 +155,23 @@ fn a_bad_targets_file_stops_before_anything_runs() {
     p.run(&["apply", "--targets", &file]).code(1).stderr_says("fleet.txt: no targets");
     p.run(&["status", "--targets", &file]).code(1).stderr_says("fleet.txt: no targets");
 
-    let file = targets_file(&p, &format!("{}\nschemas {} SELECT no_such_column FROM pg_namespace\n", db.url, db.url));
+    let file = targets_file(
+        &p,
+        &format!("{}\nschemas {} SELECT no_such_column FROM pg_namespace\n", db.url, db.url),
+    );
     let run = p.run(&["apply", "--targets", &file]);
     run.code(1).stderr_says("fleet.txt:2: the schema query failed").stderr_says("no_such_column");
     assert!(untouched(&db));
 
-    let file = targets_file(&p, &format!("schemas {} SELECT nspname FROM pg_namespace WHERE false\n", db.url));
-    p.run(&["apply", "--targets", &file]).code(1).stderr_says("fleet.txt:1: the schema query returned no schemas");
+    let file =
+        targets_file(&p, &format!("schemas {} SELECT nspname FROM pg_namespace WHERE false\n", db.url));
+    p.run(&["apply", "--targets", &file])
+        .code(1)
+        .stderr_says("fleet.txt:1: the schema query returned no schemas");
 
-    p.run(&["apply", "--targets", "missing.txt"]).code(1).stderr_says("missing.txt: cannot read the targets file");
+    p.run(&["apply", "--targets", "missing.txt"])
+        .code(1)
+        .stderr_says("missing.txt: cannot read the targets file");
     p.run(&["apply", "--targets", &file, "--dry-run"]).code(1).stderr_says("cannot be used with");
 }
 
@@ -153,7 +179,10 @@ fn a_bad_targets_file_stops_before_anything_runs() {
 fn tenant_schemas_have_their_own_history_and_lock() {
     let p = Project::store();
     let db = PgScratch::new("fleettenants");
-    pg_exec(&db.url, "CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b; CREATE SCHEMA \"tenant C\"; CREATE SCHEMA other");
+    pg_exec(
+        &db.url,
+        "CREATE SCHEMA tenant_a; CREATE SCHEMA tenant_b; CREATE SCHEMA \"tenant C\"; CREATE SCHEMA other",
+    );
     let line = format!(
         "schemas {} SELECT nspname FROM pg_namespace WHERE nspname LIKE 'tenant%' ORDER BY nspname COLLATE \"C\"\n",
         db.url
@@ -168,9 +197,14 @@ fn tenant_schemas_have_their_own_history_and_lock() {
             &db.url,
             &format!("SELECT tablename::text FROM pg_tables WHERE schemaname = '{schema}' ORDER BY 1"),
         );
-        assert_eq!(tables, ["company", "employee", "serverpod_migrations", "strata_migration_history"], "{schema}");
+        assert_eq!(
+            tables,
+            ["company", "employee", "serverpod_migrations", "strata_migration_history"],
+            "{schema}"
+        );
     }
-    let elsewhere = pg_strings(&db.url, "SELECT tablename::text FROM pg_tables WHERE schemaname IN ('public', 'other')");
+    let elsewhere =
+        pg_strings(&db.url, "SELECT tablename::text FROM pg_tables WHERE schemaname IN ('public', 'other')");
     assert!(elsewhere.is_empty(), "{elsewhere:?}");
 
     // A tenant's lock blocks that tenant only, and the database's own lock blocks no tenant.

@@ -48,7 +48,10 @@ fn a_fleet_with_tenant_schemas_through_pgbouncer() {
     let run = p.run(&["apply", "--targets", &file, "--on-error", "continue", "--format", "json"]);
     run.code(1).stderr_says("7 target(s): 6 applied, 0 up to date, 1 failed, 0 not started");
     let report = json(&run.stdout);
-    assert!(report["targets"][2]["error"].as_str().unwrap().contains("\"company\" already exists"), "{report}");
+    assert!(
+        report["targets"][2]["error"].as_str().unwrap().contains("\"company\" already exists"),
+        "{report}"
+    );
 
     pg_exec(&dbs[2].url, "DROP TABLE company");
     p.run(&["apply", "--targets", &file]).code(0).stderr_says("7 target(s): 1 applied, 6 up to date");
@@ -60,7 +63,8 @@ fn a_fleet_with_tenant_schemas_through_pgbouncer() {
         );
         assert_eq!(tables, ["company", "employee", "serverpod_migrations", "strata_migration_history"]);
     }
-    assert!(pg_strings(&tenants.url, "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'").is_empty());
+    assert!(pg_strings(&tenants.url, "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'")
+        .is_empty());
     for db in dbs.iter().chain([&tenants]) {
         assert!(advisory_locks(db).is_empty(), "a lock outlived the run on {}", db.name);
     }

@@ -160,7 +160,10 @@ impl ConnectionTarget {
         // Through a transaction pooler a session setting would stick to a shared server
         // connection: there the session sets it per transaction instead (`SET LOCAL`).
         if let (Some(sql), false) = (self.search_path_sql("SET"), self.transaction_pooled) {
-            sqlx::raw_sql(&sql).execute(&mut conn).await.map_err(|e| self.sql_error("setting search_path", &e))?;
+            sqlx::raw_sql(&sql)
+                .execute(&mut conn)
+                .await
+                .map_err(|e| self.sql_error("setting search_path", &e))?;
         }
         Ok(conn)
     }

@@ -111,7 +111,8 @@ impl PgScratch {
     /// `n` fresh databases, created `CREATE DATABASE`s at a time in parallel (a fleet test's
     /// setup time is the server's, not one round trip after another).
     pub fn many(prefix: &str, n: usize) -> PgScratches {
-        let slots: Vec<std::sync::Mutex<Option<PgScratch>>> = (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+        let slots: Vec<std::sync::Mutex<Option<PgScratch>>> =
+            (0..n).map(|_| std::sync::Mutex::new(None)).collect();
         let next = AtomicU32::new(0);
         std::thread::scope(|s| {
             for _ in 0..8.min(n) {
@@ -130,7 +131,8 @@ impl PgScratch {
     /// This database through the test pgbouncer (transaction pooling), with strata's
     /// `pooling=transaction`. Panics, saying how to start it, if pgbouncer does not answer.
     pub fn pgbouncer_url(&self) -> String {
-        let base = std::env::var("STRATA_TEST_PGBOUNCER_URL").unwrap_or_else(|_| PGBOUNCER_DEFAULT.to_string());
+        let base =
+            std::env::var("STRATA_TEST_PGBOUNCER_URL").unwrap_or_else(|_| PGBOUNCER_DEFAULT.to_string());
         let check = base.clone();
         block_on(move || async move {
             let mut conn = sqlx::PgConnection::connect(&check).await.unwrap_or_else(|e| {

@@ -39,7 +39,11 @@ pub struct ApplyFleetArgs {
 }
 
 /// Reads the targets file and expands its `schemas` lines, applying `--connect-timeout`.
-fn load_targets(project: &Project, file: &Path, timeout: &ConnectTimeout) -> anyhow::Result<Vec<FleetTarget>> {
+fn load_targets(
+    project: &Project,
+    file: &Path,
+    timeout: &ConnectTimeout,
+) -> anyhow::Result<Vec<FleetTarget>> {
     let mut lines = fleet::read_targets(project, file)?;
     for l in &mut lines {
         l.target = timeout.apply(l.target.clone());
@@ -142,15 +146,23 @@ fn counts(results: &[TargetResult]) -> [(&'static str, usize); 4] {
 pub fn apply_table(results: &[TargetResult]) -> String {
     let rows: Vec<Vec<String>> = results
         .iter()
-        .map(|r| vec![r.line.to_string(), r.target.clone(), version(&r.before), version(&r.after), result_cell(r)])
+        .map(|r| {
+            vec![r.line.to_string(), r.target.clone(), version(&r.before), version(&r.after), result_cell(r)]
+        })
         .collect();
     let mut out = format!("\n{}", table(&["Line", "Target", "Before", "After", "Result"], &rows));
-    let failed: Vec<&TargetResult> = results.iter().filter(|r| matches!(r.outcome, Outcome::Failed(_))).collect();
+    let failed: Vec<&TargetResult> =
+        results.iter().filter(|r| matches!(r.outcome, Outcome::Failed(_))).collect();
     if !failed.is_empty() {
         out.push_str("\nerrors:\n");
         for r in failed {
             if let Outcome::Failed(e) = &r.outcome {
-                out.push_str(&format!("  line {} {}:\n    {}\n", r.line, r.target, e.replace('\n', "\n    ")));
+                out.push_str(&format!(
+                    "  line {} {}:\n    {}\n",
+                    r.line,
+                    r.target,
+                    e.replace('\n', "\n    ")
+                ));
             }
         }
     }

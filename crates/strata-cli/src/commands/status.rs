@@ -203,7 +203,13 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     eprint!("{}", strata_project::module_report(&config));
     let project = project_of(&config)?;
     if let Some(file) = &args.fleet.targets {
-        return crate::commands::fleet::status(&project, file, &args.fleet, &args.conn.connect_timeout, &args.format);
+        return crate::commands::fleet::status(
+            &project,
+            file,
+            &args.fleet,
+            &args.conn.connect_timeout,
+            &args.format,
+        );
     }
     let target = resolve(&project, &args.conn)?;
     let report = runtime()?.block_on(strata_db::status(&project, &target))?;

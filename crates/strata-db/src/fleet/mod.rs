@@ -86,7 +86,8 @@ where
     Fut: std::future::Future<Output = T>,
 {
     let next = Cell::new(0usize);
-    let done: std::cell::RefCell<Vec<Option<T>>> = std::cell::RefCell::new(targets.iter().map(|_| None).collect());
+    let done: std::cell::RefCell<Vec<Option<T>>> =
+        std::cell::RefCell::new(targets.iter().map(|_| None).collect());
     let worker = || async {
         loop {
             let i = next.get();
@@ -149,7 +150,11 @@ async fn apply_one(
     let mut events = |e: &ApplyEvent| observer(t, e);
     let (report, outcome) = match crate::apply(project, &t.target, opts, &mut events).await {
         Ok(report) => {
-            let outcome = if report.applied.is_empty() { Outcome::UpToDate } else { Outcome::Applied(report.applied.len()) };
+            let outcome = if report.applied.is_empty() {
+                Outcome::UpToDate
+            } else {
+                Outcome::Applied(report.applied.len())
+            };
             (report, outcome)
         }
         Err(failure) => {

@@ -137,7 +137,10 @@ fn parse_schemas(rest: &str) -> Result<TargetSpec, String> {
     let (url, query) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
     let query = query.trim();
     if url.is_empty() || query.is_empty() {
-        return Err("`schemas` needs a PostgreSQL URL and a query: `schemas postgres://… SELECT nspname FROM …`".into());
+        return Err(
+            "`schemas` needs a PostgreSQL URL and a query: `schemas postgres://… SELECT nspname FROM …`"
+                .into(),
+        );
     }
     check_schema_query(query)?;
     Ok(TargetSpec::Schemas { url: url.to_string(), query: query.trim_end_matches(';').trim().to_string() })
@@ -159,7 +162,9 @@ pub(crate) fn check_schema_query(query: &str) -> Result<(), String> {
 
 fn resolve_spec(project: &Project, spec: &TargetSpec) -> Result<ConnectionTarget, DbError> {
     match spec {
-        TargetSpec::Url(url) | TargetSpec::Schemas { url, .. } => resolve_connection(project, Some(url), None),
+        TargetSpec::Url(url) | TargetSpec::Schemas { url, .. } => {
+            resolve_connection(project, Some(url), None)
+        }
         TargetSpec::Mode(mode) => resolve_connection(project, None, Some(mode)),
     }
 }
@@ -180,7 +185,11 @@ pub async fn expand(path: &Path, lines: Vec<TargetLine>) -> Result<Vec<FleetTarg
         };
         for target in found {
             if let Some(first) = out.iter().find(|t| t.name() == target.redacted()) {
-                return Err(bad(format!("{} is already the target of line {}", target.redacted(), first.line)));
+                return Err(bad(format!(
+                    "{} is already the target of line {}",
+                    target.redacted(),
+                    first.line
+                )));
             }
             out.push(FleetTarget { line: l.line, target });
         }
@@ -237,7 +246,10 @@ mod tests {
         assert_eq!(t[0].target.redacted(), "postgres://u@h/a");
         assert_eq!(
             t[2].spec,
-            TargetSpec::Schemas { url: "postgres://u@h/c".into(), query: "SELECT nspname FROM pg_namespace".into() }
+            TargetSpec::Schemas {
+                url: "postgres://u@h/c".into(),
+                query: "SELECT nspname FROM pg_namespace".into()
+            }
         );
     }
 
@@ -251,11 +263,15 @@ mod tests {
         assert!(error("--database-url x\n").contains("`--database-url` is not a target"));
         assert!(error("schemas postgres://u@h/a\n").contains("needs a PostgreSQL URL and a query"));
         assert!(error("schemas postgres://u@h/a DROP SCHEMA x\n").contains("must be a SELECT"));
-        assert!(error("schemas postgres://u@h/a SELECT 1; DROP SCHEMA x\n").contains("one SELECT statement, found 2"));
+        assert!(error("schemas postgres://u@h/a SELECT 1; DROP SCHEMA x\n")
+            .contains("one SELECT statement, found 2"));
         assert!(error("schemas postgres://u@h/a SELEC nspname\n").contains("does not parse"));
         assert!(error("schemas sqlite:x.db SELECT 1\n").contains("lists PostgreSQL schemas"));
-        assert!(error("mysql://root@h/a\n").contains("fleet.txt:1: the project's migrations are written for postgres"));
-        assert!(error("postgres://u@h/a?connect_timeout=x\n").starts_with("fleet.txt:1: invalid database URL"));
+        assert!(error("mysql://root@h/a\n")
+            .contains("fleet.txt:1: the project's migrations are written for postgres"));
+        assert!(
+            error("postgres://u@h/a?connect_timeout=x\n").starts_with("fleet.txt:1: invalid database URL")
+        );
     }
 
     #[test]

@@ -418,9 +418,12 @@ pub(crate) async fn open_read_only_session(
     timeout: Duration,
 ) -> Result<Option<Box<dyn Session>>, DbError> {
     Ok(Some(match target.driver() {
-        Driver::Postgres if target.transaction_pooled() => {
-            Box::new(pooled::PooledPgSession::new(PgSession::connect_read_only(target).await?, target, true, timeout))
-        }
+        Driver::Postgres if target.transaction_pooled() => Box::new(pooled::PooledPgSession::new(
+            PgSession::connect_read_only(target).await?,
+            target,
+            true,
+            timeout,
+        )),
         Driver::Postgres => Box::new(PgSession::connect_read_only(target).await?),
         Driver::Sqlite => {
             if !target.sqlite_path().is_some_and(|p| p.exists()) {
@@ -447,7 +450,11 @@ async fn poll_lock(
         if got {
             // A transaction pooler may run the next statement on another server connection,
             // leaving the session lock behind on this one: refuse before anything runs.
-            if !session.holds_migration_lock().await.map_err(|e| target.sql_error("checking the migration lock", &e))? {
+            if !session
+                .holds_migration_lock()
+                .await
+                .map_err(|e| target.sql_error("checking the migration lock", &e))?
+            {
                 return Err(DbError::LockNotKept { target: target.redacted().to_string() });
             }
             if announced {

@@ -45,7 +45,13 @@ impl PooledPgSession {
             Some(scope) => format!("{begin}; {scope}"),
             None => begin.to_string(),
         };
-        PooledPgSession { inner, in_step: false, begin_sql, scope_sql, lock_wait_ms: lock_wait.as_millis().max(1) }
+        PooledPgSession {
+            inner,
+            in_step: false,
+            begin_sql,
+            scope_sql,
+            lock_wait_ms: lock_wait.as_millis().max(1),
+        }
     }
 
     /// Runs SQL text as is, in one simple-query message.
@@ -211,7 +217,11 @@ impl Session for PooledPgSession {
         in_transaction!(self, self.inner.finish_history(id, status, duration_ms, error))
     }
 
-    fn record_progress<'a>(&'a mut self, id: i64, progress: &'a super::ProgressUpdate<'a>) -> DbFuture<'a, ()> {
+    fn record_progress<'a>(
+        &'a mut self,
+        id: i64,
+        progress: &'a super::ProgressUpdate<'a>,
+    ) -> DbFuture<'a, ()> {
         in_transaction!(self, self.inner.record_progress(id, progress))
     }
 

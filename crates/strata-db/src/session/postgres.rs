@@ -97,7 +97,6 @@ impl PgSession {
             Err(sqlx::Error::Configuration(message.into()))
         })
     }
-
 }
 
 /// Session settings of the migration connection. Errors are ignored: older servers reject
