@@ -9,6 +9,7 @@ use strata_db::fleet::{self, FleetOptions, FleetTarget, OnError, Outcome, Target
 use strata_db::{ApplyEvent, ApplyOptions, Project};
 
 use super::apply::{fmt_duration, runtime};
+use super::status::aligned_table as table;
 use super::live::ConnectTimeout;
 use crate::exit;
 
@@ -109,26 +110,6 @@ fn result_cell(r: &TargetResult) -> String {
         Outcome::Failed(e) => format!("FAILED: {}", first_line(e)),
         Outcome::NotStarted => "not started (stopped after a failure)".into(),
     }
-}
-
-/// Lays out rows under headers, columns separated by ` | `.
-fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
-    for r in rows {
-        for (w, c) in widths.iter_mut().zip(r) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    let line = |cols: Vec<String>| {
-        let padded: Vec<String> = cols.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
-        format!("{}\n", padded.join(" | ").trim_end())
-    };
-    let mut out = line(headers.iter().map(|h| h.to_string()).collect());
-    out.push_str(&format!("{}\n", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("-+-")));
-    for r in rows {
-        out.push_str(&line(r.clone()));
-    }
-    out
 }
 
 /// Counts of each outcome, in the report's order.
