@@ -110,3 +110,27 @@ fn concurrent_applies_through_pgbouncer_run_each_migration_exactly_once() {
     assert_eq!(columns, ["city", "nickname"]);
     assert!(advisory_locks(&db).is_empty());
 }
+
+#[test]
+fn named_statements_another_client_left_on_the_pool_do_not_disturb_strata() {
+    // Another sqlx application through the same pgbouncer leaves `sqlx_s_1`, … on the server
+    // connections it was handed; strata's session statements are unnamed, so they never collide.
+    use sqlx::Connection;
+    let p = Project::store();
+    let db = PgScratch::new("bouncerpoisoned");
+    let plain = db.pgbouncer_url().replace("?pooling=transaction", "");
+    common::block_on(async {
+        let mut other = sqlx::PgConnection::connect(&plain).await.unwrap();
+        for n in 0..3i64 {
+            let _: i64 = sqlx::query_scalar("SELECT $1::bigint").bind(n).fetch_one(&mut other).await.unwrap();
+        }
+        let left: Vec<String> = sqlx::query_scalar("SELECT name FROM pg_prepared_statements")
+            .fetch_all(&mut other)
+            .await
+            .unwrap();
+        assert!(left.iter().any(|n| n.starts_with("sqlx_s_")), "{left:?}");
+        other.close().await.unwrap();
+    });
+    p.run(&["apply", "--database-url", &db.pgbouncer_url()]).code(0);
+    p.run(&["status", "--database-url", &db.pgbouncer_url()]).code(0);
+}

@@ -285,8 +285,26 @@ impl ConnectionTarget {
 
     /// Wraps a driver error with context, scrubbing secrets.
     pub fn sql_error(&self, context: impl Into<String>, e: &sqlx::Error) -> DbError {
-        DbError::Sql { context: context.into(), message: self.sanitize(&db_message(e)) }
+        let message = self.sanitize(&db_message(e));
+        let message = match pooler_hint(&message) {
+            Some(hint) if !self.transaction_pooled => format!("{message}\n{hint}"),
+            _ => message,
+        };
+        DbError::Sql { context: context.into(), message }
     }
+}
+
+/// What a missing or colliding prepared statement means: this session's statements reached
+/// server connections other clients share, which only a transaction pooler in between does.
+fn pooler_hint(message: &str) -> Option<&'static str> {
+    let collided = (message.contains("prepared statement \"sqlx_s_")
+        && (message.contains("42P05") || message.contains("26000")))
+        || message.contains("unnamed prepared statement does not exist");
+    collided.then_some(
+        "HINT: the connection goes through a transaction pooler (pgbouncer pool_mode=transaction?), which hands \
+         this session's statements to server connections other clients share; add `pooling=transaction` to \
+         the URL (docs/fleets.md)",
+    )
 }
 
 /// Opens a SQLite file and reads its header, so that "connected" means the file is a readable
@@ -482,13 +500,8 @@ fn postgres_target(raw: &str, source: ConnectionSource) -> Result<ConnectionTarg
             transaction_pooled = parse_pooling(&v)?;
         }
     }
-    let mut opts = PgConnectOptions::from_str(raw)
+    let opts = PgConnectOptions::from_str(raw)
         .map_err(|e| DbError::InvalidUrl(sanitize(&e.to_string(), &secrets)))?;
-    if transaction_pooled {
-        // A pooler hands each transaction to any server connection: a named prepared statement
-        // would not exist on the next one (pgbouncer < 1.21), so every statement is unnamed.
-        opts = opts.statement_cache_capacity(0);
-    }
     let mut shown = parsed.clone();
     let _ = shown.set_password(None);
     let kept: Vec<(String, String)> = parsed
@@ -1247,6 +1260,33 @@ mod tests {
             e.to_string().contains("development.yaml") && e.to_string().contains("--database-url mysql://"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_statement_name_collision_points_at_the_pooler() {
+        let e = "prepared statement \"sqlx_s_1\" already exists (SQLSTATE 42P05)";
+        assert!(pooler_hint(e).unwrap().contains("add `pooling=transaction`"));
+        assert!(pooler_hint("prepared statement \"sqlx_s_3\" does not exist (SQLSTATE 26000)").is_some());
+        assert!(pooler_hint("unnamed prepared statement does not exist (SQLSTATE 26000)").is_some());
+        assert!(pooler_hint("relation \"x\" already exists (SQLSTATE 42P07)").is_none());
+    }
+
+    #[test]
+    fn pooling_is_read_from_the_url_and_kept_in_its_display() {
+        let p = project(Path::new("/p"));
+        let t =
+            resolve_connection_with_env(&p, Some("postgres://u:pw@h/db?pooling=transaction"), None, &no_env)
+                .unwrap();
+        assert!(t.transaction_pooled());
+        assert_eq!(t.redacted(), "postgres://u@h/db?pooling=transaction");
+        let t = resolve_connection_with_env(&p, Some("postgres://u@h/db"), None, &no_env).unwrap();
+        assert!(!t.transaction_pooled());
+        let e = resolve_connection_with_env(&p, Some("postgres://u@h/db?pooling=statement"), None, &no_env)
+            .unwrap_err();
+        assert!(e.to_string().contains("`pooling=statement`: expected `pooling=transaction`"), "{e}");
+        let tenant = t.with_schema("tenant a");
+        assert_eq!(tenant.redacted(), "postgres://u@h/db [schema tenant a]");
+        assert_eq!(tenant.search_path_sql("SET LOCAL").unwrap(), "SET LOCAL search_path TO \"tenant a\"");
     }
 
     #[test]

@@ -9,8 +9,8 @@ use strata_db::fleet::{self, FleetOptions, FleetTarget, OnError, Outcome, Target
 use strata_db::{ApplyEvent, ApplyOptions, Project};
 
 use super::apply::{fmt_duration, runtime};
-use super::status::aligned_table as table;
 use super::live::ConnectTimeout;
+use super::status::aligned_table as table;
 use crate::exit;
 
 /// `--targets` and `--parallel`, shared by `apply` and `status`.

@@ -5,6 +5,9 @@
 //! code see only `&mut dyn Session`; what differs between dialects is asked of
 //! `strata_sql::Dialect` capabilities (`supports_transactional_ddl`), never of the driver's name.
 //!
+//! Session queries are unnamed prepared statements (`persistent(false)`): a named one would stay
+//! on a server connection a transaction pooler shares with other clients (`pooled.rs`).
+//!
 //! Adding a driver: a module here implementing [`Session`], a `Driver` variant, and its arm in
 //! [`open_migration_session`] / [`open_read_only_session`].
 
@@ -158,6 +161,7 @@ macro_rules! spelled_history_methods {
                 let sql = crate::history::finish_sql(&SPELLING);
                 let now = crate::timefmt::now_utc();
                 sqlx::query(&sql)
+                    .persistent(false)
                     .bind(status.as_str())
                     .bind(&now)
                     .bind(duration_ms)
@@ -177,6 +181,7 @@ macro_rules! spelled_history_methods {
             Box::pin(async move {
                 let sql = crate::history::progress_sql(&SPELLING);
                 sqlx::query(&sql)
+                    .persistent(false)
                     .bind(progress.done)
                     .bind(progress.checksums)
                     .bind(progress.failed)
@@ -197,8 +202,11 @@ macro_rules! spelled_history_methods {
                     (SPELLING.quote)("id"),
                     (SPELLING.param)(1)
                 );
-                let found: Option<Option<i64>> =
-                    sqlx::query_scalar(&sql).bind(id).fetch_optional(&mut self.conn).await?;
+                let found: Option<Option<i64>> = sqlx::query_scalar(&sql)
+                    .persistent(false)
+                    .bind(id)
+                    .fetch_optional(&mut self.conn)
+                    .await?;
                 Ok(found.flatten())
             })
         }
@@ -206,7 +214,7 @@ macro_rules! spelled_history_methods {
         fn delete_history(&mut self, id: i64) -> crate::session::DbFuture<'_, ()> {
             Box::pin(async move {
                 let sql = crate::history::delete_sql(&SPELLING);
-                sqlx::query(&sql).bind(id).execute(&mut self.conn).await.map(|_| ())
+                sqlx::query(&sql).persistent(false).bind(id).execute(&mut self.conn).await.map(|_| ())
             })
         }
 
@@ -214,6 +222,7 @@ macro_rules! spelled_history_methods {
             Box::pin(async move {
                 let sql = crate::history::interrupt_sql(&SPELLING);
                 sqlx::query(&sql)
+                    .persistent(false)
                     .bind(module)
                     .bind(crate::REPAIR_MODULE)
                     .execute(&mut self.conn)
@@ -229,6 +238,7 @@ macro_rules! spelled_history_methods {
             Box::pin(async move {
                 let sql = crate::history::select_sql(&SPELLING);
                 let rows = sqlx::query(&sql)
+                    .persistent(false)
                     .bind(module)
                     .bind(crate::REPAIR_MODULE)
                     .fetch_all(&mut self.conn)
@@ -269,6 +279,7 @@ macro_rules! spelled_history_methods {
             Box::pin(async move {
                 let sql = crate::history::current_applied_sql(&SPELLING);
                 sqlx::query_scalar(&sql)
+                    .persistent(false)
                     .bind(module)
                     .bind(version)
                     .bind(crate::REPAIR_MODULE)
@@ -319,7 +330,7 @@ macro_rules! serverpod_version_methods {
             Box::pin(async move {
                 let sql =
                     format!("{} RETURNING {}", crate::history::insert_sql(&SPELLING), (SPELLING.quote)("id"));
-                crate::session::bind_new_row!(sqlx::query_scalar(&sql), row, $dialect)
+                crate::session::bind_new_row!(sqlx::query_scalar(&sql).persistent(false), row, $dialect)
                     .fetch_one(&mut self.conn)
                     .await
             })
@@ -342,7 +353,7 @@ macro_rules! serverpod_version_methods {
                     q("module"),
                     (SPELLING.param)(1)
                 );
-                sqlx::query_scalar(&sql).bind(module).fetch_optional(&mut self.conn).await
+                sqlx::query_scalar(&sql).persistent(false).bind(module).fetch_optional(&mut self.conn).await
             })
         }
 
@@ -357,7 +368,7 @@ macro_rules! serverpod_version_methods {
                     m = q("module"),
                     t = q(crate::runner::SERVERPOD_MIGRATIONS)
                 );
-                sqlx::query_scalar(&sql).fetch_all(&mut self.conn).await
+                sqlx::query_scalar(&sql).persistent(false).fetch_all(&mut self.conn).await
             })
         }
 
@@ -377,7 +388,13 @@ macro_rules! serverpod_version_methods {
                     q("module"),
                     p(2)
                 );
-                sqlx::query(&sql).bind(version).bind(module).execute(&mut self.conn).await.map(|_| ())
+                sqlx::query(&sql)
+                    .persistent(false)
+                    .bind(version)
+                    .bind(module)
+                    .execute(&mut self.conn)
+                    .await
+                    .map(|_| ())
             })
         }
     };

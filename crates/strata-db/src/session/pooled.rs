@@ -8,9 +8,10 @@
 //!   on the server is waited for, step by step.
 //! * **Every query is inside a transaction.** A bound query is parsed and executed in two round
 //!   trips; only a transaction keeps them on one server connection. Queries outside a step run in
-//!   their own short transaction (`BEGIN READ ONLY` for read-only sessions), and the URL turns
-//!   the prepared-statement cache off (pgbouncer before 1.21 cannot route named statements).
-//! * **No prepared statement outlives its transaction** (`DEALLOCATE ALL` before it ends).
+//!   their own short transaction (`BEGIN READ ONLY` for read-only sessions).
+//! * **No named prepared statement.** Every session query is unnamed (`persistent(false)`):
+//!   sqlx names statements per client connection (`sqlx_s_1`, …), and a name left on a shared
+//!   server connection collides with the next client's.
 //! * **No session settings.** A schema target's `search_path` is `SET LOCAL` in every
 //!   transaction, and the file's statements before `BEGIN;` get it prefixed in their message.
 
@@ -60,14 +61,11 @@ impl PooledPgSession {
     }
 }
 
-/// Ends a transaction of ours, leaving no prepared statement behind on the server connection:
-/// sqlx names its statements per client connection (`sqlx_s_1`, …), so another client handed the
-/// same server connection would collide with them.
 fn end_sql(commit: bool) -> &'static str {
     if commit {
-        "DEALLOCATE ALL; COMMIT"
+        "COMMIT"
     } else {
-        "ROLLBACK; DEALLOCATE ALL"
+        "ROLLBACK"
     }
 }
 
@@ -116,6 +114,7 @@ impl Session for PooledPgSession {
             self.raw(&wait).await?;
             for name in [&self.inner.locks.run, &self.inner.locks.step] {
                 sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                    .persistent(false)
                     .bind(name)
                     .execute(&mut self.inner.conn)
                     .await?;

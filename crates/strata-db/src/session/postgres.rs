@@ -85,8 +85,10 @@ impl PgSession {
     pub(crate) fn check_schema(&mut self) -> DbFuture<'_, ()> {
         Box::pin(async move {
             let Some(schema) = &self.schema else { return Ok(()) };
-            let current: Option<String> =
-                sqlx::query_scalar("SELECT current_schema()::text").fetch_one(&mut self.conn).await?;
+            let current: Option<String> = sqlx::query_scalar("SELECT current_schema()::text")
+                .persistent(false)
+                .fetch_one(&mut self.conn)
+                .await?;
             if current.as_deref() == Some(schema.as_str()) {
                 return Ok(());
             }
@@ -111,7 +113,8 @@ async fn session_settings(c: &mut PgConnection) {
 
 /// Backend pids holding the migration lock `name` in this database.
 pub(crate) async fn lock_holders(c: &mut PgConnection, name: &str) -> Result<Vec<i64>, sqlx::Error> {
-    let pids: Vec<i32> = sqlx::query_scalar(LOCK_HOLDERS_SQL).bind(name).fetch_all(c).await?;
+    let pids: Vec<i32> =
+        sqlx::query_scalar(LOCK_HOLDERS_SQL).persistent(false).bind(name).fetch_all(c).await?;
     Ok(pids.into_iter().map(i64::from).collect())
 }
 
@@ -123,6 +126,7 @@ impl Session for PgSession {
     fn try_lock(&mut self) -> DbFuture<'_, bool> {
         Box::pin(
             sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+                .persistent(false)
                 .bind(&self.locks.run)
                 .fetch_one(&mut self.conn),
         )
@@ -135,7 +139,11 @@ impl Session for PgSession {
     fn holds_migration_lock(&mut self) -> DbFuture<'_, bool> {
         Box::pin(async move {
             let sql = format!("SELECT count(*) FROM ({LOCK_HOLDERS_SQL}) h WHERE h.pid = pg_backend_pid()");
-            let n: i64 = sqlx::query_scalar(&sql).bind(&self.locks.run).fetch_one(&mut self.conn).await?;
+            let n: i64 = sqlx::query_scalar(&sql)
+                .persistent(false)
+                .bind(&self.locks.run)
+                .fetch_one(&mut self.conn)
+                .await?;
             Ok(n > 0)
         })
     }
@@ -143,6 +151,7 @@ impl Session for PgSession {
     fn lock_step(&mut self) -> DbFuture<'_, ()> {
         Box::pin(async move {
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .persistent(false)
                 .bind(&self.locks.step)
                 .execute(&mut self.conn)
                 .await?;
@@ -153,6 +162,7 @@ impl Session for PgSession {
     fn unlock(&mut self) -> DbFuture<'_, ()> {
         Box::pin(async move {
             sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
+                .persistent(false)
                 .bind(&self.locks.run)
                 .execute(&mut self.conn)
                 .await
@@ -201,5 +211,9 @@ impl Session for PgSession {
 }
 
 async fn table_exists(c: &mut PgConnection, name: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(quote_ident(name)).fetch_one(c).await
+    sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .persistent(false)
+        .bind(quote_ident(name))
+        .fetch_one(c)
+        .await
 }
