@@ -105,12 +105,17 @@ fn status_shows_which_database_is_behind() {
     let p = Project::store();
     let dbs = PgScratch::many("fleetstatus", 2);
     p.run(&["apply", "--database-url", &dbs[0].url]).code(0);
-    let file = targets_file(&p, &format!("{}\n{}\n", dbs[0].url, dbs[1].url));
+    // The second database is the project's `--mode staging` connection.
+    let yaml =
+        format!("database:\n  host: 127.0.0.1\n  port: 5432\n  name: {}\n  user: postgres\n", dbs[1].name);
+    common::write(&p.dir.join("config/staging.yaml"), &yaml);
+    let file = targets_file(&p, &format!("{}\n--mode staging\n", dbs[0].url));
     let run = p.run(&["status", "--targets", &file, "--format", "json"]);
     run.code(2);
     let s = json(&run.stdout);
     assert_eq!(s["targets"][0]["installed"], V1);
     assert_eq!(s["targets"][0]["up_to_date"], true);
+    assert_eq!(s["targets"][1]["target"], format!("postgres://postgres@127.0.0.1:5432/{}", dbs[1].name));
     assert_eq!(s["targets"][1]["installed"], serde_json::Value::Null);
     assert_eq!(s["targets"][1]["pending"], 1);
     let table = p.run(&["status", "--targets", &file]);

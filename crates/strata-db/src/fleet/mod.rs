@@ -78,8 +78,8 @@ pub struct TargetResult {
     pub duration: Duration,
 }
 
-/// Runs `work` on every target, at most `parallel` at once, and returns the results in the
-/// targets' order. `work` returns `None` for a target it did not start.
+/// Runs `work` on every target, at most `parallel` at once (that many workers, each taking the
+/// next target when it is done), and returns the results in the targets' order.
 async fn run_bounded<'a, T, F, Fut>(targets: &'a [FleetTarget], parallel: usize, work: F) -> Vec<T>
 where
     F: Fn(&'a FleetTarget) -> Fut,
