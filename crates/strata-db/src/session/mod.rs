@@ -319,7 +319,7 @@ macro_rules! serverpod_version_methods {
                     return Ok(Vec::new());
                 }
                 let sql = crate::background::states_sql(&SPELLING);
-                sqlx::query_as(&sql).fetch_all(&mut self.conn).await
+                sqlx::query_as(&sql).persistent(false).fetch_all(&mut self.conn).await
             })
         }
 

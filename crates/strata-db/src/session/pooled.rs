@@ -202,6 +202,10 @@ impl Session for PooledPgSession {
         in_transaction!(self, self.inner.has_history_table())
     }
 
+    fn background_job_states(&mut self) -> DbFuture<'_, Vec<(String, String)>> {
+        in_transaction!(self, self.inner.background_job_states())
+    }
+
     fn insert_history<'a>(&'a mut self, row: &'a NewRow) -> DbFuture<'a, i64> {
         in_transaction!(self, self.inner.insert_history(row))
     }
