@@ -86,6 +86,11 @@ pub struct ConnectionTarget {
     dialect: Option<&'static dyn strata_sql::Dialect>,
     /// How runs exclude each other (`--lock-strategy`); `Auto` asks the dialect.
     lock: crate::LockStrategy,
+    /// PostgreSQL: the tenant schema this target migrates (a fleet's `schemas` line): it is the
+    /// `search_path`, and it holds its own history table and migration lock.
+    schema: Option<String>,
+    /// PostgreSQL: the URL says `pooling=transaction` (pgbouncer's transaction pooling).
+    transaction_pooled: bool,
 }
 
 /// An open connection of any driver.
@@ -181,7 +186,37 @@ impl ConnectionTarget {
             return Err(self.wrong_driver(Driver::Postgres));
         };
         let opts = (**opts).clone().application_name(application_name);
-        self.bounded(PgConnection::connect_with(&opts)).await
+        let mut conn = self.bounded(PgConnection::connect_with(&opts)).await?;
+        // Through a transaction pooler a session setting would stick to a shared server
+        // connection: there the session sets it per transaction instead (`SET LOCAL`).
+        if let (Some(sql), false) = (self.search_path_sql("SET"), self.transaction_pooled) {
+            set_search_path(&mut conn, &sql).await.map_err(|e| self.sql_error("setting search_path", &e))?;
+        }
+        Ok(conn)
+    }
+
+    /// The tenant schema of a fleet `schemas` target.
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_deref()
+    }
+
+    /// This target migrates `schema` of its database: its `search_path`, history table and
+    /// migration lock are that schema's. Shown as `… [schema NAME]`.
+    pub fn with_schema(mut self, schema: &str) -> Self {
+        self.display = format!("{} [schema {schema}]", self.display);
+        self.schema = Some(schema.to_string());
+        self
+    }
+
+    /// `SET search_path TO "schema"` (or `SET LOCAL …` with `verb`), for a schema target.
+    pub fn search_path_sql(&self, verb: &str) -> Option<String> {
+        self.schema.as_deref().map(|s| format!("{verb} search_path TO {}", crate::quote_ident(s)))
+    }
+
+    /// The URL says `pooling=transaction`: session state (locks, settings, prepared statements)
+    /// does not survive between transactions.
+    pub fn transaction_pooled(&self) -> bool {
+        self.transaction_pooled
     }
 
     /// Opens a MySQL/MariaDB connection, within the connect timeout.
@@ -277,8 +312,26 @@ impl ConnectionTarget {
 
     /// Wraps a driver error with context, scrubbing secrets.
     pub fn sql_error(&self, context: impl Into<String>, e: &sqlx::Error) -> DbError {
-        DbError::Sql { context: context.into(), message: self.sanitize(&db_message(e)) }
+        let message = self.sanitize(&db_message(e));
+        let message = match pooler_hint(&message) {
+            Some(hint) if !self.transaction_pooled => format!("{message}\n{hint}"),
+            _ => message,
+        };
+        DbError::Sql { context: context.into(), message }
     }
+}
+
+/// What a missing or colliding prepared statement means: this session's statements reached
+/// server connections other clients share, which only a transaction pooler in between does.
+fn pooler_hint(message: &str) -> Option<&'static str> {
+    let collided = (message.contains("prepared statement \"sqlx_s_")
+        && (message.contains("42P05") || message.contains("26000")))
+        || message.contains("unnamed prepared statement does not exist");
+    collided.then_some(
+        "HINT: the connection goes through a transaction pooler (pgbouncer pool_mode=transaction?), which hands \
+         this session's statements to server connections other clients share; add `pooling=transaction` to \
+         the URL (docs/fleets.md)",
+    )
 }
 
 /// Opens a SQLite file and reads its header, so that "connected" means the file is a readable
@@ -417,6 +470,8 @@ fn sqlite_target(path: PathBuf, source: ConnectionSource) -> ConnectionTarget {
         mysql_endpoint: None,
         dialect: None,
         lock: crate::LockStrategy::default(),
+        schema: None,
+        transaction_pooled: false,
     }
 }
 
@@ -447,6 +502,21 @@ fn parse_url(raw: &str, source: ConnectionSource, root: &Path) -> Result<Connect
     }
 }
 
+/// The strata URL parameter that says a PostgreSQL URL goes through a transaction pooler.
+pub const POOLING_PARAM: &str = "pooling";
+
+/// `pooling=transaction` (true) or `pooling=session` (false, the default).
+fn parse_pooling(value: &str) -> Result<bool, DbError> {
+    match value {
+        "transaction" => Ok(true),
+        "session" => Ok(false),
+        other => Err(DbError::InvalidUrl(format!(
+            "`{POOLING_PARAM}={other}`: expected `{POOLING_PARAM}=transaction` (a pooler such as pgbouncer in \
+             pool_mode=transaction between strata and the server) or `{POOLING_PARAM}=session`"
+        ))),
+    }
+}
+
 /// A `postgres://` URL: its options, its redacted form, its secrets and its `connect_timeout`.
 fn postgres_target(raw: &str, source: ConnectionSource) -> Result<ConnectionTarget, DbError> {
     let parsed = url::Url::parse(raw).map_err(|e| invalid_url(raw, &e))?;
@@ -458,11 +528,14 @@ fn postgres_target(raw: &str, source: ConnectionSource) -> Result<ConnectionTarg
         }
     }
     let mut connect_timeout = Some(DEFAULT_CONNECT_TIMEOUT);
+    let mut transaction_pooled = false;
     for (k, v) in parsed.query_pairs() {
         if k.eq_ignore_ascii_case("password") {
             secrets.push(v.to_string());
         } else if k == "connect_timeout" {
             connect_timeout = parse_connect_timeout(&v)?;
+        } else if k == POOLING_PARAM {
+            transaction_pooled = parse_pooling(&v)?;
         }
     }
     let opts = PgConnectOptions::from_str(raw)
@@ -488,6 +561,8 @@ fn postgres_target(raw: &str, source: ConnectionSource) -> Result<ConnectionTarg
         mysql_endpoint: None,
         dialect: None,
         lock: crate::LockStrategy::default(),
+        schema: None,
+        transaction_pooled,
     })
 }
 
@@ -543,6 +618,8 @@ fn mysql_target(raw: &str, source: ConnectionSource) -> Result<ConnectionTarget,
         mysql_endpoint: Some(endpoint),
         dialect: None,
         lock: crate::LockStrategy::default(),
+        schema: None,
+        transaction_pooled: false,
     })
 }
 
@@ -892,6 +969,8 @@ fn from_mode(
         mysql_endpoint: None,
         dialect: None,
         lock: crate::LockStrategy::default(),
+        schema: None,
+        transaction_pooled: false,
     })
 }
 
@@ -984,6 +1063,12 @@ fn password_value_end(text: &str, start: usize) -> usize {
         }
     }
     text.len()
+}
+
+/// Runs a fleet schema target's `SET search_path` (a function of its own, so the future that
+/// calls it stays `Send` for every connection lifetime, as the lease heartbeat's spawn needs).
+async fn set_search_path(conn: &mut sqlx::PgConnection, sql: &str) -> Result<(), sqlx::Error> {
+    sqlx::Executor::execute(conn, sql).await.map(|_| ())
 }
 
 #[cfg(test)]
@@ -1225,6 +1310,33 @@ mod tests {
             e.to_string().contains("development.yaml") && e.to_string().contains("--database-url mysql://"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_statement_name_collision_points_at_the_pooler() {
+        let e = "prepared statement \"sqlx_s_1\" already exists (SQLSTATE 42P05)";
+        assert!(pooler_hint(e).unwrap().contains("add `pooling=transaction`"));
+        assert!(pooler_hint("prepared statement \"sqlx_s_3\" does not exist (SQLSTATE 26000)").is_some());
+        assert!(pooler_hint("unnamed prepared statement does not exist (SQLSTATE 26000)").is_some());
+        assert!(pooler_hint("relation \"x\" already exists (SQLSTATE 42P07)").is_none());
+    }
+
+    #[test]
+    fn pooling_is_read_from_the_url_and_kept_in_its_display() {
+        let p = project(Path::new("/p"));
+        let t =
+            resolve_connection_with_env(&p, Some("postgres://u:pw@h/db?pooling=transaction"), None, &no_env)
+                .unwrap();
+        assert!(t.transaction_pooled());
+        assert_eq!(t.redacted(), "postgres://u@h/db?pooling=transaction");
+        let t = resolve_connection_with_env(&p, Some("postgres://u@h/db"), None, &no_env).unwrap();
+        assert!(!t.transaction_pooled());
+        let e = resolve_connection_with_env(&p, Some("postgres://u@h/db?pooling=statement"), None, &no_env)
+            .unwrap_err();
+        assert!(e.to_string().contains("`pooling=statement`: expected `pooling=transaction`"), "{e}");
+        let tenant = t.with_schema("tenant a");
+        assert_eq!(tenant.redacted(), "postgres://u@h/db [schema tenant a]");
+        assert_eq!(tenant.search_path_sql("SET LOCAL").unwrap(), "SET LOCAL search_path TO \"tenant a\"");
     }
 
     #[test]

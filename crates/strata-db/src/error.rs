@@ -76,6 +76,12 @@ pub enum DbError {
     )]
     CommittedThenFailed { version: String, kind: String, message: String },
     #[error(
+        "{target}: the migration lock this connection took is not held by its next statement: the connection \
+         goes through a transaction pooler (pgbouncer pool_mode=transaction?), where a session lock stays on a \
+         shared server connection. Add `pooling=transaction` to the URL (docs/fleets.md)"
+    )]
+    LockNotKept { target: String },
+    #[error(
         "lost the migration lock while applying {version}: the step was rolled back and not recorded (another \
          run may hold the lock now). Nothing was double-applied; re-run apply to continue"
     )]

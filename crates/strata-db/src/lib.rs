@@ -23,6 +23,7 @@ pub mod connection;
 pub mod disk;
 pub mod driver;
 pub mod error;
+pub mod fleet;
 pub mod history;
 mod lease;
 pub mod plan;

@@ -7,6 +7,8 @@
 //! Servers (override with environment variables):
 //! * PostgreSQL: `STRATA_TEST_PG_URL`, default `postgres://postgres@127.0.0.1:5432/postgres`
 //! * MariaDB/MySQL: `STRATA_TEST_MYSQL_URL`, default `mysql://root@127.0.0.1:3306/mysql`
+//! * pgbouncer in transaction pooling (fleet tests): `STRATA_TEST_PGBOUNCER_URL`, default
+//!   `postgres://postgres@127.0.0.1:6432/postgres` (`tests/pgbouncer/start.sh` starts one)
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -15,6 +17,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use sqlx::Connection;
 
 const PG_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
+const PGBOUNCER_DEFAULT: &str = "postgres://postgres@127.0.0.1:6432/postgres";
+const PGBOUNCER_START: &str = "tests/pgbouncer/start.sh (pool_mode = transaction on 127.0.0.1:6432)";
 const MYSQL_DEFAULT: &str = "mysql://root@127.0.0.1:3306/mysql";
 const PG_START: &str = "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start";
 const MYSQL_START: &str = "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd";
@@ -115,6 +119,68 @@ impl PgScratch {
         });
         let url = replace_db(&self.admin_url, &name);
         PgScratch { url, name, admin_url: self.admin_url.clone() }
+    }
+}
+
+impl PgScratch {
+    /// `n` fresh databases, created `CREATE DATABASE`s at a time in parallel (a fleet test's
+    /// setup time is the server's, not one round trip after another).
+    pub fn many(prefix: &str, n: usize) -> PgScratches {
+        let slots: Vec<std::sync::Mutex<Option<PgScratch>>> =
+            (0..n).map(|_| std::sync::Mutex::new(None)).collect();
+        let next = AtomicU32::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8.min(n) {
+                s.spawn(|| loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed) as usize;
+                    if i >= n {
+                        return;
+                    }
+                    *slots[i].lock().unwrap() = Some(PgScratch::new(prefix));
+                });
+            }
+        });
+        PgScratches(slots.into_iter().filter_map(|m| m.into_inner().unwrap()).collect())
+    }
+
+    /// This database through the test pgbouncer (transaction pooling), with strata's
+    /// `pooling=transaction`. Panics, saying how to start it, if pgbouncer does not answer.
+    pub fn pgbouncer_url(&self) -> String {
+        let base =
+            std::env::var("STRATA_TEST_PGBOUNCER_URL").unwrap_or_else(|_| PGBOUNCER_DEFAULT.to_string());
+        let check = base.clone();
+        block_on(move || async move {
+            let mut conn = sqlx::PgConnection::connect(&check).await.unwrap_or_else(|e| {
+                panic!("pgbouncer is not reachable at {check}: {e}\nStart it with: {PGBOUNCER_START}")
+            });
+            let _ = sqlx::raw_sql("SELECT 1").execute(&mut conn).await;
+            let _ = conn.close().await;
+        });
+        let url = replace_db(&base, &self.name);
+        let sep = if url.contains('?') { '&' } else { '?' };
+        format!("{url}{sep}pooling=transaction")
+    }
+}
+
+/// Scratch databases made by [`PgScratch::many`], dropped side by side: each `DROP DATABASE`
+/// waits for a checkpoint, and concurrent ones share it.
+pub struct PgScratches(Vec<PgScratch>);
+
+impl std::ops::Deref for PgScratches {
+    type Target = [PgScratch];
+    fn deref(&self) -> &[PgScratch] {
+        &self.0
+    }
+}
+
+impl Drop for PgScratches {
+    fn drop(&mut self) {
+        let all = std::mem::take(&mut self.0);
+        std::thread::scope(|s| {
+            for db in all {
+                s.spawn(move || drop(db));
+            }
+        });
     }
 }
 

@@ -32,13 +32,13 @@ pub struct Args {
     #[command(flatten)]
     pub conn: ConnArgs,
     /// First apply the repair migration in `repair-migration/` (skipped if already applied).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "targets")]
     pub repair: bool,
     /// Stop after this version instead of the latest.
     #[arg(long, value_name = "VERSION")]
     pub to: Option<String>,
     /// Print the plan and the SQL; change nothing (not even strata's history table).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "targets")]
     pub dry_run: bool,
     /// How long to wait for another run holding the migration lock (e.g. 30s, 2m, 500ms).
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
@@ -57,26 +57,28 @@ pub struct Args {
     pub force: bool,
     /// Run these applied versions' `migration.sql` again (only files whose header has the line
     /// `-- strata:rerunnable`); each run is a new history row.
-    #[arg(long, value_name = "VERSION", num_args = 1..)]
+    #[arg(long, value_name = "VERSION", num_args = 1.., conflicts_with = "targets")]
     pub rerun: Vec<String>,
     /// Retry only the failed or interrupted next version, and stop there; refuses when no
     /// version has failed (a plain apply also retries it, then goes on to the latest).
     #[arg(long, conflicts_with_all = ["to", "skip_failed"])]
     pub retry_failed: bool,
     /// Record this failed version as skipped (its file does not run) so apply moves past it.
-    #[arg(long, value_name = "VERSION", requires = "reason")]
+    #[arg(long, value_name = "VERSION", requires = "reason", conflicts_with = "targets")]
     pub skip_failed: Option<String>,
     /// Why the --skip-failed version is skipped (kept in history and shown by `status`).
     #[arg(long, value_name = "TEXT", requires = "skip_failed")]
     pub reason: Option<String>,
     /// Before anything runs, check each pending migration against the live data; a change the
     /// data shows will fail stops the run (exit 3) unless --force-data (docs/preflight.md).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "targets")]
     pub preflight: bool,
     #[command(flatten)]
     pub preflight_args: crate::commands::preflight::PreflightArgs,
     #[command(flatten)]
     pub lock: LockArgs,
+    #[command(flatten)]
+    pub fleet: crate::commands::fleet::ApplyFleetArgs,
 }
 
 /// How runs exclude each other (docs/distributed.md).
@@ -167,7 +169,6 @@ fn describe(step: &Step) -> String {
 
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let project = load_project(project_dir)?;
-    let target = resolve(&project, &args.conn)?.with_lock_strategy(args.lock.strategy());
     let opts = ApplyOptions {
         to: args.to,
         accept_modified: args.accept_modified,
@@ -179,6 +180,18 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         retry_failed: args.retry_failed,
         skip_failed: skip_request(args.skip_failed, args.reason)?,
     };
+    if let Some(file) = &args.fleet.fleet.targets {
+        let lock = args.lock.strategy();
+        return crate::commands::fleet::apply(
+            &project,
+            file,
+            &args.fleet,
+            &args.conn.connect_timeout,
+            lock,
+            opts,
+        );
+    }
+    let target = resolve(&project, &args.conn)?.with_lock_strategy(args.lock.strategy());
     // Progress and the outcome are a human report: stderr. Only a dry run's plan and SQL (what
     // it exists to produce) go to stdout. Write errors are ignored (SIGPIPE is too, see main):
     // a closed pipe must never stop a run between two migrations.

@@ -21,6 +21,7 @@ pub mod apply;
 pub mod background;
 pub mod create_migration;
 pub mod diff;
+pub mod fleet;
 pub mod inspect;
 pub mod lint;
 pub mod live;

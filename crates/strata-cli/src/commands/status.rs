@@ -19,6 +19,8 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = ["table", "json", "md", "csv"])]
     pub format: String,
+    #[command(flatten)]
+    pub fleet: crate::commands::fleet::FleetArgs,
 }
 
 const HEADERS: [&str; 6] = ["Version", "Dialect", "Started At", "Finished At", "Duration", "Status"];
@@ -200,6 +202,15 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     // Where each module came from, so a missing one is never a surprise.
     eprint!("{}", strata_project::module_report(&config));
     let project = project_of(&config)?;
+    if let Some(file) = &args.fleet.targets {
+        return crate::commands::fleet::status(
+            &project,
+            file,
+            &args.fleet,
+            &args.conn.connect_timeout,
+            &args.format,
+        );
+    }
     let target = resolve(&project, &args.conn)?;
     let report = runtime()?.block_on(strata_db::status(&project, &target))?;
     let database = target.to_string();

@@ -5,6 +5,9 @@
 //! code see only `&mut dyn Session`; what differs between dialects is asked of
 //! `strata_sql::Dialect` capabilities (`supports_transactional_ddl`), never of the driver's name.
 //!
+//! Session queries are unnamed prepared statements (`persistent(false)`): a named one would stay
+//! on a server connection a transaction pooler shares with other clients (`pooled.rs`).
+//!
 //! Adding a driver: a module here implementing [`Session`], a `Driver` variant, and its arm in
 //! [`open_migration_session`] / [`open_read_only_session`].
 
@@ -17,6 +20,7 @@ use crate::history::{HistoryRow, NewRow, RunStatus};
 use crate::{DbError, Driver};
 
 mod mysql;
+mod pooled;
 mod postgres;
 mod sqlite;
 
@@ -170,6 +174,7 @@ macro_rules! spelled_history_methods {
                 let sql = crate::history::finish_sql(&SPELLING);
                 let now = crate::timefmt::now_utc();
                 sqlx::query(&sql)
+                    .persistent(false)
                     .bind(status.as_str())
                     .bind(&now)
                     .bind(duration_ms)
@@ -189,6 +194,7 @@ macro_rules! spelled_history_methods {
             Box::pin(async move {
                 let sql = crate::history::progress_sql(&SPELLING);
                 sqlx::query(&sql)
+                    .persistent(false)
                     .bind(progress.done)
                     .bind(progress.checksums)
                     .bind(progress.failed)
@@ -209,8 +215,11 @@ macro_rules! spelled_history_methods {
                     (SPELLING.quote)("id"),
                     (SPELLING.param)(1)
                 );
-                let found: Option<Option<i64>> =
-                    sqlx::query_scalar(&sql).bind(id).fetch_optional(&mut self.conn).await?;
+                let found: Option<Option<i64>> = sqlx::query_scalar(&sql)
+                    .persistent(false)
+                    .bind(id)
+                    .fetch_optional(&mut self.conn)
+                    .await?;
                 Ok(found.flatten())
             })
         }
@@ -218,7 +227,7 @@ macro_rules! spelled_history_methods {
         fn delete_history(&mut self, id: i64) -> crate::session::DbFuture<'_, ()> {
             Box::pin(async move {
                 let sql = crate::history::delete_sql(&SPELLING);
-                sqlx::query(&sql).bind(id).execute(&mut self.conn).await.map(|_| ())
+                sqlx::query(&sql).persistent(false).bind(id).execute(&mut self.conn).await.map(|_| ())
             })
         }
 
@@ -226,6 +235,7 @@ macro_rules! spelled_history_methods {
             Box::pin(async move {
                 let sql = crate::history::interrupt_sql(&SPELLING);
                 sqlx::query(&sql)
+                    .persistent(false)
                     .bind(module)
                     .bind(crate::REPAIR_MODULE)
                     .execute(&mut self.conn)
@@ -241,6 +251,7 @@ macro_rules! spelled_history_methods {
             Box::pin(async move {
                 let sql = crate::history::select_sql(&SPELLING);
                 let rows = sqlx::query(&sql)
+                    .persistent(false)
                     .bind(module)
                     .bind(crate::REPAIR_MODULE)
                     .fetch_all(&mut self.conn)
@@ -281,6 +292,7 @@ macro_rules! spelled_history_methods {
             Box::pin(async move {
                 let sql = crate::history::current_applied_sql(&SPELLING);
                 sqlx::query_scalar(&sql)
+                    .persistent(false)
                     .bind(module)
                     .bind(version)
                     .bind(crate::REPAIR_MODULE)
@@ -320,7 +332,7 @@ macro_rules! serverpod_version_methods {
                     return Ok(Vec::new());
                 }
                 let sql = crate::background::states_sql(&SPELLING);
-                sqlx::query_as(&sql).fetch_all(&mut self.conn).await
+                sqlx::query_as(&sql).persistent(false).fetch_all(&mut self.conn).await
             })
         }
 
@@ -331,7 +343,7 @@ macro_rules! serverpod_version_methods {
             Box::pin(async move {
                 let sql =
                     format!("{} RETURNING {}", crate::history::insert_sql(&SPELLING), (SPELLING.quote)("id"));
-                crate::session::bind_new_row!(sqlx::query_scalar(&sql), row, $dialect)
+                crate::session::bind_new_row!(sqlx::query_scalar(&sql).persistent(false), row, $dialect)
                     .fetch_one(&mut self.conn)
                     .await
             })
@@ -354,7 +366,7 @@ macro_rules! serverpod_version_methods {
                     q("module"),
                     (SPELLING.param)(1)
                 );
-                sqlx::query_scalar(&sql).bind(module).fetch_optional(&mut self.conn).await
+                sqlx::query_scalar(&sql).persistent(false).bind(module).fetch_optional(&mut self.conn).await
             })
         }
 
@@ -369,7 +381,7 @@ macro_rules! serverpod_version_methods {
                     m = q("module"),
                     t = q(crate::runner::SERVERPOD_MIGRATIONS)
                 );
-                sqlx::query_scalar(&sql).fetch_all(&mut self.conn).await
+                sqlx::query_scalar(&sql).persistent(false).fetch_all(&mut self.conn).await
             })
         }
 
@@ -389,7 +401,13 @@ macro_rules! serverpod_version_methods {
                     q("module"),
                     p(2)
                 );
-                sqlx::query(&sql).bind(version).bind(module).execute(&mut self.conn).await.map(|_| ())
+                sqlx::query(&sql)
+                    .persistent(false)
+                    .bind(version)
+                    .bind(module)
+                    .execute(&mut self.conn)
+                    .await
+                    .map(|_| ())
             })
         }
     };
@@ -406,6 +424,9 @@ pub(crate) async fn open_migration_session(
     // A lock strategy the database cannot have is refused before connecting.
     target.lock_strategy().resolve(target.driver(), target.dialect())?;
     let mut session: Box<dyn Session> = match target.driver() {
+        Driver::Postgres if target.transaction_pooled() => {
+            Box::new(pooled::PooledPgSession::new(PgSession::connect(target).await?, target, false, timeout))
+        }
         Driver::Postgres => Box::new(PgSession::connect(target).await?),
         Driver::Sqlite => {
             let conn = target.connect_sqlite_with(timeout, false).await?;
@@ -429,6 +450,12 @@ pub(crate) async fn open_read_only_session(
     timeout: Duration,
 ) -> Result<Option<Box<dyn Session>>, DbError> {
     Ok(Some(match target.driver() {
+        Driver::Postgres if target.transaction_pooled() => Box::new(pooled::PooledPgSession::new(
+            PgSession::connect_read_only(target).await?,
+            target,
+            true,
+            timeout,
+        )),
         Driver::Postgres => Box::new(PgSession::connect_read_only(target).await?),
         Driver::Sqlite => {
             if !target.sqlite_path().is_some_and(|p| p.exists()) {
@@ -453,6 +480,15 @@ async fn poll_lock(
     loop {
         let got = session.try_lock().await.map_err(|e| target.sql_error("taking the migration lock", &e))?;
         if got {
+            // A transaction pooler may run the next statement on another server connection,
+            // leaving the session lock behind on this one: refuse before anything runs.
+            if !session
+                .holds_migration_lock()
+                .await
+                .map_err(|e| target.sql_error("checking the migration lock", &e))?
+            {
+                return Err(DbError::LockNotKept { target: target.redacted().to_string() });
+            }
             if announced {
                 observer(&crate::ApplyEvent::LockAcquired { waited: start.elapsed() });
             }

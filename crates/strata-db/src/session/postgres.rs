@@ -35,26 +35,83 @@ pub(crate) struct PgSession {
     dialect: &'static dyn strata_sql::Dialect,
     /// The lease lock, for engines without session advisory locks (`crate::lease`).
     lease: Option<Lease>,
+    /// The names whose `hashtext()` are this target's lock keys.
+    pub(crate) locks: LockNames,
+    /// A schema target's schema: every step transaction checks it is `current_schema()`.
+    pub(crate) schema: Option<String>,
+}
+
+/// The advisory-lock names of one target. A database's own are Serverpod's; a tenant schema's
+/// carry the schema, so tenants in one database neither block each other nor share a lock.
+pub(crate) struct LockNames {
+    pub(crate) run: String,
+    pub(crate) step: String,
+}
+
+impl LockNames {
+    pub(crate) fn of(target: &ConnectionTarget) -> LockNames {
+        match target.schema() {
+            None => LockNames { run: LOCK_NAME.into(), step: STEP_LOCK_NAME.into() },
+            Some(s) => LockNames { run: format!("{LOCK_NAME}:{s}"), step: format!("{STEP_LOCK_NAME}:{s}") },
+        }
+    }
 }
 
 impl PgSession {
-    /// The migration connection, with the session settings a long run needs, and the lock
-    /// strategy the target's dialect (or `--lock-strategy`) asks for.
+    /// The migration connection, with the session settings a long run needs (not through a
+    /// transaction pooler: there a setting would stick to a server connection others share), and
+    /// the lock strategy the target's dialect (or `--lock-strategy`) asks for.
     pub(crate) async fn connect(target: &ConnectionTarget) -> Result<PgSession, DbError> {
         let lease = lease_for(target)?;
         let mut conn = target.connect_postgres("strata apply").await?;
-        session_settings(&mut conn).await;
-        Ok(PgSession { conn, dialect: target.dialect(), lease })
+        if !target.transaction_pooled() {
+            session_settings(&mut conn).await;
+        }
+        Ok(PgSession::on(conn, target, lease))
     }
 
-    /// A session the server itself keeps from writing ("a dry run changes nothing").
+    /// A session the server itself keeps from writing ("a dry run changes nothing"). Through a
+    /// transaction pooler each read is its own `BEGIN READ ONLY` instead (`super::pooled`).
     pub(crate) async fn connect_read_only(target: &ConnectionTarget) -> Result<PgSession, DbError> {
+        let lease = lease_for(target)?;
         let mut conn = target.connect_postgres("strata status").await?;
-        sqlx::raw_sql("SET default_transaction_read_only = on")
-            .execute(&mut conn)
-            .await
-            .map_err(|e| target.sql_error("opening a read-only session", &e))?;
-        Ok(PgSession { conn, dialect: target.dialect(), lease: lease_for(target)? })
+        if !target.transaction_pooled() {
+            sqlx::raw_sql("SET default_transaction_read_only = on")
+                .execute(&mut conn)
+                .await
+                .map_err(|e| target.sql_error("opening a read-only session", &e))?;
+        }
+        Ok(PgSession::on(conn, target, lease))
+    }
+
+    fn on(conn: PgConnection, target: &ConnectionTarget, lease: Option<Lease>) -> PgSession {
+        PgSession {
+            conn,
+            dialect: target.dialect(),
+            lease,
+            locks: LockNames::of(target),
+            schema: target.schema().map(String::from),
+        }
+    }
+
+    /// Inside a step's transaction: a schema target must be migrating its own schema (a pooler
+    /// or a `search_path` in the role's settings must never send a tenant's migration elsewhere).
+    pub(crate) fn check_schema(&mut self) -> DbFuture<'_, ()> {
+        Box::pin(async move {
+            let Some(schema) = &self.schema else { return Ok(()) };
+            let current: Option<String> = sqlx::query_scalar("SELECT current_schema()::text")
+                .persistent(false)
+                .fetch_one(&mut self.conn)
+                .await?;
+            if current.as_deref() == Some(schema.as_str()) {
+                return Ok(());
+            }
+            let message = format!(
+                "the step would run in schema {} instead of the target schema {schema} (does the schema exist?)",
+                current.as_deref().unwrap_or("none")
+            );
+            Err(sqlx::Error::Configuration(message.into()))
+        })
     }
 }
 
@@ -68,9 +125,10 @@ async fn session_settings(c: &mut PgConnection) {
     let _ = sqlx::raw_sql("SET idle_in_transaction_session_timeout = 0").execute(&mut *c).await;
 }
 
-/// Backend pids holding the migration lock in this database.
-pub(crate) async fn lock_holders(c: &mut PgConnection) -> Result<Vec<i64>, sqlx::Error> {
-    let pids: Vec<i32> = sqlx::query_scalar(LOCK_HOLDERS_SQL).bind(LOCK_NAME).fetch_all(c).await?;
+/// Backend pids holding the migration lock `name` in this database.
+pub(crate) async fn lock_holders(c: &mut PgConnection, name: &str) -> Result<Vec<i64>, sqlx::Error> {
+    let pids: Vec<i32> =
+        sqlx::query_scalar(LOCK_HOLDERS_SQL).persistent(false).bind(name).fetch_all(c).await?;
     Ok(pids.into_iter().map(i64::from).collect())
 }
 
@@ -105,7 +163,8 @@ impl Session for PgSession {
                 return lease.try_take(&mut self.conn).await;
             }
             sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
-                .bind(LOCK_NAME)
+                .persistent(false)
+                .bind(&self.locks.run)
                 .fetch_one(&mut self.conn)
                 .await
         })
@@ -116,7 +175,7 @@ impl Session for PgSession {
             if let Some(lease) = self.lease.as_mut() {
                 return lease.holders(&mut self.conn).await;
             }
-            lock_holders(&mut self.conn).await
+            lock_holders(&mut self.conn, &self.locks.run).await
         })
     }
 
@@ -136,7 +195,11 @@ impl Session for PgSession {
                 return lease.holds(&mut self.conn).await;
             }
             let sql = format!("SELECT count(*) FROM ({LOCK_HOLDERS_SQL}) h WHERE h.pid = pg_backend_pid()");
-            let n: i64 = sqlx::query_scalar(&sql).bind(LOCK_NAME).fetch_one(&mut self.conn).await?;
+            let n: i64 = sqlx::query_scalar(&sql)
+                .persistent(false)
+                .bind(&self.locks.run)
+                .fetch_one(&mut self.conn)
+                .await?;
             Ok(n > 0)
         })
     }
@@ -144,13 +207,15 @@ impl Session for PgSession {
     fn lock_step(&mut self) -> DbFuture<'_, ()> {
         Box::pin(async move {
             if let Some(lease) = self.lease.as_mut() {
-                return lease.lock_step(&mut self.conn).await;
+                lease.lock_step(&mut self.conn).await?;
+                return self.check_schema().await;
             }
             sqlx::query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind(STEP_LOCK_NAME)
+                .persistent(false)
+                .bind(&self.locks.step)
                 .execute(&mut self.conn)
-                .await
-                .map(|_| ())
+                .await?;
+            self.check_schema().await
         })
     }
 
@@ -160,7 +225,8 @@ impl Session for PgSession {
                 return lease.release(&mut self.conn).await;
             }
             sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
-                .bind(LOCK_NAME)
+                .persistent(false)
+                .bind(&self.locks.run)
                 .execute(&mut self.conn)
                 .await
                 .map(|_| ())
@@ -208,5 +274,9 @@ impl Session for PgSession {
 }
 
 async fn table_exists(c: &mut PgConnection, name: &str) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL").bind(quote_ident(name)).fetch_one(c).await
+    sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .persistent(false)
+        .bind(quote_ident(name))
+        .fetch_one(c)
+        .await
 }
