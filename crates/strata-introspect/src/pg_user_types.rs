@@ -40,6 +40,9 @@ pub(crate) const SQL_TYPES: &str =
            WHERE d.classid = 'pg_catalog.pg_type'::regclass AND d.objid = t.oid AND d.deptype = 'e') \
      ORDER BY n.nspname, t.typname";
 
+/// Leaves out the UUIDv7 helper strata's own SQL creates (`uuid_v7_function_sql`).
+const NOT_STRATA_FUNCTION: &str = "NOT (p.proname = 'gen_random_uuid_v7' AND p.pronargs = 0)";
+
 /// What a user function or an extension provides, as `needs_kind` / `needs_schema` /
 /// `needs_name`: a function of an extension counts as the extension.
 const PROVIDER: &str = "CASE WHEN x.extname IS NULL THEN 'function' ELSE 'extension' END AS needs_kind, \
@@ -62,7 +65,8 @@ pub(crate) fn sql_dependencies() -> String {
            JOIN pg_catalog.pg_attrdef ad ON d.classid = 'pg_catalog.pg_attrdef'::regclass AND d.objid = ad.oid \
            JOIN pg_catalog.pg_attribute a ON a.attrelid = ad.adrelid AND a.attnum = ad.adnum \
            {PROC_JOIN} \
-           WHERE pn.nspname <> 'pg_catalog' AND (x.extname IS NULL OR x.extname NOT IN {MANAGED_EXTENSIONS}) \
+           WHERE pn.nspname <> 'pg_catalog' AND {NOT_STRATA_FUNCTION} \
+             AND (x.extname IS NULL OR x.extname NOT IN {MANAGED_EXTENSIONS}) \
          UNION ALL \
            SELECT 'domain', NULL::int8, tn.nspname::text, t.typname::text, {PROVIDER} \
            FROM pg_catalog.pg_depend d \
@@ -71,7 +75,7 @@ pub(crate) fn sql_dependencies() -> String {
            JOIN pg_catalog.pg_type t ON t.oid = con.contypid \
            JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace \
            {PROC_JOIN} \
-           WHERE tn.nspname = ANY($1) AND pn.nspname <> 'pg_catalog' \
+           WHERE tn.nspname = ANY($1) AND pn.nspname <> 'pg_catalog' AND {NOT_STRATA_FUNCTION} \
              AND (x.extname IS NULL OR x.extname NOT IN {MANAGED_EXTENSIONS}) \
          UNION ALL \
            SELECT 'column_type', a.attrelid::int8, NULL::text, a.attname::text, 'extension', \
