@@ -3,19 +3,8 @@
 
 mod common;
 
-use common::{pg_exec, pg_strings, Project, Run};
+use common::{no_project, pg_exec, pg_strings};
 use strata_testdb::PgScratch;
-
-/// A directory with no strata project: `diff` between two databases needs none.
-fn no_project() -> Project {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
-    Project::laid_out(tmp, dir)
-}
-
-fn diff(p: &Project, from: &PgScratch, to: &PgScratch) -> Run {
-    p.run(&["diff", "--from", &format!("db:{}", from.url), "--to", &format!("db:{}", to.url)])
-}
 
 #[test]
 fn integer_to_bigint_and_longer_varchar_are_detected_and_altered_in_place() {
@@ -23,7 +12,7 @@ fn integer_to_bigint_and_longer_varchar_are_detected_and_altered_in_place() {
     pg_exec(&a.url, "CREATE TABLE t (id bigserial PRIMARY KEY, n integer, s varchar(10)); INSERT INTO t (n, s) VALUES (7, 'seven');");
     pg_exec(&b.url, "CREATE TABLE t (id bigserial PRIMARY KEY, n bigint, s varchar(20));");
     let p = no_project();
-    let r = diff(&p, &a, &b);
+    let r = p.diff_live(&a, &b);
     r.code(2)
         .stderr_says(&format!("column \"n\" is integer in db:…/{}, bigint in db:…/{}", a.name, b.name))
         .stderr_says(&format!(
@@ -46,7 +35,7 @@ fn integer_to_bigint_and_longer_varchar_are_detected_and_altered_in_place() {
     assert!(!r.stderr.contains("the database"), "{}", r.stderr);
 
     pg_exec(&a.url, &r.stdout);
-    diff(&p, &a, &b).code(0).stderr_says("In sync");
+    p.diff_live(&a, &b).code(0).stderr_says("In sync");
     assert_eq!(pg_strings(&a.url, "SELECT n::text || ' ' || s FROM t"), vec!["7 seven"]);
 }
 
@@ -60,7 +49,7 @@ fn timestamptz_to_timestamp_keeps_the_data() {
     );
     pg_exec(&b.url, "CREATE TABLE ev (id bigserial PRIMARY KEY, at timestamp NOT NULL);");
     let p = no_project();
-    let r = diff(&p, &a, &b);
+    let r = p.diff_live(&a, &b);
     r.code(2).stderr_says(&format!(
         "column \"at\" is timestamp with time zone in db:…/{}, timestamp without time zone in db:…/{}",
         a.name, b.name
@@ -75,7 +64,7 @@ fn timestamptz_to_timestamp_keeps_the_data() {
     assert!(!r.stdout.contains("DROP COLUMN"), "{}", r.stdout);
 
     pg_exec(&a.url, &format!("SET TIME ZONE 'UTC';\n{}", r.stdout));
-    diff(&p, &a, &b).code(0);
+    p.diff_live(&a, &b).code(0);
     assert_eq!(pg_strings(&a.url, "SELECT at::text FROM ev"), vec!["2024-05-10 12:34:56"]);
 }
 
@@ -136,7 +125,7 @@ fn inspect_sql_round_trips_native_types() {
         r.stdout
     );
     pg_exec(&copy.url, &r.stdout);
-    diff(&p, &src, &copy).code(0).stderr_says("In sync");
+    p.diff_live(&src, &copy).code(0).stderr_says("In sync");
     let domain = "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contypid = 'posint'::regtype";
     assert_eq!(pg_strings(&copy.url, domain), pg_strings(&src.url, domain));
 
@@ -147,5 +136,5 @@ fn inspect_sql_round_trips_native_types() {
 
     // Enum and array columns differ when their types do.
     pg_exec(&copy.url, "ALTER TABLE every ALTER COLUMN ms TYPE text[] USING ms::text[]");
-    diff(&p, &src, &copy).code(2).stderr_says("column \"ms\" is mood[] in");
+    p.diff_live(&src, &copy).code(2).stderr_says("column \"ms\" is mood[] in");
 }

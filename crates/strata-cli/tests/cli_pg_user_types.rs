@@ -4,19 +4,8 @@
 
 mod common;
 
-use common::{pg_exec, pg_strings, Project, Run};
+use common::{no_project, pg_exec, pg_strings, Project};
 use strata_testdb::PgScratch;
-
-/// A directory with no strata project: `diff` between two databases needs none.
-fn no_project() -> Project {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().to_path_buf();
-    Project::laid_out(tmp, dir)
-}
-
-fn diff(p: &Project, from: &PgScratch, to: &PgScratch) -> Run {
-    p.run(&["diff", "--from", &format!("db:{}", from.url), "--to", &format!("db:{}", to.url)])
-}
 
 /// Loads `old` and `new`, applies strata's old→new SQL to old, and checks both now diff as in
 /// sync (both ways) and that each database has no false drift against a clone of itself.
@@ -31,11 +20,11 @@ fn migrates(prefix: &str, old: &str, new: &str) -> String {
     let p = no_project();
     no_false_drift(&p, &a);
     no_false_drift(&p, &b);
-    let r = diff(&p, &a, &b);
+    let r = p.diff_live(&a, &b);
     r.code(2);
     run_file(&a, &r.stdout);
-    diff(&p, &a, &b).code(0).stderr_says("In sync");
-    diff(&p, &b, &a).code(0);
+    p.diff_live(&a, &b).code(0).stderr_says("In sync");
+    p.diff_live(&b, &a).code(0);
     r.stdout.clone()
 }
 
@@ -57,7 +46,7 @@ fn no_false_drift(p: &Project, db: &PgScratch) {
     let admin = PgScratch::admin_url();
     pg_exec(&admin, &format!("DROP DATABASE \"{}\"", clone.name));
     pg_exec(&admin, &format!("CREATE DATABASE \"{}\" TEMPLATE \"{}\"", clone.name, db.name));
-    let r = diff(p, db, &clone);
+    let r = p.diff_live(db, &clone);
     r.code(0);
     assert!(r.stdout.trim().is_empty(), "{}", r.stdout);
 }
@@ -107,11 +96,11 @@ fn removed_or_reordered_enum_values_are_named_and_nothing_is_printed() {
     );
     pg_exec(&b.url, "CREATE TYPE mood AS ENUM ('sad', 'happy'); CREATE TABLE t (id bigserial PRIMARY KEY);");
     let p = no_project();
-    let r = diff(&p, &a, &b);
+    let r = p.diff_live(&a, &b);
     r.code(2).stderr_says("enum public.mood: values removed (ok)").stderr_says("Nothing was printed");
     assert!(r.stdout.is_empty(), "{}", r.stdout);
     pg_exec(&b.url, "DROP TABLE t; DROP TYPE mood; CREATE TYPE mood AS ENUM ('happy', 'ok', 'sad');");
-    diff(&p, &a, &b).code(2).stderr_says("enum public.mood: values reordered");
+    p.diff_live(&a, &b).code(2).stderr_says("enum public.mood: values reordered");
 }
 
 #[test]
@@ -174,7 +163,7 @@ fn a_default_calling_a_function_the_old_side_lacks_is_named_and_nothing_is_print
         ),
     );
     let p = no_project();
-    let r = diff(&p, &a, &b);
+    let r = p.diff_live(&a, &b);
     r.code(2)
         .stderr_says("dependency \"status\" on table \"public\".\"u\": its default needs function \"public\".\"default_status\"")
         .stderr_says("Nothing was printed");
@@ -182,11 +171,11 @@ fn a_default_calling_a_function_the_old_side_lacks_is_named_and_nothing_is_print
 
     // Once the function exists on the old side, the table is created with its default.
     pg_exec(&a.url, function);
-    let r = diff(&p, &a, &b);
+    let r = p.diff_live(&a, &b);
     r.code(2);
     assert!(r.stdout.contains("DEFAULT default_status()"), "{}", r.stdout);
     pg_exec(&a.url, &r.stdout);
-    diff(&p, &a, &b).code(0);
+    p.diff_live(&a, &b).code(0);
 }
 
 #[test]
@@ -198,7 +187,7 @@ fn a_domain_check_calling_a_missing_function_is_named_and_nothing_is_printed() {
          CREATE DOMAIN custom_id AS text CHECK (ok_id(VALUE));
          CREATE TABLE e (id custom_id PRIMARY KEY);",
     );
-    let r = diff(&no_project(), &a, &b);
+    let r = no_project().diff_live(&a, &b);
     r.code(2).stderr_says("needs function \"public\".\"ok_id\"").stderr_says("Nothing was printed");
     assert!(r.stdout.is_empty(), "{}", r.stdout);
 }
@@ -211,7 +200,7 @@ fn a_column_of_an_extension_type_the_old_side_lacks_is_named_and_nothing_is_prin
         "CREATE EXTENSION hstore; CREATE TABLE kv (id bigserial PRIMARY KEY, h hstore, hs hstore[]);",
     );
     let p = no_project();
-    let r = diff(&p, &a, &b);
+    let r = p.diff_live(&a, &b);
     r.code(2)
         .stderr_says("dependency \"h\" on table \"public\".\"kv\": its type needs extension \"hstore\"")
         .stderr_says("dependency \"hs\" on table \"public\".\"kv\"");
@@ -219,10 +208,10 @@ fn a_column_of_an_extension_type_the_old_side_lacks_is_named_and_nothing_is_prin
 
     // With the extension on both sides, the SQL runs.
     pg_exec(&a.url, "CREATE EXTENSION hstore;");
-    let r = diff(&p, &a, &b);
+    let r = p.diff_live(&a, &b);
     r.code(2);
     pg_exec(&a.url, &r.stdout);
-    diff(&p, &a, &b).code(0);
+    p.diff_live(&a, &b).code(0);
 }
 
 #[test]
@@ -238,7 +227,7 @@ fn inspect_sql_creates_the_types_and_reads_back_the_same() {
     r.code(0);
     let copy = PgScratch::new("utypes_inspect_copy");
     pg_exec(&copy.url, &r.stdout);
-    diff(&p, &source, &copy).code(0);
+    p.diff_live(&source, &copy).code(0);
     let json = p.run(&["inspect", "--database-url", &source.url]);
     json.code(0);
     assert!(json.stdout.contains("\"types\": ["), "{}", json.stdout);

@@ -170,6 +170,20 @@ impl Project {
     }
 }
 
+/// A directory with no strata project: `diff` between two databases needs none.
+pub fn no_project() -> Project {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().to_path_buf();
+    Project::laid_out(tmp, dir)
+}
+
+impl Project {
+    /// `strata diff` from one live PostgreSQL database to another.
+    pub fn diff_live(&self, from: &strata_testdb::PgScratch, to: &strata_testdb::PgScratch) -> Run {
+        self.run(&["diff", "--from", &format!("db:{}", from.url), "--to", &format!("db:{}", to.url)])
+    }
+}
+
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
 }
