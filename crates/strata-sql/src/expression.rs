@@ -154,3 +154,18 @@ pub fn check_definition_expressions(definition: &DatabaseDefinition) -> Result<(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::check_postgres_default;
+
+    #[test]
+    fn a_default_is_one_expression_and_not_a_bare_name() {
+        assert!(check_postgres_default("(now() AT TIME ZONE 'utc'::text)").is_ok());
+        assert!(check_postgres_default("CURRENT_DATE").is_ok());
+        assert!(check_postgres_default("'{}'::text[]").is_ok());
+        for bad in ["1; DROP TABLE t", "abc", "a.b", "1 -- hidden", "now()) , (1"] {
+            assert!(check_postgres_default(bad).is_err(), "{bad}");
+        }
+    }
+}
