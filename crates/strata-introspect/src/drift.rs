@@ -90,7 +90,29 @@ pub fn comparable_live(live: &DatabaseDefinition, target: &DatabaseDefinition) -
     out.tables.retain(|t| !BOOKKEEPING_TABLES.contains(&t.name.as_str()) || target.table(&t.name).is_some());
     crate::sqlite::add_left_out_indexes(&mut out, target);
     crate::mysql::adopt_types_read_back_lossily(&mut out, target);
+    adopt_now_spelling(&mut out, target);
+    // Enum and domain types are compared only against a definition that carries them: a
+    // Serverpod definition never does, and the database's own types are then left alone (and
+    // named as warnings), never dropped.
+    if target.types.is_empty() {
+        out.types.clear();
+    }
     out
+}
+
+/// A live `(now())` default where `target` says `now` (Serverpod's spelling of both) is `now`.
+fn adopt_now_spelling(live: &mut DatabaseDefinition, target: &DatabaseDefinition) {
+    let now_call = format!("({})", crate::postgres::NOW_CALL);
+    for table in &mut live.tables {
+        let Some(t) = target.table(&table.name) else { continue };
+        for column in &mut table.columns {
+            let says_now = t.column(&column.name).and_then(|c| c.column_default.as_deref())
+                == Some(strata_schema::defaults::NOW);
+            if says_now && column.column_default.as_deref() == Some(now_call.as_str()) {
+                column.column_default = Some(strata_schema::defaults::NOW.to_string());
+            }
+        }
+    }
 }
 
 /// Compares a live definition with a target definition. `live_label` and `target_label` name

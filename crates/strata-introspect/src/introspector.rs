@@ -11,7 +11,7 @@ use sqlx::mysql::MySqlConnection;
 use sqlx::postgres::PgConnection;
 use sqlx::sqlite::SqliteConnection;
 
-use crate::{IntrospectError, IntrospectOptions, IntrospectWarning, Introspection};
+use crate::{IntrospectError, IntrospectOptions, Introspection};
 
 /// What [`Introspector::introspect`] returns: boxed, so that the trait stays usable as
 /// `dyn Introspector` (the CLI picks the driver at run time).
@@ -29,10 +29,6 @@ pub trait Introspector: Send {
 
     /// Reads the live schema, with a warning for everything the model cannot express.
     fn introspect<'a>(&'a mut self, opts: &'a IntrospectOptions) -> IntrospectFuture<'a>;
-
-    /// Statements that must run before the definition's own SQL for its columns to build (the
-    /// user types they use, rendered from `warnings`); empty where the database has none.
-    fn prerequisite_sql(&self, warnings: &[IntrospectWarning]) -> Vec<String>;
 
     /// A statement that makes the unqualified names of a repair file resolve in `schema`, for
     /// databases where a connection sees several schemas; `None` where the connection's own
@@ -53,10 +49,6 @@ impl Introspector for PgConnection {
         Box::pin(crate::postgres::introspect_postgres(self, opts))
     }
 
-    fn prerequisite_sql(&self, warnings: &[IntrospectWarning]) -> Vec<String> {
-        crate::postgres::type_definitions_sql(warnings)
-    }
-
     fn schema_scope_sql(&self, schema: &str) -> Option<String> {
         Some(crate::postgres::search_path_sql(schema))
     }
@@ -75,10 +67,6 @@ impl Introspector for SqliteConnection {
         Box::pin(crate::sqlite::introspect_sqlite(self, opts))
     }
 
-    fn prerequisite_sql(&self, _warnings: &[IntrospectWarning]) -> Vec<String> {
-        Vec::new()
-    }
-
     fn schema_scope_sql(&self, _schema: &str) -> Option<String> {
         None
     }
@@ -95,10 +83,6 @@ impl Introspector for MySqlConnection {
 
     fn introspect<'a>(&'a mut self, opts: &'a IntrospectOptions) -> IntrospectFuture<'a> {
         Box::pin(crate::mysql::introspect_mysql(self, opts))
-    }
-
-    fn prerequisite_sql(&self, _warnings: &[IntrospectWarning]) -> Vec<String> {
-        Vec::new()
     }
 
     fn schema_scope_sql(&self, _schema: &str) -> Option<String> {

@@ -20,6 +20,7 @@ pub mod fingerprint;
 pub mod introspector;
 pub mod mysql;
 mod pg_types;
+mod pg_user_types;
 pub mod postgres;
 pub mod repair;
 pub mod sqlite;
@@ -32,6 +33,7 @@ use strata_schema::{
 pub use drift::{comparable_live, drift_report, DriftReport};
 pub use introspector::{introspect_both, IntrospectFuture, Introspector};
 pub use mysql::introspect_mysql;
+pub use pg_user_types::{needed_key, provided_key};
 pub use postgres::introspect_postgres;
 pub use sqlite::introspect_sqlite;
 pub use warning::{IntrospectWarning, WarningKind};
@@ -94,6 +96,7 @@ impl Introspection {
             installed_modules: installed_versions.clone(),
             migration_api_version: MIGRATION_API_VERSION,
             schema_version: CURRENT_SCHEMA_VERSION,
+            types: Vec::new(),
         };
         Introspection { definition, warnings, installed_versions, query_count }
     }

@@ -20,6 +20,7 @@ use crate::pg_types::{
     fk_action, fk_deferrable, fk_match_type, gin_operator_class, map_column_type, method_has_parameters,
     method_is_vector, native_type, parse_reloptions, vector_operator_class,
 };
+use crate::pg_user_types;
 use crate::warning::unwritable_index;
 use crate::{
     quote_ident, IntrospectError, IntrospectOptions, IntrospectWarning, Introspection, WarningKind,
@@ -35,6 +36,8 @@ pub const QUERIES: &[&str] = &[
     "indexes",
     "foreign keys",
     "unrepresentable objects",
+    crate::pg_user_types::TYPES_QUERY,
+    crate::pg_user_types::DEPENDENCIES_QUERY,
     "installed versions",
 ];
 
@@ -216,23 +219,10 @@ fn sql_unrepresentable() -> String {
                    AND d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjsubid > 0 \
                    AND d.deptype IN ('a', 'i'))) \
          UNION ALL \
-           SELECT CASE t.typtype WHEN 'e' THEN 'enum' WHEN 'd' THEN 'domain' WHEN 'c' THEN 'composite' \
-                                 ELSE 'range' END, \
-                  NULL::int8, n.nspname::text, t.typname::text, \
-                  CASE t.typtype \
-                    WHEN 'e' THEN (SELECT string_agg(quote_literal(e.enumlabel), ', ' ORDER BY e.enumsortorder) \
-                                   FROM pg_catalog.pg_enum e WHERE e.enumtypid = t.oid) \
-                    WHEN 'd' THEN pg_catalog.format_type(t.typbasetype, t.typtypmod) \
-                      || COALESCE(' DEFAULT ' || t.typdefault, '') \
-                      || CASE WHEN t.typnotnull THEN ' NOT NULL' ELSE '' END \
-                      || COALESCE((SELECT string_agg(' CONSTRAINT ' || quote_ident(dc.conname) || ' ' \
-                                                     || pg_catalog.pg_get_constraintdef(dc.oid, true), '' \
-                                                     ORDER BY dc.conname) \
-                                   FROM pg_catalog.pg_constraint dc \
-                                   WHERE dc.contypid = t.oid AND dc.contype = 'c'), '') END, \
-                  ARRAY[t.oid::int8] \
+           SELECT CASE t.typtype WHEN 'c' THEN 'composite' ELSE 'range' END, \
+                  NULL::int8, n.nspname::text, t.typname::text, NULL::text, ARRAY[t.oid::int8] \
            FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace \
-           WHERE t.typtype IN ('e', 'd', 'c', 'r') AND n.nspname = ANY($1) \
+           WHERE t.typtype IN ('c', 'r') AND n.nspname = ANY($1) \
              AND (t.typtype <> 'c' OR EXISTS (SELECT 1 FROM pg_catalog.pg_class tc \
                                               WHERE tc.oid = t.typrelid AND tc.relkind = 'c')) \
              AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
@@ -364,22 +354,6 @@ fn sql_unrepresentable() -> String {
     )
 }
 
-/// `CREATE TYPE ... AS ENUM` and `CREATE DOMAIN` statements for the enum and domain types the
-/// warnings name (enums first: a domain may be over one), so that printed SQL can build columns
-/// of those types in an empty database. Built from the server's own renderings (labels through
-/// `quote_literal`, constraints through `pg_get_constraintdef`), never from file input.
-pub fn type_definitions_sql(warnings: &[IntrospectWarning]) -> Vec<String> {
-    let name = |w: &IntrospectWarning| format!("{}.{}", quote_ident(&w.schema), quote_ident(&w.name));
-    let enums = warnings.iter().filter(|w| w.kind == WarningKind::EnumType).map(|w| {
-        format!("CREATE TYPE {} AS ENUM ({});", name(w), w.detail.strip_prefix("values ").unwrap_or_default())
-    });
-    let domains = warnings.iter().filter(|w| w.kind == WarningKind::DomainType).filter_map(|w| {
-        let definition = w.detail.strip_prefix("over ")?;
-        Some(format!("CREATE DOMAIN {} AS {definition};", name(w)))
-    });
-    enums.chain(domains).collect()
-}
-
 /// `SET LOCAL search_path` to `schema` (then `public`, where extensions' functions live): strata's
 /// SQL never qualifies names, so a repair file pins the schema it was computed from.
 pub fn search_path_sql(schema: &str) -> String {
@@ -507,9 +481,34 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
         // Serverpod's rule would make `id` the key: say there is none.
         t.def.keys.without_primary_key = t.pk_columns.is_none() && t.def.column("id").is_some();
     }
+    let rows = r.fetch(conn, QUERIES[6], pg_user_types::SQL_TYPES, schemas).await?;
+    let types = pg_user_types::read_types(&rows)?;
+    r.warnings.extend(pg_user_types::type_warnings(&types, |oid| {
+        let mut names: Vec<String> = type_users
+            .get(&oid)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| r.tables.name(*t))
+            .map(str::to_string)
+            .collect();
+        names.sort();
+        names.dedup();
+        names
+    }));
+    let rows = r.fetch(conn, QUERIES[7], &pg_user_types::sql_dependencies(), schemas).await?;
+    let dependencies = pg_user_types::read_dependencies(&rows, |oid| {
+        r.tables
+            .by_oid
+            .get(&oid)
+            .map(|&i| (r.tables.list[i].schema.clone(), r.tables.list[i].def.name.clone()))
+    })?;
+    r.warnings.extend(dependencies);
     let installed_versions = read_bookkeeping(conn, schemas, &mut r).await;
     let tables = r.tables.list.into_iter().map(|t| t.def).collect();
-    Ok(Introspection::assemble(database, tables, r.warnings, installed_versions, r.query_count))
+    let mut introspection =
+        Introspection::assemble(database, tables, r.warnings, installed_versions, r.query_count);
+    introspection.definition.types = types.into_iter().map(|(_, t)| t).collect();
+    Ok(introspection)
 }
 
 /// The database's name and the server's version number (too old a server is refused).
@@ -674,7 +673,7 @@ fn map_column(
         // The identity itself (`identity` below); its sequence's options are not compared.
         None
     } else {
-        default_expr.map(|d| pg_sql_to_abstract_default(&d, column_type))
+        default_expr.map(|d| live_default(&d, column_type))
     };
     Ok(ColumnDefinition {
         name,
@@ -1031,11 +1030,7 @@ fn map_unrepresentable(
     depends_on.sort();
     depends_on.dedup();
     let detail: Option<String> = get(row, "detail", q)?;
-    let detail = match (kind, detail) {
-        (WarningKind::EnumType, Some(labels)) => format!("values {labels}"),
-        (WarningKind::DomainType, Some(base)) => format!("over {base}"),
-        (_, d) => d.unwrap_or_default(),
-    };
+    let detail = detail.unwrap_or_default();
     Ok(Some(IntrospectWarning {
         kind,
         schema: get(row, "schema_name", q)?,
@@ -1045,3 +1040,17 @@ fn map_unrepresentable(
         depends_on,
     }))
 }
+
+/// The definition's form of a live default. `now()` stays apart from `CURRENT_TIMESTAMP` (both
+/// are Serverpod's `now`, which strata writes as `CURRENT_TIMESTAMP`): it is kept as the
+/// expression `(now())`, which PostgreSQL stores, and reads back, as `now()`. Against a
+/// definition that says `now`, `comparable_live` takes that spelling.
+fn live_default(sql: &str, column_type: ColumnType) -> String {
+    if sql.trim() == NOW_CALL {
+        return format!("({NOW_CALL})");
+    }
+    pg_sql_to_abstract_default(sql, column_type)
+}
+
+/// How PostgreSQL renders a `now()` default.
+pub(crate) const NOW_CALL: &str = "now()";

@@ -88,6 +88,9 @@ warning_kinds! {
     TableOptions => "table option",
     /// SQLite: something in `sqlite_master` strata does not model.
     SqliteObject => "object",
+    /// A column default, column type or domain that needs a function or extension strata does
+    /// not create (a migration creating it is refused while the other side lacks it).
+    Dependency => "dependency",
 }
 
 impl WarningKind {

@@ -243,6 +243,8 @@ pub struct DatabaseDefinition {
     pub migration_api_version: i64,
     /// Format generation; files without the key are v1.
     pub schema_version: i64,
+    /// Enum and domain types (strata's `types` key, written only when not empty).
+    pub types: Vec<crate::types::TypeDefinition>,
 }
 
 impl DatabaseDefinition {
@@ -256,6 +258,7 @@ impl DatabaseDefinition {
             installed_modules: Vec::new(),
             migration_api_version: MIGRATION_API_VERSION,
             schema_version: CURRENT_SCHEMA_VERSION,
+            types: Vec::new(),
         }
     }
 

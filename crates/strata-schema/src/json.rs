@@ -19,6 +19,7 @@ use crate::definition::*;
 use crate::keys::{KeyConstraint, KeyMigration, TableKeys};
 use crate::migration::*;
 use crate::normalize;
+use crate::types::{DomainCheck, DomainDefinition, TypeDefinition, TypeKind};
 
 /// A `definition.json` or `migration.json` that cannot be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,6 +127,10 @@ impl Serialize for DefinitionView<'_> {
         o.opt("name", &def.name)?;
         o.f("moduleName", &def.module_name)?;
         o.f("tables", self.tables)?;
+        // strata's extension: absent when empty, so Serverpod's files keep their bytes.
+        if !def.types.is_empty() {
+            o.f("types", &TypesView(&def.types))?;
+        }
         o.f("installedModules", &def.installed_modules)?;
         o.f("migrationApiVersion", &def.migration_api_version)?;
         o.end()
@@ -628,6 +633,8 @@ mod typed {
         installed_modules: Option<Vec<Obj<Version>>>,
         migration_api_version: Option<i64>,
         schema_version: Option<i64>,
+        /// strata's `types`: read by the tree path, which locates its errors.
+        types: Option<serde::de::IgnoredAny>,
     }
 
     #[derive(Deserialize)]
@@ -785,6 +792,9 @@ mod typed {
     /// A definition, if the fast path can read it.
     pub(super) fn definition(text: &str) -> Option<DatabaseDefinition> {
         let Obj(d): Obj<Def> = serde_json::from_str(text).ok()?;
+        if d.types.is_some() {
+            return None;
+        }
         Some(DatabaseDefinition {
             name: d.name,
             module_name: d.module_name,
@@ -801,6 +811,7 @@ mod typed {
                 .collect(),
             migration_api_version: d.migration_api_version.unwrap_or(MIGRATION_API_VERSION),
             schema_version: d.schema_version.unwrap_or(1),
+            types: Vec::new(),
         })
     }
 
@@ -1192,7 +1203,88 @@ fn read_definition(c: &Cursor) -> Result<DatabaseDefinition, JsonError> {
         installed_modules: c.list("installedModules", read_version)?,
         migration_api_version: c.opt_int("migrationApiVersion")?.unwrap_or(MIGRATION_API_VERSION),
         schema_version: c.opt_int("schemaVersion")?.unwrap_or(1),
+        types: c.list("types", read_type)?,
     })
+}
+
+/// One entry of strata's `types`: `{"schema", "name", "enum": [labels]}` or
+/// `{"schema", "name", "domain": {"baseType", "notNull", "default", "checks"}}`.
+fn read_type(c: &Cursor) -> Result<TypeDefinition, JsonError> {
+    let kind = match (c.field("enum")?, c.field("domain")?) {
+        (Some(values), None) => TypeKind::Enum { values: values.items(|v| v.string())? },
+        (None, Some(d)) => TypeKind::Domain(DomainDefinition {
+            base_type: d.req_str("baseType")?,
+            default: d.opt_str("default")?,
+            not_null: d.bool_or("notNull", false)?,
+            checks: d.list("checks", |k| {
+                Ok(DomainCheck { name: k.req_str("name")?, expression: k.req_str("check")? })
+            })?,
+        }),
+        _ => return c.err("a type has exactly one of \"enum\" (its values) and \"domain\""),
+    };
+    Ok(TypeDefinition { schema: c.req_str("schema")?, name: c.req_str("name")?, kind })
+}
+
+/// strata's `types` list as JSON (no `__className__`: Serverpod has no such class).
+struct TypesView<'a>(&'a [TypeDefinition]);
+
+impl Serialize for TypesView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for t in self.0 {
+            seq.serialize_element(&TypeView(t))?;
+        }
+        seq.end()
+    }
+}
+
+struct TypeView<'a>(&'a TypeDefinition);
+
+impl Serialize for TypeView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let t = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("schema", &t.schema)?;
+        m.serialize_entry("name", &t.name)?;
+        match &t.kind {
+            TypeKind::Enum { values } => m.serialize_entry("enum", values)?,
+            TypeKind::Domain(d) => m.serialize_entry("domain", &DomainView(d))?,
+        }
+        m.end()
+    }
+}
+
+struct DomainView<'a>(&'a DomainDefinition);
+
+impl Serialize for DomainView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let d = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("baseType", &d.base_type)?;
+        if d.not_null {
+            m.serialize_entry("notNull", &true)?;
+        }
+        if let Some(default) = &d.default {
+            m.serialize_entry("default", default)?;
+        }
+        if !d.checks.is_empty() {
+            let checks: Vec<CheckView> = d.checks.iter().map(CheckView).collect();
+            m.serialize_entry("checks", &checks)?;
+        }
+        m.end()
+    }
+}
+
+struct CheckView<'a>(&'a DomainCheck);
+
+impl Serialize for CheckView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("name", &self.0.name)?;
+        m.serialize_entry("check", &self.0.expression)?;
+        m.end()
+    }
 }
 
 fn read_version(c: &Cursor) -> Result<MigrationVersion, JsonError> {

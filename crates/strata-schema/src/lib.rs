@@ -5,6 +5,7 @@
 //! * [`migration`]: the actions and warnings between two definitions (`migration.json`).
 //! * [`json`]: Serverpod-compatible reading (v1 and v2) and writing (v2, byte-exact).
 //! * [`defaults`]: abstract column defaults and their PostgreSQL spellings.
+//! * [`types`]: enum and domain types (strata's extension) and the changes between them.
 //!
 //! This crate does no I/O and knows nothing of YAML models, SQL dialects or databases.
 
@@ -14,6 +15,7 @@ pub mod json;
 pub mod keys;
 pub mod migration;
 pub mod normalize;
+pub mod types;
 
 pub use definition::*;
 pub use json::{definition_from_json, definition_to_json, migration_from_json, migration_to_json, JsonError};

@@ -25,9 +25,27 @@ pub enum ColumnDefault {
     Boolean(bool),
     /// A timestamp as `YYYY-MM-DD HH:MM:SS.mmm` (UTC, no zone).
     Timestamp(String),
+    /// Any other default, kept as the SQL text a live database rendered it in
+    /// (`(now() AT TIME ZONE 'utc'::text)`). Only [`ColumnDefault::parse_or_expression`] yields
+    /// it; each dialect checks the text before writing it verbatim, or refuses it.
+    Expression(String),
 }
 
 impl ColumnDefault {
+    /// [`ColumnDefault::parse`], or for a default that is none of the abstract forms, the
+    /// [`ColumnDefault::Expression`] it is (PostgreSQL's `pg_get_expr` text). The dialect
+    /// validates it when it renders it.
+    pub fn parse_or_expression(
+        raw: &str,
+        column_type: ColumnType,
+        object: &SqlObject,
+    ) -> Result<Self, SqlError> {
+        match Self::parse(raw, column_type, object) {
+            Err(SqlError::InvalidDefault { .. }) => Ok(ColumnDefault::Expression(raw.trim().to_string())),
+            other => other,
+        }
+    }
+
     /// Parses the abstract default stored in a definition (v1 PostgreSQL text is accepted too,
     /// by normalising it first) for a column of `column_type`.
     pub fn parse(raw: &str, column_type: ColumnType, object: &SqlObject) -> Result<Self, SqlError> {
@@ -86,6 +104,17 @@ impl ColumnDefault {
     }
 }
 
+/// The refusal of an expression default by a dialect that does not write PostgreSQL's
+/// expression text.
+pub(crate) fn expression_refused(object: &SqlObject, sql: &str, dialect: &str) -> SqlError {
+    SqlError::InvalidDefault {
+        object: object.clone(),
+        default: sql.to_string(),
+        column_type: "native",
+        reason: format!("an expression default is written for PostgreSQL only, not {dialect}; use an abstract default (now, a literal, a number)"),
+    }
+}
+
 /// `-12`, `0`, `94230100`.
 fn is_integer(s: &str) -> bool {
     let digits = s.strip_prefix('-').unwrap_or(s);
@@ -140,6 +169,17 @@ mod tests {
             parse("2024-05-24T22:00:00.000Z", ColumnType::TimestampWithoutTimeZone),
             Ok(ColumnDefault::Timestamp("2024-05-24 22:00:00.000".into()))
         );
+    }
+
+    #[test]
+    fn anything_else_is_an_expression_for_the_dialect_to_check() {
+        let expr = |raw: &str, t| ColumnDefault::parse_or_expression(raw, t, &SqlObject::column("t", "c"));
+        assert_eq!(
+            expr("(now() AT TIME ZONE 'utc'::text)", ColumnType::TimestampWithoutTimeZone),
+            Ok(ColumnDefault::Expression("(now() AT TIME ZONE 'utc'::text)".into()))
+        );
+        assert_eq!(expr("now", ColumnType::TimestampWithoutTimeZone), Ok(ColumnDefault::Now));
+        assert_eq!(expr("'a'::text", ColumnType::Text), Ok(ColumnDefault::Text("a".into())));
     }
 
     #[test]

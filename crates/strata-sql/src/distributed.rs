@@ -5,6 +5,7 @@
 //! refused by name before anything is written; the sources of every answer are in
 //! docs/distributed.md.
 
+use strata_schema::types::{TypeChange, TypeKind};
 use strata_schema::{
     ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, KeyConstraint, TableDefinition,
 };
@@ -41,6 +42,8 @@ pub struct Engine {
     method_hints: &'static [(&'static str, &'static str)],
     /// Column types that do not exist on the engine, with what to do instead.
     missing_types: &'static [(ColumnType, &'static str)],
+    /// `CREATE DOMAIN` / `ALTER DOMAIN` exist (CockroachDB has enums but no domains).
+    domains: bool,
 }
 
 /// A PostgreSQL-compatible distributed engine: PostgreSQL's spelling under [`Engine`]'s
@@ -78,6 +81,7 @@ static COCKROACH_ENGINE: Engine = Engine {
         (ColumnType::Halfvec, "CockroachDB has only the vector type of pgvector's family; use vector"),
         (ColumnType::Sparsevec, "CockroachDB has only the vector type of pgvector's family; use vector"),
     ],
+    domains: false,
 };
 
 static YUGABYTE_ENGINE: Engine = Engine {
@@ -116,6 +120,7 @@ static YUGABYTE_ENGINE: Engine = Engine {
             "YugabyteDB does not support PostGIS; remove the column or store it as text/json",
         ),
     ],
+    domains: true,
 };
 
 static CITUS_ENGINE: Engine = Engine {
@@ -132,6 +137,7 @@ static CITUS_ENGINE: Engine = Engine {
     index_methods: &[],
     method_hints: &[],
     missing_types: &[],
+    domains: true,
 };
 
 /// CockroachDB (`dialect = "cockroachdb"`).
@@ -160,7 +166,8 @@ impl PgCompatible {
     fn serial_column_sql(&self, table: &str, column: &ColumnDefinition) -> Result<Option<String>, SqlError> {
         let object = SqlObject::column(table, &column.name);
         let Some(raw) = &column.column_default else { return Ok(None) };
-        let is_serial = ColumnDefault::parse(raw, column.column_type, &object)? == ColumnDefault::Serial;
+        let is_serial =
+            ColumnDefault::parse_or_expression(raw, column.column_type, &object)? == ColumnDefault::Serial;
         if self.engine.serial != SerialKind::UniqueRowid || !is_serial || !column.column_type.is_integer() {
             return Ok(None);
         }
@@ -327,6 +334,21 @@ impl Dialect for PgCompatible {
     fn rename_table_sql(&self, from: &str, to: &str) -> String {
         PG.rename_table_sql(from, to)
     }
+    fn type_change_sql(&self, change: &TypeChange) -> Result<String, SqlError> {
+        let domain = match change {
+            TypeChange::Create(t) | TypeChange::Drop(t) => {
+                matches!(t.kind, TypeKind::Domain(_)).then(|| t.display_name())
+            }
+            TypeChange::AlterDomain { schema, name, .. } => Some(format!("{schema}.{name}")),
+            TypeChange::AddEnumValue { .. } => None,
+        };
+        match domain {
+            Some(name) if !self.engine.domains => {
+                Err(SqlError::DomainsUnsupported { name, dialect: self.engine.name })
+            }
+            _ => PG.type_change_sql(change),
+        }
+    }
     fn keyed_column_sql(&self, table: &str, column: &ColumnDefinition) -> Result<String, SqlError> {
         self.check_type(table, column)?;
         PG.keyed_column_sql(table, column)
@@ -430,6 +452,32 @@ mod tests {
         }
         let plain = KeyConstraint { nulls_not_distinct: false, ..key };
         assert!(COCKROACHDB.key_constraint_sql("t", &plain, false).is_ok());
+    }
+
+    #[test]
+    fn domains_only_where_the_engine_has_them() {
+        use strata_schema::types::{DomainDefinition, TypeDefinition};
+        let domain = TypeDefinition {
+            schema: "public".into(),
+            name: "email".into(),
+            kind: TypeKind::Domain(DomainDefinition { base_type: "text".into(), ..Default::default() }),
+        };
+        let labels = TypeDefinition {
+            schema: "public".into(),
+            name: "mood".into(),
+            kind: TypeKind::Enum { values: vec!["ok".into()] },
+        };
+        let err = COCKROACHDB.type_change_sql(&TypeChange::Create(domain.clone())).unwrap_err().to_string();
+        assert!(err.contains("public.email") && err.contains("cockroachdb"), "{err}");
+        let create_enum = TypeChange::Create(labels);
+        assert_eq!(
+            COCKROACHDB.type_change_sql(&create_enum).unwrap(),
+            PG.type_change_sql(&create_enum).unwrap()
+        );
+        for d in [YUGABYTEDB, CITUS] {
+            let create = TypeChange::Create(domain.clone());
+            assert_eq!(d.type_change_sql(&create).unwrap(), PG.type_change_sql(&create).unwrap());
+        }
     }
 
     #[test]

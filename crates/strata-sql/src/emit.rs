@@ -15,6 +15,7 @@ use strata_schema::{
 mod keys;
 
 use keys::{early_foreign_key_drops, EarlyForeignKeyDrop};
+use strata_schema::types::{type_plan, TypeChange, TypePlan};
 
 use crate::quote;
 use crate::{
@@ -48,6 +49,8 @@ impl<'a> Emitter<'a> {
             all_columns().any(|c| c.column_type.is_geography()),
             all_columns().any(is_v7_column),
         );
+        let types = type_plan(&[], &def.types);
+        out.push_str(&self.type_section(&types, |c| matches!(c, TypeChange::Create(_)))?);
 
         let mut foreign = String::new();
         for table in def.tables.iter().filter(|t| t.is_managed()) {
@@ -110,13 +113,24 @@ impl<'a> Emitter<'a> {
             _ => false,
         });
 
-        let mut out = String::new();
+        let types = type_plan(&input.source.types, &input.target.types);
+        if let Some(reason) = types.blocked.first() {
+            return Err(SqlError::TypeChangeBlocked { reason: reason.clone() });
+        }
+        // A label added inside a transaction cannot be used before it commits (PostgreSQL 12+),
+        // so new labels go before the migration's transaction; IF NOT EXISTS makes a re-run safe.
+        let mut out = self.type_section(&types, |c| matches!(c, TypeChange::AddEnumValue { .. }))?;
         self.begin(&mut out);
         self.prelude(
             &mut out,
             new_columns().any(|c| c.column_type.is_vector()),
             new_columns().any(|c| c.column_type.is_geography()),
             new_columns().any(is_v7_column) || modifies_to_v7,
+        );
+        out.push_str(
+            &self.type_section(&types, |c| {
+                matches!(c, TypeChange::Create(_) | TypeChange::AlterDomain { .. })
+            })?,
         );
 
         let mut foreign = String::new();
@@ -169,6 +183,8 @@ impl<'a> Emitter<'a> {
             foreign.push_str(&self.restore_inbound_foreign_keys(input)?);
         }
         out.push_str(&foreign);
+        // Types go once nothing uses them: after every table and column change.
+        out.push_str(&self.type_section(&types, |c| matches!(c, TypeChange::Drop(_)))?);
 
         self.bookkeeping(
             &mut out,
@@ -177,6 +193,20 @@ impl<'a> Emitter<'a> {
             input.removed_modules,
         )?;
         self.finish(&mut out);
+        Ok(out)
+    }
+
+    /// The statements of the type changes `pick` selects, under one banner and followed by a
+    /// blank line; nothing when there are none (so files without types keep Serverpod's bytes).
+    fn type_section(&self, plan: &TypePlan, pick: impl Fn(&TypeChange) -> bool) -> Result<String, SqlError> {
+        let mut out = String::new();
+        for change in plan.changes.iter().filter(|c| pick(c)) {
+            out.push_str(&self.d.type_change_sql(change)?);
+        }
+        if !out.is_empty() {
+            out.insert_str(0, "--\n-- ACTION TYPES\n--\n");
+            out.push('\n');
+        }
         Ok(out)
     }
 
@@ -390,6 +420,18 @@ impl<'a> Emitter<'a> {
             }
             change.type_sql = Some(d.column_type_sql(table, &column)?);
         }
+        // The old default may not cast to the new native type (`'a'::text` to an enum): it is
+        // set again around the type change (a sequence's `nextval` casts, and stays).
+        if m.new_native_type.is_some() && change.default_sql.is_none() {
+            if let Some(raw) = &column.column_default {
+                match ColumnDefault::parse_or_expression(raw, column.column_type, &object)? {
+                    ColumnDefault::Serial => {}
+                    value => {
+                        change.default_sql = Some(Some(d.default_sql(&object, column.column_type, &value)?))
+                    }
+                }
+            }
+        }
         if change.is_empty() {
             return Ok(String::new());
         }
@@ -410,7 +452,7 @@ impl<'a> Emitter<'a> {
             Some(t) => t,
             None => target_column(input, table, m.final_name())?.column_type,
         };
-        match ColumnDefault::parse(raw, column_type, object)? {
+        match ColumnDefault::parse_or_expression(raw, column_type, object)? {
             ColumnDefault::Serial => Err(SqlError::SerialDefaultChange { object: object.clone() }),
             value => Ok(Some(self.d.default_sql(object, column_type, &value)?)),
         }

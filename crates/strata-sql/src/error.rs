@@ -92,6 +92,19 @@ pub enum SqlError {
     /// The migration refers to a table the definitions passed alongside it do not contain.
     #[error("table \"{table}\" is missing from the {side} definition, which is needed to {purpose}")]
     MissingTable { table: String, side: &'static str, purpose: &'static str },
+    /// A domain's base type, default or CHECK that is not what it must be (a type name, one
+    /// expression): it would be spliced into the statement.
+    #[error("type {name}: {part} {text:?} is refused ({reason}); fix it in the definition's \"types\"")]
+    InvalidType { name: String, part: &'static str, text: String, reason: String },
+    /// Enum and domain types in a definition for a database that has none.
+    #[error("type {name}: {dialect} has no enum or domain types; remove it from the definition's \"types\"")]
+    TypesUnsupported { name: String, dialect: &'static str },
+    /// A domain type for an engine that has enums but no domains (CockroachDB).
+    #[error("domain {name}: {dialect} has no domain types (CREATE DOMAIN); use its base type with a CHECK constraint instead")]
+    DomainsUnsupported { name: String, dialect: &'static str },
+    /// A type change with no in-place SQL (enum values removed or reordered, ...).
+    #[error("{reason}")]
+    TypeChangeBlocked { reason: String },
     /// The migration refers to a column the target definition does not contain.
     #[error("{object} is missing from the target definition, which is needed to {purpose}")]
     MissingColumn { object: SqlObject, purpose: &'static str },

@@ -35,15 +35,20 @@ impl std::fmt::Display for IndexPart {
 /// Comments are refused too: the statement is written on one line, so a `--` inside the text
 /// would hide the closing parenthesis, and a comment is where tokenizers disagree most.
 pub(crate) fn check_one_expression(grammar: &dyn Grammar, sql: &str) -> Result<(), String> {
+    parse_one_expression(grammar, sql).map(|_| ())
+}
+
+/// The one expression `sql` is in `grammar` (see [`check_one_expression`]).
+fn parse_one_expression(grammar: &dyn Grammar, sql: &str) -> Result<sqlparser::ast::Expr, String> {
     let tokens = Tokenizer::new(grammar, sql).tokenize().map_err(|e| e.to_string())?;
     let has_comment = tokens.iter().any(|t| {
         matches!(t, Token::Whitespace(Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_)))
     });
     let mut parser = Parser::new(grammar).with_tokens(tokens);
-    parser.parse_expr().map_err(|e| e.to_string())?;
+    let expr = parser.parse_expr().map_err(|e| e.to_string())?;
     match parser.peek_token().token {
         Token::EOF if has_comment => Err("comments are not allowed".to_string()),
-        Token::EOF => Ok(()),
+        Token::EOF => Ok(expr),
         rest => Err(format!("unexpected `{rest}` after the expression")),
     }
 }
@@ -51,6 +56,18 @@ pub(crate) fn check_one_expression(grammar: &dyn Grammar, sql: &str) -> Result<(
 /// The PostgreSQL expression grammar.
 pub(crate) fn check_postgres(sql: &str) -> Result<(), String> {
     check_one_expression(&PostgreSqlDialect {}, sql)
+}
+
+/// A PostgreSQL column default: one expression that is not a bare name (PostgreSQL refuses
+/// column references in a default, and a bare word is more likely a typo than a default).
+pub(crate) fn check_postgres_default(sql: &str) -> Result<(), String> {
+    use sqlparser::ast::Expr;
+    match parse_one_expression(&PostgreSqlDialect {}, sql)? {
+        Expr::Identifier(_) | Expr::CompoundIdentifier(_) => {
+            Err("a bare name is a column reference, which a default cannot be".to_string())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The SQLite expression grammar.
@@ -136,4 +153,19 @@ pub fn check_definition_expressions(definition: &DatabaseDefinition) -> Result<(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_postgres_default;
+
+    #[test]
+    fn a_default_is_one_expression_and_not_a_bare_name() {
+        assert!(check_postgres_default("(now() AT TIME ZONE 'utc'::text)").is_ok());
+        assert!(check_postgres_default("CURRENT_DATE").is_ok());
+        assert!(check_postgres_default("'{}'::text[]").is_ok());
+        for bad in ["1; DROP TABLE t", "abc", "a.b", "1 -- hidden", "now()) , (1"] {
+            assert!(check_postgres_default(bad).is_err(), "{bad}");
+        }
+    }
 }

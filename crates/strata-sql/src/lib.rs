@@ -27,6 +27,7 @@ mod postgres;
 pub mod quote;
 mod sqlite;
 mod sqlite_files;
+mod user_types;
 
 use strata_schema::{
     ColumnDefinition, ColumnMigration, ColumnType, DatabaseDefinition, DatabaseMigration,
@@ -216,6 +217,9 @@ pub trait Dialect: Send + Sync {
     /// The declaration of `gen_random_uuid_v7()` when the dialect needs a helper function for
     /// UUIDv7 defaults.
     fn uuid_v7_function_sql(&self) -> Option<&'static str>;
+    /// The statement for one change of an enum or domain type (a definition's `types`); an
+    /// error where the database has no such types.
+    fn type_change_sql(&self, change: &strata_schema::types::TypeChange) -> Result<String, SqlError>;
     /// How the files record which module versions are installed (Serverpod's
     /// `serverpod_migrations` rows), `None` when they do not (MySQL: Serverpod has no MySQL,
     /// and the runner keeps its own history).

@@ -252,6 +252,9 @@ impl Dialect for Mysql {
             // MySQL 8 takes TEXT, BLOB and JSON defaults only as expressions; MariaDB reads the
             // parenthesised literal back as the plain literal, so the form is the same everywhere.
             ColumnDefault::Text(text) => format!("({})", self.quote_literal(text)),
+            ColumnDefault::Expression(sql) => {
+                return Err(crate::defaults::expression_refused(object, sql, "MySQL"))
+            }
         })
     }
     fn column_sql(&self, table: &str, column: &ColumnDefinition) -> Result<String, SqlError> {
@@ -360,6 +363,10 @@ impl Dialect for Mysql {
     fn extension_sql(&self, _extension: Extension) -> Option<&'static str> {
         None
     }
+    fn type_change_sql(&self, change: &strata_schema::types::TypeChange) -> Result<String, SqlError> {
+        Err(crate::user_types::types_unsupported(change, "mysql"))
+    }
+
     fn uuid_v7_function_sql(&self) -> Option<&'static str> {
         // The v7 default is an expression of built-in functions (`MYSQL_RANDOM_UUID_V7_SQL`).
         None

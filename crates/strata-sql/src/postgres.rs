@@ -283,6 +283,19 @@ impl Dialect for Postgres {
             // An untyped literal takes the column's native type, whatever it is (enums too).
             ColumnDefault::Text(text) if column_type == ColumnType::Unknown => quote::literal(text),
             ColumnDefault::Text(text) => format!("{}::{}", quote::literal(text), cast_name(column_type)),
+            // The server's own rendering of the default, written back as it is once it parses
+            // as exactly one expression (a crafted file cannot smuggle a statement in).
+            ColumnDefault::Expression(sql) => {
+                crate::expression::check_postgres_default(sql).map_err(|reason| {
+                    SqlError::InvalidDefault {
+                        object: object.clone(),
+                        default: sql.clone(),
+                        column_type: column_type.name(),
+                        reason: format!("not one SQL expression ({reason})"),
+                    }
+                })?;
+                sql.clone()
+            }
         })
     }
 
@@ -433,6 +446,17 @@ impl Dialect for Postgres {
         if let Some(nullable) = change.nullable {
             out.push_str(&format!("{prefix} {} NOT NULL;\n", if nullable { "DROP" } else { "SET" }));
         }
+        // A native type change with a default: the default goes first and comes back after, in
+        // the new type (the old one may not cast to it).
+        if let (Some(type_sql), Some(Some(default)), true) =
+            (&change.type_sql, &change.default_sql, column.native_type.is_some())
+        {
+            let name = self.quote_identifier(&column.name);
+            out.push_str(&format!("{prefix} DROP DEFAULT;\n"));
+            out.push_str(&format!("{prefix} SET DATA TYPE {type_sql} USING {name}::{type_sql};\n"));
+            out.push_str(&format!("{prefix} SET DEFAULT {default};\n"));
+            return Ok(out);
+        }
         match &change.default_sql {
             Some(Some(sql)) => out.push_str(&format!("{prefix} SET DEFAULT {sql};\n")),
             Some(None) => out.push_str(&format!("{prefix} DROP DEFAULT;\n")),
@@ -498,6 +522,10 @@ impl Dialect for Postgres {
             Extension::Postgis => POSTGIS_EXTENSION,
         })
     }
+    fn type_change_sql(&self, change: &strata_schema::types::TypeChange) -> Result<String, SqlError> {
+        crate::user_types::postgres_type_change_sql(self, change)
+    }
+
     fn uuid_v7_function_sql(&self) -> Option<&'static str> {
         Some(UUID_V7_FUNCTION)
     }
@@ -523,7 +551,7 @@ impl Postgres {
         let mut not_null = !column.is_nullable;
         let mut default_sql = None;
         if let Some(raw) = &column.column_default {
-            match ColumnDefault::parse(raw, column.column_type, &object)? {
+            match ColumnDefault::parse_or_expression(raw, column.column_type, &object)? {
                 ColumnDefault::Serial => {
                     if !column.column_type.is_integer() {
                         return Err(SqlError::InvalidDefault {

@@ -191,6 +191,9 @@ fn default_value_sql(
             .to_string(),
         ColumnDefault::Text(text) if column_type == ColumnType::Uuid => uuid_blob_literal(object, text)?,
         ColumnDefault::Text(text) => quote::literal(text),
+        ColumnDefault::Expression(sql) => {
+            return Err(crate::defaults::expression_refused(object, sql, "SQLite"))
+        }
     })
 }
 
@@ -518,6 +521,10 @@ impl Dialect for Sqlite {
     fn extension_sql(&self, _extension: Extension) -> Option<&'static str> {
         None
     }
+    fn type_change_sql(&self, change: &strata_schema::types::TypeChange) -> Result<String, SqlError> {
+        Err(crate::user_types::types_unsupported(change, "sqlite"))
+    }
+
     fn uuid_v7_function_sql(&self) -> Option<&'static str> {
         None
     }

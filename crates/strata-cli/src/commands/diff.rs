@@ -73,9 +73,16 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         eprint!("{}", strata_project::module_report(config));
     }
     check_ignored_kinds(&args.ignore)?;
-    let [(from, from_objects), (to, to_objects)] = resolve_sides(project_dir, config.as_ref(), &args)?;
+    let [(mut from, mut from_objects), (mut to, mut to_objects)] =
+        resolve_sides(project_dir, config.as_ref(), &args)?;
+    let (from_live, to_live) = (args.from.starts_with("db:"), args.to.starts_with("db:"));
+    let keep_from_types = !from_live || to_live || !to.types.is_empty();
+    let keep_to_types = !to_live || from_live || !from.types.is_empty();
+    align_types(&mut from, &mut from_objects, keep_from_types);
+    align_types(&mut to, &mut to_objects, keep_to_types);
 
     let migration = strata_diff::generate_migration(&from, &to);
+    let types = strata_schema::types::type_plan(&from.types, &to.types);
     let show_summary = args.summary || std::io::stdout().is_terminal();
     let live_side = args.from.starts_with("db:") || args.to.starts_with("db:");
     let (from_label, to_label) = side_labels(&args.from, &args.to);
@@ -84,7 +91,18 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     for line in &unmatched {
         eprintln!("{line}");
     }
-    if migration.actions.is_empty() {
+    let blocked = blocked_changes(&migration, &types, &from_objects, &to_objects, from_label);
+    if !blocked.is_empty() {
+        eprintln!("Not written: strata cannot write SQL for this migration that would run on {from_label}:");
+        for line in &blocked {
+            eprintln!("  - {line}");
+        }
+        eprintln!(
+            "Nothing was printed. Make these changes by hand (or on {from_label} first), then diff again."
+        );
+        return Ok(exit::DIFFERS);
+    }
+    if migration.actions.is_empty() && types.is_empty() {
         // stdout stays machine-readable: valid (empty) SQL, or the empty migration.json.
         if args.format == Format::Json {
             println!("{}", migration_to_json(&migration));
@@ -109,6 +127,9 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     if live_side {
         let report = strata_introspect::drift_report(&from, &to, from_label, to_label);
         eprint!("{report}");
+        for change in &types.changes {
+            eprintln!("type {change}");
+        }
         eprintln!();
         eprintln!("The migration on stdout takes {from_label} to {to_label}.");
     }
@@ -216,6 +237,61 @@ fn unmatched_objects(
         lines.insert(0, "Objects strata cannot diff that differ between the two sides:".to_string());
     }
     lines
+}
+
+/// A live side's enum and domain types are diffed (`keep`) when the other side is live too or
+/// carries types; else they are left alone and reported as objects strata cannot diff, as
+/// against a Serverpod definition, which never has any.
+fn align_types(side: &mut DatabaseDefinition, objects: &mut Vec<Unrepresented>, keep: bool) {
+    use strata_introspect::WarningKind;
+    if keep {
+        let slugs = [WarningKind::EnumType, WarningKind::DomainType].map(crate::commands::live::kind_slug);
+        objects.retain(|o| !slugs.contains(&o.kind));
+    } else {
+        side.types.clear();
+    }
+}
+
+/// Why no SQL may be printed: type changes without in-place SQL, and objects the migration
+/// creates or changes that need a function or extension strata does not create and that
+/// `from` lacks (the SQL would fail on it).
+fn blocked_changes(
+    migration: &DatabaseMigration,
+    types: &strata_schema::types::TypePlan,
+    from: &[Unrepresented],
+    to: &[Unrepresented],
+    from_label: &str,
+) -> Vec<String> {
+    let provided: Vec<&str> = from.iter().filter_map(|o| o.provides.as_deref()).collect();
+    let unmet = to.iter().filter(|o| o.needs.as_deref().is_some_and(|k| !provided.contains(&k)));
+    let touched = unmet.filter(|o| match &o.place {
+        Some((Some(table), column)) => migration.actions.iter().any(|a| writes_column(a, table, column)),
+        Some((None, domain)) => types.creates(&o.schema, domain),
+        None => false,
+    });
+    let mut out = types.blocked.clone();
+    out.extend(touched.map(|o| {
+        format!(
+            "{}; {from_label} lacks it (strata creates no functions or extensions but pgvector and PostGIS)",
+            o.text
+        )
+    }));
+    out
+}
+
+/// Whether `action` creates `table`'s `column`, or sets its default or type.
+fn writes_column(action: &MigrationAction, table: &str, column: &str) -> bool {
+    match action {
+        MigrationAction::CreateTable(t) | MigrationAction::CreateTableIfNotExists(t) => t.name == table,
+        MigrationAction::AlterTable(m) => {
+            m.final_name() == table
+                && (m.add_columns.iter().any(|c| c.name == column)
+                    || m.modify_columns
+                        .iter()
+                        .any(|c| c.final_name() == column && (c.change_default || c.new_type.is_some())))
+        }
+        MigrationAction::DeleteTable(_) => false,
+    }
 }
 
 /// Both sides; two live databases are read at the same time.

@@ -37,7 +37,6 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         "sql" => {
             let definition = without_runner_history(&live.introspection.definition);
             let sql = definition_sql(live.dialect, &definition)
-                .map(|sql| with_types(sql, &live.prerequisite_sql))
                 .map_err(|e| anyhow::anyhow!("the live schema cannot be written as SQL: {e}"))?;
             print!("{sql}");
         }
@@ -53,17 +52,4 @@ fn without_runner_history(live: &DatabaseDefinition) -> DatabaseDefinition {
     let mut out = live.clone();
     out.tables.retain(|t| t.name != strata_introspect::HISTORY_TABLE);
     out
-}
-
-/// `sql` with the enum and domain types its columns may use created first, inside its
-/// transaction (right after `BEGIN;`).
-fn with_types(sql: String, types: &[String]) -> String {
-    if types.is_empty() {
-        return sql;
-    }
-    let statements: String = types.iter().map(|t| format!("{t}\n")).collect();
-    match sql.split_once("BEGIN;\n") {
-        Some((head, body)) => format!("{head}BEGIN;\n{statements}{body}"),
-        None => format!("{statements}{sql}"),
-    }
 }

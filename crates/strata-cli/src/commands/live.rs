@@ -45,9 +45,6 @@ pub struct LiveSchema {
     pub introspection: Introspection,
     /// The dialect of the database that was read.
     pub dialect: &'static dyn strata_sql::Dialect,
-    /// Statements the definition's own SQL needs first (PostgreSQL: the enum and domain types
-    /// its columns use).
-    pub prerequisite_sql: Vec<String>,
     /// Makes a repair file's unqualified names resolve in the first schema read, where the
     /// database has several (PostgreSQL's `SET LOCAL search_path`).
     pub schema_scope_sql: Option<String>,
@@ -74,7 +71,6 @@ async fn read_live(target: &ConnectionTarget, opts: &IntrospectOptions) -> anyho
         let scope = opts.schemas.first().and_then(|s| introspector.schema_scope_sql(s));
         Ok::<_, anyhow::Error>(LiveSchema {
             dialect: introspector.dialect(),
-            prerequisite_sql: introspector.prerequisite_sql(&introspection.warnings),
             schema_scope_sql: scope,
             introspection,
         })
@@ -151,10 +147,12 @@ fn comparable(project_dir: &Path, live: &Introspection) -> (DatabaseDefinition, 
         let v = dir.latest().ok()??;
         dir.read_definition(&v).ok()
     });
-    let definition = match latest {
+    let mut definition = match latest {
         Some(target) => comparable_live(&live.definition, &target),
         None => comparable_live(&live.definition, &DatabaseDefinition::empty("")),
     };
+    // Whether the types are compared depends on the other side (`diff` decides).
+    definition.types = live.definition.types.clone();
     (definition, unrepresented)
 }
 
@@ -166,6 +164,14 @@ pub struct Unrepresented {
     pub kind: String,
     /// How it is shown (`check constraint "positive" on table "public"."orders": CHECK ...`).
     pub text: String,
+    /// A dependency's function or extension (`function "public"."f"`), see
+    /// [`strata_introspect::needed_key`].
+    pub needs: Option<String>,
+    /// What a function or extension provides to dependencies.
+    pub provides: Option<String>,
+    /// Where a dependency is: (table, column), or (`None`, domain) with the schema in `schema`.
+    pub place: Option<(Option<String>, String)>,
+    pub schema: String,
 }
 
 /// The `--ignore` spelling of a kind: its label with dashes.
@@ -179,7 +185,17 @@ fn unrepresented(live: &Introspection) -> Vec<Unrepresented> {
         .warnings
         .iter()
         .filter(|w| !w.table.as_deref().is_some_and(|t| strata_introspect::BOOKKEEPING_TABLES.contains(&t)))
-        .map(|w| Unrepresented { kind: kind_slug(w.kind), text: w.to_string() })
+        .map(|w| {
+            let needs = strata_introspect::needed_key(w).map(str::to_string);
+            Unrepresented {
+                kind: kind_slug(w.kind),
+                text: w.to_string(),
+                place: needs.is_some().then(|| (w.table.clone(), w.name.clone())),
+                needs,
+                provides: strata_introspect::provided_key(w),
+                schema: w.schema.clone(),
+            }
+        })
         .collect();
     out.sort();
     out.dedup();
