@@ -35,6 +35,7 @@ pub const QUERIES: &[&str] = &[
     "indexes",
     "foreign keys",
     "unrepresentable objects",
+    crate::pg_objects::QUERY,
     "installed versions",
 ];
 
@@ -444,6 +445,11 @@ impl Tables {
         self.by_oid.get(&oid).map(|&i| &mut self.list[i])
     }
 
+    /// Every table's (schema, name) by oid.
+    fn names(&self) -> HashMap<i64, (String, String)> {
+        self.by_oid.iter().map(|(oid, &i)| (*oid, (self.list[i].schema.clone(), self.list[i].def.name.clone()))).collect()
+    }
+
     fn name(&self, oid: i64) -> Option<&str> {
         self.by_oid.get(&oid).map(|&i| self.list[i].def.name.as_str())
     }
@@ -494,9 +500,13 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
     for t in &r.tables.list {
         primary_key_warning(t, &mut r.warnings);
     }
+    r.query_count += 1;
+    let objects = crate::pg_objects::read_objects(conn, schemas, &r.tables.names()).await?;
     let installed_versions = read_bookkeeping(conn, schemas, &mut r).await;
     let tables = r.tables.list.into_iter().map(|t| t.def).collect();
-    Ok(Introspection::assemble(database, tables, r.warnings, installed_versions, r.query_count))
+    let mut live = Introspection::assemble(database, tables, r.warnings, installed_versions, r.query_count);
+    live.objects = objects;
+    Ok(live)
 }
 
 /// The database's name and the server's version number (too old a server is refused).

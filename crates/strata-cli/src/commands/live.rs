@@ -122,7 +122,7 @@ pub fn live_definition_pair(
     urls: [&str; 2],
     labels: [&str; 2],
     timeout: &ConnectTimeout,
-) -> anyhow::Result<[(DatabaseDefinition, Vec<Unrepresented>); 2]> {
+) -> anyhow::Result<([(DatabaseDefinition, Vec<Unrepresented>); 2], Option<[LiveObjects; 2]>)> {
     let targets = [
         live_target(project_dir, urls[0], timeout).with_context(|| labels[0].to_string())?,
         live_target(project_dir, urls[1], timeout).with_context(|| labels[1].to_string())?,
@@ -133,7 +133,28 @@ pub fn live_definition_pair(
         async move { read_live(target, opts).await.with_context(|| labels[i].to_string()) }
     };
     let (a, b) = crate::commands::apply::runtime()?.block_on(async { tokio::try_join!(side(0), side(1)) })?;
-    Ok([comparable(project_dir, &a.introspection), comparable(project_dir, &b.introspection)])
+    let sides = [comparable(project_dir, &a.introspection), comparable(project_dir, &b.introspection)];
+    let both_postgres = a.dialect.name() == "postgres" && b.dialect.name() == "postgres";
+    let objects = both_postgres.then(|| [LiveObjects::of(a.introspection), LiveObjects::of(b.introspection)]);
+    Ok((sides, objects))
+}
+
+/// What a live PostgreSQL database holds besides its tables: the objects a diff between two
+/// live databases writes SQL for, and the warnings that name the rest.
+pub struct LiveObjects {
+    pub warnings: Vec<strata_introspect::IntrospectWarning>,
+    pub objects: Vec<strata_introspect::pg_objects::PgObject>,
+}
+
+impl LiveObjects {
+    fn of(live: Introspection) -> LiveObjects {
+        LiveObjects { warnings: live.warnings, objects: live.objects }
+    }
+
+    /// The objects, kinds `ignore` names (`--ignore` spellings) left out.
+    pub fn kept(&self, ignore: &[String]) -> Vec<strata_introspect::pg_objects::PgObject> {
+        self.objects.iter().filter(|o| !ignore.contains(&kind_slug(o.kind.warning_kind()))).cloned().collect()
+    }
 }
 
 /// The connection target a `db:` side names.
@@ -166,6 +187,9 @@ pub struct Unrepresented {
     pub kind: String,
     /// How it is shown (`check constraint "positive" on table "public"."orders": CHECK ...`).
     pub text: String,
+    /// Whether introspection read the object with its DDL (a view, a grant, ...): between two
+    /// live PostgreSQL databases strata writes SQL for it instead of reporting it.
+    pub has_ddl: bool,
 }
 
 /// The `--ignore` spelling of a kind: its label with dashes.
@@ -179,7 +203,11 @@ fn unrepresented(live: &Introspection) -> Vec<Unrepresented> {
         .warnings
         .iter()
         .filter(|w| !w.table.as_deref().is_some_and(|t| strata_introspect::BOOKKEEPING_TABLES.contains(&t)))
-        .map(|w| Unrepresented { kind: kind_slug(w.kind), text: w.to_string() })
+        .map(|w| Unrepresented {
+            kind: kind_slug(w.kind),
+            text: w.to_string(),
+            has_ddl: live.objects.iter().any(|o| o.reports(w)),
+        })
         .collect();
     out.sort();
     out.dedup();

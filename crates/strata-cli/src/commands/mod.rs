@@ -23,6 +23,7 @@ pub mod diff;
 pub mod inspect;
 pub mod lint;
 pub mod live;
+pub mod objects;
 pub mod preflight;
 pub mod repair;
 pub mod reset;
