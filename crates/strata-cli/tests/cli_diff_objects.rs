@@ -86,7 +86,8 @@ fn functions_are_replaced_recreated_when_their_signature_changes_and_dropped_las
     );
     assert!(sql.contains("SET LOCAL check_function_bodies = false;"), "{sql}");
     assert!(sql.contains("DROP FUNCTION \"public\".\"label\"(i bigint);"), "{sql}");
-    let (drop_gone, commit) = (sql.find("DROP FUNCTION \"public\".\"gone\"()").unwrap(), sql.find("COMMIT;").unwrap());
+    let (drop_gone, commit) =
+        (sql.find("DROP FUNCTION \"public\".\"gone\"()").unwrap(), sql.find("COMMIT;").unwrap());
     assert!(sql.find("CREATE TABLE").unwrap() < drop_gone && drop_gone < commit, "dropped last: {sql}");
 }
 
@@ -95,11 +96,15 @@ fn triggers_policies_row_level_security_and_rules() {
     let func = "CREATE FUNCTION stamp() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN NEW.name := upper(NEW.name); RETURN NEW; END$$;";
     migrates(
         "triggers",
-        &format!("{func} CREATE TRIGGER t1 BEFORE INSERT ON item FOR EACH ROW EXECUTE FUNCTION stamp(); \
-                  CREATE TRIGGER t2 BEFORE INSERT ON tag FOR EACH ROW EXECUTE FUNCTION stamp();"),
-        &format!("{func} CREATE TRIGGER t1 BEFORE INSERT OR UPDATE ON item FOR EACH ROW \
+        &format!(
+            "{func} CREATE TRIGGER t1 BEFORE INSERT ON item FOR EACH ROW EXECUTE FUNCTION stamp(); \
+                  CREATE TRIGGER t2 BEFORE INSERT ON tag FOR EACH ROW EXECUTE FUNCTION stamp();"
+        ),
+        &format!(
+            "{func} CREATE TRIGGER t1 BEFORE INSERT OR UPDATE ON item FOR EACH ROW \
                   WHEN (NEW.price IS NOT NULL) EXECUTE FUNCTION stamp(); \
-                  CREATE TRIGGER t3 BEFORE UPDATE ON tag FOR EACH ROW EXECUTE FUNCTION stamp();"),
+                  CREATE TRIGGER t3 BEFORE UPDATE ON tag FOR EACH ROW EXECUTE FUNCTION stamp();"
+        ),
     );
     let sql = migrates(
         "policies",
@@ -141,7 +146,10 @@ fn grants_and_default_privileges_per_privilege_and_grantee() {
          ALTER DEFAULT PRIVILEGES REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;",
     );
     assert!(sql.contains("REVOKE INSERT ON TABLE \"public\".\"item\" FROM \"pg_monitor\";"), "{sql}");
-    assert!(sql.contains("GRANT SELECT ON TABLE \"public\".\"item\" TO \"pg_monitor\" WITH GRANT OPTION;"), "{sql}");
+    assert!(
+        sql.contains("GRANT SELECT ON TABLE \"public\".\"item\" TO \"pg_monitor\" WITH GRANT OPTION;"),
+        "{sql}"
+    );
     assert!(sql.contains("REVOKE EXECUTE ON FUNCTION \"public\".\"f\"() FROM PUBLIC;"), "{sql}");
     assert!(sql.contains("ALTER DEFAULT PRIVILEGES FOR ROLE"), "{sql}");
     assert!(sql.contains("REVOKE USAGE ON SCHEMA \"public\" FROM \"pg_monitor\";"), "{sql}");

@@ -95,7 +95,10 @@ impl TableChanges {
     /// The changes `migration` makes to the tables of `from`.
     pub fn of(migration: &DatabaseMigration, from: &DatabaseDefinition) -> TableChanges {
         let schema_of = |name: &str| {
-            from.tables.iter().find(|t| t.name == name).map_or_else(|| "public".to_string(), |t| t.schema.clone())
+            from.tables
+                .iter()
+                .find(|t| t.name == name)
+                .map_or_else(|| "public".to_string(), |t| t.schema.clone())
         };
         let mut changes = TableChanges::default();
         for action in &migration.actions {
@@ -104,7 +107,9 @@ impl TableChanges {
                     changes.dropped.insert((schema_of(name), name.clone()));
                 }
                 MigrationAction::AlterTable(t)
-                    if !t.delete_columns.is_empty() || !t.modify_columns.is_empty() || t.new_name.is_some() =>
+                    if !t.delete_columns.is_empty()
+                        || !t.modify_columns.is_empty()
+                        || t.new_name.is_some() =>
                 {
                     changes.reshaped.insert((t.schema.clone(), t.name.clone()));
                 }
@@ -218,7 +223,7 @@ impl<'a> Diff<'a> {
             drop_functions_first: Vec::new(),
             drop_functions_last: Vec::new(),
         }
-    .with_reshaped(changes)
+        .with_reshaped(changes)
     }
 
     /// Views reading a reshaped or dropped table, or a view that is dropped, are dropped too.
@@ -228,7 +233,8 @@ impl<'a> Diff<'a> {
             let before = gone.len();
             for o in self.from.objects.iter().filter(|o| is_view(o.kind)) {
                 let rel = (o.schema.clone(), o.object_name.clone());
-                if !gone.contains(&rel) && (self.changed(o) || o.depends_on.iter().any(|d| gone.contains(d))) {
+                if !gone.contains(&rel) && (self.changed(o) || o.depends_on.iter().any(|d| gone.contains(d)))
+                {
                     gone.insert(rel);
                 }
             }
@@ -374,7 +380,8 @@ impl<'a> Diff<'a> {
             side.get(&key(o)).map_or(OFF.to_string(), |x| x.definition.clone())
         };
         let mut tables: BTreeMap<Key, &PgObject> = BTreeMap::new();
-        for o in self.from.objects.iter().chain(self.to.objects).filter(|o| o.kind == ObjectKind::RowSecurity) {
+        for o in self.from.objects.iter().chain(self.to.objects).filter(|o| o.kind == ObjectKind::RowSecurity)
+        {
             tables.entry(key(o)).or_insert(o);
         }
         for o in tables.values() {
@@ -397,7 +404,11 @@ impl<'a> Diff<'a> {
     fn exists_after(&self, o: &PgObject) -> bool {
         let rel_exists = |rel: &str| {
             self.to.definition.tables.iter().any(|t| t.schema == o.schema && t.name == rel)
-                || self.to.objects.iter().any(|v| is_view(v.kind) && v.schema == o.schema && v.object_name == rel)
+                || self
+                    .to
+                    .objects
+                    .iter()
+                    .any(|v| is_view(v.kind) && v.schema == o.schema && v.object_name == rel)
         };
         if let Some((kind, name)) = o.signature.split_once(':') {
             return self.to.objects.iter().any(|t| {
@@ -419,7 +430,9 @@ impl<'a> Diff<'a> {
     /// Whether `from` already has the object a `to` comment or grant is about (a sequence, a
     /// type, an index, a constraint): the table SQL does not create or drop those.
     fn in_from(&self, o: &PgObject) -> bool {
-        let same = |k: ObjectKind| self.from.objects.iter().any(|f| f.kind == k && f.schema == o.schema && f.key == o.key);
+        let same = |k: ObjectKind| {
+            self.from.objects.iter().any(|f| f.kind == k && f.schema == o.schema && f.key == o.key)
+        };
         match o.kind {
             ObjectKind::Comment => same(ObjectKind::Comment) || self.target_in_from(o),
             _ => same(o.kind) || self.target_in_from(o),
@@ -443,7 +456,11 @@ impl<'a> Diff<'a> {
                 continue;
             }
             if self.exists_after(t) {
-                self.plan.after.push(format!("COMMENT ON {} IS {};", comment_target(t), literal(&t.definition)));
+                self.plan.after.push(format!(
+                    "COMMENT ON {} IS {};",
+                    comment_target(t),
+                    literal(&t.definition)
+                ));
             } else {
                 self.plan.left_alone.push(format!("comment on {} (its object is not created here)", t.args));
             }
@@ -460,7 +477,8 @@ impl<'a> Diff<'a> {
 
     /// Whether the commented object goes away (with its comment) during the migration.
     fn comment_lost(&self, o: &PgObject) -> bool {
-        self.is_lost(o) || self.recreated.contains(&(o.schema.clone(), o.relation.clone(), o.signature.clone()))
+        self.is_lost(o)
+            || self.recreated.contains(&(o.schema.clone(), o.relation.clone(), o.signature.clone()))
     }
 
     /// Whether an object that `from` has a comment or grant on is still in `to`.
@@ -468,7 +486,9 @@ impl<'a> Diff<'a> {
         let columns_ok = || {
             let Some(rel) = o.relation.as_deref() else { return true };
             match self.to.definition.tables.iter().find(|t| t.schema == o.schema && t.name == rel) {
-                Some(t) if o.object_type == "table column" => t.columns.iter().any(|c| c.name == o.object_name),
+                Some(t) if o.object_type == "table column" => {
+                    t.columns.iter().any(|c| c.name == o.object_name)
+                }
                 _ => true,
             }
         };
@@ -481,13 +501,23 @@ impl<'a> Diff<'a> {
         o.object_type == "schema"
             || o.object_type == "SCHEMA"
             || self.to.definition.tables.iter().any(|t| t.schema == o.schema && t.name == name)
-            || self.to.objects.iter().any(|t| t.schema == o.schema && (t.object_name == name || t.key == o.key))
-            || self.to.warnings.iter().any(|w| w.schema == o.schema && (w.name == name || w.name == o.object_name))
+            || self
+                .to
+                .objects
+                .iter()
+                .any(|t| t.schema == o.schema && (t.object_name == name || t.key == o.key))
+            || self
+                .to
+                .warnings
+                .iter()
+                .any(|w| w.schema == o.schema && (w.name == name || w.name == o.object_name))
     }
 
     fn grants(&mut self) {
         let mut keys: BTreeSet<Key> = BTreeSet::new();
-        keys.extend(self.from.objects.iter().chain(self.to.objects).filter(|o| o.kind == ObjectKind::Grant).map(key));
+        keys.extend(
+            self.from.objects.iter().chain(self.to.objects).filter(|o| o.kind == ObjectKind::Grant).map(key),
+        );
         for k in keys {
             let (f, t) = (self.from_map.get(&k).copied(), self.to_map.get(&k).copied());
             let any = t.or(f).expect("a key comes from one side");
@@ -524,7 +554,12 @@ impl<'a> Diff<'a> {
     fn default_privileges(&mut self) {
         let mut keys: BTreeSet<Key> = BTreeSet::new();
         keys.extend(
-            self.from.objects.iter().chain(self.to.objects).filter(|o| o.kind == ObjectKind::DefaultPrivileges).map(key),
+            self.from
+                .objects
+                .iter()
+                .chain(self.to.objects)
+                .filter(|o| o.kind == ObjectKind::DefaultPrivileges)
+                .map(key),
         );
         for k in keys {
             let (f, t) = (self.from_map.get(&k).copied(), self.to_map.get(&k).copied());
@@ -532,7 +567,11 @@ impl<'a> Diff<'a> {
             let from_acl = f.map_or(any.baseline.as_str(), |f| f.definition.as_str());
             let to_acl = t.map_or(any.baseline.as_str(), |t| t.definition.as_str());
             let Some(objects) = default_acl_objects(&any.object_type) else { continue };
-            let scope = if any.schema.is_empty() { String::new() } else { format!(" IN SCHEMA {}", ident(&any.schema)) };
+            let scope = if any.schema.is_empty() {
+                String::new()
+            } else {
+                format!(" IN SCHEMA {}", ident(&any.schema))
+            };
             let prefix = format!("ALTER DEFAULT PRIVILEGES FOR ROLE {}{scope} ", ident(&any.object_name));
             for change in acl_changes(from_acl, to_acl) {
                 self.plan.after.push(change.sql(objects, &prefix, "TO", "FROM"));
@@ -614,7 +653,9 @@ impl AclChange {
         let p = self.privilege;
         match (self.from, self.to) {
             (_, Some(true)) => format!("{prefix}GRANT {p} ON {target} {to} {grantee} WITH GRANT OPTION;"),
-            (Some(true), Some(false)) => format!("{prefix}REVOKE GRANT OPTION FOR {p} ON {target} {from} {grantee};"),
+            (Some(true), Some(false)) => {
+                format!("{prefix}REVOKE GRANT OPTION FOR {p} ON {target} {from} {grantee};")
+            }
             (_, Some(false)) => format!("{prefix}GRANT {p} ON {target} {to} {grantee};"),
             (_, None) => format!("{prefix}REVOKE {p} ON {target} {from} {grantee};"),
         }
@@ -627,7 +668,12 @@ fn acl_changes(from: &str, to: &str) -> Vec<AclChange> {
     let keys: BTreeSet<&(String, &'static str)> = a.keys().chain(b.keys()).collect();
     keys.into_iter()
         .filter(|k| a.get(*k) != b.get(*k))
-        .map(|k| AclChange { grantee: k.0.clone(), privilege: k.1, from: a.get(k).copied(), to: b.get(k).copied() })
+        .map(|k| AclChange {
+            grantee: k.0.clone(),
+            privilege: k.1,
+            from: a.get(k).copied(),
+            to: b.get(k).copied(),
+        })
         .collect()
 }
 
@@ -708,7 +754,8 @@ mod tests {
     #[test]
     fn acl_changes_are_per_privilege_and_grantee() {
         let changes = acl_changes("o=arwdDxt/o,app=r*/o", "o=arwdDxt/o,app=r/o,=r/o");
-        let sql: Vec<String> = changes.iter().map(|c| c.sql("TABLE \"public\".\"t\"", "", "TO", "FROM")).collect();
+        let sql: Vec<String> =
+            changes.iter().map(|c| c.sql("TABLE \"public\".\"t\"", "", "TO", "FROM")).collect();
         assert_eq!(
             sql,
             [

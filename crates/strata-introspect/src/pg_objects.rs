@@ -110,7 +110,8 @@ impl PgObject {
     /// Whether the warning `w` reports this object: such warnings are not "unrepresented" in a
     /// diff between two live databases.
     pub fn reports(&self, w: &IntrospectWarning) -> bool {
-        if self.kind.warning_kind() != w.kind || self.schema != w.schema && self.kind != ObjectKind::DefaultPrivileges
+        if self.kind.warning_kind() != w.kind
+            || self.schema != w.schema && self.kind != ObjectKind::DefaultPrivileges
         {
             return false;
         }

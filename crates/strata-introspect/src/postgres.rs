@@ -447,7 +447,10 @@ impl Tables {
 
     /// Every table's (schema, name) by oid.
     fn names(&self) -> HashMap<i64, (String, String)> {
-        self.by_oid.iter().map(|(oid, &i)| (*oid, (self.list[i].schema.clone(), self.list[i].def.name.clone()))).collect()
+        self.by_oid
+            .iter()
+            .map(|(oid, &i)| (*oid, (self.list[i].schema.clone(), self.list[i].def.name.clone())))
+            .collect()
     }
 
     fn name(&self, oid: i64) -> Option<&str> {

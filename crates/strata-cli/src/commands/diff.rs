@@ -25,7 +25,7 @@ use strata_schema::{
 };
 use strata_sql::MigrationSqlInput;
 
-use crate::commands::live::{LiveObjects, Unrepresented};
+use crate::commands::live::{Sides, Unrepresented};
 use crate::exit;
 
 /// Output format of the migration.
@@ -89,7 +89,8 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let (from_label, to_label) = side_labels(&args.from, &args.to);
     let (from_label, to_label) = (from_label.as_str(), to_label.as_str());
     let with_ddl = objects.is_some();
-    let mut unmatched = unmatched_objects(&from_objects, &to_objects, &args.ignore, with_ddl, from_label, to_label);
+    let mut unmatched =
+        unmatched_objects(&from_objects, &to_objects, &args.ignore, with_ddl, from_label, to_label);
     if let Some(plan) = &objects {
         crate::commands::objects::report_left_alone(plan, &mut unmatched);
     }
@@ -155,15 +156,15 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
                 Ok(String::new())
             } else {
                 strata_sql::migration_sql(
-                dialect.as_ref(),
-                &MigrationSqlInput {
-                    migration: &migration,
-                    source: &from,
-                    target: &to,
-                    installed_modules: &to.installed_modules,
-                    removed_modules: &removed,
-                },
-            )
+                    dialect.as_ref(),
+                    &MigrationSqlInput {
+                        migration: &migration,
+                        source: &from,
+                        target: &to,
+                        installed_modules: &to.installed_modules,
+                        removed_modules: &removed,
+                    },
+                )
             }
             .map_err(|e| ProjectError::Dialect {
                 dialect: dialect.name().to_string(),
@@ -238,7 +239,7 @@ fn unmatched_objects(
     from_label: &str,
     to_label: &str,
 ) -> Vec<String> {
-    let kept = |o: &&Unrepresented| !ignore.contains(&o.kind) && !(with_ddl && o.has_ddl);
+    let kept = |o: &&Unrepresented| !(ignore.contains(&o.kind) || with_ddl && o.has_ddl);
     let only = |a: &[Unrepresented], b: &[Unrepresented], label: &str| -> Vec<String> {
         a.iter()
             .filter(kept)
@@ -255,11 +256,7 @@ fn unmatched_objects(
 }
 
 /// Both sides; two live databases are read at the same time.
-fn resolve_sides(
-    project_dir: &Path,
-    config: Option<&ProjectConfig>,
-    args: &Args,
-) -> anyhow::Result<([(DatabaseDefinition, Vec<Unrepresented>); 2], Option<[LiveObjects; 2]>)> {
+fn resolve_sides(project_dir: &Path, config: Option<&ProjectConfig>, args: &Args) -> anyhow::Result<Sides> {
     let from_label = format!("--from {}", scrub_urls(&args.from));
     let to_label = format!("--to {}", scrub_urls(&args.to));
     if let (Some(from), Some(to)) = (args.from.strip_prefix("db:"), args.to.strip_prefix("db:")) {

@@ -122,7 +122,7 @@ pub fn live_definition_pair(
     urls: [&str; 2],
     labels: [&str; 2],
     timeout: &ConnectTimeout,
-) -> anyhow::Result<([(DatabaseDefinition, Vec<Unrepresented>); 2], Option<[LiveObjects; 2]>)> {
+) -> anyhow::Result<Sides> {
     let targets = [
         live_target(project_dir, urls[0], timeout).with_context(|| labels[0].to_string())?,
         live_target(project_dir, urls[1], timeout).with_context(|| labels[1].to_string())?,
@@ -138,6 +138,12 @@ pub fn live_definition_pair(
     let objects = both_postgres.then(|| [LiveObjects::of(a.introspection), LiveObjects::of(b.introspection)]);
     Ok((sides, objects))
 }
+
+/// A diff side: its definition and what it cannot represent.
+pub type DiffSide = (DatabaseDefinition, Vec<Unrepresented>);
+
+/// Both diff sides, and their database-defined objects when both are live PostgreSQL databases.
+pub type Sides = ([DiffSide; 2], Option<[LiveObjects; 2]>);
 
 /// What a live PostgreSQL database holds besides its tables: the objects a diff between two
 /// live databases writes SQL for, and the warnings that name the rest.
