@@ -420,7 +420,9 @@ impl<'a> Diff<'a> {
         }
         match o.kind {
             ObjectKind::Grant if o.object_type == "SCHEMA" => true,
-            ObjectKind::Grant if o.object_type == "TABLE" && rel_exists(&o.object_name) => true,
+            ObjectKind::Grant if matches!(o.object_type.as_str(), "TABLE" | "COLUMN") && rel_exists(&o.object_name) => {
+                true
+            }
             ObjectKind::Comment if o.object_type == "schema" => true,
             ObjectKind::Comment if o.relation.as_deref().is_some_and(rel_exists) => true,
             _ => self.in_from(o),
@@ -523,8 +525,8 @@ impl<'a> Diff<'a> {
             let any = t.or(f).expect("a key comes from one side");
             let from_lost = f.is_some_and(|f| self.grant_lost(f));
             let from_acl = match f {
-                Some(f) if !from_lost => f.definition.as_str(),
-                _ => any.baseline.as_str(),
+                Some(f) if !from_lost => f.definition.clone(),
+                _ => self.creation_acl(any),
             };
             let to_acl = match t {
                 Some(t) => {
@@ -538,15 +540,47 @@ impl<'a> Diff<'a> {
                 None => any.baseline.as_str(),
             };
             let target = grant_target(any);
-            for change in acl_changes(from_acl, to_acl) {
-                self.plan.after.push(change.sql(&target, "", "TO", "FROM"));
+            let columns = if any.object_type == "COLUMN" { format!(" ({})", ident(&any.args)) } else { String::new() };
+            for change in acl_changes(&from_acl, to_acl) {
+                self.plan.after.push(change.sql(&target, &columns, ""));
             }
         }
     }
 
+    /// The ACL an object gets when the migration creates it in `from`: its default ACL as
+    /// `from`'s default privileges for its owner change it (a global entry replaces the
+    /// built-in default, an entry for its schema adds to it).
+    fn creation_acl(&self, o: &PgObject) -> String {
+        let objtype = match o.object_type.as_str() {
+            "TABLE" => "r",
+            "SEQUENCE" => "S",
+            "FUNCTION" | "PROCEDURE" => "f",
+            "TYPE" => "T",
+            "SCHEMA" => "n",
+            _ => return o.baseline.clone(),
+        };
+        let owner = parse_acl(&o.baseline).keys().map(|(g, _)| g.clone()).find(|g| !g.is_empty());
+        let entry = |schema: &str| {
+            self.from.objects.iter().find(|d| {
+                d.kind == ObjectKind::DefaultPrivileges
+                    && d.schema == schema
+                    && d.object_type == objtype
+                    && Some(&d.object_name) == owner.as_ref()
+            })
+        };
+        let mut acl = entry("").map_or_else(|| o.baseline.clone(), |d| d.definition.clone());
+        if let Some(d) = entry(&o.schema).filter(|d| !d.definition.is_empty()) {
+            if !acl.is_empty() {
+                acl.push(',');
+            }
+            acl.push_str(&d.definition);
+        }
+        acl
+    }
+
     fn grant_lost(&self, o: &PgObject) -> bool {
         match o.object_type.as_str() {
-            "TABLE" | "SEQUENCE" => self.lost.contains(&(o.schema.clone(), o.object_name.clone())),
+            "TABLE" | "SEQUENCE" | "COLUMN" => self.lost.contains(&(o.schema.clone(), o.object_name.clone())),
             _ => self.recreated.contains(&(o.schema.clone(), None, o.signature.clone())),
         }
     }
@@ -574,7 +608,7 @@ impl<'a> Diff<'a> {
             };
             let prefix = format!("ALTER DEFAULT PRIVILEGES FOR ROLE {}{scope} ", ident(&any.object_name));
             for change in acl_changes(from_acl, to_acl) {
-                self.plan.after.push(change.sql(objects, &prefix, "TO", "FROM"));
+                self.plan.after.push(change.sql(objects, "", &prefix));
             }
         }
     }
@@ -618,6 +652,7 @@ fn grant_target(o: &PgObject) -> String {
     match o.object_type.as_str() {
         "SCHEMA" => format!("SCHEMA {}", ident(&o.object_name)),
         "FUNCTION" | "PROCEDURE" => format!("{} {name}({})", o.object_type, o.args),
+        "COLUMN" => format!("TABLE {name}"),
         other => format!("{other} {name}"),
     }
 }
@@ -647,17 +682,16 @@ struct AclChange {
 }
 
 impl AclChange {
-    /// The statement, `prefix` first (`ALTER DEFAULT PRIVILEGES ...`), on `target`.
-    fn sql(&self, target: &str, prefix: &str, to: &str, from: &str) -> String {
+    /// The statement on `target`, `prefix` first (`ALTER DEFAULT PRIVILEGES ...`), `columns`
+    /// after the privilege (` ("id")` for a column privilege).
+    fn sql(&self, target: &str, columns: &str, prefix: &str) -> String {
         let grantee = if self.grantee.is_empty() { "PUBLIC".to_string() } else { ident(&self.grantee) };
-        let p = self.privilege;
+        let p = format!("{}{columns}", self.privilege);
         match (self.from, self.to) {
-            (_, Some(true)) => format!("{prefix}GRANT {p} ON {target} {to} {grantee} WITH GRANT OPTION;"),
-            (Some(true), Some(false)) => {
-                format!("{prefix}REVOKE GRANT OPTION FOR {p} ON {target} {from} {grantee};")
-            }
-            (_, Some(false)) => format!("{prefix}GRANT {p} ON {target} {to} {grantee};"),
-            (_, None) => format!("{prefix}REVOKE {p} ON {target} {from} {grantee};"),
+            (_, Some(true)) => format!("{prefix}GRANT {p} ON {target} TO {grantee} WITH GRANT OPTION;"),
+            (Some(true), Some(false)) => format!("{prefix}REVOKE GRANT OPTION FOR {p} ON {target} FROM {grantee};"),
+            (_, Some(false)) => format!("{prefix}GRANT {p} ON {target} TO {grantee};"),
+            (_, None) => format!("{prefix}REVOKE {p} ON {target} FROM {grantee};"),
         }
     }
 }
@@ -755,7 +789,7 @@ mod tests {
     fn acl_changes_are_per_privilege_and_grantee() {
         let changes = acl_changes("o=arwdDxt/o,app=r*/o", "o=arwdDxt/o,app=r/o,=r/o");
         let sql: Vec<String> =
-            changes.iter().map(|c| c.sql("TABLE \"public\".\"t\"", "", "TO", "FROM")).collect();
+            changes.iter().map(|c| c.sql("TABLE \"public\".\"t\"", "", "")).collect();
         assert_eq!(
             sql,
             [

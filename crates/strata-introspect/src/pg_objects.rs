@@ -232,6 +232,14 @@ pub(crate) const SQL_OBJECTS: &str = "SELECT kind, schema_name, name, object_nam
      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_class'::regclass \
                      AND e.objid = c.oid AND e.deptype = 'e') \
  UNION ALL \
+   SELECT 'grant', n.nspname::text, c.relname || '.' || a.attname, c.relname::text, c.relname::text, 'COLUMN', \
+          array_to_string(ARRAY(SELECT x::text FROM unnest(a.attacl) x ORDER BY 1), ','), '', a.attname::text, \
+          '', '{}', NULL, '{}' \
+   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
+   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+   WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f') \
+     AND n.nspname = ANY($1) \
+ UNION ALL \
    SELECT 'grant', n.nspname::text, p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')', \
           p.proname::text, NULL, CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, \
           array_to_string(ARRAY(SELECT a::text FROM unnest(p.proacl) a ORDER BY 1), ','), \
