@@ -420,6 +420,8 @@ impl<'a> Diff<'a> {
         }
         match o.kind {
             ObjectKind::Grant if o.object_type == "SCHEMA" => true,
+            // A sequence's relation is the table owning it (a serial column's sequence).
+            ObjectKind::Grant if o.object_type == "SEQUENCE" && o.relation.as_deref().is_some_and(rel_exists) => true,
             ObjectKind::Grant if matches!(o.object_type.as_str(), "TABLE" | "COLUMN") && rel_exists(&o.object_name) => {
                 true
             }
@@ -580,7 +582,9 @@ impl<'a> Diff<'a> {
 
     fn grant_lost(&self, o: &PgObject) -> bool {
         match o.object_type.as_str() {
-            "TABLE" | "SEQUENCE" | "COLUMN" => self.lost.contains(&(o.schema.clone(), o.object_name.clone())),
+            "TABLE" | "SEQUENCE" | "COLUMN" => {
+                self.lost.contains(&(o.schema.clone(), o.object_name.clone())) || self.is_lost(o)
+            }
             _ => self.recreated.contains(&(o.schema.clone(), None, o.signature.clone())),
         }
     }

@@ -221,7 +221,12 @@ pub(crate) const SQL_OBJECTS: &str = "SELECT kind, schema_name, name, object_nam
                      AND e.objid = d.objoid AND e.deptype = 'e') \
      AND NOT (o.type = 'schema' AND o.identity = 'public' AND d.description = 'standard public schema') \
  UNION ALL \
-   SELECT 'grant', n.nspname::text, c.relname::text, c.relname::text, c.relname::text, \
+   SELECT 'grant', n.nspname::text, c.relname::text, c.relname::text, \
+          COALESCE((SELECT oc.relname::text FROM pg_catalog.pg_depend od \
+                    JOIN pg_catalog.pg_class oc ON oc.oid = od.refobjid \
+                    WHERE c.relkind = 'S' AND od.classid = 'pg_catalog.pg_class'::regclass AND od.objid = c.oid \
+                      AND od.refclassid = 'pg_catalog.pg_class'::regclass AND od.refobjsubid > 0 \
+                      AND od.deptype IN ('a', 'i') LIMIT 1), c.relname::text), \
           CASE c.relkind WHEN 'S' THEN 'SEQUENCE' ELSE 'TABLE' END, \
           array_to_string(ARRAY(SELECT a::text FROM unnest(c.relacl) a ORDER BY 1), ','), \
           array_to_string(ARRAY(SELECT a::text FROM unnest(pg_catalog.acldefault( \
