@@ -78,13 +78,16 @@ fn functions_are_replaced_recreated_when_their_signature_changes_and_dropped_las
          CREATE FUNCTION label(i bigint) RETURNS text LANGUAGE sql AS 'SELECT i::text'; \
          CREATE FUNCTION gone() RETURNS int LANGUAGE sql AS 'SELECT 1'; \
          CREATE PROCEDURE tidy() LANGUAGE sql AS 'DELETE FROM tag';",
-        "CREATE FUNCTION bump(n int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT n + 2'; \
+        "CREATE TABLE later (id bigserial PRIMARY KEY); \
+         CREATE FUNCTION rows_of() RETURNS SETOF later LANGUAGE sql AS 'SELECT * FROM later'; \
+         CREATE FUNCTION bump(n int) RETURNS int LANGUAGE sql IMMUTABLE AS 'SELECT n + 2'; \
          CREATE FUNCTION label(i bigint) RETURNS varchar LANGUAGE sql AS 'SELECT i::text'; \
          CREATE FUNCTION fresh() RETURNS int LANGUAGE plpgsql AS $$BEGIN RETURN (SELECT count(*) FROM later); END$$; \
-         CREATE PROCEDURE tidy() LANGUAGE sql AS 'DELETE FROM tag WHERE label IS NULL'; \
-         CREATE TABLE later (id bigserial PRIMARY KEY);",
+         CREATE PROCEDURE tidy() LANGUAGE sql AS 'DELETE FROM tag WHERE label IS NULL';",
     );
     assert!(sql.contains("SET LOCAL check_function_bodies = false;"), "{sql}");
+    // A function over a new table's row type waits for the table.
+    assert!(sql.find("CREATE TABLE").unwrap() < sql.find("FUNCTION public.rows_of()").unwrap(), "{sql}");
     assert!(sql.contains("DROP FUNCTION \"public\".\"label\"(i bigint);"), "{sql}");
     let (drop_gone, commit) =
         (sql.find("DROP FUNCTION \"public\".\"gone\"()").unwrap(), sql.find("COMMIT;").unwrap());

@@ -152,6 +152,8 @@ struct Diff<'a> {
     /// Functions dropped before being created again (their signature changed).
     drop_functions_first: Vec<String>,
     drop_functions_last: Vec<String>,
+    /// Functions created after the tables and views whose row types they use.
+    late_functions: Vec<String>,
 }
 
 /// How each kind of object is dropped.
@@ -222,6 +224,7 @@ impl<'a> Diff<'a> {
             plan: ObjectPlan::default(),
             drop_functions_first: Vec::new(),
             drop_functions_last: Vec::new(),
+            late_functions: Vec::new(),
         }
         .with_reshaped(changes)
     }
@@ -271,6 +274,8 @@ impl<'a> Diff<'a> {
         self.plan.before.extend(self.drop_functions_first.drain(..).collect::<Vec<_>>());
         self.create_functions();
         self.create_views();
+        let late = std::mem::take(&mut self.late_functions);
+        self.plan.after.extend(late);
         self.create_attached(ObjectKind::MatViewIndex);
         self.create_attached(ObjectKind::Trigger);
         self.row_security();
@@ -297,21 +302,46 @@ impl<'a> Diff<'a> {
         }
     }
 
+    /// New and changed functions, before the table changes; one whose arguments or result use a
+    /// table's row type that the migration creates waits until after them.
     fn create_functions(&mut self) {
-        let creates: Vec<String> = self
-            .to
-            .objects
-            .iter()
-            .filter(|o| o.kind == ObjectKind::Function)
-            .filter(|t| self.from_map.get(&key(t)).is_none_or(|f| *f != *t))
-            .map(create_sql)
-            .collect();
-        if !creates.is_empty() {
-            // Bodies may name tables this migration creates later; pg_dump turns the check off
-            // for the same reason. SET LOCAL ends with the transaction.
-            self.plan.before.push("SET LOCAL check_function_bodies = false;".to_string());
-            self.plan.before.extend(creates);
+        let (mut early, mut late) = (Vec::new(), Vec::new());
+        for t in self.to.objects.iter().filter(|o| o.kind == ObjectKind::Function) {
+            if self.from_map.get(&key(t)).is_some_and(|f| *f == t) {
+                continue;
+            }
+            if self.uses_new_row_type(t) {
+                late.push(create_sql(t))
+            } else {
+                early.push(create_sql(t))
+            }
         }
+        // Bodies may name tables this migration creates later; pg_dump turns the check off for
+        // the same reason. SET LOCAL ends with the transaction.
+        const NO_BODY_CHECK: &str = "SET LOCAL check_function_bodies = false;";
+        if !early.is_empty() {
+            self.plan.before.push(NO_BODY_CHECK.to_string());
+            self.plan.before.extend(early);
+        }
+        if !late.is_empty() {
+            late.insert(0, NO_BODY_CHECK.to_string());
+        }
+        self.late_functions = late;
+    }
+
+    /// Whether a function's signature names a table or view `from` does not have, or a view
+    /// that is recreated (its row type): such a function is created after them.
+    fn uses_new_row_type(&self, f: &PgObject) -> bool {
+        let words: Vec<&str> = f.signature.split(|c: char| !(c.is_alphanumeric() || c == '_')).collect();
+        let new_table = self.to.definition.tables.iter().any(|t| {
+            words.contains(&t.name.as_str())
+                && !self.from.definition.tables.iter().any(|o| o.schema == t.schema && o.name == t.name)
+        });
+        let new_view = self.to.objects.iter().filter(|v| is_view(v.kind)).any(|v| {
+            words.contains(&v.object_name.as_str())
+                && self.from_map.get(&key(v)).is_none_or(|f| self.is_lost(f))
+        });
+        new_table || new_view
     }
 
     /// Whether a trigger calls a function that is dropped and created again.
@@ -421,8 +451,14 @@ impl<'a> Diff<'a> {
         match o.kind {
             ObjectKind::Grant if o.object_type == "SCHEMA" => true,
             // A sequence's relation is the table owning it (a serial column's sequence).
-            ObjectKind::Grant if o.object_type == "SEQUENCE" && o.relation.as_deref().is_some_and(rel_exists) => true,
-            ObjectKind::Grant if matches!(o.object_type.as_str(), "TABLE" | "COLUMN") && rel_exists(&o.object_name) => {
+            ObjectKind::Grant
+                if o.object_type == "SEQUENCE" && o.relation.as_deref().is_some_and(rel_exists) =>
+            {
+                true
+            }
+            ObjectKind::Grant
+                if matches!(o.object_type.as_str(), "TABLE" | "COLUMN") && rel_exists(&o.object_name) =>
+            {
                 true
             }
             ObjectKind::Comment if o.object_type == "schema" => true,
@@ -542,7 +578,8 @@ impl<'a> Diff<'a> {
                 None => any.baseline.as_str(),
             };
             let target = grant_target(any);
-            let columns = if any.object_type == "COLUMN" { format!(" ({})", ident(&any.args)) } else { String::new() };
+            let columns =
+                if any.object_type == "COLUMN" { format!(" ({})", ident(&any.args)) } else { String::new() };
             for change in acl_changes(&from_acl, to_acl) {
                 self.plan.after.push(change.sql(&target, &columns, ""));
             }
@@ -693,7 +730,9 @@ impl AclChange {
         let p = format!("{}{columns}", self.privilege);
         match (self.from, self.to) {
             (_, Some(true)) => format!("{prefix}GRANT {p} ON {target} TO {grantee} WITH GRANT OPTION;"),
-            (Some(true), Some(false)) => format!("{prefix}REVOKE GRANT OPTION FOR {p} ON {target} FROM {grantee};"),
+            (Some(true), Some(false)) => {
+                format!("{prefix}REVOKE GRANT OPTION FOR {p} ON {target} FROM {grantee};")
+            }
             (_, Some(false)) => format!("{prefix}GRANT {p} ON {target} TO {grantee};"),
             (_, None) => format!("{prefix}REVOKE {p} ON {target} FROM {grantee};"),
         }
@@ -792,8 +831,7 @@ mod tests {
     #[test]
     fn acl_changes_are_per_privilege_and_grantee() {
         let changes = acl_changes("o=arwdDxt/o,app=r*/o", "o=arwdDxt/o,app=r/o,=r/o");
-        let sql: Vec<String> =
-            changes.iter().map(|c| c.sql("TABLE \"public\".\"t\"", "", "")).collect();
+        let sql: Vec<String> = changes.iter().map(|c| c.sql("TABLE \"public\".\"t\"", "", "")).collect();
         assert_eq!(
             sql,
             [
