@@ -1,6 +1,8 @@
 //! `strata diff` never says "In sync" over a difference it cannot diff: objects strata cannot
-//! represent (views, triggers, check constraints, …) that differ between the two sides are named
-//! on stderr with exit 2, unless `--ignore KIND` leaves that kind alone.
+//! represent (check constraints, sequences, …) that differ between the two sides are named
+//! on stderr with exit 2, unless `--ignore KIND` leaves that kind alone. Between two live
+//! PostgreSQL databases, views, functions, triggers, policies, comments and grants are written as
+//! SQL instead (cli_diff_objects); against a definition file they are still only reported.
 
 mod common;
 
@@ -29,11 +31,15 @@ fn objects_strata_cannot_diff_that_differ_are_not_in_sync() {
     let run = p.run(&["diff", "--from", &from, "--to", &to]);
     run.code(2)
         .stderr_says("Objects strata cannot diff that differ between the two sides:")
-        .stderr_says("view \"public\".\"active_employee\"")
-        .stderr_says("check constraint \"rating_range\" on table \"public\".\"company\"")
-        .stderr_says("Not in sync: 2 object(s) strata cannot diff differ");
+        .stderr_says("check constraint \"rating_range\" on table \"public\".\"company\"");
     assert!(!run.stderr.contains("In sync:"), "{}", run.stderr);
-    assert!(run.stdout.trim().is_empty(), "no SQL: the definitions match: {}", run.stdout);
+    let reported_view = run.stderr.lines().any(|l| l.contains("only in") && l.contains("active_employee"));
+    assert!(!reported_view, "{}", run.stderr);
+    // Between two live PostgreSQL databases the view is written, not reported.
+    assert!(run.stdout.contains("CREATE VIEW \"public\".\"active_employee\""), "{}", run.stdout);
+    p.run(&["diff", "--from", &from, "--to", &to, "--ignore", "view"])
+        .code(2)
+        .stderr_says("Not in sync: 1 object(s) strata cannot diff differ");
 
     // Left alone on purpose, kind by kind.
     p.run(&["diff", "--from", &from, "--to", &to, "--ignore", "view"]).code(2).stderr_says("rating_range");
@@ -65,6 +71,8 @@ fn a_changed_definition_or_an_unread_kind_is_not_in_sync() {
         CREATE POLICY p ON employee USING (active); \
         CREATE SCHEMA side; CREATE TABLE side.t (a int); \
         CREATE MATERIALIZED VIEW mv AS SELECT id FROM employee; CREATE TYPE mood AS ENUM ('ok');";
+    // The kinds strata writes SQL for between two live databases (cli_diff_objects) are still
+    // named against a definition file, which cannot hold them.
     let cases = [
         ("view query", "CREATE OR REPLACE VIEW v AS SELECT id FROM employee WHERE active", "view"),
         (
@@ -92,8 +100,13 @@ fn a_changed_definition_or_an_unread_kind_is_not_in_sync() {
         pg_exec(&b.url, change);
         let run = p.run(&["diff", "--from", &from, "--to", &to]);
         assert_eq!(run.code, 2, "{what}: {}", run.stderr);
-        assert!(run.stderr.contains("only in db:"), "{what}: {}", run.stderr);
+        let written = run.stdout.contains("BEGIN;");
+        assert!(written || run.stderr.contains("only in db:"), "{what}: {}", run.stderr);
         assert!(!run.stderr.contains("In sync:"), "{what}: {}", run.stderr);
         p.run(&["diff", "--from", &from, "--to", &to, "--ignore", kind]).code(0).stderr_says("In sync");
+        // Against a definition file (never "In sync", the objects are not in it).
+        let file = p.run(&["diff", "--from", &to, "--to", "latest"]);
+        assert_eq!(file.code, 2, "{what}: {}", file.stderr);
+        assert!(file.stderr.contains("only in db:"), "{what}: {}", file.stderr);
     }
 }

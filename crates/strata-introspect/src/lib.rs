@@ -19,6 +19,8 @@ pub mod drift;
 pub mod fingerprint;
 pub mod introspector;
 pub mod mysql;
+pub mod object_diff;
+pub mod pg_objects;
 mod pg_types;
 mod pg_user_types;
 pub mod postgres;
@@ -77,6 +79,9 @@ pub struct Introspection {
     /// How many catalog queries were run: constant for a given server, whatever the table
     /// count (kept so tests and benchmarks can check the bound).
     pub query_count: usize,
+    /// PostgreSQL's database-defined objects with their DDL (views, functions, triggers,
+    /// policies, comments, grants, ...), for a diff between two live databases; empty elsewhere.
+    pub objects: Vec<pg_objects::PgObject>,
 }
 
 impl Introspection {
@@ -98,7 +103,7 @@ impl Introspection {
             schema_version: CURRENT_SCHEMA_VERSION,
             types: Vec::new(),
         };
-        Introspection { definition, warnings, installed_versions, query_count }
+        Introspection { definition, warnings, installed_versions, query_count, objects: Vec::new() }
     }
 }
 

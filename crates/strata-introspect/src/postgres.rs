@@ -38,6 +38,7 @@ pub const QUERIES: &[&str] = &[
     "unrepresentable objects",
     crate::pg_user_types::TYPES_QUERY,
     crate::pg_user_types::DEPENDENCIES_QUERY,
+    crate::pg_objects::QUERY,
     "installed versions",
 ];
 
@@ -425,6 +426,14 @@ impl Tables {
         self.by_oid.get(&oid).map(|&i| &mut self.list[i])
     }
 
+    /// Every table's (schema, name) by oid.
+    fn names(&self) -> HashMap<i64, (String, String)> {
+        self.by_oid
+            .iter()
+            .map(|(oid, &i)| (*oid, (self.list[i].schema.clone(), self.list[i].def.name.clone())))
+            .collect()
+    }
+
     fn name(&self, oid: i64) -> Option<&str> {
         self.by_oid.get(&oid).map(|&i| self.list[i].def.name.as_str())
     }
@@ -503,11 +512,14 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
             .map(|&i| (r.tables.list[i].schema.clone(), r.tables.list[i].def.name.clone()))
     })?;
     r.warnings.extend(dependencies);
+    r.query_count += 1;
+    let objects = crate::pg_objects::read_objects(conn, schemas, &r.tables.names()).await?;
     let installed_versions = read_bookkeeping(conn, schemas, &mut r).await;
     let tables = r.tables.list.into_iter().map(|t| t.def).collect();
     let mut introspection =
         Introspection::assemble(database, tables, r.warnings, installed_versions, r.query_count);
     introspection.definition.types = types.into_iter().map(|(_, t)| t).collect();
+    introspection.objects = objects;
     Ok(introspection)
 }
 

@@ -226,7 +226,13 @@ mod tests {
     }
 
     fn live(tables: Vec<TableDefinition>, warnings: Vec<IntrospectWarning>) -> Introspection {
-        Introspection { definition: def(tables), warnings, installed_versions: Vec::new(), query_count: 0 }
+        Introspection {
+            definition: def(tables),
+            warnings,
+            installed_versions: Vec::new(),
+            query_count: 0,
+            objects: Vec::new(),
+        }
     }
 
     #[test]

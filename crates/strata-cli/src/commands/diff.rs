@@ -25,7 +25,7 @@ use strata_schema::{
 };
 use strata_sql::MigrationSqlInput;
 
-use crate::commands::live::Unrepresented;
+use crate::commands::live::{Sides, Unrepresented};
 use crate::exit;
 
 /// Output format of the migration.
@@ -73,7 +73,7 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         eprint!("{}", strata_project::module_report(config));
     }
     check_ignored_kinds(&args.ignore)?;
-    let [(mut from, mut from_objects), (mut to, mut to_objects)] =
+    let ([(mut from, mut from_objects), (mut to, mut to_objects)], live_objects) =
         resolve_sides(project_dir, config.as_ref(), &args)?;
     let (from_live, to_live) = (args.from.starts_with("db:"), args.to.starts_with("db:"));
     let keep_from_types = !from_live || to_live || !to.types.is_empty();
@@ -83,11 +83,23 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
 
     let migration = strata_diff::generate_migration(&from, &to);
     let types = strata_schema::types::type_plan(&from.types, &to.types);
+    let dialect_name = config.as_ref().map(|c| c.dialect.as_str()).unwrap_or("postgres");
+    let objects = match &live_objects {
+        Some([a, b]) if dialect_name == "postgres" => {
+            Some(crate::commands::objects::plan(&migration, [(&from, a), (&to, b)], &args.ignore))
+        }
+        _ => None,
+    };
     let show_summary = args.summary || std::io::stdout().is_terminal();
     let live_side = args.from.starts_with("db:") || args.to.starts_with("db:");
     let (from_label, to_label) = side_labels(&args.from, &args.to);
     let (from_label, to_label) = (from_label.as_str(), to_label.as_str());
-    let unmatched = unmatched_objects(&from_objects, &to_objects, &args.ignore, from_label, to_label);
+    let with_ddl = objects.is_some();
+    let mut unmatched =
+        unmatched_objects(&from_objects, &to_objects, &args.ignore, with_ddl, from_label, to_label);
+    if let Some(plan) = &objects {
+        crate::commands::objects::report_left_alone(plan, &mut unmatched);
+    }
     for line in &unmatched {
         eprintln!("{line}");
     }
@@ -102,7 +114,8 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         );
         return Ok(exit::DIFFERS);
     }
-    if migration.actions.is_empty() && types.is_empty() {
+    let objects = objects.filter(|p| !p.is_empty());
+    if migration.actions.is_empty() && types.is_empty() && objects.is_none() {
         // stdout stays machine-readable: valid (empty) SQL, or the empty migration.json.
         if args.format == Format::Json {
             println!("{}", migration_to_json(&migration));
@@ -125,19 +138,32 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     // With a live database on either side, explain the drift object by object (on stderr, so
     // `> fix.sql` captures only the SQL that fixes it).
     if live_side {
-        let report = strata_introspect::drift_report(&from, &to, from_label, to_label);
-        eprint!("{report}");
-        for change in &types.changes {
-            eprintln!("type {change}");
+        if !migration.actions.is_empty() || !types.is_empty() {
+            let report = strata_introspect::drift_report(&from, &to, from_label, to_label);
+            eprint!("{report}");
+            for change in &types.changes {
+                eprintln!("type {change}");
+            }
+            eprintln!();
         }
-        eprintln!();
+        if let Some(plan) = &objects {
+            eprintln!(
+                "Views, functions, triggers, policies, comments and grants: {} statement(s) before the \
+                 table changes, {} after.",
+                plan.before.len(),
+                plan.after.len()
+            );
+        }
         eprintln!("The migration on stdout takes {from_label} to {to_label}.");
     }
 
     match args.format {
+        Format::Json if objects.is_some() => {
+            println!("{}", migration_to_json(&migration));
+            eprintln!("Views, functions, triggers, policies, comments and grants differ too: --format sql writes them.");
+        }
         Format::Json => println!("{}", migration_to_json(&migration)),
         Format::Sql => {
-            let dialect_name = config.as_ref().map(|c| c.dialect.as_str()).unwrap_or("postgres");
             let dialect = strata_sql::dialect_by_name(dialect_name)
                 .with_context(|| format!("unknown dialect \"{dialect_name}\""))?;
             let removed: Vec<String> = from
@@ -146,20 +172,28 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
                 .map(|m| m.module.clone())
                 .filter(|m| !to.installed_modules.iter().any(|t| &t.module == m))
                 .collect();
-            let sql = strata_sql::migration_sql(
-                dialect.as_ref(),
-                &MigrationSqlInput {
-                    migration: &migration,
-                    source: &from,
-                    target: &to,
-                    installed_modules: &to.installed_modules,
-                    removed_modules: &removed,
-                },
-            )
+            let sql = if migration.actions.is_empty() && types.is_empty() {
+                Ok(String::new())
+            } else {
+                strata_sql::migration_sql(
+                    dialect.as_ref(),
+                    &MigrationSqlInput {
+                        migration: &migration,
+                        source: &from,
+                        target: &to,
+                        installed_modules: &to.installed_modules,
+                        removed_modules: &removed,
+                    },
+                )
+            }
             .map_err(|e| ProjectError::Dialect {
                 dialect: dialect.name().to_string(),
                 message: e.to_string(),
             })?;
+            let sql = match &objects {
+                Some(plan) => plan.wrap(&sql),
+                None => sql,
+            };
             print!("{sql}");
             if !sql.ends_with('\n') {
                 println!();
@@ -215,15 +249,17 @@ fn check_ignored_kinds(ignore: &[String]) -> anyhow::Result<()> {
 }
 
 /// The objects strata cannot diff that are on one side only (a heading line first), kinds in
-/// `ignore` left out. A side that is not a live database has none.
+/// `ignore` left out, and (`with_ddl`: both sides are live PostgreSQL databases) those strata
+/// writes SQL for. A side that is not a live database has none.
 fn unmatched_objects(
     from: &[Unrepresented],
     to: &[Unrepresented],
     ignore: &[String],
+    with_ddl: bool,
     from_label: &str,
     to_label: &str,
 ) -> Vec<String> {
-    let kept = |o: &&Unrepresented| !ignore.contains(&o.kind);
+    let kept = |o: &&Unrepresented| !(ignore.contains(&o.kind) || with_ddl && o.has_ddl);
     let only = |a: &[Unrepresented], b: &[Unrepresented], label: &str| -> Vec<String> {
         a.iter()
             .filter(kept)
@@ -295,11 +331,7 @@ fn writes_column(action: &MigrationAction, table: &str, column: &str) -> bool {
 }
 
 /// Both sides; two live databases are read at the same time.
-fn resolve_sides(
-    project_dir: &Path,
-    config: Option<&ProjectConfig>,
-    args: &Args,
-) -> anyhow::Result<[(DatabaseDefinition, Vec<Unrepresented>); 2]> {
+fn resolve_sides(project_dir: &Path, config: Option<&ProjectConfig>, args: &Args) -> anyhow::Result<Sides> {
     let from_label = format!("--from {}", scrub_urls(&args.from));
     let to_label = format!("--to {}", scrub_urls(&args.to));
     if let (Some(from), Some(to)) = (args.from.strip_prefix("db:"), args.to.strip_prefix("db:")) {
@@ -313,7 +345,7 @@ fn resolve_sides(
     }
     let from = resolve_side(project_dir, config, &args.from, &args.connect_timeout).context(from_label)?;
     let to = resolve_side(project_dir, config, &args.to, &args.connect_timeout).context(to_label)?;
-    Ok([from, to])
+    Ok(([from, to], None))
 }
 
 /// Turns a side argument into a definition, and for a live database what strata cannot

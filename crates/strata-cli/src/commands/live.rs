@@ -118,7 +118,7 @@ pub fn live_definition_pair(
     urls: [&str; 2],
     labels: [&str; 2],
     timeout: &ConnectTimeout,
-) -> anyhow::Result<[(DatabaseDefinition, Vec<Unrepresented>); 2]> {
+) -> anyhow::Result<Sides> {
     let targets = [
         live_target(project_dir, urls[0], timeout).with_context(|| labels[0].to_string())?,
         live_target(project_dir, urls[1], timeout).with_context(|| labels[1].to_string())?,
@@ -129,7 +129,34 @@ pub fn live_definition_pair(
         async move { read_live(target, opts).await.with_context(|| labels[i].to_string()) }
     };
     let (a, b) = crate::commands::apply::runtime()?.block_on(async { tokio::try_join!(side(0), side(1)) })?;
-    Ok([comparable(project_dir, &a.introspection), comparable(project_dir, &b.introspection)])
+    let sides = [comparable(project_dir, &a.introspection), comparable(project_dir, &b.introspection)];
+    let both_postgres = a.dialect.name() == "postgres" && b.dialect.name() == "postgres";
+    let objects = both_postgres.then(|| [LiveObjects::of(a.introspection), LiveObjects::of(b.introspection)]);
+    Ok((sides, objects))
+}
+
+/// A diff side: its definition and what it cannot represent.
+pub type DiffSide = (DatabaseDefinition, Vec<Unrepresented>);
+
+/// Both diff sides, and their database-defined objects when both are live PostgreSQL databases.
+pub type Sides = ([DiffSide; 2], Option<[LiveObjects; 2]>);
+
+/// What a live PostgreSQL database holds besides its tables: the objects a diff between two
+/// live databases writes SQL for, and the warnings that name the rest.
+pub struct LiveObjects {
+    pub warnings: Vec<strata_introspect::IntrospectWarning>,
+    pub objects: Vec<strata_introspect::pg_objects::PgObject>,
+}
+
+impl LiveObjects {
+    fn of(live: Introspection) -> LiveObjects {
+        LiveObjects { warnings: live.warnings, objects: live.objects }
+    }
+
+    /// The objects, kinds `ignore` names (`--ignore` spellings) left out.
+    pub fn kept(&self, ignore: &[String]) -> Vec<strata_introspect::pg_objects::PgObject> {
+        self.objects.iter().filter(|o| !ignore.contains(&kind_slug(o.kind.warning_kind()))).cloned().collect()
+    }
 }
 
 /// The connection target a `db:` side names.
@@ -172,6 +199,9 @@ pub struct Unrepresented {
     /// Where a dependency is: (table, column), or (`None`, domain) with the schema in `schema`.
     pub place: Option<(Option<String>, String)>,
     pub schema: String,
+    /// Whether introspection read the object with its DDL (a view, a grant, ...): between two
+    /// live PostgreSQL databases strata writes SQL for it instead of reporting it.
+    pub has_ddl: bool,
 }
 
 /// The `--ignore` spelling of a kind: its label with dashes.
@@ -194,6 +224,7 @@ fn unrepresented(live: &Introspection) -> Vec<Unrepresented> {
                 needs,
                 provides: strata_introspect::provided_key(w),
                 schema: w.schema.clone(),
+                has_ddl: live.objects.iter().any(|o| o.reports(w)),
             }
         })
         .collect();

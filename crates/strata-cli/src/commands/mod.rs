@@ -25,6 +25,7 @@ pub mod fleet;
 pub mod inspect;
 pub mod lint;
 pub mod live;
+pub mod objects;
 pub mod preflight;
 pub mod repair;
 pub mod reset;
