@@ -86,7 +86,8 @@ fn children_cpu() -> Duration {
 
 fn create(prefix: &str, tables: usize, shape: Shape) -> PgScratch {
     let db = PgScratch::new(prefix);
-    db.execute(&pg_bench_schema(tables, shape)).unwrap_or_else(|e| panic!("creating the {prefix} schema: {e}"));
+    db.execute(&pg_bench_schema(tables, shape))
+        .unwrap_or_else(|e| panic!("creating the {prefix} schema: {e}"));
     db.execute("ANALYZE").unwrap_or_else(|e| panic!("{e}"));
     db
 }
@@ -105,7 +106,14 @@ fn expect_differs(tool: Tool, run: &Run) {
 
 /// Applies `sql` to `copy`, then asks both tools whether `copy` now matches `target`: one line
 /// per check on stdout, and whether all said so.
-fn check_result(author: Tool, sql: &[u8], copy: &PgScratch, target: &str, tools: [Tool; 2], cwd: &Path) -> bool {
+fn check_result(
+    author: Tool,
+    sql: &[u8],
+    copy: &PgScratch,
+    target: &str,
+    tools: [Tool; 2],
+    cwd: &Path,
+) -> bool {
     let sql = String::from_utf8_lossy(sql);
     if let Err(e) = copy.execute(&sql) {
         println!("check: {}'s SQL does not apply to a copy of A: {e}", author.name());
@@ -166,15 +174,21 @@ fn bench_size(tables: usize, runs: usize, strata: Tool, migra: Tool) -> bool {
     let a = create("live_diff_a", tables, Shape::Base);
     let b = create("live_diff_b", tables, Shape::Changed);
     // Copies for the checks, taken before anything else connects to A.
-    let (strata_copy, migra_copy) = (PgScratch::copy_of("live_diff_sa", &a), PgScratch::copy_of("live_diff_ma", &a));
-    println!("created A ({tables} tables) and B ({} tables) in {} ms", tables + NEW_TABLES, ms(start.elapsed()));
+    let (strata_copy, migra_copy) =
+        (PgScratch::copy_of("live_diff_sa", &a), PgScratch::copy_of("live_diff_ma", &a));
+    println!(
+        "created A ({tables} tables) and B ({} tables) in {} ms",
+        tables + NEW_TABLES,
+        ms(start.elapsed())
+    );
 
     let cwd = tempfile::tempdir().expect("temporary directory");
     let warm_strata = strata.run(&a.url, &b.url, cwd.path());
     expect_differs(strata, &warm_strata);
     let warm_migra = migra.run(&a.url, &b.url, cwd.path());
     expect_differs(migra, &warm_migra);
-    let strata_ok = check_result(strata, &warm_strata.stdout, &strata_copy, &b.url, [strata, migra], cwd.path());
+    let strata_ok =
+        check_result(strata, &warm_strata.stdout, &strata_copy, &b.url, [strata, migra], cwd.path());
     check_result(migra, &warm_migra.stdout, &migra_copy, &b.url, [strata, migra], cwd.path());
 
     let (mut strata_runs, mut migra_runs) = (Vec::new(), Vec::new());
@@ -187,7 +201,10 @@ fn bench_size(tables: usize, runs: usize, strata: Tool, migra: Tool) -> bool {
     }
     let (s, m) = (stats(&strata_runs), stats(&migra_runs));
     println!("{tables} tables, {runs} interleaved rounds after 1 warm-up, ms (cpu: the tool's own process)");
-    println!("{:<7} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9}", "tool", "median", "min", "max", "spread", "cpu", "SQL bytes");
+    println!(
+        "{:<7} {:>9} {:>9} {:>9} {:>8} {:>9} {:>9}",
+        "tool", "median", "min", "max", "spread", "cpu", "SQL bytes"
+    );
     print_row(strata, &s, warm_strata.stdout.len());
     print_row(migra, &m, warm_migra.stdout.len());
     println!(

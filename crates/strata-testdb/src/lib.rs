@@ -127,9 +127,14 @@ impl PgScratch {
 pub fn pg_execute(url: &str, sql: &str) -> Result<(), String> {
     let db = database_of(url);
     block_on(move || async move {
-        let mut conn =
-            sqlx::PgConnection::connect(url).await.map_err(|e| format!("connecting to database {db}: {e}"))?;
-        let result = sqlx::raw_sql(sql).execute(&mut conn).await.map(drop).map_err(|e| format!("on database {db}: {e}"));
+        let mut conn = sqlx::PgConnection::connect(url)
+            .await
+            .map_err(|e| format!("connecting to database {db}: {e}"))?;
+        let result = sqlx::raw_sql(sql)
+            .execute(&mut conn)
+            .await
+            .map(drop)
+            .map_err(|e| format!("on database {db}: {e}"));
         let _ = conn.close().await;
         result
     })
