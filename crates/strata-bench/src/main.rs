@@ -346,6 +346,15 @@ fn bench_wide(fields: usize, runs: usize) -> (Duration, Duration, Option<Duratio
     (median(walls), min, cpu)
 }
 
+/// A `--flag N[,M...]` list of counts.
+fn counts(value: Option<String>, flag: &str) -> Vec<usize> {
+    let value = value.unwrap_or_else(|| panic!("{flag} N[,M...]"));
+    value
+        .split(',')
+        .map(|s| s.trim().parse().unwrap_or_else(|_| panic!("{flag}: {s:?} is not a count")))
+        .collect()
+}
+
 /// `path` made absolute (the benchmarks run programs from temporary directories).
 fn existing_path(path: &str) -> std::path::PathBuf {
     fs::canonicalize(path).unwrap_or_else(|e| panic!("{path}: {e}"))
@@ -364,38 +373,10 @@ fn main() {
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--tables" => {
-                tables = args
-                    .next()
-                    .expect("--tables N[,M...]")
-                    .split(',')
-                    .map(|s| s.trim().parse().expect("table count"))
-                    .collect()
-            }
-            "--wide" => {
-                wide = args
-                    .next()
-                    .expect("--wide N[,M...]")
-                    .split(',')
-                    .map(|s| s.trim().parse().expect("field count"))
-                    .collect()
-            }
-            "--lint" => {
-                lint_files = args
-                    .next()
-                    .expect("--lint N[,M...]")
-                    .split(',')
-                    .map(|s| s.trim().parse().expect("file count"))
-                    .collect()
-            }
-            "--live-diff" => {
-                live_diff = args
-                    .next()
-                    .expect("--live-diff N[,M...]")
-                    .split(',')
-                    .map(|s| s.trim().parse().expect("table count"))
-                    .collect()
-            }
+            "--tables" => tables = counts(args.next(), "--tables"),
+            "--wide" => wide = counts(args.next(), "--wide"),
+            "--lint" => lint_files = counts(args.next(), "--lint"),
+            "--live-diff" => live_diff = counts(args.next(), "--live-diff"),
             "--strata" => strata_bin = Some(existing_path(&args.next().expect("--strata PATH_TO_STRATA"))),
             // A bare name is looked up on PATH.
             "--migra" => {
