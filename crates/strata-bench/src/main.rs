@@ -6,10 +6,15 @@
 //! taskset -c 0 target/release/strata-bench [--tables 1000,5000] [--runs 9]
 //! cargo build --release -p strata-cli && target/release/strata-bench --process target/release/strata
 //! taskset -c 0 target/release/strata-bench --lint 1000 [--process target/release/strata]
+//! target/release/strata-bench --live-diff 1000 --strata target/release/strata --migra migra --runs 7
 //! ```
 //!
 //! `--lint N` times `strata lint --all` over N generated migration directories instead
 //! (`lint.rs`).
+//!
+//! `--live-diff N --strata BIN [--migra BIN]` times `strata diff --from db:A --to db:B` against
+//! migra on two live N-table PostgreSQL databases, interleaved in the same run
+//! (`live_diff.rs`; PostgreSQL must be up, `STRATA_TEST_PG_URL` as for the tests).
 //!
 //! `--process` times the whole `strata create-migration --force` process instead (what a user
 //! waits for: start-up, configuration, module discovery, the library path, output, exit).
@@ -41,6 +46,7 @@ use strata_project::{CreateOptions, PlanOutcome, ProjectConfig};
 use strata_schema::DatabaseDefinition;
 
 mod lint;
+mod live_diff;
 
 const MODULE: &str = "bench";
 
@@ -340,48 +346,48 @@ fn bench_wide(fields: usize, runs: usize) -> (Duration, Duration, Option<Duratio
     (median(walls), min, cpu)
 }
 
+/// A `--flag N[,M...]` list of counts.
+fn counts(value: Option<String>, flag: &str) -> Vec<usize> {
+    let value = value.unwrap_or_else(|| panic!("{flag} N[,M...]"));
+    value
+        .split(',')
+        .map(|s| s.trim().parse().unwrap_or_else(|_| panic!("{flag}: {s:?} is not a count")))
+        .collect()
+}
+
+/// `path` made absolute (the benchmarks run programs from temporary directories).
+fn existing_path(path: &str) -> std::path::PathBuf {
+    fs::canonicalize(path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
 fn main() {
     let mut tables = vec![1000usize, 5000];
     let mut wide: Vec<usize> = Vec::new();
     let mut lint_files: Vec<usize> = Vec::new();
     let mut squawk: Option<std::path::PathBuf> = None;
+    let mut live_diff: Vec<usize> = Vec::new();
+    let mut strata_bin: Option<std::path::PathBuf> = None;
+    let mut migra_bin = std::path::PathBuf::from("migra");
     let mut runs = 9usize;
     let mut process: Option<std::path::PathBuf> = None;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         match a.as_str() {
-            "--tables" => {
-                tables = args
-                    .next()
-                    .expect("--tables N[,M...]")
-                    .split(',')
-                    .map(|s| s.trim().parse().expect("table count"))
-                    .collect()
-            }
-            "--wide" => {
-                wide = args
-                    .next()
-                    .expect("--wide N[,M...]")
-                    .split(',')
-                    .map(|s| s.trim().parse().expect("field count"))
-                    .collect()
-            }
-            "--lint" => {
-                lint_files = args
-                    .next()
-                    .expect("--lint N[,M...]")
-                    .split(',')
-                    .map(|s| s.trim().parse().expect("file count"))
-                    .collect()
+            "--tables" => tables = counts(args.next(), "--tables"),
+            "--wide" => wide = counts(args.next(), "--wide"),
+            "--lint" => lint_files = counts(args.next(), "--lint"),
+            "--live-diff" => live_diff = counts(args.next(), "--live-diff"),
+            "--strata" => strata_bin = Some(existing_path(&args.next().expect("--strata PATH_TO_STRATA"))),
+            // A bare name is looked up on PATH.
+            "--migra" => {
+                let bin = args.next().expect("--migra PATH_TO_MIGRA");
+                migra_bin = if bin.contains('/') { existing_path(&bin) } else { bin.into() };
             }
             "--squawk" => squawk = Some(args.next().expect("--squawk PATH_TO_SQUAWK").into()),
             "--runs" => runs = args.next().expect("--runs N").parse().expect("run count"),
-            "--process" => {
-                let bin = args.next().expect("--process PATH_TO_STRATA");
-                process = Some(fs::canonicalize(&bin).unwrap_or_else(|e| panic!("--process {bin}: {e}")));
-            }
+            "--process" => process = Some(existing_path(&args.next().expect("--process PATH_TO_STRATA"))),
             "-h" | "--help" => {
-                println!("strata-bench [--tables 1000,5000] [--wide 8000,16000,32000] [--lint 1000 [--squawk BIN]] [--process target/release/strata] [--runs 9]");
+                println!("strata-bench [--tables 1000,5000] [--wide 8000,16000,32000] [--lint 1000 [--squawk BIN]] [--live-diff 1000 --strata BIN [--migra BIN]] [--process target/release/strata] [--runs 9]");
                 return;
             }
             other => panic!("unknown argument {other}"),
@@ -390,6 +396,11 @@ fn main() {
     assert!(runs >= 1);
     if cfg!(debug_assertions) {
         eprintln!("warning: debug build; run with --release for meaningful figures");
+    }
+    if !live_diff.is_empty() {
+        let strata = strata_bin.expect("--live-diff needs --strata PATH (a release build of strata-cli)");
+        live_diff::bench(&live_diff, runs, &strata, &migra_bin);
+        return;
     }
     if !lint_files.is_empty() {
         let subject = match (&squawk, &process) {

@@ -2,7 +2,7 @@
 //!
 //! Run: `cargo bench -p strata-introspect --bench introspect_bench` (PostgreSQL must be up;
 //! `STRATA_BENCH_TABLES` overrides the table count). Each table has 15 columns, 2 indexes and
-//! 1 foreign key. Both tools read the same scratch database; the best and median of several
+//! 1 foreign key (`strata_testdb::bench_schema`, shared with `strata-bench --live-diff`). Both tools read the same scratch database; the best and median of several
 //! runs are printed.
 //!
 //! Then the live-vs-live scenario of `strata diff --from db:A --to db:B`: a second database of the
@@ -14,39 +14,15 @@ use std::time::{Duration, Instant};
 
 use sqlx::{Connection, PgConnection};
 use strata_introspect::{introspect_both, introspect_postgres, IntrospectOptions, Introspector};
+use strata_testdb::bench_schema::{pg_bench_schema, Shape};
 use strata_testdb::PgScratch;
 
 const RUNS: usize = 7;
 
-fn schema_sql(tables: usize) -> String {
-    let mut sql = String::from("BEGIN;\n");
-    for i in 0..tables {
-        sql.push_str(&format!(
-            "CREATE TABLE \"t{i:04}\" (\n  \"id\" bigserial PRIMARY KEY,\n  \"name\" text NOT NULL,\n  \
-             \"title\" text,\n  \"count\" bigint NOT NULL DEFAULT 0,\n  \"ratio\" double precision,\n  \
-             \"active\" boolean NOT NULL DEFAULT true,\n  \"createdAt\" timestamp without time zone NOT NULL DEFAULT CURRENT_TIMESTAMP,\n  \
-             \"updatedAt\" timestamp without time zone,\n  \"token\" uuid NOT NULL DEFAULT gen_random_uuid(),\n  \
-             \"payload\" json,\n  \"doc\" jsonb NOT NULL DEFAULT '{{}}'::jsonb,\n  \"data\" bytea,\n  \
-             \"kind\" text NOT NULL DEFAULT 'a'::text,\n  \"score\" integer,\n  \"parentId\" bigint\n);\n\
-             CREATE UNIQUE INDEX \"t{i:04}_name_idx\" ON \"t{i:04}\" USING btree (\"name\", \"kind\");\n\
-             CREATE INDEX \"t{i:04}_created_idx\" ON \"t{i:04}\" USING btree (\"createdAt\");\n"
-        ));
-    }
-    for i in 0..tables {
-        let parent = if i == 0 { tables - 1 } else { i - 1 };
-        sql.push_str(&format!(
-            "ALTER TABLE ONLY \"t{i:04}\" ADD CONSTRAINT \"t{i:04}_fk_0\" FOREIGN KEY(\"parentId\") \
-             REFERENCES \"t{parent:04}\"(\"id\") ON DELETE CASCADE ON UPDATE NO ACTION;\n"
-        ));
-    }
-    sql.push_str("COMMIT;\n");
-    sql
-}
-
 fn create_schema(rt: &tokio::runtime::Runtime, url: &str, tables: usize) {
     rt.block_on(async {
         let mut c = PgConnection::connect(url).await.expect("connect");
-        sqlx::raw_sql(&schema_sql(tables)).execute(&mut c).await.expect("create schema");
+        sqlx::raw_sql(&pg_bench_schema(tables, Shape::Base)).execute(&mut c).await.expect("create schema");
         sqlx::raw_sql("ANALYZE").execute(&mut c).await.expect("analyze");
         c.close().await.ok();
     });

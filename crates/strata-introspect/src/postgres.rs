@@ -66,10 +66,9 @@ fn sql_tables() -> String {
          FROM pg_catalog.pg_class c \
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN LATERAL (SELECT con.conname::text AS pk_name, \
-                  ARRAY(SELECT a.attname::text \
-                        FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord) \
-                        JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum \
-                        ORDER BY k.ord) AS pk_columns \
+                  ARRAY(SELECT (SELECT a.attname::text FROM pg_catalog.pg_attribute a \
+                                WHERE a.attrelid = con.conrelid AND a.attnum = k.attnum) \
+                        FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord) ORDER BY k.ord) AS pk_columns \
                 FROM pg_catalog.pg_constraint con WHERE con.conrelid = c.oid AND con.contype = 'p') pk ON true \
          LEFT JOIN pg_catalog.pg_tablespace ts ON ts.oid = c.reltablespace \
          WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND {NOT_EXTENSION_OWNED} \
@@ -156,15 +155,17 @@ fn sql_indexes(server_version: i32) -> String {
 /// Foreign keys declared in the configured schemas, plus those declared elsewhere that
 /// reference a table inside them (reported, because a `DROP TABLE ... CASCADE` would remove
 /// them). Child constraints of partitions (`conparentid <> 0`) are implied by their parent.
+/// Key column names are looked up one by one on `(attrelid, attnum)`, like the primary key's in
+/// the tables query: a join there reads every column of the table per key (2.5x the buffers).
 const SQL_FOREIGN_KEYS: &str = "SELECT con.conrelid::int8 AS table_oid, n.nspname::text AS schema_name, \
         c.relname::text AS table_name, con.conname::text AS name, \
-        ARRAY(SELECT a.attname::text FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord) \
-              JOIN pg_catalog.pg_attribute a ON a.attrelid = con.conrelid AND a.attnum = k.attnum \
-              ORDER BY k.ord) AS columns, \
+        ARRAY(SELECT (SELECT a.attname::text FROM pg_catalog.pg_attribute a \
+                      WHERE a.attrelid = con.conrelid AND a.attnum = k.attnum) \
+              FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord) ORDER BY k.ord) AS columns, \
         rn.nspname::text AS ref_schema, rc.relname::text AS ref_table, \
-        ARRAY(SELECT a.attname::text FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord) \
-              JOIN pg_catalog.pg_attribute a ON a.attrelid = con.confrelid AND a.attnum = k.attnum \
-              ORDER BY k.ord) AS ref_columns, \
+        ARRAY(SELECT (SELECT a.attname::text FROM pg_catalog.pg_attribute a \
+                      WHERE a.attrelid = con.confrelid AND a.attnum = k.attnum) \
+              FROM unnest(con.confkey) WITH ORDINALITY AS k(attnum, ord) ORDER BY k.ord) AS ref_columns, \
         con.confupdtype::text AS on_update, con.confdeltype::text AS on_delete, \
         con.confmatchtype::text AS match_type, con.condeferrable AS is_deferrable, \
         con.condeferred AS is_deferred, con.convalidated AS is_validated, \

@@ -16,6 +16,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use sqlx::Connection;
 
+pub mod bench_schema;
+
 const PG_DEFAULT: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const PGBOUNCER_DEFAULT: &str = "postgres://postgres@127.0.0.1:6432/postgres";
 const PGBOUNCER_START: &str = "tests/pgbouncer/start.sh (pool_mode = transaction on 127.0.0.1:6432)";
@@ -184,6 +186,47 @@ impl Drop for PgScratches {
     }
 }
 
+impl PgScratch {
+    /// A copy of `template` (`CREATE DATABASE ... TEMPLATE`, so no other session may be connected
+    /// to it meanwhile), dropped like any scratch database.
+    pub fn copy_of(prefix: &str, template: &PgScratch) -> Self {
+        let name = unique_name(prefix);
+        let sql = format!("CREATE DATABASE \"{name}\" TEMPLATE \"{}\"", template.name);
+        pg_execute(&template.admin_url, &sql).unwrap_or_else(|e| panic!("{e}"));
+        PgScratch { url: replace_db(&template.admin_url, &name), name, admin_url: template.admin_url.clone() }
+    }
+
+    /// Runs `sql` (any number of statements) on this database.
+    pub fn execute(&self, sql: &str) -> Result<(), String> {
+        pg_execute(&self.url, sql)
+    }
+}
+
+/// Runs `sql` (any number of statements, through the simple-query protocol) on the PostgreSQL
+/// database at `url`. The error names the database (never the URL, which may hold a password)
+/// and gives the server's message.
+pub fn pg_execute(url: &str, sql: &str) -> Result<(), String> {
+    let db = database_of(url);
+    block_on(move || async move {
+        let mut conn = sqlx::PgConnection::connect(url)
+            .await
+            .map_err(|e| format!("connecting to database {db}: {e}"))?;
+        let result = sqlx::raw_sql(sql)
+            .execute(&mut conn)
+            .await
+            .map(drop)
+            .map_err(|e| format!("on database {db}: {e}"));
+        let _ = conn.close().await;
+        result
+    })
+}
+
+/// The database name in a connection URL (its last path segment).
+fn database_of(url: &str) -> &str {
+    let base = url.split(['?', '#']).next().unwrap_or_default();
+    base.rsplit_once('/').map_or(base, |(_, db)| db)
+}
+
 impl Drop for PgScratch {
     fn drop(&mut self) {
         let admin = self.admin_url.clone();
@@ -291,6 +334,12 @@ mod tests {
             "postgres://u@h/x?sslmode=disable"
         );
         assert_eq!(replace_db("mysql://root@127.0.0.1:3306", "x"), "mysql://root@127.0.0.1:3306/x");
+    }
+
+    #[test]
+    fn database_names_come_without_credentials() {
+        assert_eq!(database_of("postgres://u:secret@h:5432/shop?sslmode=disable"), "shop");
+        assert_eq!(database_of("postgres://postgres@127.0.0.1:5432/postgres"), "postgres");
     }
 
     #[test]

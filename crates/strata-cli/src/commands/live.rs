@@ -123,12 +123,25 @@ pub fn live_definition_pair(
         live_target(project_dir, urls[0], timeout).with_context(|| labels[0].to_string())?,
         live_target(project_dir, urls[1], timeout).with_context(|| labels[1].to_string())?,
     ];
-    let opts = IntrospectOptions::default();
-    let side = |i: usize| {
-        let (target, opts) = (&targets[i], &opts);
-        async move { read_live(target, opts).await.with_context(|| labels[i].to_string()) }
-    };
-    let (a, b) = crate::commands::apply::runtime()?.block_on(async { tokio::try_join!(side(0), side(1)) })?;
+    // Each side reads on its own thread and runtime: the reads overlap on the server, and
+    // decoding one side's rows runs beside the other's instead of between its queries. The first
+    // error returns at once (the other thread ends with the process).
+    let (tx, rx) = std::sync::mpsc::channel();
+    for (i, target) in targets.into_iter().enumerate() {
+        let (label, tx) = (labels[i].to_string(), tx.clone());
+        std::thread::spawn(move || {
+            let read =
+                |rt: tokio::runtime::Runtime| rt.block_on(read_live(&target, &IntrospectOptions::default()));
+            let _ = tx.send((i, crate::commands::apply::runtime().and_then(read).with_context(|| label)));
+        });
+    }
+    drop(tx);
+    let mut sides = [None, None];
+    for _ in 0..2 {
+        let (i, live) = rx.recv().context("reading the schemas: an introspection thread failed")?;
+        sides[i] = Some(live?);
+    }
+    let [Some(a), Some(b)] = sides else { anyhow::bail!("reading the schemas: a side gave no answer") };
     let sides = [comparable(project_dir, &a.introspection), comparable(project_dir, &b.introspection)];
     let both_postgres = a.dialect.name() == "postgres" && b.dialect.name() == "postgres";
     let objects = both_postgres.then(|| [LiveObjects::of(a.introspection), LiveObjects::of(b.introspection)]);
