@@ -146,6 +146,27 @@ fn an_unreachable_target_is_its_own_failure_and_never_hangs() {
 }
 
 #[test]
+fn fleet_flags_without_targets_are_refused_not_ignored() {
+    let p = Project::store();
+    let db = PgScratch::new("fleetflags");
+    for (flags, named) in [
+        (&["--parallel", "2"][..], "--parallel"),
+        (&["--on-error", "continue"][..], "--on-error"),
+        (&["--format", "json"][..], "--format"),
+    ] {
+        let mut args = vec!["apply", "--database-url", &db.url];
+        args.extend_from_slice(flags);
+        p.run(&args).code(1).stderr_says(&format!("{named} only applies to a fleet: add --targets FILE"));
+    }
+    p.run(&["status", "--database-url", &db.url, "--parallel", "2"])
+        .code(1)
+        .stderr_says("--parallel only applies");
+    assert!(
+        pg_strings(&db.url, "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public'").is_empty()
+    );
+}
+
+#[test]
 fn a_bad_targets_file_stops_before_anything_runs() {
     let p = Project::store();
     let db = PgScratch::new("fleetbad");

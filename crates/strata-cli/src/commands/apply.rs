@@ -180,6 +180,7 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         retry_failed: args.retry_failed,
         skip_failed: skip_request(args.skip_failed, args.reason)?,
     };
+    args.fleet.check_needs_targets()?;
     if let Some(file) = &args.fleet.fleet.targets {
         let lock = args.lock.strategy();
         return crate::commands::fleet::apply(

@@ -20,9 +20,30 @@ pub struct FleetArgs {
     /// `schemas URL QUERY` (one target per tenant schema) per line (docs/fleets.md).
     #[arg(long, value_name = "FILE", conflicts_with_all = ["database_url", "mode"])]
     pub targets: Option<PathBuf>,
-    /// With --targets: how many targets run at the same time.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub parallel: u16,
+    /// With --targets: how many targets run at the same time (default 4).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub parallel: Option<u16>,
+}
+
+impl FleetArgs {
+    /// How many targets run at once.
+    pub fn parallel(&self) -> usize {
+        usize::from(self.parallel.unwrap_or(4))
+    }
+
+    /// A fleet flag without `--targets` would be silently ignored: refuse it instead.
+    pub fn check_needs_targets(&self, others: &[(&str, bool)]) -> anyhow::Result<()> {
+        if self.targets.is_some() {
+            return Ok(());
+        }
+        let given = std::iter::once(("--parallel", self.parallel.is_some())).chain(others.iter().copied());
+        match given.filter(|(_, set)| *set).map(|(flag, _)| flag).next() {
+            Some(flag) => {
+                anyhow::bail!("{flag} only applies to a fleet: add --targets FILE (docs/fleets.md)")
+            }
+            None => Ok(()),
+        }
+    }
 }
 
 /// `apply`'s fleet flags.
@@ -32,11 +53,22 @@ pub struct ApplyFleetArgs {
     pub fleet: FleetArgs,
     /// With --targets: after a target fails, `stop` starts no further target (running ones
     /// finish their own run); `continue` carries on with the rest.
-    #[arg(long, value_name = "WHAT", default_value = "stop", value_parser = ["stop", "continue"])]
-    pub on_error: String,
-    /// With --targets: `text` prints the fleet table on stderr; `json` prints it on stdout.
-    #[arg(long, value_name = "FORMAT", default_value = "text", value_parser = ["text", "json"])]
-    pub format: String,
+    #[arg(long, value_name = "WHAT", value_parser = ["stop", "continue"])]
+    pub on_error: Option<String>,
+    /// With --targets: `text` (the default) prints the fleet table on stderr; `json` prints it on
+    /// stdout.
+    #[arg(long, value_name = "FORMAT", value_parser = ["text", "json"])]
+    pub format: Option<String>,
+}
+
+impl ApplyFleetArgs {
+    /// Refuses fleet flags given without `--targets`.
+    pub fn check_needs_targets(&self) -> anyhow::Result<()> {
+        self.fleet.check_needs_targets(&[
+            ("--on-error", self.on_error.is_some()),
+            ("--format", self.format.is_some()),
+        ])
+    }
 }
 
 /// Reads the targets file and expands its `schemas` lines, applying `--connect-timeout`.
@@ -65,19 +97,20 @@ pub fn apply(
     for t in &mut targets {
         t.target = t.target.clone().with_lock_strategy(lock);
     }
-    let on_error = if args.on_error == "continue" { OnError::Continue } else { OnError::Stop };
-    let opts = FleetOptions { parallel: usize::from(args.fleet.parallel), on_error, apply };
+    let on_error_flag = args.on_error.as_deref().unwrap_or("stop");
+    let on_error = if on_error_flag == "continue" { OnError::Continue } else { OnError::Stop };
+    let opts = FleetOptions { parallel: args.fleet.parallel(), on_error, apply };
     eprintln!(
         "fleet: {} target(s) from {}, {} at a time, on error: {}",
         targets.len(),
         file.display(),
         opts.parallel,
-        args.on_error
+        on_error_flag
     );
     let results = runtime()?.block_on(fleet::apply_fleet(project, &targets, &opts, &print_progress));
     // Write errors are ignored: the runs are done, and a closed pipe must not change the exit code.
     let _ = write!(std::io::stderr(), "{}", apply_table(&results));
-    if args.format == "json" {
+    if args.format.as_deref() == Some("json") {
         let mut out = std::io::stdout().lock();
         let _ = out.write_all(apply_json(&results).as_bytes());
         let _ = out.flush();
@@ -206,7 +239,7 @@ pub fn status(
         anyhow::bail!("--format {format} is not available with --targets: use table or json");
     }
     let targets = load_targets(project, file, timeout)?;
-    let statuses = runtime()?.block_on(fleet::status_fleet(project, &targets, usize::from(args.parallel)));
+    let statuses = runtime()?.block_on(fleet::status_fleet(project, &targets, args.parallel()));
     let text = if format == "json" { status_json(&statuses) } else { status_table(&statuses) };
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;

@@ -202,6 +202,7 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     // Where each module came from, so a missing one is never a surprise.
     eprint!("{}", strata_project::module_report(&config));
     let project = project_of(&config)?;
+    args.fleet.check_needs_targets(&[])?;
     if let Some(file) = &args.fleet.targets {
         return crate::commands::fleet::status(
             &project,
