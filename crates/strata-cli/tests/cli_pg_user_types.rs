@@ -46,7 +46,7 @@ fn no_false_drift(p: &Project, db: &PgScratch) {
     let admin = PgScratch::admin_url();
     pg_exec(&admin, &format!("DROP DATABASE \"{}\"", clone.name));
     pg_exec(&admin, &format!("CREATE DATABASE \"{}\" TEMPLATE \"{}\"", clone.name, db.name));
-    let r = diff_dbs(&p, db, &clone);
+    let r = diff_dbs(p, db, &clone);
     r.code(0);
     assert!(r.stdout.trim().is_empty(), "{}", r.stdout);
 }
