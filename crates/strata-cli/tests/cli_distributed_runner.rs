@@ -106,3 +106,26 @@ fn a_cockroachdb_project_runs_on_a_server_with_unique_rowid() {
     assert_eq!(pg_strings(&db.url, rows), ["definition ok"]);
     assert_eq!(pg_strings(&db.url, "SELECT fence::text FROM strata_migration_lease"), ["1"]);
 }
+
+#[test]
+fn a_repair_follows_the_project_dialect_and_runs_statement_by_statement() {
+    let db = strata_testdb::PgScratch::new("yb_repair");
+    let p = yugabyte_store();
+    p.run(&["apply", "--database-url", &db.url]).code(0);
+    pg_exec(&db.url, "ALTER TABLE company ADD COLUMN stray text");
+
+    p.run(&["create-repair-migration", "--database-url", &db.url, "--force"]).code(0);
+    let dir = p.dir.join("repair-migration");
+    let files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    let sql = std::fs::read_to_string(&files[0]).unwrap();
+    // Written in the project's dialect, not the driver's: no transaction lines, which YugabyteDB
+    // cannot honour around DDL (PostgreSQL's repair file has them).
+    assert!(!sql.lines().any(|l| l == "BEGIN;" || l == "COMMIT;"), "no transaction lines:\n{sql}");
+    assert!(sql.contains("DROP COLUMN \"stray\""), "{sql}");
+
+    p.run(&["apply", "--repair", "--database-url", &db.url]).code(0);
+    let stray = "SELECT count(*)::text FROM information_schema.columns WHERE column_name = 'stray'";
+    assert_eq!(pg_strings(&db.url, stray), ["0"]);
+    p.run(&["diff", "--from", &format!("db:{}", db.url), "--to", "latest"]).code(0);
+}

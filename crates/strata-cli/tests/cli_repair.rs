@@ -122,6 +122,21 @@ fn planted_drift_is_reported_blocked_then_repaired() {
 }
 
 #[test]
+fn strata_own_lease_and_background_tables_are_never_drift() {
+    let p = Project::store();
+    let db = PgScratch::new("repair_own_tables");
+    p.now(&["apply", "--database-url", &db.url]).code(0);
+    // What the lease lock and `strata background` create beside the history table.
+    exec(&db.url, "CREATE TABLE strata_migration_lease (name text PRIMARY KEY, fence bigint)");
+    exec(
+        &db.url,
+        "CREATE TABLE strata_background_jobs (version text, name text, PRIMARY KEY (version, name))",
+    );
+    p.repair(&db.url, &[]).code(1).says("No drift: the database matches");
+    p.run(&["diff", "--from", &format!("db:{}", db.url), "--to", "latest"]).code(0);
+}
+
+#[test]
 fn no_drift_exits_1_and_force_writes_an_empty_repair() {
     let p = Project::store();
     let db = PgScratch::new("repair_clean");

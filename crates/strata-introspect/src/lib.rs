@@ -160,9 +160,16 @@ pub const HISTORY_TABLE: &str = "strata_migration_history";
 /// migration files write no `serverpod_migrations` rows.
 pub const MYSQL_VERSION_TABLE: &str = "strata_migration_version";
 
+/// The lease lock's table (`strata_db::LEASE_TABLE`), on engines without advisory locks.
+pub const LEASE_TABLE: &str = "strata_migration_lease";
+
+/// The background jobs' state (`strata_db::background::JOBS_TABLE`).
+pub const BACKGROUND_JOBS_TABLE: &str = "strata_background_jobs";
+
 /// Tables strata creates for itself. They are never drift and never dropped by a repair
 /// unless the target definition itself defines them.
-pub const BOOKKEEPING_TABLES: &[&str] = &[MIGRATIONS_TABLE, HISTORY_TABLE, MYSQL_VERSION_TABLE];
+pub const BOOKKEEPING_TABLES: &[&str] =
+    &[MIGRATIONS_TABLE, HISTORY_TABLE, MYSQL_VERSION_TABLE, LEASE_TABLE, BACKGROUND_JOBS_TABLE];
 
 #[cfg(test)]
 mod tests {

@@ -70,7 +70,9 @@ async fn read_live(target: &ConnectionTarget, opts: &IntrospectOptions) -> anyho
         let introspection = introspector.introspect(opts).await?;
         let scope = opts.schemas.first().and_then(|s| introspector.schema_scope_sql(s));
         Ok::<_, anyhow::Error>(LiveSchema {
-            dialect: introspector.dialect(),
+            // The project's engine where it names one (CockroachDB behind PostgreSQL's driver), so a
+            // repair file is written as that engine runs it.
+            dialect: target.dialect(),
             schema_scope_sql: scope,
             introspection,
         })
@@ -274,5 +276,10 @@ mod tests {
         assert!(strata_introspect::BOOKKEEPING_TABLES.contains(&strata_db::HISTORY_TABLE));
         assert_eq!(strata_db::MYSQL_VERSION_TABLE, strata_introspect::MYSQL_VERSION_TABLE);
         assert!(strata_introspect::BOOKKEEPING_TABLES.contains(&strata_db::MYSQL_VERSION_TABLE));
+        assert_eq!(strata_db::LEASE_TABLE, strata_introspect::LEASE_TABLE);
+        assert_eq!(strata_db::background::JOBS_TABLE, strata_introspect::BACKGROUND_JOBS_TABLE);
+        for table in [strata_db::LEASE_TABLE, strata_db::background::JOBS_TABLE] {
+            assert!(strata_introspect::BOOKKEEPING_TABLES.contains(&table), "{table}");
+        }
     }
 }
