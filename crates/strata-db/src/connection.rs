@@ -81,6 +81,15 @@ pub struct ConnectionTarget {
     connect_timeout: Option<Duration>,
     /// MySQL: `host:port` (or the socket), for the timeout message.
     mysql_endpoint: Option<String>,
+    /// Set after resolution by the `with_*` builders; every URL and mode starts from the default.
+    run: RunSettings,
+    /// PostgreSQL: the URL says `pooling=transaction` (pgbouncer's transaction pooling).
+    transaction_pooled: bool,
+}
+
+/// How a resolved target is run: by which engine, under which lock, in which schema.
+#[derive(Clone, Default)]
+struct RunSettings {
     /// The engine behind the driver (its capabilities), when the project says (CockroachDB on
     /// PostgreSQL's driver); `None` is the driver's own dialect.
     dialect: Option<&'static dyn strata_sql::Dialect>,
@@ -89,8 +98,6 @@ pub struct ConnectionTarget {
     /// PostgreSQL: the tenant schema this target migrates (a fleet's `schemas` line): it is the
     /// `search_path`, and it holds its own history table and migration lock.
     schema: Option<String>,
-    /// PostgreSQL: the URL says `pooling=transaction` (pgbouncer's transaction pooling).
-    transaction_pooled: bool,
 }
 
 /// An open connection of any driver.
@@ -112,27 +119,27 @@ impl ConnectionTarget {
 
     /// The SQL dialect of the engine behind the driver: the project's, or the driver's own.
     pub fn dialect(&self) -> &'static dyn strata_sql::Dialect {
-        self.dialect.unwrap_or_else(|| self.driver().dialect())
+        self.run.dialect.unwrap_or_else(|| self.driver().dialect())
     }
 
     /// Says which engine is behind the driver (a project's `dialect`); ignored when the dialect
     /// speaks another driver's protocol (the runner then reports the mismatch).
     pub fn with_dialect(mut self, name: &str) -> Self {
         if let Some(d) = crate::dialect_named(name).filter(|d| d.wire_protocol() == self.driver().name()) {
-            self.dialect = Some(d);
+            self.run.dialect = Some(d);
         }
         self
     }
 
     /// The lock strategy runs on this database use (`--lock-strategy`).
     pub fn with_lock_strategy(mut self, lock: crate::LockStrategy) -> Self {
-        self.lock = lock;
+        self.run.lock = lock;
         self
     }
 
     /// The lock strategy asked for (see [`crate::LockStrategy::resolve`]).
     pub fn lock_strategy(&self) -> crate::LockStrategy {
-        self.lock
+        self.run.lock
     }
 
     /// `postgres://user@host:port/db` or `sqlite:<path>`: safe to print and log.
@@ -197,20 +204,20 @@ impl ConnectionTarget {
 
     /// The tenant schema of a fleet `schemas` target.
     pub fn schema(&self) -> Option<&str> {
-        self.schema.as_deref()
+        self.run.schema.as_deref()
     }
 
     /// This target migrates `schema` of its database: its `search_path`, history table and
     /// migration lock are that schema's. Shown as `… [schema NAME]`.
     pub fn with_schema(mut self, schema: &str) -> Self {
         self.display = format!("{} [schema {schema}]", self.display);
-        self.schema = Some(schema.to_string());
+        self.run.schema = Some(schema.to_string());
         self
     }
 
     /// `SET search_path TO "schema"` (or `SET LOCAL …` with `verb`), for a schema target.
     pub fn search_path_sql(&self, verb: &str) -> Option<String> {
-        self.schema.as_deref().map(|s| format!("{verb} search_path TO {}", crate::quote_ident(s)))
+        self.run.schema.as_deref().map(|s| format!("{verb} search_path TO {}", crate::quote_ident(s)))
     }
 
     /// The URL says `pooling=transaction`: session state (locks, settings, prepared statements)
@@ -468,9 +475,7 @@ fn sqlite_target(path: PathBuf, source: ConnectionSource) -> ConnectionTarget {
         secrets: Vec::new(),
         connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
         mysql_endpoint: None,
-        dialect: None,
-        lock: crate::LockStrategy::default(),
-        schema: None,
+        run: RunSettings::default(),
         transaction_pooled: false,
     }
 }
@@ -559,9 +564,7 @@ fn postgres_target(raw: &str, source: ConnectionSource) -> Result<ConnectionTarg
         secrets,
         connect_timeout,
         mysql_endpoint: None,
-        dialect: None,
-        lock: crate::LockStrategy::default(),
-        schema: None,
+        run: RunSettings::default(),
         transaction_pooled,
     })
 }
@@ -616,9 +619,7 @@ fn mysql_target(raw: &str, source: ConnectionSource) -> Result<ConnectionTarget,
         secrets,
         connect_timeout,
         mysql_endpoint: Some(endpoint),
-        dialect: None,
-        lock: crate::LockStrategy::default(),
-        schema: None,
+        run: RunSettings::default(),
         transaction_pooled: false,
     })
 }
@@ -967,9 +968,7 @@ fn from_mode(
         secrets,
         connect_timeout: Some(DEFAULT_CONNECT_TIMEOUT),
         mysql_endpoint: None,
-        dialect: None,
-        lock: crate::LockStrategy::default(),
-        schema: None,
+        run: RunSettings::default(),
         transaction_pooled: false,
     })
 }
