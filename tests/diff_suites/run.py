@@ -8,7 +8,9 @@ docs/diff-suites.md).
 
 For each case:
   1. load old and new into two scratch databases (a case whose fixture does not load is unscored);
-  2. `strata diff --from db:old --to db:new` prints the old->new SQL and its exit code;
+  2. `strata diff --from db:old --to db:new --schema '*'` prints the old->new SQL and its exit
+     code (every schema is diffed, since the dumps compare whole databases; `--schema public`
+     scores as strata did before it read several schemas);
   3. the SQL runs on old as printed (strata's files hold their own BEGIN;/COMMIT;);
   4. `pg_dump -s` of old and new are normalised (column order, `\\restrict` lines, SET lines,
      comments, statement order) and compared;
@@ -27,7 +29,7 @@ Verdicts:
 Usage:
   tests/diff_suites/run.py --strata target/release/strata \\
       [--pgschema DIR/testdata/diff] [--migra DIR/tests/FIXTURES] [--filter SUBSTR] \\
-      [--table docs/diff-suites-results.md] [--keep-sql OUTDIR]
+      [--table docs/diff-suites-results.md] [--keep-sql OUTDIR] [--schema SCHEMAS]
 """
 
 import argparse
@@ -111,9 +113,9 @@ def normalise(text):
     return sorted(out)
 
 
-def strata_diff(strata, project, a, b):
+def strata_diff(strata, project, a, b, schemas):
     r = subprocess.run(
-        [strata, "diff", "-C", project, "--from", f"db:{PG}/{a}", "--to", f"db:{PG}/{b}"],
+        [strata, "diff", "-C", project, "--from", f"db:{PG}/{a}", "--to", f"db:{PG}/{b}", "--schema", schemas],
         capture_output=True, text=True, timeout=300,
     )
     return r.returncode, r.stdout, r.stderr
@@ -130,7 +132,7 @@ def first_line(text):
     return ""
 
 
-def run_case(strata, project, name, old_path, new_path, keep):
+def run_case(strata, project, name, old_path, new_path, keep, schemas):
     old = new = None
     clones = []
     try:
@@ -143,10 +145,10 @@ def run_case(strata, project, name, old_path, new_path, keep):
         for db in (old, new):
             clone = new_db("clone", template=db)
             clones.append(clone)
-            code, out, errtext = strata_diff(strata, project, db, clone)
+            code, out, errtext = strata_diff(strata, project, db, clone, schemas)
             if code != 0 or out.strip():
                 false_drift.append(first_line(errtext) or first_line(out))
-        code, sql, errtext = strata_diff(strata, project, old, new)
+        code, sql, errtext = strata_diff(strata, project, old, new, schemas)
         if keep:
             with open(os.path.join(keep, name.replace("/", "__") + ".sql"), "w") as f:
                 f.write(sql)
@@ -224,6 +226,9 @@ def main():
     p.add_argument("--filter", default="", help="only cases whose name contains this")
     p.add_argument("--table", help="write the per-case markdown table here")
     p.add_argument("--keep-sql", help="write each case's generated SQL into this directory")
+    p.add_argument("--schema", default="*",
+                   help="strata's --schema for every diff (default '*': every schema, as the dumps are whole "
+                        "databases; 'public' reads public alone)")
     args = p.parse_args()
     if not args.pgschema and not args.migra:
         p.error("give --pgschema DIR and/or --migra DIR")
@@ -237,7 +242,7 @@ def main():
     for name, old_path, new_path in cases(args):
         if args.filter not in name:
             continue
-        r = run_case(args.strata, project, name, old_path, new_path, args.keep_sql)
+        r = run_case(args.strata, project, name, old_path, new_path, args.keep_sql, args.schema)
         results.append(r)
         print(f"{r['verdict']:9} {name}  {r.get('detail', '')}", file=sys.stderr)
     text = table(results)

@@ -45,10 +45,24 @@ pub const QUERIES: &[&str] = &[
 pub use crate::ANALYZER_MODULE;
 
 /// Also turns JIT off for the transaction: the catalog queries' cost estimates exceed
-/// `jit_above_cost`, and compiling them takes longer (~180 ms) than running them.
-const SQL_SERVER: &str =
-    "SELECT current_database()::text AS db, current_setting('server_version_num')::int4 AS version, \
-            set_config('jit', 'off', true) AS jit";
+/// `jit_above_cost`, and compiling them takes longer (~180 ms) than running them. The user
+/// schemas come along (a handful of rows of `pg_namespace`), so that `--schema '*'` and the
+/// list of schemas a diff creates or drops cost no query of their own.
+fn sql_server() -> String {
+    format!(
+        "SELECT current_database()::text AS db, current_setting('server_version_num')::int4 AS version, \
+                set_config('jit', 'off', true) AS jit, \
+                ARRAY(SELECT n.nspname::text FROM pg_catalog.pg_namespace n WHERE {USER_SCHEMA} \
+                      ORDER BY 1) AS user_schemas"
+    )
+}
+
+/// Filters a `pg_namespace n` to the user's schemas: not the server's own (catalog, information
+/// schema, toast and temporary schemas) and not created by an extension.
+const USER_SCHEMA: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') \
+     AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%' \
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e \
+         WHERE e.classid = 'pg_catalog.pg_namespace'::regclass AND e.objid = n.oid AND e.deptype = 'e')";
 
 /// Filters a `pg_class c` to objects not created by an extension.
 const NOT_EXTENSION_OWNED: &str = "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
@@ -348,10 +362,7 @@ fn sql_unrepresentable() -> String {
                                    FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid), '')), 12)), \
                   '{{}}'::int8[] \
            FROM pg_catalog.pg_namespace n \
-           WHERE NOT n.nspname = ANY($1) AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') \
-             AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%' \
-             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e \
-                 WHERE e.classid = 'pg_catalog.pg_namespace'::regclass AND e.objid = n.oid AND e.deptype = 'e') \
+           WHERE NOT n.nspname = ANY($1) AND {USER_SCHEMA} \
          ) x ORDER BY schema_name, name, kind"
     )
 }
@@ -466,8 +477,8 @@ impl Reading {
 }
 
 async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Introspection, IntrospectError> {
-    let schemas = &opts.schemas[..];
-    let (database, version) = read_server(conn).await?;
+    let (database, version, user_schemas) = read_server(conn).await?;
+    let schemas = &resolve_schemas(&opts.schemas, &user_schemas)[..];
     let mut r = Reading {
         tables: Tables { list: Vec::new(), by_oid: HashMap::new() },
         warnings: Vec::new(),
@@ -521,12 +532,26 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
         Introspection::assemble(database, tables, r.warnings, installed_versions, r.query_count);
     introspection.definition.types = types.into_iter().map(|(_, t)| t).collect();
     introspection.objects = objects;
+    introspection.schemas = user_schemas.into_iter().filter(|s| schemas.contains(s)).collect();
     Ok(introspection)
 }
 
-/// The database's name and the server's version number (too old a server is refused).
-async fn read_server(conn: &mut PgConnection) -> Result<(String, i32), IntrospectError> {
-    let server = sqlx::query(SQL_SERVER)
+/// The schemas to read: `requested`, with [`crate::ALL_SCHEMAS`] standing for every user schema
+/// the server listed (`user_schemas`); sorted, each once.
+fn resolve_schemas(requested: &[String], user_schemas: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = requested
+        .iter()
+        .flat_map(|s| if s == crate::ALL_SCHEMAS { user_schemas.to_vec() } else { vec![s.clone()] })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The database's name, the server's version number (too old a server is refused) and the
+/// user schemas.
+async fn read_server(conn: &mut PgConnection) -> Result<(String, i32, Vec<String>), IntrospectError> {
+    let server = sqlx::query(&sql_server())
         .fetch_one(&mut *conn)
         .await
         .map_err(|source| IntrospectError::Query { query: QUERIES[0], source })?;
@@ -535,7 +560,7 @@ async fn read_server(conn: &mut PgConnection) -> Result<(String, i32), Introspec
     if version < 120000 {
         return Err(IntrospectError::UnsupportedServer { found: version.to_string() });
     }
-    Ok((database, version))
+    Ok((database, version, get(&server, "user_schemas", QUERIES[0])?))
 }
 
 fn read_tables(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {

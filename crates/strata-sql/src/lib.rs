@@ -39,7 +39,7 @@ pub use distributed::{PgCompatible, CITUS, COCKROACHDB, YUGABYTEDB};
 pub use error::{SqlError, SqlObject};
 pub use expression::{check_definition_expressions, check_index_expressions, IndexPart};
 pub use mysql::Mysql;
-pub use postgres::{check_native_type, Postgres};
+pub use postgres::{add_cross_schema_foreign_key_sql, check_native_type, Postgres};
 pub use sqlite::{
     basic_type_for_storage, is_basic_sqlite_type, iso_from_epoch_millis, legacy_declared_type_to_column_type,
     sqlite_default_to_abstract, sqlite_storage_type, Sqlite, SQLITE_SCHEMA_TABLE,

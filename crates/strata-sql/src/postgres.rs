@@ -496,20 +496,8 @@ impl Dialect for Postgres {
     }
 
     fn add_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError> {
-        let (columns, references) = foreign_key_columns(self, table, fk)?;
-        let mut out = format!(
-            "ALTER TABLE ONLY {}\n    ADD CONSTRAINT {}\n    FOREIGN KEY({columns})\n    REFERENCES {}({references})",
-            self.quote_identifier(table),
-            self.quote_identifier(&fk.constraint_name),
-            self.quote_identifier(&fk.reference_table),
-        );
-        out.push_str(&referential_actions(fk, "\n    "));
-        if let Some(deferrable) = fk.deferrable {
-            out.push_str("\n    ");
-            out.push_str(deferrable_clause(deferrable));
-        }
-        out.push_str(";\n");
-        Ok(out)
+        let names = [self.quote_identifier(table), self.quote_identifier(&fk.reference_table)];
+        add_foreign_key(self, table, names, fk)
     }
 
     fn inline_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError> {
@@ -595,6 +583,43 @@ impl Postgres {
         }
         Ok(out)
     }
+}
+
+/// `ALTER TABLE ONLY` adding `fk` to `table`; `names` are the table's and the referenced table's
+/// names as written (quoted, and qualified where the statement needs it).
+fn add_foreign_key(
+    d: &dyn Dialect,
+    table: &str,
+    names: [String; 2],
+    fk: &ForeignKeyDefinition,
+) -> Result<String, SqlError> {
+    let (columns, references) = foreign_key_columns(d, table, fk)?;
+    let [table_name, reference_name] = names;
+    let mut out = format!(
+        "ALTER TABLE ONLY {table_name}\n    ADD CONSTRAINT {}\n    FOREIGN KEY({columns})\n    REFERENCES {reference_name}({references})",
+        d.quote_identifier(&fk.constraint_name),
+    );
+    out.push_str(&referential_actions(fk, "\n    "));
+    if let Some(deferrable) = fk.deferrable {
+        out.push_str("\n    ");
+        out.push_str(deferrable_clause(deferrable));
+    }
+    out.push_str(";\n");
+    Ok(out)
+}
+
+/// A foreign key from a table in `schema` onto a table in another schema
+/// (`fk.reference_table_schema`), both names qualified: a diff over several schemas writes
+/// each schema's tables unqualified under its own `search_path`, and adds the keys that cross
+/// schemas once every schema's tables exist.
+pub fn add_cross_schema_foreign_key_sql(
+    schema: &str,
+    table: &str,
+    fk: &ForeignKeyDefinition,
+) -> Result<String, SqlError> {
+    let qualified = |s: &str, t: &str| format!("{}.{}", quote::ident(s), quote::ident(t));
+    let names = [qualified(schema, table), qualified(&fk.reference_table_schema, &fk.reference_table)];
+    add_foreign_key(&Postgres, table, names, fk)
 }
 
 /// `serial` or `bigserial` for a column with the `serial` default. Serverpod's `id` (the implied

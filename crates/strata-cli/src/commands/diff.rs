@@ -25,7 +25,10 @@ use strata_schema::{
 };
 use strata_sql::MigrationSqlInput;
 
+use strata_introspect::object_diff::TableChanges;
+
 use crate::commands::live::{Sides, Unrepresented};
+use crate::commands::schemas::{Extras, SchemaPlan};
 use crate::exit;
 
 /// Output format of the migration.
@@ -59,6 +62,11 @@ pub struct Args {
     /// `check-constraint`, `enum-type`, `function`. Repeat for several.
     #[arg(long, value_name = "KIND")]
     pub ignore: Vec<String>,
+    /// Which schemas of a live database to compare (default: public). Between two live
+    /// PostgreSQL databases, several (`--schema a,b`) or all of them (`--schema '*'`) are diffed
+    /// schema by schema, with `CREATE SCHEMA` and `DROP SCHEMA` for those only one side has.
+    #[command(flatten)]
+    pub schemas: crate::commands::live::SchemaArgs,
 }
 
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
@@ -73,20 +81,42 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         eprint!("{}", strata_project::module_report(config));
     }
     check_ignored_kinds(&args.ignore)?;
+    let (from_live, to_live) = (args.from.starts_with("db:"), args.to.starts_with("db:"));
+    let dialect_name = config.as_ref().map(|c| c.dialect.as_str()).unwrap_or("postgres");
+    if args.schemas.several() && !(from_live && to_live && dialect_name == "postgres") {
+        bail!(
+            "--schema {}: several schemas are diffed between two live PostgreSQL databases only \
+             (--from db:URL --to db:URL)",
+            args.schemas.schemas.join(",")
+        );
+    }
     let ([(mut from, mut from_objects), (mut to, mut to_objects)], live_objects) =
         resolve_sides(project_dir, config.as_ref(), &args)?;
-    let (from_live, to_live) = (args.from.starts_with("db:"), args.to.starts_with("db:"));
     let keep_from_types = !from_live || to_live || !to.types.is_empty();
     let keep_to_types = !to_live || from_live || !from.types.is_empty();
     align_types(&mut from, &mut from_objects, keep_from_types);
     align_types(&mut to, &mut to_objects, keep_to_types);
 
-    let migration = strata_diff::generate_migration(&from, &to);
+    let schema_plan = match &live_objects {
+        Some([a, b]) if dialect_name == "postgres" && beyond_public(&a.schemas, &b.schemas) => {
+            let left: Vec<Unrepresented> =
+                from_objects.iter().filter(|o| !o.has_ddl || args.ignore.contains(&o.kind)).cloned().collect();
+            Some(SchemaPlan::new(&from, &to, [&a.schemas, &b.schemas], &left))
+        }
+        _ => None,
+    };
+    let migration = match &schema_plan {
+        Some(plan) => plan.migration(),
+        None => strata_diff::generate_migration(&from, &to),
+    };
     let types = strata_schema::types::type_plan(&from.types, &to.types);
-    let dialect_name = config.as_ref().map(|c| c.dialect.as_str()).unwrap_or("postgres");
     let objects = match &live_objects {
         Some([a, b]) if dialect_name == "postgres" => {
-            Some(crate::commands::objects::plan(&migration, [(&from, a), (&to, b)], &args.ignore))
+            let changes = match &schema_plan {
+                Some(plan) => plan.table_changes(),
+                None => TableChanges::of(&migration, &from),
+            };
+            Some(crate::commands::objects::plan(&changes, [(&from, a), (&to, b)], &args.ignore))
         }
         _ => None,
     };
@@ -115,7 +145,8 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         return Ok(exit::DIFFERS);
     }
     let objects = objects.filter(|p| !p.is_empty());
-    if migration.actions.is_empty() && types.is_empty() && objects.is_none() {
+    let schemas_match = schema_plan.as_ref().is_none_or(SchemaPlan::is_empty);
+    if migration.actions.is_empty() && types.is_empty() && objects.is_none() && schemas_match {
         // stdout stays machine-readable: valid (empty) SQL, or the empty migration.json.
         if args.format == Format::Json {
             println!("{}", migration_to_json(&migration));
@@ -138,7 +169,13 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     // With a live database on either side, explain the drift object by object (on stderr, so
     // `> fix.sql` captures only the SQL that fixes it).
     if live_side {
-        if !migration.actions.is_empty() || !types.is_empty() {
+        if let Some(plan) = schema_plan.as_ref().filter(|p| !p.is_empty()) {
+            eprint!("{}", plan.drift_report(from_label, to_label));
+            for change in &types.changes {
+                eprintln!("type {change}");
+            }
+            eprintln!();
+        } else if !migration.actions.is_empty() || !types.is_empty() {
             let report = strata_introspect::drift_report(&from, &to, from_label, to_label);
             eprint!("{report}");
             for change in &types.changes {
@@ -172,7 +209,15 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
                 .map(|m| m.module.clone())
                 .filter(|m| !to.installed_modules.iter().any(|t| &t.module == m))
                 .collect();
-            let sql = if migration.actions.is_empty() && types.is_empty() {
+            let sql = if let Some(plan) = &schema_plan {
+                let extras = Extras {
+                    types: &types,
+                    objects: objects.as_ref(),
+                    installed_modules: &to.installed_modules,
+                    removed_modules: &removed,
+                };
+                plan.sql(dialect.as_ref(), &extras)
+            } else if migration.actions.is_empty() && types.is_empty() {
                 Ok(String::new())
             } else {
                 strata_sql::migration_sql(
@@ -191,8 +236,8 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
                 message: e.to_string(),
             })?;
             let sql = match &objects {
-                Some(plan) => plan.wrap(&sql),
-                None => sql,
+                Some(plan) if schema_plan.is_none() => plan.wrap(&sql),
+                _ => sql,
             };
             print!("{sql}");
             if !sql.ends_with('\n') {
@@ -275,6 +320,12 @@ fn unmatched_objects(
     lines
 }
 
+/// Whether two live databases' schemas are anything but `public` alone: then they are diffed
+/// schema by schema (a database of `public` only keeps the single-schema SQL, byte for byte).
+fn beyond_public(from: &[String], to: &[String]) -> bool {
+    from.iter().chain(to).any(|s| s != "public")
+}
+
 /// A live side's enum and domain types are diffed (`keep`) when the other side is live too or
 /// carries types; else they are left alone and reported as objects strata cannot diff, as
 /// against a Serverpod definition, which never has any.
@@ -341,10 +392,11 @@ fn resolve_sides(project_dir: &Path, config: Option<&ProjectConfig>, args: &Args
             [from, to],
             labels,
             &args.connect_timeout,
+            &args.schemas.options(),
         );
     }
-    let from = resolve_side(project_dir, config, &args.from, &args.connect_timeout).context(from_label)?;
-    let to = resolve_side(project_dir, config, &args.to, &args.connect_timeout).context(to_label)?;
+    let from = resolve_side(project_dir, config, &args.from, args).context(from_label)?;
+    let to = resolve_side(project_dir, config, &args.to, args).context(to_label)?;
     Ok(([from, to], None))
 }
 
@@ -354,10 +406,11 @@ fn resolve_side(
     project_dir: &Path,
     config: Option<&ProjectConfig>,
     side: &str,
-    timeout: &crate::commands::live::ConnectTimeout,
+    args: &Args,
 ) -> anyhow::Result<(DatabaseDefinition, Vec<Unrepresented>)> {
     if let Some(url) = side.strip_prefix("db:") {
-        return crate::commands::live::live_definition(project_dir, url, timeout);
+        let opts = args.schemas.options();
+        return crate::commands::live::live_definition(project_dir, url, &args.connect_timeout, &opts);
     }
     resolve_file_side(project_dir, config, side).map(|d| (d, Vec::new()))
 }
