@@ -99,8 +99,11 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
 
     let schema_plan = match &live_objects {
         Some([a, b]) if dialect_name == "postgres" && beyond_public(&a.schemas, &b.schemas) => {
-            let left: Vec<Unrepresented> =
-                from_objects.iter().filter(|o| !o.has_ddl || args.ignore.contains(&o.kind)).cloned().collect();
+            let left: Vec<Unrepresented> = from_objects
+                .iter()
+                .filter(|o| !o.has_ddl || args.ignore.contains(&o.kind))
+                .cloned()
+                .collect();
             Some(SchemaPlan::new(&from, &to, [&a.schemas, &b.schemas], &left))
         }
         _ => None,

@@ -22,7 +22,9 @@ use std::collections::BTreeSet;
 
 use strata_introspect::object_diff::{ObjectPlan, TableChanges};
 use strata_schema::types::{TypeChange, TypePlan};
-use strata_schema::{DatabaseDefinition, DatabaseMigration, ForeignKeyDefinition, MigrationAction, MigrationVersion};
+use strata_schema::{
+    DatabaseDefinition, DatabaseMigration, ForeignKeyDefinition, MigrationAction, MigrationVersion,
+};
 use strata_sql::quote::ident;
 use strata_sql::{Dialect, MigrationSqlInput, SqlError};
 
@@ -206,11 +208,8 @@ impl SchemaPlan {
             if s.migration.actions.is_empty() && !with_versions {
                 continue;
             }
-            let (installed, removed): (&[MigrationVersion], &[String]) = if with_versions {
-                (extras.installed_modules, extras.removed_modules)
-            } else {
-                (&[], &[])
-            };
+            let (installed, removed): (&[MigrationVersion], &[String]) =
+                if with_versions { (extras.installed_modules, extras.removed_modules) } else { (&[], &[]) };
             let file = strata_sql::migration_sql(
                 dialect,
                 &MigrationSqlInput {
