@@ -15,6 +15,7 @@
 //! dropped silently: it comes back as an [`IntrospectWarning`] naming the object. The
 //! [`repair`] module uses those warnings to keep repair migrations from touching such objects.
 
+pub mod catalog_diff;
 pub mod drift;
 pub mod fingerprint;
 pub mod introspector;

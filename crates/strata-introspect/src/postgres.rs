@@ -90,6 +90,8 @@ fn sql_tables() -> String {
     )
 }
 
+/// `owned_sequence` is the sequence a default uses when the column owns it (`serial`): only
+/// then is a `nextval` default the abstract `serial` (see [`column_default`]).
 /// Defaults are deparsed without a relation (`pg_get_expr(adbin, 0)`): a default cannot refer
 /// to a column, and naming the relation costs a relation lookup per column (90 % of this
 /// query's time on a 1,000-table schema). Generated columns do refer to columns.
@@ -102,7 +104,15 @@ const SQL_COLUMNS: &str = "SELECT a.attrelid::int8 AS table_oid, a.attname::text
         a.attgenerated::text AS generated, a.attidentity::text AS identity, \
         CASE WHEN a.attcollation <> t.typcollation \
              THEN (SELECT co.collname::text FROM pg_catalog.pg_collation co WHERE co.oid = a.attcollation) \
-        END AS collation \
+        END AS collation, \
+        CASE WHEN ad.adbin IS NOT NULL THEN (SELECT s.relname::text FROM pg_catalog.pg_depend dd \
+             JOIN pg_catalog.pg_depend od ON od.classid = 'pg_catalog.pg_class'::regclass AND od.objid = dd.refobjid \
+                  AND od.refclassid = 'pg_catalog.pg_class'::regclass AND od.refobjid = a.attrelid \
+                  AND od.refobjsubid = a.attnum AND od.deptype = 'a' \
+             JOIN pg_catalog.pg_class s ON s.oid = dd.refobjid AND s.relkind = 'S' \
+             WHERE dd.classid = 'pg_catalog.pg_attrdef'::regclass AND dd.objid = ad.oid \
+               AND dd.refclassid = 'pg_catalog.pg_class'::regclass LIMIT 1) \
+        END AS owned_sequence \
      FROM pg_catalog.pg_attribute a \
      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -339,6 +349,16 @@ fn sql_unrepresentable() -> String {
                   array_to_string(ARRAY(SELECT a::text FROM unnest(da.defaclacl) a ORDER BY 1), ', '), '{{}}'::int8[] \
            FROM pg_catalog.pg_default_acl da LEFT JOIN pg_catalog.pg_namespace n ON n.oid = da.defaclnamespace \
            WHERE da.defaclnamespace = 0 OR n.nspname = ANY($1) \
+         UNION ALL \
+           SELECT 'collation', NULL::int8, n.nspname::text, co.collname::text, \
+                  format('provider %s, locale %s%s', CASE co.collprovider WHEN 'i' THEN 'icu' WHEN 'c' THEN 'libc' \
+                                                      WHEN 'b' THEN 'builtin' ELSE 'default' END, \
+                         COALESCE(to_jsonb(co) ->> 'colllocale', to_jsonb(co) ->> 'colliculocale', co.collcollate), \
+                         CASE WHEN co.collisdeterministic THEN '' ELSE ', nondeterministic' END), '{{}}'::int8[] \
+           FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace \
+           WHERE n.nspname = ANY($1) \
+             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_collation'::regclass \
+                             AND e.objid = co.oid AND e.deptype = 'e') \
          UNION ALL \
            SELECT 'extension', NULL::int8, n.nspname::text, x.extname::text, 'version ' || x.extversion, '{{}}'::int8[] \
            FROM pg_catalog.pg_extension x JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace \
@@ -711,7 +731,9 @@ fn map_column(
         // The identity itself (`identity` below); its sequence's options are not compared.
         None
     } else {
-        default_expr.map(|d| live_default(&d, column_type))
+        let owned_sequence: Option<String> = get(row, "owned_sequence", q)?;
+        default_expr
+            .map(|d| column_default(&d, column_type, &table.def.name, &name, owned_sequence.as_deref()))
     };
     Ok(ColumnDefinition {
         name,
@@ -1038,6 +1060,7 @@ fn map_unrepresentable(
         "matview_index" => WarningKind::IndexDetail,
         "grant" => WarningKind::Grant,
         "extension" => WarningKind::Extension,
+        "collation" => WarningKind::Collation,
         "schema" => WarningKind::OtherSchema,
         _ => WarningKind::Statistics,
     };
@@ -1088,6 +1111,33 @@ fn live_default(sql: &str, column_type: ColumnType) -> String {
         return format!("({NOW_CALL})");
     }
     pg_sql_to_abstract_default(sql, column_type)
+}
+
+/// A live column's default in the definition's form. A `nextval` default is `serial` only where
+/// `serial` would make it again: the column owns the sequence and the sequence has the name
+/// PostgreSQL gives a serial column's (`table_column_seq`). Any other `nextval` default (a
+/// standalone sequence, one renamed) stays the expression it is, parenthesised so that it does
+/// not read as `serial`; the sequence itself is then a database object of its own.
+fn column_default(
+    sql: &str,
+    column_type: ColumnType,
+    table: &str,
+    column: &str,
+    owned_sequence: Option<&str>,
+) -> String {
+    let is_nextval = sql.trim_start().starts_with("nextval(");
+    if is_nextval && !owned_sequence.is_some_and(|s| is_serial_sequence_name(s, table, column)) {
+        return format!("({})", sql.trim());
+    }
+    live_default(sql, column_type)
+}
+
+/// Whether `sequence` is the name PostgreSQL chooses for the sequence of `table`'s serial
+/// `column`. Past 63 bytes PostgreSQL truncates and may number the name; any owned sequence
+/// is then taken for the serial one.
+pub(crate) fn is_serial_sequence_name(sequence: &str, table: &str, column: &str) -> bool {
+    let serial_name = format!("{table}_{column}_seq");
+    serial_name.len() > 63 || sequence == serial_name
 }
 
 /// How PostgreSQL renders a `now()` default.

@@ -96,6 +96,10 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let keep_to_types = !to_live || from_live || !from.types.is_empty();
     align_types(&mut from, &mut from_objects, keep_from_types);
     align_types(&mut to, &mut to_objects, keep_to_types);
+    if live_objects.is_some() {
+        // Ownership of a sequence is the sequence's to set, not the default's (object SQL).
+        strata_introspect::catalog_diff::align_serial_defaults(&mut from, &mut to);
+    }
 
     let schema_plan = match &live_objects {
         Some([a, b]) if dialect_name == "postgres" && beyond_public(&a.schemas, &b.schemas) => {
@@ -136,7 +140,8 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     for line in &unmatched {
         eprintln!("{line}");
     }
-    let blocked = blocked_changes(&migration, &types, &from_objects, &to_objects, from_label);
+    let created = extensions_created(&to_objects, with_ddl, &args.ignore);
+    let blocked = blocked_changes(&migration, &types, [&from_objects, &to_objects], &created, from_label);
     if !blocked.is_empty() {
         eprintln!("Not written: strata cannot write SQL for this migration that would run on {from_label}:");
         for line in &blocked {
@@ -342,17 +347,28 @@ fn align_types(side: &mut DatabaseDefinition, objects: &mut Vec<Unrepresented>, 
     }
 }
 
+/// What the extensions of `to` provide when the object SQL creates them (`with_ddl`: both sides
+/// are live PostgreSQL databases, and `--ignore extension` is not given).
+fn extensions_created(to: &[Unrepresented], with_ddl: bool, ignore: &[String]) -> Vec<String> {
+    let kind = crate::commands::live::kind_slug(strata_introspect::WarningKind::Extension);
+    if !with_ddl || ignore.contains(&kind) {
+        return Vec::new();
+    }
+    to.iter().filter(|o| o.kind == kind).filter_map(|o| o.provides.clone()).collect()
+}
+
 /// Why no SQL may be printed: type changes without in-place SQL, and objects the migration
-/// creates or changes that need a function or extension strata does not create and that
-/// `from` lacks (the SQL would fail on it).
+/// creates or changes that need a function or extension strata does not create (`created` is
+/// what the object SQL creates first) and that `from` lacks (the SQL would fail on it).
 fn blocked_changes(
     migration: &DatabaseMigration,
     types: &strata_schema::types::TypePlan,
-    from: &[Unrepresented],
-    to: &[Unrepresented],
+    [from, to]: [&[Unrepresented]; 2],
+    created: &[String],
     from_label: &str,
 ) -> Vec<String> {
-    let provided: Vec<&str> = from.iter().filter_map(|o| o.provides.as_deref()).collect();
+    let mut provided: Vec<&str> = from.iter().filter_map(|o| o.provides.as_deref()).collect();
+    provided.extend(created.iter().map(String::as_str));
     let unmet = to.iter().filter(|o| o.needs.as_deref().is_some_and(|k| !provided.contains(&k)));
     let touched = unmet.filter(|o| match &o.place {
         Some((Some(table), column)) => migration.actions.iter().any(|a| writes_column(a, table, column)),
