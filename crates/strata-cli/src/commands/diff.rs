@@ -80,6 +80,10 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let keep_to_types = !to_live || from_live || !from.types.is_empty();
     align_types(&mut from, &mut from_objects, keep_from_types);
     align_types(&mut to, &mut to_objects, keep_to_types);
+    let keep_from_checks = !from_live || to_live || strata_introspect::can_hold_checks(&to);
+    let keep_to_checks = !to_live || from_live || strata_introspect::can_hold_checks(&from);
+    align_checks(&mut from, &mut from_objects, keep_from_checks);
+    align_checks(&mut to, &mut to_objects, keep_to_checks);
 
     let migration = strata_diff::generate_migration(&from, &to);
     let types = strata_schema::types::type_plan(&from.types, &to.types);
@@ -103,7 +107,8 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     for line in &unmatched {
         eprintln!("{line}");
     }
-    let blocked = blocked_changes(&migration, &types, &from_objects, &to_objects, from_label);
+    let created_first = objects.as_ref().map_or(&[][..], |p| &p.functions_before[..]);
+    let blocked = blocked_changes(&migration, &types, &from_objects, &to_objects, created_first, from_label);
     if !blocked.is_empty() {
         eprintln!("Not written: strata cannot write SQL for this migration that would run on {from_label}:");
         for line in &blocked {
@@ -290,18 +295,23 @@ fn align_types(side: &mut DatabaseDefinition, objects: &mut Vec<Unrepresented>, 
 
 /// Why no SQL may be printed: type changes without in-place SQL, and objects the migration
 /// creates or changes that need a function or extension strata does not create and that
-/// `from` lacks (the SQL would fail on it).
+/// `from` lacks (the SQL would fail on it). Functions the SQL itself creates before the table
+/// changes (`created_first`, between two live databases) are there in time.
 fn blocked_changes(
     migration: &DatabaseMigration,
     types: &strata_schema::types::TypePlan,
     from: &[Unrepresented],
     to: &[Unrepresented],
+    created_first: &[String],
     from_label: &str,
 ) -> Vec<String> {
-    let provided: Vec<&str> = from.iter().filter_map(|o| o.provides.as_deref()).collect();
+    let mut provided: Vec<&str> = from.iter().filter_map(|o| o.provides.as_deref()).collect();
+    provided.extend(created_first.iter().map(String::as_str));
     let unmet = to.iter().filter(|o| o.needs.as_deref().is_some_and(|k| !provided.contains(&k)));
     let touched = unmet.filter(|o| match &o.place {
-        Some((Some(table), column)) => migration.actions.iter().any(|a| writes_column(a, table, column)),
+        Some((Some(table), object)) => {
+            migration.actions.iter().any(|a| writes_column_or_check(a, table, object))
+        }
         Some((None, domain)) => types.creates(&o.schema, domain),
         None => false,
     });
@@ -315,18 +325,34 @@ fn blocked_changes(
     out
 }
 
-/// Whether `action` creates `table`'s `column`, or sets its default or type.
-fn writes_column(action: &MigrationAction, table: &str, column: &str) -> bool {
+/// Whether `action` creates `table`'s column or check constraint `name`, or sets the column's
+/// default or type.
+fn writes_column_or_check(action: &MigrationAction, table: &str, name: &str) -> bool {
     match action {
         MigrationAction::CreateTable(t) | MigrationAction::CreateTableIfNotExists(t) => t.name == table,
         MigrationAction::AlterTable(m) => {
             m.final_name() == table
-                && (m.add_columns.iter().any(|c| c.name == column)
+                && (m.add_columns.iter().any(|c| c.name == name)
+                    || m.keys.add_checks.iter().any(|c| c.name == name)
                     || m.modify_columns
                         .iter()
-                        .any(|c| c.final_name() == column && (c.change_default || c.new_type.is_some())))
+                        .any(|c| c.final_name() == name && (c.change_default || c.new_type.is_some())))
         }
         MigrationAction::DeleteTable(_) => false,
+    }
+}
+
+/// A live side's check and exclusion constraints are compared (`keep`) under the rule of its
+/// types ([`align_types`]); else they are left out of its definition and reported, as against a
+/// Serverpod definition, which never has any.
+fn align_checks(side: &mut DatabaseDefinition, objects: &mut Vec<Unrepresented>, keep: bool) {
+    if keep {
+        objects.retain(|o| !o.modeled);
+    } else {
+        for table in &mut side.tables {
+            table.keys.checks.clear();
+            table.keys.exclusions.clear();
+        }
     }
 }
 
