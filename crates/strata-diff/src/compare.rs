@@ -167,6 +167,8 @@ pub enum ObjectKind {
     ForeignKey,
     PrimaryKey,
     UniqueConstraint,
+    CheckConstraint,
+    ExclusionConstraint,
 }
 
 impl ObjectKind {
@@ -179,6 +181,8 @@ impl ObjectKind {
             ObjectKind::ForeignKey => "foreign key",
             ObjectKind::PrimaryKey => "primary key",
             ObjectKind::UniqueConstraint => "unique constraint",
+            ObjectKind::CheckConstraint => "check constraint",
+            ObjectKind::ExclusionConstraint => "exclusion constraint",
         }
     }
 }

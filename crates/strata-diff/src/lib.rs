@@ -383,7 +383,12 @@ pub fn generate_table_migration(
         return None;
     }
 
-    let keys = keys::key_migration(src, dst, &renames, &recreated, &add_columns);
+    let reshaped: keys::Reshaped = delete_columns
+        .iter()
+        .map(String::as_str)
+        .chain(modify_columns.iter().filter(|m| m.new_type.is_some()).map(|m| m.column_name.as_str()))
+        .collect();
+    let keys = keys::key_migration(src, dst, &renames, &recreated, &reshaped, &add_columns);
     Some(TableMigration {
         name: src.name.clone(),
         new_name: None,

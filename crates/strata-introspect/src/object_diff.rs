@@ -37,6 +37,9 @@ pub struct ObjectPlan {
     /// Differences no statement here can make (the object they concern is not created by this
     /// migration), named for the report.
     pub left_alone: Vec<String>,
+    /// The functions `before` creates, as dependency keys ([`crate::provided_key`]): a column
+    /// default, check or domain of the table changes may call them.
+    pub functions_before: Vec<String>,
 }
 
 impl ObjectPlan {
@@ -347,7 +350,9 @@ impl<'a> Diff<'a> {
             if self.uses_new_row_type(t) {
                 late.push(create_sql(t))
             } else {
-                early.push(create_sql(t))
+                early.push(create_sql(t));
+                let provides = crate::pg_user_types::needs_key("function", &t.schema, &t.object_name);
+                self.plan.functions_before.push(provides);
             }
         }
         // Bodies may name tables this migration creates later; pg_dump turns the check off for
@@ -878,7 +883,7 @@ mod tests {
 
     #[test]
     fn wrap_places_statements_inside_the_transaction() {
-        let plan = ObjectPlan { before: vec!["A;".into()], after: vec!["B;".into()], left_alone: vec![] };
+        let plan = ObjectPlan { before: vec!["A;".into()], after: vec!["B;".into()], ..Default::default() };
         assert_eq!(plan.wrap("BEGIN;\nX;\nCOMMIT;\n"), "BEGIN;\nA;\n\nX;\nB;\n\nCOMMIT;\n");
         assert_eq!(plan.wrap(""), "BEGIN;\nA;\n\nB;\n\nCOMMIT;\n");
     }

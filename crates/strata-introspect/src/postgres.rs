@@ -12,9 +12,11 @@ use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Connection, Postgres, Row};
 use strata_schema::defaults::pg_sql_to_abstract_default;
 use strata_schema::{
-    default_primary_key_name, ColumnDefinition, ColumnType, ForeignKeyDefinition, Identity, IndexDefinition,
-    IndexElement, IndexElementType, KeyConstraint, MigrationVersion, TableDefinition, TableKeys,
+    default_primary_key_name, CheckConstraint, ColumnDefinition, ColumnType, Deferrable, ExclusionConstraint,
+    ForeignKeyDefinition, Identity, IndexDefinition, IndexElement, IndexElementType, KeyConstraint,
+    MigrationVersion, TableDefinition, TableKeys,
 };
+use strata_sql::Dialect as _;
 
 use crate::pg_types::{
     fk_action, fk_deferrable, fk_match_type, gin_operator_class, map_column_type, method_has_parameters,
@@ -74,12 +76,13 @@ fn sql_tables() -> String {
                 c.relkind::text AS relkind, c.relpersistence::text AS persistence, \
                 c.relispartition AS is_partition, c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls, ts.spcname::text AS tablespace, \
                 EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) AS inherits, \
-                pk.pk_columns, pk.pk_name, \
+                pk.pk_columns, pk.pk_name, pk.pk_deferrable, pk.pk_deferred, \
                 (SELECT p.relname::text FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
                   WHERE i.inhrelid = c.oid AND c.relispartition) AS partition_of \
          FROM pg_catalog.pg_class c \
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-         LEFT JOIN LATERAL (SELECT con.conname::text AS pk_name, \
+         LEFT JOIN LATERAL (SELECT con.conname::text AS pk_name, con.condeferrable AS pk_deferrable, \
+                  con.condeferred AS pk_deferred, \
                   ARRAY(SELECT (SELECT a.attname::text FROM pg_catalog.pg_attribute a \
                                 WHERE a.attrelid = con.conrelid AND a.attnum = k.attnum) \
                         FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord) ORDER BY k.ord) AS pk_columns \
@@ -162,6 +165,7 @@ fn sql_indexes(server_version: i32) -> String {
                 pg_catalog.pg_get_expr(x.indpred, x.indrelid, true) AS predicate, ts.spcname::text AS tablespace, \
                 COALESCE(ic.reloptions::text[], '{{}}'::text[]) AS reloptions, \
                 con.contype::text AS constraint_type, COALESCE(con.condeferrable, false) AS constraint_deferrable, \
+                COALESCE(con.condeferred, false) AS constraint_deferred, \
                 COALESCE(con.conparentid <> 0, false) AS constraint_inherited, \
                 el.element_defs, el.element_is_column, el.opclasses, el.opclass_is_default, el.sort_options, \
                 el.custom_collation \
@@ -204,16 +208,22 @@ const SQL_FOREIGN_KEYS: &str = "SELECT con.conrelid::int8 AS table_oid, n.nspnam
 
 /// Every kind of object strata does not model, in one `UNION ALL`: constraints other than
 /// primary and foreign keys, triggers, views, sequences not owned by a column, foreign tables,
-/// user types, functions, policies, rules and extended statistics. `deps` holds the oids of
+/// user types, functions, policies, rules and extended statistics. Check and exclusion
+/// constraints are also read into their tables from here (`read_table_constraint`), with their
+/// definition as `pg_get_constraintdef` prints it for dumps (not pretty-printed: that form is
+/// the one meant to be read back); an inherited check is `inherited_check`, its parent's to
+/// declare. `deps` holds the oids of
 /// the tables each object is attached to or depends on; for types it holds the type's own oid,
 /// resolved to the tables using it from the columns already read (`pg_attribute` has no index
 /// on the type, so asking the server would scan it once per type).
 fn sql_unrepresentable() -> String {
     format!(
         "SELECT kind, table_oid, schema_name, name, detail, deps FROM ( \
-           SELECT CASE con.contype WHEN 'c' THEN 'check' WHEN 'u' THEN 'unique' ELSE 'exclusion' END AS kind, \
+           SELECT CASE con.contype WHEN 'u' THEN 'unique' WHEN 'x' THEN 'exclusion' \
+                                   ELSE CASE WHEN con.conislocal THEN 'check' ELSE 'inherited_check' END END AS kind, \
                   con.conrelid::int8 AS table_oid, n.nspname::text AS schema_name, con.conname::text AS name, \
-                  pg_catalog.pg_get_constraintdef(con.oid, true) AS detail, ARRAY[con.conrelid::int8] AS deps \
+                  pg_catalog.pg_get_constraintdef(con.oid, con.contype = 'u') AS detail, \
+                  ARRAY[con.conrelid::int8] AS deps \
            FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_namespace n ON n.oid = con.connamespace \
            WHERE con.contype IN ('c', 'u', 'x') AND con.conrelid <> 0 AND con.conparentid = 0 AND n.nspname = ANY($1) \
          UNION ALL \
@@ -514,11 +524,15 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
     read_foreign_keys(&rows, &mut r)?;
     let rows = r.fetch(conn, QUERIES[5], &sql_unrepresentable(), schemas).await?;
     for row in &rows {
+        read_table_constraint(row, &mut r.tables)?;
         if let Some(w) = map_unrepresentable(row, &r.tables, &type_users)? {
             r.warnings.push(w);
         }
     }
     for t in &mut r.tables.list {
+        // In name order as Rust sorts names, whatever the database's collation.
+        t.def.keys.checks.sort_by(|a, b| a.name.cmp(&b.name));
+        t.def.keys.exclusions.sort_by(|a, b| a.name.cmp(&b.name));
         // Serverpod's rule would make `id` the key: say there is none.
         t.def.keys.without_primary_key = t.pk_columns.is_none() && t.def.column("id").is_some();
     }
@@ -592,7 +606,11 @@ fn read_tables(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
         table_property_warnings(row, &schema, &name, &mut r.warnings)?;
         let pk_columns: Option<Vec<String>> = get(row, "pk_columns", q)?;
         let pk_name: Option<String> = get(row, "pk_name", q)?;
-        let primary_key = stated_primary_key(&name, pk_name, pk_columns.as_deref());
+        let pk_deferrable = crate::pg_types::fk_deferrable(
+            get::<Option<bool>>(row, "pk_deferrable", q)?.unwrap_or(false),
+            get::<Option<bool>>(row, "pk_deferred", q)?.unwrap_or(false),
+        );
+        let primary_key = stated_primary_key(&name, pk_name, pk_columns.as_deref(), pk_deferrable);
         r.tables.by_oid.insert(oid, r.tables.list.len());
         r.tables.list.push(LiveTable {
             def: TableDefinition {
@@ -616,18 +634,19 @@ fn read_tables(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
 }
 
 /// The primary key as the definition states it: absent when it is Serverpod's own
-/// (`PRIMARY KEY ("id")` under PostgreSQL's default name), so such tables read as Serverpod
-/// writes them.
+/// (`PRIMARY KEY ("id")` under PostgreSQL's default name, not deferrable), so such tables read as
+/// Serverpod writes them.
 fn stated_primary_key(
     table: &str,
     name: Option<String>,
     columns: Option<&[String]>,
+    deferrable: Option<Deferrable>,
 ) -> Option<KeyConstraint> {
     let (name, columns) = (name?, columns?);
-    if columns == ["id"] && name == default_primary_key_name(table) {
+    if columns == ["id"] && name == default_primary_key_name(table) && deferrable.is_none() {
         return None;
     }
-    Some(KeyConstraint { name, columns: columns.to_vec(), nulls_not_distinct: false })
+    Some(KeyConstraint { name, columns: columns.to_vec(), nulls_not_distinct: false, deferrable })
 }
 
 /// Partitioning, inheritance, `UNLOGGED` and row-level security: table properties the model
@@ -808,12 +827,11 @@ fn read_foreign_keys(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectEr
 }
 
 /// A `UNIQUE` constraint's index row as a key constraint, when the definition can say all of it
-/// (plain columns, btree defaults, not deferrable, not a partition's copy of its parent's);
-/// otherwise `None`, and the unrepresentable-objects scan names it.
+/// (plain columns, btree defaults, not a partition's copy of its parent's); otherwise `None`,
+/// and the unrepresentable-objects scan names it.
 fn unique_constraint(row: &PgRow) -> Result<Option<KeyConstraint>, IntrospectError> {
     let q = QUERIES[3];
     let plain = get::<String>(row, "method", q)? == "btree"
-        && !get::<bool>(row, "constraint_deferrable", q)?
         && !get::<bool>(row, "constraint_inherited", q)?
         && get::<i32>(row, "key_count", q)? == get::<i32>(row, "att_count", q)?
         && get::<Vec<bool>>(row, "element_is_column", q)?.iter().all(|c| *c)
@@ -829,7 +847,54 @@ fn unique_constraint(row: &PgRow) -> Result<Option<KeyConstraint>, IntrospectErr
         name: get(row, "name", q)?,
         columns: get(row, "element_defs", q)?,
         nulls_not_distinct: get(row, "nulls_not_distinct", q)?,
+        deferrable: crate::pg_types::fk_deferrable(
+            get(row, "constraint_deferrable", q)?,
+            get(row, "constraint_deferred", q)?,
+        ),
     }))
+}
+
+/// Adds a check or exclusion constraint row of the unrepresentable-objects scan to its table,
+/// when strata would write it back as it is (`Dialect::check_constraint_sql` and
+/// `exclusion_constraint_sql` accept it). The row still becomes a warning: against a side that
+/// cannot hold such constraints (a Serverpod definition) they are left alone and named.
+fn read_table_constraint(row: &PgRow, tables: &mut Tables) -> Result<(), IntrospectError> {
+    let q = QUERIES[5];
+    let kind: String = get(row, "kind", q)?;
+    if kind != "check" && kind != "exclusion" {
+        return Ok(());
+    }
+    let Some(table) = get::<Option<i64>>(row, "table_oid", q)?.and_then(|oid| tables.get_mut(oid)) else {
+        return Ok(());
+    };
+    let name: String = get(row, "name", q)?;
+    let definition: String = get::<Option<String>>(row, "detail", q)?.unwrap_or_default();
+    let keys = &mut table.def.keys;
+    if kind == "check" {
+        let check = parse_check(name, &definition);
+        if let Some(check) =
+            check.filter(|c| strata_sql::Postgres.check_constraint_sql(&table.def.name, c).is_ok())
+        {
+            keys.checks.push(check);
+        }
+    } else {
+        let exclusion = ExclusionConstraint { name, definition };
+        if strata_sql::Postgres.exclusion_constraint_sql(&table.def.name, &exclusion).is_ok() {
+            keys.exclusions.push(exclusion);
+        }
+    }
+    Ok(())
+}
+
+/// A check constraint from `pg_get_constraintdef`'s `CHECK (expr)[ NO INHERIT][ NOT VALID]`
+/// (the server appends the marks in this order, after the expression's closing parenthesis, so
+/// they are never part of it).
+fn parse_check(name: String, definition: &str) -> Option<CheckConstraint> {
+    let rest = definition.trim();
+    let (rest, not_valid) = rest.strip_suffix(" NOT VALID").map_or((rest, false), |r| (r, true));
+    let (rest, no_inherit) = rest.strip_suffix(" NO INHERIT").map_or((rest, false), |r| (r, true));
+    let expression = rest.strip_prefix("CHECK (")?.strip_suffix(')')?;
+    Some(CheckConstraint { name, expression: expression.to_string(), not_valid, no_inherit })
 }
 
 /// A foreign key declared outside the configured schemas onto a table inside them.
@@ -1040,7 +1105,7 @@ fn map_unrepresentable(
 ) -> Result<Option<IntrospectWarning>, IntrospectError> {
     let q = QUERIES[5];
     let kind = match get::<String>(row, "kind", q)?.as_str() {
-        "check" => WarningKind::CheckConstraint,
+        "check" | "inherited_check" => WarningKind::CheckConstraint,
         "unique" => WarningKind::UniqueConstraint,
         "exclusion" => WarningKind::ExclusionConstraint,
         "trigger" => WarningKind::Trigger,

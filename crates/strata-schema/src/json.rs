@@ -16,7 +16,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Number, Value};
 
 use crate::definition::*;
-use crate::keys::{KeyConstraint, KeyMigration, TableKeys};
+use crate::keys::{CheckConstraint, ExclusionConstraint, KeyConstraint, KeyMigration, TableKeys};
 use crate::migration::*;
 use crate::normalize;
 use crate::types::{DomainCheck, DomainDefinition, TypeDefinition, TypeKind};
@@ -193,6 +193,12 @@ impl Serialize for TableDefinition {
         if !self.keys.unique.is_empty() {
             o.f("uniqueConstraints", &self.keys.unique)?;
         }
+        if !self.keys.checks.is_empty() {
+            o.f("checkConstraints", &self.keys.checks)?;
+        }
+        if !self.keys.exclusions.is_empty() {
+            o.f("exclusionConstraints", &self.keys.exclusions)?;
+        }
         o.opt("partitionOf", &self.partition_of)?;
         o.opt("managed", &self.managed)?;
         o.end()
@@ -216,6 +222,13 @@ impl Serialize for KeyMigration {
         o.f("renameConstraints", &renames)?;
         o.opt("addPrimaryKey", &self.add_primary_key)?;
         o.f("addUniqueConstraints", &self.add_unique)?;
+        // Only when set: key changes written before checks were modelled keep their bytes.
+        if !self.add_checks.is_empty() {
+            o.f("addCheckConstraints", &self.add_checks)?;
+        }
+        if !self.add_exclusions.is_empty() {
+            o.f("addExclusionConstraints", &self.add_exclusions)?;
+        }
         o.end()
     }
 }
@@ -226,6 +239,27 @@ impl Serialize for KeyConstraint {
         o.f("name", &self.name)?;
         o.f("columns", &self.columns)?;
         o.opt("nullsNotDistinct", &self.nulls_not_distinct.then_some(true))?;
+        o.opt("deferrable", &self.deferrable)?;
+        o.end()
+    }
+}
+
+impl Serialize for CheckConstraint {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "strata.CheckConstraint")?;
+        o.f("name", &self.name)?;
+        o.f("check", &self.expression)?;
+        o.opt("notValid", &self.not_valid.then_some(true))?;
+        o.opt("noInherit", &self.no_inherit.then_some(true))?;
+        o.end()
+    }
+}
+
+impl Serialize for ExclusionConstraint {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "strata.ExclusionConstraint")?;
+        o.f("name", &self.name)?;
+        o.f("definition", &self.definition)?;
         o.end()
     }
 }
@@ -601,7 +635,7 @@ mod typed {
     use serde_json::{Map, Value};
 
     use crate::definition::*;
-    use crate::keys::{KeyConstraint, KeyMigration, TableKeys};
+    use crate::keys::{CheckConstraint, ExclusionConstraint, KeyConstraint, KeyMigration, TableKeys};
     use crate::migration::*;
 
     /// A struct read from a JSON object only: derived `Deserialize` would also take an array
@@ -658,6 +692,8 @@ mod typed {
         indexes: Option<Vec<Obj<Index>>>,
         primary_key: Option<Obj<Key>>,
         unique_constraints: Option<Vec<Obj<Key>>>,
+        check_constraints: Option<Vec<Obj<Check>>>,
+        exclusion_constraints: Option<Vec<Obj<Exclusion>>>,
         without_primary_key: Option<bool>,
         partition_of: Option<String>,
         managed: Option<bool>,
@@ -669,6 +705,22 @@ mod typed {
         name: String,
         columns: Vec<String>,
         nulls_not_distinct: Option<bool>,
+        deferrable: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Check {
+        name: String,
+        check: String,
+        not_valid: Option<bool>,
+        no_inherit: Option<bool>,
+    }
+
+    #[derive(Deserialize)]
+    struct Exclusion {
+        name: String,
+        definition: String,
     }
 
     #[derive(Deserialize)]
@@ -864,6 +916,17 @@ mod typed {
                 },
                 without_primary_key: t.without_primary_key == Some(true),
                 unique: all(t.unique_constraints, key)?,
+                checks: all(t.check_constraints, |c: Check| {
+                    Some(CheckConstraint {
+                        name: c.name,
+                        expression: c.check,
+                        not_valid: c.not_valid == Some(true),
+                        no_inherit: c.no_inherit == Some(true),
+                    })
+                })?,
+                exclusions: all(t.exclusion_constraints, |x: Exclusion| {
+                    Some(ExclusionConstraint { name: x.name, definition: x.definition })
+                })?,
             },
             partition_of: t.partition_of,
         })
@@ -872,10 +935,12 @@ mod typed {
     /// `None` (give up, the tree walk names the error) for a key without columns.
     fn key(k: Key) -> Option<KeyConstraint> {
         let nulls_not_distinct = k.nulls_not_distinct == Some(true);
+        let deferrable = named(k.deferrable, Deferrable::from_name)?;
         (!k.columns.is_empty()).then_some(KeyConstraint {
             name: k.name,
             columns: k.columns,
             nulls_not_distinct,
+            deferrable,
         })
     }
 
@@ -1311,6 +1376,8 @@ fn read_table(c: &Cursor) -> Result<TableDefinition, JsonError> {
             primary_key: c.field("primaryKey")?.map(|k| read_key(&k)).transpose()?,
             without_primary_key: c.bool_or("withoutPrimaryKey", false)?,
             unique: c.list("uniqueConstraints", read_key)?,
+            checks: c.list("checkConstraints", read_check)?,
+            exclusions: c.list("exclusionConstraints", read_exclusion)?,
         },
         partition_of: c.opt_str("partitionOf")?,
     })
@@ -1326,7 +1393,23 @@ fn read_key(c: &Cursor) -> Result<KeyConstraint, JsonError> {
         name: c.req_str("name")?,
         columns,
         nulls_not_distinct: c.bool_or("nullsNotDistinct", false)?,
+        deferrable: c.name_enum("deferrable", "deferrable mode", Deferrable::from_name)?,
     })
+}
+
+/// A `checkConstraints` entry (strata's own key).
+fn read_check(c: &Cursor) -> Result<CheckConstraint, JsonError> {
+    Ok(CheckConstraint {
+        name: c.req_str("name")?,
+        expression: c.req_str("check")?,
+        not_valid: c.bool_or("notValid", false)?,
+        no_inherit: c.bool_or("noInherit", false)?,
+    })
+}
+
+/// An `exclusionConstraints` entry (strata's own key).
+fn read_exclusion(c: &Cursor) -> Result<ExclusionConstraint, JsonError> {
+    Ok(ExclusionConstraint { name: c.req_str("name")?, definition: c.req_str("definition")? })
 }
 
 fn read_column(c: &Cursor) -> Result<ColumnDefinition, JsonError> {
@@ -1469,6 +1552,8 @@ fn read_key_migration(c: &Cursor) -> Result<KeyMigration, JsonError> {
         rename: c.list("renameConstraints", |r| Ok((r.req_str("from")?, r.req_str("to")?)))?,
         add_primary_key: c.field("addPrimaryKey")?.map(|k| read_key(&k)).transpose()?,
         add_unique: c.list("addUniqueConstraints", read_key)?,
+        add_checks: c.list("addCheckConstraints", read_check)?,
+        add_exclusions: c.list("addExclusionConstraints", read_exclusion)?,
     })
 }
 

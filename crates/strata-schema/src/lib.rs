@@ -19,5 +19,7 @@ pub mod types;
 
 pub use definition::*;
 pub use json::{definition_from_json, definition_to_json, migration_from_json, migration_to_json, JsonError};
-pub use keys::{default_primary_key_name, KeyConstraint, KeyMigration, TableKeys};
+pub use keys::{
+    default_primary_key_name, CheckConstraint, ExclusionConstraint, KeyConstraint, KeyMigration, TableKeys,
+};
 pub use migration::*;

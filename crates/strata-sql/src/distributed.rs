@@ -7,7 +7,8 @@
 
 use strata_schema::types::{TypeChange, TypeKind};
 use strata_schema::{
-    ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, KeyConstraint, TableDefinition,
+    CheckConstraint, ColumnDefinition, ColumnType, ExclusionConstraint, ForeignKeyDefinition,
+    IndexDefinition, KeyConstraint, TableDefinition,
 };
 
 use crate::emit::unsupported;
@@ -44,6 +45,10 @@ pub struct Engine {
     missing_types: &'static [(ColumnType, &'static str)],
     /// `CREATE DOMAIN` / `ALTER DOMAIN` exist (CockroachDB has enums but no domains).
     domains: bool,
+    /// PostgreSQL's table constraints beyond plain keys and checks: `EXCLUDE`, `DEFERRABLE`
+    /// primary and unique keys, and `NO INHERIT` checks (table inheritance). Where an engine's
+    /// documentation does not promise them, they are refused rather than guessed.
+    postgres_constraints: bool,
 }
 
 /// A PostgreSQL-compatible distributed engine: PostgreSQL's spelling under [`Engine`]'s
@@ -82,6 +87,7 @@ static COCKROACH_ENGINE: Engine = Engine {
         (ColumnType::Sparsevec, "CockroachDB has only the vector type of pgvector's family; use vector"),
     ],
     domains: false,
+    postgres_constraints: false,
 };
 
 static YUGABYTE_ENGINE: Engine = Engine {
@@ -121,6 +127,7 @@ static YUGABYTE_ENGINE: Engine = Engine {
         ),
     ],
     domains: true,
+    postgres_constraints: false,
 };
 
 static CITUS_ENGINE: Engine = Engine {
@@ -138,6 +145,7 @@ static CITUS_ENGINE: Engine = Engine {
     method_hints: &[],
     missing_types: &[],
     domains: true,
+    postgres_constraints: true,
 };
 
 /// CockroachDB (`dialect = "cockroachdb"`).
@@ -150,6 +158,15 @@ pub const CITUS: PgCompatible = PgCompatible { engine: &CITUS_ENGINE };
 const PG: Postgres = Postgres;
 
 impl PgCompatible {
+    /// Refuses `what` (an exclusion constraint, a deferrable key, ...) where the engine lacks
+    /// PostgreSQL's extra table constraints, naming the table.
+    fn check_postgres_constraints(&self, table: &str, what: &str) -> Result<(), SqlError> {
+        match self.engine.postgres_constraints {
+            true => Ok(()),
+            false => Err(unsupported(self, SqlObject::table(table), what)),
+        }
+    }
+
     /// Refuses a column type the engine lacks, naming the column.
     fn check_type(&self, table: &str, column: &ColumnDefinition) -> Result<(), SqlError> {
         match self.engine.missing_types.iter().find(|(t, _)| *t == column.column_type) {
@@ -362,7 +379,24 @@ impl Dialect for PgCompatible {
         if key.nulls_not_distinct && !self.supports_nulls_not_distinct() {
             return Err(unsupported(self, SqlObject::table(table), "UNIQUE NULLS NOT DISTINCT"));
         }
+        if key.deferrable.is_some() {
+            self.check_postgres_constraints(table, "a DEFERRABLE primary key or unique constraint")?;
+        }
         PG.key_constraint_sql(table, key, primary)
+    }
+    fn check_constraint_sql(&self, table: &str, check: &CheckConstraint) -> Result<String, SqlError> {
+        if check.no_inherit {
+            self.check_postgres_constraints(table, "a NO INHERIT check constraint")?;
+        }
+        PG.check_constraint_sql(table, check)
+    }
+    fn exclusion_constraint_sql(
+        &self,
+        table: &str,
+        exclusion: &ExclusionConstraint,
+    ) -> Result<String, SqlError> {
+        self.check_postgres_constraints(table, "an EXCLUDE constraint")?;
+        PG.exclusion_constraint_sql(table, exclusion)
     }
     fn drop_key_constraint_sql(&self, table: &str, name: &str) -> Result<String, SqlError> {
         PG.drop_key_constraint_sql(table, name)

@@ -277,18 +277,29 @@ impl<'a> Emitter<'a> {
         for key in &table.keys.unique {
             lines.push(format!("    {}", d.key_constraint_sql(&table.name, key, false)?));
         }
+        for check in table.keys.checks.iter().filter(|c| !c.not_valid) {
+            lines.push(format!("    {}", d.check_constraint_sql(&table.name, check)?));
+        }
+        for exclusion in &table.keys.exclusions {
+            lines.push(format!("    {}", d.exclusion_constraint_sql(&table.name, exclusion)?));
+        }
         if !d.supports_alter_foreign_keys() {
             for fk in &table.foreign_keys {
                 lines.push(format!("    {}", d.inline_foreign_key_sql(&table.name, fk)?));
             }
         }
-        Ok(format!(
+        let mut out = format!(
             "CREATE TABLE {}{} (\n{}\n){};\n",
             if if_not_exists { "IF NOT EXISTS " } else { "" },
             d.quote_identifier(physical),
             lines.join(",\n"),
             d.table_options_sql()
-        ))
+        );
+        // PostgreSQL takes `NOT VALID` only in `ALTER TABLE ... ADD CONSTRAINT`.
+        for check in table.keys.checks.iter().filter(|c| c.not_valid) {
+            out.push_str(&self.add_constraint(physical, &d.check_constraint_sql(&table.name, check)?));
+        }
+        Ok(out)
     }
 
     /// A column line of `table` (named `physical` in the statement): with the inline `id`
@@ -614,6 +625,20 @@ macro_rules! keys_unsupported_methods {
         ) -> Result<String, SqlError> {
             Err(crate::emit::keys_unsupported(self, table))
         }
+        fn check_constraint_sql(
+            &self,
+            table: &str,
+            _check: &strata_schema::CheckConstraint,
+        ) -> Result<String, SqlError> {
+            Err(crate::emit::constraints_unsupported(self, table))
+        }
+        fn exclusion_constraint_sql(
+            &self,
+            table: &str,
+            _exclusion: &strata_schema::ExclusionConstraint,
+        ) -> Result<String, SqlError> {
+            Err(crate::emit::constraints_unsupported(self, table))
+        }
         fn drop_key_constraint_sql(&self, table: &str, _name: &str) -> Result<String, SqlError> {
             Err(crate::emit::keys_unsupported(self, table))
         }
@@ -627,6 +652,12 @@ pub(crate) use keys_unsupported_methods;
 /// The error of a dialect that writes only Serverpod's `PRIMARY KEY ("id")` keys.
 pub(crate) fn keys_unsupported(d: &dyn Dialect, table: &str) -> SqlError {
     unsupported(d, SqlObject::table(table), "a primary key other than (\"id\"), or a UNIQUE constraint")
+}
+
+/// The error of a dialect that writes no `CHECK` or `EXCLUDE` constraints (introspection of its
+/// databases names theirs instead of reading them).
+pub(crate) fn constraints_unsupported(d: &dyn Dialect, table: &str) -> SqlError {
+    unsupported(d, SqlObject::table(table), "CHECK and EXCLUDE constraints")
 }
 
 /// The dialect-independent "cannot do X" error.

@@ -30,8 +30,9 @@ mod sqlite_files;
 mod user_types;
 
 use strata_schema::{
-    ColumnDefinition, ColumnMigration, ColumnType, DatabaseDefinition, DatabaseMigration,
-    ForeignKeyDefinition, IndexDefinition, KeyConstraint, MigrationVersion, TableDefinition, TableMigration,
+    CheckConstraint, ColumnDefinition, ColumnMigration, ColumnType, DatabaseDefinition, DatabaseMigration,
+    ExclusionConstraint, ForeignKeyDefinition, IndexDefinition, KeyConstraint, MigrationVersion,
+    TableDefinition, TableMigration,
 };
 
 pub use defaults::ColumnDefault;
@@ -208,7 +209,18 @@ pub trait Dialect: Send + Sync {
     /// (`CONSTRAINT "k" PRIMARY KEY ("a", "b")`), inside `CREATE TABLE` or after `ADD`.
     fn key_constraint_sql(&self, table: &str, key: &KeyConstraint, primary: bool)
         -> Result<String, SqlError>;
-    /// The statement dropping a primary key or unique constraint by name.
+    /// A `CHECK` constraint as a table-constraint clause (`CONSTRAINT "c" CHECK (...) [NO
+    /// INHERIT] [NOT VALID]`), inside `CREATE TABLE` (never a `NOT VALID` one: PostgreSQL allows
+    /// that only in `ALTER TABLE`) or after `ADD`; an error where the dialect writes none.
+    fn check_constraint_sql(&self, table: &str, check: &CheckConstraint) -> Result<String, SqlError>;
+    /// An `EXCLUDE` constraint as a table-constraint clause (`CONSTRAINT "x" EXCLUDE USING ...`);
+    /// an error where the dialect writes none.
+    fn exclusion_constraint_sql(
+        &self,
+        table: &str,
+        exclusion: &ExclusionConstraint,
+    ) -> Result<String, SqlError>;
+    /// The statement dropping a primary key, unique, check or exclusion constraint by name.
     fn drop_key_constraint_sql(&self, table: &str, name: &str) -> Result<String, SqlError>;
     /// The statement renaming a primary key or unique constraint.
     fn rename_key_constraint_sql(&self, table: &str, from: &str, to: &str) -> Result<String, SqlError>;

@@ -18,7 +18,7 @@ use strata_schema::{
     ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, VectorDistanceFunction,
 };
 
-use strata_schema::{KeyConstraint, TableDefinition};
+use strata_schema::{CheckConstraint, ExclusionConstraint, KeyConstraint, TableDefinition};
 
 use crate::common::{
     add_column, check_type_supported, deferrable_clause, delete_versions, dimension, drop_column,
@@ -330,7 +330,36 @@ impl Dialect for Postgres {
             (false, false) => "UNIQUE",
             (false, true) => "UNIQUE NULLS NOT DISTINCT",
         };
-        Ok(format!("CONSTRAINT {} {kind} ({})", self.quote_identifier(&key.name), columns.join(", ")))
+        let deferrable = key.deferrable.map_or(String::new(), |d| format!(" {}", deferrable_clause(d)));
+        Ok(format!(
+            "CONSTRAINT {} {kind} ({}){deferrable}",
+            self.quote_identifier(&key.name),
+            columns.join(", ")
+        ))
+    }
+
+    fn check_constraint_sql(&self, table: &str, check: &CheckConstraint) -> Result<String, SqlError> {
+        crate::expression::check_postgres(&check.expression)
+            .map_err(|reason| invalid_constraint(table, &check.name, &check.expression, reason))?;
+        let mut out =
+            format!("CONSTRAINT {} CHECK ({})", self.quote_identifier(&check.name), check.expression);
+        if check.no_inherit {
+            out.push_str(" NO INHERIT");
+        }
+        if check.not_valid {
+            out.push_str(" NOT VALID");
+        }
+        Ok(out)
+    }
+
+    fn exclusion_constraint_sql(
+        &self,
+        table: &str,
+        exclusion: &ExclusionConstraint,
+    ) -> Result<String, SqlError> {
+        crate::expression::check_postgres_exclusion(&exclusion.definition)
+            .map_err(|reason| invalid_constraint(table, &exclusion.name, &exclusion.definition, reason))?;
+        Ok(format!("CONSTRAINT {} {}", self.quote_identifier(&exclusion.name), exclusion.definition))
     }
 
     fn drop_key_constraint_sql(&self, table: &str, name: &str) -> Result<String, SqlError> {
@@ -640,5 +669,16 @@ impl VersionBookkeeping for Postgres {
     }
     fn delete_migration_versions_sql(&self, table: &str, modules: &[String]) -> String {
         delete_versions(self, table, modules)
+    }
+}
+
+/// The refusal of a check or exclusion constraint whose SQL text could smuggle in more than
+/// the constraint.
+fn invalid_constraint(table: &str, name: &str, text: &str, reason: String) -> SqlError {
+    SqlError::InvalidConstraint {
+        object: SqlObject::table(table),
+        name: name.to_string(),
+        text: text.to_string(),
+        reason,
     }
 }

@@ -100,6 +100,10 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         // Ownership of a sequence is the sequence's to set, not the default's (object SQL).
         strata_introspect::catalog_diff::align_serial_defaults(&mut from, &mut to);
     }
+    let keep_from_checks = !from_live || to_live || strata_introspect::can_hold_checks(&to);
+    let keep_to_checks = !to_live || from_live || strata_introspect::can_hold_checks(&from);
+    align_checks(&mut from, &mut from_objects, keep_from_checks);
+    align_checks(&mut to, &mut to_objects, keep_to_checks);
 
     let schema_plan = match &live_objects {
         Some([a, b]) if dialect_name == "postgres" && beyond_public(&a.schemas, &b.schemas) => {
@@ -140,7 +144,10 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     for line in &unmatched {
         eprintln!("{line}");
     }
-    let created = extensions_created(&to_objects, with_ddl, &args.ignore);
+    // What the SQL itself creates before the table changes: extensions, and functions
+    // (between two live databases).
+    let mut created = extensions_created(&to_objects, with_ddl, &args.ignore);
+    created.extend(objects.iter().flat_map(|p| p.functions_before.iter().cloned()));
     let blocked = blocked_changes(&migration, &types, [&from_objects, &to_objects], &created, from_label);
     if !blocked.is_empty() {
         eprintln!("Not written: strata cannot write SQL for this migration that would run on {from_label}:");
@@ -358,8 +365,9 @@ fn extensions_created(to: &[Unrepresented], with_ddl: bool, ignore: &[String]) -
 }
 
 /// Why no SQL may be printed: type changes without in-place SQL, and objects the migration
-/// creates or changes that need a function or extension strata does not create (`created` is
-/// what the object SQL creates first) and that `from` lacks (the SQL would fail on it).
+/// creates or changes that need a function or extension strata does not create and that
+/// `from` lacks (the SQL would fail on it). What the SQL itself creates first (`created`:
+/// extensions, and functions between two live databases) is there in time.
 fn blocked_changes(
     migration: &DatabaseMigration,
     types: &strata_schema::types::TypePlan,
@@ -371,7 +379,9 @@ fn blocked_changes(
     provided.extend(created.iter().map(String::as_str));
     let unmet = to.iter().filter(|o| o.needs.as_deref().is_some_and(|k| !provided.contains(&k)));
     let touched = unmet.filter(|o| match &o.place {
-        Some((Some(table), column)) => migration.actions.iter().any(|a| writes_column(a, table, column)),
+        Some((Some(table), object)) => {
+            migration.actions.iter().any(|a| writes_column_or_check(a, table, object))
+        }
         Some((None, domain)) => types.creates(&o.schema, domain),
         None => false,
     });
@@ -385,18 +395,34 @@ fn blocked_changes(
     out
 }
 
-/// Whether `action` creates `table`'s `column`, or sets its default or type.
-fn writes_column(action: &MigrationAction, table: &str, column: &str) -> bool {
+/// Whether `action` creates `table`'s column or check constraint `name`, or sets the column's
+/// default or type.
+fn writes_column_or_check(action: &MigrationAction, table: &str, name: &str) -> bool {
     match action {
         MigrationAction::CreateTable(t) | MigrationAction::CreateTableIfNotExists(t) => t.name == table,
         MigrationAction::AlterTable(m) => {
             m.final_name() == table
-                && (m.add_columns.iter().any(|c| c.name == column)
+                && (m.add_columns.iter().any(|c| c.name == name)
+                    || m.keys.add_checks.iter().any(|c| c.name == name)
                     || m.modify_columns
                         .iter()
-                        .any(|c| c.final_name() == column && (c.change_default || c.new_type.is_some())))
+                        .any(|c| c.final_name() == name && (c.change_default || c.new_type.is_some())))
         }
         MigrationAction::DeleteTable(_) => false,
+    }
+}
+
+/// A live side's check and exclusion constraints are compared (`keep`) under the rule of its
+/// types ([`align_types`]); else they are left out of its definition and reported, as against a
+/// Serverpod definition, which never has any.
+fn align_checks(side: &mut DatabaseDefinition, objects: &mut Vec<Unrepresented>, keep: bool) {
+    if keep {
+        objects.retain(|o| !o.modeled);
+    } else {
+        for table in &mut side.tables {
+            table.keys.checks.clear();
+            table.keys.exclusions.clear();
+        }
     }
 }
 

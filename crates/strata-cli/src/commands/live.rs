@@ -221,8 +221,17 @@ fn comparable(project_dir: &Path, live: &Introspection) -> (DatabaseDefinition, 
         Some(target) => comparable_live(&live.definition, &target),
         None => comparable_live(&live.definition, &DatabaseDefinition::empty("")),
     };
-    // Whether the types are compared depends on the other side (`diff` decides).
+    // Whether the types, checks and exclusions are compared depends on the other side (`diff`
+    // decides).
     definition.types = live.definition.types.clone();
+    for table in &mut definition.tables {
+        if let Some(read) =
+            live.definition.tables.iter().find(|t| t.schema == table.schema && t.name == table.name)
+        {
+            table.keys.checks = read.keys.checks.clone();
+            table.keys.exclusions = read.keys.exclusions.clone();
+        }
+    }
     (definition, unrepresented)
 }
 
@@ -245,6 +254,9 @@ pub struct Unrepresented {
     /// Whether introspection read the object with its DDL (a view, a grant, ...): between two
     /// live PostgreSQL databases strata writes SQL for it instead of reporting it.
     pub has_ddl: bool,
+    /// Whether the definition holds it too (a check or exclusion constraint read into its
+    /// table): compared, not reported, when the other side can hold such constraints.
+    pub modeled: bool,
 }
 
 /// The `--ignore` spelling of a kind: its label with dashes.
@@ -268,12 +280,25 @@ fn unrepresented(live: &Introspection) -> Vec<Unrepresented> {
                 provides: strata_introspect::provided_key(w),
                 schema: w.schema.clone(),
                 has_ddl: live.objects.iter().any(|o| o.reports(w)),
+                modeled: is_modeled_constraint(live, w),
             }
         })
         .collect();
     out.sort();
     out.dedup();
     out
+}
+
+/// Whether `w` names a check or exclusion constraint that `live`'s definition holds.
+fn is_modeled_constraint(live: &Introspection, w: &strata_introspect::IntrospectWarning) -> bool {
+    use strata_introspect::WarningKind;
+    let table =
+        live.definition.tables.iter().find(|t| Some(&t.name) == w.table.as_ref() && t.schema == w.schema);
+    match (w.kind, table) {
+        (WarningKind::CheckConstraint, Some(t)) => t.keys.check(&w.name).is_some(),
+        (WarningKind::ExclusionConstraint, Some(t)) => t.keys.exclusion(&w.name).is_some(),
+        _ => false,
+    }
 }
 
 /// Prints introspection warnings to stderr, one per line. strata's own bookkeeping tables

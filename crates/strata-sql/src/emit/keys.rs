@@ -1,6 +1,7 @@
-//! Primary key and unique constraint statements of an `alterTable` action, and the order they
-//! need against foreign keys: a key is dropped only after the foreign keys referencing it, and
-//! added before any foreign key (those come after every table's changes).
+//! Primary key, unique, check and exclusion constraint statements of an `alterTable` action, and
+//! the order they need: a key is dropped only after the foreign keys referencing it, and added
+//! before any foreign key (those come after every table's changes); every constraint is dropped
+//! before the column drops and added after the columns it names exist with their final types.
 
 use strata_schema::{MigrationAction, TableMigration};
 
@@ -38,22 +39,29 @@ impl Emitter<'_> {
         Ok(out)
     }
 
-    /// `ADD CONSTRAINT` for the action's new primary key and unique constraints (after its
-    /// columns exist and have their final nullability).
+    /// `ADD CONSTRAINT` for the action's new primary key, unique, check and exclusion
+    /// constraints (after its columns exist and have their final nullability and types).
     pub(super) fn add_keys(&self, change: &TableMigration) -> Result<String, SqlError> {
         let d = self.d;
         let table = change.final_name();
-        let quoted = d.quote_identifier(table);
         let primary = change.keys.add_primary_key.iter().map(|k| (k, true));
         let unique = change.keys.add_unique.iter().map(|k| (k, false));
         let mut out = String::new();
         for (key, is_primary) in primary.chain(unique) {
-            out.push_str(&format!(
-                "ALTER TABLE {quoted} ADD {};\n",
-                d.key_constraint_sql(table, key, is_primary)?
-            ));
+            out.push_str(&self.add_constraint(table, &d.key_constraint_sql(table, key, is_primary)?));
+        }
+        for check in &change.keys.add_checks {
+            out.push_str(&self.add_constraint(table, &d.check_constraint_sql(table, check)?));
+        }
+        for exclusion in &change.keys.add_exclusions {
+            out.push_str(&self.add_constraint(table, &d.exclusion_constraint_sql(table, exclusion)?));
         }
         Ok(out)
+    }
+
+    /// `ALTER TABLE "t" ADD <clause>;`: one table constraint added to an existing table.
+    pub(super) fn add_constraint(&self, table: &str, clause: &str) -> String {
+        format!("ALTER TABLE {} ADD {clause};\n", self.d.quote_identifier(table))
     }
 }
 
