@@ -228,6 +228,37 @@ fn index_after_renames(
     index
 }
 
+/// Generated columns kept as they are whose expression uses a column this migration drops or
+/// retypes: PostgreSQL refuses both while the generated column exists, so it is dropped and added
+/// again (its values are computed, none are lost). Generated columns are then dropped first: one
+/// that uses a dropped column must go before it.
+fn recreate_dependent_generated_columns(
+    src: &TableDefinition,
+    dst: &TableDefinition,
+    modify_columns: &[ColumnMigration],
+    delete_columns: &mut Vec<String>,
+    add_columns: &mut Vec<ColumnDefinition>,
+    warnings: &mut Vec<MigrationWarning>,
+) {
+    let touched: Vec<String> = delete_columns
+        .iter()
+        .cloned()
+        .chain(modify_columns.iter().filter(|m| m.new_type.is_some()).map(|m| m.column_name.clone()))
+        .collect();
+    for s in &src.columns {
+        let Some(expression) = &s.generated else { continue };
+        let Some(d) = dst.column(&s.name) else { continue };
+        let kept = d.generated.as_ref() == Some(expression) && !delete_columns.contains(&s.name);
+        if kept && touched.iter().any(|c| compare::expression_mentions(expression, c)) {
+            delete_columns.push(s.name.clone());
+            add_columns.push(d.clone());
+            warnings.push(crate::warnings::generated_column_recreated(&src.name, s, d));
+        }
+    }
+    let is_generated = |name: &String| src.column(name).is_some_and(|c| c.generated.is_some());
+    delete_columns.sort_by_key(|name| !is_generated(name));
+}
+
 /// The in-place changes that take `src` to `dst` (Serverpod's `generateTableMigration`), or
 /// `None` when some added column cannot be added to an existing table and the whole table must
 /// be recreated. Warnings are appended to `warnings` in both cases; the returned migration's own
@@ -291,12 +322,14 @@ pub fn generate_table_migration(
             let remove_nullable = s.is_nullable && !d.is_nullable;
             let change_default = s.column_default != d.column_default;
             let change_identity = s.identity != d.identity;
+            let drop_expression = s.generated.is_some() && d.generated.is_none();
             let native_change = compare::is_native_change(s, d);
             let new_type = (s.column_type != d.column_type || native_change).then_some(d.column_type);
             // Only the model nullability of `id` changed: the database column stays as it is.
             let implied_key =
                 s.is_primary() && !src.keys.states_primary_key() && !dst.keys.states_primary_key();
-            let unchanged = !add_nullable && !remove_nullable && !change_default && !change_identity;
+            let unchanged =
+                !add_nullable && !remove_nullable && !change_default && !change_identity && !drop_expression;
             if implied_key && unchanged && new_type.is_none() {
                 continue;
             }
@@ -311,6 +344,7 @@ pub fn generate_table_migration(
                 new_native_type: native_change.then(|| compare::pg_type_text(d)),
                 change_identity,
                 new_identity: d.identity,
+                drop_expression,
             });
             if remove_nullable {
                 warnings.push(crate::warnings::not_null_added(&src.name, &d.name));
@@ -321,9 +355,20 @@ pub fn generate_table_migration(
         } else {
             delete_columns.push(s.name.clone());
             add_columns.push(d.clone());
-            warnings.push(crate::warnings::column_recreated(&src.name, &s.name));
+            warnings.push(match compare::generation_alters_in_place(s, d) {
+                true => crate::warnings::column_recreated(&src.name, &s.name),
+                false => crate::warnings::generated_column_recreated(&src.name, s, d),
+            });
         }
     }
+    recreate_dependent_generated_columns(
+        src,
+        dst,
+        &modify_columns,
+        &mut delete_columns,
+        &mut add_columns,
+        warnings,
+    );
 
     let mut add_indexes: Vec<_> =
         dst.indexes.iter().filter(|i| src.index(&i.index_name).is_none()).cloned().collect();

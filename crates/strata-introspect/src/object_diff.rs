@@ -37,6 +37,9 @@ pub struct ObjectPlan {
     /// Differences no statement here can make (the object they concern is not created by this
     /// migration), named for the report.
     pub left_alone: Vec<String>,
+    /// What the functions created before the table changes provide to column defaults and
+    /// generation expressions (`needed_key`'s form): those columns can be created.
+    pub provided_before: Vec<String>,
 }
 
 impl ObjectPlan {
@@ -313,7 +316,8 @@ impl<'a> Diff<'a> {
             if self.uses_new_row_type(t) {
                 late.push(create_sql(t))
             } else {
-                early.push(create_sql(t))
+                early.push(create_sql(t));
+                self.plan.provided_before.push(crate::pg_user_types::function_key(&t.schema, &t.object_name));
             }
         }
         // Bodies may name tables this migration creates later; pg_dump turns the check off for
@@ -843,7 +847,7 @@ mod tests {
 
     #[test]
     fn wrap_places_statements_inside_the_transaction() {
-        let plan = ObjectPlan { before: vec!["A;".into()], after: vec!["B;".into()], left_alone: vec![] };
+        let plan = ObjectPlan { before: vec!["A;".into()], after: vec!["B;".into()], ..Default::default() };
         assert_eq!(plan.wrap("BEGIN;\nX;\nCOMMIT;\n"), "BEGIN;\nA;\n\nX;\nB;\n\nCOMMIT;\n");
         assert_eq!(plan.wrap(""), "BEGIN;\nA;\n\nB;\n\nCOMMIT;\n");
     }

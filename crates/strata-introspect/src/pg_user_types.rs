@@ -54,12 +54,12 @@ const PROC_JOIN: &str =
           AND xd.deptype = 'e' \
      LEFT JOIN pg_catalog.pg_extension x ON x.oid = xd.refobjid";
 
-/// Column defaults and domain CHECKs/defaults that call a function outside `pg_catalog`, and
+/// Column defaults, generation expressions and domain CHECKs/defaults that call a function outside `pg_catalog`, and
 /// columns whose type (or array element type) belongs to an extension strata does not create.
 pub(crate) fn sql_dependencies() -> String {
     format!(
         "SELECT DISTINCT kind, table_oid, schema_name, object_name, needs_kind, needs_schema, needs_name FROM ( \
-           SELECT 'default' AS kind, ad.adrelid::int8 AS table_oid, NULL::text AS schema_name, \
+           SELECT CASE WHEN a.attgenerated = '' THEN 'default' ELSE 'generated' END AS kind, ad.adrelid::int8 AS table_oid, NULL::text AS schema_name, \
                   a.attname::text AS object_name, {PROVIDER} \
            FROM pg_catalog.pg_depend d \
            JOIN pg_catalog.pg_attrdef ad ON d.classid = 'pg_catalog.pg_attrdef'::regclass AND d.objid = ad.oid \
@@ -180,6 +180,11 @@ fn check_expression(def: &str) -> String {
 }
 
 /// The key of what a dependency needs, as [`provided_key`] names what a warning provides.
+/// What a function provides, as a dependency names it ([`needed_key`]).
+pub(crate) fn function_key(schema: &str, name: &str) -> String {
+    needs_key("function", schema, name)
+}
+
 fn needs_key(kind: &str, schema: &str, name: &str) -> String {
     match kind {
         "extension" => format!("extension \"{name}\""),
@@ -226,7 +231,11 @@ pub(crate) fn read_dependencies(
         let (what, schema, table) = match get::<Option<i64>>(row, "table_oid", q)? {
             Some(oid) => {
                 let Some((schema, table)) = table_of(oid) else { continue };
-                let what = if kind == "column_type" { "its type" } else { "its default" };
+                let what = match kind.as_str() {
+                    "column_type" => "its type",
+                    "generated" => "its generation expression",
+                    _ => "its default",
+                };
                 (what, schema, Some(table))
             }
             None => ("a CHECK or the default of the domain", get(row, "schema_name", q)?, None),

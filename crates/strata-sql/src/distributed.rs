@@ -44,6 +44,9 @@ pub struct Engine {
     missing_types: &'static [(ColumnType, &'static str)],
     /// `CREATE DOMAIN` / `ALTER DOMAIN` exist (CockroachDB has enums but no domains).
     domains: bool,
+    /// PostgreSQL's stored generated columns, including `ALTER COLUMN ... DROP EXPRESSION`
+    /// (CockroachDB spells that `DROP STORED`).
+    generated_columns: bool,
 }
 
 /// A PostgreSQL-compatible distributed engine: PostgreSQL's spelling under [`Engine`]'s
@@ -82,6 +85,7 @@ static COCKROACH_ENGINE: Engine = Engine {
         (ColumnType::Sparsevec, "CockroachDB has only the vector type of pgvector's family; use vector"),
     ],
     domains: false,
+    generated_columns: false,
 };
 
 static YUGABYTE_ENGINE: Engine = Engine {
@@ -121,6 +125,8 @@ static YUGABYTE_ENGINE: Engine = Engine {
         ),
     ],
     domains: true,
+    // Stable releases before 2.25 are PostgreSQL 11 based, which has no generated columns.
+    generated_columns: false,
 };
 
 static CITUS_ENGINE: Engine = Engine {
@@ -138,6 +144,7 @@ static CITUS_ENGINE: Engine = Engine {
     method_hints: &[],
     missing_types: &[],
     domains: true,
+    generated_columns: true,
 };
 
 /// CockroachDB (`dialect = "cockroachdb"`).
@@ -236,6 +243,9 @@ impl Dialect for PgCompatible {
         // All three accept GENERATED ... AS IDENTITY (CockroachDB since v21.2).
         PG.supports_identity_columns()
     }
+    fn supports_generated_columns(&self) -> bool {
+        self.engine.generated_columns && PG.supports_generated_columns()
+    }
     fn supports_vector(&self) -> bool {
         PG.supports_vector()
     }
@@ -329,7 +339,12 @@ impl Dialect for PgCompatible {
         column: &ColumnDefinition,
         change: &ColumnChange,
     ) -> Result<String, SqlError> {
-        PG.alter_column_sql(table, column, change)
+        // A `unique_rowid()` serial has no sequence to drop.
+        let change = ColumnChange {
+            drop_serial_sequence: change.drop_serial_sequence && self.engine.serial == SerialKind::Sequence,
+            ..change.clone()
+        };
+        PG.alter_column_sql(table, column, &change)
     }
     fn rename_table_sql(&self, from: &str, to: &str) -> String {
         PG.rename_table_sql(from, to)

@@ -103,7 +103,8 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     for line in &unmatched {
         eprintln!("{line}");
     }
-    let blocked = blocked_changes(&migration, &types, &from_objects, &to_objects, from_label);
+    let created_first = objects.as_ref().map_or(&[][..], |p| p.provided_before.as_slice());
+    let blocked = blocked_changes(&migration, &types, &from_objects, &to_objects, created_first, from_label);
     if !blocked.is_empty() {
         eprintln!("Not written: strata cannot write SQL for this migration that would run on {from_label}:");
         for line in &blocked {
@@ -296,9 +297,14 @@ fn blocked_changes(
     types: &strata_schema::types::TypePlan,
     from: &[Unrepresented],
     to: &[Unrepresented],
+    created_first: &[String],
     from_label: &str,
 ) -> Vec<String> {
-    let provided: Vec<&str> = from.iter().filter_map(|o| o.provides.as_deref()).collect();
+    let provided: Vec<&str> = from
+        .iter()
+        .filter_map(|o| o.provides.as_deref())
+        .chain(created_first.iter().map(String::as_str))
+        .collect();
     let unmet = to.iter().filter(|o| o.needs.as_deref().is_some_and(|k| !provided.contains(&k)));
     let touched = unmet.filter(|o| match &o.place {
         Some((Some(table), column)) => migration.actions.iter().any(|a| writes_column(a, table, column)),
