@@ -324,6 +324,7 @@ impl<'a> Emitter<'a> {
         let table = change.final_name();
         // Foreign keys a dropped table's DROP already took away are not dropped twice.
         let dropped_early = |fk: &str| early.iter().any(|e| e.table == table && e.constraint == fk);
+        out.push_str(&self.drop_early_foreign_keys(change, early)?);
         let foreign_keys = change.delete_foreign_keys.iter().filter(|fk| {
             let by_table_drop =
                 d.drop_table_refused_while_referenced() && pre_dropped(input, &change.name, fk);
@@ -345,7 +346,7 @@ impl<'a> Emitter<'a> {
                 out.push_str(&d.drop_foreign_key_sql(source, table, fk)?);
             }
         }
-        out.push_str(&self.drop_keys(change, early)?);
+        out.push_str(&self.drop_keys(change)?);
         for column in &change.delete_columns {
             out.push_str(&d.drop_column_sql(table, column));
         }
