@@ -54,13 +54,13 @@ const PROC_JOIN: &str =
           AND xd.deptype = 'e' \
      LEFT JOIN pg_catalog.pg_extension x ON x.oid = xd.refobjid";
 
-/// Column defaults, table CHECKs and domain CHECKs/defaults that call a function outside
-/// `pg_catalog`, and columns whose type (or array element type) belongs to an extension strata
-/// does not create.
+/// Column defaults, generation expressions, table CHECKs and domain CHECKs/defaults that call a
+/// function outside `pg_catalog`, and columns whose type (or array element type) belongs to an
+/// extension strata does not create.
 pub(crate) fn sql_dependencies() -> String {
     format!(
         "SELECT DISTINCT kind, table_oid, schema_name, object_name, needs_kind, needs_schema, needs_name FROM ( \
-           SELECT 'default' AS kind, ad.adrelid::int8 AS table_oid, NULL::text AS schema_name, \
+           SELECT CASE WHEN a.attgenerated = '' THEN 'default' ELSE 'generated' END AS kind, ad.adrelid::int8 AS table_oid, NULL::text AS schema_name, \
                   a.attname::text AS object_name, {PROVIDER} \
            FROM pg_catalog.pg_depend d \
            JOIN pg_catalog.pg_attrdef ad ON d.classid = 'pg_catalog.pg_attrdef'::regclass AND d.objid = ad.oid \
@@ -238,6 +238,7 @@ pub(crate) fn read_dependencies(
                 let what = match kind.as_str() {
                     "column_type" => "its type",
                     "check" => "the CHECK constraint",
+                    "generated" => "its generation expression",
                     _ => "its default",
                 };
                 (what, schema, Some(table))

@@ -703,19 +703,15 @@ fn read_columns(rows: &[PgRow], r: &mut Reading) -> Result<HashMap<i64, Vec<i64>
         let table_oid: i64 = get(row, "table_oid", q)?;
         type_users.entry(get(row, "type_oid", q)?).or_default().push(table_oid);
         let Some(table) = r.tables.get_mut(table_oid) else { continue };
-        let column = map_column(row, table, &mut r.warnings)?;
+        let column = map_column(row, &table.def.name)?;
         table.def.columns.push(column);
     }
     Ok(type_users)
 }
 
-/// One `pg_attribute` row: its exact type, the model's type for it, and its default in the
-/// abstract form (generated and identity columns are warnings).
-fn map_column(
-    row: &PgRow,
-    table: &LiveTable,
-    warnings: &mut Vec<IntrospectWarning>,
-) -> Result<ColumnDefinition, IntrospectError> {
+/// One `pg_attribute` row: its exact type, the model's type for it, its default in the abstract
+/// form, its identity and its generation expression.
+fn map_column(row: &PgRow, table_name: &str) -> Result<ColumnDefinition, IntrospectError> {
     let q = QUERIES[2];
     let name: String = get(row, "name", q)?;
     let sql_type: String = get(row, "sql_type", q)?;
@@ -725,16 +721,6 @@ fn map_column(
     let generated: String = get(row, "generated", q)?;
     let identity: String = get(row, "identity", q)?;
     let collation: Option<String> = get(row, "collation", q)?;
-    let mut column_warning = |kind, detail: String| {
-        warnings.push(IntrospectWarning {
-            kind,
-            schema: table.schema.clone(),
-            table: Some(table.def.name.clone()),
-            name: name.clone(),
-            detail,
-            depends_on: vec![table.def.name.clone()],
-        })
-    };
     let native_type = native_type(&sql_type, collation.as_deref());
     // A non-default collation is part of the native type, which `text` alone cannot say.
     let mapped = if collation.is_none() { map_column_type(&sql_type, &type_name, typmod) } else { None };
@@ -742,17 +728,18 @@ fn map_column(
         Some(m) => (m.column_type, m.vector_dimension),
         None => (ColumnType::Unknown, None),
     };
-    let column_default = if !generated.is_empty() {
-        let expr = default_expr.unwrap_or_default();
-        column_warning(WarningKind::GeneratedColumn, format!("GENERATED ALWAYS AS ({expr}) STORED"));
-        None
+    // `attgenerated = 's'` (STORED, the only kind PostgreSQL has): pg_attrdef holds the
+    // generation expression, not a default.
+    let (column_default, generated) = if !generated.is_empty() {
+        (None, default_expr)
     } else if !identity.is_empty() {
         // The identity itself (`identity` below); its sequence's options are not compared.
-        None
+        (None, None)
     } else {
         let owned_sequence: Option<String> = get(row, "owned_sequence", q)?;
-        default_expr
-            .map(|d| column_default(&d, column_type, &table.def.name, &name, owned_sequence.as_deref()))
+        let default = default_expr
+            .map(|d| column_default(&d, column_type, table_name, &name, owned_sequence.as_deref()));
+        (default, None)
     };
     Ok(ColumnDefinition {
         name,
@@ -768,6 +755,7 @@ fn map_column(
             "d" => Some(Identity::ByDefault),
             _ => None,
         },
+        generated,
     })
 }
 

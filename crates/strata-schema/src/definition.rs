@@ -336,6 +336,10 @@ pub struct ColumnDefinition {
     /// `GENERATED ... AS IDENTITY` (strata's own `identity`, written only when set): such a
     /// column has no `column_default`.
     pub identity: Option<Identity>,
+    /// The expression of a `GENERATED ALWAYS AS (<expr>) STORED` column as the server prints it
+    /// (strata's own `generated`, written only when set): such a column has no `column_default`
+    /// and no identity, and its values are computed, never written.
+    pub generated: Option<String>,
 }
 
 impl ColumnDefinition {

@@ -278,6 +278,7 @@ impl Serialize for ColumnDefinition {
         let native = self.native_type.as_ref().filter(|_| self.column_type == ColumnType::Unknown);
         o.opt("nativeType", &native)?;
         o.opt("identity", &self.identity)?;
+        o.opt("generated", &self.generated)?;
         o.end()
     }
 }
@@ -415,6 +416,9 @@ impl Serialize for ColumnMigration {
         if self.change_identity {
             o.f("changeIdentity", &true)?;
             o.opt("newIdentity", &self.new_identity)?;
+        }
+        if self.drop_expression {
+            o.f("dropExpression", &true)?;
         }
         o.end()
     }
@@ -735,6 +739,7 @@ mod typed {
         vector_dimension: Option<i64>,
         native_type: Option<String>,
         identity: Option<String>,
+        generated: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -828,6 +833,7 @@ mod typed {
         new_native_type: Option<String>,
         change_identity: Option<bool>,
         new_identity: Option<String>,
+        drop_expression: Option<bool>,
     }
 
     #[derive(Deserialize)]
@@ -955,6 +961,7 @@ mod typed {
             vector_dimension: c.vector_dimension,
             native_type: c.native_type,
             identity: named(c.identity, Identity::from_name)?,
+            generated: c.generated,
         })
     }
 
@@ -1036,6 +1043,7 @@ mod typed {
                             new_native_type: c.new_native_type,
                             change_identity: c.change_identity.unwrap_or(false),
                             new_identity: named(c.new_identity, Identity::from_name)?,
+                            drop_expression: c.drop_expression.unwrap_or(false),
                         })
                     })?,
                     add_indexes: all(t.add_indexes, index)?,
@@ -1427,6 +1435,7 @@ fn read_column(c: &Cursor) -> Result<ColumnDefinition, JsonError> {
         vector_dimension: c.opt_int("vectorDimension")?,
         native_type: c.opt_str("nativeType")?,
         identity: c.name_enum("identity", "identity", Identity::from_name)?,
+        generated: c.opt_str("generated")?,
     })
 }
 
@@ -1569,6 +1578,7 @@ fn read_column_migration(c: &Cursor) -> Result<ColumnMigration, JsonError> {
         new_native_type: c.opt_str("newNativeType")?,
         change_identity: c.bool_or("changeIdentity", false)?,
         new_identity: c.name_enum("newIdentity", "identity", Identity::from_name)?,
+        drop_expression: c.bool_or("dropExpression", false)?,
     })
 }
 
@@ -1696,6 +1706,34 @@ mod typed_tests {
             definition_from_json(&bad).unwrap_err().to_string(),
             "at $.tables[0].columns[0].identity: unknown identity \"sometimes\""
         );
+    }
+
+    /// `generated` and `dropExpression` read alike on both paths and are written only when set.
+    #[test]
+    fn generated_columns_round_trip_on_both_paths() {
+        let column = r#"{"name":"g","columnType":2,"isNullable":true,"generated":"(a + 1)"}"#;
+        let def = format!(
+            r#"{{"moduleName":"m","schemaVersion":2,"tables":[{{"name":"t","columns":[{column}]}}]}}"#
+        );
+        assert!(check(&def).0);
+        let read = definition_from_json(&def).unwrap();
+        assert_eq!(read.tables[0].columns[0].generated.as_deref(), Some("(a + 1)"));
+        assert!(definition_to_json(&read).contains(r#""generated": "(a + 1)""#));
+        let mut plain = read.clone();
+        plain.tables[0].columns[0].generated = None;
+        assert!(!definition_to_json(&plain).contains("generated"));
+
+        let migration = r#"{"actions":[{"type":"alterTable","alterTable":{"name":"t",
+             "modifyColumns":[{"columnName":"g","dropExpression":true}]}}]}"#;
+        assert!(check(migration).1);
+        let m = tree_migration(migration).unwrap();
+        let MigrationAction::AlterTable(change) = &m.actions[0] else { panic!("{m:?}") };
+        assert!(change.modify_columns[0].drop_expression);
+        assert!(migration_to_json(&m).contains(r#""dropExpression": true"#));
+        let mut kept = m.clone();
+        let MigrationAction::AlterTable(change) = &mut kept.actions[0] else { unreachable!() };
+        change.modify_columns[0].drop_expression = false;
+        assert!(!migration_to_json(&kept).contains("dropExpression"));
     }
 
     #[test]

@@ -200,6 +200,9 @@ pub struct ColumnMigration {
     /// one is `new_identity`, `None` for `DROP IDENTITY`.
     pub change_identity: bool,
     pub new_identity: Option<crate::definition::Identity>,
+    /// A generated column becomes a plain one keeping its values (`ALTER COLUMN ... DROP
+    /// EXPRESSION`; `dropExpression`, strata's own key, written only when set).
+    pub drop_expression: bool,
 }
 
 impl ColumnMigration {

@@ -77,6 +77,7 @@ fn native_type_is_written_only_where_column_type_cannot_say_it() {
         is_nullable: true,
         native_type: Some(native.into()),
         identity: None,
+        generated: None,
         ..Default::default()
     };
     let mut def = DatabaseDefinition::empty("p");
@@ -112,6 +113,7 @@ fn keyed_table() -> TableDefinition {
             name: "n".into(),
             column_type: ColumnType::Integer,
             identity: Some(Identity::ByDefault),
+            generated: None,
             ..Default::default()
         }],
         keys: TableKeys {
@@ -173,6 +175,7 @@ fn key_changes_round_trip_in_migrations() {
         column_name: "n".into(),
         change_identity: true,
         new_identity: Some(Identity::Always),
+        drop_expression: false,
         ..Default::default()
     });
     let mut m = DatabaseMigration::new();

@@ -49,6 +49,9 @@ pub struct Engine {
     /// primary and unique keys, and `NO INHERIT` checks (table inheritance). Where an engine's
     /// documentation does not promise them, they are refused rather than guessed.
     postgres_constraints: bool,
+    /// PostgreSQL's stored generated columns, including `ALTER COLUMN ... DROP EXPRESSION`
+    /// (CockroachDB spells that `DROP STORED`).
+    generated_columns: bool,
 }
 
 /// A PostgreSQL-compatible distributed engine: PostgreSQL's spelling under [`Engine`]'s
@@ -88,6 +91,7 @@ static COCKROACH_ENGINE: Engine = Engine {
     ],
     domains: false,
     postgres_constraints: false,
+    generated_columns: false,
 };
 
 static YUGABYTE_ENGINE: Engine = Engine {
@@ -128,6 +132,8 @@ static YUGABYTE_ENGINE: Engine = Engine {
     ],
     domains: true,
     postgres_constraints: false,
+    // Stable releases before 2.25 are PostgreSQL 11 based, which has no generated columns.
+    generated_columns: false,
 };
 
 static CITUS_ENGINE: Engine = Engine {
@@ -146,6 +152,7 @@ static CITUS_ENGINE: Engine = Engine {
     missing_types: &[],
     domains: true,
     postgres_constraints: true,
+    generated_columns: true,
 };
 
 /// CockroachDB (`dialect = "cockroachdb"`).
@@ -253,6 +260,9 @@ impl Dialect for PgCompatible {
         // All three accept GENERATED ... AS IDENTITY (CockroachDB since v21.2).
         PG.supports_identity_columns()
     }
+    fn supports_generated_columns(&self) -> bool {
+        self.engine.generated_columns && PG.supports_generated_columns()
+    }
     fn supports_vector(&self) -> bool {
         PG.supports_vector()
     }
@@ -346,7 +356,12 @@ impl Dialect for PgCompatible {
         column: &ColumnDefinition,
         change: &ColumnChange,
     ) -> Result<String, SqlError> {
-        PG.alter_column_sql(table, column, change)
+        // A `unique_rowid()` serial has no sequence to drop.
+        let change = ColumnChange {
+            drop_serial_sequence: change.drop_serial_sequence && self.engine.serial == SerialKind::Sequence,
+            ..change.clone()
+        };
+        PG.alter_column_sql(table, column, &change)
     }
     fn rename_table_sql(&self, from: &str, to: &str) -> String {
         PG.rename_table_sql(from, to)

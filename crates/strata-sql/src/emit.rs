@@ -335,6 +335,7 @@ impl<'a> Emitter<'a> {
         let table = change.final_name();
         // Foreign keys a dropped table's DROP already took away are not dropped twice.
         let dropped_early = |fk: &str| early.iter().any(|e| e.table == table && e.constraint == fk);
+        out.push_str(&self.drop_early_foreign_keys(change, early)?);
         let foreign_keys = change.delete_foreign_keys.iter().filter(|fk| {
             let by_table_drop =
                 d.drop_table_refused_while_referenced() && pre_dropped(input, &change.name, fk);
@@ -356,7 +357,7 @@ impl<'a> Emitter<'a> {
                 out.push_str(&d.drop_foreign_key_sql(source, table, fk)?);
             }
         }
-        out.push_str(&self.drop_keys(change, early)?);
+        out.push_str(&self.drop_keys(change)?);
         for column in &change.delete_columns {
             out.push_str(&d.drop_column_sql(table, column));
         }
@@ -364,11 +365,17 @@ impl<'a> Emitter<'a> {
             out.push_str(&d.rename_column_sql(table, &from, &to));
         }
         let target = target_table_or_bare(input, table);
-        for column in &change.add_columns {
+        // Generated columns come last: their expressions may use columns added or retyped here.
+        let (generated, plain): (Vec<_>, Vec<_>) =
+            change.add_columns.iter().partition(|c| c.generated.is_some());
+        for column in plain {
             out.push_str(&d.add_column_sql(table, &self.column_in(&target, table, column)?));
         }
         for m in &change.modify_columns {
             out.push_str(&self.alter_column(table, m, input, source)?);
+        }
+        for column in generated {
+            out.push_str(&d.add_column_sql(table, &self.column_in(&target, table, column)?));
         }
         out.push_str(&self.add_keys(change)?);
         if !change.add_indexes.is_empty() {
@@ -392,12 +399,18 @@ impl<'a> Emitter<'a> {
         let name = m.final_name();
         let object = SqlObject::column(table, name);
         let mut change = ColumnChange::default();
+        let before = source.and_then(|t| t.column(&m.column_name));
+        if m.drop_expression {
+            if !d.supports_generated_columns() {
+                return Err(unsupported(d, object, "making a generated column plain (DROP EXPRESSION)"));
+            }
+            change.drop_expression = true;
+        }
         if m.change_identity {
             if !d.supports_identity_columns() {
                 return Err(unsupported(d, object, "changing a column's identity"));
             }
-            let before = source.and_then(|t| t.column(&m.column_name)).and_then(|c| c.identity);
-            change.identity = Some(match (before, m.new_identity) {
+            change.identity = Some(match (before.and_then(|c| c.identity), m.new_identity) {
                 (_, None) => IdentityChange::Drop,
                 (None, Some(new)) => IdentityChange::Add(new),
                 (Some(_), Some(new)) => IdentityChange::Set(new),
@@ -414,6 +427,7 @@ impl<'a> Emitter<'a> {
                 return Err(unsupported(d, object, "changing a column's default in place"));
             }
             change.default_sql = Some(self.new_default_sql(table, m, input, &object)?);
+            change.drop_serial_sequence = before.is_some_and(|c| drops_serial_sequence(c, m));
         }
         let mut column = input
             .target
@@ -749,6 +763,7 @@ pub(crate) fn migrations_table_definition() -> TableDefinition {
         vector_dimension: None,
         native_type: None,
         identity: None,
+        generated: None,
     };
     TableDefinition {
         name: MIGRATIONS_TABLE.to_string(),
@@ -774,4 +789,11 @@ pub(crate) fn migrations_table_definition() -> TableDefinition {
         keys: Default::default(),
         partition_of: None,
     }
+}
+
+/// Whether the `serial` default `before` loses in `m` takes its sequence along: on a live
+/// database (its exact type known), and always when an identity replaces it (whose own sequence
+/// would otherwise get another name). Serverpod keeps the sequence, so its files keep their bytes.
+fn drops_serial_sequence(before: &ColumnDefinition, m: &ColumnMigration) -> bool {
+    before.is_serial() && (before.native_type.is_some() || m.new_identity.is_some())
 }

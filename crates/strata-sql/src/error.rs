@@ -82,6 +82,13 @@ pub enum SqlError {
          expression, such as lower(\"email\"): fix or remove it"
     )]
     InvalidIndexExpression { object: SqlObject, part: IndexPart, text: String, reason: String },
+    /// A generation expression that is not exactly one SQL expression: it would be spliced into
+    /// the statement.
+    #[error(
+        "{object}: generation expression {text:?} is not one SQL expression ({reason}); write it as \
+         the server prints it, such as (price * quantity)"
+    )]
+    InvalidGeneratedExpression { object: SqlObject, text: String, reason: String },
     /// A foreign key without columns, or with a column count that does not match its reference.
     #[error("{object}: {reason}")]
     InvalidForeignKey { object: SqlObject, reason: String },

@@ -87,6 +87,10 @@ pub trait Dialect: Send + Sync {
     fn supports_nulls_not_distinct(&self) -> bool;
     /// `GENERATED ALWAYS|BY DEFAULT AS IDENTITY` columns, created and altered in place.
     fn supports_identity_columns(&self) -> bool;
+    /// `GENERATED ALWAYS AS (<expr>) STORED` columns in PostgreSQL's spelling (the expression
+    /// is PostgreSQL's text, as the server prints it), added with `ADD COLUMN` and made plain
+    /// with `ALTER COLUMN ... DROP EXPRESSION`.
+    fn supports_generated_columns(&self) -> bool;
     /// pgvector column types (read by every dialect's column type through
     /// `common::check_type_supported`).
     fn supports_vector(&self) -> bool;
@@ -280,6 +284,11 @@ pub struct ColumnChange {
     pub type_sql: Option<String>,
     /// What happens to the column's identity, when it changes.
     pub identity: Option<IdentityChange>,
+    /// A generated column becomes plain, keeping its values (`DROP EXPRESSION`, first).
+    pub drop_expression: bool,
+    /// The column's `serial` default goes: its sequence is dropped after the default (it would
+    /// stay behind, owned by the column, and an identity added next would get another name).
+    pub drop_serial_sequence: bool,
 }
 
 /// An identity column change: `DROP IDENTITY` runs before the other changes of the column,
@@ -298,6 +307,8 @@ impl ColumnChange {
             && self.default_sql.is_none()
             && self.type_sql.is_none()
             && self.identity.is_none()
+            && !self.drop_expression
+            && !self.drop_serial_sequence
     }
 }
 

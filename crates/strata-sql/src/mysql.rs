@@ -195,6 +195,11 @@ impl Dialect for Mysql {
     fn supports_identity_columns(&self) -> bool {
         false
     }
+    fn supports_generated_columns(&self) -> bool {
+        // Its generated columns are spelled differently, and the expressions strata reads are
+        // PostgreSQL's text.
+        false
+    }
     fn supports_vector(&self) -> bool {
         false
     }

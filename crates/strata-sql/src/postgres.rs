@@ -191,6 +191,9 @@ impl Dialect for Postgres {
     fn supports_identity_columns(&self) -> bool {
         true
     }
+    fn supports_generated_columns(&self) -> bool {
+        true
+    }
     fn supports_vector(&self) -> bool {
         true
     }
@@ -469,6 +472,9 @@ impl Dialect for Postgres {
             self.quote_identifier(&column.name)
         );
         let mut out = String::new();
+        if change.drop_expression {
+            out.push_str(&format!("{prefix} DROP EXPRESSION;\n"));
+        }
         if change.identity == Some(IdentityChange::Drop) {
             out.push_str(&format!("{prefix} DROP IDENTITY IF EXISTS;\n"));
         }
@@ -484,6 +490,7 @@ impl Dialect for Postgres {
             out.push_str(&format!("{prefix} DROP DEFAULT;\n"));
             out.push_str(&format!("{prefix} SET DATA TYPE {type_sql} USING {name}::{type_sql};\n"));
             out.push_str(&format!("{prefix} SET DEFAULT {default};\n"));
+            out.push_str(&self.drop_serial_sequence_sql(table, column, change));
             return Ok(out);
         }
         match &change.default_sql {
@@ -491,13 +498,15 @@ impl Dialect for Postgres {
             Some(None) => out.push_str(&format!("{prefix} DROP DEFAULT;\n")),
             None => {}
         }
+        out.push_str(&self.drop_serial_sequence_sql(table, column, change));
         if let Some(type_sql) = &change.type_sql {
             let name = self.quote_identifier(&column.name);
             out.push_str(&format!("{prefix} SET DATA TYPE {type_sql} USING {name}::{type_sql};\n"));
         }
         match change.identity {
             Some(IdentityChange::Add(identity)) => {
-                out.push_str(&format!("{prefix} ADD GENERATED {} AS IDENTITY;\n", identity.sql()))
+                out.push_str(&format!("{prefix} ADD GENERATED {} AS IDENTITY;\n", identity.sql()));
+                out.push_str(&self.identity_past_existing_values_sql(table, column));
             }
             Some(IdentityChange::Set(identity)) => {
                 out.push_str(&format!("{prefix} SET GENERATED {};\n", identity.sql()))
@@ -555,6 +564,64 @@ impl Dialect for Postgres {
 }
 
 impl Postgres {
+    /// `pg_get_serial_sequence(<table>, <column>)`: the sequence a `serial` default or an
+    /// identity owns, looked up when the statement runs (the server named it).
+    fn owned_sequence_sql(&self, table: &str, column: &ColumnDefinition) -> String {
+        format!(
+            "pg_catalog.pg_get_serial_sequence({}, {})",
+            self.quote_literal(&self.quote_identifier(table)),
+            self.quote_literal(&column.name)
+        )
+    }
+
+    /// Drops the sequence of a `serial` default that went away (`DROP DEFAULT` leaves it owned
+    /// by the column). Its name is the server's, so a `DO` block looks it up; the block's body
+    /// is an ordinary string literal.
+    fn drop_serial_sequence_sql(
+        &self,
+        table: &str,
+        column: &ColumnDefinition,
+        change: &ColumnChange,
+    ) -> String {
+        if !change.drop_serial_sequence {
+            return String::new();
+        }
+        let sequence = self.owned_sequence_sql(table, column);
+        let body = format!("BEGIN EXECUTE 'DROP SEQUENCE ' || {sequence}; END");
+        format!("DO {};\n", self.quote_literal(&body))
+    }
+
+    /// Moves a new identity past the values the column already holds, so that the next
+    /// generated value does not collide with an existing one.
+    fn identity_past_existing_values_sql(&self, table: &str, column: &ColumnDefinition) -> String {
+        let name = self.quote_identifier(&column.name);
+        format!(
+            "SELECT pg_catalog.setval({}, GREATEST(COALESCE(MAX({name}), 0), 0) + 1, false) FROM {};\n",
+            self.owned_sequence_sql(table, column),
+            self.quote_identifier(table)
+        )
+    }
+
+    /// ` GENERATED ALWAYS AS (<expr>) STORED` once the expression parses as exactly one
+    /// expression; a generated column has no default and no identity.
+    fn generation_clause(
+        &self,
+        object: &SqlObject,
+        column: &ColumnDefinition,
+        expression: &str,
+    ) -> Result<String, SqlError> {
+        let invalid = |reason: String| SqlError::InvalidGeneratedExpression {
+            object: object.clone(),
+            text: expression.to_string(),
+            reason,
+        };
+        if column.column_default.is_some() || column.identity.is_some() {
+            return Err(invalid("a generated column has no default and no identity; remove one".into()));
+        }
+        self.check_expression(expression).map_err(invalid)?;
+        Ok(format!(" GENERATED ALWAYS AS ({expression}) STORED"))
+    }
+
     /// One column line; `implied_key`: the table has Serverpod's `PRIMARY KEY ("id")`, written
     /// inline on `id`.
     fn column_line(
@@ -594,6 +661,9 @@ impl Postgres {
                 });
             }
             type_sql.push_str(&format!(" GENERATED {} AS IDENTITY", identity.sql()));
+        }
+        if let Some(expression) = &column.generated {
+            type_sql.push_str(&self.generation_clause(&object, column, expression)?);
         }
         if implied_key && column.is_primary() {
             if column.is_nullable {

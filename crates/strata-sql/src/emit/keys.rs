@@ -17,19 +17,26 @@ pub(crate) struct EarlyForeignKeyDrop {
 }
 
 impl Emitter<'_> {
-    /// The early foreign key drops that belong before this action's key drops, then the drops
-    /// and renames of its keys.
-    pub(super) fn drop_keys(
+    /// The early foreign key drops that belong before this action's index, key and column
+    /// drops.
+    pub(super) fn drop_early_foreign_keys(
         &self,
         change: &TableMigration,
         early: &[EarlyForeignKeyDrop],
     ) -> Result<String, SqlError> {
-        let d = self.d;
         let table = change.final_name();
         let mut out = String::new();
         for e in early.iter().filter(|e| e.before_table == table) {
-            out.push_str(&d.drop_foreign_key_sql(None, &e.table, &e.constraint)?);
+            out.push_str(&self.d.drop_foreign_key_sql(None, &e.table, &e.constraint)?);
         }
+        Ok(out)
+    }
+
+    /// The drops and renames of this action's keys.
+    pub(super) fn drop_keys(&self, change: &TableMigration) -> Result<String, SqlError> {
+        let d = self.d;
+        let table = change.final_name();
+        let mut out = String::new();
         for name in &change.keys.drop {
             out.push_str(&d.drop_key_constraint_sql(table, name)?);
         }
@@ -65,8 +72,8 @@ impl Emitter<'_> {
     }
 }
 
-/// The foreign keys this migration drops that reference a key it also drops, in another table
-/// (a table's own foreign keys are dropped first within its action anyway).
+/// The foreign keys this migration drops that reference a key or a column it also drops, in
+/// another table (a table's own foreign keys are dropped first within its action anyway).
 pub(crate) fn early_foreign_key_drops(input: &MigrationSqlInput) -> Vec<EarlyForeignKeyDrop> {
     let alters: Vec<&TableMigration> = input
         .migration
@@ -78,7 +85,7 @@ pub(crate) fn early_foreign_key_drops(input: &MigrationSqlInput) -> Vec<EarlyFor
         })
         .collect();
     let mut out = Vec::new();
-    for keyed in alters.iter().filter(|m| !m.keys.drop.is_empty()) {
+    for keyed in alters.iter().filter(|m| !m.keys.drop.is_empty() || !m.delete_columns.is_empty()) {
         let Some(source) = input.source.table(&keyed.name) else { continue };
         let dropped_columns: Vec<Vec<String>> = keyed
             .keys
@@ -93,7 +100,9 @@ pub(crate) fn early_foreign_key_drops(input: &MigrationSqlInput) -> Vec<EarlyFor
             let Some(other_source) = input.source.table(&other.name) else { continue };
             for fk in &other.delete_foreign_keys {
                 let references_dropped = other_source.foreign_key(fk).is_some_and(|f| {
-                    f.reference_table == keyed.name && dropped_columns.contains(&f.reference_columns)
+                    f.reference_table == keyed.name
+                        && (dropped_columns.contains(&f.reference_columns)
+                            || f.reference_columns.iter().any(|c| keyed.delete_columns.contains(c)))
                 });
                 if references_dropped {
                     out.push(EarlyForeignKeyDrop {
