@@ -10,6 +10,7 @@ use strata_schema::{
     ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, KeyConstraint, TableDefinition,
 };
 
+use crate::common::refuse_postgres_index_details;
 use crate::emit::unsupported;
 use crate::{
     ColumnChange, ColumnDefault, Dialect, Extension, FileLayout, OnlineIndexBuild, Postgres, SqlError,
@@ -44,6 +45,10 @@ pub struct Engine {
     missing_types: &'static [(ColumnType, &'static str)],
     /// `CREATE DOMAIN` / `ALTER DOMAIN` exist (CockroachDB has enums but no domains).
     domains: bool,
+    /// Index elements take PostgreSQL's nulls order, operator class and collation, and an
+    /// index `INCLUDE` and `WITH (...)` as PostgreSQL does. Where strata has not verified that,
+    /// those are refused (`DESC` is written everywhere).
+    postgres_index_details: bool,
 }
 
 /// A PostgreSQL-compatible distributed engine: PostgreSQL's spelling under [`Engine`]'s
@@ -82,6 +87,7 @@ static COCKROACH_ENGINE: Engine = Engine {
         (ColumnType::Sparsevec, "CockroachDB has only the vector type of pgvector's family; use vector"),
     ],
     domains: false,
+    postgres_index_details: false,
 };
 
 static YUGABYTE_ENGINE: Engine = Engine {
@@ -121,6 +127,7 @@ static YUGABYTE_ENGINE: Engine = Engine {
         ),
     ],
     domains: true,
+    postgres_index_details: false,
 };
 
 static CITUS_ENGINE: Engine = Engine {
@@ -138,6 +145,7 @@ static CITUS_ENGINE: Engine = Engine {
     method_hints: &[],
     missing_types: &[],
     domains: true,
+    postgres_index_details: true,
 };
 
 /// CockroachDB (`dialect = "cockroachdb"`).
@@ -202,6 +210,9 @@ impl PgCompatible {
         }
         if index.nulls_distinct == Some(false) && !self.supports_nulls_not_distinct() {
             return Err(unsupported(self, SqlObject::index(table, &index.index_name), "NULLS NOT DISTINCT"));
+        }
+        if !self.engine.postgres_index_details {
+            refuse_postgres_index_details(self, table, index)?;
         }
         Ok(())
     }

@@ -34,6 +34,7 @@ use strata_schema::{
     ForeignKeyDefinition, IndexDefinition, KeyConstraint, MigrationVersion, TableDefinition, TableMigration,
 };
 
+pub use common::check_index_parameters;
 pub use defaults::ColumnDefault;
 pub use distributed::{PgCompatible, CITUS, COCKROACHDB, YUGABYTEDB};
 pub use error::{SqlError, SqlObject};
