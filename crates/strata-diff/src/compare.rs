@@ -302,9 +302,24 @@ fn elements_text(i: &IndexDefinition) -> String {
     let parts: Vec<String> = i
         .elements
         .iter()
-        .map(|e| match e.element_type {
-            IndexElementType::Column => e.definition.clone(),
-            IndexElementType::Expression => format!("expr {}", e.definition),
+        .map(|e| {
+            let mut text = match e.element_type {
+                IndexElementType::Column => e.definition.clone(),
+                IndexElementType::Expression => format!("expr {}", e.definition),
+            };
+            if let Some(collation) = &e.collation {
+                text.push_str(&format!(" collate {collation}"));
+            }
+            if let Some(class) = &e.operator_class {
+                text.push_str(&format!(" {class}"));
+            }
+            if e.descending {
+                text.push_str(" desc");
+            }
+            if !e.nulls_order_is_default() {
+                text.push_str(if e.nulls_first { " nulls first" } else { " nulls last" });
+            }
+            text
         })
         .collect();
     format!("({})", parts.join(", "))
@@ -380,6 +395,9 @@ pub fn index_changes(a: &IndexDefinition, b: &IndexDefinition) -> Vec<Change> {
     }
     if a.elements != b.elements {
         push(&mut out, "elements", elements_text(a), elements_text(b));
+    }
+    if a.include != b.include {
+        push(&mut out, "include", list_text(&a.include), list_text(&b.include));
     }
     out
 }

@@ -203,6 +203,7 @@ fn build(raw: &[RawTable], wild: bool) -> DatabaseDefinition {
                 vector_distance_function: None,
                 vector_column_type: None,
                 parameters: None,
+                include: Vec::new(),
             });
         }
         let mut foreign_keys = Vec::new();

@@ -143,11 +143,6 @@ pub(crate) fn parse_reloptions(options: &[String]) -> Vec<(String, String)> {
     options.iter().filter_map(|o| o.split_once('=')).map(|(k, v)| (k.to_string(), v.to_string())).collect()
 }
 
-/// Index access methods whose storage parameters the model carries (`WITH (m=16, ...)`).
-pub(crate) fn method_has_parameters(method: &str) -> bool {
-    matches!(method, "hnsw" | "ivfflat")
-}
-
 /// Index access methods whose operator class the model carries as a vector distance.
 pub(crate) fn method_is_vector(method: &str) -> bool {
     matches!(method, "hnsw" | "ivfflat")
@@ -279,7 +274,5 @@ mod tests {
             parse_reloptions(&opts),
             vec![("m".into(), "64".into()), ("ef_construction".into(), "200".into())]
         );
-        assert!(method_has_parameters("hnsw") && method_has_parameters("ivfflat"));
-        assert!(!method_has_parameters("btree"));
     }
 }

@@ -19,8 +19,8 @@ use strata_schema::{
 use strata_sql::Dialect as _;
 
 use crate::pg_types::{
-    fk_action, fk_deferrable, fk_match_type, gin_operator_class, map_column_type, method_has_parameters,
-    method_is_vector, native_type, parse_reloptions, vector_operator_class,
+    fk_action, fk_deferrable, fk_match_type, gin_operator_class, map_column_type, method_is_vector,
+    native_type, parse_reloptions, vector_operator_class,
 };
 use crate::pg_user_types;
 use crate::warning::unwritable_index;
@@ -144,19 +144,26 @@ fn sql_indexes(server_version: i32) -> String {
            SELECT x.indexrelid, \
                   array_agg(CASE WHEN k.attnum > 0 THEN a.attname::text \
                                  ELSE pg_catalog.pg_get_indexdef(x.indexrelid, k.ord::int4, true) END \
-                            ORDER BY k.ord) AS element_defs, \
-                  array_agg(k.attnum > 0 ORDER BY k.ord) AS element_is_column, \
-                  array_agg(COALESCE(opc.opcname::text, '') ORDER BY k.ord) AS opclasses, \
-                  array_agg(COALESCE(opc.opcdefault, true) ORDER BY k.ord) AS opclass_is_default, \
-                  array_agg(COALESCE(k.opt, 0)::int4 ORDER BY k.ord) AS sort_options, \
-                  array_agg(COALESCE(k.coll NOT IN (0, 100) AND k.coll <> COALESCE(a.attcollation, 0), false) \
-                            ORDER BY k.ord) AS custom_collation \
+                            ORDER BY k.ord) FILTER (WHERE k.ord <= x.indnkeyatts) AS element_defs, \
+                  array_agg(k.attnum > 0 ORDER BY k.ord) FILTER (WHERE k.ord <= x.indnkeyatts) \
+                            AS element_is_column, \
+                  array_agg(COALESCE(opc.opcname::text, '') ORDER BY k.ord) FILTER (WHERE k.ord <= x.indnkeyatts) \
+                            AS opclasses, \
+                  array_agg(COALESCE(opc.opcdefault, true) ORDER BY k.ord) FILTER (WHERE k.ord <= x.indnkeyatts) \
+                            AS opclass_is_default, \
+                  array_agg(COALESCE(k.opt, 0)::int4 ORDER BY k.ord) FILTER (WHERE k.ord <= x.indnkeyatts) \
+                            AS sort_options, \
+                  array_agg(CASE WHEN k.coll NOT IN (0, 100) AND k.coll <> COALESCE(a.attcollation, 0) \
+                                 THEN coll.collname::text ELSE '' END \
+                            ORDER BY k.ord) FILTER (WHERE k.ord <= x.indnkeyatts) AS collations, \
+                  COALESCE(array_agg(a.attname::text ORDER BY k.ord) FILTER (WHERE k.ord > x.indnkeyatts), \
+                           '{{}}'::text[]) AS include_columns \
            FROM idx x \
            CROSS JOIN LATERAL unnest(x.indkey::int2[], x.indclass::oid[], x.indoption::int2[], \
                                      x.indcollation::oid[]) WITH ORDINALITY AS k(attnum, opc, opt, coll, ord) \
            LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum \
            LEFT JOIN pg_catalog.pg_opclass opc ON opc.oid = k.opc \
-           WHERE k.ord <= x.indnkeyatts \
+           LEFT JOIN pg_catalog.pg_collation coll ON coll.oid = k.coll \
            GROUP BY x.indexrelid \
          ) \
          SELECT x.indrelid::int8 AS table_oid, ic.relname::text AS name, am.amname::text AS method, \
@@ -168,7 +175,7 @@ fn sql_indexes(server_version: i32) -> String {
                 COALESCE(con.condeferred, false) AS constraint_deferred, \
                 COALESCE(con.conparentid <> 0, false) AS constraint_inherited, \
                 el.element_defs, el.element_is_column, el.opclasses, el.opclass_is_default, el.sort_options, \
-                el.custom_collation \
+                el.collations, el.include_columns \
          FROM idx x \
          JOIN el ON el.indexrelid = x.indexrelid \
          JOIN pg_catalog.pg_class ic ON ic.oid = x.indexrelid \
@@ -825,7 +832,7 @@ fn unique_constraint(row: &PgRow) -> Result<Option<KeyConstraint>, IntrospectErr
         && get::<Vec<bool>>(row, "element_is_column", q)?.iter().all(|c| *c)
         && get::<Vec<bool>>(row, "opclass_is_default", q)?.iter().all(|d| *d)
         && get::<Vec<i32>>(row, "sort_options", q)?.iter().all(|o| *o == 0)
-        && !get::<Vec<bool>>(row, "custom_collation", q)?.iter().any(|c| *c)
+        && get::<Vec<String>>(row, "collations", q)?.iter().all(String::is_empty)
         && get::<Vec<String>>(row, "reloptions", q)?.is_empty()
         && get::<Option<String>>(row, "tablespace", q)?.is_none();
     if !plain {
@@ -965,45 +972,14 @@ fn map_index(
         return Ok(None);
     }
     let method: String = get(row, "method", q)?;
-    let defs: Vec<String> = get(row, "element_defs", q)?;
-    let is_column: Vec<bool> = get(row, "element_is_column", q)?;
     let opclasses: Vec<String> = get(row, "opclasses", q)?;
     let opclass_is_default: Vec<bool> = get(row, "opclass_is_default", q)?;
-    let sort_options: Vec<i32> = get(row, "sort_options", q)?;
-    let custom_collation: Vec<bool> = get(row, "custom_collation", q)?;
     let reloptions: Vec<String> = get(row, "reloptions", q)?;
-    let key_count: i32 = get(row, "key_count", q)?;
-    let att_count: i32 = get(row, "att_count", q)?;
 
     let mut details = Vec::new();
-    let elements: Vec<IndexElement> = defs
-        .into_iter()
-        .zip(is_column.iter().copied().chain(std::iter::repeat(false)))
-        .map(|(definition, col)| IndexElement {
-            element_type: if col { IndexElementType::Column } else { IndexElementType::Expression },
-            definition,
-        })
-        .collect();
-
-    let classes = map_operator_classes(&method, &opclasses, &opclass_is_default, &mut details);
-    // indoption bit 0 is DESC, bit 1 NULLS FIRST; ASC NULLS LAST (0) is what strata writes.
-    if sort_options.iter().any(|o| *o & 3 != 0) {
-        details.push("DESC / NULLS FIRST ordering".into());
-    }
-    if custom_collation.iter().any(|c| *c) {
-        details.push("a non-default collation".into());
-    }
-    if att_count > key_count {
-        details.push("INCLUDE columns".into());
-    }
-    let mut parameters = None;
-    if !reloptions.is_empty() {
-        if method_has_parameters(&method) {
-            parameters = Some(parse_reloptions(&reloptions));
-        } else {
-            details.push(format!("storage parameters ({})", reloptions.join(", ")));
-        }
-    }
+    let mut elements = map_index_elements(row)?;
+    let classes = map_operator_classes(&method, &opclasses, &opclass_is_default, &mut elements, &mut details);
+    let parameters = (!reloptions.is_empty()).then(|| parse_reloptions(&reloptions));
     if !get::<bool>(row, "is_valid", q)? {
         details.push("it is INVALID (a failed concurrent build; REINDEX it)".into());
     }
@@ -1033,7 +1009,37 @@ fn map_index(
         vector_distance_function: classes.vector_distance_function,
         vector_column_type: classes.vector_column_type,
         parameters,
+        include: get(row, "include_columns", q)?,
     }))
+}
+
+/// The key elements of an index row, with their sort order and collation. `indoption` bit 0
+/// is `DESC`, bit 1 `NULLS FIRST`; a collation is listed only where it is not the column's.
+/// Operator classes are filled in by [`map_operator_classes`].
+fn map_index_elements(row: &PgRow) -> Result<Vec<IndexElement>, IntrospectError> {
+    let q = QUERIES[3];
+    let defs: Vec<String> = get(row, "element_defs", q)?;
+    let is_column: Vec<bool> = get(row, "element_is_column", q)?;
+    let sort_options: Vec<i32> = get(row, "sort_options", q)?;
+    let collations: Vec<String> = get(row, "collations", q)?;
+    Ok(defs
+        .into_iter()
+        .enumerate()
+        .map(|(i, definition)| {
+            let element_type = if is_column.get(i).copied().unwrap_or(false) {
+                IndexElementType::Column
+            } else {
+                IndexElementType::Expression
+            };
+            let option = sort_options.get(i).copied().unwrap_or(0);
+            IndexElement {
+                descending: option & 1 != 0,
+                nulls_first: option & 2 != 0,
+                collation: collations.get(i).filter(|c| !c.is_empty()).cloned(),
+                ..IndexElement::new(element_type, definition)
+            }
+        })
+        .collect())
 }
 
 /// What an index's operator classes say in the model's terms (gin's class, a vector index's
@@ -1045,30 +1051,19 @@ struct OperatorClasses {
     vector_column_type: Option<ColumnType>,
 }
 
-/// Maps the operator classes of an index using `method`; classes the model cannot hold are
-/// added to `details`.
+/// Maps the operator classes of an index using `method`. A gin index whose elements all use
+/// one class Serverpod names keeps it as `ginOperatorClass` (Serverpod's key, same bytes);
+/// a vector index's class becomes its distance and column type; any other non-default class
+/// goes on its element. Vector classes the model cannot hold are added to `details`.
 fn map_operator_classes(
     method: &str,
     opclasses: &[String],
     opclass_is_default: &[bool],
+    elements: &mut [IndexElement],
     details: &mut Vec<String>,
 ) -> OperatorClasses {
     let mut classes = OperatorClasses::default();
-    if method == "gin" {
-        let mapped: Vec<_> = opclasses.iter().map(|o| gin_operator_class(o)).collect();
-        classes.gin = mapped.first().copied().flatten();
-        if mapped.iter().any(|m| m.is_none()) || mapped.windows(2).any(|w| w[0] != w[1]) {
-            details.push(format!(
-                "operator classes {} (only one of {} is represented)",
-                opclasses.join(", "),
-                {
-                    let all: Vec<&str> =
-                        strata_schema::GinOperatorClass::ALL.iter().map(|g| g.sql()).collect();
-                    all.join("/")
-                }
-            ));
-        }
-    } else if method_is_vector(method) {
+    if method_is_vector(method) {
         match opclasses.first().and_then(|o| vector_operator_class(o)) {
             Some((t, d)) => {
                 classes.vector_column_type = Some(t);
@@ -1076,11 +1071,20 @@ fn map_operator_classes(
             }
             None => details.push(format!("operator class {}", opclasses.join(", "))),
         }
-    } else {
-        let custom: Vec<&str> =
-            opclasses.iter().zip(opclass_is_default).filter(|(_, d)| !**d).map(|(o, _)| o.as_str()).collect();
-        if !custom.is_empty() {
-            details.push(format!("operator class {}", custom.join(", ")));
+        return classes;
+    }
+    if method == "gin" {
+        let mapped: Vec<_> = opclasses.iter().map(|o| gin_operator_class(o)).collect();
+        if let Some(Some(first)) = mapped.first() {
+            if mapped.iter().all(|m| m == &Some(*first)) {
+                classes.gin = Some(*first);
+                return classes;
+            }
+        }
+    }
+    for ((element, class), is_default) in elements.iter_mut().zip(opclasses).zip(opclass_is_default) {
+        if !is_default && !class.is_empty() {
+            element.operator_class = Some(class.clone());
         }
     }
     classes

@@ -386,10 +386,10 @@ fn map_index(
             }
             match (cid, col) {
                 (c, Some(col)) if c >= 0 => IndexElement::column(col),
-                _ => IndexElement {
-                    element_type: IndexElementType::Expression,
-                    definition: parsed.elements.get(i).cloned().unwrap_or_default(),
-                },
+                _ => IndexElement::new(
+                    IndexElementType::Expression,
+                    parsed.elements.get(i).cloned().unwrap_or_default(),
+                ),
             }
         })
         .collect();

@@ -179,7 +179,7 @@ impl fmt::Display for IntrospectWarning {
 }
 
 /// A warning for a live index whose expression elements or predicate are not exactly one SQL
-/// expression in `dialect`'s grammar. The emitters refuse to write such an index, so the user
+/// expression in `dialect`'s grammar, or whose storage parameters are not plain words. The emitters refuse to write such an index, so the user
 /// learns it here, named, rather than from a failed `inspect --format sql` or diff.
 pub(crate) fn unwritable_index(
     dialect: &dyn strata_sql::Dialect,
@@ -187,7 +187,9 @@ pub(crate) fn unwritable_index(
     table: &str,
     index: &strata_schema::IndexDefinition,
 ) -> Option<IntrospectWarning> {
-    let reason = match strata_sql::check_index_expressions(dialect, table, index) {
+    let checked = strata_sql::check_index_expressions(dialect, table, index)
+        .and_then(|()| strata_sql::check_index_parameters(table, index));
+    let reason = match checked {
         Ok(()) => return None,
         Err(strata_sql::SqlError::InvalidIndexExpression { part, text, reason, .. }) => {
             format!("{part} {text:?} is not one SQL expression ({reason})")

@@ -101,13 +101,7 @@ fn unrepresentable_objects_are_named_warnings() {
     // A generated column's expression is the server's own rendering of it.
     assert_eq!(c.column("full").unwrap().generated.as_deref(), Some("(\"FirstName\" || '!'::text)"));
     let expr = c.index("customers_lower_name").unwrap();
-    assert_eq!(
-        expr.elements,
-        vec![IndexElement {
-            element_type: IndexElementType::Expression,
-            definition: "lower(\"FirstName\")".into()
-        }]
-    );
+    assert_eq!(expr.elements, vec![IndexElement::new(IndexElementType::Expression, "lower(\"FirstName\")")]);
     let partial = c.index("customers_partial").unwrap();
     assert_eq!(partial.predicate.as_deref(), Some("code IS NOT NULL"));
     assert!(c.index("Customers_email_key").is_none(), "constraint-backed indexes are not plain indexes");

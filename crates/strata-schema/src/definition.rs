@@ -368,17 +368,50 @@ pub struct ForeignKeyDefinition {
     pub deferrable: Option<Deferrable>,
 }
 
-/// One index element: a column name or an expression.
+/// One index element: a column name or an expression, with its sort order, operator class
+/// and collation (strata's own keys; Serverpod's files never set them, see docs/format.md).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IndexElement {
     pub element_type: IndexElementType,
     pub definition: String,
+    /// `DESC`; ascending is the default.
+    pub descending: bool,
+    /// Where nulls sort. PostgreSQL's default follows the order (`NULLS LAST` ascending,
+    /// `NULLS FIRST` descending), so this equals `descending` unless stated otherwise.
+    pub nulls_first: bool,
+    /// A non-default operator class (`text_pattern_ops`), resolved through the search path.
+    /// A gin index's class Serverpod can say stays in [`IndexDefinition::gin_operator_class`].
+    pub operator_class: Option<String>,
+    /// A collation other than the column's own (`C`).
+    pub collation: Option<String>,
 }
 
 impl IndexElement {
-    /// A plain column element.
+    /// A plain column element in the default order.
     pub fn column(name: impl Into<String>) -> Self {
-        IndexElement { element_type: IndexElementType::Column, definition: name.into() }
+        IndexElement::new(IndexElementType::Column, name)
+    }
+
+    /// An element of `element_type` in the default order, with default class and collation.
+    pub fn new(element_type: IndexElementType, definition: impl Into<String>) -> Self {
+        IndexElement {
+            element_type,
+            definition: definition.into(),
+            descending: false,
+            nulls_first: false,
+            operator_class: None,
+            collation: None,
+        }
+    }
+
+    /// Whether the nulls order is the one PostgreSQL picks for the sort direction anyway.
+    pub fn nulls_order_is_default(&self) -> bool {
+        self.nulls_first == self.descending
+    }
+
+    /// Whether the element says more than its column or expression (order, class, collation).
+    pub fn has_options(&self) -> bool {
+        self.descending || self.nulls_first || self.operator_class.is_some() || self.collation.is_some()
     }
 }
 
@@ -399,8 +432,11 @@ pub struct IndexDefinition {
     pub gin_operator_class: Option<GinOperatorClass>,
     pub vector_distance_function: Option<VectorDistanceFunction>,
     pub vector_column_type: Option<ColumnType>,
-    /// Index storage parameters in declaration order (`m`, `ef_construction`, `lists`).
+    /// Index storage parameters in declaration order (`m`, `ef_construction`, `lists`,
+    /// `fillfactor`, `fastupdate`, ...).
     pub parameters: Option<Vec<(String, String)>>,
+    /// Non-key columns stored in the index (`INCLUDE (...)`); strata's own key.
+    pub include: Vec<String>,
 }
 
 /// A module and the migration version it is at.

@@ -304,6 +304,11 @@ impl Serialize for IndexElement {
         let mut o = Obj::new(s, "serverpod.IndexElementDefinition")?;
         o.f("type", &self.element_type)?;
         o.f("definition", &self.definition)?;
+        // strata's own keys, only when not the default (docs/format.md).
+        o.opt("descending", &self.descending.then_some(true))?;
+        o.opt("nullsFirst", &(!self.nulls_order_is_default()).then_some(self.nulls_first))?;
+        o.opt("operatorClass", &self.operator_class)?;
+        o.opt("collation", &self.collation)?;
         o.end()
     }
 }
@@ -336,6 +341,9 @@ impl Serialize for IndexDefinition {
         o.opt("vectorDistanceFunction", &self.vector_distance_function)?;
         o.opt("vectorColumnType", &self.vector_column_type)?;
         o.opt("parameters", &self.parameters.as_deref().map(Params))?;
+        if !self.include.is_empty() {
+            o.f("include", &self.include)?;
+        }
         o.end()
     }
 }
@@ -773,13 +781,19 @@ mod typed {
         vector_column_type: Option<i64>,
         /// `Value`'s own map, so key order and repeated keys are as in the tree walk.
         parameters: Option<Map<String, Value>>,
+        include: Option<Vec<String>>,
     }
 
     #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
     struct Element {
         #[serde(rename = "type")]
         element_type: Option<i64>,
         definition: String,
+        descending: Option<bool>,
+        nulls_first: Option<bool>,
+        operator_class: Option<String>,
+        collation: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -996,10 +1010,15 @@ mod typed {
             index_name: i.index_name,
             table_space: i.table_space,
             elements: all(i.elements, |e| {
+                let descending = e.descending.unwrap_or(false);
                 Some(IndexElement {
                     element_type: code(e.element_type, IndexElementType::from_index)?
                         .unwrap_or(IndexElementType::Column),
                     definition: e.definition,
+                    descending,
+                    nulls_first: e.nulls_first.unwrap_or(descending),
+                    operator_class: e.operator_class,
+                    collation: e.collation,
                 })
             })?,
             index_type: i.index_type,
@@ -1011,6 +1030,7 @@ mod typed {
             vector_distance_function: named(i.vector_distance_function, VectorDistanceFunction::from_name)?,
             vector_column_type: code(i.vector_column_type, ColumnType::from_index)?,
             parameters,
+            include: i.include.unwrap_or_default(),
         })
     }
 
@@ -1479,11 +1499,16 @@ fn read_index(c: &Cursor) -> Result<IndexDefinition, JsonError> {
         index_name: c.req_str("indexName")?,
         table_space: c.opt_str("tableSpace")?,
         elements: c.list("elements", |e| {
+            let descending = e.bool_or("descending", false)?;
             Ok(IndexElement {
                 element_type: e
                     .index_enum("type", "index element type", IndexElementType::from_index)?
                     .unwrap_or(IndexElementType::Column),
                 definition: e.req_str("definition")?,
+                descending,
+                nulls_first: e.bool_or("nullsFirst", descending)?,
+                operator_class: e.opt_str("operatorClass")?,
+                collation: e.opt_str("collation")?,
             })
         })?,
         index_type: c.req_str("type")?,
@@ -1503,6 +1528,7 @@ fn read_index(c: &Cursor) -> Result<IndexDefinition, JsonError> {
         )?,
         vector_column_type: c.index_enum("vectorColumnType", "column type", ColumnType::from_index)?,
         parameters,
+        include: c.strings("include")?,
     })
 }
 

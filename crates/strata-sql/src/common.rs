@@ -1,18 +1,22 @@
 //! Pieces several dialects spell the same way.
 
-use strata_schema::{ColumnType, Deferrable, ForeignKeyDefinition, IndexDefinition, IndexElementType};
+use strata_schema::{
+    ColumnType, Deferrable, ForeignKeyDefinition, IndexDefinition, IndexElement, IndexElementType,
+};
 
+use crate::emit::unsupported;
 use crate::expression::check_index_expressions;
 use crate::{Dialect, SqlError, SqlObject};
 
-/// `"a", "b"` for column elements; expression elements are SQL already and are kept verbatim
+/// `"a"` for column elements; expression elements are SQL already and are kept verbatim
 /// (only introspection produces them), after they and the predicate have passed
-/// [`check_index_expressions`]: nothing else may reach the statement.
+/// [`check_index_expressions`]: nothing else may reach the statement. One text per element,
+/// for the dialect to add what it writes after each (class, collation, order).
 pub(crate) fn index_elements(
     d: &dyn Dialect,
     table: &str,
     index: &IndexDefinition,
-) -> Result<String, SqlError> {
+) -> Result<Vec<String>, SqlError> {
     if index.elements.is_empty() {
         return Err(SqlError::InvalidIndex {
             object: SqlObject::index(table, &index.index_name),
@@ -27,8 +31,90 @@ pub(crate) fn index_elements(
             IndexElementType::Column => d.quote_identifier(&e.definition),
             IndexElementType::Expression => e.definition.clone(),
         })
+        .collect())
+}
+
+/// `"a", "b" DESC` for a dialect whose index elements take nothing after them but `DESC`
+/// (SQLite), after [`refuse_postgres_index_details`] has refused everything else.
+pub(crate) fn plain_index_elements(
+    d: &dyn Dialect,
+    table: &str,
+    index: &IndexDefinition,
+) -> Result<String, SqlError> {
+    refuse_postgres_index_details(d, table, index)?;
+    Ok(index_elements(d, table, index)?
+        .into_iter()
+        .zip(&index.elements)
+        .map(|(text, element)| text + sort_direction(element))
         .collect::<Vec<_>>()
         .join(", "))
+}
+
+/// ` DESC` for a descending element: the one ordering option every dialect writes.
+pub(crate) fn sort_direction(element: &IndexElement) -> &'static str {
+    if element.descending {
+        " DESC"
+    } else {
+        ""
+    }
+}
+
+/// Refuses, naming the index, the details only PostgreSQL writes: a nulls order other than
+/// the direction's own, operator classes, collations, `INCLUDE` columns and storage
+/// parameters. `DESC` is not refused: MySQL 8 and SQLite build descending indexes.
+pub(crate) fn refuse_postgres_index_details(
+    d: &dyn Dialect,
+    table: &str,
+    index: &IndexDefinition,
+) -> Result<(), SqlError> {
+    let refuse = |what: String| Err(unsupported(d, SqlObject::index(table, &index.index_name), &what));
+    for e in &index.elements {
+        if !e.nulls_order_is_default() {
+            let order = if e.nulls_first { "FIRST" } else { "LAST" };
+            return refuse(format!("NULLS {order} on element {:?}", e.definition));
+        }
+        if let Some(class) = &e.operator_class {
+            return refuse(format!("the operator class {class:?} on element {:?}", e.definition));
+        }
+        if let Some(collation) = &e.collation {
+            return refuse(format!("the collation {collation:?} on element {:?}", e.definition));
+        }
+    }
+    if !index.include.is_empty() {
+        return refuse(format!("INCLUDE columns ({})", index.include.join(", ")));
+    }
+    let params = written_parameters(index);
+    if !params.is_empty() {
+        let list: Vec<String> = params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        return refuse(format!("index storage parameters ({})", list.join(", ")));
+    }
+    Ok(())
+}
+
+/// The storage parameters `WITH (...)` says. A non-vector index that still names a vector
+/// distance or column type is a vector index whose type was changed (as Serverpod allows):
+/// its parameters were the vector method's and are not written, as Serverpod does not.
+pub(crate) fn written_parameters(index: &IndexDefinition) -> &[(String, String)] {
+    let leftover = !matches!(index.index_type.as_str(), "hnsw" | "ivfflat")
+        && (index.vector_distance_function.is_some() || index.vector_column_type.is_some());
+    if leftover {
+        return &[];
+    }
+    index.parameters.as_deref().unwrap_or_default()
+}
+
+/// Checks that every storage parameter of `index` is a plain word set to a plain word or
+/// number: they are spliced into `WITH (...)` unquoted. Introspection calls it too, so a live
+/// index with any other parameter is reported instead of modelled.
+pub fn check_index_parameters(table: &str, index: &IndexDefinition) -> Result<(), SqlError> {
+    let params = index.parameters.as_deref().unwrap_or_default();
+    match params.iter().find(|(k, v)| !is_word(k) || !is_parameter_value(v)) {
+        Some((k, v)) => Err(SqlError::InvalidIndex {
+            object: SqlObject::index(table, &index.index_name),
+            reason: format!("index parameter {k}={v} is not a plain word or number"),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Checks the shape of a foreign key and returns its quoted column and reference-column lists.

@@ -11,6 +11,7 @@ use strata_schema::{
     IndexDefinition, KeyConstraint, TableDefinition,
 };
 
+use crate::common::refuse_postgres_index_details;
 use crate::emit::unsupported;
 use crate::{
     ColumnChange, ColumnDefault, Dialect, Extension, FileLayout, OnlineIndexBuild, Postgres, SqlError,
@@ -52,6 +53,10 @@ pub struct Engine {
     /// PostgreSQL's stored generated columns, including `ALTER COLUMN ... DROP EXPRESSION`
     /// (CockroachDB spells that `DROP STORED`).
     generated_columns: bool,
+    /// Index elements take PostgreSQL's nulls order, operator class and collation, and an
+    /// index `INCLUDE` and `WITH (...)` as PostgreSQL does. Where strata has not verified that,
+    /// those are refused (`DESC` is written everywhere).
+    postgres_index_details: bool,
 }
 
 /// A PostgreSQL-compatible distributed engine: PostgreSQL's spelling under [`Engine`]'s
@@ -92,6 +97,7 @@ static COCKROACH_ENGINE: Engine = Engine {
     domains: false,
     postgres_constraints: false,
     generated_columns: false,
+    postgres_index_details: false,
 };
 
 static YUGABYTE_ENGINE: Engine = Engine {
@@ -134,6 +140,7 @@ static YUGABYTE_ENGINE: Engine = Engine {
     postgres_constraints: false,
     // Stable releases before 2.25 are PostgreSQL 11 based, which has no generated columns.
     generated_columns: false,
+    postgres_index_details: false,
 };
 
 static CITUS_ENGINE: Engine = Engine {
@@ -153,6 +160,7 @@ static CITUS_ENGINE: Engine = Engine {
     domains: true,
     postgres_constraints: true,
     generated_columns: true,
+    postgres_index_details: true,
 };
 
 /// CockroachDB (`dialect = "cockroachdb"`).
@@ -226,6 +234,9 @@ impl PgCompatible {
         }
         if index.nulls_distinct == Some(false) && !self.supports_nulls_not_distinct() {
             return Err(unsupported(self, SqlObject::index(table, &index.index_name), "NULLS NOT DISTINCT"));
+        }
+        if !self.engine.postgres_index_details {
+            refuse_postgres_index_details(self, table, index)?;
         }
         Ok(())
     }

@@ -728,13 +728,18 @@ fn target_column<'i>(
         })
 }
 
-/// Indexes that `CREATE TABLE` does not already create: a single-element index on `id` is the
-/// primary key's own index (v1 files list it as `<table>_pkey`).
+/// Indexes that `CREATE TABLE` does not already create: a plain single-element primary or
+/// unique index on `id` is the primary key's own index (Serverpod's files list it as
+/// `<table>_pkey`, and Serverpod skips it the same way). A non-unique index on `id`, or one
+/// with a sort order, class, collation, `INCLUDE` columns or a predicate, is an index of its
+/// own (a live database can hold one next to the key).
 pub(crate) fn indexes_except_id(table: &TableDefinition) -> impl Iterator<Item = &IndexDefinition> {
-    table
-        .indexes
-        .iter()
-        .filter(|i| !matches!(i.elements.as_slice(), [IndexElement { definition, .. }] if definition == "id"))
+    table.indexes.iter().filter(|i| {
+        let plain_id = matches!(i.elements.as_slice(), [e] if e.definition == "id" && !e.has_options())
+            && i.include.is_empty()
+            && i.predicate.is_none();
+        !(plain_id && (i.is_primary || i.is_unique))
+    })
 }
 
 /// Whether the column's default is UUIDv7 in either the abstract or the v1 spelling.

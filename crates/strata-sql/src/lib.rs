@@ -35,6 +35,7 @@ use strata_schema::{
     TableDefinition, TableMigration,
 };
 
+pub use common::check_index_parameters;
 pub use defaults::ColumnDefault;
 pub use distributed::{PgCompatible, CITUS, COCKROACHDB, YUGABYTEDB};
 pub use error::{SqlError, SqlObject};

@@ -31,7 +31,7 @@ use strata_schema::{
 
 use crate::common::{
     add_column, check_type_supported, drop_column, foreign_key_columns, inline_foreign_key,
-    referential_actions, rename_column, rename_table,
+    referential_actions, refuse_postgres_index_details, rename_column, rename_table, sort_direction,
 };
 use crate::emit::unsupported;
 use crate::mysql_types::{
@@ -163,7 +163,7 @@ impl Mysql {
         if index.nulls_distinct == Some(false) && !self.supports_nulls_not_distinct() {
             return Err(unsupported(self, object(), "NULLS NOT DISTINCT (null values treated as equal)"));
         }
-        Ok(())
+        refuse_postgres_index_details(self, table, index)
     }
 }
 
@@ -282,8 +282,8 @@ impl Dialect for Mysql {
         let elements = index
             .elements
             .iter()
-            .map(|e| self.index_element(table, index, &e.definition))
-            .collect::<Result<Vec<_>, _>>()?
+            .map(|e| Ok(self.index_element(table, index, &e.definition)? + sort_direction(e)))
+            .collect::<Result<Vec<_>, SqlError>>()?
             .join(", ");
         // `IF NOT EXISTS` (only in CREATE TABLE IF NOT EXISTS blocks) is MariaDB's; MySQL 8
         // has no such clause.

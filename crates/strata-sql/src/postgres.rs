@@ -15,15 +15,15 @@
 //!   either).
 
 use strata_schema::{
-    ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, VectorDistanceFunction,
+    ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, IndexElement, VectorDistanceFunction,
 };
 
 use strata_schema::{CheckConstraint, ExclusionConstraint, KeyConstraint, TableDefinition};
 
 use crate::common::{
-    add_column, check_type_supported, deferrable_clause, delete_versions, dimension, drop_column,
-    foreign_key_columns, index_elements, inline_foreign_key, is_parameter_value, is_word,
-    referential_actions, rename_column, rename_table, upsert_version_on_conflict,
+    add_column, check_index_parameters, check_type_supported, deferrable_clause, delete_versions, dimension,
+    drop_column, foreign_key_columns, index_elements, inline_foreign_key, is_word, referential_actions,
+    rename_column, rename_table, sort_direction, upsert_version_on_conflict, written_parameters,
 };
 use crate::emit::unsupported;
 use crate::quote;
@@ -396,32 +396,27 @@ impl Dialect for Postgres {
         if !self.supports_index_method(method) {
             return Err(invalid(format!("index method {method:?} is not a plain identifier")));
         }
-        let mut elements = index_elements(self, table, index)?;
-        if method == "gin" {
-            if let Some(class) = index.gin_operator_class {
-                elements.push(' ');
-                elements.push_str(class.sql());
-            }
-        }
-        let mut with = String::new();
-        if method == "hnsw" || method == "ivfflat" {
-            let function = index
-                .vector_distance_function
-                .ok_or_else(|| invalid(format!("a {method} index needs a vectorDistanceFunction")))?;
-            let vector_type = index
-                .vector_column_type
-                .filter(|t| t.is_vector())
-                .ok_or_else(|| invalid(format!("a {method} index needs a vector vectorColumnType")))?;
-            elements.push_str(&format!(" {}_{}_ops", vector_type.name(), distance_code(function)));
-            let params = index.parameters.as_deref().unwrap_or_default();
-            if let Some((k, v)) = params.iter().find(|(k, v)| !is_word(k) || !is_parameter_value(v)) {
-                return Err(invalid(format!("index parameter {k}={v} is not a plain word or number")));
-            }
-            if !params.is_empty() {
+        let vector_class = vector_operator_class(index, &invalid)?;
+        let elements = index_elements(self, table, index)?
+            .into_iter()
+            .zip(&index.elements)
+            .map(|(text, element)| self.index_element(index, element, text, vector_class.as_deref()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let include = if index.include.is_empty() {
+            String::new()
+        } else {
+            let columns: Vec<String> = index.include.iter().map(|c| self.quote_identifier(c)).collect();
+            format!(" INCLUDE ({})", columns.join(", "))
+        };
+        check_index_parameters(table, index)?;
+        let with = match written_parameters(index) {
+            [] => String::new(),
+            params => {
                 let list = params.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(", ");
-                with = format!(" WITH ({list})");
+                format!(" WITH ({list})")
             }
-        }
+        };
         let nulls = match index.nulls_distinct {
             None => "",
             Some(true) => " NULLS DISTINCT",
@@ -430,7 +425,7 @@ impl Dialect for Postgres {
         };
         let predicate = index.predicate.as_deref().map(|p| format!(" WHERE {p}")).unwrap_or_default();
         Ok(format!(
-            "CREATE{} INDEX{} {} ON {} USING {method} ({elements}){nulls}{with}{predicate};\n",
+            "CREATE{} INDEX{} {} ON {} USING {method} ({elements}){include}{nulls}{with}{predicate};\n",
             if index.is_unique { " UNIQUE" } else { "" },
             if if_not_exists { " IF NOT EXISTS" } else { "" },
             self.quote_identifier(&index.index_name),
@@ -563,6 +558,26 @@ impl Dialect for Postgres {
     }
 }
 
+/// A vector index's operator class (`vector_l2_ops`), from its distance function and column
+/// type; `None` for other methods.
+fn vector_operator_class(
+    index: &IndexDefinition,
+    invalid: &dyn Fn(String) -> SqlError,
+) -> Result<Option<String>, SqlError> {
+    let method = index.index_type.as_str();
+    if method != "hnsw" && method != "ivfflat" {
+        return Ok(None);
+    }
+    let function = index
+        .vector_distance_function
+        .ok_or_else(|| invalid(format!("a {method} index needs a vectorDistanceFunction")))?;
+    let vector_type = index
+        .vector_column_type
+        .filter(|t| t.is_vector())
+        .ok_or_else(|| invalid(format!("a {method} index needs a vector vectorColumnType")))?;
+    Ok(Some(format!("{}_{}_ops", vector_type.name(), distance_code(function))))
+}
+
 impl Postgres {
     /// `pg_get_serial_sequence(<table>, <column>)`: the sequence a `serial` default or an
     /// identity owns, looked up when the statement runs (the server named it).
@@ -620,6 +635,33 @@ impl Postgres {
         }
         self.check_expression(expression).map_err(invalid)?;
         Ok(format!(" GENERATED ALWAYS AS ({expression}) STORED"))
+    }
+
+    /// One index element in PostgreSQL's order: `text [COLLATE c] [class] [DESC] [NULLS ...]`.
+    /// The class is the element's own, else the gin index's `ginOperatorClass`, else the vector
+    /// index's; the nulls order is written only where it is not the direction's default.
+    fn index_element(
+        &self,
+        index: &IndexDefinition,
+        element: &IndexElement,
+        text: String,
+        vector_class: Option<&str>,
+    ) -> String {
+        let mut out = text;
+        if let Some(collation) = &element.collation {
+            out.push_str(&format!(" COLLATE {}", self.quote_identifier(collation)));
+        }
+        let gin_class = index.gin_operator_class.filter(|_| index.index_type == "gin").map(|g| g.sql());
+        match (&element.operator_class, gin_class.or(vector_class)) {
+            (Some(own), _) => out.push_str(&format!(" {}", self.quote_identifier(own))),
+            (None, Some(class)) => out.push_str(&format!(" {class}")),
+            (None, None) => {}
+        }
+        out.push_str(sort_direction(element));
+        if !element.nulls_order_is_default() {
+            out.push_str(if element.nulls_first { " NULLS FIRST" } else { " NULLS LAST" });
+        }
+        out
     }
 
     /// One column line; `implied_key`: the table has Serverpod's `PRIMARY KEY ("id")`, written

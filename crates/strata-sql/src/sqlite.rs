@@ -34,7 +34,7 @@ use strata_schema::{ColumnDefinition, ColumnMigration, ColumnType, ForeignKeyDef
 use strata_schema::{IndexElementType, TableDefinition, TableMigration};
 
 use crate::common::{
-    add_column, check_type_supported, delete_versions, drop_column, index_elements, inline_foreign_key,
+    add_column, check_type_supported, delete_versions, drop_column, inline_foreign_key, plain_index_elements,
     rename_column, rename_table, upsert_version_on_conflict,
 };
 use crate::emit::unsupported;
@@ -459,7 +459,7 @@ impl Dialect for Sqlite {
         if index.nulls_distinct == Some(false) && !self.supports_nulls_not_distinct() {
             return Err(unsupported(self, object, "NULLS NOT DISTINCT (null values treated as equal)"));
         }
-        let elements = index_elements(self, table, index)?;
+        let elements = plain_index_elements(self, table, index)?;
         let predicate = index.predicate.as_deref().map(|p| format!(" WHERE {p}")).unwrap_or_default();
         Ok(format!(
             "CREATE{} INDEX{} {} ON {} ({elements}){predicate};\n",

@@ -16,7 +16,7 @@ use strata_testdb::PgScratch;
 const CRAFTED: &str = "x); CREATE TABLE pwned (a int); --";
 
 fn expression(definition: &str) -> IndexElement {
-    IndexElement { element_type: IndexElementType::Expression, definition: definition.to_string() }
+    IndexElement::new(IndexElementType::Expression, definition)
 }
 
 fn expression_index(name: &str, element: &str) -> IndexDefinition {

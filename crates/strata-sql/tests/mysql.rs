@@ -291,10 +291,7 @@ fn refusals_name_the_object() {
     }));
     assert!(e.contains("partial index"), "{e}");
     let e = err(with_index(IndexDefinition {
-        elements: vec![IndexElement {
-            definition: "lower(a)".into(),
-            element_type: IndexElementType::Expression,
-        }],
+        elements: vec![IndexElement::new(IndexElementType::Expression, "lower(a)")],
         ..index("t_a", &[], false)
     }));
     assert!(e.contains("expression"), "{e}");

@@ -303,10 +303,7 @@ mod tests {
             t.add_indexes = vec![
                 IndexDefinition {
                     index_name: "by_expr".into(),
-                    elements: vec![IndexElement {
-                        element_type: IndexElementType::Expression,
-                        definition: "lower(title)".into(),
-                    }],
+                    elements: vec![IndexElement::new(IndexElementType::Expression, "lower(title)")],
                     is_unique: true,
                     ..Default::default()
                 },

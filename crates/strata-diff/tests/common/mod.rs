@@ -147,6 +147,7 @@ pub fn idx(name: &str, columns: &[&str]) -> IndexDefinition {
         vector_distance_function: None,
         vector_column_type: None,
         parameters: None,
+        include: Vec::new(),
     }
 }
 

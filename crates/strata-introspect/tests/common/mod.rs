@@ -66,6 +66,7 @@ pub fn index(name: &str, columns: &[&str], method: &str, unique: bool) -> IndexD
         vector_distance_function: None,
         vector_column_type: None,
         parameters: None,
+        include: Vec::new(),
     }
 }
 
