@@ -478,6 +478,34 @@ fn pair_by_name<'x, T>(
     (pairs, rest)
 }
 
+/// The table's partitioning, inheritance and persistence changes, for reports.
+fn layout_changes(a: &TableDefinition, b: &TableDefinition, out: &mut Vec<Change>) {
+    let parents = |t: &TableDefinition| match t.layout.inherits.is_empty() {
+        true => "none".to_string(),
+        false => t.layout.inherits.join(", "),
+    };
+    let properties = [
+        ("partition of", opt_str(a.partition_of.as_deref()), opt_str(b.partition_of.as_deref())),
+        (
+            "partition bound",
+            opt_str(a.layout.partition_bound.as_deref()),
+            opt_str(b.layout.partition_bound.as_deref()),
+        ),
+        (
+            "partition key",
+            opt_str(a.layout.partition_key.as_deref()),
+            opt_str(b.layout.partition_key.as_deref()),
+        ),
+        ("inherits", parents(a), parents(b)),
+        ("unlogged", a.layout.unlogged.to_string(), b.layout.unlogged.to_string()),
+    ];
+    for (property, from, to) in properties {
+        if from != to {
+            push(out, property, from, to);
+        }
+    }
+}
+
 /// Everything that differs between two versions of one table, object by object: the table's
 /// own properties, then columns, indexes and foreign keys; within each group the objects of
 /// `a` in their order, then those only in `b` in theirs. Columns match by exact name, indexes
@@ -507,6 +535,7 @@ pub fn diff_tables(a: &TableDefinition, b: &TableDefinition) -> Vec<Difference> 
             push(&mut own, "managed", ma.to_string(), mb.to_string());
         }
     }
+    layout_changes(a, b, &mut own);
     if !own.is_empty() {
         out.push(diff(ObjectKind::Table, &a.name, DifferenceKind::Changed(own)));
     }

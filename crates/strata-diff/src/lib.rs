@@ -46,6 +46,7 @@ mod apply;
 pub mod casts;
 pub mod compare;
 mod keys;
+mod layout;
 pub mod renames;
 pub mod warnings;
 
@@ -85,30 +86,46 @@ pub fn generate_migration(source: &DatabaseDefinition, target: &DatabaseDefiniti
         }
     }
 
-    // Dropped in reverse so that dependents go before the tables they point at, and partitions
-    // before their partitioned table (whose DROP takes them along).
-    let source_partition = |name: &str| source_by_name.get(name).and_then(|t| t.partition_of.as_deref());
+    // A changed partition key has no ALTER TABLE: the table is recreated, and so is every
+    // partition or inheritance child its DROP ... CASCADE takes along.
+    for src in &source_tables {
+        let Some(dst) = target_by_name.get(src.name.as_str()) else { continue };
+        if dst.is_managed() && layout::is_repartitioned(src, dst) && delete_set.insert(src.name.clone()) {
+            delete_tables.push(src.name.clone());
+            migration.warnings.push(crate::warnings::table_repartitioned(&src.name));
+        }
+    }
+    for name in layout::children_dropped_along(&delete_set, &source_tables, &target_by_name) {
+        delete_set.insert(name.clone());
+        delete_tables.push(name);
+    }
+
+    // Dropped in reverse so that dependents go before the tables they point at, and children
+    // (partitions, inheritance children) before their parents, whose DROP would take them along.
     let mut delete_order: Vec<&String> = delete_tables.iter().rev().collect();
-    delete_order.sort_by_key(|name| source_partition(name).is_none_or(|p| !delete_set.contains(p)));
+    delete_order.sort_by_key(|name| std::cmp::Reverse(strata_schema::layout::depth(name, &source_by_name)));
     for name in delete_order {
         migration.actions.push(MigrationAction::DeleteTable(name.clone()));
         migration.warnings.push(crate::warnings::table_dropped(name));
     }
 
-    for dst in &target_tables {
+    for dst in strata_schema::layout::parents_first(&target_tables) {
         let src = source_by_name.get(dst.name.as_str()).copied();
         let deleted = delete_set.contains(&dst.name);
         match src {
-            // strata does not write `PARTITION OF ... FOR VALUES`: introspection names the
-            // partition, and creating it as a plain table would be wrong.
-            None if dst.partition_of.is_some() => {}
             None => migration.actions.push(MigrationAction::CreateTable((*dst).clone())),
             Some(_) if deleted => migration.actions.push(MigrationAction::CreateTable((*dst).clone())),
             // An unmanaged table may already exist in the database: create it only if missing.
             Some(s) if !s.is_managed() => {
                 migration.actions.push(MigrationAction::CreateTableIfNotExists((*dst).clone()))
             }
-            Some(s) => match generate_table_migration(s, dst, &mut migration.warnings) {
+            Some(s) => match generate_child_migration(
+                s,
+                dst,
+                &source_by_name,
+                &target_by_name,
+                &mut migration.warnings,
+            ) {
                 None => {
                     migration.actions.push(MigrationAction::DeleteTable(dst.name.clone()));
                     migration.actions.push(MigrationAction::CreateTable((*dst).clone()));
@@ -190,6 +207,31 @@ fn table_action<'m>(
         MigrationAction::AlterTable(m) if m.name == table.name => Some(m),
         _ => None,
     })
+}
+
+/// [`generate_table_migration`] for a table that may hang under parents: an inheritance child
+/// changes only the columns its parents do not (`layout::inheritance_views`), and the
+/// migration carries the table's partition, inheritance and persistence changes.
+fn generate_child_migration(
+    src: &TableDefinition,
+    dst: &TableDefinition,
+    source_by_name: &BTreeMap<&str, &TableDefinition>,
+    target_by_name: &BTreeMap<&str, &TableDefinition>,
+    warnings: &mut Vec<MigrationWarning>,
+) -> Option<TableMigration> {
+    let views = layout::inheritance_views(
+        src,
+        dst,
+        |n| source_by_name.get(n).copied(),
+        |n| target_by_name.get(n).copied(),
+    );
+    let (s, d) = match &views {
+        Some((s, d)) => (s, d),
+        None => (src, dst),
+    };
+    let mut tm = generate_table_migration(s, d, warnings)?;
+    tm.layout = layout::layout_migration(src, dst);
+    Some(tm)
 }
 
 /// Each table name's first table, as `DatabaseDefinition::table` would find it.
@@ -338,11 +380,14 @@ pub fn generate_table_migration(
     dst: &TableDefinition,
     warnings: &mut Vec<MigrationWarning>,
 ) -> Option<TableMigration> {
-    // A partition has its parent's columns and keys: they change through the parent
-    // (PostgreSQL refuses them on a partition), only indexes are its own. Attaching or
-    // detaching it is not modelled; introspection names the partition on both sides.
+    // A partition that stays under its parent has the parent's columns and keys: they change
+    // through the parent (PostgreSQL refuses them on a partition), only indexes are its own. A
+    // partition that moves (another parent or bound) is detached first and attached last, so
+    // its columns are diffed: it must have the parent's final columns when it is attached.
     let aligned;
-    let src = if src.partition_of.is_some() {
+    let stays =
+        src.partition_of == dst.partition_of && src.layout.partition_bound == dst.layout.partition_bound;
+    let src = if src.partition_of.is_some() && stays {
         aligned = TableDefinition { columns: dst.columns.clone(), keys: dst.keys.clone(), ..src.clone() };
         &aligned
     } else {
@@ -518,6 +563,7 @@ pub fn generate_table_migration(
         add_foreign_keys,
         delete_foreign_keys,
         keys,
+        layout: Default::default(),
         warnings: Vec::new(),
     })
 }

@@ -97,6 +97,18 @@ pub fn unique_index_created(table: &str, index: &IndexDefinition) -> MigrationWa
     )
 }
 
+/// A table whose partition key changes (or that becomes, or stops being, partitioned) is
+/// dropped and created again: PostgreSQL cannot change a partition key in place.
+pub fn table_repartitioned(table: &str) -> MigrationWarning {
+    warning(
+        WarningType::TableDropped,
+        table,
+        Vec::new(),
+        true,
+        format!("Table \"{table}\" is dropped and recreated: its partition key (PARTITION BY) changes."),
+    )
+}
+
 /// A column that cannot be added to a populated table forces the table to be recreated.
 pub fn table_recreated(table: &str, column: &str) -> MigrationWarning {
     warning(

@@ -246,6 +246,7 @@ fn build(raw: &[RawTable], wild: bool) -> DatabaseDefinition {
             managed,
             keys: Default::default(),
             partition_of: None,
+            layout: Default::default(),
         });
     }
     let mut d = DatabaseDefinition::empty("test");

@@ -14,7 +14,7 @@ use strata_schema::defaults::pg_sql_to_abstract_default;
 use strata_schema::{
     default_primary_key_name, CheckConstraint, ColumnDefinition, ColumnType, Deferrable, ExclusionConstraint,
     ForeignKeyDefinition, Identity, IndexDefinition, IndexElement, IndexElementType, KeyConstraint,
-    MigrationVersion, TableDefinition, TableKeys,
+    MigrationVersion, TableDefinition, TableKeys, TableLayout,
 };
 use strata_sql::Dialect as _;
 
@@ -73,12 +73,17 @@ const NOT_EXTENSION_OWNED: &str = "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depen
 fn sql_tables() -> String {
     format!(
         "SELECT c.oid::int8 AS oid, n.nspname::text AS schema_name, c.relname::text AS table_name, \
-                c.relkind::text AS relkind, c.relpersistence::text AS persistence, \
+                c.relpersistence::text AS persistence, \
                 c.relispartition AS is_partition, c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls, ts.spcname::text AS tablespace, \
-                EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) AS inherits, \
+                ARRAY(SELECT p.relname::text FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
+                      WHERE i.inhrelid = c.oid AND NOT c.relispartition ORDER BY i.inhseqno) AS inherits, \
+                EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
+                        WHERE i.inhrelid = c.oid AND p.relnamespace <> c.relnamespace) AS parent_elsewhere, \
                 pk.pk_columns, pk.pk_name, pk.pk_deferrable, pk.pk_deferred, \
                 (SELECT p.relname::text FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
-                  WHERE i.inhrelid = c.oid AND c.relispartition) AS partition_of \
+                  WHERE i.inhrelid = c.oid AND c.relispartition) AS partition_of, \
+                pg_catalog.pg_get_partkeydef(c.oid) AS partition_key, \
+                pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS partition_bound \
          FROM pg_catalog.pg_class c \
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN LATERAL (SELECT con.conname::text AS pk_name, con.condeferrable AS pk_deferrable, \
@@ -105,6 +110,7 @@ const SQL_COLUMNS: &str = "SELECT a.attrelid::int8 AS table_oid, a.attname::text
         CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(ad.adbin, 0) \
              ELSE pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END AS default_expr, \
         a.attgenerated::text AS generated, a.attidentity::text AS identity, \
+        (a.attinhcount > 0 AND NOT a.attislocal) AS inherited, \
         CASE WHEN a.attcollation <> t.typcollation \
              THEN (SELECT co.collname::text FROM pg_catalog.pg_collation co WHERE co.oid = a.attcollation) \
         END AS collation, \
@@ -632,6 +638,13 @@ fn read_tables(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
                 managed: None,
                 keys: TableKeys { primary_key, ..Default::default() },
                 partition_of: get(row, "partition_of", q)?,
+                layout: TableLayout {
+                    partition_key: get(row, "partition_key", q)?,
+                    partition_bound: get(row, "partition_bound", q)?,
+                    inherits: get(row, "inherits", q)?,
+                    inherited_columns: Vec::new(),
+                    unlogged: get::<String>(row, "persistence", q)? == "u",
+                },
             },
             schema,
             pk_columns,
@@ -656,8 +669,9 @@ fn stated_primary_key(
     Some(KeyConstraint { name, columns: columns.to_vec(), nulls_not_distinct: false, deferrable })
 }
 
-/// Partitioning, inheritance, `UNLOGGED` and row-level security: table properties the model
-/// has no field for.
+/// Row-level security, which the model has no field for, and a partition or inheritance child
+/// whose parent lies in another schema (strata's SQL names tables unqualified, so it could not
+/// write that layout).
 fn table_property_warnings(
     row: &PgRow,
     schema: &str,
@@ -673,16 +687,12 @@ fn table_property_warnings(
         detail: detail.to_string(),
         depends_on: vec![name.to_string()],
     };
-    if get::<String>(row, "relkind", q)? == "p" {
-        warnings.push(table_warning(WarningKind::PartitionedTable, "PARTITION BY is not represented"));
-    }
-    if get::<bool>(row, "is_partition", q)? {
-        warnings.push(table_warning(WarningKind::Partition, "it is listed as a table of its own"));
-    } else if get::<bool>(row, "inherits", q)? {
-        warnings.push(table_warning(WarningKind::InheritedTable, "INHERITS is not represented"));
-    }
-    if get::<String>(row, "persistence", q)? == "u" {
-        warnings.push(table_warning(WarningKind::UnloggedTable, "UNLOGGED is not represented"));
+    if get::<bool>(row, "parent_elsewhere", q)? {
+        let kind = match get::<bool>(row, "is_partition", q)? {
+            true => WarningKind::Partition,
+            false => WarningKind::InheritedTable,
+        };
+        warnings.push(table_warning(kind, "its parent table is in another schema"));
     }
     match (get::<bool>(row, "rls", q)?, get::<bool>(row, "force_rls", q)?) {
         (true, false) => {
@@ -711,6 +721,11 @@ fn read_columns(rows: &[PgRow], r: &mut Reading) -> Result<HashMap<i64, Vec<i64>
         type_users.entry(get(row, "type_oid", q)?).or_default().push(table_oid);
         let Some(table) = r.tables.get_mut(table_oid) else { continue };
         let column = map_column(row, &table.def.name)?;
+        // A partition's columns are all its parent's by definition; an inheritance child
+        // names those it does not declare itself.
+        if get::<bool>(row, "inherited", q)? && table.def.partition_of.is_none() {
+            table.def.layout.inherited_columns.push(column.name.clone());
+        }
         table.def.columns.push(column);
     }
     Ok(type_users)

@@ -1005,6 +1005,7 @@ impl<'a> Ctx<'a> {
             managed: Some(c.managed),
             keys: Default::default(),
             partition_of: None,
+            layout: Default::default(),
         };
         let mut fk_cols: Vec<&Col> = cols.iter().filter(|c| c.fk.is_some() && c.fk_order.is_some()).collect();
         fk_cols.sort_by_key(|c| c.fk_order);

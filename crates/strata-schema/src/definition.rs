@@ -289,6 +289,9 @@ pub struct TableDefinition {
     /// The partitioned table this table is a partition of (strata's own `partitionOf`, only
     /// from introspection): its columns and keys are the parent's, changed through the parent.
     pub partition_of: Option<String>,
+    /// Partition key and bound, inheritance parents, inherited columns and `UNLOGGED`
+    /// (strata's own keys, only from introspection, written only when set).
+    pub layout: crate::layout::TableLayout,
 }
 
 impl TableDefinition {

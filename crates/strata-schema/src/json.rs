@@ -17,6 +17,7 @@ use serde_json::{Map, Number, Value};
 
 use crate::definition::*;
 use crate::keys::{CheckConstraint, ExclusionConstraint, KeyConstraint, KeyMigration, TableKeys};
+use crate::layout::{LayoutMigration, PartitionPlace, TableLayout};
 use crate::migration::*;
 use crate::normalize;
 use crate::types::{DomainCheck, DomainDefinition, TypeDefinition, TypeKind};
@@ -200,7 +201,37 @@ impl Serialize for TableDefinition {
             o.f("exclusionConstraints", &self.keys.exclusions)?;
         }
         o.opt("partitionOf", &self.partition_of)?;
+        write_layout(&mut o, &self.layout)?;
         o.opt("managed", &self.managed)?;
+        o.end()
+    }
+}
+
+/// A table's layout keys (strata's own), each only when set: Serverpod's tables have none.
+fn write_layout<M: SerializeMap>(o: &mut Obj<M>, layout: &TableLayout) -> Result<(), M::Error> {
+    o.opt("partitionBy", &layout.partition_key)?;
+    o.opt("partitionBound", &layout.partition_bound)?;
+    if !layout.inherits.is_empty() {
+        o.f("inherits", &layout.inherits)?;
+    }
+    if !layout.inherited_columns.is_empty() {
+        o.f("inheritedColumns", &layout.inherited_columns)?;
+    }
+    o.opt("unlogged", &layout.unlogged.then_some(true))?;
+    Ok(())
+}
+
+impl Serialize for LayoutMigration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "strata.LayoutMigration")?;
+        o.opt("detachFrom", &self.detach_from)?;
+        if let Some(place) = &self.attach_to {
+            o.f("attachTo", &place.parent)?;
+            o.f("attachBound", &place.bound)?;
+        }
+        o.f("noInherit", &self.drop_inherits)?;
+        o.f("inherit", &self.add_inherits)?;
+        o.opt("setUnlogged", &self.set_unlogged)?;
         o.end()
     }
 }
@@ -404,6 +435,9 @@ impl Serialize for TableMigration {
         o.f("deleteForeignKeys", &self.delete_foreign_keys)?;
         if !self.keys.is_empty() {
             o.f("keyChanges", &self.keys)?;
+        }
+        if !self.layout.is_empty() {
+            o.f("layoutChanges", &self.layout)?;
         }
         o.f("warnings", &self.warnings)?;
         o.end()
@@ -648,6 +682,7 @@ mod typed {
 
     use crate::definition::*;
     use crate::keys::{CheckConstraint, ExclusionConstraint, KeyConstraint, KeyMigration, TableKeys};
+    use crate::layout::{LayoutMigration, TableLayout};
     use crate::migration::*;
 
     /// A struct read from a JSON object only: derived `Deserialize` would also take an array
@@ -709,6 +744,12 @@ mod typed {
         without_primary_key: Option<bool>,
         partition_of: Option<String>,
         managed: Option<bool>,
+        /// The layout keys are read by the tree walk only: their presence makes this path give up.
+        partition_by: Option<serde::de::IgnoredAny>,
+        partition_bound: Option<serde::de::IgnoredAny>,
+        inherits: Option<serde::de::IgnoredAny>,
+        inherited_columns: Option<serde::de::IgnoredAny>,
+        unlogged: Option<serde::de::IgnoredAny>,
     }
 
     #[derive(Deserialize)]
@@ -831,6 +872,7 @@ mod typed {
         delete_foreign_keys: Option<Vec<String>>,
         /// Read by the tree walk only: its presence makes this path give up.
         key_changes: Option<serde::de::IgnoredAny>,
+        layout_changes: Option<serde::de::IgnoredAny>,
         warnings: Option<Vec<Obj<Warning>>>,
     }
 
@@ -919,6 +961,11 @@ mod typed {
     }
 
     fn table(t: Table) -> Option<TableDefinition> {
+        let layout_keys =
+            [&t.partition_by, &t.partition_bound, &t.inherits, &t.inherited_columns, &t.unlogged];
+        if layout_keys.iter().any(|k| k.is_some()) {
+            return None;
+        }
         Some(TableDefinition {
             name: t.name,
             dart_name: t.dart_name,
@@ -949,6 +996,7 @@ mod typed {
                 })?,
             },
             partition_of: t.partition_of,
+            layout: TableLayout::default(),
         })
     }
 
@@ -1073,6 +1121,10 @@ mod typed {
                     keys: match t.key_changes {
                         Some(_) => return None,
                         None => KeyMigration::default(),
+                    },
+                    layout: match t.layout_changes {
+                        Some(_) => return None,
+                        None => LayoutMigration::default(),
                     },
                     warnings: all(t.warnings, warning)?,
                 })
@@ -1408,6 +1460,13 @@ fn read_table(c: &Cursor) -> Result<TableDefinition, JsonError> {
             exclusions: c.list("exclusionConstraints", read_exclusion)?,
         },
         partition_of: c.opt_str("partitionOf")?,
+        layout: TableLayout {
+            partition_key: c.opt_str("partitionBy")?,
+            partition_bound: c.opt_str("partitionBound")?,
+            inherits: c.strings("inherits")?,
+            inherited_columns: c.strings("inheritedColumns")?,
+            unlogged: c.bool_or("unlogged", false)?,
+        },
     })
 }
 
@@ -1576,7 +1635,26 @@ fn read_table_migration(c: &Cursor) -> Result<TableMigration, JsonError> {
             Some(k) => read_key_migration(&k)?,
             None => KeyMigration::default(),
         },
+        layout: match c.field("layoutChanges")? {
+            Some(l) => read_layout_migration(&l)?,
+            None => LayoutMigration::default(),
+        },
         warnings: c.list("warnings", read_warning)?,
+    })
+}
+
+/// An `alterTable`'s `layoutChanges` (strata's own key).
+fn read_layout_migration(c: &Cursor) -> Result<LayoutMigration, JsonError> {
+    let attach_to = match c.opt_str("attachTo")? {
+        Some(parent) => Some(PartitionPlace { parent, bound: c.req_str("attachBound")? }),
+        None => None,
+    };
+    Ok(LayoutMigration {
+        detach_from: c.opt_str("detachFrom")?,
+        attach_to,
+        drop_inherits: c.strings("noInherit")?,
+        add_inherits: c.strings("inherit")?,
+        set_unlogged: c.opt_bool("setUnlogged")?,
     })
 }
 

@@ -122,6 +122,7 @@ fn keyed_table() -> TableDefinition {
             unique: vec![key("member_email_key", &["email"], true), key("member_x_key", &["x"], false)],
         },
         partition_of: Some("members".into()),
+        layout: Default::default(),
         ..Default::default()
     }
 }

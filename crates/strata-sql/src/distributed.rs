@@ -427,6 +427,9 @@ impl Dialect for PgCompatible {
     fn drop_key_constraint_sql(&self, table: &str, name: &str) -> Result<String, SqlError> {
         PG.drop_key_constraint_sql(table, name)
     }
+    // Partitioning, inheritance and UNLOGGED differ per engine (CockroachDB has neither
+    // PostgreSQL's PARTITION OF nor INHERITS); strata writes none of them there.
+    crate::emit::layout_unsupported_methods!();
     fn rename_key_constraint_sql(&self, table: &str, from: &str, to: &str) -> Result<String, SqlError> {
         PG.rename_key_constraint_sql(table, from, to)
     }

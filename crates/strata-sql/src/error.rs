@@ -89,6 +89,10 @@ pub enum SqlError {
          the server prints it, such as (price * quantity)"
     )]
     InvalidGeneratedExpression { object: SqlObject, text: String, reason: String },
+    /// A partition key or bound that could run statements of its own (it is spliced into the
+    /// statement as the server printed it).
+    #[error("{object}: {part} {text:?} is refused ({reason}); write it as PostgreSQL prints it")]
+    InvalidLayout { object: SqlObject, part: &'static str, text: String, reason: String },
     /// A foreign key without columns, or with a column count that does not match its reference.
     #[error("{object}: {reason}")]
     InvalidForeignKey { object: SqlObject, reason: String },

@@ -113,6 +113,32 @@ pub(crate) fn check_mysql(sql: &str) -> Result<(), String> {
     check_one_expression(&MySqlDialect {}, sql)
 }
 
+/// A partition key (`RANGE (day)`) or bound (`FOR VALUES FROM ('a') TO ('b')`, `DEFAULT`): not
+/// an expression, so it is only checked to stay inside its statement: no `;`, no comment, and
+/// parentheses that never close more than they opened and end balanced.
+pub fn check_layout_clause(sql: &str) -> Result<(), String> {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().map_err(|e| e.to_string())?;
+    let mut depth = 0usize;
+    for token in &tokens {
+        match token {
+            Token::SemiColon => return Err("a `;` would end the statement".to_string()),
+            Token::Whitespace(Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_)) => {
+                return Err("comments are not allowed".to_string())
+            }
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth = depth.checked_sub(1).ok_or_else(|| "a `)` closes more than was opened".to_string())?
+            }
+            _ => {}
+        }
+    }
+    match (depth, tokens.iter().all(|t| matches!(t, Token::Whitespace(_)))) {
+        (_, true) => Err("it is empty".to_string()),
+        (0, false) => Ok(()),
+        _ => Err("a `(` is never closed".to_string()),
+    }
+}
+
 /// The SQL text of `index` (expression elements, then the predicate) with its part.
 fn sql_parts(index: &IndexDefinition) -> impl Iterator<Item = (IndexPart, &str)> {
     let elements = (0u32..).zip(&index.elements).filter_map(|(i, e)| {

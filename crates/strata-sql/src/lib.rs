@@ -39,7 +39,7 @@ pub use common::check_index_parameters;
 pub use defaults::ColumnDefault;
 pub use distributed::{PgCompatible, CITUS, COCKROACHDB, YUGABYTEDB};
 pub use error::{SqlError, SqlObject};
-pub use expression::{check_definition_expressions, check_index_expressions, IndexPart};
+pub use expression::{check_definition_expressions, check_index_expressions, check_layout_clause, IndexPart};
 pub use mysql::Mysql;
 pub use postgres::{add_cross_schema_foreign_key_sql, check_native_type, Postgres};
 pub use sqlite::{
@@ -163,6 +163,12 @@ pub trait Dialect: Send + Sync {
     /// What follows the closing parenthesis of `CREATE TABLE` (MySQL: engine, charset and
     /// collation), empty when nothing does.
     fn table_options_sql(&self) -> &'static str;
+    /// The clauses `table`'s partitioning, inheritance and persistence add to its `CREATE
+    /// TABLE`; an error naming the table where the dialect has no such layout (a plain table
+    /// has none anywhere).
+    fn table_layout_sql(&self, table: &TableDefinition) -> Result<TableLayoutSql, SqlError>;
+    /// `ALTER TABLE ...;\n` for one partition, inheritance or persistence change of `table`.
+    fn layout_change_sql(&self, table: &str, step: &LayoutStep) -> Result<String, SqlError>;
     /// `CREATE [UNIQUE] INDEX ...;\n` on `table` (whose columns decide, on MySQL, which
     /// elements need a prefix length).
     fn create_index_sql(
@@ -244,6 +250,35 @@ pub trait Dialect: Send + Sync {
     /// A dialect whose files have a layout of their own (Serverpod's SQLite) renders them
     /// itself; `None` uses the shared emitter.
     fn file_layout(&self) -> Option<&dyn FileLayout>;
+}
+
+/// What a table's layout adds to its `CREATE TABLE` ([`Dialect::table_layout_sql`]); all empty
+/// for a plain logged table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableLayoutSql {
+    /// Between `CREATE` and `TABLE` (`UNLOGGED `).
+    pub persistence: &'static str,
+    /// What replaces the column list of a partition (`PARTITION OF "m" FOR VALUES ...`): its
+    /// columns are its parent's.
+    pub partition_of: Option<String>,
+    /// After the column list (` INHERITS ("base")`, ` PARTITION BY RANGE (day)`).
+    pub suffix: String,
+}
+
+/// One partition, inheritance or persistence change of an altered table
+/// ([`Dialect::layout_change_sql`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayoutStep<'a> {
+    /// `ALTER TABLE parent DETACH PARTITION table`.
+    Detach { parent: &'a str },
+    /// `ALTER TABLE parent ATTACH PARTITION table <bound>`.
+    Attach { parent: &'a str, bound: &'a str },
+    /// `ALTER TABLE table NO INHERIT parent`.
+    NoInherit { parent: &'a str },
+    /// `ALTER TABLE table INHERIT parent`.
+    Inherit { parent: &'a str },
+    /// `SET UNLOGGED` (true) or `SET LOGGED` (false).
+    SetUnlogged(bool),
 }
 
 /// How a dialect builds an index while writes go on ([`Dialect::online_index_build`]).
@@ -387,6 +422,9 @@ pub fn unsupported_objects(dialect: &dyn Dialect, definition: &DatabaseDefinitio
             if let Err(e) = dialect.create_index_sql(table, index, false) {
                 problems.push(e);
             }
+        }
+        if let Err(e) = dialect.table_layout_sql(table) {
+            problems.push(e);
         }
     }
     problems

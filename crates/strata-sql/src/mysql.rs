@@ -365,6 +365,7 @@ impl Dialect for Mysql {
         inline_foreign_key(self, table, fk)
     }
     crate::emit::keys_unsupported_methods!();
+    crate::emit::layout_unsupported_methods!();
     fn extension_sql(&self, _extension: Extension) -> Option<&'static str> {
         None
     }

@@ -310,6 +310,73 @@ impl Dialect for Postgres {
         ""
     }
 
+    fn table_layout_sql(&self, table: &TableDefinition) -> Result<crate::TableLayoutSql, SqlError> {
+        let layout = &table.layout;
+        let clause = |part: &'static str, text: &str| -> Result<String, SqlError> {
+            crate::expression::check_layout_clause(text).map_err(|reason| SqlError::InvalidLayout {
+                object: SqlObject::table(&table.name),
+                part,
+                text: text.to_string(),
+                reason,
+            })?;
+            Ok(text.to_string())
+        };
+        let partition_of = match (&table.partition_of, &layout.partition_bound) {
+            (Some(parent), Some(bound)) => Some(format!(
+                "PARTITION OF {} {}",
+                self.quote_identifier(parent),
+                clause("partition bound", bound)?
+            )),
+            (Some(_), None) => {
+                return Err(SqlError::InvalidLayout {
+                    object: SqlObject::table(&table.name),
+                    part: "partition bound",
+                    text: String::new(),
+                    reason: "a partition needs its bound (partitionBound)".into(),
+                })
+            }
+            (None, _) => None,
+        };
+        let mut suffix = String::new();
+        if !layout.inherits.is_empty() {
+            let parents: Vec<String> = layout.inherits.iter().map(|p| self.quote_identifier(p)).collect();
+            suffix.push_str(&format!(" INHERITS ({})", parents.join(", ")));
+        }
+        if let Some(key) = &layout.partition_key {
+            suffix.push_str(&format!(" PARTITION BY {}", clause("partition key", key)?));
+        }
+        Ok(crate::TableLayoutSql {
+            persistence: if layout.unlogged { "UNLOGGED " } else { "" },
+            partition_of,
+            suffix,
+        })
+    }
+
+    fn layout_change_sql(&self, table: &str, step: &crate::LayoutStep) -> Result<String, SqlError> {
+        use crate::LayoutStep;
+        let q = |name: &str| self.quote_identifier(name);
+        Ok(match step {
+            LayoutStep::Detach { parent } => {
+                format!("ALTER TABLE {} DETACH PARTITION {};\n", q(parent), q(table))
+            }
+            LayoutStep::Attach { parent, bound } => {
+                crate::expression::check_layout_clause(bound).map_err(|reason| SqlError::InvalidLayout {
+                    object: SqlObject::table(table),
+                    part: "partition bound",
+                    text: bound.to_string(),
+                    reason,
+                })?;
+                format!("ALTER TABLE {} ATTACH PARTITION {} {bound};\n", q(parent), q(table))
+            }
+            LayoutStep::NoInherit { parent } => {
+                format!("ALTER TABLE {} NO INHERIT {};\n", q(table), q(parent))
+            }
+            LayoutStep::Inherit { parent } => format!("ALTER TABLE {} INHERIT {};\n", q(table), q(parent)),
+            LayoutStep::SetUnlogged(true) => format!("ALTER TABLE {} SET UNLOGGED;\n", q(table)),
+            LayoutStep::SetUnlogged(false) => format!("ALTER TABLE {} SET LOGGED;\n", q(table)),
+        })
+    }
+
     fn keyed_column_sql(&self, table: &str, column: &ColumnDefinition) -> Result<String, SqlError> {
         self.column_line(table, column, false)
     }

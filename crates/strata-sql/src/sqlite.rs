@@ -523,6 +523,7 @@ impl Dialect for Sqlite {
         inline_foreign_key(self, table, fk)
     }
     crate::emit::keys_unsupported_methods!();
+    crate::emit::layout_unsupported_methods!();
     fn extension_sql(&self, _extension: Extension) -> Option<&'static str> {
         None
     }

@@ -49,6 +49,7 @@ pub fn table(name: &str, columns: Vec<ColumnDefinition>) -> TableDefinition {
         managed: Some(true),
         keys: Default::default(),
         partition_of: None,
+        layout: Default::default(),
     }
 }
 
