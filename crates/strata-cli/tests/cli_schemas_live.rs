@@ -152,12 +152,13 @@ fn a_database_of_public_alone_keeps_the_single_schema_sql() {
 fn a_schema_that_keeps_objects_strata_does_not_drop_is_left_and_named() {
     let old = loaded(
         "schemas_keep_old",
-        "CREATE SCHEMA gone; CREATE TABLE gone.t (id integer PRIMARY KEY); CREATE SEQUENCE gone.counter;",
+        "CREATE SCHEMA gone; CREATE TABLE gone.t (id integer PRIMARY KEY); \
+         CREATE TYPE gone.pair AS (a integer, b integer);",
     );
     let new = loaded("schemas_keep_new", "");
     let p = no_project();
     let r = diff(&p, &old, &new, "*");
-    r.code(2).stderr_says("schema \"gone\" is not dropped").stderr_says("counter");
+    r.code(2).stderr_says("schema \"gone\" is not dropped").stderr_says("composite type \"gone\".\"pair\"");
     assert!(!r.stdout.contains("DROP SCHEMA"), "{}", r.stdout);
     pg_exec(&old.url, &r.stdout);
     assert_eq!(pg_strings(&old.url, "SELECT count(*)::text FROM pg_tables WHERE schemaname = 'gone'"), ["0"]);
@@ -184,4 +185,24 @@ fn inspect_reads_every_schema_named() {
     let one = p.run(&["inspect", "--database-url", &db.url, "--schema", "legacy"]);
     one.code(0).stderr_says("schema \"app\"");
     assert!(!one.stdout.contains("\"name\": \"customers\""), "{}", one.stdout);
+}
+
+#[test]
+fn a_foreign_key_moved_onto_a_table_of_the_same_name_in_another_schema_is_dropped_and_added() {
+    const BOTH: &str = "CREATE SCHEMA a; CREATE SCHEMA b; \
+        CREATE TABLE a.ref (id integer PRIMARY KEY); CREATE TABLE b.ref (id integer PRIMARY KEY); ";
+    let fk = |schema: &str| {
+        format!("{BOTH} CREATE TABLE b.child (id integer PRIMARY KEY, r integer CONSTRAINT child_r_fkey REFERENCES {schema}.ref (id));")
+    };
+    let p = no_project();
+    for (from, to) in [("a", "b"), ("b", "a")] {
+        let (old, new) = (loaded("schemas_fk_old", &fk(from)), loaded("schemas_fk_new", &fk(to)));
+        let sql = migrate(&p, &old, &new);
+        let drop = sql.find("DROP CONSTRAINT IF EXISTS \"child_r_fkey\"").unwrap();
+        let add = sql.find("ADD CONSTRAINT \"child_r_fkey\"").unwrap();
+        assert!(drop < add, "{sql}");
+        let target = "SELECT confrelid::regclass::text FROM pg_constraint WHERE conname = 'child_r_fkey'";
+        assert_eq!(pg_strings(&old.url, target), [format!("{to}.ref")]);
+        no_false_drift(&p, &old);
+    }
 }
