@@ -182,6 +182,8 @@ fn inspect_reads_every_schema_named() {
         assert!(r.stdout.contains(table), "missing {table} in:\n{}", r.stdout);
     }
     assert!(!r.stderr.contains("not read"), "{}", r.stderr);
+    let sql = p.run(&["inspect", "--database-url", &db.url, "--schema", "*", "--format", "sql"]);
+    sql.code(1).stderr_says("3 schemas (app, legacy, public)");
     let one = p.run(&["inspect", "--database-url", &db.url, "--schema", "legacy"]);
     one.code(0).stderr_says("schema \"app\"");
     assert!(!one.stdout.contains("\"name\": \"customers\""), "{}", one.stdout);

@@ -29,6 +29,7 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     match args.format.as_str() {
         "sql" => {
             let definition = without_runner_history(&live.introspection.definition);
+            refuse_several_schemas(&definition)?;
             let sql = definition_sql(live.dialect, &definition)
                 .map_err(|e| anyhow::anyhow!("the live schema cannot be written as SQL: {e}"))?;
             print!("{sql}");
@@ -45,4 +46,21 @@ fn without_runner_history(live: &DatabaseDefinition) -> DatabaseDefinition {
     let mut out = live.clone();
     out.tables.retain(|t| t.name != strata_introspect::HISTORY_TABLE);
     out
+}
+
+/// `definition.sql` names no schema, so tables read from several schemas cannot be written as
+/// one file (two tables of one name would collide); JSON keeps each table's schema.
+fn refuse_several_schemas(definition: &DatabaseDefinition) -> anyhow::Result<()> {
+    let mut schemas: Vec<&str> = definition.tables.iter().map(|t| t.schema.as_str()).collect();
+    schemas.sort_unstable();
+    schemas.dedup();
+    if schemas.len() > 1 {
+        anyhow::bail!(
+            "--format sql writes unqualified names, and the tables read are in {} schemas ({}): \
+             inspect one schema at a time, or use --format json",
+            schemas.len(),
+            schemas.join(", ")
+        );
+    }
+    Ok(())
 }
