@@ -684,3 +684,45 @@ impl VersionBookkeeping for Postgres {
         delete_versions(self, table, modules)
     }
 }
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+    use crate::LayoutStep;
+
+    #[test]
+    fn layouts_are_spelled_with_quoted_names_and_checked_clauses() {
+        let mut part =
+            TableDefinition { name: "m_jan".into(), partition_of: Some("m".into()), ..Default::default() };
+        part.layout.partition_bound = Some("FOR VALUES IN (1)".into());
+        part.layout.partition_key = Some("HASH (k)".into());
+        part.layout.unlogged = true;
+        let sql = Postgres.table_layout_sql(&part).unwrap();
+        assert_eq!(sql.persistence, "UNLOGGED ");
+        assert_eq!(sql.partition_of.as_deref(), Some("PARTITION OF \"m\" FOR VALUES IN (1)"));
+        assert_eq!(sql.suffix, " PARTITION BY HASH (k)");
+        part.layout.partition_bound = Some("FOR VALUES IN (1); DROP TABLE x".into());
+        assert!(matches!(Postgres.table_layout_sql(&part), Err(SqlError::InvalidLayout { .. })));
+        part.layout.partition_bound = None;
+        assert!(Postgres.table_layout_sql(&part).is_err(), "a partition needs its bound");
+
+        let mut child = TableDefinition { name: "c".into(), ..Default::default() };
+        child.layout.inherits = vec!["a\"b".into(), "base".into()];
+        assert_eq!(Postgres.table_layout_sql(&child).unwrap().suffix, " INHERITS (\"a\"\"b\", \"base\")");
+        let steps = [
+            (LayoutStep::Detach { parent: "m" }, "ALTER TABLE \"m\" DETACH PARTITION \"t\";\n"),
+            (
+                LayoutStep::Attach { parent: "m", bound: "DEFAULT" },
+                "ALTER TABLE \"m\" ATTACH PARTITION \"t\" DEFAULT;\n",
+            ),
+            (LayoutStep::NoInherit { parent: "p" }, "ALTER TABLE \"t\" NO INHERIT \"p\";\n"),
+            (LayoutStep::Inherit { parent: "p" }, "ALTER TABLE \"t\" INHERIT \"p\";\n"),
+            (LayoutStep::SetUnlogged(false), "ALTER TABLE \"t\" SET LOGGED;\n"),
+        ];
+        for (step, sql) in steps {
+            assert_eq!(Postgres.layout_change_sql("t", &step).unwrap(), sql);
+        }
+        let bad = LayoutStep::Attach { parent: "m", bound: "DEFAULT; DROP TABLE m" };
+        assert!(Postgres.layout_change_sql("t", &bad).is_err());
+    }
+}
