@@ -36,7 +36,7 @@ use strata_schema::{
 
 pub use defaults::ColumnDefault;
 pub use distributed::{PgCompatible, CITUS, COCKROACHDB, YUGABYTEDB};
-pub use error::{SqlError, SqlObject};
+pub use error::{LayoutPart, SqlError, SqlObject};
 pub use expression::{check_definition_expressions, check_index_expressions, check_layout_clause, IndexPart};
 pub use mysql::Mysql;
 pub use postgres::{check_native_type, Postgres};

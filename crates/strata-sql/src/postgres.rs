@@ -20,6 +20,8 @@ use strata_schema::{
 
 use strata_schema::{KeyConstraint, TableDefinition};
 
+use crate::error::LayoutPart;
+
 use crate::common::{
     add_column, check_type_supported, deferrable_clause, delete_versions, dimension, drop_column,
     foreign_key_columns, index_elements, inline_foreign_key, is_parameter_value, is_word,
@@ -309,7 +311,7 @@ impl Dialect for Postgres {
 
     fn table_layout_sql(&self, table: &TableDefinition) -> Result<crate::TableLayoutSql, SqlError> {
         let layout = &table.layout;
-        let clause = |part: &'static str, text: &str| -> Result<String, SqlError> {
+        let clause = |part: LayoutPart, text: &str| -> Result<String, SqlError> {
             crate::expression::check_layout_clause(text).map_err(|reason| SqlError::InvalidLayout {
                 object: SqlObject::table(&table.name),
                 part,
@@ -322,12 +324,12 @@ impl Dialect for Postgres {
             (Some(parent), Some(bound)) => Some(format!(
                 "PARTITION OF {} {}",
                 self.quote_identifier(parent),
-                clause("partition bound", bound)?
+                clause(LayoutPart::PartitionBound, bound)?
             )),
             (Some(_), None) => {
                 return Err(SqlError::InvalidLayout {
                     object: SqlObject::table(&table.name),
-                    part: "partition bound",
+                    part: LayoutPart::PartitionBound,
                     text: String::new(),
                     reason: "a partition needs its bound (partitionBound)".into(),
                 })
@@ -340,7 +342,7 @@ impl Dialect for Postgres {
             suffix.push_str(&format!(" INHERITS ({})", parents.join(", ")));
         }
         if let Some(key) = &layout.partition_key {
-            suffix.push_str(&format!(" PARTITION BY {}", clause("partition key", key)?));
+            suffix.push_str(&format!(" PARTITION BY {}", clause(LayoutPart::PartitionKey, key)?));
         }
         Ok(crate::TableLayoutSql {
             persistence: if layout.unlogged { "UNLOGGED " } else { "" },
@@ -359,7 +361,7 @@ impl Dialect for Postgres {
             LayoutStep::Attach { parent, bound } => {
                 crate::expression::check_layout_clause(bound).map_err(|reason| SqlError::InvalidLayout {
                     object: SqlObject::table(table),
-                    part: "partition bound",
+                    part: LayoutPart::PartitionBound,
                     text: bound.to_string(),
                     reason,
                 })?;
