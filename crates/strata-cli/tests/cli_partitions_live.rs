@@ -215,3 +215,23 @@ fn unlogged_tables_are_created_and_switched() {
     assert!(forward.contains("CREATE UNLOGGED TABLE \"scratch\" ("), "{forward}");
     assert!(backward.contains("ALTER TABLE \"cache\" SET UNLOGGED;"), "{backward}");
 }
+
+/// A partitioned table's foreign key reaches its partitions: it is added without `ONLY`, which
+/// PostgreSQL refuses on a partitioned table.
+#[test]
+fn a_partitioned_tables_foreign_key_is_added_to_its_partitions_too() {
+    let to = "CREATE TABLE region (id integer PRIMARY KEY); \
+        CREATE TABLE sale (region integer NOT NULL REFERENCES region (id), day date NOT NULL) \
+          PARTITION BY RANGE (day); \
+        CREATE TABLE sale_2024 PARTITION OF sale FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');";
+    let from = "CREATE TABLE region (id integer PRIMARY KEY); \
+        CREATE TABLE sale (region integer NOT NULL, day date NOT NULL) PARTITION BY RANGE (day); \
+        CREATE TABLE sale_2024 PARTITION OF sale FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');";
+    let [create, _] = both_ways("part_fk_new", "", to);
+    assert!(
+        create.contains("ALTER TABLE \"sale\" ADD CONSTRAINT \"sale_region_fkey\" FOREIGN KEY"),
+        "{create}"
+    );
+    let [add, _] = both_ways("part_fk_add", from, to);
+    assert!(add.contains("ALTER TABLE \"sale\" ADD CONSTRAINT \"sale_region_fkey\""), "{add}");
+}

@@ -122,7 +122,13 @@ fn keyed_table() -> TableDefinition {
             unique: vec![key("member_email_key", &["email"], true), key("member_x_key", &["x"], false)],
         },
         partition_of: Some("members".into()),
-        layout: Default::default(),
+        layout: TableLayout {
+            partition_key: Some("LIST (a)".into()),
+            partition_bound: Some("FOR VALUES FROM (1) TO (10)".into()),
+            inherits: vec!["base".into(), "audit".into()],
+            inherited_columns: vec!["n".into()],
+            unlogged: true,
+        },
         ..Default::default()
     }
 }
@@ -140,6 +146,9 @@ fn keys_identity_and_partitions_round_trip() {
         "\"nullsNotDistinct\": true",
         "\"identity\": \"byDefault\"",
         "\"partitionOf\": \"members\"",
+        "\"partitionBy\": \"LIST (a)\"",
+        "\"partitionBound\": \"FOR VALUES FROM (1) TO (10)\"",
+        "\"unlogged\": true",
     ] {
         assert!(json.contains(needle), "missing {needle} in {json}");
     }
@@ -148,9 +157,42 @@ fn keys_identity_and_partitions_round_trip() {
     assert_eq!(back.tables[0], def.tables[0]);
 
     let plain = definition_to_json(&DatabaseDefinition::empty("p"));
-    for key in ["primaryKey", "uniqueConstraints", "withoutPrimaryKey", "identity", "partitionOf"] {
+    for key in [
+        "primaryKey",
+        "uniqueConstraints",
+        "withoutPrimaryKey",
+        "identity",
+        "partitionOf",
+        "partitionBy",
+        "partitionBound",
+        "inherits",
+        "inheritedColumns",
+        "unlogged",
+    ] {
         assert!(!plain.contains(key), "{plain}");
     }
+}
+
+/// An altered table's `layoutChanges` read back as written; a table migration without them
+/// has no such key.
+#[test]
+fn layout_changes_round_trip() {
+    let mut change = TableMigration::new("m_apr", "public");
+    change.layout = LayoutMigration {
+        detach_from: Some("m_old".into()),
+        attach_to: Some(PartitionPlace { parent: "m".into(), bound: "DEFAULT".into() }),
+        drop_inherits: vec!["base".into()],
+        add_inherits: vec!["audit".into()],
+        set_unlogged: Some(false),
+    };
+    let mut migration = DatabaseMigration::new();
+    migration.actions.push(MigrationAction::AlterTable(change));
+    let json = migration_to_json(&migration);
+    assert!(json.contains("\"layoutChanges\""), "{json}");
+    assert_eq!(migration_from_json(&json).unwrap(), migration);
+    let mut plain = DatabaseMigration::new();
+    plain.actions.push(MigrationAction::AlterTable(TableMigration::new("t", "public")));
+    assert!(!migration_to_json(&plain).contains("layoutChanges"));
 }
 
 #[test]

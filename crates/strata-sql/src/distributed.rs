@@ -477,6 +477,18 @@ impl VersionBookkeeping for PgCompatible {
 mod tests {
     use super::*;
 
+    #[test]
+    fn partitioning_and_inheritance_are_refused_by_name() {
+        let mut table = TableDefinition { name: "events".into(), ..Default::default() };
+        assert_eq!(COCKROACHDB.table_layout_sql(&table), Ok(crate::TableLayoutSql::default()));
+        table.layout.partition_key = Some("RANGE (day)".into());
+        for d in [&COCKROACHDB as &dyn Dialect, &crate::Mysql, &crate::Sqlite] {
+            let e = d.table_layout_sql(&table).unwrap_err().to_string();
+            assert!(e.contains("\"events\"") && e.contains("partitioning"), "{e}");
+            assert!(d.layout_change_sql("events", &crate::LayoutStep::SetUnlogged(true)).is_err());
+        }
+    }
+
     const ALL: [PgCompatible; 3] = [COCKROACHDB, YUGABYTEDB, CITUS];
 
     #[test]

@@ -73,7 +73,7 @@ impl<'a> Emitter<'a> {
                     quote::comment(&table.name)
                 ));
                 for fk in &table.foreign_keys {
-                    foreign.push_str(&d.add_foreign_key_sql(&table.name, fk)?);
+                    foreign.push_str(&self.add_foreign_key(table, fk)?);
                 }
                 foreign.push('\n');
             }
@@ -168,14 +168,15 @@ impl<'a> Emitter<'a> {
                     {
                         foreign.push_str("--\n-- ACTION CREATE FOREIGN KEY\n--\n");
                         for fk in &t.foreign_keys {
-                            foreign.push_str(&d.add_foreign_key_sql(&t.name, fk)?);
+                            foreign.push_str(&self.add_foreign_key(t, fk)?);
                         }
                         foreign.push('\n');
                     }
                     MigrationAction::AlterTable(m) if !m.add_foreign_keys.is_empty() => {
                         foreign.push_str("--\n-- ACTION CREATE FOREIGN KEY\n--\n");
+                        let target = target_table_or_bare(input, m.final_name());
                         for fk in &m.add_foreign_keys {
-                            foreign.push_str(&d.add_foreign_key_sql(m.final_name(), fk)?);
+                            foreign.push_str(&self.add_foreign_key(&target, fk)?);
                         }
                     }
                     _ => {}
@@ -212,6 +213,24 @@ impl<'a> Emitter<'a> {
             out.push('\n');
         }
         Ok(out)
+    }
+
+    /// `ALTER TABLE ... ADD CONSTRAINT ... FOREIGN KEY ...;` on `table`. A partitioned table's
+    /// key must reach its partitions, which Serverpod's `ALTER TABLE ONLY` refuses there, so it
+    /// gets the plain `ALTER TABLE ... ADD` of the constraint.
+    fn add_foreign_key(
+        &self,
+        table: &TableDefinition,
+        fk: &strata_schema::ForeignKeyDefinition,
+    ) -> Result<String, SqlError> {
+        if table.layout.partition_key.is_none() {
+            return self.d.add_foreign_key_sql(&table.name, fk);
+        }
+        Ok(format!(
+            "ALTER TABLE {} ADD {};\n",
+            self.d.quote_identifier(&table.name),
+            self.d.inline_foreign_key_sql(&table.name, fk)?
+        ))
     }
 
     /// The layout steps `steps` picks from every altered table, under one banner and followed by
@@ -588,7 +607,7 @@ impl<'a> Emitter<'a> {
                 if recreated.contains(fk.reference_table.as_str())
                     && !re_added.contains(&(table.name.as_str(), fk.constraint_name.as_str()))
                 {
-                    out.push_str(&self.d.add_foreign_key_sql(&table.name, fk)?);
+                    out.push_str(&self.add_foreign_key(table, fk)?);
                 }
             }
         }

@@ -42,6 +42,25 @@ impl fmt::Display for SqlObject {
     }
 }
 
+/// Which clause of a table's layout a piece of SQL text is (a one-byte enum keeps [`SqlError`]
+/// small).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayoutPart {
+    /// `PARTITION BY ...`.
+    PartitionKey,
+    /// `FOR VALUES ...` / `DEFAULT`.
+    PartitionBound,
+}
+
+impl fmt::Display for LayoutPart {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LayoutPart::PartitionKey => "partition key",
+            LayoutPart::PartitionBound => "partition bound",
+        })
+    }
+}
+
 /// A definition or migration that a dialect cannot express, or that is malformed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SqlError {
@@ -92,7 +111,7 @@ pub enum SqlError {
     /// A partition key or bound that could run statements of its own (it is spliced into the
     /// statement as the server printed it).
     #[error("{object}: {part} {text:?} is refused ({reason}); write it as PostgreSQL prints it")]
-    InvalidLayout { object: SqlObject, part: &'static str, text: String, reason: String },
+    InvalidLayout { object: SqlObject, part: LayoutPart, text: String, reason: String },
     /// A foreign key without columns, or with a column count that does not match its reference.
     #[error("{object}: {reason}")]
     InvalidForeignKey { object: SqlObject, reason: String },

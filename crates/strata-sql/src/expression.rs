@@ -216,7 +216,23 @@ pub fn check_definition_expressions(definition: &DatabaseDefinition) -> Result<(
 
 #[cfg(test)]
 mod tests {
-    use super::check_postgres_default;
+    use super::{check_layout_clause, check_postgres_default};
+
+    #[test]
+    fn a_partition_clause_stays_inside_its_statement() {
+        for good in [
+            "RANGE (logdate)",
+            "LIST (lower(name) COLLATE \"C\")",
+            "FOR VALUES FROM ('2006-02-01') TO ('2006-03-01')",
+            "FOR VALUES IN ('a;b', ')')",
+            "DEFAULT",
+        ] {
+            assert!(check_layout_clause(good).is_ok(), "{good}");
+        }
+        for bad in ["RANGE (a); DROP TABLE t", "RANGE (a)) x (", "RANGE ((a)", "RANGE (a) -- c", "  "] {
+            assert!(check_layout_clause(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn a_default_is_one_expression_and_not_a_bare_name() {

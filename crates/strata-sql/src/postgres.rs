@@ -20,6 +20,8 @@ use strata_schema::{
 
 use strata_schema::{CheckConstraint, ExclusionConstraint, KeyConstraint, TableDefinition};
 
+use crate::error::LayoutPart;
+
 use crate::common::{
     add_column, check_index_parameters, check_type_supported, deferrable_clause, delete_versions, dimension,
     drop_column, foreign_key_columns, index_elements, inline_foreign_key, is_word, referential_actions,
@@ -312,7 +314,7 @@ impl Dialect for Postgres {
 
     fn table_layout_sql(&self, table: &TableDefinition) -> Result<crate::TableLayoutSql, SqlError> {
         let layout = &table.layout;
-        let clause = |part: &'static str, text: &str| -> Result<String, SqlError> {
+        let clause = |part: LayoutPart, text: &str| -> Result<String, SqlError> {
             crate::expression::check_layout_clause(text).map_err(|reason| SqlError::InvalidLayout {
                 object: SqlObject::table(&table.name),
                 part,
@@ -325,12 +327,12 @@ impl Dialect for Postgres {
             (Some(parent), Some(bound)) => Some(format!(
                 "PARTITION OF {} {}",
                 self.quote_identifier(parent),
-                clause("partition bound", bound)?
+                clause(LayoutPart::PartitionBound, bound)?
             )),
             (Some(_), None) => {
                 return Err(SqlError::InvalidLayout {
                     object: SqlObject::table(&table.name),
-                    part: "partition bound",
+                    part: LayoutPart::PartitionBound,
                     text: String::new(),
                     reason: "a partition needs its bound (partitionBound)".into(),
                 })
@@ -343,7 +345,7 @@ impl Dialect for Postgres {
             suffix.push_str(&format!(" INHERITS ({})", parents.join(", ")));
         }
         if let Some(key) = &layout.partition_key {
-            suffix.push_str(&format!(" PARTITION BY {}", clause("partition key", key)?));
+            suffix.push_str(&format!(" PARTITION BY {}", clause(LayoutPart::PartitionKey, key)?));
         }
         Ok(crate::TableLayoutSql {
             persistence: if layout.unlogged { "UNLOGGED " } else { "" },
@@ -362,7 +364,7 @@ impl Dialect for Postgres {
             LayoutStep::Attach { parent, bound } => {
                 crate::expression::check_layout_clause(bound).map_err(|reason| SqlError::InvalidLayout {
                     object: SqlObject::table(table),
-                    part: "partition bound",
+                    part: LayoutPart::PartitionBound,
                     text: bound.to_string(),
                     reason,
                 })?;
@@ -859,5 +861,47 @@ fn invalid_constraint(table: &str, name: &str, text: &str, reason: String) -> Sq
         name: name.to_string(),
         text: text.to_string(),
         reason,
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+    use crate::LayoutStep;
+
+    #[test]
+    fn layouts_are_spelled_with_quoted_names_and_checked_clauses() {
+        let mut part =
+            TableDefinition { name: "m_jan".into(), partition_of: Some("m".into()), ..Default::default() };
+        part.layout.partition_bound = Some("FOR VALUES IN (1)".into());
+        part.layout.partition_key = Some("HASH (k)".into());
+        part.layout.unlogged = true;
+        let sql = Postgres.table_layout_sql(&part).unwrap();
+        assert_eq!(sql.persistence, "UNLOGGED ");
+        assert_eq!(sql.partition_of.as_deref(), Some("PARTITION OF \"m\" FOR VALUES IN (1)"));
+        assert_eq!(sql.suffix, " PARTITION BY HASH (k)");
+        part.layout.partition_bound = Some("FOR VALUES IN (1); DROP TABLE x".into());
+        assert!(matches!(Postgres.table_layout_sql(&part), Err(SqlError::InvalidLayout { .. })));
+        part.layout.partition_bound = None;
+        assert!(Postgres.table_layout_sql(&part).is_err(), "a partition needs its bound");
+
+        let mut child = TableDefinition { name: "c".into(), ..Default::default() };
+        child.layout.inherits = vec!["a\"b".into(), "base".into()];
+        assert_eq!(Postgres.table_layout_sql(&child).unwrap().suffix, " INHERITS (\"a\"\"b\", \"base\")");
+        let steps = [
+            (LayoutStep::Detach { parent: "m" }, "ALTER TABLE \"m\" DETACH PARTITION \"t\";\n"),
+            (
+                LayoutStep::Attach { parent: "m", bound: "DEFAULT" },
+                "ALTER TABLE \"m\" ATTACH PARTITION \"t\" DEFAULT;\n",
+            ),
+            (LayoutStep::NoInherit { parent: "p" }, "ALTER TABLE \"t\" NO INHERIT \"p\";\n"),
+            (LayoutStep::Inherit { parent: "p" }, "ALTER TABLE \"t\" INHERIT \"p\";\n"),
+            (LayoutStep::SetUnlogged(false), "ALTER TABLE \"t\" SET LOGGED;\n"),
+        ];
+        for (step, sql) in steps {
+            assert_eq!(Postgres.layout_change_sql("t", &step).unwrap(), sql);
+        }
+        let bad = LayoutStep::Attach { parent: "m", bound: "DEFAULT; DROP TABLE m" };
+        assert!(Postgres.layout_change_sql("t", &bad).is_err());
     }
 }
