@@ -163,11 +163,22 @@ fn a_default_calling_a_function_the_old_side_lacks_is_named_and_nothing_is_print
         ),
     );
     let p = no_project();
-    let r = diff_dbs(&p, &a, &b);
+    // Functions left alone (`--ignore function`): nothing would create it first.
+    let r = diff_ignoring_functions(&p, &a, &b);
     r.code(2)
         .stderr_says("dependency \"status\" on table \"public\".\"u\": its default needs function \"public\".\"default_status\"")
         .stderr_says("Nothing was printed");
     assert!(r.stdout.is_empty(), "{}", r.stdout);
+
+    // Otherwise the function is created before the table, and the SQL runs.
+    let fresh = a.template_clone("utypes_fn_fresh");
+    let r = diff_dbs(&p, &fresh, &b);
+    r.code(2);
+    let (function_at, table_at) =
+        (r.stdout.find("FUNCTION public.default_status()"), r.stdout.find("CREATE TABLE"));
+    assert!(function_at.is_some() && function_at < table_at, "{}", r.stdout);
+    pg_exec(&fresh.url, &r.stdout);
+    diff_dbs(&p, &fresh, &b).code(0);
 
     // Once the function exists on the old side, the table is created with its default.
     pg_exec(&a.url, function);
@@ -187,9 +198,27 @@ fn a_domain_check_calling_a_missing_function_is_named_and_nothing_is_printed() {
          CREATE DOMAIN custom_id AS text CHECK (ok_id(VALUE));
          CREATE TABLE e (id custom_id PRIMARY KEY);",
     );
-    let r = diff_dbs(&no_project(), &a, &b);
+    let p = no_project();
+    let r = diff_ignoring_functions(&p, &a, &b);
     r.code(2).stderr_says("needs function \"public\".\"ok_id\"").stderr_says("Nothing was printed");
     assert!(r.stdout.is_empty(), "{}", r.stdout);
+    // Between two live databases the function is created before the domain.
+    let r = diff_dbs(&p, &a, &b);
+    pg_exec(&a.url, &r.stdout);
+    diff_dbs(&p, &a, &b).code(0);
+}
+
+/// `diff` between two databases with functions left alone: they are neither compared nor created.
+fn diff_ignoring_functions(p: &common::Project, from: &PgScratch, to: &PgScratch) -> common::Run {
+    p.run(&[
+        "diff",
+        "--from",
+        &format!("db:{}", from.url),
+        "--to",
+        &format!("db:{}", to.url),
+        "--ignore",
+        "function",
+    ])
 }
 
 #[test]

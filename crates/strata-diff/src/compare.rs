@@ -677,3 +677,87 @@ mod default_equivalence_tests {
         assert!(!index_like(&a, &b));
     }
 }
+
+#[cfg(test)]
+mod generated_tests {
+    use super::*;
+    use strata_schema::{TableDefinition, WarningType};
+
+    fn column(name: &str, generated: Option<&str>) -> ColumnDefinition {
+        ColumnDefinition {
+            name: name.into(),
+            column_type: ColumnType::Integer,
+            is_nullable: true,
+            native_type: Some("integer".into()),
+            generated: generated.map(str::to_string),
+            ..Default::default()
+        }
+    }
+
+    fn table(columns: Vec<ColumnDefinition>) -> TableDefinition {
+        TableDefinition { name: "t".into(), schema: "public".into(), columns, ..Default::default() }
+    }
+
+    #[test]
+    fn an_expression_mentions_whole_names_bare_or_quoted() {
+        assert!(expression_mentions("(price * qty)", "qty"));
+        assert!(expression_mentions("(\"Price\" * 2)", "Price"));
+        assert!(expression_mentions("(\"a\"\"b\" + 1)", "a\"b"));
+        assert!(!expression_mentions("(price * qty)", "pri"));
+        assert!(!expression_mentions("(qty_total + 1)", "qty"));
+    }
+
+    #[test]
+    fn only_dropping_an_expression_alters_in_place() {
+        let (plain, g1, g2) = (column("g", None), column("g", Some("(a + 1)")), column("g", Some("(a + 2)")));
+        assert!(can_migrate_to(&g1, &plain), "DROP EXPRESSION keeps the values");
+        assert!(!can_migrate_to(&plain, &g1), "a column becomes generated only through ADD COLUMN");
+        assert!(!can_migrate_to(&g1, &g2), "PostgreSQL 15 has no SET EXPRESSION");
+        assert!(!column_like(&g1, &g2));
+        assert_eq!(column_changes(&g1, &plain)[0].to_string(), "generated (a + 1) → none");
+        // A NOT NULL generated column computes its values for existing rows.
+        let not_null = ColumnDefinition { is_nullable: false, ..g1.clone() };
+        assert!(can_be_added_in_place(&not_null, false));
+    }
+
+    #[test]
+    fn generated_to_plain_drops_the_expression_and_plain_to_generated_is_destructive() {
+        let a = column("a", None);
+        let from = table(vec![a.clone(), column("g", Some("(a + 1)")), column("h", None)]);
+        let to = table(vec![a.clone(), column("g", None), column("h", Some("(a * 2)"))]);
+        let mut warnings = Vec::new();
+        let m = crate::generate_table_migration(&from, &to, &mut warnings).unwrap();
+        assert_eq!(m.modify_columns.len(), 1);
+        assert!(m.modify_columns[0].drop_expression && m.modify_columns[0].column_name == "g");
+        assert_eq!(
+            (m.delete_columns.clone(), m.add_columns[0].name.clone()),
+            (vec!["h".to_string()], "h".to_string())
+        );
+        assert_eq!(warnings.len(), 1);
+        assert!(warnings[0].destructive && warnings[0].warning_type == WarningType::ColumnDropped);
+        assert!(warnings[0].message.contains("its current values are lost"), "{}", warnings[0].message);
+    }
+
+    #[test]
+    fn generated_columns_using_a_dropped_or_retyped_column_are_recreated_and_dropped_first() {
+        let from = table(vec![column("a", None), column("b", None), column("g", Some("(a + b)"))]);
+        // `a` goes; `g` keeps its expression text (as a hand-edited file might): it must still be
+        // dropped before `a`, and added back.
+        let to = table(vec![column("b", None), column("g", Some("(a + b)"))]);
+        let mut warnings = Vec::new();
+        let m = crate::generate_table_migration(&from, &to, &mut warnings).unwrap();
+        assert_eq!(m.delete_columns, ["g", "a"]);
+        assert_eq!(m.add_columns.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(), ["g"]);
+
+        let retyped = ColumnDefinition {
+            native_type: Some("bigint".into()),
+            column_type: ColumnType::Bigint,
+            ..column("b", None)
+        };
+        let to = table(vec![column("a", None), retyped, column("g", Some("(a + b)"))]);
+        let mut warnings = Vec::new();
+        let m = crate::generate_table_migration(&from, &to, &mut warnings).unwrap();
+        assert_eq!(m.delete_columns, ["g"]);
+        assert_eq!(m.modify_columns.iter().map(|c| c.column_name.as_str()).collect::<Vec<_>>(), ["b"]);
+    }
+}

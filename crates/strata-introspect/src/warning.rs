@@ -53,6 +53,7 @@ warning_kinds! {
     Statistics => "extended statistics",
     /// A column whose type strata has no `ColumnType` for; it is introspected as `unknown`.
     UnknownColumnType => "column of unknown type",
+    /// MySQL and SQLite: a generated column (PostgreSQL's are part of the definition).
     GeneratedColumn => "generated column",
     /// An identity column; introspected with the `serial` default it behaves like.
     IdentityColumn => "identity column",

@@ -184,6 +184,7 @@ impl PgCompatible {
 
     /// Refuses a column type the engine lacks, naming the column.
     fn check_type(&self, table: &str, column: &ColumnDefinition) -> Result<(), SqlError> {
+        crate::common::check_type_supported(self, table, column)?;
         match self.engine.missing_types.iter().find(|(t, _)| *t == column.column_type) {
             Some((t, why)) => Err(unsupported(
                 self,

@@ -905,3 +905,64 @@ mod layout_tests {
         assert!(Postgres.layout_change_sql("t", &bad).is_err());
     }
 }
+
+#[cfg(test)]
+mod generated_tests {
+    use super::*;
+    use crate::{dialect_by_name, COCKROACHDB};
+
+    fn generated(expression: &str) -> ColumnDefinition {
+        ColumnDefinition {
+            name: "total".into(),
+            column_type: ColumnType::Integer,
+            is_nullable: false,
+            generated: Some(expression.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_generated_column_line_checks_its_expression() {
+        let line = Postgres.column_sql("t", &generated("(price * qty)")).unwrap();
+        assert_eq!(line, "\"total\" integer GENERATED ALWAYS AS ((price * qty)) STORED NOT NULL");
+        let err = Postgres.column_sql("t", &generated("1) STORED; DROP TABLE t; --")).unwrap_err();
+        assert!(matches!(err, SqlError::InvalidGeneratedExpression { .. }), "{err}");
+        let with_default = ColumnDefinition { column_default: Some("1".into()), ..generated("(a)") };
+        assert!(Postgres.column_sql("t", &with_default).is_err());
+    }
+
+    #[test]
+    fn dialects_without_postgresql_generated_columns_refuse_them_by_name() {
+        for name in ["mysql", "sqlite", "yugabytedb"] {
+            let d = dialect_by_name(name).unwrap();
+            let err = d.column_sql("t", &generated("(a + 1)")).unwrap_err().to_string();
+            assert!(err.contains("column \"total\" of table \"t\": a generated column"), "{name}: {err}");
+        }
+        assert!(COCKROACHDB.column_sql("t", &generated("(a + 1)")).is_err());
+    }
+
+    #[test]
+    fn drop_expression_comes_first_and_a_serial_sequence_goes_after_its_default() {
+        let column =
+            ColumnDefinition { name: "n".into(), column_type: ColumnType::Integer, ..Default::default() };
+        let change = ColumnChange {
+            drop_expression: true,
+            default_sql: Some(None),
+            drop_serial_sequence: true,
+            identity: Some(IdentityChange::Add(strata_schema::Identity::Always)),
+            ..Default::default()
+        };
+        let sql = Postgres.alter_column_sql("t", &column, &change).unwrap();
+        assert_eq!(
+            sql,
+            "ALTER TABLE \"t\" ALTER COLUMN \"n\" DROP EXPRESSION;\n\
+             ALTER TABLE \"t\" ALTER COLUMN \"n\" DROP DEFAULT;\n\
+             DO 'BEGIN EXECUTE ''DROP SEQUENCE '' || pg_catalog.pg_get_serial_sequence(''\"t\"'', ''n''); END';\n\
+             ALTER TABLE \"t\" ALTER COLUMN \"n\" ADD GENERATED ALWAYS AS IDENTITY;\n\
+             SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('\"t\"', 'n'), \
+             GREATEST(COALESCE(MAX(\"n\"), 0), 0) + 1, false) FROM \"t\";\n"
+        );
+        // CockroachDB's serial is unique_rowid(): there is no sequence to drop.
+        assert!(!COCKROACHDB.alter_column_sql("t", &column, &change).unwrap().contains("DROP SEQUENCE"));
+    }
+}
