@@ -152,8 +152,14 @@ fn expression_defaults_are_written_as_the_server_renders_them() {
     assert!(sql.contains("DEFAULT (now() AT TIME ZONE 'utc'::text)"), "{sql}");
 }
 
+/// `diff` with functions left out (`--ignore function`): the SQL cannot create them.
+fn diff_without_functions(p: &Project, a: &PgScratch, b: &PgScratch) -> common::Run {
+    let (from, to) = (format!("db:{}", a.url), format!("db:{}", b.url));
+    p.run(&["diff", "--from", &from, "--to", &to, "--ignore", "function"])
+}
+
 #[test]
-fn a_default_calling_a_function_the_old_side_lacks_is_named_and_nothing_is_printed() {
+fn a_default_calling_a_function_the_sql_does_not_create_is_named_and_nothing_is_printed() {
     let function = "CREATE FUNCTION default_status() RETURNS text LANGUAGE sql AS $$ SELECT 'active' $$;";
     let (a, b) = (PgScratch::new("utypes_fn_a"), PgScratch::new("utypes_fn_b"));
     pg_exec(
@@ -163,23 +169,24 @@ fn a_default_calling_a_function_the_old_side_lacks_is_named_and_nothing_is_print
         ),
     );
     let p = no_project();
-    let r = diff_dbs(&p, &a, &b);
+    let r = diff_without_functions(&p, &a, &b);
     r.code(2)
         .stderr_says("dependency \"status\" on table \"public\".\"u\": its default needs function \"public\".\"default_status\"")
         .stderr_says("Nothing was printed");
     assert!(r.stdout.is_empty(), "{}", r.stdout);
 
-    // Once the function exists on the old side, the table is created with its default.
-    pg_exec(&a.url, function);
+    // Between two live databases the function is created first, then the table with its default.
     let r = diff_dbs(&p, &a, &b);
     r.code(2);
-    assert!(r.stdout.contains("DEFAULT default_status()"), "{}", r.stdout);
+    let (created, default) =
+        (r.stdout.find("FUNCTION public.default_status"), r.stdout.find("DEFAULT default_status()"));
+    assert!(created.is_some() && created < default, "{}", r.stdout);
     pg_exec(&a.url, &r.stdout);
     diff_dbs(&p, &a, &b).code(0);
 }
 
 #[test]
-fn a_domain_check_calling_a_missing_function_is_named_and_nothing_is_printed() {
+fn a_domain_check_calling_a_function_the_sql_does_not_create_is_named_and_nothing_is_printed() {
     let (a, b) = (PgScratch::new("utypes_dfn_a"), PgScratch::new("utypes_dfn_b"));
     pg_exec(
         &b.url,
@@ -187,9 +194,14 @@ fn a_domain_check_calling_a_missing_function_is_named_and_nothing_is_printed() {
          CREATE DOMAIN custom_id AS text CHECK (ok_id(VALUE));
          CREATE TABLE e (id custom_id PRIMARY KEY);",
     );
-    let r = diff_dbs(&no_project(), &a, &b);
+    let p = no_project();
+    let r = diff_without_functions(&p, &a, &b);
     r.code(2).stderr_says("needs function \"public\".\"ok_id\"").stderr_says("Nothing was printed");
     assert!(r.stdout.is_empty(), "{}", r.stdout);
+    let r = diff_dbs(&p, &a, &b);
+    r.code(2);
+    pg_exec(&a.url, &r.stdout);
+    diff_dbs(&p, &a, &b).code(0);
 }
 
 #[test]
