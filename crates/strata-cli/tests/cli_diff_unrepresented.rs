@@ -1,8 +1,9 @@
 //! `strata diff` never says "In sync" over a difference it cannot diff: objects strata cannot
-//! represent (check constraints, sequences, …) that differ between the two sides are named
+//! represent (extended statistics, sequences, …) that differ between the two sides are named
 //! on stderr with exit 2, unless `--ignore KIND` leaves that kind alone. Between two live
-//! PostgreSQL databases, views, functions, triggers, policies, comments and grants are written as
-//! SQL instead (cli_diff_objects); against a definition file they are still only reported.
+//! PostgreSQL databases, views, functions, triggers, policies, comments, grants and check
+//! constraints are written as SQL instead (cli_diff_objects, cli_constraints_live); against a
+//! definition file they are still only reported.
 
 mod common;
 
@@ -26,26 +27,40 @@ fn objects_strata_cannot_diff_that_differ_are_not_in_sync() {
     pg_exec(
         &b.url,
         "CREATE VIEW active_employee AS SELECT * FROM employee WHERE active; \
-                     ALTER TABLE company ADD CONSTRAINT rating_range CHECK (rating BETWEEN 0 AND 1);",
+                     ALTER TABLE company ADD CONSTRAINT rating_range CHECK (rating BETWEEN 0 AND 1); \
+                     CREATE STATISTICS company_stats ON id, rating FROM company;",
     );
     let run = p.run(&["diff", "--from", &from, "--to", &to]);
     run.code(2)
         .stderr_says("Objects strata cannot diff that differ between the two sides:")
-        .stderr_says("check constraint \"rating_range\" on table \"public\".\"company\"");
+        .stderr_says("extended statistics \"company_stats\" on table \"public\".\"company\"");
     assert!(!run.stderr.contains("In sync:"), "{}", run.stderr);
     let reported_view = run.stderr.lines().any(|l| l.contains("only in") && l.contains("active_employee"));
     assert!(!reported_view, "{}", run.stderr);
-    // Between two live PostgreSQL databases the view is written, not reported.
+    // Between two live PostgreSQL databases the view and the check are written, not reported.
     assert!(run.stdout.contains("CREATE VIEW \"public\".\"active_employee\""), "{}", run.stdout);
+    assert!(run.stdout.contains("ADD CONSTRAINT \"rating_range\" CHECK"), "{}", run.stdout);
+    assert!(
+        !run.stderr.lines().any(|l| l.contains("only in") && l.contains("rating_range")),
+        "{}",
+        run.stderr
+    );
+    // Left alone on purpose, kind by kind (the check is SQL, so the diff still differs by it).
+    p.run(&["diff", "--from", &from, "--to", &to, "--ignore", "view"]).code(2).stderr_says("company_stats");
+    let run =
+        p.run(&["diff", "--from", &from, "--to", &to, "--ignore", "view", "--ignore", "extended-statistics"]);
+    run.code(2);
+    assert!(
+        !run.stderr.lines().any(|l| l.contains("only in") && l.contains("company_stats"))
+            && run.stdout.contains("rating_range"),
+        "{}",
+        run.stderr
+    );
+    // Without the check, only what strata cannot diff is left: no SQL, and not in sync.
+    pg_exec(&b.url, "ALTER TABLE company DROP CONSTRAINT rating_range;");
     p.run(&["diff", "--from", &from, "--to", &to, "--ignore", "view"])
         .code(2)
         .stderr_says("Not in sync: 1 object(s) strata cannot diff differ");
-
-    // Left alone on purpose, kind by kind.
-    p.run(&["diff", "--from", &from, "--to", &to, "--ignore", "view"]).code(2).stderr_says("rating_range");
-    p.run(&["diff", "--from", &from, "--to", &to, "--ignore", "view", "--ignore", "check-constraint"])
-        .code(0)
-        .stderr_says("In sync");
     // A file side has none of them, so against `latest` the live one differs too.
     p.run(&["diff", "--from", &to, "--to", "latest"]).code(2).stderr_says("only in db:");
 }

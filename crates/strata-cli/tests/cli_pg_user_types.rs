@@ -152,8 +152,14 @@ fn expression_defaults_are_written_as_the_server_renders_them() {
     assert!(sql.contains("DEFAULT (now() AT TIME ZONE 'utc'::text)"), "{sql}");
 }
 
+/// `diff` with functions left out (`--ignore function`): the SQL cannot create them.
+fn diff_without_functions(p: &Project, a: &PgScratch, b: &PgScratch) -> common::Run {
+    let (from, to) = (format!("db:{}", a.url), format!("db:{}", b.url));
+    p.run(&["diff", "--from", &from, "--to", &to, "--ignore", "function"])
+}
+
 #[test]
-fn a_default_calling_a_function_the_old_side_lacks_is_named_and_nothing_is_printed() {
+fn a_default_calling_a_function_the_sql_does_not_create_is_named_and_nothing_is_printed() {
     let function = "CREATE FUNCTION default_status() RETURNS text LANGUAGE sql AS $$ SELECT 'active' $$;";
     let (a, b) = (PgScratch::new("utypes_fn_a"), PgScratch::new("utypes_fn_b"));
     pg_exec(
@@ -164,7 +170,7 @@ fn a_default_calling_a_function_the_old_side_lacks_is_named_and_nothing_is_print
     );
     let p = no_project();
     // Functions left alone (`--ignore function`): nothing would create it first.
-    let r = diff_ignoring_functions(&p, &a, &b);
+    let r = diff_without_functions(&p, &a, &b);
     r.code(2)
         .stderr_says("dependency \"status\" on table \"public\".\"u\": its default needs function \"public\".\"default_status\"")
         .stderr_says("Nothing was printed");
@@ -184,13 +190,15 @@ fn a_default_calling_a_function_the_old_side_lacks_is_named_and_nothing_is_print
     pg_exec(&a.url, function);
     let r = diff_dbs(&p, &a, &b);
     r.code(2);
-    assert!(r.stdout.contains("DEFAULT default_status()"), "{}", r.stdout);
+    let (created, default) =
+        (r.stdout.find("FUNCTION public.default_status"), r.stdout.find("DEFAULT default_status()"));
+    assert!(created.is_some() && created < default, "{}", r.stdout);
     pg_exec(&a.url, &r.stdout);
     diff_dbs(&p, &a, &b).code(0);
 }
 
 #[test]
-fn a_domain_check_calling_a_missing_function_is_named_and_nothing_is_printed() {
+fn a_domain_check_calling_a_function_the_sql_does_not_create_is_named_and_nothing_is_printed() {
     let (a, b) = (PgScratch::new("utypes_dfn_a"), PgScratch::new("utypes_dfn_b"));
     pg_exec(
         &b.url,
@@ -199,26 +207,13 @@ fn a_domain_check_calling_a_missing_function_is_named_and_nothing_is_printed() {
          CREATE TABLE e (id custom_id PRIMARY KEY);",
     );
     let p = no_project();
-    let r = diff_ignoring_functions(&p, &a, &b);
+    let r = diff_without_functions(&p, &a, &b);
     r.code(2).stderr_says("needs function \"public\".\"ok_id\"").stderr_says("Nothing was printed");
     assert!(r.stdout.is_empty(), "{}", r.stdout);
     // Between two live databases the function is created before the domain.
     let r = diff_dbs(&p, &a, &b);
     pg_exec(&a.url, &r.stdout);
     diff_dbs(&p, &a, &b).code(0);
-}
-
-/// `diff` between two databases with functions left alone: they are neither compared nor created.
-fn diff_ignoring_functions(p: &common::Project, from: &PgScratch, to: &PgScratch) -> common::Run {
-    p.run(&[
-        "diff",
-        "--from",
-        &format!("db:{}", from.url),
-        "--to",
-        &format!("db:{}", to.url),
-        "--ignore",
-        "function",
-    ])
 }
 
 #[test]

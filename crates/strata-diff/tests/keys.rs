@@ -1,4 +1,5 @@
-//! Primary key, unique constraint, identity and partition changes in the diff, and
+//! Primary key, unique, check and exclusion constraint, identity and partition changes in the
+//! diff, and
 //! `apply_migration` taking the source to the target for them.
 
 mod common;
@@ -12,6 +13,7 @@ fn key(name: &str, columns: &[&str]) -> KeyConstraint {
         name: name.into(),
         columns: columns.iter().map(|c| c.to_string()).collect(),
         nulls_not_distinct: false,
+        deferrable: None,
     }
 }
 
@@ -20,7 +22,7 @@ fn keyed(
     primary: Option<KeyConstraint>,
     unique: Vec<KeyConstraint>,
 ) -> TableDefinition {
-    t.keys = TableKeys { primary_key: primary, without_primary_key: false, unique };
+    t.keys = TableKeys { primary_key: primary, unique, ..Default::default() };
     t
 }
 
@@ -118,4 +120,73 @@ fn partitions_take_no_column_changes_and_drop_before_their_parent() {
         })
         .collect();
     assert_eq!(alters, vec!["m"], "{m:?}");
+}
+
+fn check(name: &str, expression: &str) -> CheckConstraint {
+    CheckConstraint { name: name.into(), expression: expression.into(), ..Default::default() }
+}
+
+fn checked(mut t: TableDefinition, checks: Vec<CheckConstraint>) -> TableDefinition {
+    t.keys.checks = checks;
+    t
+}
+
+#[test]
+fn checks_are_added_dropped_and_changed_by_drop_and_add() {
+    let cols = || vec![col("a"), col("b")];
+    let m =
+        migrate(vec![table("t", cols())], vec![checked(table("t", cols()), vec![check("pos", "(a > '')")])]);
+    assert_eq!(only_alter(&m).keys.add_checks, vec![check("pos", "(a > '')")]);
+    assert!(only_alter(&m).keys.drop.is_empty());
+
+    let before = checked(table("t", cols()), vec![check("pos", "(a > '')"), check("gone", "(b <> '')")]);
+    let not_valid = CheckConstraint { not_valid: true, ..check("pos", "(a > 'x')") };
+    let m = migrate(vec![before], vec![checked(table("t", cols()), vec![not_valid.clone()])]);
+    let keys = &only_alter(&m).keys;
+    assert_eq!(keys.drop, vec!["pos".to_string(), "gone".to_string()]);
+    assert_eq!(keys.add_checks, vec![not_valid]);
+
+    let same = || checked(table("t", cols()), vec![check("pos", "(a > '')")]);
+    assert!(generate_migration(&db(vec![same()]), &db(vec![same()])).actions.is_empty());
+}
+
+#[test]
+fn a_check_naming_a_dropped_or_retyped_column_is_dropped_and_added_again() {
+    let before =
+        checked(table("t", vec![col("a"), col("b")]), vec![check("both", "((a <> b) AND (\"b\" <> ''))")]);
+    let after = checked(table("t", vec![col("a")]), vec![check("both", "((a <> b) AND (\"b\" <> ''))")]);
+    let m = migrate(vec![before.clone()], vec![checked(after, vec![])]);
+    assert_eq!(only_alter(&m).keys.drop, vec!["both".to_string()]);
+
+    let mut retyped = before.clone();
+    retyped.columns[1].native_type = Some("integer".into());
+    retyped.columns[1].column_type = ColumnType::Integer;
+    let mut source = before;
+    source.columns[1].native_type = Some("text".into());
+    let m = migrate(vec![source], vec![retyped]);
+    let keys = &only_alter(&m).keys;
+    assert_eq!(keys.drop, vec!["both".to_string()]);
+    assert_eq!(keys.add_checks.len(), 1);
+}
+
+#[test]
+fn exclusions_and_deferrability_are_compared() {
+    let exclusion = |d: &str| ExclusionConstraint { name: "no_overlap".into(), definition: d.into() };
+    let mut a = table("t", vec![col("r")]);
+    a.keys.exclusions = vec![exclusion("EXCLUDE USING gist (r WITH &&)")];
+    let mut b = a.clone();
+    b.keys.exclusions = vec![exclusion("EXCLUDE USING gist (r WITH &&) DEFERRABLE")];
+    let m = migrate(vec![a.clone()], vec![b]);
+    assert_eq!(only_alter(&m).keys.drop, vec!["no_overlap".to_string()]);
+    assert_eq!(only_alter(&m).keys.add_exclusions.len(), 1);
+
+    let deferred =
+        KeyConstraint { deferrable: Some(Deferrable::InitiallyDeferred), ..key("t_r_key", &["r"]) };
+    let m = migrate(
+        vec![keyed(a.clone(), None, vec![key("t_r_key", &["r"])])],
+        vec![keyed(a, None, vec![deferred.clone()])],
+    );
+    let keys = &only_alter(&m).keys;
+    assert_eq!((keys.drop.clone(), keys.add_unique.clone()), (vec!["t_r_key".to_string()], vec![deferred]));
+    assert!(keys.rename.is_empty());
 }

@@ -1790,9 +1790,15 @@ mod typed_tests {
     fn both_paths_read_keys_identity_and_partitions_alike() {
         let table = r#"{"name":"t","columns":[{"name":"n","columnType":2,"isNullable":false,"identity":"always"}],
             "primaryKey":{"name":"t_pk","columns":["a","b"]},"withoutPrimaryKey":false,
-            "uniqueConstraints":[{"name":"t_u","columns":["c"],"nullsNotDistinct":true}],"partitionOf":"p"}"#;
+            "uniqueConstraints":[{"name":"t_u","columns":["c"],"nullsNotDistinct":true,"deferrable":"initiallyDeferred"}],
+            "checkConstraints":[{"name":"t_c","check":"(a > 0)","notValid":true},{"name":"t_d","check":"(b > 0)","noInherit":true}],
+            "exclusionConstraints":[{"name":"t_x","definition":"EXCLUDE USING gist (r WITH &&)"}],"partitionOf":"p"}"#;
         let def = format!(r#"{{"moduleName":"m","schemaVersion":2,"tables":[{table}]}}"#);
         assert!(check(&def).0);
+        let keys = &tree_definition(&def).unwrap().tables[0].keys;
+        assert_eq!((keys.checks.len(), keys.exclusions.len()), (2, 1));
+        assert!(keys.checks[0].not_valid && !keys.checks[0].no_inherit && keys.checks[1].no_inherit);
+        assert_eq!(keys.unique[0].deferrable, Some(Deferrable::InitiallyDeferred));
         let migration = r#"{"actions":[{"type":"alterTable","alterTable":{"name":"c",
              "modifyColumns":[{"columnName":"y","changeIdentity":true,"newIdentity":"byDefault"}],
              "keyChanges":{"dropConstraints":["a"],"renameConstraints":[{"from":"b","to":"c"}],

@@ -105,6 +105,7 @@ fn keyed_table() -> TableDefinition {
         name: name.into(),
         columns: columns.iter().map(|c| c.to_string()).collect(),
         nulls_not_distinct,
+        deferrable: nulls_not_distinct.then_some(Deferrable::InitiallyImmediate),
     };
     TableDefinition {
         name: "member".into(),
@@ -120,6 +121,23 @@ fn keyed_table() -> TableDefinition {
             primary_key: Some(key("member_pk", &["a", "b"], false)),
             without_primary_key: false,
             unique: vec![key("member_email_key", &["email"], true), key("member_x_key", &["x"], false)],
+            checks: vec![
+                CheckConstraint {
+                    name: "member_n_check".into(),
+                    expression: "(n > 0)".into(),
+                    ..Default::default()
+                },
+                CheckConstraint {
+                    name: "member_x_check".into(),
+                    expression: "(x <> ''::text)".into(),
+                    not_valid: true,
+                    no_inherit: true,
+                },
+            ],
+            exclusions: vec![ExclusionConstraint {
+                name: "member_span_excl".into(),
+                definition: "EXCLUDE USING gist (span WITH &&)".into(),
+            }],
         },
         partition_of: Some("members".into()),
         layout: TableLayout {
@@ -149,10 +167,18 @@ fn keys_identity_and_partitions_round_trip() {
         "\"partitionBy\": \"LIST (a)\"",
         "\"partitionBound\": \"FOR VALUES FROM (1) TO (10)\"",
         "\"unlogged\": true",
+        "\"deferrable\": \"initiallyImmediate\"",
+        "\"checkConstraints\"",
+        "\"check\": \"(n > 0)\"",
+        "\"notValid\": true",
+        "\"noInherit\": true",
+        "\"exclusionConstraints\"",
+        "\"definition\": \"EXCLUDE USING gist (span WITH &&)\"",
     ] {
         assert!(json.contains(needle), "missing {needle} in {json}");
     }
     assert_eq!(json.matches("nullsNotDistinct").count(), 1, "{json}");
+    assert_eq!(json.matches("notValid").count(), 1, "{json}");
     let back = definition_from_json(&json).unwrap();
     assert_eq!(back.tables[0], def.tables[0]);
 
@@ -168,6 +194,9 @@ fn keys_identity_and_partitions_round_trip() {
         "inherits",
         "inheritedColumns",
         "unlogged",
+        "checkConstraints",
+        "exclusionConstraints",
+        "deferrable",
     ] {
         assert!(!plain.contains(key), "{plain}");
     }
@@ -213,6 +242,8 @@ fn key_changes_round_trip_in_migrations() {
         rename: vec![("a_key".into(), "b_key".into())],
         add_primary_key: keyed_table().keys.primary_key,
         add_unique: keyed_table().keys.unique,
+        add_checks: keyed_table().keys.checks,
+        add_exclusions: keyed_table().keys.exclusions,
     };
     change.modify_columns.push(ColumnMigration {
         column_name: "n".into(),
@@ -225,6 +256,10 @@ fn key_changes_round_trip_in_migrations() {
     m.actions.push(MigrationAction::AlterTable(change));
     let json = migration_to_json(&m);
     assert!(json.contains("\"keyChanges\""), "{json}");
+    assert!(
+        json.contains("\"addCheckConstraints\"") && json.contains("\"addExclusionConstraints\""),
+        "{json}"
+    );
     assert!(json.contains("\"changeIdentity\": true"), "{json}");
     assert_eq!(migration_from_json(&json).unwrap(), m);
 }

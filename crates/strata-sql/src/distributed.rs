@@ -517,6 +517,7 @@ mod tests {
             name: "t_code_key".into(),
             columns: vec!["code".into()],
             nulls_not_distinct: true,
+            deferrable: None,
         };
         let err = COCKROACHDB.key_constraint_sql("t", &key, false).unwrap_err().to_string();
         assert!(err.contains("NULLS NOT DISTINCT") && err.contains("\"t\""), "{err}");

@@ -121,8 +121,9 @@ pub enum SqlError {
     InvalidKey { object: SqlObject, name: String, reason: String },
     /// A check or exclusion constraint whose SQL text is not what it must be (one expression;
     /// one `EXCLUDE` clause): it would be spliced into the statement.
-    #[error("{object}: constraint \"{name}\": {text:?} is refused ({reason}); fix it in the definition")]
-    InvalidConstraint { object: SqlObject, name: String, text: String, reason: String },
+    /// `constraint` is its name and text, as the message shows them.
+    #[error("{object}: {constraint} is refused ({reason}); fix it in the definition")]
+    InvalidConstraint { object: SqlObject, constraint: String, reason: String },
     /// The migration refers to a table the definitions passed alongside it do not contain.
     #[error("table \"{table}\" is missing from the {side} definition, which is needed to {purpose}")]
     MissingTable { table: String, side: &'static str, purpose: &'static str },

@@ -856,12 +856,8 @@ impl VersionBookkeeping for Postgres {
 /// The refusal of a check or exclusion constraint whose SQL text could smuggle in more than
 /// the constraint.
 fn invalid_constraint(table: &str, name: &str, text: &str, reason: String) -> SqlError {
-    SqlError::InvalidConstraint {
-        object: SqlObject::table(table),
-        name: name.to_string(),
-        text: text.to_string(),
-        reason,
-    }
+    let constraint = format!("constraint \"{}\" {text:?}", quote::comment(name));
+    SqlError::InvalidConstraint { object: SqlObject::table(table), constraint, reason }
 }
 
 #[cfg(test)]
