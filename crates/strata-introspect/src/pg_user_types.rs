@@ -180,7 +180,7 @@ fn check_expression(def: &str) -> String {
 }
 
 /// The key of what a dependency needs, as [`provided_key`] names what a warning provides.
-fn needs_key(kind: &str, schema: &str, name: &str) -> String {
+pub(crate) fn needs_key(kind: &str, schema: &str, name: &str) -> String {
     match kind {
         "extension" => format!("extension \"{name}\""),
         _ => format!("function \"{schema}\".\"{name}\""),
