@@ -28,7 +28,7 @@ pub(crate) struct CatalogPlan {
 /// (schema, name) of a catalog object.
 type Name = (String, String);
 
-fn of_kind<'o>(objects: &'o [PgObject], kind: ObjectKind) -> BTreeMap<Name, &'o PgObject> {
+fn of_kind(objects: &[PgObject], kind: ObjectKind) -> BTreeMap<Name, &PgObject> {
     objects.iter().filter(|o| o.kind == kind).map(|o| ((o.schema.clone(), o.key.clone()), o)).collect()
 }
 
