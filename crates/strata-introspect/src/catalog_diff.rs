@@ -28,7 +28,7 @@ pub(crate) struct CatalogPlan {
 /// (schema, name) of a catalog object.
 type Name = (String, String);
 
-fn of_kind<'o>(objects: &'o [PgObject], kind: ObjectKind) -> BTreeMap<Name, &'o PgObject> {
+fn of_kind(objects: &[PgObject], kind: ObjectKind) -> BTreeMap<Name, &PgObject> {
     objects.iter().filter(|o| o.kind == kind).map(|o| ((o.schema.clone(), o.key.clone()), o)).collect()
 }
 
@@ -73,6 +73,11 @@ fn extensions(from: Side, to: Side, plan: &mut CatalogPlan, drops: &mut Vec<Stri
             plan.left_alone.push(format!(
                 "extension {} is in schema {} here and {} there (strata does not move extensions)",
                 o.key, old.schema, o.schema
+            ));
+        } else if old.definition != o.definition && !old.roles.contains(&o.definition) {
+            plan.left_alone.push(format!(
+                "extension {} is at version {} here and {} there, with no update path between them",
+                o.key, old.definition, o.definition
             ));
         } else if old.definition != o.definition {
             plan.first.push(format!(
@@ -310,15 +315,32 @@ fn sequences(
 /// the same sequence on the other differs only in which column owns the sequence, which the
 /// sequence's `OWNED BY` carries (see [`plan`]). The expression side takes `serial`, so that the
 /// table SQL leaves the default as it is (it could not write `SET DEFAULT serial`).
-pub fn align_serial_defaults(from: &mut DatabaseDefinition, to: &mut DatabaseDefinition) {
-    for a in &mut from.tables {
-        let Some(b) = to.tables.iter_mut().find(|b| b.schema == a.schema && b.name == a.name) else {
-            continue;
-        };
-        for x in &mut a.columns {
-            let Some(y) = b.columns.iter_mut().find(|y| y.name == x.name) else { continue };
-            let serial_name = format!("{}_{}_seq", a.name, x.name);
-            align_pair(&mut x.column_default, &mut y.column_default, &serial_name);
+///
+/// A `serial` column of `to` that the table SQL creates while `from` already has a sequence of
+/// the name `serial` would give it (`from_objects`) takes that sequence's `nextval` instead:
+/// `serial` would make a second, numbered sequence.
+pub fn align_serial_defaults(
+    from: &mut DatabaseDefinition,
+    to: &mut DatabaseDefinition,
+    from_objects: &[PgObject],
+) {
+    for b in &mut to.tables {
+        let mut a = from.tables.iter_mut().find(|a| a.schema == b.schema && a.name == b.name);
+        for y in &mut b.columns {
+            let serial_name = format!("{}_{}_seq", b.name, y.name);
+            match a.as_mut().and_then(|a| a.columns.iter_mut().find(|x| x.name == y.name)) {
+                Some(x) => align_pair(&mut x.column_default, &mut y.column_default, &serial_name),
+                None if y.column_default.as_deref() == Some(strata_schema::defaults::SERIAL) => {
+                    let taken = from_objects.iter().any(|o| {
+                        o.kind == ObjectKind::Sequence && o.schema == b.schema && o.key == serial_name
+                    });
+                    if taken {
+                        let sequence = format!("{}.{}", ident(&b.schema), ident(&serial_name));
+                        y.column_default = Some(format!("(nextval({}::regclass))", literal(&sequence)));
+                    }
+                }
+                None => {}
+            }
         }
     }
 }

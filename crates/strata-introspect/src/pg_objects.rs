@@ -117,7 +117,8 @@ pub struct PgObject {
     /// change; for comments, the commented object (`function:f(integer)`, `trigger:t`, ...);
     /// the column owning a sequence.
     pub signature: String,
-    /// A policy's roles.
+    /// A policy's roles; the versions an extension can be updated to (`ALTER EXTENSION ...
+    /// UPDATE TO`) on this server.
     pub roles: Vec<String>,
     /// Relations (schema, name) a view or materialized view reads; the extensions (schema, name)
     /// an extension requires.
@@ -128,6 +129,12 @@ impl PgObject {
     /// Whether the warning `w` reports this object: such warnings are not "unrepresented" in a
     /// diff between two live databases.
     pub fn reports(&self, w: &IntrospectWarning) -> bool {
+        if w.kind == WarningKind::Dependency {
+            // A column or domain needing an extension the object SQL creates.
+            return self.kind == ObjectKind::Extension
+                && crate::needed_key(w)
+                    == Some(&crate::pg_user_types::needs_key("extension", &self.schema, &self.key));
+        }
         if self.kind.warning_kind() != w.kind
             || self.schema != w.schema && self.kind != ObjectKind::DefaultPrivileges
         {
@@ -331,7 +338,8 @@ pub(crate) const SQL_OBJECTS: &str = "SELECT kind, schema_name, name, object_nam
                      AND e.objid = co.oid AND e.deptype = 'e') \
  UNION ALL \
    SELECT 'extension', n.nspname::text, x.extname::text, x.extname::text, NULL, '', x.extversion, '', '', '', \
-          '{}', x.oid::int8, \
+          ARRAY(SELECT u.target FROM pg_catalog.pg_extension_update_paths(x.extname) u \
+                WHERE u.source = x.extversion AND u.path IS NOT NULL ORDER BY 1), x.oid::int8, \
           ARRAY(SELECT d.refobjid::int8 FROM pg_catalog.pg_depend d \
                 WHERE d.classid = 'pg_catalog.pg_extension'::regclass AND d.objid = x.oid \
                   AND d.refclassid = 'pg_catalog.pg_extension'::regclass ORDER BY 1) \

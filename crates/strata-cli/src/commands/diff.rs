@@ -96,9 +96,9 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let keep_to_types = !to_live || from_live || !from.types.is_empty();
     align_types(&mut from, &mut from_objects, keep_from_types);
     align_types(&mut to, &mut to_objects, keep_to_types);
-    if live_objects.is_some() {
+    if let Some([a, _]) = &live_objects {
         // Ownership of a sequence is the sequence's to set, not the default's (object SQL).
-        strata_introspect::catalog_diff::align_serial_defaults(&mut from, &mut to);
+        strata_introspect::catalog_diff::align_serial_defaults(&mut from, &mut to, &a.objects);
     }
     let keep_from_checks = !from_live || to_live || strata_introspect::can_hold_checks(&to);
     let keep_to_checks = !to_live || from_live || strata_introspect::can_hold_checks(&from);
