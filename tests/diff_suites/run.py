@@ -7,8 +7,11 @@ with the search tool's fetch and point this script at the directories (DEVELOPER
 docs/diff-suites.md).
 
 For each case:
-  1. load old and new into two scratch databases (a case whose fixture does not load is unscored);
-  2. `strata diff --from db:old --to db:new` prints the old->new SQL and its exit code;
+  1. load old and new into two scratch databases, each after the case's `setup.sql` where it has one
+     (pgschema's runner loads it before both sides); a case whose fixture does not load is unscored;
+  2. `strata diff --from db:old --to db:new --schema '*'` prints the old->new SQL and its exit
+     code (every schema is diffed, since the dumps compare whole databases; `--schema public`
+     scores as strata did before it read several schemas);
   3. the SQL runs on old as printed (strata's files hold their own BEGIN;/COMMIT;);
   4. `pg_dump -s` of old and new are normalised (column order, `\\restrict` lines, SET lines,
      comments, statement order) and compared;
@@ -27,7 +30,7 @@ Verdicts:
 Usage:
   tests/diff_suites/run.py --strata target/release/strata \\
       [--pgschema DIR/testdata/diff] [--migra DIR/tests/FIXTURES] [--filter SUBSTR] \\
-      [--table docs/diff-suites-results.md] [--keep-sql OUTDIR]
+      [--table docs/diff-suites-results.md] [--keep-sql OUTDIR] [--schema SCHEMAS]
 """
 
 import argparse
@@ -67,8 +70,9 @@ def drop_db(name):
 
 
 def load(db, path):
-    """Loads a fixture file; returns None on success, else the error."""
-    if not os.path.exists(path):
+    """Loads a fixture file (none when `path` is None or missing); returns None on success, else
+    the error."""
+    if path is None or not os.path.exists(path):
         return None
     r = psql(db, "-f", path)
     if r.returncode == 0:
@@ -111,9 +115,9 @@ def normalise(text):
     return sorted(out)
 
 
-def strata_diff(strata, project, a, b):
+def strata_diff(strata, project, a, b, schemas):
     r = subprocess.run(
-        [strata, "diff", "-C", project, "--from", f"db:{PG}/{a}", "--to", f"db:{PG}/{b}"],
+        [strata, "diff", "-C", project, "--from", f"db:{PG}/{a}", "--to", f"db:{PG}/{b}", "--schema", schemas],
         capture_output=True, text=True, timeout=300,
     )
     return r.returncode, r.stdout, r.stderr
@@ -130,12 +134,13 @@ def first_line(text):
     return ""
 
 
-def run_case(strata, project, name, old_path, new_path, keep):
+def run_case(strata, project, name, paths, keep, schemas):
+    setup_path, old_path, new_path = paths
     old = new = None
     clones = []
     try:
         old, new = new_db("old"), new_db("new")
-        for db, path in ((old, old_path), (new, new_path)):
+        for db, path in ((old, setup_path), (old, old_path), (new, setup_path), (new, new_path)):
             err = load(db, path)
             if err:
                 return {"case": name, "verdict": "unscored", "detail": f"fixture does not load: {err}"}
@@ -143,10 +148,10 @@ def run_case(strata, project, name, old_path, new_path, keep):
         for db in (old, new):
             clone = new_db("clone", template=db)
             clones.append(clone)
-            code, out, errtext = strata_diff(strata, project, db, clone)
+            code, out, errtext = strata_diff(strata, project, db, clone, schemas)
             if code != 0 or out.strip():
                 false_drift.append(first_line(errtext) or first_line(out))
-        code, sql, errtext = strata_diff(strata, project, old, new)
+        code, sql, errtext = strata_diff(strata, project, old, new, schemas)
         if keep:
             with open(os.path.join(keep, name.replace("/", "__") + ".sql"), "w") as f:
                 f.write(sql)
@@ -180,12 +185,13 @@ def cases(args):
         for root, _dirs, files in sorted(os.walk(args.pgschema)):
             if "old.sql" in files or "new.sql" in files:
                 rel = os.path.relpath(root, args.pgschema)
-                yield "pgschema/" + rel, os.path.join(root, "old.sql"), os.path.join(root, "new.sql")
+                paths = (os.path.join(root, f) for f in ("setup.sql", "old.sql", "new.sql"))
+                yield "pgschema/" + rel, tuple(paths)
     if args.migra:
         for entry in sorted(os.listdir(args.migra)):
             d = os.path.join(args.migra, entry)
             if os.path.isdir(d):
-                yield "migra/" + entry, os.path.join(d, "a.sql"), os.path.join(d, "b.sql")
+                yield "migra/" + entry, (None, os.path.join(d, "a.sql"), os.path.join(d, "b.sql"))
 
 
 def project_dir():
@@ -224,6 +230,9 @@ def main():
     p.add_argument("--filter", default="", help="only cases whose name contains this")
     p.add_argument("--table", help="write the per-case markdown table here")
     p.add_argument("--keep-sql", help="write each case's generated SQL into this directory")
+    p.add_argument("--schema", default="*",
+                   help="strata's --schema for every diff (default '*': every schema, as the dumps are whole "
+                        "databases; 'public' reads public alone)")
     args = p.parse_args()
     if not args.pgschema and not args.migra:
         p.error("give --pgschema DIR and/or --migra DIR")
@@ -234,10 +243,10 @@ def main():
         os.makedirs(args.keep_sql, exist_ok=True)
     project = project_dir()
     results = []
-    for name, old_path, new_path in cases(args):
+    for name, paths in cases(args):
         if args.filter not in name:
             continue
-        r = run_case(args.strata, project, name, old_path, new_path, args.keep_sql)
+        r = run_case(args.strata, project, name, paths, args.keep_sql, args.schema)
         results.append(r)
         print(f"{r['verdict']:9} {name}  {r.get('detail', '')}", file=sys.stderr)
     text = table(results)

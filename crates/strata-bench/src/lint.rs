@@ -35,6 +35,7 @@ fn definition() -> String {
             managed: Some(true),
             keys: Default::default(),
             partition_of: None,
+            layout: Default::default(),
             ..TableDefinition::default()
         };
         for c in 0..8usize {

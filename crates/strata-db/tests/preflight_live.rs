@@ -76,6 +76,7 @@ fn migration() -> DatabaseMigration {
         new_native_type: Some("text".into()),
         change_identity: false,
         new_identity: None,
+        drop_expression: false,
         ..Default::default()
     }];
     bin.add_columns = vec![column("extra", false)];

@@ -244,6 +244,9 @@ fn alter(
         if c.change_identity {
             column.identity = c.new_identity;
         }
+        if c.drop_expression {
+            column.generated = None;
+        }
     }
     crate::keys::apply_key_migration(table, &m.keys, &renames);
     for index in &m.add_indexes {

@@ -25,6 +25,7 @@ pub fn column_like(a: &ColumnDefinition, b: &ColumnDefinition) -> bool {
         && a.column_default == b.column_default
         && a.vector_dimension == b.vector_dimension
         && a.identity == b.identity
+        && a.generated == b.generated
 }
 
 /// Column type equality with `integer` ≈ `bigint`.
@@ -91,6 +92,9 @@ pub fn can_migrate_to(src: &ColumnDefinition, dst: &ColumnDefinition) -> bool {
     if src.vector_dimension != dst.vector_dimension {
         return false;
     }
+    if !generation_alters_in_place(src, dst) {
+        return false;
+    }
     if is_native_change(src, dst) {
         return crate::casts::in_place_cast(&pg_type_text(src), &pg_type_text(dst)).is_some();
     }
@@ -100,6 +104,28 @@ pub fn can_migrate_to(src: &ColumnDefinition, dst: &ColumnDefinition) -> bool {
     src.column_type == dst.column_type
 }
 
+/// Whether the generation expressions let `src` be altered in place into `dst`: only when they
+/// are the same, or when `dst` is plain (`DROP EXPRESSION` keeps the computed values). A column
+/// becomes generated, or changes its expression, only through `ADD COLUMN` (PostgreSQL 15 has no
+/// `SET EXPRESSION`), so it is dropped and added again.
+pub fn generation_alters_in_place(src: &ColumnDefinition, dst: &ColumnDefinition) -> bool {
+    dst.generated.is_none() || src.generated == dst.generated
+}
+
+/// Whether a generation expression (as the server prints it) may use `column`: the name occurs in
+/// it as a whole word, bare or quoted. A false "yes" only costs recomputing a generated column.
+pub fn expression_mentions(expression: &str, column: &str) -> bool {
+    let is_word_char = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    let quoted = column.replace('"', "\"\"");
+    [column, quoted.as_str()].iter().any(|name| {
+        expression.match_indices(name).any(|(at, _)| {
+            let before = expression[..at].chars().next_back();
+            let after = expression[at + name.len()..].chars().next();
+            !before.is_some_and(is_word_char) && !after.is_some_and(is_word_char)
+        })
+    })
+}
+
 /// A Dart type without one trailing `?` (`int?` → `int`).
 fn strip_nullability(t: &str) -> &str {
     t.strip_suffix('?').unwrap_or(t)
@@ -107,8 +133,9 @@ fn strip_nullability(t: &str) -> &str {
 
 /// Whether a column added by `ALTER TABLE ... ADD COLUMN` works on a table that has rows:
 /// NOT NULL needs a default, and the primary key cannot be added to an existing table.
+/// A generated column computes its values for the existing rows, so it needs no default.
 pub fn can_be_created_in_table_migration(c: &ColumnDefinition) -> bool {
-    (c.is_nullable || c.column_default.is_some()) && !c.is_primary()
+    (c.is_nullable || c.column_default.is_some() || c.generated.is_some()) && !c.is_primary()
 }
 
 /// [`can_be_created_in_table_migration`] for a table that may state its own primary key
@@ -117,7 +144,7 @@ pub fn can_be_created_in_table_migration(c: &ColumnDefinition) -> bool {
 /// recreating the table would lose them. Serverpod's rule stays for its own files.
 pub fn can_be_added_in_place(c: &ColumnDefinition, keyed: bool) -> bool {
     match keyed || c.native_type.is_some() {
-        true => c.is_nullable || c.column_default.is_some() || c.identity.is_some(),
+        true => c.is_nullable || c.column_default.is_some() || c.identity.is_some() || c.generated.is_some(),
         false => can_be_created_in_table_migration(c),
     }
 }
@@ -167,6 +194,8 @@ pub enum ObjectKind {
     ForeignKey,
     PrimaryKey,
     UniqueConstraint,
+    CheckConstraint,
+    ExclusionConstraint,
 }
 
 impl ObjectKind {
@@ -179,6 +208,8 @@ impl ObjectKind {
             ObjectKind::ForeignKey => "foreign key",
             ObjectKind::PrimaryKey => "primary key",
             ObjectKind::UniqueConstraint => "unique constraint",
+            ObjectKind::CheckConstraint => "check constraint",
+            ObjectKind::ExclusionConstraint => "exclusion constraint",
         }
     }
 }
@@ -260,6 +291,9 @@ pub fn column_changes(a: &ColumnDefinition, b: &ColumnDefinition) -> Vec<Change>
     if a.identity != b.identity {
         let identity = |i: Option<strata_schema::Identity>| opt_str(i.map(|i| i.name()));
         push(&mut out, "identity", identity(a.identity), identity(b.identity));
+    }
+    if a.generated != b.generated {
+        push(&mut out, "generated", opt_str(a.generated.as_deref()), opt_str(b.generated.as_deref()));
     }
     out
 }
@@ -444,6 +478,34 @@ fn pair_by_name<'x, T>(
     (pairs, rest)
 }
 
+/// The table's partitioning, inheritance and persistence changes, for reports.
+fn layout_changes(a: &TableDefinition, b: &TableDefinition, out: &mut Vec<Change>) {
+    let parents = |t: &TableDefinition| match t.layout.inherits.is_empty() {
+        true => "none".to_string(),
+        false => t.layout.inherits.join(", "),
+    };
+    let properties = [
+        ("partition of", opt_str(a.partition_of.as_deref()), opt_str(b.partition_of.as_deref())),
+        (
+            "partition bound",
+            opt_str(a.layout.partition_bound.as_deref()),
+            opt_str(b.layout.partition_bound.as_deref()),
+        ),
+        (
+            "partition key",
+            opt_str(a.layout.partition_key.as_deref()),
+            opt_str(b.layout.partition_key.as_deref()),
+        ),
+        ("inherits", parents(a), parents(b)),
+        ("unlogged", a.layout.unlogged.to_string(), b.layout.unlogged.to_string()),
+    ];
+    for (property, from, to) in properties {
+        if from != to {
+            push(out, property, from, to);
+        }
+    }
+}
+
 /// Everything that differs between two versions of one table, object by object: the table's
 /// own properties, then columns, indexes and foreign keys; within each group the objects of
 /// `a` in their order, then those only in `b` in theirs. Columns match by exact name, indexes
@@ -473,6 +535,7 @@ pub fn diff_tables(a: &TableDefinition, b: &TableDefinition) -> Vec<Difference> 
             push(&mut own, "managed", ma.to_string(), mb.to_string());
         }
     }
+    layout_changes(a, b, &mut own);
     if !own.is_empty() {
         out.push(diff(ObjectKind::Table, &a.name, DifferenceKind::Changed(own)));
     }

@@ -1,28 +1,77 @@
-//! Primary key and unique constraint changes of one table (strata's `keyChanges`).
+//! Primary key, unique, check and exclusion constraint changes of one table (strata's
+//! `keyChanges`).
 //!
 //! A table whose primary key both sides leave to Serverpod's `id` rule gets no key change:
 //! Serverpod's own handling of the `id` column stands, so generated migrations keep their bytes.
+//! Check and exclusion constraints are matched by name: a changed one is dropped and added, and so
+//! is one that names a column the migration drops or retypes (PostgreSQL drops a constraint with
+//! its column, and a check may not hold, or even type-check, over the new type).
 
 use std::collections::BTreeSet;
 
-use strata_schema::{ColumnDefinition, KeyConstraint, KeyMigration, TableDefinition};
+use strata_schema::{CheckConstraint, ColumnDefinition, KeyConstraint, KeyMigration, TableDefinition};
+
+/// The columns an `alterTable` action drops or changes the type of: constraints naming them are
+/// dropped before and added again after.
+pub(crate) type Reshaped<'a> = BTreeSet<&'a str>;
 
 use crate::compare::{list_text, push, Change, Difference, DifferenceKind, ObjectKind};
 
 /// What the keys of the table `src` → `dst` need. `renames` are the column renames (PostgreSQL
 /// carries a constraint along with a renamed column); `recreated` the columns dropped and added
-/// back (their constraints die with them); `added` the columns the migration adds.
+/// back (their constraints die with them); `reshaped` the columns dropped or retyped; `added` the
+/// columns the migration adds.
 pub(crate) fn key_migration(
     src: &TableDefinition,
     dst: &TableDefinition,
     renames: &[(&str, &str)],
     recreated: &BTreeSet<&str>,
+    reshaped: &Reshaped,
     added: &[ColumnDefinition],
 ) -> KeyMigration {
     let mut m = KeyMigration::default();
     primary_key_change(src, dst, renames, recreated, added, &mut m);
     unique_changes(src, dst, renames, recreated, &mut m);
+    check_changes(src, dst, reshaped, &mut m);
+    exclusion_changes(src, dst, reshaped, &mut m);
     m
+}
+
+/// Whether the SQL text `sql` names one of `columns` (as a bare word or a quoted identifier).
+/// A false match only costs a drop and add of the constraint; a missed one would leave it
+/// dropped with its column, so any mention counts.
+fn mentions_any(sql: &str, columns: &Reshaped) -> bool {
+    let words: BTreeSet<&str> = sql
+        .split(|c: char| !(c.is_alphanumeric() || c == '_' || c == '$'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    columns.iter().any(|c| words.contains(c) || sql.contains(&format!("\"{}\"", c.replace('"', "\"\""))))
+}
+
+/// Checks of `dst` that `src` lacks, has otherwise, or has over a reshaped column, are added
+/// (the old one, if any, dropped first); checks gone from `dst` are dropped.
+fn check_changes(src: &TableDefinition, dst: &TableDefinition, reshaped: &Reshaped, m: &mut KeyMigration) {
+    let kept = |name: &str| {
+        let (old, new) = (src.keys.check(name), dst.keys.check(name));
+        old.zip(new).is_some_and(|(o, n)| o.same_rule(n) && !mentions_any(&o.expression, reshaped))
+    };
+    m.drop.extend(src.keys.checks.iter().filter(|c| !kept(&c.name)).map(|c| c.name.clone()));
+    m.add_checks.extend(dst.keys.checks.iter().filter(|c| !kept(&c.name)).cloned());
+}
+
+/// [`check_changes`] for exclusion constraints.
+fn exclusion_changes(
+    src: &TableDefinition,
+    dst: &TableDefinition,
+    reshaped: &Reshaped,
+    m: &mut KeyMigration,
+) {
+    let kept = |name: &str| {
+        let (old, new) = (src.keys.exclusion(name), dst.keys.exclusion(name));
+        old.zip(new).is_some_and(|(o, n)| o == n && !mentions_any(&o.definition, reshaped))
+    };
+    m.drop.extend(src.keys.exclusions.iter().filter(|x| !kept(&x.name)).map(|x| x.name.clone()));
+    m.add_exclusions.extend(dst.keys.exclusions.iter().filter(|x| !kept(&x.name)).cloned());
 }
 
 /// `key` with its columns as they are after the column renames.
@@ -139,6 +188,12 @@ pub(crate) fn apply_key_migration(table: &mut TableDefinition, m: &KeyMigration,
     keys.without_primary_key &= keys.primary_key.is_none() && has_id;
     keys.unique.extend(m.add_unique.iter().cloned());
     keys.unique.sort_by(|a, b| a.name.cmp(&b.name));
+    keys.checks.retain(|c| !m.drop.contains(&c.name));
+    keys.checks.extend(m.add_checks.iter().cloned());
+    keys.checks.sort_by(|a, b| a.name.cmp(&b.name));
+    keys.exclusions.retain(|x| !m.drop.contains(&x.name));
+    keys.exclusions.extend(m.add_exclusions.iter().cloned());
+    keys.exclusions.sort_by(|a, b| a.name.cmp(&b.name));
 }
 
 /// The key constraints that differ between two versions of a table, for drift reports: the
@@ -182,6 +237,58 @@ pub(crate) fn key_differences(a: &TableDefinition, b: &TableDefinition) -> Vec<D
     for y in b.keys.unique.iter().filter(|y| a.keys.unique(&y.name).is_none()) {
         out.push(diff(ObjectKind::UniqueConstraint, &y.name, DifferenceKind::Added));
     }
+    out.extend(check_differences(a, b));
+    out.extend(exclusion_differences(a, b));
+    out
+}
+
+/// The check constraints that differ, by name.
+fn check_differences(a: &TableDefinition, b: &TableDefinition) -> Vec<Difference> {
+    let text = |c: &CheckConstraint| {
+        let mut t = format!("CHECK ({})", c.expression);
+        if c.no_inherit {
+            t.push_str(" NO INHERIT");
+        }
+        if c.not_valid {
+            t.push_str(" NOT VALID");
+        }
+        t
+    };
+    named_differences(&a.name, ObjectKind::CheckConstraint, &a.keys.checks, &b.keys.checks, |c| &c.name, text)
+}
+
+/// The exclusion constraints that differ, by name.
+fn exclusion_differences(a: &TableDefinition, b: &TableDefinition) -> Vec<Difference> {
+    let (x, y) = (&a.keys.exclusions, &b.keys.exclusions);
+    named_differences(&a.name, ObjectKind::ExclusionConstraint, x, y, |x| &x.name, |x| x.definition.clone())
+}
+
+/// Objects of two lists matched by exact name, compared by their rendering `text`: changed
+/// (`definition X → Y`), removed (only in `x`), added (only in `y`).
+fn named_differences<T>(
+    table: &str,
+    kind: ObjectKind,
+    x: &[T],
+    y: &[T],
+    name: impl Fn(&T) -> &String,
+    text: impl Fn(&T) -> String,
+) -> Vec<Difference> {
+    let diff =
+        |n: &str, difference| Difference { table: table.to_string(), kind, name: n.to_string(), difference };
+    let mut out = Vec::new();
+    for old in x {
+        match y.iter().find(|n| name(n) == name(old)) {
+            Some(new) if text(new) != text(old) => {
+                let changes = vec![Change { property: "definition", from: text(old), to: text(new) }];
+                out.push(diff(name(old), DifferenceKind::Changed(changes)));
+            }
+            Some(_) => {}
+            None => out.push(diff(name(old), DifferenceKind::Removed)),
+        }
+    }
+    for new in y.iter().filter(|n| !x.iter().any(|o| name(o) == name(n))) {
+        out.push(diff(name(new), DifferenceKind::Added));
+    }
     out
 }
 
@@ -194,6 +301,11 @@ fn key_changes(x: &KeyConstraint, y: &KeyConstraint) -> Vec<Change> {
     if x.nulls_not_distinct != y.nulls_not_distinct {
         let text = |n: bool| if n { "nulls not distinct" } else { "nulls distinct" }.to_string();
         push(&mut changes, "nulls", text(x.nulls_not_distinct), text(y.nulls_not_distinct));
+    }
+    if x.deferrable != y.deferrable {
+        let text =
+            |d: Option<strata_schema::Deferrable>| d.map_or("not deferrable", |d| d.name()).to_string();
+        push(&mut changes, "deferrable", text(x.deferrable), text(y.deferrable));
     }
     changes
 }

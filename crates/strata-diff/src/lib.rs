@@ -46,6 +46,7 @@ mod apply;
 pub mod casts;
 pub mod compare;
 mod keys;
+mod layout;
 pub mod renames;
 pub mod warnings;
 
@@ -85,30 +86,46 @@ pub fn generate_migration(source: &DatabaseDefinition, target: &DatabaseDefiniti
         }
     }
 
-    // Dropped in reverse so that dependents go before the tables they point at, and partitions
-    // before their partitioned table (whose DROP takes them along).
-    let source_partition = |name: &str| source_by_name.get(name).and_then(|t| t.partition_of.as_deref());
+    // A changed partition key has no ALTER TABLE: the table is recreated, and so is every
+    // partition or inheritance child its DROP ... CASCADE takes along.
+    for src in &source_tables {
+        let Some(dst) = target_by_name.get(src.name.as_str()) else { continue };
+        if dst.is_managed() && layout::is_repartitioned(src, dst) && delete_set.insert(src.name.clone()) {
+            delete_tables.push(src.name.clone());
+            migration.warnings.push(crate::warnings::table_repartitioned(&src.name));
+        }
+    }
+    for name in layout::children_dropped_along(&delete_set, &source_tables, &target_by_name) {
+        delete_set.insert(name.clone());
+        delete_tables.push(name);
+    }
+
+    // Dropped in reverse so that dependents go before the tables they point at, and children
+    // (partitions, inheritance children) before their parents, whose DROP would take them along.
     let mut delete_order: Vec<&String> = delete_tables.iter().rev().collect();
-    delete_order.sort_by_key(|name| source_partition(name).is_none_or(|p| !delete_set.contains(p)));
+    delete_order.sort_by_key(|name| std::cmp::Reverse(strata_schema::layout::depth(name, &source_by_name)));
     for name in delete_order {
         migration.actions.push(MigrationAction::DeleteTable(name.clone()));
         migration.warnings.push(crate::warnings::table_dropped(name));
     }
 
-    for dst in &target_tables {
+    for dst in strata_schema::layout::parents_first(&target_tables) {
         let src = source_by_name.get(dst.name.as_str()).copied();
         let deleted = delete_set.contains(&dst.name);
         match src {
-            // strata does not write `PARTITION OF ... FOR VALUES`: introspection names the
-            // partition, and creating it as a plain table would be wrong.
-            None if dst.partition_of.is_some() => {}
             None => migration.actions.push(MigrationAction::CreateTable((*dst).clone())),
             Some(_) if deleted => migration.actions.push(MigrationAction::CreateTable((*dst).clone())),
             // An unmanaged table may already exist in the database: create it only if missing.
             Some(s) if !s.is_managed() => {
                 migration.actions.push(MigrationAction::CreateTableIfNotExists((*dst).clone()))
             }
-            Some(s) => match generate_table_migration(s, dst, &mut migration.warnings) {
+            Some(s) => match generate_child_migration(
+                s,
+                dst,
+                &source_by_name,
+                &target_by_name,
+                &mut migration.warnings,
+            ) {
                 None => {
                     migration.actions.push(MigrationAction::DeleteTable(dst.name.clone()));
                     migration.actions.push(MigrationAction::CreateTable((*dst).clone()));
@@ -123,7 +140,98 @@ pub fn generate_migration(source: &DatabaseDefinition, target: &DatabaseDefiniti
             },
         }
     }
+    recreate_inbound_foreign_keys(&mut migration, &source_by_name, &target_tables);
     migration
+}
+
+/// Foreign keys onto a column this migration drops and adds again (a generated column whose
+/// expression changes, an incompatible type change): PostgreSQL refuses to drop the column, or
+/// the key or index under it, while they exist, and dropping it with `CASCADE` would lose them.
+/// So each is dropped and added back, in its own table's action (made when there is none).
+fn recreate_inbound_foreign_keys(
+    migration: &mut DatabaseMigration,
+    source_by_name: &BTreeMap<&str, &TableDefinition>,
+    target_tables: &[&TableDefinition],
+) {
+    let mut recreated: BTreeSet<(String, String)> = BTreeSet::new();
+    for action in &migration.actions {
+        if let MigrationAction::AlterTable(m) = action {
+            let again = m.delete_columns.iter().filter(|c| m.add_columns.iter().any(|a| &a.name == *c));
+            recreated.extend(again.map(|c| (m.name.clone(), c.clone())));
+        }
+    }
+    if recreated.is_empty() {
+        return;
+    }
+    for dst in target_tables {
+        let Some(src) = source_by_name.get(dst.name.as_str()) else { continue };
+        let replaced = migration.actions.iter().any(|a| match a {
+            MigrationAction::CreateTable(t) | MigrationAction::CreateTableIfNotExists(t) => {
+                t.name == dst.name
+            }
+            MigrationAction::DeleteTable(name) => *name == dst.name,
+            MigrationAction::AlterTable(_) => false,
+        });
+        if replaced {
+            continue;
+        }
+        for fk in &dst.foreign_keys {
+            let onto_recreated = fk
+                .reference_columns
+                .iter()
+                .any(|c| recreated.contains(&(fk.reference_table.clone(), c.clone())));
+            if !onto_recreated || src.foreign_key(&fk.constraint_name).is_none() {
+                continue;
+            }
+            let Some(m) = table_action(migration, dst) else { continue };
+            if !m.delete_foreign_keys.contains(&fk.constraint_name) {
+                m.delete_foreign_keys.push(fk.constraint_name.clone());
+                m.add_foreign_keys.push(fk.clone());
+            }
+        }
+    }
+}
+
+/// The `alterTable` action of `table`, appended empty when the migration has none yet.
+fn table_action<'m>(
+    migration: &'m mut DatabaseMigration,
+    table: &TableDefinition,
+) -> Option<&'m mut TableMigration> {
+    let is_table = |a: &MigrationAction| matches!(a, MigrationAction::AlterTable(m) if m.name == table.name);
+    if !migration.actions.iter().any(is_table) {
+        let mut m = TableMigration::new(table.name.clone(), table.schema.clone());
+        m.warnings = migration.warnings.iter().filter(|w| w.table == table.name).cloned().collect();
+        migration.actions.push(MigrationAction::AlterTable(m));
+    }
+    migration.actions.iter_mut().find_map(|a| match a {
+        MigrationAction::AlterTable(m) if m.name == table.name => Some(m),
+        _ => None,
+    })
+}
+
+/// [`generate_table_migration`] for a table that may hang under parents: an inheritance child
+/// changes only the columns its parents do not (`layout::inheritance_views`), and the
+/// migration carries the table's partition, inheritance and persistence changes.
+fn generate_child_migration(
+    src: &TableDefinition,
+    dst: &TableDefinition,
+    source_by_name: &BTreeMap<&str, &TableDefinition>,
+    target_by_name: &BTreeMap<&str, &TableDefinition>,
+    warnings: &mut Vec<MigrationWarning>,
+) -> Option<TableMigration> {
+    let views = layout::inheritance_views(
+        src,
+        dst,
+        |n| source_by_name.get(n).copied(),
+        |n| target_by_name.get(n).copied(),
+    );
+    let (s, d) = match &views {
+        Some((s, d)) => (s, d),
+        None => (src, dst),
+    };
+    let mut tm = generate_table_migration(s, d, warnings)?;
+    tm.layout = layout::layout_migration(src, dst);
+    Some(tm)
 }
 
 /// Each table name's first table, as `DatabaseDefinition::table` would find it.
@@ -228,6 +336,41 @@ fn index_after_renames(
     index
 }
 
+/// Generated columns kept as they are whose expression uses a column this migration drops or
+/// retypes: PostgreSQL refuses both while the generated column exists, so it is dropped and added
+/// again (its values are computed, none are lost), and any in-place change of its own is
+/// dropped with it. Generated columns are then dropped first: one that uses a dropped column
+/// must go before it.
+fn recreate_dependent_generated_columns(
+    src: &TableDefinition,
+    dst: &TableDefinition,
+    modify_columns: &mut Vec<ColumnMigration>,
+    delete_columns: &mut Vec<String>,
+    add_columns: &mut Vec<ColumnDefinition>,
+    warnings: &mut Vec<MigrationWarning>,
+) {
+    let touched: Vec<String> = delete_columns
+        .iter()
+        .cloned()
+        .chain(modify_columns.iter().filter(|m| m.new_type.is_some()).map(|m| m.column_name.clone()))
+        .collect();
+    for s in &src.columns {
+        let Some(expression) = &s.generated else { continue };
+        let Some(d) = dst.column(&s.name) else { continue };
+        let kept = d.generated.as_ref() == Some(expression) && !delete_columns.contains(&s.name);
+        if kept && touched.iter().any(|c| compare::expression_mentions(expression, c)) {
+            delete_columns.push(s.name.clone());
+            add_columns.push(d.clone());
+            modify_columns.retain(|m| m.column_name != s.name);
+            let own_change = |w: &MigrationWarning| w.table == src.name && w.columns == [s.name.clone()];
+            warnings.retain(|w| !own_change(w));
+            warnings.push(crate::warnings::generated_column_recreated(&src.name, s, d));
+        }
+    }
+    let is_generated = |name: &String| src.column(name).is_some_and(|c| c.generated.is_some());
+    delete_columns.sort_by_key(|name| !is_generated(name));
+}
+
 /// The in-place changes that take `src` to `dst` (Serverpod's `generateTableMigration`), or
 /// `None` when some added column cannot be added to an existing table and the whole table must
 /// be recreated. Warnings are appended to `warnings` in both cases; the returned migration's own
@@ -237,11 +380,14 @@ pub fn generate_table_migration(
     dst: &TableDefinition,
     warnings: &mut Vec<MigrationWarning>,
 ) -> Option<TableMigration> {
-    // A partition has its parent's columns and keys: they change through the parent
-    // (PostgreSQL refuses them on a partition), only indexes are its own. Attaching or
-    // detaching it is not modelled; introspection names the partition on both sides.
+    // A partition that stays under its parent has the parent's columns and keys: they change
+    // through the parent (PostgreSQL refuses them on a partition), only indexes are its own. A
+    // partition that moves (another parent or bound) is detached first and attached last, so
+    // its columns are diffed: it must have the parent's final columns when it is attached.
     let aligned;
-    let src = if src.partition_of.is_some() {
+    let stays =
+        src.partition_of == dst.partition_of && src.layout.partition_bound == dst.layout.partition_bound;
+    let src = if src.partition_of.is_some() && stays {
         aligned = TableDefinition { columns: dst.columns.clone(), keys: dst.keys.clone(), ..src.clone() };
         &aligned
     } else {
@@ -291,12 +437,14 @@ pub fn generate_table_migration(
             let remove_nullable = s.is_nullable && !d.is_nullable;
             let change_default = s.column_default != d.column_default;
             let change_identity = s.identity != d.identity;
+            let drop_expression = s.generated.is_some() && d.generated.is_none();
             let native_change = compare::is_native_change(s, d);
             let new_type = (s.column_type != d.column_type || native_change).then_some(d.column_type);
             // Only the model nullability of `id` changed: the database column stays as it is.
             let implied_key =
                 s.is_primary() && !src.keys.states_primary_key() && !dst.keys.states_primary_key();
-            let unchanged = !add_nullable && !remove_nullable && !change_default && !change_identity;
+            let unchanged =
+                !add_nullable && !remove_nullable && !change_default && !change_identity && !drop_expression;
             if implied_key && unchanged && new_type.is_none() {
                 continue;
             }
@@ -311,6 +459,7 @@ pub fn generate_table_migration(
                 new_native_type: native_change.then(|| compare::pg_type_text(d)),
                 change_identity,
                 new_identity: d.identity,
+                drop_expression,
             });
             if remove_nullable {
                 warnings.push(crate::warnings::not_null_added(&src.name, &d.name));
@@ -321,9 +470,20 @@ pub fn generate_table_migration(
         } else {
             delete_columns.push(s.name.clone());
             add_columns.push(d.clone());
-            warnings.push(crate::warnings::column_recreated(&src.name, &s.name));
+            warnings.push(match compare::generation_alters_in_place(s, d) {
+                true => crate::warnings::column_recreated(&src.name, &s.name),
+                false => crate::warnings::generated_column_recreated(&src.name, s, d),
+            });
         }
     }
+    recreate_dependent_generated_columns(
+        src,
+        dst,
+        &mut modify_columns,
+        &mut delete_columns,
+        &mut add_columns,
+        warnings,
+    );
 
     let mut add_indexes: Vec<_> =
         dst.indexes.iter().filter(|i| src.index(&i.index_name).is_none()).cloned().collect();
@@ -383,7 +543,12 @@ pub fn generate_table_migration(
         return None;
     }
 
-    let keys = keys::key_migration(src, dst, &renames, &recreated, &add_columns);
+    let reshaped: keys::Reshaped = delete_columns
+        .iter()
+        .map(String::as_str)
+        .chain(modify_columns.iter().filter(|m| m.new_type.is_some()).map(|m| m.column_name.as_str()))
+        .collect();
+    let keys = keys::key_migration(src, dst, &renames, &recreated, &reshaped, &add_columns);
     Some(TableMigration {
         name: src.name.clone(),
         new_name: None,
@@ -398,6 +563,7 @@ pub fn generate_table_migration(
         add_foreign_keys,
         delete_foreign_keys,
         keys,
+        layout: Default::default(),
         warnings: Vec::new(),
     })
 }

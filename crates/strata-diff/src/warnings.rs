@@ -44,6 +44,32 @@ pub fn column_recreated(table: &str, column: &str) -> MigrationWarning {
     )
 }
 
+/// A column becomes generated, or its generation expression changes (strata's own: Serverpod has
+/// no generated columns). PostgreSQL can only `ADD COLUMN` a generated column, so the column is
+/// dropped and added again: a plain column's values are lost, and the table is rewritten.
+pub fn generated_column_recreated(
+    table: &str,
+    from: &ColumnDefinition,
+    to: &ColumnDefinition,
+) -> MigrationWarning {
+    let column = &to.name;
+    let what = match &from.generated {
+        None => "becomes a generated column: its current values are lost".to_string(),
+        Some(_) => "is recomputed from its generation expression".to_string(),
+    };
+    warning(
+        WarningType::ColumnDropped,
+        table,
+        vec![column.clone()],
+        true,
+        format!(
+            "Column \"{column}\" of table \"{table}\" is dropped and added again as GENERATED ALWAYS AS ({}) \
+             STORED, which rewrites the table; it {what}.",
+            to.generated.as_deref().unwrap_or_default()
+        ),
+    )
+}
+
 /// A nullable column becomes NOT NULL (named by its post-rename name).
 pub fn not_null_added(table: &str, column: &str) -> MigrationWarning {
     warning(
@@ -68,6 +94,18 @@ pub fn unique_index_created(table: &str, index: &IndexDefinition) -> MigrationWa
             "Unique index \"{}\" is added to table \"{table}\". If there are existing rows with duplicate values, this migration will fail.",
             index.index_name
         ),
+    )
+}
+
+/// A table whose partition key changes (or that becomes, or stops being, partitioned) is
+/// dropped and created again: PostgreSQL cannot change a partition key in place.
+pub fn table_repartitioned(table: &str) -> MigrationWarning {
+    warning(
+        WarningType::TableDropped,
+        table,
+        Vec::new(),
+        true,
+        format!("Table \"{table}\" is dropped and recreated: its partition key (PARTITION BY) changes."),
     )
 }
 

@@ -296,6 +296,7 @@ fn physical_rename_via_column_override_is_a_rename() {
             new_native_type: None,
             change_identity: false,
             new_identity: None,
+            drop_expression: false,
         }]
     );
     assert!(m.warnings.is_empty());
@@ -320,6 +321,7 @@ fn rename_with_default_change_matches_illustrative_example() {
             new_native_type: None,
             change_identity: false,
             new_identity: None,
+            drop_expression: false,
         }]
     );
 }
@@ -491,6 +493,7 @@ fn not_null_to_nullable_is_drop_not_null_without_warning() {
             new_native_type: None,
             change_identity: false,
             new_identity: None,
+            drop_expression: false,
         }]
     );
     assert!(m.warnings.is_empty());
@@ -999,6 +1002,7 @@ fn recreated_column_recreates_its_index_and_foreign_key() {
         vector_dimension: None,
         native_type: None,
         identity: None,
+        generated: None,
     };
     let id = ColumnDefinition {
         name: "id".into(),
@@ -1010,6 +1014,7 @@ fn recreated_column_recreates_its_index_and_foreign_key() {
         vector_dimension: None,
         native_type: None,
         identity: None,
+        generated: None,
     };
     let table = |c: ColumnDefinition| TableDefinition {
         name: "t".into(),

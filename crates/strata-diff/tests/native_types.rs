@@ -14,6 +14,7 @@ fn live(name: &str, column_type: ColumnType, native: &str) -> ColumnDefinition {
         field_name: None,
         native_type: Some(native.into()),
         identity: None,
+        generated: None,
         ..col(name).ty(column_type).nullable()
     }
 }

@@ -139,6 +139,7 @@ fn build(raw: &[RawTable], wild: bool) -> DatabaseDefinition {
                 vector_dimension: None,
                 native_type: None,
                 identity: None,
+                generated: None,
             }
         } else {
             ColumnDefinition {
@@ -151,6 +152,7 @@ fn build(raw: &[RawTable], wild: bool) -> DatabaseDefinition {
                 vector_dimension: None,
                 native_type: None,
                 identity: None,
+                generated: None,
             }
         };
         let mut columns = vec![id];
@@ -179,6 +181,7 @@ fn build(raw: &[RawTable], wild: bool) -> DatabaseDefinition {
                 vector_dimension: ty.is_vector().then_some(c.dim),
                 native_type: None,
                 identity: None,
+                generated: None,
             });
         }
         let mut indexes = Vec::new();
@@ -243,6 +246,7 @@ fn build(raw: &[RawTable], wild: bool) -> DatabaseDefinition {
             managed,
             keys: Default::default(),
             partition_of: None,
+            layout: Default::default(),
         });
     }
     let mut d = DatabaseDefinition::empty("test");

@@ -56,6 +56,7 @@ fn build(raw: &[RawTable]) -> DatabaseDefinition {
             managed: Some(true),
             keys: Default::default(),
             partition_of: None,
+            layout: Default::default(),
         };
         if let Some(u) = t.unique {
             let column = format!("c{}", u as usize % t.columns.len());

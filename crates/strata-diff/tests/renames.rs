@@ -24,6 +24,7 @@ fn table(name: &str, columns: Vec<ColumnDefinition>) -> TableDefinition {
         managed: Some(true),
         keys: Default::default(),
         partition_of: None,
+        layout: Default::default(),
     }
 }
 

@@ -97,7 +97,21 @@ pub fn comparable_live(live: &DatabaseDefinition, target: &DatabaseDefinition) -
     if target.types.is_empty() {
         out.types.clear();
     }
+    // So are check and exclusion constraints, which a Serverpod definition never has either; a
+    // live definition (the other side of a diff between two databases) always can hold them.
+    if !can_hold_checks(target) {
+        for table in &mut out.tables {
+            table.keys.checks.clear();
+            table.keys.exclusions.clear();
+        }
+    }
     out
+}
+
+/// Whether `def` can hold check and exclusion constraints: a live database's definition, or one
+/// that has some (a Serverpod definition never does).
+pub fn can_hold_checks(def: &DatabaseDefinition) -> bool {
+    def.module_name == crate::ANALYZER_MODULE || def.tables.iter().any(|t| t.keys.has_checks_or_exclusions())
 }
 
 /// A live `(now())` default where `target` says `now` (Serverpod's spelling of both) is `now`.

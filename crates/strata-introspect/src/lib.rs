@@ -15,6 +15,7 @@
 //! dropped silently: it comes back as an [`IntrospectWarning`] naming the object. The
 //! [`repair`] module uses those warnings to keep repair migrations from touching such objects.
 
+pub mod catalog_diff;
 pub mod drift;
 pub mod fingerprint;
 pub mod introspector;
@@ -32,7 +33,7 @@ use strata_schema::{
     DatabaseDefinition, MigrationVersion, TableDefinition, CURRENT_SCHEMA_VERSION, MIGRATION_API_VERSION,
 };
 
-pub use drift::{comparable_live, drift_report, DriftReport};
+pub use drift::{can_hold_checks, comparable_live, drift_report, DriftReport};
 pub use introspector::{introspect_both, IntrospectFuture, Introspector};
 pub use mysql::introspect_mysql;
 pub use pg_user_types::{needed_key, provided_key};
@@ -44,7 +45,9 @@ pub use warning::{IntrospectWarning, WarningKind};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IntrospectOptions {
     /// Schemas to read (PostgreSQL). Objects in other schemas are out of scope: not read, not
-    /// reported, never touched. Ignored for SQLite, which has one schema.
+    /// reported, never touched. [`ALL_SCHEMAS`] (`*`) stands for every schema that is not the
+    /// server's own (`pg_catalog`, `information_schema`, toast and temporary schemas) nor an
+    /// extension's. Ignored for SQLite, which has one schema.
     pub schemas: Vec<String>,
 }
 
@@ -53,6 +56,10 @@ impl Default for IntrospectOptions {
         IntrospectOptions { schemas: vec!["public".to_string()] }
     }
 }
+
+/// The [`IntrospectOptions::schemas`] entry that reads every user schema of the database
+/// (`--schema '*'`), resolved by the server query, so it costs no query of its own.
+pub const ALL_SCHEMAS: &str = "*";
 
 impl IntrospectOptions {
     /// Options reading exactly these schemas.
@@ -82,6 +89,10 @@ pub struct Introspection {
     /// PostgreSQL's database-defined objects with their DDL (views, functions, triggers,
     /// policies, comments, grants, ...), for a diff between two live databases; empty elsewhere.
     pub objects: Vec<pg_objects::PgObject>,
+    /// The schemas that were read and exist (PostgreSQL, sorted; [`ALL_SCHEMAS`] resolved),
+    /// empty ones included: a diff between two databases creates and drops whole schemas from
+    /// these. Empty for SQLite and MySQL.
+    pub schemas: Vec<String>,
 }
 
 impl Introspection {
@@ -103,7 +114,14 @@ impl Introspection {
             schema_version: CURRENT_SCHEMA_VERSION,
             types: Vec::new(),
         };
-        Introspection { definition, warnings, installed_versions, query_count, objects: Vec::new() }
+        Introspection {
+            definition,
+            warnings,
+            installed_versions,
+            query_count,
+            objects: Vec::new(),
+            schemas: Vec::new(),
+        }
     }
 }
 

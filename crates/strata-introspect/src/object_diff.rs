@@ -37,6 +37,9 @@ pub struct ObjectPlan {
     /// Differences no statement here can make (the object they concern is not created by this
     /// migration), named for the report.
     pub left_alone: Vec<String>,
+    /// The functions `before` creates, as dependency keys ([`crate::provided_key`]): a column
+    /// default, check or domain of the table changes may call them.
+    pub functions_before: Vec<String>,
 }
 
 impl ObjectPlan {
@@ -89,6 +92,12 @@ pub struct TableChanges {
     pub dropped: BTreeSet<Rel>,
     /// Tables whose columns change type or are dropped: views reading them must be recreated.
     pub reshaped: BTreeSet<Rel>,
+    /// Tables created: a `serial` column in one creates its sequence.
+    pub created: BTreeSet<Rel>,
+    /// Columns (table, column) added to existing tables.
+    pub added_columns: BTreeSet<(Rel, String)>,
+    /// Columns (table, column) dropped from tables that stay: a sequence they own goes with them.
+    pub dropped_columns: BTreeSet<(Rel, String)>,
 }
 
 impl TableChanges {
@@ -106,17 +115,35 @@ impl TableChanges {
                 MigrationAction::DeleteTable(name) => {
                     changes.dropped.insert((schema_of(name), name.clone()));
                 }
-                MigrationAction::AlterTable(t)
-                    if !t.delete_columns.is_empty()
-                        || !t.modify_columns.is_empty()
-                        || t.new_name.is_some() =>
-                {
-                    changes.reshaped.insert((t.schema.clone(), t.name.clone()));
+                MigrationAction::CreateTable(t) | MigrationAction::CreateTableIfNotExists(t) => {
+                    changes.created.insert((t.schema.clone(), t.name.clone()));
                 }
-                _ => {}
+                MigrationAction::AlterTable(t) => changes.add_alter(t),
             }
         }
         changes
+    }
+
+    fn add_alter(&mut self, t: &strata_schema::TableMigration) {
+        let rel = (t.schema.clone(), t.name.clone());
+        if !t.delete_columns.is_empty() || !t.modify_columns.is_empty() || t.new_name.is_some() {
+            self.reshaped.insert(rel.clone());
+        }
+        self.dropped_columns.extend(t.delete_columns.iter().map(|c| (rel.clone(), c.clone())));
+        let final_rel = (t.schema.clone(), t.final_name().to_string());
+        self.added_columns.extend(t.add_columns.iter().map(|c| (final_rel.clone(), c.name.clone())));
+    }
+
+    /// Whether the table SQL drops `table`'s `column` (or the whole table).
+    pub fn drops_column(&self, schema: &str, table: &str, column: &str) -> bool {
+        let rel = (schema.to_string(), table.to_string());
+        self.dropped.contains(&rel) || self.dropped_columns.contains(&(rel, column.to_string()))
+    }
+
+    /// Whether the table SQL creates `table`'s `column` (with its table or on its own).
+    pub fn creates_column(&self, schema: &str, table: &str, column: &str) -> bool {
+        let rel = (schema.to_string(), table.to_string());
+        self.created.contains(&rel) || self.added_columns.contains(&(rel, column.to_string()))
     }
 }
 
@@ -135,7 +162,12 @@ fn index(objects: &[PgObject]) -> BTreeMap<Key, &PgObject> {
 pub fn plan(from: Side, to: Side, changes: &TableChanges) -> ObjectPlan {
     let mut diff = Diff::new(from, to, changes);
     diff.run();
-    diff.plan
+    let catalog = crate::catalog_diff::plan(from, to, changes);
+    let mut plan = diff.plan;
+    plan.before.splice(0..0, catalog.first);
+    plan.after.extend(catalog.last);
+    plan.left_alone.extend(catalog.left_alone);
+    plan
 }
 
 struct Diff<'a> {
@@ -168,9 +200,14 @@ fn drop_sql(o: &PgObject) -> String {
         ObjectKind::Trigger => format!("DROP TRIGGER {} ON {};", ident(&o.object_name), on()),
         ObjectKind::Policy => format!("DROP POLICY {} ON {};", ident(&o.object_name), on()),
         ObjectKind::Rule => format!("DROP RULE {} ON {};", ident(&o.object_name), on()),
-        ObjectKind::RowSecurity | ObjectKind::Comment | ObjectKind::Grant | ObjectKind::DefaultPrivileges => {
-            String::new()
-        }
+        // Set in place, or dropped by [`crate::catalog_diff`].
+        ObjectKind::RowSecurity
+        | ObjectKind::Comment
+        | ObjectKind::Grant
+        | ObjectKind::DefaultPrivileges
+        | ObjectKind::Sequence
+        | ObjectKind::Collation
+        | ObjectKind::Extension => String::new(),
     }
 }
 
@@ -313,7 +350,9 @@ impl<'a> Diff<'a> {
             if self.uses_new_row_type(t) {
                 late.push(create_sql(t))
             } else {
-                early.push(create_sql(t))
+                early.push(create_sql(t));
+                let provides = crate::pg_user_types::needs_key("function", &t.schema, &t.object_name);
+                self.plan.functions_before.push(provides);
             }
         }
         // Bodies may name tables this migration creates later; pg_dump turns the check off for
@@ -434,11 +473,11 @@ impl<'a> Diff<'a> {
     fn exists_after(&self, o: &PgObject) -> bool {
         let rel_exists = |rel: &str| {
             self.to.definition.tables.iter().any(|t| t.schema == o.schema && t.name == rel)
-                || self
-                    .to
-                    .objects
-                    .iter()
-                    .any(|v| is_view(v.kind) && v.schema == o.schema && v.object_name == rel)
+                || self.to.objects.iter().any(|v| {
+                    (is_view(v.kind) || v.kind == ObjectKind::Sequence)
+                        && v.schema == o.schema
+                        && v.object_name == rel
+                })
         };
         if let Some((kind, name)) = o.signature.split_once(':') {
             return self.to.objects.iter().any(|t| {
@@ -670,8 +709,9 @@ fn is_view(kind: ObjectKind) -> bool {
     matches!(kind, ObjectKind::View | ObjectKind::MaterializedView)
 }
 
-/// Views ordered so that each comes after the views it reads (ties by schema and name).
-fn dependency_order<'o>(views: &[&'o PgObject]) -> Vec<&'o PgObject> {
+/// Views ordered so that each comes after the views it reads (ties by schema and name); the
+/// same for extensions and the extensions they require.
+pub(crate) fn dependency_order<'o>(views: &[&'o PgObject]) -> Vec<&'o PgObject> {
     let mut pending: Vec<&PgObject> = views.to_vec();
     pending.sort_by(|a, b| (&a.schema, &a.object_name).cmp(&(&b.schema, &b.object_name)));
     let mut done: Vec<&PgObject> = Vec::with_capacity(pending.len());
@@ -843,7 +883,7 @@ mod tests {
 
     #[test]
     fn wrap_places_statements_inside_the_transaction() {
-        let plan = ObjectPlan { before: vec!["A;".into()], after: vec!["B;".into()], left_alone: vec![] };
+        let plan = ObjectPlan { before: vec!["A;".into()], after: vec!["B;".into()], ..Default::default() };
         assert_eq!(plan.wrap("BEGIN;\nX;\nCOMMIT;\n"), "BEGIN;\nA;\n\nX;\nB;\n\nCOMMIT;\n");
         assert_eq!(plan.wrap(""), "BEGIN;\nA;\n\nB;\n\nCOMMIT;\n");
     }

@@ -1,6 +1,6 @@
 //! PostgreSQL's database-defined objects (views, materialized views and their indexes,
-//! functions and procedures, triggers, policies, rules, row-level security, comments, grants and
-//! default privileges), read with the DDL the server itself prints for them, so that a diff
+//! functions and procedures, triggers, policies, rules, row-level security, comments, grants,
+//! default privileges, sequences, collations and extensions), read with the DDL the server itself prints for them, so that a diff
 //! between two live databases can recreate them (see [`crate::object_diff`]).
 //!
 //! One catalog query (`database objects`, a `UNION ALL` of one branch per kind) reads them all,
@@ -33,6 +33,14 @@ pub enum ObjectKind {
     Grant,
     /// One `pg_default_acl` entry (a role's default privileges, globally or in a schema).
     DefaultPrivileges,
+    /// A sequence, standalone or owned by a column (`serial`); identity columns' sequences are
+    /// part of their column and left out.
+    Sequence,
+    /// A collation created in one of the schemas.
+    Collation,
+    /// An installed extension but `postgis` and `vector`, which strata's own `definition.sql`
+    /// creates.
+    Extension,
 }
 
 impl ObjectKind {
@@ -49,6 +57,9 @@ impl ObjectKind {
             ObjectKind::RowSecurity => WarningKind::RowLevelSecurity,
             ObjectKind::Comment => WarningKind::Comment,
             ObjectKind::Grant | ObjectKind::DefaultPrivileges => WarningKind::Grant,
+            ObjectKind::Sequence => WarningKind::Sequence,
+            ObjectKind::Collation => WarningKind::Collation,
+            ObjectKind::Extension => WarningKind::Extension,
         }
     }
 
@@ -65,6 +76,9 @@ impl ObjectKind {
             "comment" => ObjectKind::Comment,
             "grant" => ObjectKind::Grant,
             "default_acl" => ObjectKind::DefaultPrivileges,
+            "sequence" => ObjectKind::Sequence,
+            "collation" => ObjectKind::Collation,
+            "extension" => ObjectKind::Extension,
             _ => return None,
         })
     }
@@ -86,23 +100,27 @@ pub struct PgObject {
     /// The table or view it is attached to (a trigger's table, a commented column's table).
     pub relation: Option<String>,
     /// The server's spelling of its type where SQL needs it: a comment's `pg_identify_object`
-    /// type, a grant's object keyword (`TABLE`, `FUNCTION`, ...), a default ACL's object type.
+    /// type, a grant's object keyword (`TABLE`, `FUNCTION`, ...), a default ACL's object type,
+    /// a collation's provider (`pg_collation.collprovider`).
     pub object_type: String,
     /// The definition: PostgreSQL's DDL (`pg_get_viewdef`, `pg_get_functiondef`, ...), the
-    /// comment text, or the ACL (`aclitem`s, sorted).
+    /// comment text, or the ACL (`aclitem`s, sorted); a sequence's options and a collation's
+    /// locales (`|`-separated, see [`crate::catalog_diff`]), an extension's version.
     pub definition: String,
     /// Privileges the object has when its ACL is NULL (`acldefault`), for grants and global
     /// default privileges.
     pub baseline: String,
     /// A function's identity arguments, a comment's target identity, a view's options, a
-    /// trigger's function.
+    /// trigger's function, the table owning a sequence (`OWNED BY`; empty when none).
     pub args: String,
     /// A function's full signature (arguments and result), which `CREATE OR REPLACE` cannot
-    /// change; for comments, the commented object (`function:f(integer)`, `trigger:t`, ...).
+    /// change; for comments, the commented object (`function:f(integer)`, `trigger:t`, ...);
+    /// the column owning a sequence.
     pub signature: String,
     /// A policy's roles.
     pub roles: Vec<String>,
-    /// Relations (schema, name) a view or materialized view reads.
+    /// Relations (schema, name) a view or materialized view reads; the extensions (schema, name)
+    /// an extension requires.
     pub depends_on: Vec<(String, String)>,
 }
 
@@ -118,6 +136,7 @@ impl PgObject {
         match self.kind {
             ObjectKind::Function => w.name == self.object_name,
             ObjectKind::MatViewIndex => w.table.is_none() && w.name == self.key,
+            ObjectKind::Sequence | ObjectKind::Collation | ObjectKind::Extension => w.name == self.key,
             _ => true,
         }
     }
@@ -284,6 +303,40 @@ pub(crate) const SQL_OBJECTS: &str = "SELECT kind, schema_name, name, object_nam
           '', '', '{}', NULL, '{}' \
    FROM pg_catalog.pg_default_acl da LEFT JOIN pg_catalog.pg_namespace n ON n.oid = da.defaclnamespace \
    WHERE da.defaclnamespace = 0 OR n.nspname = ANY($1) \
+ UNION ALL \
+   SELECT 'sequence', n.nspname::text, c.relname::text, c.relname::text, NULL, '', \
+          concat_ws('|', pg_catalog.format_type(s.seqtypid, NULL), s.seqstart, s.seqincrement, s.seqmin, \
+                    s.seqmax, s.seqcache, s.seqcycle), \
+          '', own.table_name, own.column_name, '{}', NULL, '{}' \
+   FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+   JOIN pg_catalog.pg_sequence s ON s.seqrelid = c.oid \
+   LEFT JOIN LATERAL (SELECT oc.relname::text AS table_name, a.attname::text AS column_name \
+          FROM pg_catalog.pg_depend od JOIN pg_catalog.pg_class oc ON oc.oid = od.refobjid \
+          JOIN pg_catalog.pg_attribute a ON a.attrelid = od.refobjid AND a.attnum = od.refobjsubid \
+          WHERE od.classid = 'pg_catalog.pg_class'::regclass AND od.objid = c.oid \
+            AND od.refclassid = 'pg_catalog.pg_class'::regclass AND od.refobjsubid > 0 AND od.deptype = 'a' \
+          LIMIT 1) own ON true \
+   WHERE c.relkind = 'S' AND n.nspname = ANY($1) \
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_class'::regclass \
+                     AND e.objid = c.oid AND e.deptype IN ('e', 'i')) \
+ UNION ALL \
+   SELECT 'collation', n.nspname::text, co.collname::text, co.collname::text, NULL, co.collprovider::text, \
+          concat_ws('|', COALESCE(to_jsonb(co) ->> 'colllocale', to_jsonb(co) ->> 'colliculocale', ''), \
+                    COALESCE(co.collcollate, ''), COALESCE(co.collctype, ''), co.collisdeterministic, \
+                    COALESCE(to_jsonb(co) ->> 'collicurules', '')), \
+          '', '', '', '{}', NULL, '{}' \
+   FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace \
+   WHERE n.nspname = ANY($1) \
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_collation'::regclass \
+                     AND e.objid = co.oid AND e.deptype = 'e') \
+ UNION ALL \
+   SELECT 'extension', n.nspname::text, x.extname::text, x.extname::text, NULL, '', x.extversion, '', '', '', \
+          '{}', x.oid::int8, \
+          ARRAY(SELECT d.refobjid::int8 FROM pg_catalog.pg_depend d \
+                WHERE d.classid = 'pg_catalog.pg_extension'::regclass AND d.objid = x.oid \
+                  AND d.refclassid = 'pg_catalog.pg_extension'::regclass ORDER BY 1) \
+   FROM pg_catalog.pg_extension x JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace \
+   WHERE n.nspname <> 'pg_catalog' AND x.extname NOT IN ('postgis', 'vector') \
  ) x ORDER BY kind, schema_name, relation NULLS FIRST, name";
 
 fn get<'r, T>(row: &'r PgRow, column: &str) -> Result<T, IntrospectError>

@@ -54,12 +54,13 @@ const PROC_JOIN: &str =
           AND xd.deptype = 'e' \
      LEFT JOIN pg_catalog.pg_extension x ON x.oid = xd.refobjid";
 
-/// Column defaults and domain CHECKs/defaults that call a function outside `pg_catalog`, and
-/// columns whose type (or array element type) belongs to an extension strata does not create.
+/// Column defaults, generation expressions, table CHECKs and domain CHECKs/defaults that call a
+/// function outside `pg_catalog`, and columns whose type (or array element type) belongs to an
+/// extension strata does not create.
 pub(crate) fn sql_dependencies() -> String {
     format!(
         "SELECT DISTINCT kind, table_oid, schema_name, object_name, needs_kind, needs_schema, needs_name FROM ( \
-           SELECT 'default' AS kind, ad.adrelid::int8 AS table_oid, NULL::text AS schema_name, \
+           SELECT CASE WHEN a.attgenerated = '' THEN 'default' ELSE 'generated' END AS kind, ad.adrelid::int8 AS table_oid, NULL::text AS schema_name, \
                   a.attname::text AS object_name, {PROVIDER} \
            FROM pg_catalog.pg_depend d \
            JOIN pg_catalog.pg_attrdef ad ON d.classid = 'pg_catalog.pg_attrdef'::regclass AND d.objid = ad.oid \
@@ -76,6 +77,14 @@ pub(crate) fn sql_dependencies() -> String {
            JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace \
            {PROC_JOIN} \
            WHERE tn.nspname = ANY($1) AND pn.nspname <> 'pg_catalog' AND {NOT_STRATA_FUNCTION} \
+             AND (x.extname IS NULL OR x.extname NOT IN {MANAGED_EXTENSIONS}) \
+         UNION ALL \
+           SELECT 'check', con.conrelid::int8, NULL::text, con.conname::text, {PROVIDER} \
+           FROM pg_catalog.pg_depend d \
+           JOIN pg_catalog.pg_constraint con ON d.classid = 'pg_catalog.pg_constraint'::regclass \
+                AND d.objid = con.oid AND con.conrelid <> 0 AND con.contype = 'c' \
+           {PROC_JOIN} \
+           WHERE pn.nspname <> 'pg_catalog' AND {NOT_STRATA_FUNCTION} \
              AND (x.extname IS NULL OR x.extname NOT IN {MANAGED_EXTENSIONS}) \
          UNION ALL \
            SELECT 'column_type', a.attrelid::int8, NULL::text, a.attname::text, 'extension', \
@@ -180,7 +189,7 @@ fn check_expression(def: &str) -> String {
 }
 
 /// The key of what a dependency needs, as [`provided_key`] names what a warning provides.
-fn needs_key(kind: &str, schema: &str, name: &str) -> String {
+pub(crate) fn needs_key(kind: &str, schema: &str, name: &str) -> String {
     match kind {
         "extension" => format!("extension \"{name}\""),
         _ => format!("function \"{schema}\".\"{name}\""),
@@ -226,7 +235,12 @@ pub(crate) fn read_dependencies(
         let (what, schema, table) = match get::<Option<i64>>(row, "table_oid", q)? {
             Some(oid) => {
                 let Some((schema, table)) = table_of(oid) else { continue };
-                let what = if kind == "column_type" { "its type" } else { "its default" };
+                let what = match kind.as_str() {
+                    "column_type" => "its type",
+                    "check" => "the CHECK constraint",
+                    "generated" => "its generation expression",
+                    _ => "its default",
+                };
                 (what, schema, Some(table))
             }
             None => ("a CHECK or the default of the domain", get(row, "schema_name", q)?, None),

@@ -12,9 +12,11 @@ use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Connection, Postgres, Row};
 use strata_schema::defaults::pg_sql_to_abstract_default;
 use strata_schema::{
-    default_primary_key_name, ColumnDefinition, ColumnType, ForeignKeyDefinition, Identity, IndexDefinition,
-    IndexElement, IndexElementType, KeyConstraint, MigrationVersion, TableDefinition, TableKeys,
+    default_primary_key_name, CheckConstraint, ColumnDefinition, ColumnType, Deferrable, ExclusionConstraint,
+    ForeignKeyDefinition, Identity, IndexDefinition, IndexElement, IndexElementType, KeyConstraint,
+    MigrationVersion, TableDefinition, TableKeys, TableLayout,
 };
+use strata_sql::Dialect as _;
 
 use crate::pg_types::{
     fk_action, fk_deferrable, fk_match_type, gin_operator_class, map_column_type, method_is_vector,
@@ -45,10 +47,24 @@ pub const QUERIES: &[&str] = &[
 pub use crate::ANALYZER_MODULE;
 
 /// Also turns JIT off for the transaction: the catalog queries' cost estimates exceed
-/// `jit_above_cost`, and compiling them takes longer (~180 ms) than running them.
-const SQL_SERVER: &str =
-    "SELECT current_database()::text AS db, current_setting('server_version_num')::int4 AS version, \
-            set_config('jit', 'off', true) AS jit";
+/// `jit_above_cost`, and compiling them takes longer (~180 ms) than running them. The user
+/// schemas come along (a handful of rows of `pg_namespace`), so that `--schema '*'` and the
+/// list of schemas a diff creates or drops cost no query of their own.
+fn sql_server() -> String {
+    format!(
+        "SELECT current_database()::text AS db, current_setting('server_version_num')::int4 AS version, \
+                set_config('jit', 'off', true) AS jit, \
+                ARRAY(SELECT n.nspname::text FROM pg_catalog.pg_namespace n WHERE {USER_SCHEMA} \
+                      ORDER BY 1) AS user_schemas"
+    )
+}
+
+/// Filters a `pg_namespace n` to the user's schemas: not the server's own (catalog, information
+/// schema, toast and temporary schemas) and not created by an extension.
+const USER_SCHEMA: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') \
+     AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%' \
+     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e \
+         WHERE e.classid = 'pg_catalog.pg_namespace'::regclass AND e.objid = n.oid AND e.deptype = 'e')";
 
 /// Filters a `pg_class c` to objects not created by an extension.
 const NOT_EXTENSION_OWNED: &str = "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
@@ -57,15 +73,21 @@ const NOT_EXTENSION_OWNED: &str = "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depen
 fn sql_tables() -> String {
     format!(
         "SELECT c.oid::int8 AS oid, n.nspname::text AS schema_name, c.relname::text AS table_name, \
-                c.relkind::text AS relkind, c.relpersistence::text AS persistence, \
+                c.relpersistence::text AS persistence, \
                 c.relispartition AS is_partition, c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls, ts.spcname::text AS tablespace, \
-                EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = c.oid) AS inherits, \
-                pk.pk_columns, pk.pk_name, \
+                ARRAY(SELECT p.relname::text FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
+                      WHERE i.inhrelid = c.oid AND NOT c.relispartition ORDER BY i.inhseqno) AS inherits, \
+                EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
+                        WHERE i.inhrelid = c.oid AND p.relnamespace <> c.relnamespace) AS parent_elsewhere, \
+                pk.pk_columns, pk.pk_name, pk.pk_deferrable, pk.pk_deferred, \
                 (SELECT p.relname::text FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
-                  WHERE i.inhrelid = c.oid AND c.relispartition) AS partition_of \
+                  WHERE i.inhrelid = c.oid AND c.relispartition) AS partition_of, \
+                pg_catalog.pg_get_partkeydef(c.oid) AS partition_key, \
+                pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS partition_bound \
          FROM pg_catalog.pg_class c \
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-         LEFT JOIN LATERAL (SELECT con.conname::text AS pk_name, \
+         LEFT JOIN LATERAL (SELECT con.conname::text AS pk_name, con.condeferrable AS pk_deferrable, \
+                  con.condeferred AS pk_deferred, \
                   ARRAY(SELECT (SELECT a.attname::text FROM pg_catalog.pg_attribute a \
                                 WHERE a.attrelid = con.conrelid AND a.attnum = k.attnum) \
                         FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord) ORDER BY k.ord) AS pk_columns \
@@ -76,6 +98,8 @@ fn sql_tables() -> String {
     )
 }
 
+/// `owned_sequence` is the sequence a default uses when the column owns it (`serial`): only
+/// then is a `nextval` default the abstract `serial` (see [`column_default`]).
 /// Defaults are deparsed without a relation (`pg_get_expr(adbin, 0)`): a default cannot refer
 /// to a column, and naming the relation costs a relation lookup per column (90 % of this
 /// query's time on a 1,000-table schema). Generated columns do refer to columns.
@@ -86,9 +110,18 @@ const SQL_COLUMNS: &str = "SELECT a.attrelid::int8 AS table_oid, a.attname::text
         CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(ad.adbin, 0) \
              ELSE pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END AS default_expr, \
         a.attgenerated::text AS generated, a.attidentity::text AS identity, \
+        (a.attinhcount > 0 AND NOT a.attislocal) AS inherited, \
         CASE WHEN a.attcollation <> t.typcollation \
              THEN (SELECT co.collname::text FROM pg_catalog.pg_collation co WHERE co.oid = a.attcollation) \
-        END AS collation \
+        END AS collation, \
+        CASE WHEN ad.adbin IS NOT NULL THEN (SELECT s.relname::text FROM pg_catalog.pg_depend dd \
+             JOIN pg_catalog.pg_depend od ON od.classid = 'pg_catalog.pg_class'::regclass AND od.objid = dd.refobjid \
+                  AND od.refclassid = 'pg_catalog.pg_class'::regclass AND od.refobjid = a.attrelid \
+                  AND od.refobjsubid = a.attnum AND od.deptype = 'a' \
+             JOIN pg_catalog.pg_class s ON s.oid = dd.refobjid AND s.relkind = 'S' \
+             WHERE dd.classid = 'pg_catalog.pg_attrdef'::regclass AND dd.objid = ad.oid \
+               AND dd.refclassid = 'pg_catalog.pg_class'::regclass LIMIT 1) \
+        END AS owned_sequence \
      FROM pg_catalog.pg_attribute a \
      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -145,6 +178,7 @@ fn sql_indexes(server_version: i32) -> String {
                 pg_catalog.pg_get_expr(x.indpred, x.indrelid, true) AS predicate, ts.spcname::text AS tablespace, \
                 COALESCE(ic.reloptions::text[], '{{}}'::text[]) AS reloptions, \
                 con.contype::text AS constraint_type, COALESCE(con.condeferrable, false) AS constraint_deferrable, \
+                COALESCE(con.condeferred, false) AS constraint_deferred, \
                 COALESCE(con.conparentid <> 0, false) AS constraint_inherited, \
                 el.element_defs, el.element_is_column, el.opclasses, el.opclass_is_default, el.sort_options, \
                 el.collations, el.include_columns \
@@ -187,16 +221,22 @@ const SQL_FOREIGN_KEYS: &str = "SELECT con.conrelid::int8 AS table_oid, n.nspnam
 
 /// Every kind of object strata does not model, in one `UNION ALL`: constraints other than
 /// primary and foreign keys, triggers, views, sequences not owned by a column, foreign tables,
-/// user types, functions, policies, rules and extended statistics. `deps` holds the oids of
+/// user types, functions, policies, rules and extended statistics. Check and exclusion
+/// constraints are also read into their tables from here (`read_table_constraint`), with their
+/// definition as `pg_get_constraintdef` prints it for dumps (not pretty-printed: that form is
+/// the one meant to be read back); an inherited check is `inherited_check`, its parent's to
+/// declare. `deps` holds the oids of
 /// the tables each object is attached to or depends on; for types it holds the type's own oid,
 /// resolved to the tables using it from the columns already read (`pg_attribute` has no index
 /// on the type, so asking the server would scan it once per type).
 fn sql_unrepresentable() -> String {
     format!(
         "SELECT kind, table_oid, schema_name, name, detail, deps FROM ( \
-           SELECT CASE con.contype WHEN 'c' THEN 'check' WHEN 'u' THEN 'unique' ELSE 'exclusion' END AS kind, \
+           SELECT CASE con.contype WHEN 'u' THEN 'unique' WHEN 'x' THEN 'exclusion' \
+                                   ELSE CASE WHEN con.conislocal THEN 'check' ELSE 'inherited_check' END END AS kind, \
                   con.conrelid::int8 AS table_oid, n.nspname::text AS schema_name, con.conname::text AS name, \
-                  pg_catalog.pg_get_constraintdef(con.oid, true) AS detail, ARRAY[con.conrelid::int8] AS deps \
+                  pg_catalog.pg_get_constraintdef(con.oid, con.contype = 'u') AS detail, \
+                  ARRAY[con.conrelid::int8] AS deps \
            FROM pg_catalog.pg_constraint con JOIN pg_catalog.pg_namespace n ON n.oid = con.connamespace \
            WHERE con.contype IN ('c', 'u', 'x') AND con.conrelid <> 0 AND con.conparentid = 0 AND n.nspname = ANY($1) \
          UNION ALL \
@@ -333,6 +373,16 @@ fn sql_unrepresentable() -> String {
            FROM pg_catalog.pg_default_acl da LEFT JOIN pg_catalog.pg_namespace n ON n.oid = da.defaclnamespace \
            WHERE da.defaclnamespace = 0 OR n.nspname = ANY($1) \
          UNION ALL \
+           SELECT 'collation', NULL::int8, n.nspname::text, co.collname::text, \
+                  format('provider %s, locale %s%s', CASE co.collprovider WHEN 'i' THEN 'icu' WHEN 'c' THEN 'libc' \
+                                                      WHEN 'b' THEN 'builtin' ELSE 'default' END, \
+                         COALESCE(to_jsonb(co) ->> 'colllocale', to_jsonb(co) ->> 'colliculocale', co.collcollate), \
+                         CASE WHEN co.collisdeterministic THEN '' ELSE ', nondeterministic' END), '{{}}'::int8[] \
+           FROM pg_catalog.pg_collation co JOIN pg_catalog.pg_namespace n ON n.oid = co.collnamespace \
+           WHERE n.nspname = ANY($1) \
+             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_collation'::regclass \
+                             AND e.objid = co.oid AND e.deptype = 'e') \
+         UNION ALL \
            SELECT 'extension', NULL::int8, n.nspname::text, x.extname::text, 'version ' || x.extversion, '{{}}'::int8[] \
            FROM pg_catalog.pg_extension x JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace \
            WHERE n.nspname <> 'pg_catalog' AND x.extname NOT IN ('postgis', 'vector') \
@@ -355,10 +405,7 @@ fn sql_unrepresentable() -> String {
                                    FROM pg_catalog.pg_proc p WHERE p.pronamespace = n.oid), '')), 12)), \
                   '{{}}'::int8[] \
            FROM pg_catalog.pg_namespace n \
-           WHERE NOT n.nspname = ANY($1) AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') \
-             AND n.nspname NOT LIKE 'pg\\_temp\\_%' AND n.nspname NOT LIKE 'pg\\_toast\\_temp\\_%' \
-             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e \
-                 WHERE e.classid = 'pg_catalog.pg_namespace'::regclass AND e.objid = n.oid AND e.deptype = 'e') \
+           WHERE NOT n.nspname = ANY($1) AND {USER_SCHEMA} \
          ) x ORDER BY schema_name, name, kind"
     )
 }
@@ -473,8 +520,8 @@ impl Reading {
 }
 
 async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Introspection, IntrospectError> {
-    let schemas = &opts.schemas[..];
-    let (database, version) = read_server(conn).await?;
+    let (database, version, user_schemas) = read_server(conn).await?;
+    let schemas = &resolve_schemas(&opts.schemas, &user_schemas)[..];
     let mut r = Reading {
         tables: Tables { list: Vec::new(), by_oid: HashMap::new() },
         warnings: Vec::new(),
@@ -490,11 +537,15 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
     read_foreign_keys(&rows, &mut r)?;
     let rows = r.fetch(conn, QUERIES[5], &sql_unrepresentable(), schemas).await?;
     for row in &rows {
+        read_table_constraint(row, &mut r.tables)?;
         if let Some(w) = map_unrepresentable(row, &r.tables, &type_users)? {
             r.warnings.push(w);
         }
     }
     for t in &mut r.tables.list {
+        // In name order as Rust sorts names, whatever the database's collation.
+        t.def.keys.checks.sort_by(|a, b| a.name.cmp(&b.name));
+        t.def.keys.exclusions.sort_by(|a, b| a.name.cmp(&b.name));
         // Serverpod's rule would make `id` the key: say there is none.
         t.def.keys.without_primary_key = t.pk_columns.is_none() && t.def.column("id").is_some();
     }
@@ -528,12 +579,26 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
         Introspection::assemble(database, tables, r.warnings, installed_versions, r.query_count);
     introspection.definition.types = types.into_iter().map(|(_, t)| t).collect();
     introspection.objects = objects;
+    introspection.schemas = user_schemas.into_iter().filter(|s| schemas.contains(s)).collect();
     Ok(introspection)
 }
 
-/// The database's name and the server's version number (too old a server is refused).
-async fn read_server(conn: &mut PgConnection) -> Result<(String, i32), IntrospectError> {
-    let server = sqlx::query(SQL_SERVER)
+/// The schemas to read: `requested`, with [`crate::ALL_SCHEMAS`] standing for every user schema
+/// the server listed (`user_schemas`); sorted, each once.
+fn resolve_schemas(requested: &[String], user_schemas: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = requested
+        .iter()
+        .flat_map(|s| if s == crate::ALL_SCHEMAS { user_schemas.to_vec() } else { vec![s.clone()] })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The database's name, the server's version number (too old a server is refused) and the
+/// user schemas.
+async fn read_server(conn: &mut PgConnection) -> Result<(String, i32, Vec<String>), IntrospectError> {
+    let server = sqlx::query(&sql_server())
         .fetch_one(&mut *conn)
         .await
         .map_err(|source| IntrospectError::Query { query: QUERIES[0], source })?;
@@ -542,7 +607,7 @@ async fn read_server(conn: &mut PgConnection) -> Result<(String, i32), Introspec
     if version < 120000 {
         return Err(IntrospectError::UnsupportedServer { found: version.to_string() });
     }
-    Ok((database, version))
+    Ok((database, version, get(&server, "user_schemas", QUERIES[0])?))
 }
 
 fn read_tables(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
@@ -554,7 +619,11 @@ fn read_tables(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
         table_property_warnings(row, &schema, &name, &mut r.warnings)?;
         let pk_columns: Option<Vec<String>> = get(row, "pk_columns", q)?;
         let pk_name: Option<String> = get(row, "pk_name", q)?;
-        let primary_key = stated_primary_key(&name, pk_name, pk_columns.as_deref());
+        let pk_deferrable = crate::pg_types::fk_deferrable(
+            get::<Option<bool>>(row, "pk_deferrable", q)?.unwrap_or(false),
+            get::<Option<bool>>(row, "pk_deferred", q)?.unwrap_or(false),
+        );
+        let primary_key = stated_primary_key(&name, pk_name, pk_columns.as_deref(), pk_deferrable);
         r.tables.by_oid.insert(oid, r.tables.list.len());
         r.tables.list.push(LiveTable {
             def: TableDefinition {
@@ -569,6 +638,13 @@ fn read_tables(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
                 managed: None,
                 keys: TableKeys { primary_key, ..Default::default() },
                 partition_of: get(row, "partition_of", q)?,
+                layout: TableLayout {
+                    partition_key: get(row, "partition_key", q)?,
+                    partition_bound: get(row, "partition_bound", q)?,
+                    inherits: get(row, "inherits", q)?,
+                    inherited_columns: Vec::new(),
+                    unlogged: get::<String>(row, "persistence", q)? == "u",
+                },
             },
             schema,
             pk_columns,
@@ -578,22 +654,24 @@ fn read_tables(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
 }
 
 /// The primary key as the definition states it: absent when it is Serverpod's own
-/// (`PRIMARY KEY ("id")` under PostgreSQL's default name), so such tables read as Serverpod
-/// writes them.
+/// (`PRIMARY KEY ("id")` under PostgreSQL's default name, not deferrable), so such tables read as
+/// Serverpod writes them.
 fn stated_primary_key(
     table: &str,
     name: Option<String>,
     columns: Option<&[String]>,
+    deferrable: Option<Deferrable>,
 ) -> Option<KeyConstraint> {
     let (name, columns) = (name?, columns?);
-    if columns == ["id"] && name == default_primary_key_name(table) {
+    if columns == ["id"] && name == default_primary_key_name(table) && deferrable.is_none() {
         return None;
     }
-    Some(KeyConstraint { name, columns: columns.to_vec(), nulls_not_distinct: false })
+    Some(KeyConstraint { name, columns: columns.to_vec(), nulls_not_distinct: false, deferrable })
 }
 
-/// Partitioning, inheritance, `UNLOGGED` and row-level security: table properties the model
-/// has no field for.
+/// Row-level security, which the model has no field for, and a partition or inheritance child
+/// whose parent lies in another schema (strata's SQL names tables unqualified, so it could not
+/// write that layout).
 fn table_property_warnings(
     row: &PgRow,
     schema: &str,
@@ -609,16 +687,12 @@ fn table_property_warnings(
         detail: detail.to_string(),
         depends_on: vec![name.to_string()],
     };
-    if get::<String>(row, "relkind", q)? == "p" {
-        warnings.push(table_warning(WarningKind::PartitionedTable, "PARTITION BY is not represented"));
-    }
-    if get::<bool>(row, "is_partition", q)? {
-        warnings.push(table_warning(WarningKind::Partition, "it is listed as a table of its own"));
-    } else if get::<bool>(row, "inherits", q)? {
-        warnings.push(table_warning(WarningKind::InheritedTable, "INHERITS is not represented"));
-    }
-    if get::<String>(row, "persistence", q)? == "u" {
-        warnings.push(table_warning(WarningKind::UnloggedTable, "UNLOGGED is not represented"));
+    if get::<bool>(row, "parent_elsewhere", q)? {
+        let kind = match get::<bool>(row, "is_partition", q)? {
+            true => WarningKind::Partition,
+            false => WarningKind::InheritedTable,
+        };
+        warnings.push(table_warning(kind, "its parent table is in another schema"));
     }
     match (get::<bool>(row, "rls", q)?, get::<bool>(row, "force_rls", q)?) {
         (true, false) => {
@@ -646,19 +720,20 @@ fn read_columns(rows: &[PgRow], r: &mut Reading) -> Result<HashMap<i64, Vec<i64>
         let table_oid: i64 = get(row, "table_oid", q)?;
         type_users.entry(get(row, "type_oid", q)?).or_default().push(table_oid);
         let Some(table) = r.tables.get_mut(table_oid) else { continue };
-        let column = map_column(row, table, &mut r.warnings)?;
+        let column = map_column(row, &table.def.name)?;
+        // A partition's columns are all its parent's by definition; an inheritance child
+        // names those it does not declare itself.
+        if get::<bool>(row, "inherited", q)? && table.def.partition_of.is_none() {
+            table.def.layout.inherited_columns.push(column.name.clone());
+        }
         table.def.columns.push(column);
     }
     Ok(type_users)
 }
 
-/// One `pg_attribute` row: its exact type, the model's type for it, and its default in the
-/// abstract form (generated and identity columns are warnings).
-fn map_column(
-    row: &PgRow,
-    table: &LiveTable,
-    warnings: &mut Vec<IntrospectWarning>,
-) -> Result<ColumnDefinition, IntrospectError> {
+/// One `pg_attribute` row: its exact type, the model's type for it, its default in the abstract
+/// form, its identity and its generation expression.
+fn map_column(row: &PgRow, table_name: &str) -> Result<ColumnDefinition, IntrospectError> {
     let q = QUERIES[2];
     let name: String = get(row, "name", q)?;
     let sql_type: String = get(row, "sql_type", q)?;
@@ -668,16 +743,6 @@ fn map_column(
     let generated: String = get(row, "generated", q)?;
     let identity: String = get(row, "identity", q)?;
     let collation: Option<String> = get(row, "collation", q)?;
-    let mut column_warning = |kind, detail: String| {
-        warnings.push(IntrospectWarning {
-            kind,
-            schema: table.schema.clone(),
-            table: Some(table.def.name.clone()),
-            name: name.clone(),
-            detail,
-            depends_on: vec![table.def.name.clone()],
-        })
-    };
     let native_type = native_type(&sql_type, collation.as_deref());
     // A non-default collation is part of the native type, which `text` alone cannot say.
     let mapped = if collation.is_none() { map_column_type(&sql_type, &type_name, typmod) } else { None };
@@ -685,15 +750,18 @@ fn map_column(
         Some(m) => (m.column_type, m.vector_dimension),
         None => (ColumnType::Unknown, None),
     };
-    let column_default = if !generated.is_empty() {
-        let expr = default_expr.unwrap_or_default();
-        column_warning(WarningKind::GeneratedColumn, format!("GENERATED ALWAYS AS ({expr}) STORED"));
-        None
+    // `attgenerated = 's'` (STORED, the only kind PostgreSQL has): pg_attrdef holds the
+    // generation expression, not a default.
+    let (column_default, generated) = if !generated.is_empty() {
+        (None, default_expr)
     } else if !identity.is_empty() {
         // The identity itself (`identity` below); its sequence's options are not compared.
-        None
+        (None, None)
     } else {
-        default_expr.map(|d| live_default(&d, column_type))
+        let owned_sequence: Option<String> = get(row, "owned_sequence", q)?;
+        let default = default_expr
+            .map(|d| column_default(&d, column_type, table_name, &name, owned_sequence.as_deref()));
+        (default, None)
     };
     Ok(ColumnDefinition {
         name,
@@ -709,6 +777,7 @@ fn map_column(
             "d" => Some(Identity::ByDefault),
             _ => None,
         },
+        generated,
     })
 }
 
@@ -768,12 +837,11 @@ fn read_foreign_keys(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectEr
 }
 
 /// A `UNIQUE` constraint's index row as a key constraint, when the definition can say all of it
-/// (plain columns, btree defaults, not deferrable, not a partition's copy of its parent's);
-/// otherwise `None`, and the unrepresentable-objects scan names it.
+/// (plain columns, btree defaults, not a partition's copy of its parent's); otherwise `None`,
+/// and the unrepresentable-objects scan names it.
 fn unique_constraint(row: &PgRow) -> Result<Option<KeyConstraint>, IntrospectError> {
     let q = QUERIES[3];
     let plain = get::<String>(row, "method", q)? == "btree"
-        && !get::<bool>(row, "constraint_deferrable", q)?
         && !get::<bool>(row, "constraint_inherited", q)?
         && get::<i32>(row, "key_count", q)? == get::<i32>(row, "att_count", q)?
         && get::<Vec<bool>>(row, "element_is_column", q)?.iter().all(|c| *c)
@@ -789,7 +857,54 @@ fn unique_constraint(row: &PgRow) -> Result<Option<KeyConstraint>, IntrospectErr
         name: get(row, "name", q)?,
         columns: get(row, "element_defs", q)?,
         nulls_not_distinct: get(row, "nulls_not_distinct", q)?,
+        deferrable: crate::pg_types::fk_deferrable(
+            get(row, "constraint_deferrable", q)?,
+            get(row, "constraint_deferred", q)?,
+        ),
     }))
+}
+
+/// Adds a check or exclusion constraint row of the unrepresentable-objects scan to its table,
+/// when strata would write it back as it is (`Dialect::check_constraint_sql` and
+/// `exclusion_constraint_sql` accept it). The row still becomes a warning: against a side that
+/// cannot hold such constraints (a Serverpod definition) they are left alone and named.
+fn read_table_constraint(row: &PgRow, tables: &mut Tables) -> Result<(), IntrospectError> {
+    let q = QUERIES[5];
+    let kind: String = get(row, "kind", q)?;
+    if kind != "check" && kind != "exclusion" {
+        return Ok(());
+    }
+    let Some(table) = get::<Option<i64>>(row, "table_oid", q)?.and_then(|oid| tables.get_mut(oid)) else {
+        return Ok(());
+    };
+    let name: String = get(row, "name", q)?;
+    let definition: String = get::<Option<String>>(row, "detail", q)?.unwrap_or_default();
+    let keys = &mut table.def.keys;
+    if kind == "check" {
+        let check = parse_check(name, &definition);
+        if let Some(check) =
+            check.filter(|c| strata_sql::Postgres.check_constraint_sql(&table.def.name, c).is_ok())
+        {
+            keys.checks.push(check);
+        }
+    } else {
+        let exclusion = ExclusionConstraint { name, definition };
+        if strata_sql::Postgres.exclusion_constraint_sql(&table.def.name, &exclusion).is_ok() {
+            keys.exclusions.push(exclusion);
+        }
+    }
+    Ok(())
+}
+
+/// A check constraint from `pg_get_constraintdef`'s `CHECK (expr)[ NO INHERIT][ NOT VALID]`
+/// (the server appends the marks in this order, after the expression's closing parenthesis, so
+/// they are never part of it).
+fn parse_check(name: String, definition: &str) -> Option<CheckConstraint> {
+    let rest = definition.trim();
+    let (rest, not_valid) = rest.strip_suffix(" NOT VALID").map_or((rest, false), |r| (r, true));
+    let (rest, no_inherit) = rest.strip_suffix(" NO INHERIT").map_or((rest, false), |r| (r, true));
+    let expression = rest.strip_prefix("CHECK (")?.strip_suffix(')')?;
+    Some(CheckConstraint { name, expression: expression.to_string(), not_valid, no_inherit })
 }
 
 /// A foreign key declared outside the configured schemas onto a table inside them.
@@ -997,7 +1112,7 @@ fn map_unrepresentable(
 ) -> Result<Option<IntrospectWarning>, IntrospectError> {
     let q = QUERIES[5];
     let kind = match get::<String>(row, "kind", q)?.as_str() {
-        "check" => WarningKind::CheckConstraint,
+        "check" | "inherited_check" => WarningKind::CheckConstraint,
         "unique" => WarningKind::UniqueConstraint,
         "exclusion" => WarningKind::ExclusionConstraint,
         "trigger" => WarningKind::Trigger,
@@ -1017,6 +1132,7 @@ fn map_unrepresentable(
         "matview_index" => WarningKind::IndexDetail,
         "grant" => WarningKind::Grant,
         "extension" => WarningKind::Extension,
+        "collation" => WarningKind::Collation,
         "schema" => WarningKind::OtherSchema,
         _ => WarningKind::Statistics,
     };
@@ -1067,6 +1183,33 @@ fn live_default(sql: &str, column_type: ColumnType) -> String {
         return format!("({NOW_CALL})");
     }
     pg_sql_to_abstract_default(sql, column_type)
+}
+
+/// A live column's default in the definition's form. A `nextval` default is `serial` only where
+/// `serial` would make it again: the column owns the sequence and the sequence has the name
+/// PostgreSQL gives a serial column's (`table_column_seq`). Any other `nextval` default (a
+/// standalone sequence, one renamed) stays the expression it is, parenthesised so that it does
+/// not read as `serial`; the sequence itself is then a database object of its own.
+fn column_default(
+    sql: &str,
+    column_type: ColumnType,
+    table: &str,
+    column: &str,
+    owned_sequence: Option<&str>,
+) -> String {
+    let is_nextval = sql.trim_start().starts_with("nextval(");
+    if is_nextval && !owned_sequence.is_some_and(|s| is_serial_sequence_name(s, table, column)) {
+        return format!("({})", sql.trim());
+    }
+    live_default(sql, column_type)
+}
+
+/// Whether `sequence` is the name PostgreSQL chooses for the sequence of `table`'s serial
+/// `column`. Past 63 bytes PostgreSQL truncates and may number the name; any owned sequence
+/// is then taken for the serial one.
+pub(crate) fn is_serial_sequence_name(sequence: &str, table: &str, column: &str) -> bool {
+    let serial_name = format!("{table}_{column}_seq");
+    serial_name.len() > 63 || sequence == serial_name
 }
 
 /// How PostgreSQL renders a `now()` default.

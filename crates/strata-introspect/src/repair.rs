@@ -232,6 +232,7 @@ mod tests {
             installed_versions: Vec::new(),
             query_count: 0,
             objects: Vec::new(),
+            schemas: Vec::new(),
         }
     }
 

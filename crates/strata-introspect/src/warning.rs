@@ -57,6 +57,8 @@ warning_kinds! {
     /// An identity column; introspected with the `serial` default it behaves like.
     IdentityColumn => "identity column",
     ColumnCollation => "column collation",
+    /// A collation created in one of the configured schemas.
+    Collation => "collation",
     PartitionedTable => "partitioned table",
     Partition => "partition",
     InheritedTable => "inheritance child table",
@@ -104,6 +106,7 @@ impl WarningKind {
                 | WarningKind::CompositeType
                 | WarningKind::RangeType
                 | WarningKind::Sequence
+                | WarningKind::Collation
                 | WarningKind::Function
                 | WarningKind::Extension
                 | WarningKind::OtherSchema

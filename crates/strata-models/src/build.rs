@@ -706,6 +706,7 @@ impl<'a> Ctx<'a> {
                     vector_dimension: None,
                     native_type: None,
                     identity: None,
+                    generated: None,
                 },
                 fk: Some(Fk {
                     table: table.value.clone(),
@@ -804,6 +805,7 @@ impl<'a> Ctx<'a> {
                     vector_dimension: None,
                     native_type: None,
                     identity: None,
+                    generated: None,
                 },
                 fk: None,
                 file: c.file,
@@ -959,6 +961,7 @@ impl<'a> Ctx<'a> {
                     vector_dimension: info.dimension,
                     native_type: None,
                     identity: None,
+                    generated: None,
                 },
                 fk,
                 file,
@@ -1002,6 +1005,7 @@ impl<'a> Ctx<'a> {
             managed: Some(c.managed),
             keys: Default::default(),
             partition_of: None,
+            layout: Default::default(),
         };
         let mut fk_cols: Vec<&Col> = cols.iter().filter(|c| c.fk.is_some() && c.fk_order.is_some()).collect();
         fk_cols.sort_by_key(|c| c.fk_order);
@@ -1200,6 +1204,7 @@ impl<'a> Ctx<'a> {
                 vector_dimension: None,
                 native_type: None,
                 identity: None,
+                generated: None,
             },
             fk: Some(fk),
             file,

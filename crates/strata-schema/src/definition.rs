@@ -289,6 +289,9 @@ pub struct TableDefinition {
     /// The partitioned table this table is a partition of (strata's own `partitionOf`, only
     /// from introspection): its columns and keys are the parent's, changed through the parent.
     pub partition_of: Option<String>,
+    /// Partition key and bound, inheritance parents, inherited columns and `UNLOGGED`
+    /// (strata's own keys, only from introspection, written only when set).
+    pub layout: crate::layout::TableLayout,
 }
 
 impl TableDefinition {
@@ -336,6 +339,10 @@ pub struct ColumnDefinition {
     /// `GENERATED ... AS IDENTITY` (strata's own `identity`, written only when set): such a
     /// column has no `column_default`.
     pub identity: Option<Identity>,
+    /// The expression of a `GENERATED ALWAYS AS (<expr>) STORED` column as the server prints it
+    /// (strata's own `generated`, written only when set): such a column has no `column_default`
+    /// and no identity, and its values are computed, never written.
+    pub generated: Option<String>,
 }
 
 impl ColumnDefinition {

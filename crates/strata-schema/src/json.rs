@@ -16,7 +16,8 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Number, Value};
 
 use crate::definition::*;
-use crate::keys::{KeyConstraint, KeyMigration, TableKeys};
+use crate::keys::{CheckConstraint, ExclusionConstraint, KeyConstraint, KeyMigration, TableKeys};
+use crate::layout::{LayoutMigration, PartitionPlace, TableLayout};
 use crate::migration::*;
 use crate::normalize;
 use crate::types::{DomainCheck, DomainDefinition, TypeDefinition, TypeKind};
@@ -193,8 +194,44 @@ impl Serialize for TableDefinition {
         if !self.keys.unique.is_empty() {
             o.f("uniqueConstraints", &self.keys.unique)?;
         }
+        if !self.keys.checks.is_empty() {
+            o.f("checkConstraints", &self.keys.checks)?;
+        }
+        if !self.keys.exclusions.is_empty() {
+            o.f("exclusionConstraints", &self.keys.exclusions)?;
+        }
         o.opt("partitionOf", &self.partition_of)?;
+        write_layout(&mut o, &self.layout)?;
         o.opt("managed", &self.managed)?;
+        o.end()
+    }
+}
+
+/// A table's layout keys (strata's own), each only when set: Serverpod's tables have none.
+fn write_layout<M: SerializeMap>(o: &mut Obj<M>, layout: &TableLayout) -> Result<(), M::Error> {
+    o.opt("partitionBy", &layout.partition_key)?;
+    o.opt("partitionBound", &layout.partition_bound)?;
+    if !layout.inherits.is_empty() {
+        o.f("inherits", &layout.inherits)?;
+    }
+    if !layout.inherited_columns.is_empty() {
+        o.f("inheritedColumns", &layout.inherited_columns)?;
+    }
+    o.opt("unlogged", &layout.unlogged.then_some(true))?;
+    Ok(())
+}
+
+impl Serialize for LayoutMigration {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "strata.LayoutMigration")?;
+        o.opt("detachFrom", &self.detach_from)?;
+        if let Some(place) = &self.attach_to {
+            o.f("attachTo", &place.parent)?;
+            o.f("attachBound", &place.bound)?;
+        }
+        o.f("noInherit", &self.drop_inherits)?;
+        o.f("inherit", &self.add_inherits)?;
+        o.opt("setUnlogged", &self.set_unlogged)?;
         o.end()
     }
 }
@@ -216,6 +253,13 @@ impl Serialize for KeyMigration {
         o.f("renameConstraints", &renames)?;
         o.opt("addPrimaryKey", &self.add_primary_key)?;
         o.f("addUniqueConstraints", &self.add_unique)?;
+        // Only when set: key changes written before checks were modelled keep their bytes.
+        if !self.add_checks.is_empty() {
+            o.f("addCheckConstraints", &self.add_checks)?;
+        }
+        if !self.add_exclusions.is_empty() {
+            o.f("addExclusionConstraints", &self.add_exclusions)?;
+        }
         o.end()
     }
 }
@@ -226,6 +270,27 @@ impl Serialize for KeyConstraint {
         o.f("name", &self.name)?;
         o.f("columns", &self.columns)?;
         o.opt("nullsNotDistinct", &self.nulls_not_distinct.then_some(true))?;
+        o.opt("deferrable", &self.deferrable)?;
+        o.end()
+    }
+}
+
+impl Serialize for CheckConstraint {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "strata.CheckConstraint")?;
+        o.f("name", &self.name)?;
+        o.f("check", &self.expression)?;
+        o.opt("notValid", &self.not_valid.then_some(true))?;
+        o.opt("noInherit", &self.no_inherit.then_some(true))?;
+        o.end()
+    }
+}
+
+impl Serialize for ExclusionConstraint {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut o = Obj::new(s, "strata.ExclusionConstraint")?;
+        o.f("name", &self.name)?;
+        o.f("definition", &self.definition)?;
         o.end()
     }
 }
@@ -244,6 +309,7 @@ impl Serialize for ColumnDefinition {
         let native = self.native_type.as_ref().filter(|_| self.column_type == ColumnType::Unknown);
         o.opt("nativeType", &native)?;
         o.opt("identity", &self.identity)?;
+        o.opt("generated", &self.generated)?;
         o.end()
     }
 }
@@ -370,6 +436,9 @@ impl Serialize for TableMigration {
         if !self.keys.is_empty() {
             o.f("keyChanges", &self.keys)?;
         }
+        if !self.layout.is_empty() {
+            o.f("layoutChanges", &self.layout)?;
+        }
         o.f("warnings", &self.warnings)?;
         o.end()
     }
@@ -389,6 +458,9 @@ impl Serialize for ColumnMigration {
         if self.change_identity {
             o.f("changeIdentity", &true)?;
             o.opt("newIdentity", &self.new_identity)?;
+        }
+        if self.drop_expression {
+            o.f("dropExpression", &true)?;
         }
         o.end()
     }
@@ -609,7 +681,8 @@ mod typed {
     use serde_json::{Map, Value};
 
     use crate::definition::*;
-    use crate::keys::{KeyConstraint, KeyMigration, TableKeys};
+    use crate::keys::{CheckConstraint, ExclusionConstraint, KeyConstraint, KeyMigration, TableKeys};
+    use crate::layout::{LayoutMigration, TableLayout};
     use crate::migration::*;
 
     /// A struct read from a JSON object only: derived `Deserialize` would also take an array
@@ -666,9 +739,17 @@ mod typed {
         indexes: Option<Vec<Obj<Index>>>,
         primary_key: Option<Obj<Key>>,
         unique_constraints: Option<Vec<Obj<Key>>>,
+        check_constraints: Option<Vec<Obj<Check>>>,
+        exclusion_constraints: Option<Vec<Obj<Exclusion>>>,
         without_primary_key: Option<bool>,
         partition_of: Option<String>,
         managed: Option<bool>,
+        /// The layout keys are read by the tree walk only: their presence makes this path give up.
+        partition_by: Option<serde::de::IgnoredAny>,
+        partition_bound: Option<serde::de::IgnoredAny>,
+        inherits: Option<serde::de::IgnoredAny>,
+        inherited_columns: Option<serde::de::IgnoredAny>,
+        unlogged: Option<serde::de::IgnoredAny>,
     }
 
     #[derive(Deserialize)]
@@ -677,6 +758,22 @@ mod typed {
         name: String,
         columns: Vec<String>,
         nulls_not_distinct: Option<bool>,
+        deferrable: Option<String>,
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Check {
+        name: String,
+        check: String,
+        not_valid: Option<bool>,
+        no_inherit: Option<bool>,
+    }
+
+    #[derive(Deserialize)]
+    struct Exclusion {
+        name: String,
+        definition: String,
     }
 
     #[derive(Deserialize)]
@@ -691,6 +788,7 @@ mod typed {
         vector_dimension: Option<i64>,
         native_type: Option<String>,
         identity: Option<String>,
+        generated: Option<String>,
     }
 
     #[derive(Deserialize)]
@@ -774,6 +872,7 @@ mod typed {
         delete_foreign_keys: Option<Vec<String>>,
         /// Read by the tree walk only: its presence makes this path give up.
         key_changes: Option<serde::de::IgnoredAny>,
+        layout_changes: Option<serde::de::IgnoredAny>,
         warnings: Option<Vec<Obj<Warning>>>,
     }
 
@@ -790,6 +889,7 @@ mod typed {
         new_native_type: Option<String>,
         change_identity: Option<bool>,
         new_identity: Option<String>,
+        drop_expression: Option<bool>,
     }
 
     #[derive(Deserialize)]
@@ -861,6 +961,11 @@ mod typed {
     }
 
     fn table(t: Table) -> Option<TableDefinition> {
+        let layout_keys =
+            [&t.partition_by, &t.partition_bound, &t.inherits, &t.inherited_columns, &t.unlogged];
+        if layout_keys.iter().any(|k| k.is_some()) {
+            return None;
+        }
         Some(TableDefinition {
             name: t.name,
             dart_name: t.dart_name,
@@ -878,18 +983,32 @@ mod typed {
                 },
                 without_primary_key: t.without_primary_key == Some(true),
                 unique: all(t.unique_constraints, key)?,
+                checks: all(t.check_constraints, |c: Check| {
+                    Some(CheckConstraint {
+                        name: c.name,
+                        expression: c.check,
+                        not_valid: c.not_valid == Some(true),
+                        no_inherit: c.no_inherit == Some(true),
+                    })
+                })?,
+                exclusions: all(t.exclusion_constraints, |x: Exclusion| {
+                    Some(ExclusionConstraint { name: x.name, definition: x.definition })
+                })?,
             },
             partition_of: t.partition_of,
+            layout: TableLayout::default(),
         })
     }
 
     /// `None` (give up, the tree walk names the error) for a key without columns.
     fn key(k: Key) -> Option<KeyConstraint> {
         let nulls_not_distinct = k.nulls_not_distinct == Some(true);
+        let deferrable = named(k.deferrable, Deferrable::from_name)?;
         (!k.columns.is_empty()).then_some(KeyConstraint {
             name: k.name,
             columns: k.columns,
             nulls_not_distinct,
+            deferrable,
         })
     }
 
@@ -904,6 +1023,7 @@ mod typed {
             vector_dimension: c.vector_dimension,
             native_type: c.native_type,
             identity: named(c.identity, Identity::from_name)?,
+            generated: c.generated,
         })
     }
 
@@ -991,6 +1111,7 @@ mod typed {
                             new_native_type: c.new_native_type,
                             change_identity: c.change_identity.unwrap_or(false),
                             new_identity: named(c.new_identity, Identity::from_name)?,
+                            drop_expression: c.drop_expression.unwrap_or(false),
                         })
                     })?,
                     add_indexes: all(t.add_indexes, index)?,
@@ -1000,6 +1121,10 @@ mod typed {
                     keys: match t.key_changes {
                         Some(_) => return None,
                         None => KeyMigration::default(),
+                    },
+                    layout: match t.layout_changes {
+                        Some(_) => return None,
+                        None => LayoutMigration::default(),
                     },
                     warnings: all(t.warnings, warning)?,
                 })
@@ -1331,8 +1456,17 @@ fn read_table(c: &Cursor) -> Result<TableDefinition, JsonError> {
             primary_key: c.field("primaryKey")?.map(|k| read_key(&k)).transpose()?,
             without_primary_key: c.bool_or("withoutPrimaryKey", false)?,
             unique: c.list("uniqueConstraints", read_key)?,
+            checks: c.list("checkConstraints", read_check)?,
+            exclusions: c.list("exclusionConstraints", read_exclusion)?,
         },
         partition_of: c.opt_str("partitionOf")?,
+        layout: TableLayout {
+            partition_key: c.opt_str("partitionBy")?,
+            partition_bound: c.opt_str("partitionBound")?,
+            inherits: c.strings("inherits")?,
+            inherited_columns: c.strings("inheritedColumns")?,
+            unlogged: c.bool_or("unlogged", false)?,
+        },
     })
 }
 
@@ -1346,7 +1480,23 @@ fn read_key(c: &Cursor) -> Result<KeyConstraint, JsonError> {
         name: c.req_str("name")?,
         columns,
         nulls_not_distinct: c.bool_or("nullsNotDistinct", false)?,
+        deferrable: c.name_enum("deferrable", "deferrable mode", Deferrable::from_name)?,
     })
+}
+
+/// A `checkConstraints` entry (strata's own key).
+fn read_check(c: &Cursor) -> Result<CheckConstraint, JsonError> {
+    Ok(CheckConstraint {
+        name: c.req_str("name")?,
+        expression: c.req_str("check")?,
+        not_valid: c.bool_or("notValid", false)?,
+        no_inherit: c.bool_or("noInherit", false)?,
+    })
+}
+
+/// An `exclusionConstraints` entry (strata's own key).
+fn read_exclusion(c: &Cursor) -> Result<ExclusionConstraint, JsonError> {
+    Ok(ExclusionConstraint { name: c.req_str("name")?, definition: c.req_str("definition")? })
 }
 
 fn read_column(c: &Cursor) -> Result<ColumnDefinition, JsonError> {
@@ -1364,6 +1514,7 @@ fn read_column(c: &Cursor) -> Result<ColumnDefinition, JsonError> {
         vector_dimension: c.opt_int("vectorDimension")?,
         native_type: c.opt_str("nativeType")?,
         identity: c.name_enum("identity", "identity", Identity::from_name)?,
+        generated: c.opt_str("generated")?,
     })
 }
 
@@ -1484,7 +1635,26 @@ fn read_table_migration(c: &Cursor) -> Result<TableMigration, JsonError> {
             Some(k) => read_key_migration(&k)?,
             None => KeyMigration::default(),
         },
+        layout: match c.field("layoutChanges")? {
+            Some(l) => read_layout_migration(&l)?,
+            None => LayoutMigration::default(),
+        },
         warnings: c.list("warnings", read_warning)?,
+    })
+}
+
+/// An `alterTable`'s `layoutChanges` (strata's own key).
+fn read_layout_migration(c: &Cursor) -> Result<LayoutMigration, JsonError> {
+    let attach_to = match c.opt_str("attachTo")? {
+        Some(parent) => Some(PartitionPlace { parent, bound: c.req_str("attachBound")? }),
+        None => None,
+    };
+    Ok(LayoutMigration {
+        detach_from: c.opt_str("detachFrom")?,
+        attach_to,
+        drop_inherits: c.strings("noInherit")?,
+        add_inherits: c.strings("inherit")?,
+        set_unlogged: c.opt_bool("setUnlogged")?,
     })
 }
 
@@ -1495,6 +1665,8 @@ fn read_key_migration(c: &Cursor) -> Result<KeyMigration, JsonError> {
         rename: c.list("renameConstraints", |r| Ok((r.req_str("from")?, r.req_str("to")?)))?,
         add_primary_key: c.field("addPrimaryKey")?.map(|k| read_key(&k)).transpose()?,
         add_unique: c.list("addUniqueConstraints", read_key)?,
+        add_checks: c.list("addCheckConstraints", read_check)?,
+        add_exclusions: c.list("addExclusionConstraints", read_exclusion)?,
     })
 }
 
@@ -1510,6 +1682,7 @@ fn read_column_migration(c: &Cursor) -> Result<ColumnMigration, JsonError> {
         new_native_type: c.opt_str("newNativeType")?,
         change_identity: c.bool_or("changeIdentity", false)?,
         new_identity: c.name_enum("newIdentity", "identity", Identity::from_name)?,
+        drop_expression: c.bool_or("dropExpression", false)?,
     })
 }
 
@@ -1637,6 +1810,34 @@ mod typed_tests {
             definition_from_json(&bad).unwrap_err().to_string(),
             "at $.tables[0].columns[0].identity: unknown identity \"sometimes\""
         );
+    }
+
+    /// `generated` and `dropExpression` read alike on both paths and are written only when set.
+    #[test]
+    fn generated_columns_round_trip_on_both_paths() {
+        let column = r#"{"name":"g","columnType":2,"isNullable":true,"generated":"(a + 1)"}"#;
+        let def = format!(
+            r#"{{"moduleName":"m","schemaVersion":2,"tables":[{{"name":"t","columns":[{column}]}}]}}"#
+        );
+        assert!(check(&def).0);
+        let read = definition_from_json(&def).unwrap();
+        assert_eq!(read.tables[0].columns[0].generated.as_deref(), Some("(a + 1)"));
+        assert!(definition_to_json(&read).contains(r#""generated": "(a + 1)""#));
+        let mut plain = read.clone();
+        plain.tables[0].columns[0].generated = None;
+        assert!(!definition_to_json(&plain).contains("generated"));
+
+        let migration = r#"{"actions":[{"type":"alterTable","alterTable":{"name":"t",
+             "modifyColumns":[{"columnName":"g","dropExpression":true}]}}]}"#;
+        assert!(check(migration).1);
+        let m = tree_migration(migration).unwrap();
+        let MigrationAction::AlterTable(change) = &m.actions[0] else { panic!("{m:?}") };
+        assert!(change.modify_columns[0].drop_expression);
+        assert!(migration_to_json(&m).contains(r#""dropExpression": true"#));
+        let mut kept = m.clone();
+        let MigrationAction::AlterTable(change) = &mut kept.actions[0] else { unreachable!() };
+        change.modify_columns[0].drop_expression = false;
+        assert!(!migration_to_json(&kept).contains("dropExpression"));
     }
 
     #[test]

@@ -1,6 +1,9 @@
-//! Table-level key constraints the model's `id` rule cannot say: a primary key other than
-//! `PRIMARY KEY ("id")` named `<table>_pkey`, and `UNIQUE` constraints (as distinct from unique
-//! indexes). A strata extension: Serverpod-written tables never carry them (see docs/format.md).
+//! Table-level constraints the model's `id` rule cannot say: a primary key other than
+//! `PRIMARY KEY ("id")` named `<table>_pkey`, `UNIQUE` constraints (as distinct from unique
+//! indexes), `CHECK` and `EXCLUDE` constraints. A strata extension: Serverpod-written tables never
+//! carry them (see docs/format.md and docs/keys.md).
+
+use crate::Deferrable;
 
 /// The key constraints of one table beyond Serverpod's implied primary key.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -13,12 +16,22 @@ pub struct TableKeys {
     pub without_primary_key: bool,
     /// `UNIQUE` constraints, in name order.
     pub unique: Vec<KeyConstraint>,
+    /// `CHECK` constraints declared on the table itself (not inherited), in name order.
+    pub checks: Vec<CheckConstraint>,
+    /// `EXCLUDE` constraints, in name order.
+    pub exclusions: Vec<ExclusionConstraint>,
 }
 
 impl TableKeys {
     /// True when nothing beyond Serverpod's implied key is stated (the JSON keys are omitted).
     pub fn is_empty(&self) -> bool {
-        !self.states_primary_key() && self.unique.is_empty()
+        !self.states_primary_key() && self.unique.is_empty() && !self.has_checks_or_exclusions()
+    }
+
+    /// Whether the table has `CHECK` or `EXCLUDE` constraints: what a Serverpod definition never
+    /// has, so a live database's are compared only against a side that can hold them.
+    pub fn has_checks_or_exclusions(&self) -> bool {
+        !self.checks.is_empty() || !self.exclusions.is_empty()
     }
 
     /// Whether the table's primary key is stated (a key, or none) instead of implied by `id`.
@@ -30,6 +43,16 @@ impl TableKeys {
     pub fn unique(&self, name: &str) -> Option<&KeyConstraint> {
         self.unique.iter().find(|u| u.name == name)
     }
+
+    /// The check constraint with this name.
+    pub fn check(&self, name: &str) -> Option<&CheckConstraint> {
+        self.checks.iter().find(|c| c.name == name)
+    }
+
+    /// The exclusion constraint with this name.
+    pub fn exclusion(&self, name: &str) -> Option<&ExclusionConstraint> {
+        self.exclusions.iter().find(|x| x.name == name)
+    }
 }
 
 /// A `PRIMARY KEY` or `UNIQUE` constraint over plain columns.
@@ -39,13 +62,49 @@ pub struct KeyConstraint {
     pub columns: Vec<String>,
     /// `UNIQUE NULLS NOT DISTINCT` (PostgreSQL 15); always false for a primary key.
     pub nulls_not_distinct: bool,
+    /// `DEFERRABLE INITIALLY IMMEDIATE / DEFERRED`; `None` is not deferrable.
+    pub deferrable: Option<Deferrable>,
 }
 
 impl KeyConstraint {
     /// Whether both constrain the same columns the same way, whatever their names.
     pub fn same_shape(&self, other: &KeyConstraint) -> bool {
-        self.columns == other.columns && self.nulls_not_distinct == other.nulls_not_distinct
+        self.columns == other.columns
+            && self.nulls_not_distinct == other.nulls_not_distinct
+            && self.deferrable == other.deferrable
     }
+}
+
+/// A `CHECK` constraint of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CheckConstraint {
+    pub name: String,
+    /// The expression inside `CHECK (...)`, as PostgreSQL prints it (`pg_get_constraintdef`):
+    /// the server's own text, compared as text and written back as it is.
+    pub expression: String,
+    /// `NOT VALID`: existing rows were never checked (new and updated ones are).
+    pub not_valid: bool,
+    /// `NO INHERIT`: the check does not pass on to inheritance children.
+    pub no_inherit: bool,
+}
+
+impl CheckConstraint {
+    /// Whether both check the same thing the same way, whatever their names. `NOT VALID` is
+    /// part of it: the server's dump differs, and validating is a statement of its own.
+    pub fn same_rule(&self, other: &CheckConstraint) -> bool {
+        self.expression == other.expression
+            && self.not_valid == other.not_valid
+            && self.no_inherit == other.no_inherit
+    }
+}
+
+/// An `EXCLUDE` constraint of a table.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ExclusionConstraint {
+    pub name: String,
+    /// The whole constraint after its name, as PostgreSQL prints it (`EXCLUDE USING gist (c WITH
+    /// &&) WHERE (...) DEFERRABLE`): method, elements, operators, predicate and deferrability.
+    pub definition: String,
 }
 
 /// PostgreSQL's name for a table's primary key when none is given (`<table>_pkey`, cut to the
@@ -64,7 +123,7 @@ pub fn default_primary_key_name(table: &str) -> String {
 /// foreign keys that reference them). strata's own `keyChanges` in `migration.json`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct KeyMigration {
-    /// Primary key or unique constraints dropped, by name.
+    /// Primary key, unique, check or exclusion constraints dropped, by name.
     pub drop: Vec<String>,
     /// Constraints whose name alone changes, `(from, to)`.
     pub rename: Vec<(String, String)>,
@@ -72,6 +131,10 @@ pub struct KeyMigration {
     pub add_primary_key: Option<KeyConstraint>,
     /// Unique constraints added.
     pub add_unique: Vec<KeyConstraint>,
+    /// Check constraints added (a changed one is dropped, by name, and added).
+    pub add_checks: Vec<CheckConstraint>,
+    /// Exclusion constraints added (a changed one is dropped and added).
+    pub add_exclusions: Vec<ExclusionConstraint>,
 }
 
 impl KeyMigration {
@@ -81,6 +144,8 @@ impl KeyMigration {
             && self.rename.is_empty()
             && self.add_primary_key.is_none()
             && self.add_unique.is_empty()
+            && self.add_checks.is_empty()
+            && self.add_exclusions.is_empty()
     }
 }
 
@@ -98,6 +163,7 @@ impl crate::TableDefinition {
             name: default_primary_key_name(&self.name),
             columns: vec!["id".to_string()],
             nulls_not_distinct: false,
+            deferrable: None,
         })
     }
 

@@ -98,6 +98,9 @@ pub struct TableMigration {
     pub delete_foreign_keys: Vec<String>,
     /// Primary key and unique constraint changes (strata's own `keyChanges`, written only when set).
     pub keys: crate::keys::KeyMigration,
+    /// Partition and inheritance moves and `SET [UN]LOGGED` (strata's own `layoutChanges`,
+    /// written only when set).
+    pub layout: crate::layout::LayoutMigration,
     /// The subset of the migration's warnings that concern this table.
     pub warnings: Vec<MigrationWarning>,
 }
@@ -119,6 +122,7 @@ impl TableMigration {
             && self.add_foreign_keys.is_empty()
             && self.delete_foreign_keys.is_empty()
             && self.keys.is_empty()
+            && self.layout.is_empty()
     }
 }
 
@@ -134,6 +138,7 @@ impl TableMigration {
             && self.add_foreign_keys.is_empty()
             && self.delete_foreign_keys.is_empty()
             && self.keys.is_empty()
+            && self.layout.is_empty()
     }
 
     /// The table's name after the action (its rename target, else its name).
@@ -200,6 +205,9 @@ pub struct ColumnMigration {
     /// one is `new_identity`, `None` for `DROP IDENTITY`.
     pub change_identity: bool,
     pub new_identity: Option<crate::definition::Identity>,
+    /// A generated column becomes a plain one keeping its values (`ALTER COLUMN ... DROP
+    /// EXPRESSION`; `dropExpression`, strata's own key, written only when set).
+    pub drop_expression: bool,
 }
 
 impl ColumnMigration {

@@ -77,6 +77,7 @@ fn native_type_is_written_only_where_column_type_cannot_say_it() {
         is_nullable: true,
         native_type: Some(native.into()),
         identity: None,
+        generated: None,
         ..Default::default()
     };
     let mut def = DatabaseDefinition::empty("p");
@@ -112,6 +113,7 @@ fn keyed_table() -> TableDefinition {
             name: "n".into(),
             column_type: ColumnType::Integer,
             identity: Some(Identity::ByDefault),
+            generated: None,
             ..Default::default()
         }],
         keys: TableKeys {
@@ -120,6 +122,7 @@ fn keyed_table() -> TableDefinition {
             unique: vec![key("member_email_key", &["email"], true), key("member_x_key", &["x"], false)],
         },
         partition_of: Some("members".into()),
+        layout: Default::default(),
         ..Default::default()
     }
 }
@@ -173,6 +176,7 @@ fn key_changes_round_trip_in_migrations() {
         column_name: "n".into(),
         change_identity: true,
         new_identity: Some(Identity::Always),
+        drop_expression: false,
         ..Default::default()
     });
     let mut m = DatabaseMigration::new();

@@ -220,6 +220,13 @@ pub(crate) fn check_type_supported(
             "an identity column (GENERATED ... AS IDENTITY; give it a serial default instead)",
         ));
     }
+    if column.generated.is_some() && !d.supports_generated_columns() {
+        return Err(crate::emit::unsupported(
+            d,
+            SqlObject::column(table, &column.name),
+            "a generated column (GENERATED ALWAYS AS ... STORED)",
+        ));
+    }
     let t = column.column_type;
     let missing = if t.is_vector() && !d.supports_vector() {
         "pgvector"

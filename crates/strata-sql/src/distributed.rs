@@ -7,7 +7,8 @@
 
 use strata_schema::types::{TypeChange, TypeKind};
 use strata_schema::{
-    ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, KeyConstraint, TableDefinition,
+    CheckConstraint, ColumnDefinition, ColumnType, ExclusionConstraint, ForeignKeyDefinition,
+    IndexDefinition, KeyConstraint, TableDefinition,
 };
 
 use crate::common::refuse_postgres_index_details;
@@ -45,6 +46,13 @@ pub struct Engine {
     missing_types: &'static [(ColumnType, &'static str)],
     /// `CREATE DOMAIN` / `ALTER DOMAIN` exist (CockroachDB has enums but no domains).
     domains: bool,
+    /// PostgreSQL's table constraints beyond plain keys and checks: `EXCLUDE`, `DEFERRABLE`
+    /// primary and unique keys, and `NO INHERIT` checks (table inheritance). Where an engine's
+    /// documentation does not promise them, they are refused rather than guessed.
+    postgres_constraints: bool,
+    /// PostgreSQL's stored generated columns, including `ALTER COLUMN ... DROP EXPRESSION`
+    /// (CockroachDB spells that `DROP STORED`).
+    generated_columns: bool,
     /// Index elements take PostgreSQL's nulls order, operator class and collation, and an
     /// index `INCLUDE` and `WITH (...)` as PostgreSQL does. Where strata has not verified that,
     /// those are refused (`DESC` is written everywhere).
@@ -87,6 +95,8 @@ static COCKROACH_ENGINE: Engine = Engine {
         (ColumnType::Sparsevec, "CockroachDB has only the vector type of pgvector's family; use vector"),
     ],
     domains: false,
+    postgres_constraints: false,
+    generated_columns: false,
     postgres_index_details: false,
 };
 
@@ -127,6 +137,9 @@ static YUGABYTE_ENGINE: Engine = Engine {
         ),
     ],
     domains: true,
+    postgres_constraints: false,
+    // Stable releases before 2.25 are PostgreSQL 11 based, which has no generated columns.
+    generated_columns: false,
     postgres_index_details: false,
 };
 
@@ -145,6 +158,8 @@ static CITUS_ENGINE: Engine = Engine {
     method_hints: &[],
     missing_types: &[],
     domains: true,
+    postgres_constraints: true,
+    generated_columns: true,
     postgres_index_details: true,
 };
 
@@ -158,6 +173,15 @@ pub const CITUS: PgCompatible = PgCompatible { engine: &CITUS_ENGINE };
 const PG: Postgres = Postgres;
 
 impl PgCompatible {
+    /// Refuses `what` (an exclusion constraint, a deferrable key, ...) where the engine lacks
+    /// PostgreSQL's extra table constraints, naming the table.
+    fn check_postgres_constraints(&self, table: &str, what: &str) -> Result<(), SqlError> {
+        match self.engine.postgres_constraints {
+            true => Ok(()),
+            false => Err(unsupported(self, SqlObject::table(table), what)),
+        }
+    }
+
     /// Refuses a column type the engine lacks, naming the column.
     fn check_type(&self, table: &str, column: &ColumnDefinition) -> Result<(), SqlError> {
         match self.engine.missing_types.iter().find(|(t, _)| *t == column.column_type) {
@@ -246,6 +270,9 @@ impl Dialect for PgCompatible {
     fn supports_identity_columns(&self) -> bool {
         // All three accept GENERATED ... AS IDENTITY (CockroachDB since v21.2).
         PG.supports_identity_columns()
+    }
+    fn supports_generated_columns(&self) -> bool {
+        self.engine.generated_columns && PG.supports_generated_columns()
     }
     fn supports_vector(&self) -> bool {
         PG.supports_vector()
@@ -340,7 +367,12 @@ impl Dialect for PgCompatible {
         column: &ColumnDefinition,
         change: &ColumnChange,
     ) -> Result<String, SqlError> {
-        PG.alter_column_sql(table, column, change)
+        // A `unique_rowid()` serial has no sequence to drop.
+        let change = ColumnChange {
+            drop_serial_sequence: change.drop_serial_sequence && self.engine.serial == SerialKind::Sequence,
+            ..change.clone()
+        };
+        PG.alter_column_sql(table, column, &change)
     }
     fn rename_table_sql(&self, from: &str, to: &str) -> String {
         PG.rename_table_sql(from, to)
@@ -373,11 +405,31 @@ impl Dialect for PgCompatible {
         if key.nulls_not_distinct && !self.supports_nulls_not_distinct() {
             return Err(unsupported(self, SqlObject::table(table), "UNIQUE NULLS NOT DISTINCT"));
         }
+        if key.deferrable.is_some() {
+            self.check_postgres_constraints(table, "a DEFERRABLE primary key or unique constraint")?;
+        }
         PG.key_constraint_sql(table, key, primary)
+    }
+    fn check_constraint_sql(&self, table: &str, check: &CheckConstraint) -> Result<String, SqlError> {
+        if check.no_inherit {
+            self.check_postgres_constraints(table, "a NO INHERIT check constraint")?;
+        }
+        PG.check_constraint_sql(table, check)
+    }
+    fn exclusion_constraint_sql(
+        &self,
+        table: &str,
+        exclusion: &ExclusionConstraint,
+    ) -> Result<String, SqlError> {
+        self.check_postgres_constraints(table, "an EXCLUDE constraint")?;
+        PG.exclusion_constraint_sql(table, exclusion)
     }
     fn drop_key_constraint_sql(&self, table: &str, name: &str) -> Result<String, SqlError> {
         PG.drop_key_constraint_sql(table, name)
     }
+    // Partitioning, inheritance and UNLOGGED differ per engine (CockroachDB has neither
+    // PostgreSQL's PARTITION OF nor INHERITS); strata writes none of them there.
+    crate::emit::layout_unsupported_methods!();
     fn rename_key_constraint_sql(&self, table: &str, from: &str, to: &str) -> Result<String, SqlError> {
         PG.rename_key_constraint_sql(table, from, to)
     }

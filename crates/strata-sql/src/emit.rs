@@ -19,7 +19,8 @@ use strata_schema::types::{type_plan, TypeChange, TypePlan};
 
 use crate::quote;
 use crate::{
-    ColumnChange, ColumnDefault, Dialect, Extension, IdentityChange, MigrationSqlInput, SqlError, SqlObject,
+    ColumnChange, ColumnDefault, Dialect, Extension, IdentityChange, LayoutStep, MigrationSqlInput, SqlError,
+    SqlObject,
 };
 
 /// The bookkeeping table Serverpod's runtime reads.
@@ -53,7 +54,8 @@ impl<'a> Emitter<'a> {
         out.push_str(&self.type_section(&types, |c| matches!(c, TypeChange::Create(_)))?);
 
         let mut foreign = String::new();
-        for table in def.tables.iter().filter(|t| t.is_managed()) {
+        let managed: Vec<&TableDefinition> = def.tables.iter().filter(|t| t.is_managed()).collect();
+        for table in strata_schema::layout::parents_first(&managed) {
             out.push_str("--\n");
             match &table.dart_name {
                 Some(dart) => out.push_str(&format!(
@@ -133,6 +135,7 @@ impl<'a> Emitter<'a> {
             })?,
         );
 
+        out.push_str(&self.layout_section(actions, "LEAVE PARENT TABLES", leave_steps)?);
         let mut foreign = String::new();
         let mut dropped: HashSet<&str> = HashSet::new();
         let early = early_foreign_key_drops(input);
@@ -182,6 +185,7 @@ impl<'a> Emitter<'a> {
         if d.drop_table_drops_inbound_foreign_keys() || d.drop_table_refused_while_referenced() {
             foreign.push_str(&self.restore_inbound_foreign_keys(input)?);
         }
+        out.push_str(&self.layout_section(actions, "JOIN PARENT TABLES", join_steps)?);
         out.push_str(&foreign);
         // Types go once nothing uses them: after every table and column change.
         out.push_str(&self.type_section(&types, |c| matches!(c, TypeChange::Drop(_)))?);
@@ -205,6 +209,30 @@ impl<'a> Emitter<'a> {
         }
         if !out.is_empty() {
             out.insert_str(0, "--\n-- ACTION TYPES\n--\n");
+            out.push('\n');
+        }
+        Ok(out)
+    }
+
+    /// The layout steps `steps` picks from every altered table, under one banner and followed by
+    /// a blank line; nothing when there are none.
+    fn layout_section(
+        &self,
+        actions: &[MigrationAction],
+        banner: &str,
+        steps: fn(&TableMigration) -> Vec<(&str, LayoutStep<'_>)>,
+    ) -> Result<String, SqlError> {
+        let mut out = String::new();
+        for change in actions.iter().filter_map(|a| match a {
+            MigrationAction::AlterTable(m) => Some(m),
+            _ => None,
+        }) {
+            for (table, step) in steps(change) {
+                out.push_str(&self.d.layout_change_sql(table, &step)?);
+            }
+        }
+        if !out.is_empty() {
+            out.insert_str(0, &format!("--\n-- ACTION {banner}\n--\n"));
             out.push('\n');
         }
         Ok(out)
@@ -267,8 +295,20 @@ impl<'a> Emitter<'a> {
         if_not_exists: bool,
     ) -> Result<String, SqlError> {
         let d = self.d;
+        let layout = d.table_layout_sql(table)?;
+        let head = format!(
+            "CREATE {}TABLE {}{}",
+            layout.persistence,
+            if if_not_exists { "IF NOT EXISTS " } else { "" },
+            d.quote_identifier(physical)
+        );
+        if let Some(partition_of) = &layout.partition_of {
+            // A partition's columns, keys and foreign keys are its parent's.
+            return Ok(format!("{head} {partition_of}{};\n", layout.suffix));
+        }
         let mut lines = Vec::with_capacity(table.columns.len() + table.foreign_keys.len());
-        for column in &table.columns {
+        // Columns only a parent provides come with `INHERITS`.
+        for column in table.columns.iter().filter(|c| !table.layout.is_inherited(&c.name)) {
             lines.push(format!("    {}", self.column_in(table, &table.name, column)?));
         }
         if let Some(pk) = &table.keys.primary_key {
@@ -277,18 +317,23 @@ impl<'a> Emitter<'a> {
         for key in &table.keys.unique {
             lines.push(format!("    {}", d.key_constraint_sql(&table.name, key, false)?));
         }
+        for check in table.keys.checks.iter().filter(|c| !c.not_valid) {
+            lines.push(format!("    {}", d.check_constraint_sql(&table.name, check)?));
+        }
+        for exclusion in &table.keys.exclusions {
+            lines.push(format!("    {}", d.exclusion_constraint_sql(&table.name, exclusion)?));
+        }
         if !d.supports_alter_foreign_keys() {
             for fk in &table.foreign_keys {
                 lines.push(format!("    {}", d.inline_foreign_key_sql(&table.name, fk)?));
             }
         }
-        Ok(format!(
-            "CREATE TABLE {}{} (\n{}\n){};\n",
-            if if_not_exists { "IF NOT EXISTS " } else { "" },
-            d.quote_identifier(physical),
-            lines.join(",\n"),
-            d.table_options_sql()
-        ))
+        let mut out = format!("{head} (\n{}\n){}{};\n", lines.join(",\n"), layout.suffix, d.table_options_sql());
+        // PostgreSQL takes `NOT VALID` only in `ALTER TABLE ... ADD CONSTRAINT`.
+        for check in table.keys.checks.iter().filter(|c| c.not_valid) {
+            out.push_str(&self.add_constraint(physical, &d.check_constraint_sql(&table.name, check)?));
+        }
+        Ok(out)
     }
 
     /// A column line of `table` (named `physical` in the statement): with the inline `id`
@@ -324,6 +369,7 @@ impl<'a> Emitter<'a> {
         let table = change.final_name();
         // Foreign keys a dropped table's DROP already took away are not dropped twice.
         let dropped_early = |fk: &str| early.iter().any(|e| e.table == table && e.constraint == fk);
+        out.push_str(&self.drop_early_foreign_keys(change, early)?);
         let foreign_keys = change.delete_foreign_keys.iter().filter(|fk| {
             let by_table_drop =
                 d.drop_table_refused_while_referenced() && pre_dropped(input, &change.name, fk);
@@ -345,7 +391,7 @@ impl<'a> Emitter<'a> {
                 out.push_str(&d.drop_foreign_key_sql(source, table, fk)?);
             }
         }
-        out.push_str(&self.drop_keys(change, early)?);
+        out.push_str(&self.drop_keys(change)?);
         for column in &change.delete_columns {
             out.push_str(&d.drop_column_sql(table, column));
         }
@@ -353,17 +399,26 @@ impl<'a> Emitter<'a> {
             out.push_str(&d.rename_column_sql(table, &from, &to));
         }
         let target = target_table_or_bare(input, table);
-        for column in &change.add_columns {
+        // Generated columns come last: their expressions may use columns added or retyped here.
+        let (generated, plain): (Vec<_>, Vec<_>) =
+            change.add_columns.iter().partition(|c| c.generated.is_some());
+        for column in plain {
             out.push_str(&d.add_column_sql(table, &self.column_in(&target, table, column)?));
         }
         for m in &change.modify_columns {
             out.push_str(&self.alter_column(table, m, input, source)?);
+        }
+        for column in generated {
+            out.push_str(&d.add_column_sql(table, &self.column_in(&target, table, column)?));
         }
         out.push_str(&self.add_keys(change)?);
         if !change.add_indexes.is_empty() {
             for index in &change.add_indexes {
                 out.push_str(&d.create_index_sql(&target, index, false)?);
             }
+        }
+        if let Some(unlogged) = change.layout.set_unlogged {
+            out.push_str(&d.layout_change_sql(table, &LayoutStep::SetUnlogged(unlogged))?);
         }
         Ok(out)
     }
@@ -381,12 +436,18 @@ impl<'a> Emitter<'a> {
         let name = m.final_name();
         let object = SqlObject::column(table, name);
         let mut change = ColumnChange::default();
+        let before = source.and_then(|t| t.column(&m.column_name));
+        if m.drop_expression {
+            if !d.supports_generated_columns() {
+                return Err(unsupported(d, object, "making a generated column plain (DROP EXPRESSION)"));
+            }
+            change.drop_expression = true;
+        }
         if m.change_identity {
             if !d.supports_identity_columns() {
                 return Err(unsupported(d, object, "changing a column's identity"));
             }
-            let before = source.and_then(|t| t.column(&m.column_name)).and_then(|c| c.identity);
-            change.identity = Some(match (before, m.new_identity) {
+            change.identity = Some(match (before.and_then(|c| c.identity), m.new_identity) {
                 (_, None) => IdentityChange::Drop,
                 (None, Some(new)) => IdentityChange::Add(new),
                 (Some(_), Some(new)) => IdentityChange::Set(new),
@@ -403,6 +464,7 @@ impl<'a> Emitter<'a> {
                 return Err(unsupported(d, object, "changing a column's default in place"));
             }
             change.default_sql = Some(self.new_default_sql(table, m, input, &object)?);
+            change.drop_serial_sequence = before.is_some_and(|c| drops_serial_sequence(c, m));
         }
         let mut column = input
             .target
@@ -614,6 +676,20 @@ macro_rules! keys_unsupported_methods {
         ) -> Result<String, SqlError> {
             Err(crate::emit::keys_unsupported(self, table))
         }
+        fn check_constraint_sql(
+            &self,
+            table: &str,
+            _check: &strata_schema::CheckConstraint,
+        ) -> Result<String, SqlError> {
+            Err(crate::emit::constraints_unsupported(self, table))
+        }
+        fn exclusion_constraint_sql(
+            &self,
+            table: &str,
+            _exclusion: &strata_schema::ExclusionConstraint,
+        ) -> Result<String, SqlError> {
+            Err(crate::emit::constraints_unsupported(self, table))
+        }
         fn drop_key_constraint_sql(&self, table: &str, _name: &str) -> Result<String, SqlError> {
             Err(crate::emit::keys_unsupported(self, table))
         }
@@ -624,9 +700,58 @@ macro_rules! keys_unsupported_methods {
 }
 pub(crate) use keys_unsupported_methods;
 
+/// The layout methods of a [`Dialect`] that writes only plain logged tables: a table with a
+/// partition key or bound, parents or `UNLOGGED` is refused, naming it.
+macro_rules! layout_unsupported_methods {
+    () => {
+        fn table_layout_sql(
+            &self,
+            table: &strata_schema::TableDefinition,
+        ) -> Result<crate::TableLayoutSql, SqlError> {
+            if table.layout.is_default() && table.partition_of.is_none() {
+                return Ok(crate::TableLayoutSql::default());
+            }
+            Err(crate::emit::layout_unsupported(self, &table.name))
+        }
+        fn layout_change_sql(&self, table: &str, _step: &crate::LayoutStep) -> Result<String, SqlError> {
+            Err(crate::emit::layout_unsupported(self, table))
+        }
+    };
+}
+pub(crate) use layout_unsupported_methods;
+
+/// The steps that take an altered table out of its old parents, run before every other change
+/// of the migration (under its name before any rename), so that neither a parent's column drop
+/// nor its `DROP TABLE ... CASCADE` reaches it.
+fn leave_steps(change: &TableMigration) -> Vec<(&str, LayoutStep<'_>)> {
+    let detach = change.layout.detach_from.iter().map(|p| LayoutStep::Detach { parent: p });
+    let no_inherit = change.layout.drop_inherits.iter().map(|p| LayoutStep::NoInherit { parent: p });
+    detach.chain(no_inherit).map(|step| (change.name.as_str(), step)).collect()
+}
+
+/// The steps that put an altered table under its new parents, run after every table change of
+/// the migration: the parents exist and both sides have their final columns.
+fn join_steps(change: &TableMigration) -> Vec<(&str, LayoutStep<'_>)> {
+    let attach =
+        change.layout.attach_to.iter().map(|p| LayoutStep::Attach { parent: &p.parent, bound: &p.bound });
+    let inherit = change.layout.add_inherits.iter().map(|p| LayoutStep::Inherit { parent: p });
+    attach.chain(inherit).map(|step| (change.final_name(), step)).collect()
+}
+
+/// The error of a dialect that writes only plain logged tables.
+pub(crate) fn layout_unsupported(d: &dyn Dialect, table: &str) -> SqlError {
+    unsupported(d, SqlObject::table(table), "partitioning, table inheritance or UNLOGGED")
+}
+
 /// The error of a dialect that writes only Serverpod's `PRIMARY KEY ("id")` keys.
 pub(crate) fn keys_unsupported(d: &dyn Dialect, table: &str) -> SqlError {
     unsupported(d, SqlObject::table(table), "a primary key other than (\"id\"), or a UNIQUE constraint")
+}
+
+/// The error of a dialect that writes no `CHECK` or `EXCLUDE` constraints (introspection of its
+/// databases names theirs instead of reading them).
+pub(crate) fn constraints_unsupported(d: &dyn Dialect, table: &str) -> SqlError {
+    unsupported(d, SqlObject::table(table), "CHECK and EXCLUDE constraints")
 }
 
 /// The dialect-independent "cannot do X" error.
@@ -723,6 +848,7 @@ pub(crate) fn migrations_table_definition() -> TableDefinition {
         vector_dimension: None,
         native_type: None,
         identity: None,
+        generated: None,
     };
     TableDefinition {
         name: MIGRATIONS_TABLE.to_string(),
@@ -747,5 +873,13 @@ pub(crate) fn migrations_table_definition() -> TableDefinition {
         managed: Some(true),
         keys: Default::default(),
         partition_of: None,
+        layout: Default::default(),
     }
+}
+
+/// Whether the `serial` default `before` loses in `m` takes its sequence along: on a live
+/// database (its exact type known), and always when an identity replaces it (whose own sequence
+/// would otherwise get another name). Serverpod keeps the sequence, so its files keep their bytes.
+fn drops_serial_sequence(before: &ColumnDefinition, m: &ColumnMigration) -> bool {
+    before.is_serial() && (before.native_type.is_some() || m.new_identity.is_some())
 }

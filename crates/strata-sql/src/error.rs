@@ -82,6 +82,17 @@ pub enum SqlError {
          expression, such as lower(\"email\"): fix or remove it"
     )]
     InvalidIndexExpression { object: SqlObject, part: IndexPart, text: String, reason: String },
+    /// A generation expression that is not exactly one SQL expression: it would be spliced into
+    /// the statement.
+    #[error(
+        "{object}: generation expression {text:?} is not one SQL expression ({reason}); write it as \
+         the server prints it, such as (price * quantity)"
+    )]
+    InvalidGeneratedExpression { object: SqlObject, text: String, reason: String },
+    /// A partition key or bound that could run statements of its own (it is spliced into the
+    /// statement as the server printed it).
+    #[error("{object}: {part} {text:?} is refused ({reason}); write it as PostgreSQL prints it")]
+    InvalidLayout { object: SqlObject, part: &'static str, text: String, reason: String },
     /// A foreign key without columns, or with a column count that does not match its reference.
     #[error("{object}: {reason}")]
     InvalidForeignKey { object: SqlObject, reason: String },
@@ -89,6 +100,10 @@ pub enum SqlError {
     /// `uniqueConstraints`).
     #[error("{object}: key constraint \"{name}\": {reason}; give it at least one column")]
     InvalidKey { object: SqlObject, name: String, reason: String },
+    /// A check or exclusion constraint whose SQL text is not what it must be (one expression;
+    /// one `EXCLUDE` clause): it would be spliced into the statement.
+    #[error("{object}: constraint \"{name}\": {text:?} is refused ({reason}); fix it in the definition")]
+    InvalidConstraint { object: SqlObject, name: String, text: String, reason: String },
     /// The migration refers to a table the definitions passed alongside it do not contain.
     #[error("table \"{table}\" is missing from the {side} definition, which is needed to {purpose}")]
     MissingTable { table: String, side: &'static str, purpose: &'static str },

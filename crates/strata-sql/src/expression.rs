@@ -70,6 +70,39 @@ pub(crate) fn check_postgres_default(sql: &str) -> Result<(), String> {
     }
 }
 
+/// A PostgreSQL `EXCLUDE` table-constraint clause, as `pg_get_constraintdef` prints it: it starts
+/// with `EXCLUDE`, its parentheses balance, and nothing at the top level could end the clause
+/// (a `;` starting another statement, a `,` starting another `ALTER TABLE` action) or hide the
+/// rest of the line (a comment). String literals are tokens of their own, so their contents never
+/// count. The clause's grammar itself (method, operators, predicate) is the server's to judge.
+pub(crate) fn check_postgres_exclusion(sql: &str) -> Result<(), String> {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().map_err(|e| e.to_string())?;
+    let mut words = tokens.iter().filter(|t| !matches!(t, Token::Whitespace(_)));
+    match words.next() {
+        Some(Token::Word(w)) if w.value.eq_ignore_ascii_case("EXCLUDE") => {}
+        _ => return Err("it must start with EXCLUDE".to_string()),
+    }
+    let mut depth = 0usize;
+    for token in &tokens {
+        match token {
+            Token::Whitespace(Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_)) => {
+                return Err("comments are not allowed".to_string())
+            }
+            Token::SemiColon => return Err("`;` is not allowed".to_string()),
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth = depth.checked_sub(1).ok_or_else(|| "unbalanced `)`".to_string())?;
+            }
+            Token::Comma if depth == 0 => return Err("`,` outside parentheses is not allowed".to_string()),
+            _ => {}
+        }
+    }
+    match depth {
+        0 => Ok(()),
+        _ => Err("unbalanced `(`".to_string()),
+    }
+}
+
 /// The SQLite expression grammar.
 pub(crate) fn check_sqlite(sql: &str) -> Result<(), String> {
     check_one_expression(&SQLiteDialect {}, sql)
@@ -78,6 +111,32 @@ pub(crate) fn check_sqlite(sql: &str) -> Result<(), String> {
 /// The MySQL expression grammar.
 pub(crate) fn check_mysql(sql: &str) -> Result<(), String> {
     check_one_expression(&MySqlDialect {}, sql)
+}
+
+/// A partition key (`RANGE (day)`) or bound (`FOR VALUES FROM ('a') TO ('b')`, `DEFAULT`): not
+/// an expression, so it is only checked to stay inside its statement: no `;`, no comment, and
+/// parentheses that never close more than they opened and end balanced.
+pub fn check_layout_clause(sql: &str) -> Result<(), String> {
+    let tokens = Tokenizer::new(&PostgreSqlDialect {}, sql).tokenize().map_err(|e| e.to_string())?;
+    let mut depth = 0usize;
+    for token in &tokens {
+        match token {
+            Token::SemiColon => return Err("a `;` would end the statement".to_string()),
+            Token::Whitespace(Whitespace::SingleLineComment { .. } | Whitespace::MultiLineComment(_)) => {
+                return Err("comments are not allowed".to_string())
+            }
+            Token::LParen => depth += 1,
+            Token::RParen => {
+                depth = depth.checked_sub(1).ok_or_else(|| "a `)` closes more than was opened".to_string())?
+            }
+            _ => {}
+        }
+    }
+    match (depth, tokens.iter().all(|t| matches!(t, Token::Whitespace(_)))) {
+        (_, true) => Err("it is empty".to_string()),
+        (0, false) => Ok(()),
+        _ => Err("a `(` is never closed".to_string()),
+    }
 }
 
 /// The SQL text of `index` (expression elements, then the predicate) with its part.

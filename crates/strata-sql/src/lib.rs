@@ -30,17 +30,18 @@ mod sqlite_files;
 mod user_types;
 
 use strata_schema::{
-    ColumnDefinition, ColumnMigration, ColumnType, DatabaseDefinition, DatabaseMigration,
-    ForeignKeyDefinition, IndexDefinition, KeyConstraint, MigrationVersion, TableDefinition, TableMigration,
+    CheckConstraint, ColumnDefinition, ColumnMigration, ColumnType, DatabaseDefinition, DatabaseMigration,
+    ExclusionConstraint, ForeignKeyDefinition, IndexDefinition, KeyConstraint, MigrationVersion,
+    TableDefinition, TableMigration,
 };
 
 pub use common::check_index_parameters;
 pub use defaults::ColumnDefault;
 pub use distributed::{PgCompatible, CITUS, COCKROACHDB, YUGABYTEDB};
 pub use error::{SqlError, SqlObject};
-pub use expression::{check_definition_expressions, check_index_expressions, IndexPart};
+pub use expression::{check_definition_expressions, check_index_expressions, check_layout_clause, IndexPart};
 pub use mysql::Mysql;
-pub use postgres::{check_native_type, Postgres};
+pub use postgres::{add_cross_schema_foreign_key_sql, check_native_type, Postgres};
 pub use sqlite::{
     basic_type_for_storage, is_basic_sqlite_type, iso_from_epoch_millis, legacy_declared_type_to_column_type,
     sqlite_default_to_abstract, sqlite_storage_type, Sqlite, SQLITE_SCHEMA_TABLE,
@@ -87,6 +88,10 @@ pub trait Dialect: Send + Sync {
     fn supports_nulls_not_distinct(&self) -> bool;
     /// `GENERATED ALWAYS|BY DEFAULT AS IDENTITY` columns, created and altered in place.
     fn supports_identity_columns(&self) -> bool;
+    /// `GENERATED ALWAYS AS (<expr>) STORED` columns in PostgreSQL's spelling (the expression
+    /// is PostgreSQL's text, as the server prints it), added with `ADD COLUMN` and made plain
+    /// with `ALTER COLUMN ... DROP EXPRESSION`.
+    fn supports_generated_columns(&self) -> bool;
     /// pgvector column types (read by every dialect's column type through
     /// `common::check_type_supported`).
     fn supports_vector(&self) -> bool;
@@ -158,6 +163,12 @@ pub trait Dialect: Send + Sync {
     /// What follows the closing parenthesis of `CREATE TABLE` (MySQL: engine, charset and
     /// collation), empty when nothing does.
     fn table_options_sql(&self) -> &'static str;
+    /// The clauses `table`'s partitioning, inheritance and persistence add to its `CREATE
+    /// TABLE`; an error naming the table where the dialect has no such layout (a plain table
+    /// has none anywhere).
+    fn table_layout_sql(&self, table: &TableDefinition) -> Result<TableLayoutSql, SqlError>;
+    /// `ALTER TABLE ...;\n` for one partition, inheritance or persistence change of `table`.
+    fn layout_change_sql(&self, table: &str, step: &LayoutStep) -> Result<String, SqlError>;
     /// `CREATE [UNIQUE] INDEX ...;\n` on `table` (whose columns decide, on MySQL, which
     /// elements need a prefix length).
     fn create_index_sql(
@@ -209,7 +220,18 @@ pub trait Dialect: Send + Sync {
     /// (`CONSTRAINT "k" PRIMARY KEY ("a", "b")`), inside `CREATE TABLE` or after `ADD`.
     fn key_constraint_sql(&self, table: &str, key: &KeyConstraint, primary: bool)
         -> Result<String, SqlError>;
-    /// The statement dropping a primary key or unique constraint by name.
+    /// A `CHECK` constraint as a table-constraint clause (`CONSTRAINT "c" CHECK (...) [NO
+    /// INHERIT] [NOT VALID]`), inside `CREATE TABLE` (never a `NOT VALID` one: PostgreSQL allows
+    /// that only in `ALTER TABLE`) or after `ADD`; an error where the dialect writes none.
+    fn check_constraint_sql(&self, table: &str, check: &CheckConstraint) -> Result<String, SqlError>;
+    /// An `EXCLUDE` constraint as a table-constraint clause (`CONSTRAINT "x" EXCLUDE USING ...`);
+    /// an error where the dialect writes none.
+    fn exclusion_constraint_sql(
+        &self,
+        table: &str,
+        exclusion: &ExclusionConstraint,
+    ) -> Result<String, SqlError>;
+    /// The statement dropping a primary key, unique, check or exclusion constraint by name.
     fn drop_key_constraint_sql(&self, table: &str, name: &str) -> Result<String, SqlError>;
     /// The statement renaming a primary key or unique constraint.
     fn rename_key_constraint_sql(&self, table: &str, from: &str, to: &str) -> Result<String, SqlError>;
@@ -228,6 +250,35 @@ pub trait Dialect: Send + Sync {
     /// A dialect whose files have a layout of their own (Serverpod's SQLite) renders them
     /// itself; `None` uses the shared emitter.
     fn file_layout(&self) -> Option<&dyn FileLayout>;
+}
+
+/// What a table's layout adds to its `CREATE TABLE` ([`Dialect::table_layout_sql`]); all empty
+/// for a plain logged table.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableLayoutSql {
+    /// Between `CREATE` and `TABLE` (`UNLOGGED `).
+    pub persistence: &'static str,
+    /// What replaces the column list of a partition (`PARTITION OF "m" FOR VALUES ...`): its
+    /// columns are its parent's.
+    pub partition_of: Option<String>,
+    /// After the column list (` INHERITS ("base")`, ` PARTITION BY RANGE (day)`).
+    pub suffix: String,
+}
+
+/// One partition, inheritance or persistence change of an altered table
+/// ([`Dialect::layout_change_sql`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LayoutStep<'a> {
+    /// `ALTER TABLE parent DETACH PARTITION table`.
+    Detach { parent: &'a str },
+    /// `ALTER TABLE parent ATTACH PARTITION table <bound>`.
+    Attach { parent: &'a str, bound: &'a str },
+    /// `ALTER TABLE table NO INHERIT parent`.
+    NoInherit { parent: &'a str },
+    /// `ALTER TABLE table INHERIT parent`.
+    Inherit { parent: &'a str },
+    /// `SET UNLOGGED` (true) or `SET LOGGED` (false).
+    SetUnlogged(bool),
 }
 
 /// How a dialect builds an index while writes go on ([`Dialect::online_index_build`]).
@@ -269,6 +320,11 @@ pub struct ColumnChange {
     pub type_sql: Option<String>,
     /// What happens to the column's identity, when it changes.
     pub identity: Option<IdentityChange>,
+    /// A generated column becomes plain, keeping its values (`DROP EXPRESSION`, first).
+    pub drop_expression: bool,
+    /// The column's `serial` default goes: its sequence is dropped after the default (it would
+    /// stay behind, owned by the column, and an identity added next would get another name).
+    pub drop_serial_sequence: bool,
 }
 
 /// An identity column change: `DROP IDENTITY` runs before the other changes of the column,
@@ -287,6 +343,8 @@ impl ColumnChange {
             && self.default_sql.is_none()
             && self.type_sql.is_none()
             && self.identity.is_none()
+            && !self.drop_expression
+            && !self.drop_serial_sequence
     }
 }
 
@@ -364,6 +422,9 @@ pub fn unsupported_objects(dialect: &dyn Dialect, definition: &DatabaseDefinitio
             if let Err(e) = dialect.create_index_sql(table, index, false) {
                 problems.push(e);
             }
+        }
+        if let Err(e) = dialect.table_layout_sql(table) {
+            problems.push(e);
         }
     }
     problems

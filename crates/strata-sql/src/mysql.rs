@@ -195,6 +195,11 @@ impl Dialect for Mysql {
     fn supports_identity_columns(&self) -> bool {
         false
     }
+    fn supports_generated_columns(&self) -> bool {
+        // Its generated columns are spelled differently, and the expressions strata reads are
+        // PostgreSQL's text.
+        false
+    }
     fn supports_vector(&self) -> bool {
         false
     }
@@ -360,6 +365,7 @@ impl Dialect for Mysql {
         inline_foreign_key(self, table, fk)
     }
     crate::emit::keys_unsupported_methods!();
+    crate::emit::layout_unsupported_methods!();
     fn extension_sql(&self, _extension: Extension) -> Option<&'static str> {
         None
     }

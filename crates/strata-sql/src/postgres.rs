@@ -18,7 +18,7 @@ use strata_schema::{
     ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, IndexElement, VectorDistanceFunction,
 };
 
-use strata_schema::{KeyConstraint, TableDefinition};
+use strata_schema::{CheckConstraint, ExclusionConstraint, KeyConstraint, TableDefinition};
 
 use crate::common::{
     add_column, check_index_parameters, check_type_supported, deferrable_clause, delete_versions, dimension,
@@ -191,6 +191,9 @@ impl Dialect for Postgres {
     fn supports_identity_columns(&self) -> bool {
         true
     }
+    fn supports_generated_columns(&self) -> bool {
+        true
+    }
     fn supports_vector(&self) -> bool {
         true
     }
@@ -307,6 +310,73 @@ impl Dialect for Postgres {
         ""
     }
 
+    fn table_layout_sql(&self, table: &TableDefinition) -> Result<crate::TableLayoutSql, SqlError> {
+        let layout = &table.layout;
+        let clause = |part: &'static str, text: &str| -> Result<String, SqlError> {
+            crate::expression::check_layout_clause(text).map_err(|reason| SqlError::InvalidLayout {
+                object: SqlObject::table(&table.name),
+                part,
+                text: text.to_string(),
+                reason,
+            })?;
+            Ok(text.to_string())
+        };
+        let partition_of = match (&table.partition_of, &layout.partition_bound) {
+            (Some(parent), Some(bound)) => Some(format!(
+                "PARTITION OF {} {}",
+                self.quote_identifier(parent),
+                clause("partition bound", bound)?
+            )),
+            (Some(_), None) => {
+                return Err(SqlError::InvalidLayout {
+                    object: SqlObject::table(&table.name),
+                    part: "partition bound",
+                    text: String::new(),
+                    reason: "a partition needs its bound (partitionBound)".into(),
+                })
+            }
+            (None, _) => None,
+        };
+        let mut suffix = String::new();
+        if !layout.inherits.is_empty() {
+            let parents: Vec<String> = layout.inherits.iter().map(|p| self.quote_identifier(p)).collect();
+            suffix.push_str(&format!(" INHERITS ({})", parents.join(", ")));
+        }
+        if let Some(key) = &layout.partition_key {
+            suffix.push_str(&format!(" PARTITION BY {}", clause("partition key", key)?));
+        }
+        Ok(crate::TableLayoutSql {
+            persistence: if layout.unlogged { "UNLOGGED " } else { "" },
+            partition_of,
+            suffix,
+        })
+    }
+
+    fn layout_change_sql(&self, table: &str, step: &crate::LayoutStep) -> Result<String, SqlError> {
+        use crate::LayoutStep;
+        let q = |name: &str| self.quote_identifier(name);
+        Ok(match step {
+            LayoutStep::Detach { parent } => {
+                format!("ALTER TABLE {} DETACH PARTITION {};\n", q(parent), q(table))
+            }
+            LayoutStep::Attach { parent, bound } => {
+                crate::expression::check_layout_clause(bound).map_err(|reason| SqlError::InvalidLayout {
+                    object: SqlObject::table(table),
+                    part: "partition bound",
+                    text: bound.to_string(),
+                    reason,
+                })?;
+                format!("ALTER TABLE {} ATTACH PARTITION {} {bound};\n", q(parent), q(table))
+            }
+            LayoutStep::NoInherit { parent } => {
+                format!("ALTER TABLE {} NO INHERIT {};\n", q(table), q(parent))
+            }
+            LayoutStep::Inherit { parent } => format!("ALTER TABLE {} INHERIT {};\n", q(table), q(parent)),
+            LayoutStep::SetUnlogged(true) => format!("ALTER TABLE {} SET UNLOGGED;\n", q(table)),
+            LayoutStep::SetUnlogged(false) => format!("ALTER TABLE {} SET LOGGED;\n", q(table)),
+        })
+    }
+
     fn keyed_column_sql(&self, table: &str, column: &ColumnDefinition) -> Result<String, SqlError> {
         self.column_line(table, column, false)
     }
@@ -330,7 +400,36 @@ impl Dialect for Postgres {
             (false, false) => "UNIQUE",
             (false, true) => "UNIQUE NULLS NOT DISTINCT",
         };
-        Ok(format!("CONSTRAINT {} {kind} ({})", self.quote_identifier(&key.name), columns.join(", ")))
+        let deferrable = key.deferrable.map_or(String::new(), |d| format!(" {}", deferrable_clause(d)));
+        Ok(format!(
+            "CONSTRAINT {} {kind} ({}){deferrable}",
+            self.quote_identifier(&key.name),
+            columns.join(", ")
+        ))
+    }
+
+    fn check_constraint_sql(&self, table: &str, check: &CheckConstraint) -> Result<String, SqlError> {
+        crate::expression::check_postgres(&check.expression)
+            .map_err(|reason| invalid_constraint(table, &check.name, &check.expression, reason))?;
+        let mut out =
+            format!("CONSTRAINT {} CHECK ({})", self.quote_identifier(&check.name), check.expression);
+        if check.no_inherit {
+            out.push_str(" NO INHERIT");
+        }
+        if check.not_valid {
+            out.push_str(" NOT VALID");
+        }
+        Ok(out)
+    }
+
+    fn exclusion_constraint_sql(
+        &self,
+        table: &str,
+        exclusion: &ExclusionConstraint,
+    ) -> Result<String, SqlError> {
+        crate::expression::check_postgres_exclusion(&exclusion.definition)
+            .map_err(|reason| invalid_constraint(table, &exclusion.name, &exclusion.definition, reason))?;
+        Ok(format!("CONSTRAINT {} {}", self.quote_identifier(&exclusion.name), exclusion.definition))
     }
 
     fn drop_key_constraint_sql(&self, table: &str, name: &str) -> Result<String, SqlError> {
@@ -435,6 +534,9 @@ impl Dialect for Postgres {
             self.quote_identifier(&column.name)
         );
         let mut out = String::new();
+        if change.drop_expression {
+            out.push_str(&format!("{prefix} DROP EXPRESSION;\n"));
+        }
         if change.identity == Some(IdentityChange::Drop) {
             out.push_str(&format!("{prefix} DROP IDENTITY IF EXISTS;\n"));
         }
@@ -450,6 +552,7 @@ impl Dialect for Postgres {
             out.push_str(&format!("{prefix} DROP DEFAULT;\n"));
             out.push_str(&format!("{prefix} SET DATA TYPE {type_sql} USING {name}::{type_sql};\n"));
             out.push_str(&format!("{prefix} SET DEFAULT {default};\n"));
+            out.push_str(&self.drop_serial_sequence_sql(table, column, change));
             return Ok(out);
         }
         match &change.default_sql {
@@ -457,13 +560,15 @@ impl Dialect for Postgres {
             Some(None) => out.push_str(&format!("{prefix} DROP DEFAULT;\n")),
             None => {}
         }
+        out.push_str(&self.drop_serial_sequence_sql(table, column, change));
         if let Some(type_sql) = &change.type_sql {
             let name = self.quote_identifier(&column.name);
             out.push_str(&format!("{prefix} SET DATA TYPE {type_sql} USING {name}::{type_sql};\n"));
         }
         match change.identity {
             Some(IdentityChange::Add(identity)) => {
-                out.push_str(&format!("{prefix} ADD GENERATED {} AS IDENTITY;\n", identity.sql()))
+                out.push_str(&format!("{prefix} ADD GENERATED {} AS IDENTITY;\n", identity.sql()));
+                out.push_str(&self.identity_past_existing_values_sql(table, column));
             }
             Some(IdentityChange::Set(identity)) => {
                 out.push_str(&format!("{prefix} SET GENERATED {};\n", identity.sql()))
@@ -491,20 +596,8 @@ impl Dialect for Postgres {
     }
 
     fn add_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError> {
-        let (columns, references) = foreign_key_columns(self, table, fk)?;
-        let mut out = format!(
-            "ALTER TABLE ONLY {}\n    ADD CONSTRAINT {}\n    FOREIGN KEY({columns})\n    REFERENCES {}({references})",
-            self.quote_identifier(table),
-            self.quote_identifier(&fk.constraint_name),
-            self.quote_identifier(&fk.reference_table),
-        );
-        out.push_str(&referential_actions(fk, "\n    "));
-        if let Some(deferrable) = fk.deferrable {
-            out.push_str("\n    ");
-            out.push_str(deferrable_clause(deferrable));
-        }
-        out.push_str(";\n");
-        Ok(out)
+        let names = [self.quote_identifier(table), self.quote_identifier(&fk.reference_table)];
+        add_foreign_key(self, table, names, fk)
     }
 
     fn inline_foreign_key_sql(&self, table: &str, fk: &ForeignKeyDefinition) -> Result<String, SqlError> {
@@ -553,6 +646,64 @@ fn vector_operator_class(
 }
 
 impl Postgres {
+    /// `pg_get_serial_sequence(<table>, <column>)`: the sequence a `serial` default or an
+    /// identity owns, looked up when the statement runs (the server named it).
+    fn owned_sequence_sql(&self, table: &str, column: &ColumnDefinition) -> String {
+        format!(
+            "pg_catalog.pg_get_serial_sequence({}, {})",
+            self.quote_literal(&self.quote_identifier(table)),
+            self.quote_literal(&column.name)
+        )
+    }
+
+    /// Drops the sequence of a `serial` default that went away (`DROP DEFAULT` leaves it owned
+    /// by the column). Its name is the server's, so a `DO` block looks it up; the block's body
+    /// is an ordinary string literal.
+    fn drop_serial_sequence_sql(
+        &self,
+        table: &str,
+        column: &ColumnDefinition,
+        change: &ColumnChange,
+    ) -> String {
+        if !change.drop_serial_sequence {
+            return String::new();
+        }
+        let sequence = self.owned_sequence_sql(table, column);
+        let body = format!("BEGIN EXECUTE 'DROP SEQUENCE ' || {sequence}; END");
+        format!("DO {};\n", self.quote_literal(&body))
+    }
+
+    /// Moves a new identity past the values the column already holds, so that the next
+    /// generated value does not collide with an existing one.
+    fn identity_past_existing_values_sql(&self, table: &str, column: &ColumnDefinition) -> String {
+        let name = self.quote_identifier(&column.name);
+        format!(
+            "SELECT pg_catalog.setval({}, GREATEST(COALESCE(MAX({name}), 0), 0) + 1, false) FROM {};\n",
+            self.owned_sequence_sql(table, column),
+            self.quote_identifier(table)
+        )
+    }
+
+    /// ` GENERATED ALWAYS AS (<expr>) STORED` once the expression parses as exactly one
+    /// expression; a generated column has no default and no identity.
+    fn generation_clause(
+        &self,
+        object: &SqlObject,
+        column: &ColumnDefinition,
+        expression: &str,
+    ) -> Result<String, SqlError> {
+        let invalid = |reason: String| SqlError::InvalidGeneratedExpression {
+            object: object.clone(),
+            text: expression.to_string(),
+            reason,
+        };
+        if column.column_default.is_some() || column.identity.is_some() {
+            return Err(invalid("a generated column has no default and no identity; remove one".into()));
+        }
+        self.check_expression(expression).map_err(invalid)?;
+        Ok(format!(" GENERATED ALWAYS AS ({expression}) STORED"))
+    }
+
     /// One index element in PostgreSQL's order: `text [COLLATE c] [class] [DESC] [NULLS ...]`.
     /// The class is the element's own, else the gin index's `ginOperatorClass`, else the vector
     /// index's; the nulls order is written only where it is not the direction's default.
@@ -620,6 +771,9 @@ impl Postgres {
             }
             type_sql.push_str(&format!(" GENERATED {} AS IDENTITY", identity.sql()));
         }
+        if let Some(expression) = &column.generated {
+            type_sql.push_str(&self.generation_clause(&object, column, expression)?);
+        }
         if implied_key && column.is_primary() {
             if column.is_nullable {
                 return Err(SqlError::NullablePrimaryKey { object });
@@ -637,6 +791,43 @@ impl Postgres {
         }
         Ok(out)
     }
+}
+
+/// `ALTER TABLE ONLY` adding `fk` to `table`; `names` are the table's and the referenced table's
+/// names as written (quoted, and qualified where the statement needs it).
+fn add_foreign_key(
+    d: &dyn Dialect,
+    table: &str,
+    names: [String; 2],
+    fk: &ForeignKeyDefinition,
+) -> Result<String, SqlError> {
+    let (columns, references) = foreign_key_columns(d, table, fk)?;
+    let [table_name, reference_name] = names;
+    let mut out = format!(
+        "ALTER TABLE ONLY {table_name}\n    ADD CONSTRAINT {}\n    FOREIGN KEY({columns})\n    REFERENCES {reference_name}({references})",
+        d.quote_identifier(&fk.constraint_name),
+    );
+    out.push_str(&referential_actions(fk, "\n    "));
+    if let Some(deferrable) = fk.deferrable {
+        out.push_str("\n    ");
+        out.push_str(deferrable_clause(deferrable));
+    }
+    out.push_str(";\n");
+    Ok(out)
+}
+
+/// A foreign key from a table in `schema` onto a table in another schema
+/// (`fk.reference_table_schema`), both names qualified: a diff over several schemas writes
+/// each schema's tables unqualified under its own `search_path`, and adds the keys that cross
+/// schemas once every schema's tables exist.
+pub fn add_cross_schema_foreign_key_sql(
+    schema: &str,
+    table: &str,
+    fk: &ForeignKeyDefinition,
+) -> Result<String, SqlError> {
+    let qualified = |s: &str, t: &str| format!("{}.{}", quote::ident(s), quote::ident(t));
+    let names = [qualified(schema, table), qualified(&fk.reference_table_schema, &fk.reference_table)];
+    add_foreign_key(&Postgres, table, names, fk)
 }
 
 /// `serial` or `bigserial` for a column with the `serial` default. Serverpod's `id` (the implied
@@ -657,5 +848,16 @@ impl VersionBookkeeping for Postgres {
     }
     fn delete_migration_versions_sql(&self, table: &str, modules: &[String]) -> String {
         delete_versions(self, table, modules)
+    }
+}
+
+/// The refusal of a check or exclusion constraint whose SQL text could smuggle in more than
+/// the constraint.
+fn invalid_constraint(table: &str, name: &str, text: &str, reason: String) -> SqlError {
+    SqlError::InvalidConstraint {
+        object: SqlObject::table(table),
+        name: name.to_string(),
+        text: text.to_string(),
+        reason,
     }
 }

@@ -340,6 +340,11 @@ impl Dialect for Sqlite {
     fn supports_identity_columns(&self) -> bool {
         false
     }
+    fn supports_generated_columns(&self) -> bool {
+        // Its generated columns are spelled differently, and the expressions strata reads are
+        // PostgreSQL's text.
+        false
+    }
     fn supports_vector(&self) -> bool {
         true
     }
@@ -518,6 +523,7 @@ impl Dialect for Sqlite {
         inline_foreign_key(self, table, fk)
     }
     crate::emit::keys_unsupported_methods!();
+    crate::emit::layout_unsupported_methods!();
     fn extension_sql(&self, _extension: Extension) -> Option<&'static str> {
         None
     }

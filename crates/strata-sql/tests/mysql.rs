@@ -80,6 +80,7 @@ fn everything() -> TableDefinition {
             ColumnDefinition {
                 native_type: Some("varchar(20)".into()),
                 identity: None,
+                generated: None,
                 ..col("code", ColumnType::Unknown, true)
             },
         ],
@@ -310,6 +311,7 @@ fn refusals_name_the_object() {
             ColumnDefinition {
                 native_type: Some("int; DROP TABLE x".into()),
                 identity: None,
+                generated: None,
                 ..col("n", ColumnType::Unknown, true)
             },
         ],

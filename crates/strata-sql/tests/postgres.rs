@@ -929,6 +929,7 @@ fn parent_and_children() -> (TableDefinition, Vec<TableDefinition>) {
         managed: Some(false),
         keys: Default::default(),
         partition_of: None,
+        layout: Default::default(),
         foreign_keys: vec![fk("legacy_fk_0", "parentId", "parent")],
         ..table("legacy", "Legacy", vec![id(), col("parentId", ColumnType::Bigint, false)])
     };

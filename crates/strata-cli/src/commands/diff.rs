@@ -25,7 +25,10 @@ use strata_schema::{
 };
 use strata_sql::MigrationSqlInput;
 
+use strata_introspect::object_diff::TableChanges;
+
 use crate::commands::live::{Sides, Unrepresented};
+use crate::commands::schemas::{Extras, SchemaPlan};
 use crate::exit;
 
 /// Output format of the migration.
@@ -59,6 +62,11 @@ pub struct Args {
     /// `check-constraint`, `enum-type`, `function`. Repeat for several.
     #[arg(long, value_name = "KIND")]
     pub ignore: Vec<String>,
+    /// Which schemas of a live database to compare (default: public). Between two live
+    /// PostgreSQL databases, several (`--schema a,b`) or all of them (`--schema '*'`) are diffed
+    /// schema by schema, with `CREATE SCHEMA` and `DROP SCHEMA` for those only one side has.
+    #[command(flatten)]
+    pub schemas: crate::commands::live::SchemaArgs,
 }
 
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
@@ -73,20 +81,53 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         eprint!("{}", strata_project::module_report(config));
     }
     check_ignored_kinds(&args.ignore)?;
+    let (from_live, to_live) = (args.from.starts_with("db:"), args.to.starts_with("db:"));
+    let dialect_name = config.as_ref().map(|c| c.dialect.as_str()).unwrap_or("postgres");
+    if args.schemas.several() && !(from_live && to_live && dialect_name == "postgres") {
+        bail!(
+            "--schema {}: several schemas are diffed between two live PostgreSQL databases only \
+             (--from db:URL --to db:URL)",
+            args.schemas.schemas.join(",")
+        );
+    }
     let ([(mut from, mut from_objects), (mut to, mut to_objects)], live_objects) =
         resolve_sides(project_dir, config.as_ref(), &args)?;
-    let (from_live, to_live) = (args.from.starts_with("db:"), args.to.starts_with("db:"));
     let keep_from_types = !from_live || to_live || !to.types.is_empty();
     let keep_to_types = !to_live || from_live || !from.types.is_empty();
     align_types(&mut from, &mut from_objects, keep_from_types);
     align_types(&mut to, &mut to_objects, keep_to_types);
+    if live_objects.is_some() {
+        // Ownership of a sequence is the sequence's to set, not the default's (object SQL).
+        strata_introspect::catalog_diff::align_serial_defaults(&mut from, &mut to);
+    }
+    let keep_from_checks = !from_live || to_live || strata_introspect::can_hold_checks(&to);
+    let keep_to_checks = !to_live || from_live || strata_introspect::can_hold_checks(&from);
+    align_checks(&mut from, &mut from_objects, keep_from_checks);
+    align_checks(&mut to, &mut to_objects, keep_to_checks);
 
-    let migration = strata_diff::generate_migration(&from, &to);
+    let schema_plan = match &live_objects {
+        Some([a, b]) if dialect_name == "postgres" && beyond_public(&a.schemas, &b.schemas) => {
+            let left: Vec<Unrepresented> = from_objects
+                .iter()
+                .filter(|o| !o.has_ddl || args.ignore.contains(&o.kind))
+                .cloned()
+                .collect();
+            Some(SchemaPlan::new(&from, &to, [&a.schemas, &b.schemas], &left))
+        }
+        _ => None,
+    };
+    let migration = match &schema_plan {
+        Some(plan) => plan.migration(),
+        None => strata_diff::generate_migration(&from, &to),
+    };
     let types = strata_schema::types::type_plan(&from.types, &to.types);
-    let dialect_name = config.as_ref().map(|c| c.dialect.as_str()).unwrap_or("postgres");
     let objects = match &live_objects {
         Some([a, b]) if dialect_name == "postgres" => {
-            Some(crate::commands::objects::plan(&migration, [(&from, a), (&to, b)], &args.ignore))
+            let changes = match &schema_plan {
+                Some(plan) => plan.table_changes(),
+                None => TableChanges::of(&migration, &from),
+            };
+            Some(crate::commands::objects::plan(&changes, [(&from, a), (&to, b)], &args.ignore))
         }
         _ => None,
     };
@@ -103,7 +144,11 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     for line in &unmatched {
         eprintln!("{line}");
     }
-    let blocked = blocked_changes(&migration, &types, &from_objects, &to_objects, from_label);
+    // What the SQL itself creates before the table changes: extensions, and functions
+    // (between two live databases).
+    let mut created = extensions_created(&to_objects, with_ddl, &args.ignore);
+    created.extend(objects.iter().flat_map(|p| p.functions_before.iter().cloned()));
+    let blocked = blocked_changes(&migration, &types, [&from_objects, &to_objects], &created, from_label);
     if !blocked.is_empty() {
         eprintln!("Not written: strata cannot write SQL for this migration that would run on {from_label}:");
         for line in &blocked {
@@ -115,7 +160,8 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
         return Ok(exit::DIFFERS);
     }
     let objects = objects.filter(|p| !p.is_empty());
-    if migration.actions.is_empty() && types.is_empty() && objects.is_none() {
+    let schemas_match = schema_plan.as_ref().is_none_or(SchemaPlan::is_empty);
+    if migration.actions.is_empty() && types.is_empty() && objects.is_none() && schemas_match {
         // stdout stays machine-readable: valid (empty) SQL, or the empty migration.json.
         if args.format == Format::Json {
             println!("{}", migration_to_json(&migration));
@@ -138,7 +184,13 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     // With a live database on either side, explain the drift object by object (on stderr, so
     // `> fix.sql` captures only the SQL that fixes it).
     if live_side {
-        if !migration.actions.is_empty() || !types.is_empty() {
+        if let Some(plan) = schema_plan.as_ref().filter(|p| !p.is_empty()) {
+            eprint!("{}", plan.drift_report(from_label, to_label));
+            for change in &types.changes {
+                eprintln!("type {change}");
+            }
+            eprintln!();
+        } else if !migration.actions.is_empty() || !types.is_empty() {
             let report = strata_introspect::drift_report(&from, &to, from_label, to_label);
             eprint!("{report}");
             for change in &types.changes {
@@ -172,7 +224,15 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
                 .map(|m| m.module.clone())
                 .filter(|m| !to.installed_modules.iter().any(|t| &t.module == m))
                 .collect();
-            let sql = if migration.actions.is_empty() && types.is_empty() {
+            let sql = if let Some(plan) = &schema_plan {
+                let extras = Extras {
+                    types: &types,
+                    objects: objects.as_ref(),
+                    installed_modules: &to.installed_modules,
+                    removed_modules: &removed,
+                };
+                plan.sql(dialect.as_ref(), &extras)
+            } else if migration.actions.is_empty() && types.is_empty() {
                 Ok(String::new())
             } else {
                 strata_sql::migration_sql(
@@ -191,8 +251,8 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
                 message: e.to_string(),
             })?;
             let sql = match &objects {
-                Some(plan) => plan.wrap(&sql),
-                None => sql,
+                Some(plan) if schema_plan.is_none() => plan.wrap(&sql),
+                _ => sql,
             };
             print!("{sql}");
             if !sql.ends_with('\n') {
@@ -275,6 +335,12 @@ fn unmatched_objects(
     lines
 }
 
+/// Whether two live databases' schemas are anything but `public` alone: then they are diffed
+/// schema by schema (a database of `public` only keeps the single-schema SQL, byte for byte).
+fn beyond_public(from: &[String], to: &[String]) -> bool {
+    from.iter().chain(to).any(|s| s != "public")
+}
+
 /// A live side's enum and domain types are diffed (`keep`) when the other side is live too or
 /// carries types; else they are left alone and reported as objects strata cannot diff, as
 /// against a Serverpod definition, which never has any.
@@ -288,20 +354,34 @@ fn align_types(side: &mut DatabaseDefinition, objects: &mut Vec<Unrepresented>, 
     }
 }
 
+/// What the extensions of `to` provide when the object SQL creates them (`with_ddl`: both sides
+/// are live PostgreSQL databases, and `--ignore extension` is not given).
+fn extensions_created(to: &[Unrepresented], with_ddl: bool, ignore: &[String]) -> Vec<String> {
+    let kind = crate::commands::live::kind_slug(strata_introspect::WarningKind::Extension);
+    if !with_ddl || ignore.contains(&kind) {
+        return Vec::new();
+    }
+    to.iter().filter(|o| o.kind == kind).filter_map(|o| o.provides.clone()).collect()
+}
+
 /// Why no SQL may be printed: type changes without in-place SQL, and objects the migration
 /// creates or changes that need a function or extension strata does not create and that
-/// `from` lacks (the SQL would fail on it).
+/// `from` lacks (the SQL would fail on it). What the SQL itself creates first (`created`:
+/// extensions, and functions between two live databases) is there in time.
 fn blocked_changes(
     migration: &DatabaseMigration,
     types: &strata_schema::types::TypePlan,
-    from: &[Unrepresented],
-    to: &[Unrepresented],
+    [from, to]: [&[Unrepresented]; 2],
+    created: &[String],
     from_label: &str,
 ) -> Vec<String> {
-    let provided: Vec<&str> = from.iter().filter_map(|o| o.provides.as_deref()).collect();
+    let mut provided: Vec<&str> = from.iter().filter_map(|o| o.provides.as_deref()).collect();
+    provided.extend(created.iter().map(String::as_str));
     let unmet = to.iter().filter(|o| o.needs.as_deref().is_some_and(|k| !provided.contains(&k)));
     let touched = unmet.filter(|o| match &o.place {
-        Some((Some(table), column)) => migration.actions.iter().any(|a| writes_column(a, table, column)),
+        Some((Some(table), object)) => {
+            migration.actions.iter().any(|a| writes_column_or_check(a, table, object))
+        }
         Some((None, domain)) => types.creates(&o.schema, domain),
         None => false,
     });
@@ -315,18 +395,34 @@ fn blocked_changes(
     out
 }
 
-/// Whether `action` creates `table`'s `column`, or sets its default or type.
-fn writes_column(action: &MigrationAction, table: &str, column: &str) -> bool {
+/// Whether `action` creates `table`'s column or check constraint `name`, or sets the column's
+/// default or type.
+fn writes_column_or_check(action: &MigrationAction, table: &str, name: &str) -> bool {
     match action {
         MigrationAction::CreateTable(t) | MigrationAction::CreateTableIfNotExists(t) => t.name == table,
         MigrationAction::AlterTable(m) => {
             m.final_name() == table
-                && (m.add_columns.iter().any(|c| c.name == column)
+                && (m.add_columns.iter().any(|c| c.name == name)
+                    || m.keys.add_checks.iter().any(|c| c.name == name)
                     || m.modify_columns
                         .iter()
-                        .any(|c| c.final_name() == column && (c.change_default || c.new_type.is_some())))
+                        .any(|c| c.final_name() == name && (c.change_default || c.new_type.is_some())))
         }
         MigrationAction::DeleteTable(_) => false,
+    }
+}
+
+/// A live side's check and exclusion constraints are compared (`keep`) under the rule of its
+/// types ([`align_types`]); else they are left out of its definition and reported, as against a
+/// Serverpod definition, which never has any.
+fn align_checks(side: &mut DatabaseDefinition, objects: &mut Vec<Unrepresented>, keep: bool) {
+    if keep {
+        objects.retain(|o| !o.modeled);
+    } else {
+        for table in &mut side.tables {
+            table.keys.checks.clear();
+            table.keys.exclusions.clear();
+        }
     }
 }
 
@@ -341,10 +437,11 @@ fn resolve_sides(project_dir: &Path, config: Option<&ProjectConfig>, args: &Args
             [from, to],
             labels,
             &args.connect_timeout,
+            &args.schemas.options(),
         );
     }
-    let from = resolve_side(project_dir, config, &args.from, &args.connect_timeout).context(from_label)?;
-    let to = resolve_side(project_dir, config, &args.to, &args.connect_timeout).context(to_label)?;
+    let from = resolve_side(project_dir, config, &args.from, args).context(from_label)?;
+    let to = resolve_side(project_dir, config, &args.to, args).context(to_label)?;
     Ok(([from, to], None))
 }
 
@@ -354,10 +451,11 @@ fn resolve_side(
     project_dir: &Path,
     config: Option<&ProjectConfig>,
     side: &str,
-    timeout: &crate::commands::live::ConnectTimeout,
+    args: &Args,
 ) -> anyhow::Result<(DatabaseDefinition, Vec<Unrepresented>)> {
     if let Some(url) = side.strip_prefix("db:") {
-        return crate::commands::live::live_definition(project_dir, url, timeout);
+        let opts = args.schemas.options();
+        return crate::commands::live::live_definition(project_dir, url, &args.connect_timeout, &opts);
     }
     resolve_file_side(project_dir, config, side).map(|d| (d, Vec::new()))
 }

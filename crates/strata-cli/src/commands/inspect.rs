@@ -2,12 +2,11 @@
 
 use std::path::Path;
 
-use strata_introspect::IntrospectOptions;
 use strata_schema::DatabaseDefinition;
 use strata_sql::definition_sql;
 
 use crate::commands::apply::ConnArgs;
-use crate::commands::live::{print_warnings, project_or_default, read_target};
+use crate::commands::live::{print_warnings, project_or_default, read_target, SchemaArgs};
 use crate::exit;
 
 #[derive(clap::Args, Debug)]
@@ -17,20 +16,14 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_name = "FORMAT", default_value = "json", value_parser = ["json", "sql"])]
     pub format: String,
-    /// Schema to read (PostgreSQL); repeat for several. Default: public.
-    #[arg(long = "schema", value_name = "SCHEMA")]
-    pub schemas: Vec<String>,
+    #[command(flatten)]
+    pub schemas: SchemaArgs,
 }
 
 pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     let project = project_or_default(project_dir);
     let target = crate::commands::apply::resolve(&project, &args.conn)?;
-    let opts = if args.schemas.is_empty() {
-        IntrospectOptions::default()
-    } else {
-        IntrospectOptions::with_schemas(args.schemas)
-    };
-    let live = read_target(&target, &opts)?;
+    let live = read_target(&target, &args.schemas.options())?;
     eprintln!("database: {target}");
     print_warnings(&live.introspection);
     match args.format.as_str() {

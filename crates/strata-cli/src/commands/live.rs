@@ -33,6 +33,31 @@ impl ConnectTimeout {
     }
 }
 
+/// `--schema`, shared by `inspect` and `diff`.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SchemaArgs {
+    /// Schema to read (PostgreSQL): repeat or separate with commas for several; `'*'` reads every
+    /// schema but the server's own and extensions'. Default: public.
+    #[arg(long = "schema", value_name = "SCHEMA", value_delimiter = ',')]
+    pub schemas: Vec<String>,
+}
+
+impl SchemaArgs {
+    /// The introspection options the flags ask for (`public` without any).
+    pub fn options(&self) -> IntrospectOptions {
+        if self.schemas.is_empty() {
+            IntrospectOptions::default()
+        } else {
+            IntrospectOptions::with_schemas(self.schemas.iter().cloned())
+        }
+    }
+
+    /// Whether the flags may name more than one schema (several, or `'*'`).
+    pub fn several(&self) -> bool {
+        self.schemas.len() > 1 || self.schemas.iter().any(|s| s == strata_introspect::ALL_SCHEMAS)
+    }
+}
+
 /// The project for connection resolution, or Serverpod's default layout under `dir` when the
 /// directory is not a project (`inspect --database-url` works anywhere).
 pub fn project_or_default(dir: &Path) -> Project {
@@ -106,9 +131,10 @@ pub fn live_definition(
     project_dir: &Path,
     url: &str,
     timeout: &ConnectTimeout,
+    opts: &IntrospectOptions,
 ) -> anyhow::Result<(DatabaseDefinition, Vec<Unrepresented>)> {
     let target = live_target(project_dir, url, timeout)?;
-    let live = introspect_target(&target, &IntrospectOptions::default())?;
+    let live = introspect_target(&target, opts)?;
     Ok(comparable(project_dir, &live))
 }
 
@@ -120,6 +146,7 @@ pub fn live_definition_pair(
     urls: [&str; 2],
     labels: [&str; 2],
     timeout: &ConnectTimeout,
+    opts: &IntrospectOptions,
 ) -> anyhow::Result<Sides> {
     let targets = [
         live_target(project_dir, urls[0], timeout).with_context(|| labels[0].to_string())?,
@@ -130,10 +157,9 @@ pub fn live_definition_pair(
     // error returns at once (the other thread ends with the process).
     let (tx, rx) = std::sync::mpsc::channel();
     for (i, target) in targets.into_iter().enumerate() {
-        let (label, tx) = (labels[i].to_string(), tx.clone());
+        let (label, tx, opts) = (labels[i].to_string(), tx.clone(), opts.clone());
         std::thread::spawn(move || {
-            let read =
-                |rt: tokio::runtime::Runtime| rt.block_on(read_live(&target, &IntrospectOptions::default()));
+            let read = |rt: tokio::runtime::Runtime| rt.block_on(read_live(&target, &opts));
             let _ = tx.send((i, crate::commands::apply::runtime().and_then(read).with_context(|| label)));
         });
     }
@@ -161,11 +187,13 @@ pub type Sides = ([DiffSide; 2], Option<[LiveObjects; 2]>);
 pub struct LiveObjects {
     pub warnings: Vec<strata_introspect::IntrospectWarning>,
     pub objects: Vec<strata_introspect::pg_objects::PgObject>,
+    /// The schemas that were read and exist (empty ones too).
+    pub schemas: Vec<String>,
 }
 
 impl LiveObjects {
     fn of(live: Introspection) -> LiveObjects {
-        LiveObjects { warnings: live.warnings, objects: live.objects }
+        LiveObjects { warnings: live.warnings, objects: live.objects, schemas: live.schemas }
     }
 
     /// The objects, kinds `ignore` names (`--ignore` spellings) left out.
@@ -193,8 +221,17 @@ fn comparable(project_dir: &Path, live: &Introspection) -> (DatabaseDefinition, 
         Some(target) => comparable_live(&live.definition, &target),
         None => comparable_live(&live.definition, &DatabaseDefinition::empty("")),
     };
-    // Whether the types are compared depends on the other side (`diff` decides).
+    // Whether the types, checks and exclusions are compared depends on the other side (`diff`
+    // decides).
     definition.types = live.definition.types.clone();
+    for table in &mut definition.tables {
+        if let Some(read) =
+            live.definition.tables.iter().find(|t| t.schema == table.schema && t.name == table.name)
+        {
+            table.keys.checks = read.keys.checks.clone();
+            table.keys.exclusions = read.keys.exclusions.clone();
+        }
+    }
     (definition, unrepresented)
 }
 
@@ -217,6 +254,9 @@ pub struct Unrepresented {
     /// Whether introspection read the object with its DDL (a view, a grant, ...): between two
     /// live PostgreSQL databases strata writes SQL for it instead of reporting it.
     pub has_ddl: bool,
+    /// Whether the definition holds it too (a check or exclusion constraint read into its
+    /// table): compared, not reported, when the other side can hold such constraints.
+    pub modeled: bool,
 }
 
 /// The `--ignore` spelling of a kind: its label with dashes.
@@ -240,12 +280,25 @@ fn unrepresented(live: &Introspection) -> Vec<Unrepresented> {
                 provides: strata_introspect::provided_key(w),
                 schema: w.schema.clone(),
                 has_ddl: live.objects.iter().any(|o| o.reports(w)),
+                modeled: is_modeled_constraint(live, w),
             }
         })
         .collect();
     out.sort();
     out.dedup();
     out
+}
+
+/// Whether `w` names a check or exclusion constraint that `live`'s definition holds.
+fn is_modeled_constraint(live: &Introspection, w: &strata_introspect::IntrospectWarning) -> bool {
+    use strata_introspect::WarningKind;
+    let table =
+        live.definition.tables.iter().find(|t| Some(&t.name) == w.table.as_ref() && t.schema == w.schema);
+    match (w.kind, table) {
+        (WarningKind::CheckConstraint, Some(t)) => t.keys.check(&w.name).is_some(),
+        (WarningKind::ExclusionConstraint, Some(t)) => t.keys.exclusion(&w.name).is_some(),
+        _ => false,
+    }
 }
 
 /// Prints introspection warnings to stderr, one per line. strata's own bookkeeping tables

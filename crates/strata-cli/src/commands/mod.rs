@@ -30,4 +30,5 @@ pub mod preflight;
 pub mod repair;
 pub mod reset;
 pub mod rollback;
+pub mod schemas;
 pub mod status;

@@ -2,14 +2,14 @@
 //! policies, comments and grants (strata_introspect::object_diff), around the table SQL.
 
 use strata_introspect::object_diff::{self, ObjectPlan, Side, TableChanges};
-use strata_schema::{DatabaseDefinition, DatabaseMigration};
+use strata_schema::DatabaseDefinition;
 
 use crate::commands::live::LiveObjects;
 
-/// The object statements taking `sides[0]` to `sides[1]` around `migration`, kinds `ignore`
-/// names left out.
+/// The object statements taking `sides[0]` to `sides[1]` around the table SQL that makes
+/// `changes`, kinds `ignore` names left out.
 pub fn plan(
-    migration: &DatabaseMigration,
+    changes: &TableChanges,
     sides: [(&DatabaseDefinition, &LiveObjects); 2],
     ignore: &[String],
 ) -> ObjectPlan {
@@ -18,7 +18,7 @@ pub fn plan(
     object_diff::plan(
         Side { definition: from_def, warnings: &from.warnings, objects: &from_objects },
         Side { definition: to_def, warnings: &to.warnings, objects: &to_objects },
-        &TableChanges::of(migration, from_def),
+        changes,
     )
 }
 

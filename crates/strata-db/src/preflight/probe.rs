@@ -333,6 +333,7 @@ mod tests {
             columns: vec![ColumnDefinition {
                 native_type: Some("character varying(10)".into()),
                 identity: None,
+                generated: None,
                 ..col("t", true, None)
             }],
             ..Default::default()
@@ -346,6 +347,7 @@ mod tests {
                     new_native_type: Some(to.into()),
                     change_identity: false,
                     new_identity: None,
+                    drop_expression: false,
                     ..Default::default()
                 }]
             })

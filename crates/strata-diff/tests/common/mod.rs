@@ -15,6 +15,7 @@ pub fn col(name: &str) -> ColumnDefinition {
         vector_dimension: None,
         native_type: None,
         identity: None,
+        generated: None,
     }
 }
 
@@ -95,6 +96,7 @@ pub fn table(name: &str, columns: Vec<ColumnDefinition>) -> TableDefinition {
         managed: Some(true),
         keys: Default::default(),
         partition_of: None,
+        layout: Default::default(),
     }
 }
 

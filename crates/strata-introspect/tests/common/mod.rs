@@ -17,6 +17,7 @@ pub fn col(name: &str, t: ColumnType) -> ColumnDefinition {
         vector_dimension: None,
         native_type: None,
         identity: None,
+        generated: None,
     }
 }
 
@@ -48,6 +49,7 @@ pub fn table(name: &str, columns: Vec<ColumnDefinition>) -> TableDefinition {
         managed: Some(true),
         keys: Default::default(),
         partition_of: None,
+        layout: Default::default(),
     }
 }
 

@@ -1,6 +1,7 @@
-//! Primary key and unique constraint statements of an `alterTable` action, and the order they
-//! need against foreign keys: a key is dropped only after the foreign keys referencing it, and
-//! added before any foreign key (those come after every table's changes).
+//! Primary key, unique, check and exclusion constraint statements of an `alterTable` action, and
+//! the order they need: a key is dropped only after the foreign keys referencing it, and added
+//! before any foreign key (those come after every table's changes); every constraint is dropped
+//! before the column drops and added after the columns it names exist with their final types.
 
 use strata_schema::{MigrationAction, TableMigration};
 
@@ -16,19 +17,26 @@ pub(crate) struct EarlyForeignKeyDrop {
 }
 
 impl Emitter<'_> {
-    /// The early foreign key drops that belong before this action's key drops, then the drops
-    /// and renames of its keys.
-    pub(super) fn drop_keys(
+    /// The early foreign key drops that belong before this action's index, key and column
+    /// drops.
+    pub(super) fn drop_early_foreign_keys(
         &self,
         change: &TableMigration,
         early: &[EarlyForeignKeyDrop],
     ) -> Result<String, SqlError> {
-        let d = self.d;
         let table = change.final_name();
         let mut out = String::new();
         for e in early.iter().filter(|e| e.before_table == table) {
-            out.push_str(&d.drop_foreign_key_sql(None, &e.table, &e.constraint)?);
+            out.push_str(&self.d.drop_foreign_key_sql(None, &e.table, &e.constraint)?);
         }
+        Ok(out)
+    }
+
+    /// The drops and renames of this action's keys.
+    pub(super) fn drop_keys(&self, change: &TableMigration) -> Result<String, SqlError> {
+        let d = self.d;
+        let table = change.final_name();
+        let mut out = String::new();
         for name in &change.keys.drop {
             out.push_str(&d.drop_key_constraint_sql(table, name)?);
         }
@@ -38,27 +46,34 @@ impl Emitter<'_> {
         Ok(out)
     }
 
-    /// `ADD CONSTRAINT` for the action's new primary key and unique constraints (after its
-    /// columns exist and have their final nullability).
+    /// `ADD CONSTRAINT` for the action's new primary key, unique, check and exclusion
+    /// constraints (after its columns exist and have their final nullability and types).
     pub(super) fn add_keys(&self, change: &TableMigration) -> Result<String, SqlError> {
         let d = self.d;
         let table = change.final_name();
-        let quoted = d.quote_identifier(table);
         let primary = change.keys.add_primary_key.iter().map(|k| (k, true));
         let unique = change.keys.add_unique.iter().map(|k| (k, false));
         let mut out = String::new();
         for (key, is_primary) in primary.chain(unique) {
-            out.push_str(&format!(
-                "ALTER TABLE {quoted} ADD {};\n",
-                d.key_constraint_sql(table, key, is_primary)?
-            ));
+            out.push_str(&self.add_constraint(table, &d.key_constraint_sql(table, key, is_primary)?));
+        }
+        for check in &change.keys.add_checks {
+            out.push_str(&self.add_constraint(table, &d.check_constraint_sql(table, check)?));
+        }
+        for exclusion in &change.keys.add_exclusions {
+            out.push_str(&self.add_constraint(table, &d.exclusion_constraint_sql(table, exclusion)?));
         }
         Ok(out)
     }
+
+    /// `ALTER TABLE "t" ADD <clause>;`: one table constraint added to an existing table.
+    pub(super) fn add_constraint(&self, table: &str, clause: &str) -> String {
+        format!("ALTER TABLE {} ADD {clause};\n", self.d.quote_identifier(table))
+    }
 }
 
-/// The foreign keys this migration drops that reference a key it also drops, in another table
-/// (a table's own foreign keys are dropped first within its action anyway).
+/// The foreign keys this migration drops that reference a key or a column it also drops, in
+/// another table (a table's own foreign keys are dropped first within its action anyway).
 pub(crate) fn early_foreign_key_drops(input: &MigrationSqlInput) -> Vec<EarlyForeignKeyDrop> {
     let alters: Vec<&TableMigration> = input
         .migration
@@ -70,7 +85,7 @@ pub(crate) fn early_foreign_key_drops(input: &MigrationSqlInput) -> Vec<EarlyFor
         })
         .collect();
     let mut out = Vec::new();
-    for keyed in alters.iter().filter(|m| !m.keys.drop.is_empty()) {
+    for keyed in alters.iter().filter(|m| !m.keys.drop.is_empty() || !m.delete_columns.is_empty()) {
         let Some(source) = input.source.table(&keyed.name) else { continue };
         let dropped_columns: Vec<Vec<String>> = keyed
             .keys
@@ -85,7 +100,9 @@ pub(crate) fn early_foreign_key_drops(input: &MigrationSqlInput) -> Vec<EarlyFor
             let Some(other_source) = input.source.table(&other.name) else { continue };
             for fk in &other.delete_foreign_keys {
                 let references_dropped = other_source.foreign_key(fk).is_some_and(|f| {
-                    f.reference_table == keyed.name && dropped_columns.contains(&f.reference_columns)
+                    f.reference_table == keyed.name
+                        && (dropped_columns.contains(&f.reference_columns)
+                            || f.reference_columns.iter().any(|c| keyed.delete_columns.contains(c)))
                 });
                 if references_dropped {
                     out.push(EarlyForeignKeyDrop {

@@ -43,6 +43,7 @@ pub fn table(name: &str, dart: &str, columns: Vec<ColumnDefinition>) -> TableDef
         managed: Some(true),
         keys: Default::default(),
         partition_of: None,
+        layout: Default::default(),
         ..Default::default()
     }
 }
