@@ -1847,6 +1847,39 @@ mod typed_tests {
     }
 
     #[test]
+    fn both_paths_read_index_details_and_writing_keeps_them_only_where_set() {
+        let index = r#"{"indexName":"i","type":"btree","elements":[
+            {"type":0,"definition":"a","descending":true},
+            {"type":0,"definition":"b","nullsFirst":true,"operatorClass":"text_pattern_ops","collation":"C"},
+            {"type":0,"definition":"c","descending":true,"nullsFirst":false},
+            {"type":0,"definition":"d","descending":true,"nullsFirst":true}],
+            "isUnique":false,"isPrimary":false,"parameters":{"fillfactor":"70"},"include":["e"]}"#;
+        let def = format!(
+            r#"{{"moduleName":"m","schemaVersion":2,"tables":[{{"name":"t","indexes":[{index}]}}]}}"#
+        );
+        assert!(check(&def).0);
+        let read = definition_from_json(&def).unwrap();
+        let i = &read.tables[0].indexes[0];
+        let orders: Vec<(bool, bool)> = i.elements.iter().map(|e| (e.descending, e.nulls_first)).collect();
+        // An absent nullsFirst is the direction's default: first for DESC, last for ASC.
+        assert_eq!(orders, [(true, true), (false, true), (true, false), (true, true)]);
+        assert_eq!(i.elements[1].operator_class.as_deref(), Some("text_pattern_ops"));
+        assert_eq!(i.elements[1].collation.as_deref(), Some("C"));
+        assert_eq!(i.include, ["e"]);
+        let written = definition_to_json(&read);
+        assert_eq!(definition_from_json(&written).unwrap(), read);
+        // The redundant `"nullsFirst": true` on a DESC element is not written back.
+        assert_eq!(written.matches("nullsFirst").count(), 2, "{written}");
+        assert_eq!(written.matches("\"include\"").count(), 1, "{written}");
+        // An element in the default order with default class and collation writes Serverpod's
+        // keys only.
+        let plain = to_serverpod_json(&IndexElement::column("a"));
+        assert_eq!(plain, "{\n  \"__className__\": \"serverpod.IndexElementDefinition\",\n  \"type\": 0,\n  \"definition\": \"a\"\n}");
+        let no_include = to_serverpod_json(&IndexDefinition { index_name: "i".into(), ..Default::default() });
+        assert!(!no_include.contains("include"), "{no_include}");
+    }
+
+    #[test]
     fn fast_path_declines_what_the_tree_walk_treats_differently() {
         let table = r#"{"name":"t","columns":[{"name":"id","columnType":6,"isNullable":false}]}"#;
         let def = |tables: &str| format!(r#"{{"moduleName":"m","schemaVersion":2,"tables":[{tables}]}}"#);

@@ -1254,3 +1254,81 @@ fn crafted_native_types_in_files_are_refused_with_their_path() {
     assert!(err.contains("$.tables[0].columns[1].nativeType"), "{err}");
     assert!(err.contains("not a PostgreSQL type name"), "{err}");
 }
+
+/// An index on `t (a, b)` whose elements carry every per-element detail.
+fn detailed_index() -> IndexDefinition {
+    let mut index = index("t_ab", &["a", "b"], false);
+    index.elements[0].descending = true;
+    index.elements[0].nulls_first = false;
+    index.elements[1].operator_class = Some("text_pattern_ops".into());
+    index.elements[1].collation = Some("C".into());
+    index
+}
+
+#[test]
+fn index_details_are_written_in_postgres_order_and_only_when_set() {
+    let t = table("t", "T", vec![col("a", ColumnType::Integer, true), col("b", ColumnType::Text, true)]);
+    let mut i = detailed_index();
+    i.include = vec!["c".into()];
+    i.parameters = Some(vec![("fillfactor".into(), "70".into())]);
+    i.predicate = Some("a > 0".into());
+    assert_eq!(
+        PG.create_index_sql(&t, &i, false).unwrap(),
+        "CREATE INDEX \"t_ab\" ON \"t\" USING btree (\"a\" DESC NULLS LAST, \"b\" COLLATE \"C\" \
+         \"text_pattern_ops\") INCLUDE (\"c\") WITH (fillfactor=70) WHERE a > 0;\n"
+    );
+    // DESC's own nulls order and ASC NULLS FIRST.
+    let mut order = index("t_a", &["a", "b"], false);
+    order.elements[0].descending = true;
+    order.elements[0].nulls_first = true;
+    order.elements[1].nulls_first = true;
+    assert_eq!(
+        PG.create_index_sql(&t, &order, false).unwrap(),
+        "CREATE INDEX \"t_a\" ON \"t\" USING btree (\"a\" DESC, \"b\" NULLS FIRST);\n"
+    );
+    // Citus is PostgreSQL underneath and writes the same.
+    assert_eq!(CITUS.create_index_sql(&t, &i, false), PG.create_index_sql(&t, &i, false));
+    // A hostile parameter is refused for every method, not only the vector ones.
+    i.parameters = Some(vec![("fillfactor".into(), "70) ; DROP".into())]);
+    assert!(matches!(PG.create_index_sql(&t, &i, false), Err(SqlError::InvalidIndex { .. })));
+}
+
+#[test]
+fn dialects_without_postgres_index_details_write_desc_and_refuse_the_rest() {
+    let t = table("t", "T", vec![col("a", ColumnType::Integer, true), col("b", ColumnType::Integer, true)]);
+    let mut desc = index("t_ab", &["a", "b"], false);
+    desc.elements[1].descending = true;
+    desc.elements[1].nulls_first = true;
+    assert_eq!(
+        Mysql.create_index_sql(&t, &desc, false).unwrap(),
+        "CREATE INDEX `t_ab` ON `t` (`a`, `b` DESC);\n"
+    );
+    assert_eq!(
+        Sqlite.create_index_sql(&t, &desc, false).unwrap(),
+        "CREATE INDEX \"t_ab\" ON \"t\" (\"a\", \"b\" DESC);\n"
+    );
+    assert!(COCKROACHDB.create_index_sql(&t, &desc, false).unwrap().contains("\"b\" DESC)"));
+    let mut include = index("t_ab", &["a"], false);
+    include.include = vec!["b".into()];
+    let mut params = index("t_ab", &["a"], false);
+    params.parameters = Some(vec![("fillfactor".into(), "70".into())]);
+    let mut nulls = index("t_ab", &["a"], false);
+    nulls.elements[0].nulls_first = true;
+    let cases = [
+        (detailed_index(), "NULLS LAST"),
+        (include, "INCLUDE"),
+        (params, "fillfactor=70"),
+        (nulls, "NULLS FIRST"),
+    ];
+    let dialects: [&dyn Dialect; 4] = [&Mysql, &Sqlite, &COCKROACHDB, &YUGABYTEDB];
+    for d in dialects {
+        for (i, what) in &cases {
+            match d.create_index_sql(&t, i, false) {
+                Err(SqlError::Unsupported { what: said, .. }) => {
+                    assert!(said.contains(what), "{}: {said}", d.name())
+                }
+                other => panic!("{} wrote {other:?} for {what}", d.name()),
+            }
+        }
+    }
+}
