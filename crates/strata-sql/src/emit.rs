@@ -347,7 +347,8 @@ impl<'a> Emitter<'a> {
                 lines.push(format!("    {}", d.inline_foreign_key_sql(&table.name, fk)?));
             }
         }
-        let mut out = format!("{head} (\n{}\n){}{};\n", lines.join(",\n"), layout.suffix, d.table_options_sql());
+        let mut out =
+            format!("{head} (\n{}\n){}{};\n", lines.join(",\n"), layout.suffix, d.table_options_sql());
         // PostgreSQL takes `NOT VALID` only in `ALTER TABLE ... ADD CONSTRAINT`.
         for check in table.keys.checks.iter().filter(|c| c.not_valid) {
             out.push_str(&self.add_constraint(physical, &d.check_constraint_sql(&table.name, check)?));
