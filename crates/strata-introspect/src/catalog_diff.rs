@@ -271,13 +271,25 @@ fn sequences(
             plan.left_alone.push(format!("sequence {} (options strata cannot read)", qualified(any)));
             continue;
         };
-        let old_goes = old.and_then(owner).is_some_and(|(t, c)| changes.drops_column(&any.schema, t, c));
+        let old_goes =
+            old.and_then(owner).is_some_and(|(t, c)| changes.drops_owned_sequence(&any.schema, t, c));
         let made = new.and_then(|n| made_by_table_sql(n, to, changes));
         let seq = qualified(any);
         let alter = |from: &SequenceOptions, to: &SequenceOptions| {
             let clauses = from.alter_clauses(to);
             (!clauses.is_empty()).then(|| format!("ALTER SEQUENCE {seq} {};", clauses.join(" ")))
         };
+        // A new column's `serial` makes its own sequence, named `serial`'s way.
+        let owned_by_new_column = new.and_then(owner).is_some_and(|(t, c)| {
+            changes.creates_column(&any.schema, t, c)
+                && !crate::postgres::is_serial_sequence_name(&any.key, t, c)
+        });
+        if owned_by_new_column && old.is_none() {
+            plan.left_alone.push(format!(
+                "sequence {seq} (owned by a column this migration creates, under a name serial would not give it)"
+            ));
+            continue;
+        }
         if made.is_some() && old.is_some() && !old_goes {
             plan.left_alone
                 .push(format!("sequence {seq} (a new serial column would create one of the same name)"));

@@ -13,7 +13,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 
-use strata_schema::{DatabaseDefinition, DatabaseMigration, MigrationAction};
+use strata_schema::{DatabaseDefinition, DatabaseMigration, MigrationAction, TableDefinition};
 use strata_sql::quote::{ident, literal};
 
 use crate::pg_objects::{ObjectKind, PgObject};
@@ -98,6 +98,9 @@ pub struct TableChanges {
     pub added_columns: BTreeSet<(Rel, String)>,
     /// Columns (table, column) dropped from tables that stay: a sequence they own goes with them.
     pub dropped_columns: BTreeSet<(Rel, String)>,
+    /// Columns (table, column) whose `serial` default the table SQL removes together with its
+    /// sequence ([`strata_sql::drops_serial_sequence`]).
+    pub dropped_serial_sequences: BTreeSet<(Rel, String)>,
 }
 
 impl TableChanges {
@@ -118,7 +121,11 @@ impl TableChanges {
                 MigrationAction::CreateTable(t) | MigrationAction::CreateTableIfNotExists(t) => {
                     changes.created.insert((t.schema.clone(), t.name.clone()));
                 }
-                MigrationAction::AlterTable(t) => changes.add_alter(t),
+                MigrationAction::AlterTable(t) => {
+                    changes.add_alter(t);
+                    let source = from.tables.iter().find(|s| s.schema == t.schema && s.name == t.name);
+                    changes.add_serial_drops(t, source);
+                }
             }
         }
         changes
@@ -132,6 +139,34 @@ impl TableChanges {
         self.dropped_columns.extend(t.delete_columns.iter().map(|c| (rel.clone(), c.clone())));
         let final_rel = (t.schema.clone(), t.final_name().to_string());
         self.added_columns.extend(t.add_columns.iter().map(|c| (final_rel.clone(), c.name.clone())));
+    }
+
+    /// Adds `other`'s changes (another schema's section of the same migration).
+    pub fn extend(&mut self, other: TableChanges) {
+        self.dropped.extend(other.dropped);
+        self.reshaped.extend(other.reshaped);
+        self.created.extend(other.created);
+        self.added_columns.extend(other.added_columns);
+        self.dropped_columns.extend(other.dropped_columns);
+        self.dropped_serial_sequences.extend(other.dropped_serial_sequences);
+    }
+
+    fn add_serial_drops(&mut self, t: &strata_schema::TableMigration, source: Option<&TableDefinition>) {
+        let rel = (t.schema.clone(), t.name.clone());
+        for m in &t.modify_columns {
+            let before = source.and_then(|s| s.column(&m.column_name));
+            if before.is_some_and(|c| strata_sql::drops_serial_sequence(c, m)) {
+                self.dropped_serial_sequences.insert((rel.clone(), m.column_name.clone()));
+            }
+        }
+    }
+
+    /// Whether the table SQL drops the sequence `table`'s `column` owns: with the column (or the
+    /// whole table), or with its `serial` default.
+    pub fn drops_owned_sequence(&self, schema: &str, table: &str, column: &str) -> bool {
+        let rel = (schema.to_string(), table.to_string());
+        self.drops_column(schema, table, column)
+            || self.dropped_serial_sequences.contains(&(rel, column.to_string()))
     }
 
     /// Whether the table SQL drops `table`'s `column` (or the whole table).

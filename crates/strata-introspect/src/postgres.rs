@@ -720,7 +720,7 @@ fn read_columns(rows: &[PgRow], r: &mut Reading) -> Result<HashMap<i64, Vec<i64>
         let table_oid: i64 = get(row, "table_oid", q)?;
         type_users.entry(get(row, "type_oid", q)?).or_default().push(table_oid);
         let Some(table) = r.tables.get_mut(table_oid) else { continue };
-        let column = map_column(row, &table.def.name)?;
+        let column = map_column(row)?;
         // A partition's columns are all its parent's by definition; an inheritance child
         // names those it does not declare itself.
         if get::<bool>(row, "inherited", q)? && table.def.partition_of.is_none() {
@@ -733,7 +733,7 @@ fn read_columns(rows: &[PgRow], r: &mut Reading) -> Result<HashMap<i64, Vec<i64>
 
 /// One `pg_attribute` row: its exact type, the model's type for it, its default in the abstract
 /// form, its identity and its generation expression.
-fn map_column(row: &PgRow, table_name: &str) -> Result<ColumnDefinition, IntrospectError> {
+fn map_column(row: &PgRow) -> Result<ColumnDefinition, IntrospectError> {
     let q = QUERIES[2];
     let name: String = get(row, "name", q)?;
     let sql_type: String = get(row, "sql_type", q)?;
@@ -759,8 +759,7 @@ fn map_column(row: &PgRow, table_name: &str) -> Result<ColumnDefinition, Introsp
         (None, None)
     } else {
         let owned_sequence: Option<String> = get(row, "owned_sequence", q)?;
-        let default = default_expr
-            .map(|d| column_default(&d, column_type, table_name, &name, owned_sequence.as_deref()));
+        let default = default_expr.map(|d| column_default(&d, column_type, owned_sequence.as_deref()));
         (default, None)
     };
     Ok(ColumnDefinition {
@@ -1185,20 +1184,16 @@ fn live_default(sql: &str, column_type: ColumnType) -> String {
     pg_sql_to_abstract_default(sql, column_type)
 }
 
-/// A live column's default in the definition's form. A `nextval` default is `serial` only where
-/// `serial` would make it again: the column owns the sequence and the sequence has the name
-/// PostgreSQL gives a serial column's (`table_column_seq`). Any other `nextval` default (a
-/// standalone sequence, one renamed) stays the expression it is, parenthesised so that it does
-/// not read as `serial`; the sequence itself is then a database object of its own.
-fn column_default(
-    sql: &str,
-    column_type: ColumnType,
-    table: &str,
-    column: &str,
-    owned_sequence: Option<&str>,
-) -> String {
+/// A live column's default in the definition's form. A `nextval` default is `serial` where the
+/// column owns the sequence, whatever its name (a table renamed by a migration keeps its
+/// sequence's old name, and must not read as drift against its model). Any other `nextval`
+/// default (a standalone sequence) stays the expression it is, parenthesised so that it does not
+/// read as `serial`; the sequence itself is then a database object of its own.
+fn column_default(sql: &str, column_type: ColumnType, owned_sequence: Option<&str>) -> String {
     let is_nextval = sql.trim_start().starts_with("nextval(");
-    if is_nextval && !owned_sequence.is_some_and(|s| is_serial_sequence_name(s, table, column)) {
+    // A sequence the column owns is its `serial` one, whatever its name: a renamed table or
+    // column keeps the sequence's old name.
+    if is_nextval && owned_sequence.is_none() {
         return format!("({})", sql.trim());
     }
     live_default(sql, column_type)

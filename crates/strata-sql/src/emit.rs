@@ -900,6 +900,6 @@ pub(crate) fn migrations_table_definition() -> TableDefinition {
 /// Whether the `serial` default `before` loses in `m` takes its sequence along: on a live
 /// database (its exact type known), and always when an identity replaces it (whose own sequence
 /// would otherwise get another name). Serverpod keeps the sequence, so its files keep their bytes.
-fn drops_serial_sequence(before: &ColumnDefinition, m: &ColumnMigration) -> bool {
-    before.is_serial() && (before.native_type.is_some() || m.new_identity.is_some())
+pub fn drops_serial_sequence(before: &ColumnDefinition, m: &ColumnMigration) -> bool {
+    m.change_default && before.is_serial() && (before.native_type.is_some() || m.new_identity.is_some())
 }

@@ -38,6 +38,7 @@ use strata_schema::{
 pub use common::check_index_parameters;
 pub use defaults::ColumnDefault;
 pub use distributed::{PgCompatible, CITUS, COCKROACHDB, YUGABYTEDB};
+pub use emit::drops_serial_sequence;
 pub use error::{LayoutPart, SqlError, SqlObject};
 pub use expression::{check_definition_expressions, check_index_expressions, check_layout_clause, IndexPart};
 pub use mysql::Mysql;

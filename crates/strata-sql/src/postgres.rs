@@ -670,8 +670,11 @@ impl Postgres {
         if !change.drop_serial_sequence {
             return String::new();
         }
+        // `NULL` when the sequence was released first (`OWNED BY NONE`, to be kept as an object).
         let sequence = self.owned_sequence_sql(table, column);
-        let body = format!("BEGIN EXECUTE 'DROP SEQUENCE ' || {sequence}; END");
+        let body = format!(
+            "DECLARE s text := {sequence}; BEGIN IF s IS NOT NULL THEN EXECUTE 'DROP SEQUENCE ' || s; END IF; END"
+        );
         format!("DO {};\n", self.quote_literal(&body))
     }
 
@@ -953,7 +956,8 @@ mod generated_tests {
             sql,
             "ALTER TABLE \"t\" ALTER COLUMN \"n\" DROP EXPRESSION;\n\
              ALTER TABLE \"t\" ALTER COLUMN \"n\" DROP DEFAULT;\n\
-             DO 'BEGIN EXECUTE ''DROP SEQUENCE '' || pg_catalog.pg_get_serial_sequence(''\"t\"'', ''n''); END';\n\
+             DO 'DECLARE s text := pg_catalog.pg_get_serial_sequence(''\"t\"'', ''n''); BEGIN IF s IS NOT NULL \
+             THEN EXECUTE ''DROP SEQUENCE '' || s; END IF; END';\n\
              ALTER TABLE \"t\" ALTER COLUMN \"n\" ADD GENERATED ALWAYS AS IDENTITY;\n\
              SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('\"t\"', 'n'), \
              GREATEST(COALESCE(MAX(\"n\"), 0), 0) + 1, false) FROM \"t\";\n"

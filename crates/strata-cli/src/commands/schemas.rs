@@ -134,9 +134,7 @@ impl SchemaPlan {
     pub fn table_changes(&self) -> TableChanges {
         let mut out = TableChanges::default();
         for s in &self.sections {
-            let part = TableChanges::of(&s.migration, &s.from);
-            out.dropped.extend(part.dropped);
-            out.reshaped.extend(part.reshaped);
+            out.extend(TableChanges::of(&s.migration, &s.from));
         }
         out
     }
