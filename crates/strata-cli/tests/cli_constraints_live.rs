@@ -5,26 +5,8 @@
 
 mod common;
 
-use common::{diff_dbs as diff, no_project, pg_exec, pg_strings, Project};
+use common::{assert_no_false_drift, migrate_in_sync, no_project, pg_exec, pg_strings, Project};
 use strata_testdb::PgScratch;
-
-/// Diffs `old` → `new` (exit 2), runs the SQL on `old` and checks it is then in sync. Returns
-/// the SQL.
-fn migrate(p: &Project, old: &PgScratch, new: &PgScratch) -> String {
-    let r = diff(p, old, new);
-    r.code(2);
-    pg_exec(&old.url, &r.stdout);
-    diff(p, old, new).code(0).stderr_says("In sync");
-    r.stdout
-}
-
-/// Zero false drift: `db` against a TEMPLATE clone of itself prints nothing and exits 0.
-fn no_false_drift(p: &Project, db: &PgScratch) {
-    let clone = db.template_clone("constraints_clone");
-    let r = diff(p, db, &clone);
-    r.code(0).stderr_says("In sync");
-    assert!(r.stdout.is_empty(), "{}", r.stdout);
-}
 
 /// Loads `old_sql` and `new_sql` into two databases, migrates old → new and, on fresh copies,
 /// new → old; each side has no false drift. Returns the old → new SQL.
@@ -36,11 +18,11 @@ fn both_ways(tag: &str, old_sql: &str, new_sql: &str) -> String {
         db
     };
     let (old, new) = (load("old", old_sql), load("new", new_sql));
-    no_false_drift(&p, &old);
-    no_false_drift(&p, &new);
-    let forward = migrate(&p, &old, &new);
+    assert_no_false_drift(&p, &old);
+    assert_no_false_drift(&p, &new);
+    let forward = migrate_in_sync(&p, &old, &new);
     let (old_again, new_again) = (load("old2", old_sql), load("new2", new_sql));
-    migrate(&p, &new_again, &old_again);
+    migrate_in_sync(&p, &new_again, &old_again);
     forward
 }
 
@@ -157,7 +139,7 @@ fn functions_a_default_or_check_calls_are_created_before_the_table_needs_them() 
     pg_exec(&old.url, "CREATE TABLE account (id integer PRIMARY KEY, code text);");
     pg_exec(&new.url, &WITH_FUNCTIONS.replace("CREATE TABLE account", "CREATE TABLE account_unused"));
     pg_exec(&new.url, "CREATE TABLE account (id integer PRIMARY KEY, code text CONSTRAINT code_valid CHECK (valid_code(code)));");
-    migrate(&p, &old, &new);
+    migrate_in_sync(&p, &old, &new);
     let checks = pg_strings(
         &old.url,
         "SELECT conname::text FROM pg_constraint WHERE conrelid = 'account'::regclass AND contype = 'c'",

@@ -5,26 +5,11 @@
 
 mod common;
 
-use common::{diff_dbs as diff, no_project, pg_exec, pg_one, pg_strings, Project};
+use common::{
+    assert_no_false_drift, diff_dbs as diff, migrate_in_sync, no_project, pg_exec, pg_one, pg_strings,
+    Project,
+};
 use strata_testdb::PgScratch;
-
-/// Diffs `old` → `new` (exit 2: they differ), runs the SQL on `old` and checks it is then in
-/// sync. Returns the SQL.
-fn migrate(p: &Project, old: &PgScratch, new: &PgScratch) -> String {
-    let r = diff(p, old, new);
-    r.code(2);
-    pg_exec(&old.url, &r.stdout);
-    diff(p, old, new).code(0).stderr_says("In sync");
-    r.stdout
-}
-
-/// Zero false drift: `db` against a TEMPLATE clone of itself prints nothing and exits 0.
-fn no_false_drift(p: &Project, db: &PgScratch) {
-    let clone = db.template_clone("gen_clone");
-    let r = diff(p, db, &clone);
-    r.code(0).stderr_says("In sync");
-    assert!(r.stdout.is_empty(), "{}", r.stdout);
-}
 
 /// Two scratch databases loaded with `old` and `new`, neither drifting against its own clone.
 fn pair(tag: &str, old_sql: &str, new_sql: &str) -> (Project, PgScratch, PgScratch) {
@@ -32,8 +17,8 @@ fn pair(tag: &str, old_sql: &str, new_sql: &str) -> (Project, PgScratch, PgScrat
     pg_exec(&old.url, old_sql);
     pg_exec(&new.url, new_sql);
     let p = no_project();
-    no_false_drift(&p, &old);
-    no_false_drift(&p, &new);
+    assert_no_false_drift(&p, &old);
+    assert_no_false_drift(&p, &new);
     (p, old, new)
 }
 
@@ -63,7 +48,7 @@ const GENERATED: &str =
 #[test]
 fn generated_columns_are_added_to_a_table_with_rows_and_dropped_again() {
     let (p, old, new) = pair("gen_add", PLAIN, GENERATED);
-    let sql = migrate(&p, &old, &new);
+    let sql = migrate_in_sync(&p, &old, &new);
     assert!(
         sql.contains("ADD COLUMN \"total\" integer GENERATED ALWAYS AS ((price * qty)) STORED NOT NULL;"),
         "{sql}"
@@ -73,7 +58,7 @@ fn generated_columns_are_added_to_a_table_with_rows_and_dropped_again() {
     // And back: both columns are dropped.
     let plain = PgScratch::new("gen_add_back");
     pg_exec(&plain.url, PLAIN);
-    let sql = migrate(&p, &old, &plain);
+    let sql = migrate_in_sync(&p, &old, &plain);
     in_order(&sql, &["DROP COLUMN \"total\"", "DROP COLUMN \"shout\""]);
 }
 
@@ -90,7 +75,7 @@ fn a_generated_column_made_plain_keeps_its_values_and_a_plain_one_made_generated
         )
     };
     let (p, old, new) = pair("gen_plain", GENERATED, &swap(GENERATED));
-    let sql = migrate(&p, &old, &new);
+    let sql = migrate_in_sync(&p, &old, &new);
     assert!(sql.contains("ALTER TABLE \"item\" ALTER COLUMN \"total\" DROP EXPRESSION;"), "{sql}");
     assert!(!sql.contains("DROP COLUMN"), "{sql}");
     assert_eq!(pg_strings(&old.url, "SELECT total::text FROM item ORDER BY id"), ["12", "30"]);
@@ -112,14 +97,14 @@ fn a_generated_column_made_plain_keeps_its_values_and_a_plain_one_made_generated
     ]);
     json.says("is dropped and added again as GENERATED ALWAYS AS ((price * qty)) STORED")
         .says("its current values are lost");
-    migrate(&p, &old, &back);
+    migrate_in_sync(&p, &old, &back);
     assert_eq!(pg_strings(&old.url, "SELECT total::text FROM item ORDER BY id"), ["12", "30"]);
 }
 
 #[test]
 fn a_changed_generation_expression_recomputes_the_column() {
     let (p, old, new) = pair("gen_expr", GENERATED, &GENERATED.replace("price * qty", "price + qty"));
-    let sql = migrate(&p, &old, &new);
+    let sql = migrate_in_sync(&p, &old, &new);
     in_order(&sql, &["DROP COLUMN \"total\";", "GENERATED ALWAYS AS ((price + qty)) STORED NOT NULL;"]);
     assert_eq!(pg_strings(&old.url, "SELECT total::text FROM item ORDER BY id"), ["7", "11"]);
 }
@@ -133,7 +118,7 @@ fn a_generated_column_is_recreated_around_a_column_it_uses_being_retyped_or_drop
         "total bigint GENERATED ALWAYS AS (price * qty)",
     );
     let (p, old, new) = pair("gen_dep", GENERATED, &retyped);
-    let sql = migrate(&p, &old, &new);
+    let sql = migrate_in_sync(&p, &old, &new);
     in_order(
         &sql,
         &["DROP COLUMN \"total\";", "ALTER COLUMN \"qty\" SET DATA TYPE bigint", "ADD COLUMN \"total\""],
@@ -148,7 +133,7 @@ fn a_generated_column_is_recreated_around_a_column_it_uses_being_retyped_or_drop
     pg_exec(&gone.url, dropped);
     let fresh = PgScratch::new("gen_dep_fresh");
     pg_exec(&fresh.url, GENERATED);
-    let sql = migrate(&p, &fresh, &gone);
+    let sql = migrate_in_sync(&p, &fresh, &gone);
     in_order(&sql, &["DROP COLUMN \"shout\";", "DROP COLUMN \"label\";", "ADD COLUMN \"shout\""]);
 }
 
@@ -161,14 +146,14 @@ const WITH_FK: &str = "CREATE TABLE parent (id integer PRIMARY KEY, code text NO
 #[test]
 fn a_foreign_key_onto_a_generated_column_follows_the_column() {
     let (p, old, new) = pair("gen_fk", "", WITH_FK);
-    let sql = migrate(&p, &old, &new);
+    let sql = migrate_in_sync(&p, &old, &new);
     in_order(&sql, &["GENERATED ALWAYS AS (lower(code)) STORED", "FOREIGN KEY(\"code\")"]);
     pg_exec(&old.url, "INSERT INTO parent VALUES (1, 'AB'); INSERT INTO child VALUES (1, 'ab');");
     // A new expression recreates the column: the foreign key onto it is dropped first and added
     // back after its unique constraint.
     let trimmed = PgScratch::new("gen_fk_trim");
     pg_exec(&trimmed.url, &WITH_FK.replace("lower(code)", "lower(btrim(code))"));
-    let sql = migrate(&p, &old, &trimmed);
+    let sql = migrate_in_sync(&p, &old, &trimmed);
     in_order(
         &sql,
         &[
@@ -179,7 +164,7 @@ fn a_foreign_key_onto_a_generated_column_follows_the_column() {
         ],
     );
     assert_eq!(pg_one(&old.url, "SELECT code_key FROM parent"), "ab");
-    migrate(&p, &old, &new);
+    migrate_in_sync(&p, &old, &new);
     // Added to an existing table too: column and key before the foreign key.
     let bare = PgScratch::new("gen_fk_bare");
     pg_exec(
@@ -187,11 +172,11 @@ fn a_foreign_key_onto_a_generated_column_follows_the_column() {
         "CREATE TABLE parent (id integer PRIMARY KEY, code text NOT NULL); \
         CREATE TABLE child (id integer PRIMARY KEY, code text);",
     );
-    let sql = migrate(&p, &bare, &new);
+    let sql = migrate_in_sync(&p, &bare, &new);
     in_order(&sql, &["ADD COLUMN \"code_key\"", "UNIQUE (\"code_key\")", "FOREIGN KEY(\"code\")"]);
     // And back to nothing.
     let empty = PgScratch::new("gen_fk_empty");
-    migrate(&p, &old, &empty);
+    migrate_in_sync(&p, &old, &empty);
 }
 
 const IDENTITY_OLD: &str =
@@ -206,7 +191,7 @@ const IDENTITY_NEW: &str = "CREATE TABLE t (s integer GENERATED BY DEFAULT AS ID
 #[test]
 fn identity_changes_run_in_the_order_postgresql_needs() {
     let (p, old, new) = pair("ident", IDENTITY_OLD, IDENTITY_NEW);
-    let sql = migrate(&p, &old, &new);
+    let sql = migrate_in_sync(&p, &old, &new);
     // serial → identity: the default and its sequence go before ADD GENERATED, and the identity
     // continues after the existing values.
     in_order(
@@ -241,7 +226,7 @@ fn identity_changes_run_in_the_order_postgresql_needs() {
     // identity → default and the reverse swaps.
     let back = PgScratch::new("ident_back");
     pg_exec(&back.url, IDENTITY_OLD);
-    let sql = migrate(&p, &old, &back);
+    let sql = migrate_in_sync(&p, &old, &back);
     in_order(&sql, &["ALTER COLUMN \"d\" DROP IDENTITY IF EXISTS;", "ALTER COLUMN \"d\" SET DEFAULT 77;"]);
     in_order(
         &sql,
@@ -256,13 +241,13 @@ fn an_identity_dropped_leaves_a_plain_nullable_column() {
         "CREATE TABLE t (f integer GENERATED ALWAYS AS IDENTITY, v text); INSERT INTO t (v) VALUES ('x');",
         "CREATE TABLE t (f integer, v text);",
     );
-    let sql = migrate(&p, &old, &new);
+    let sql = migrate_in_sync(&p, &old, &new);
     in_order(&sql, &["ALTER COLUMN \"f\" DROP IDENTITY IF EXISTS;", "ALTER COLUMN \"f\" DROP NOT NULL;"]);
     assert_eq!(pg_one(&old.url, "SELECT f::text FROM t"), "1");
     // Back: NOT NULL, then the identity, numbering after the existing row.
     let back = PgScratch::new("ident_drop_back");
     pg_exec(&back.url, "CREATE TABLE t (f integer GENERATED ALWAYS AS IDENTITY, v text);");
-    migrate(&p, &old, &back);
+    migrate_in_sync(&p, &old, &back);
     pg_exec(&old.url, "INSERT INTO t (v) VALUES ('y');");
     assert_eq!(pg_one(&old.url, "SELECT f::text FROM t WHERE v = 'y'"), "2");
 }

@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{diff_dbs as diff, no_project, pg_exec, pg_strings, Project};
+use common::{assert_no_false_drift, diff_dbs as diff, no_project, pg_exec, pg_strings, Project};
 use strata_testdb::PgScratch;
 
 /// Diffs `old` → `new` (differences: exit 2), runs the SQL on `old` and checks they are then in
@@ -19,14 +19,6 @@ fn migrate(p: &Project, old: &PgScratch, new: &PgScratch) -> String {
     let again = diff(p, old, new);
     again.code(0).stderr_says("In sync");
     r.stdout
-}
-
-/// Zero false drift: `db` against a TEMPLATE clone of itself prints nothing and exits 0.
-fn no_false_drift(p: &Project, db: &PgScratch) {
-    let clone = db.template_clone("idx_clone");
-    let r = diff(p, db, &clone);
-    r.code(0).stderr_says("In sync");
-    assert!(r.stdout.is_empty(), "{}", r.stdout);
 }
 
 /// `pg_get_indexdef` of every index in `public`, by name: what the server itself says it built.
@@ -82,7 +74,7 @@ fn every_index_detail_is_created_and_dropped_and_the_server_builds_the_same_inde
         assert!(sql.contains(needle), "missing {needle:?} in:\n{sql}");
     }
     assert_eq!(index_defs(&old.url), index_defs(&new.url));
-    no_false_drift(&p, &new);
+    assert_no_false_drift(&p, &new);
     // And back: every index dropped again.
     let bare = PgScratch::new("idx_bare");
     pg_exec(&bare.url, TABLES);
@@ -121,7 +113,7 @@ fn a_change_of_one_detail_alone_drops_and_recreates_the_index() {
         assert!(!sql.contains(&format!("\"{untouched}\"")), "{untouched} was touched:\n{sql}");
     }
     assert_eq!(index_defs(&old.url), index_defs(&new.url));
-    no_false_drift(&p, &old);
+    assert_no_false_drift(&p, &old);
 }
 
 #[test]

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{diff_dbs as diff, no_project, pg_exec, pg_strings, Project};
+use common::{assert_no_false_drift, diff_dbs as diff, no_project, pg_exec, pg_strings, Project};
 use strata_testdb::PgScratch;
 
 /// Diffs `old` → `new`, checks the exit code, runs the SQL on `old` and checks it is then in
@@ -19,14 +19,6 @@ fn migrate(p: &Project, old: &PgScratch, new: &PgScratch, code: i32, after: i32)
         again.stderr_says("In sync");
     }
     r.stdout
-}
-
-/// Zero false drift: `db` against a TEMPLATE clone of itself prints nothing and exits 0.
-fn no_false_drift(p: &Project, db: &PgScratch) {
-    let clone = db.template_clone("keys_clone");
-    let r = diff(p, db, &clone);
-    r.code(0).stderr_says("In sync");
-    assert!(r.stdout.is_empty(), "{}", r.stdout);
 }
 
 /// `member` sorts before `org`, so its foreign keys are only valid if they are added after
@@ -63,7 +55,7 @@ fn composite_and_named_keys_are_created_before_the_foreign_keys_onto_them() {
     let key = sql.find("\"org_pk\" PRIMARY KEY").unwrap();
     let fk = sql.find("ADD CONSTRAINT \"member_org_fkey\"").unwrap();
     assert!(key < fk, "the foreign key comes before the key it references:\n{sql}");
-    no_false_drift(&p, &new);
+    assert_no_false_drift(&p, &new);
 }
 
 #[test]
@@ -77,7 +69,7 @@ fn keys_are_dropped_after_the_foreign_keys_that_reference_them() {
     let key = sql.find("DROP CONSTRAINT IF EXISTS \"org_name_key\"").unwrap();
     assert!(fk < key, "{sql}");
     assert_eq!(sql.matches("\"member_org_name_fkey\"").count(), 1, "dropped once:\n{sql}");
-    no_false_drift(&p, &old);
+    assert_no_false_drift(&p, &old);
 }
 
 #[test]
@@ -128,7 +120,7 @@ fn an_id_column_without_a_key_stays_without_one() {
     let sql = migrate(&p, &old, &new, 2, 0);
     assert!(sql.contains("ALTER TABLE \"t\" ADD COLUMN \"id\" integer;"), "{sql}");
     assert!(!sql.contains("PRIMARY KEY"), "{sql}");
-    no_false_drift(&p, &new);
+    assert_no_false_drift(&p, &new);
 }
 
 #[test]
@@ -159,7 +151,7 @@ fn identity_columns_are_added_changed_and_dropped_never_by_drop_default() {
     }
     assert!(!sql.contains("\"b\" DROP DEFAULT"), "{sql}");
     assert_eq!(pg_strings(&old.url, "SELECT b::text FROM i"), vec!["1"], "rows keep their values");
-    no_false_drift(&p, &new);
+    assert_no_false_drift(&p, &new);
 }
 
 #[test]
@@ -209,7 +201,7 @@ fn partitions_change_through_their_parent_and_drop_before_it() {
         "SELECT attname::text FROM pg_attribute WHERE attrelid = 'm_jan'::regclass AND attname = 'extra'";
     assert_eq!(pg_strings(&old.url, cols), vec!["extra"]);
     diff(&p, &old, &new).code(0).stderr_says("In sync");
-    no_false_drift(&p, &new);
+    assert_no_false_drift(&p, &new);
 }
 
 /// `inspect` keeps the keys: its JSON states them and its SQL, loaded into an empty database,

@@ -217,6 +217,31 @@ pub fn diff_dbs(p: &Project, from: &strata_testdb::PgScratch, to: &strata_testdb
     p.run(&["diff", "--from", &format!("db:{}", from.url), "--to", &format!("db:{}", to.url)])
 }
 
+/// Diffs `old` → `new` (exit 2), runs the printed SQL on `old` and checks the two are then in
+/// sync. Returns the SQL.
+#[track_caller]
+pub fn migrate_in_sync(
+    p: &Project,
+    old: &strata_testdb::PgScratch,
+    new: &strata_testdb::PgScratch,
+) -> String {
+    let r = diff_dbs(p, old, new);
+    r.code(2);
+    pg_exec(&old.url, &r.stdout);
+    diff_dbs(p, old, new).code(0).stderr_says("In sync");
+    r.stdout
+}
+
+/// Zero false drift: `db` diffed against a `CREATE DATABASE ... TEMPLATE` clone of itself prints
+/// nothing and exits 0.
+#[track_caller]
+pub fn assert_no_false_drift(p: &Project, db: &strata_testdb::PgScratch) {
+    let clone = db.template_clone("drift_clone");
+    let r = diff_dbs(p, db, &clone);
+    r.code(0).stderr_says("In sync");
+    assert!(r.stdout.is_empty(), "{}", r.stdout);
+}
+
 /// Polls `f` every 100 ms until it holds, failing the test after `timeout`.
 #[track_caller]
 pub fn wait_until(what: &str, timeout: std::time::Duration, mut f: impl FnMut() -> bool) {
