@@ -53,6 +53,89 @@ fn parse_one_expression(grammar: &dyn Grammar, sql: &str) -> Result<sqlparser::a
     }
 }
 
+/// `sql` (a check or a partial-index predicate as PostgreSQL prints it) in a form that prints
+/// back the same once the server re-creates it.
+///
+/// PostgreSQL prints `col IN ('a', 'b')` over a `varchar` column as
+/// `((col)::text = ANY ((ARRAY['a'::character varying, 'b'::character varying])::text[]))`, and
+/// that text, parsed again, casts each element on its own and prints differently again: a
+/// check copied as the server printed it would keep differing from its source on every diff.
+/// Each such `= ANY` (and `<> ALL`) over a cast array of cast string literals is written back
+/// as the `IN` (`NOT IN`) list it came from; anything else, or text sqlparser cannot read as one
+/// expression, is returned unchanged.
+pub fn postgres_reprintable(sql: &str) -> std::borrow::Cow<'_, str> {
+    let Ok(mut expr) = parse_one_expression(&PostgreSqlDialect {}, sql) else {
+        return std::borrow::Cow::Borrowed(sql);
+    };
+    if restore_in_lists(&mut expr) {
+        std::borrow::Cow::Owned(expr.to_string())
+    } else {
+        std::borrow::Cow::Borrowed(sql)
+    }
+}
+
+/// Rewrites every printed `IN` list inside `expr` (through parentheses, `AND`, `OR` and `NOT`);
+/// whether it rewrote any.
+fn restore_in_lists(expr: &mut sqlparser::ast::Expr) -> bool {
+    use sqlparser::ast::{BinaryOperator, Expr};
+    match expr {
+        Expr::Nested(inner) | Expr::UnaryOp { expr: inner, .. } => restore_in_lists(inner),
+        Expr::BinaryOp { left, op: BinaryOperator::And | BinaryOperator::Or, right } => {
+            let l = restore_in_lists(left);
+            restore_in_lists(right) || l
+        }
+        Expr::AnyOp { left, compare_op: BinaryOperator::Eq, right, is_some: false } => {
+            printed_in_list(left, right, false).map(|list| *expr = list).is_some()
+        }
+        Expr::AllOp { left, compare_op: BinaryOperator::NotEq, right } => {
+            printed_in_list(left, right, true).map(|list| *expr = list).is_some()
+        }
+        _ => false,
+    }
+}
+
+/// `(x)::text` against `(ARRAY['a'::character varying, ...])::text[]`, as the `IN` list
+/// `x IN ('a', ...)`; `None` for any other shape.
+fn printed_in_list(
+    left: &sqlparser::ast::Expr,
+    right: &sqlparser::ast::Expr,
+    negated: bool,
+) -> Option<sqlparser::ast::Expr> {
+    use sqlparser::ast::{ArrayElemTypeDef, DataType, Expr};
+    let unnest = |e: &Expr| -> Expr {
+        let mut e = e.clone();
+        while let Expr::Nested(inner) = e {
+            e = *inner;
+        }
+        e
+    };
+    let Expr::Cast { expr: column, data_type: DataType::Text, format: None, .. } = unnest(left) else {
+        return None;
+    };
+    let Expr::Cast { expr: array, data_type: DataType::Array(element_type), format: None, .. } =
+        unnest(right)
+    else {
+        return None;
+    };
+    if !matches!(element_type, ArrayElemTypeDef::SquareBracket(ref t, None) if **t == DataType::Text) {
+        return None;
+    }
+    let Expr::Array(array) = unnest(&array) else { return None };
+    let list = array
+        .elem
+        .iter()
+        .map(|e| match e {
+            Expr::Cast { expr: literal, data_type: DataType::CharacterVarying(None), format: None, .. }
+                if matches!(**literal, Expr::Value(ref v) if matches!(v.value, sqlparser::ast::Value::SingleQuotedString(_))) =>
+            {
+                Some((**literal).clone())
+            }
+            _ => None,
+        })
+        .collect::<Option<Vec<_>>>()?;
+    (!list.is_empty()).then_some(Expr::InList { expr: column, list, negated })
+}
+
 /// The PostgreSQL expression grammar.
 pub(crate) fn check_postgres(sql: &str) -> Result<(), String> {
     check_one_expression(&PostgreSqlDialect {}, sql)
@@ -216,6 +299,42 @@ pub fn check_definition_expressions(definition: &DatabaseDefinition) -> Result<(
 
 #[cfg(test)]
 mod tests {
+    use super::postgres_reprintable;
+
+    #[test]
+    fn a_printed_in_list_is_written_back_as_the_in_list() {
+        let printed = "((status)::text = ANY ((ARRAY['pending'::character varying, 'shipped'::character varying])::text[]))";
+        assert_eq!(postgres_reprintable(printed), "((status) IN ('pending', 'shipped'))");
+        let pretty = "status::text = ANY (ARRAY['a'::character varying, 'b''c'::character varying]::text[])";
+        assert_eq!(postgres_reprintable(pretty), "status IN ('a', 'b''c')");
+        let negated = "((kind)::text <> ALL ((ARRAY['x'::character varying])::text[]))";
+        assert_eq!(postgres_reprintable(negated), "((kind) NOT IN ('x'))");
+    }
+
+    #[test]
+    fn a_printed_in_list_inside_and_or_not_is_rewritten_too() {
+        let printed =
+            "((amount > (0)::numeric) AND (NOT ((s)::text = ANY ((ARRAY['a'::character varying])::text[]))))";
+        let out = postgres_reprintable(printed);
+        assert!(out.contains("(s) IN ('a')") && out.contains("amount > (0)::NUMERIC"), "{out}");
+    }
+
+    #[test]
+    fn other_expressions_keep_the_servers_bytes() {
+        for sql in [
+            "(amount > (0)::numeric)",
+            // Already the re-created form: its elements are cast one by one, not the array.
+            "((s)::text = ANY (ARRAY[('a'::character varying)::text, ('b'::character varying)::text]))",
+            // An array of another type, or a column not cast to text.
+            "(n = ANY ((ARRAY[1, 2])::integer[]))",
+            "(s = ANY ((ARRAY['a'::character varying])::text[]))",
+            "(s)::text = ANY (ARRAY[('a'::character varying)::text] || ARRAY['b'::text])",
+            "not an expression ((",
+        ] {
+            assert!(matches!(postgres_reprintable(sql), std::borrow::Cow::Borrowed(_)), "{sql}");
+        }
+    }
+
     use super::{check_layout_clause, check_postgres_default};
 
     #[test]

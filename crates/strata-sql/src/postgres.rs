@@ -413,8 +413,8 @@ impl Dialect for Postgres {
     fn check_constraint_sql(&self, table: &str, check: &CheckConstraint) -> Result<String, SqlError> {
         crate::expression::check_postgres(&check.expression)
             .map_err(|reason| invalid_constraint(table, &check.name, &check.expression, reason))?;
-        let mut out =
-            format!("CONSTRAINT {} CHECK ({})", self.quote_identifier(&check.name), check.expression);
+        let expression = crate::expression::postgres_reprintable(&check.expression);
+        let mut out = format!("CONSTRAINT {} CHECK ({expression})", self.quote_identifier(&check.name));
         if check.no_inherit {
             out.push_str(" NO INHERIT");
         }
@@ -492,7 +492,11 @@ impl Dialect for Postgres {
             Some(false) if self.supports_nulls_not_distinct() => " NULLS NOT DISTINCT",
             Some(false) => return Err(unsupported(self, object, "NULLS NOT DISTINCT")),
         };
-        let predicate = index.predicate.as_deref().map(|p| format!(" WHERE {p}")).unwrap_or_default();
+        let predicate = index
+            .predicate
+            .as_deref()
+            .map(|p| format!(" WHERE {}", crate::expression::postgres_reprintable(p)))
+            .unwrap_or_default();
         Ok(format!(
             "CREATE{} INDEX{} {} ON {} USING {method} ({elements}){include}{nulls}{with}{predicate};\n",
             if index.is_unique { " UNIQUE" } else { "" },
