@@ -103,7 +103,19 @@ fn sql_tables() -> String {
 /// Defaults are deparsed without a relation (`pg_get_expr(adbin, 0)`): a default cannot refer
 /// to a column, and naming the relation costs a relation lookup per column (90 % of this
 /// query's time on a 1,000-table schema). Generated columns do refer to columns.
-const SQL_COLUMNS: &str = "SELECT a.attrelid::int8 AS table_oid, a.attname::text AS name, \
+/// The inner query is fenced (`OFFSET 0`) so that each default is deparsed once and the
+/// owned-sequence lookup (two `pg_depend` probes) runs only for `nextval` defaults, not for
+/// every default (a fifth of this query's time on the 1,000-table benchmark).
+const SQL_COLUMNS: &str = "SELECT x.*, CASE WHEN x.default_expr LIKE 'nextval(%' \
+        THEN (SELECT s.relname::text FROM pg_catalog.pg_depend dd \
+             JOIN pg_catalog.pg_depend od ON od.classid = 'pg_catalog.pg_class'::regclass AND od.objid = dd.refobjid \
+                  AND od.refclassid = 'pg_catalog.pg_class'::regclass AND od.refobjid = x.table_oid::oid \
+                  AND od.refobjsubid = x.attnum AND od.deptype = 'a' \
+             JOIN pg_catalog.pg_class s ON s.oid = dd.refobjid AND s.relkind = 'S' \
+             WHERE dd.classid = 'pg_catalog.pg_attrdef'::regclass AND dd.objid = x.default_oid \
+               AND dd.refclassid = 'pg_catalog.pg_class'::regclass LIMIT 1) \
+        END AS owned_sequence \
+     FROM (SELECT a.attrelid::int8 AS table_oid, a.attnum, ad.oid AS default_oid, a.attname::text AS name, \
         pg_catalog.format_type(a.atttypid, a.atttypmod) AS sql_type, t.typname::text AS type_name, \
         a.atttypid::int8 AS type_oid, \
         a.atttypmod::int4 AS typmod, a.attnotnull AS not_null, \
@@ -113,22 +125,15 @@ const SQL_COLUMNS: &str = "SELECT a.attrelid::int8 AS table_oid, a.attname::text
         (a.attinhcount > 0 AND NOT a.attislocal) AS inherited, \
         CASE WHEN a.attcollation <> t.typcollation \
              THEN (SELECT co.collname::text FROM pg_catalog.pg_collation co WHERE co.oid = a.attcollation) \
-        END AS collation, \
-        CASE WHEN ad.adbin IS NOT NULL THEN (SELECT s.relname::text FROM pg_catalog.pg_depend dd \
-             JOIN pg_catalog.pg_depend od ON od.classid = 'pg_catalog.pg_class'::regclass AND od.objid = dd.refobjid \
-                  AND od.refclassid = 'pg_catalog.pg_class'::regclass AND od.refobjid = a.attrelid \
-                  AND od.refobjsubid = a.attnum AND od.deptype = 'a' \
-             JOIN pg_catalog.pg_class s ON s.oid = dd.refobjid AND s.relkind = 'S' \
-             WHERE dd.classid = 'pg_catalog.pg_attrdef'::regclass AND dd.objid = ad.oid \
-               AND dd.refclassid = 'pg_catalog.pg_class'::regclass LIMIT 1) \
-        END AS owned_sequence \
+        END AS collation \
      FROM pg_catalog.pg_attribute a \
      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
      JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
      LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
      WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
-     ORDER BY a.attrelid, a.attnum";
+     OFFSET 0) x \
+     ORDER BY x.table_oid, x.attnum";
 
 /// `indnullsnotdistinct` exists from PostgreSQL 15 on; older servers have no such indexes.
 /// Per-element data comes from one flat pass over every index's key arrays, grouped back per

@@ -266,6 +266,12 @@ impl DatabaseDefinition {
     pub fn table(&self, name: &str) -> Option<&TableDefinition> {
         self.tables.iter().find(|t| t.name == name)
     }
+
+    /// Every table by name, for code that looks many tables up: [`Self::table`] is a linear
+    /// scan, and one per table is quadratic on a schema of thousands.
+    pub fn tables_by_name(&self) -> std::collections::HashMap<&str, &TableDefinition> {
+        self.tables.iter().map(|t| (t.name.as_str(), t)).collect()
+    }
 }
 
 /// One table.

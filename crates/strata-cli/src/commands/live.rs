@@ -224,10 +224,10 @@ fn comparable(project_dir: &Path, live: &Introspection) -> (DatabaseDefinition, 
     // Whether the types, checks and exclusions are compared depends on the other side (`diff`
     // decides).
     definition.types = live.definition.types.clone();
+    let read_tables: std::collections::HashMap<(&str, &str), &strata_schema::TableDefinition> =
+        live.definition.tables.iter().map(|t| ((t.schema.as_str(), t.name.as_str()), t)).collect();
     for table in &mut definition.tables {
-        if let Some(read) =
-            live.definition.tables.iter().find(|t| t.schema == table.schema && t.name == table.name)
-        {
+        if let Some(read) = read_tables.get(&(table.schema.as_str(), table.name.as_str())) {
             table.keys.checks = read.keys.checks.clone();
             table.keys.exclusions = read.keys.exclusions.clone();
         }

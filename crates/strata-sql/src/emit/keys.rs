@@ -84,9 +84,13 @@ pub(crate) fn early_foreign_key_drops(input: &MigrationSqlInput) -> Vec<EarlyFor
             _ => None,
         })
         .collect();
+    let sources = input.source.tables_by_name();
+    // Only tables that drop foreign keys can need one dropped early.
+    let fk_droppers: Vec<&&TableMigration> =
+        alters.iter().filter(|m| !m.delete_foreign_keys.is_empty()).collect();
     let mut out = Vec::new();
     for keyed in alters.iter().filter(|m| !m.keys.drop.is_empty() || !m.delete_columns.is_empty()) {
-        let Some(source) = input.source.table(&keyed.name) else { continue };
+        let Some(source) = sources.get(keyed.name.as_str()) else { continue };
         let dropped_columns: Vec<Vec<String>> = keyed
             .keys
             .drop
@@ -96,8 +100,8 @@ pub(crate) fn early_foreign_key_drops(input: &MigrationSqlInput) -> Vec<EarlyFor
                 pk.or_else(|| source.keys.unique(name).cloned()).map(|k| k.columns)
             })
             .collect();
-        for other in alters.iter().filter(|m| m.name != keyed.name) {
-            let Some(other_source) = input.source.table(&other.name) else { continue };
+        for other in fk_droppers.iter().filter(|m| m.name != keyed.name) {
+            let Some(other_source) = sources.get(other.name.as_str()) else { continue };
             for fk in &other.delete_foreign_keys {
                 let references_dropped = other_source.foreign_key(fk).is_some_and(|f| {
                     f.reference_table == keyed.name
