@@ -268,9 +268,11 @@ impl DatabaseDefinition {
     }
 
     /// Every table by name, for code that looks many tables up: [`Self::table`] is a linear
-    /// scan, and one per table is quadratic on a schema of thousands.
+    /// scan, and one per table is quadratic on a schema of thousands. Where two schemas hold
+    /// the same name, the first wins, as in [`Self::table`].
     pub fn tables_by_name(&self) -> std::collections::HashMap<&str, &TableDefinition> {
-        self.tables.iter().map(|t| (t.name.as_str(), t)).collect()
+        // Collected last to first: a later insert replaces an earlier one.
+        self.tables.iter().rev().map(|t| (t.name.as_str(), t)).collect()
     }
 }
 

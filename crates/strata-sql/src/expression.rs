@@ -64,14 +64,18 @@ fn parse_one_expression(grammar: &dyn Grammar, sql: &str) -> Result<sqlparser::a
 /// as the `IN` (`NOT IN`) list it came from; anything else, or text sqlparser cannot read as one
 /// expression, is returned unchanged.
 pub fn postgres_reprintable(sql: &str) -> std::borrow::Cow<'_, str> {
-    let Ok(mut expr) = parse_one_expression(&PostgreSqlDialect {}, sql) else {
-        return std::borrow::Cow::Borrowed(sql);
-    };
-    if restore_in_lists(&mut expr) {
+    checked_postgres_reprintable(sql).unwrap_or(std::borrow::Cow::Borrowed(sql))
+}
+
+/// [`postgres_reprintable`] for text that must be one expression ([`check_postgres`]), with
+/// one parse for both.
+pub(crate) fn checked_postgres_reprintable(sql: &str) -> Result<std::borrow::Cow<'_, str>, String> {
+    let mut expr = parse_one_expression(&PostgreSqlDialect {}, sql)?;
+    Ok(if restore_in_lists(&mut expr) {
         std::borrow::Cow::Owned(expr.to_string())
     } else {
         std::borrow::Cow::Borrowed(sql)
-    }
+    })
 }
 
 /// Rewrites every printed `IN` list inside `expr` (through parentheses, `AND`, `OR` and `NOT`);
@@ -102,13 +106,12 @@ fn printed_in_list(
     negated: bool,
 ) -> Option<sqlparser::ast::Expr> {
     use sqlparser::ast::{ArrayElemTypeDef, DataType, Expr};
-    let unnest = |e: &Expr| -> Expr {
-        let mut e = e.clone();
+    fn unnest(mut e: &Expr) -> &Expr {
         while let Expr::Nested(inner) = e {
-            e = *inner;
+            e = inner;
         }
         e
-    };
+    }
     let Expr::Cast { expr: column, data_type: DataType::Text, format: None, .. } = unnest(left) else {
         return None;
     };
@@ -117,10 +120,10 @@ fn printed_in_list(
     else {
         return None;
     };
-    if !matches!(element_type, ArrayElemTypeDef::SquareBracket(ref t, None) if **t == DataType::Text) {
+    if !matches!(element_type, ArrayElemTypeDef::SquareBracket(t, None) if **t == DataType::Text) {
         return None;
     }
-    let Expr::Array(array) = unnest(&array) else { return None };
+    let Expr::Array(array) = unnest(array) else { return None };
     let list = array
         .elem
         .iter()
@@ -133,7 +136,7 @@ fn printed_in_list(
             _ => None,
         })
         .collect::<Option<Vec<_>>>()?;
-    (!list.is_empty()).then_some(Expr::InList { expr: column, list, negated })
+    (!list.is_empty()).then(|| Expr::InList { expr: column.clone(), list, negated })
 }
 
 /// The PostgreSQL expression grammar.
@@ -299,7 +302,6 @@ pub fn check_definition_expressions(definition: &DatabaseDefinition) -> Result<(
 
 #[cfg(test)]
 mod tests {
-    use super::postgres_reprintable;
 
     #[test]
     fn a_printed_in_list_is_written_back_as_the_in_list() {
@@ -335,7 +337,7 @@ mod tests {
         }
     }
 
-    use super::{check_layout_clause, check_postgres_default};
+    use super::{check_layout_clause, check_postgres_default, postgres_reprintable};
 
     #[test]
     fn a_partition_clause_stays_inside_its_statement() {

@@ -411,9 +411,8 @@ impl Dialect for Postgres {
     }
 
     fn check_constraint_sql(&self, table: &str, check: &CheckConstraint) -> Result<String, SqlError> {
-        crate::expression::check_postgres(&check.expression)
+        let expression = crate::expression::checked_postgres_reprintable(&check.expression)
             .map_err(|reason| invalid_constraint(table, &check.name, &check.expression, reason))?;
-        let expression = crate::expression::postgres_reprintable(&check.expression);
         let mut out = format!("CONSTRAINT {} CHECK ({expression})", self.quote_identifier(&check.name));
         if check.no_inherit {
             out.push_str(" NO INHERIT");

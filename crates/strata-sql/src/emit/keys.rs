@@ -86,8 +86,8 @@ pub(crate) fn early_foreign_key_drops(input: &MigrationSqlInput) -> Vec<EarlyFor
         .collect();
     let sources = input.source.tables_by_name();
     // Only tables that drop foreign keys can need one dropped early.
-    let fk_droppers: Vec<&&TableMigration> =
-        alters.iter().filter(|m| !m.delete_foreign_keys.is_empty()).collect();
+    let fk_droppers: Vec<&TableMigration> =
+        alters.iter().copied().filter(|m| !m.delete_foreign_keys.is_empty()).collect();
     let mut out = Vec::new();
     for keyed in alters.iter().filter(|m| !m.keys.drop.is_empty() || !m.delete_columns.is_empty()) {
         let Some(source) = sources.get(keyed.name.as_str()) else { continue };
