@@ -336,11 +336,22 @@ pub fn align_serial_defaults(
     to: &mut DatabaseDefinition,
     from_objects: &[PgObject],
 ) {
+    // By (schema, name), built once (first match wins): a scan per table is quadratic on large
+    // schemas.
+    let from_index: std::collections::HashMap<(String, String), usize> =
+        from.tables.iter().enumerate().rev().map(|(i, t)| ((t.schema.clone(), t.name.clone()), i)).collect();
     for b in &mut to.tables {
-        let mut a = from.tables.iter_mut().find(|a| a.schema == b.schema && a.name == b.name);
+        let mut a = from_index.get(&(b.schema.clone(), b.name.clone())).map(|&i| &mut from.tables[i]);
         for y in &mut b.columns {
+            let matched = a.as_mut().and_then(|a| a.columns.iter_mut().find(|x| x.name == y.name));
+            // Only a default can name the serial sequence.
+            let has_default =
+                y.column_default.is_some() || matched.as_ref().is_some_and(|x| x.column_default.is_some());
+            if !has_default {
+                continue;
+            }
             let serial_name = format!("{}_{}_seq", b.name, y.name);
-            match a.as_mut().and_then(|a| a.columns.iter_mut().find(|x| x.name == y.name)) {
+            match matched {
                 Some(x) => align_pair(&mut x.column_default, &mut y.column_default, &serial_name),
                 None if y.column_default.as_deref() == Some(strata_schema::defaults::SERIAL) => {
                     let taken = from_objects.iter().any(|o| {

@@ -7,6 +7,7 @@
 //! equivalent message reads backwards ("Missing index" for an index only the database has,
 //! issues #2879/#5748); every line here says which side has what.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use strata_diff::compare::{diff_definitions, Change, DifferenceKind, ObjectKind};
@@ -87,10 +88,7 @@ impl fmt::Display for DriftReport {
 /// Call it before `strata_diff::generate_migration(live, target)`.
 pub fn comparable_live(live: &DatabaseDefinition, target: &DatabaseDefinition) -> DatabaseDefinition {
     let mut out = live.clone();
-    out.tables.retain(|t| !BOOKKEEPING_TABLES.contains(&t.name.as_str()) || target.table(&t.name).is_some());
-    crate::sqlite::add_left_out_indexes(&mut out, target);
-    crate::mysql::adopt_types_read_back_lossily(&mut out, target);
-    adopt_now_spelling(&mut out, target);
+    comparable_tables(&mut out, target);
     // Enum and domain types are compared only against a definition that carries them: a
     // Serverpod definition never does, and the database's own types are then left alone (and
     // named as warnings), never dropped.
@@ -106,6 +104,15 @@ pub fn comparable_live(live: &DatabaseDefinition, target: &DatabaseDefinition) -
         }
     }
     out
+}
+
+/// The part of [`comparable_live`] that leaves types, checks and exclusions alone, in place: for a
+/// caller that owns the live definition and decides about those itself (`strata diff`).
+pub fn comparable_tables(live: &mut DatabaseDefinition, target: &DatabaseDefinition) {
+    live.tables.retain(|t| !BOOKKEEPING_TABLES.contains(&t.name.as_str()) || target.table(&t.name).is_some());
+    crate::sqlite::add_left_out_indexes(live, target);
+    crate::mysql::adopt_types_read_back_lossily(live, target);
+    adopt_now_spelling(live, target);
 }
 
 /// Whether `def` can hold check and exclusion constraints: a live database's definition, or one
@@ -138,19 +145,31 @@ pub fn drift_report(
     live_label: &str,
     target_label: &str,
 ) -> DriftReport {
+    drift_between(&comparable_live(live, target), target, live_label, target_label)
+}
+
+/// [`drift_report`] of two definitions exactly as given: the report on the pair a migration was
+/// generated from (`strata diff`, whose sides are already comparable), without a second copy
+/// of either.
+pub fn drift_between(
+    from: &DatabaseDefinition,
+    to: &DatabaseDefinition,
+    live_label: &str,
+    target_label: &str,
+) -> DriftReport {
     // The diff ignores unmanaged target tables, whatever the database holds under that name.
-    let mut l = comparable_live(live, target);
+    // Copies only when there is something to leave out (a 1,000-table clone would be most of
+    // this report's time).
     let unmanaged: std::collections::HashSet<&str> =
-        target.tables.iter().filter(|u| !u.is_managed()).map(|u| u.name.as_str()).collect();
-    l.tables.retain(|t| !unmanaged.contains(t.name.as_str()));
-    // A copy only when there is something to leave out (a 1,000-table clone is most of this
-    // report's time).
-    let t = if unmanaged.is_empty() {
-        std::borrow::Cow::Borrowed(target)
+        to.tables.iter().filter(|u| !u.is_managed()).map(|u| u.name.as_str()).collect();
+    let (l, t) = if unmanaged.is_empty() {
+        (Cow::Borrowed(from), Cow::Borrowed(to))
     } else {
-        let mut t = target.clone();
+        let mut l = from.clone();
+        l.tables.retain(|t| !unmanaged.contains(t.name.as_str()));
+        let mut t = to.clone();
         t.tables.retain(|t| t.is_managed());
-        std::borrow::Cow::Owned(t)
+        (Cow::Owned(l), Cow::Owned(t))
     };
 
     let entries = diff_definitions(&l, &t)
@@ -181,7 +200,7 @@ pub fn drift_report(
         live_label: live_label.to_string(),
         target_label: target_label.to_string(),
         entries,
-        versions: version_lines(&live.installed_modules, &target.installed_modules, live_label, target_label),
+        versions: version_lines(&from.installed_modules, &to.installed_modules, live_label, target_label),
     }
 }
 

@@ -33,7 +33,9 @@ use strata_schema::{
     DatabaseDefinition, MigrationVersion, TableDefinition, CURRENT_SCHEMA_VERSION, MIGRATION_API_VERSION,
 };
 
-pub use drift::{can_hold_checks, comparable_live, drift_report, DriftReport};
+pub use drift::{
+    can_hold_checks, comparable_live, comparable_tables, drift_between, drift_report, DriftReport,
+};
 pub use introspector::{introspect_both, IntrospectFuture, Introspector};
 pub use mysql::introspect_mysql;
 pub use pg_user_types::{needed_key, provided_key};

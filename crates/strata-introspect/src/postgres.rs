@@ -73,7 +73,7 @@ const NOT_EXTENSION_OWNED: &str = "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depen
 fn sql_tables() -> String {
     format!(
         "SELECT c.oid::int8 AS oid, n.nspname::text AS schema_name, c.relname::text AS table_name, \
-                c.relpersistence::text AS persistence, \
+                c.relpersistence::text AS persistence, c.relnatts::int4 AS column_slots, \
                 c.relispartition AS is_partition, c.relrowsecurity AS rls, c.relforcerowsecurity AS force_rls, ts.spcname::text AS tablespace, \
                 ARRAY(SELECT p.relname::text FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
                       WHERE i.inhrelid = c.oid AND NOT c.relispartition ORDER BY i.inhseqno) AS inherits, \
@@ -103,18 +103,22 @@ fn sql_tables() -> String {
 /// Defaults are deparsed without a relation (`pg_get_expr(adbin, 0)`): a default cannot refer
 /// to a column, and naming the relation costs a relation lookup per column (90 % of this
 /// query's time on a 1,000-table schema). Generated columns do refer to columns.
-/// The inner query is fenced (`OFFSET 0`) so that each default is deparsed once and the
-/// owned-sequence lookup (two `pg_depend` probes) runs only for `nextval` defaults, not for
-/// every default (a fifth of this query's time on the 1,000-table benchmark).
-const SQL_COLUMNS: &str = "SELECT x.*, CASE WHEN x.default_expr LIKE 'nextval(%' \
-        THEN (SELECT s.relname::text FROM pg_catalog.pg_depend dd \
-             JOIN pg_catalog.pg_depend od ON od.classid = 'pg_catalog.pg_class'::regclass AND od.objid = dd.refobjid \
-                  AND od.refclassid = 'pg_catalog.pg_class'::regclass AND od.refobjid = x.table_oid::oid \
-                  AND od.refobjsubid = x.attnum AND od.deptype = 'a' \
-             JOIN pg_catalog.pg_class s ON s.oid = dd.refobjid AND s.relkind = 'S' \
-             WHERE dd.classid = 'pg_catalog.pg_attrdef'::regclass AND dd.objid = x.default_oid \
-               AND dd.refclassid = 'pg_catalog.pg_class'::regclass LIMIT 1) \
-        END AS owned_sequence \
+/// The inner query is fenced (`OFFSET 0`) so that each default is deparsed once. `pg_attrdef`
+/// and the column-owned sequences are read once each and hash-joined (`MATERIALIZED`: the
+/// planner underestimates the columns and would probe an index per column); a `nextval`
+/// default then costs one `pg_depend` probe, that it really uses the owned sequence. A default
+/// using two sequences the column owns would repeat the column's row: [`read_columns`] keeps the
+/// first.
+/// Sorted on the server: unsorted, the rows arrive interleaved across tables as the joins
+/// produce them, and the client spends more on them than the sort costs.
+const SQL_COLUMNS: &str = "WITH ad AS MATERIALIZED (SELECT d.oid, d.adrelid, d.adnum, d.adbin FROM pg_catalog.pg_attrdef d), \
+     owned AS MATERIALIZED (SELECT dep.refobjid AS table_oid, dep.refobjsubid AS attnum, s.oid AS seq, \
+             s.relname::text AS seq_name \
+         FROM pg_catalog.pg_class s JOIN pg_catalog.pg_depend dep ON dep.classid = 'pg_catalog.pg_class'::regclass \
+              AND dep.objid = s.oid AND dep.objsubid = 0 AND dep.refclassid = 'pg_catalog.pg_class'::regclass \
+              AND dep.deptype = 'a' \
+         WHERE s.relkind = 'S') \
+     SELECT x.*, o.seq_name AS owned_sequence \
      FROM (SELECT a.attrelid::int8 AS table_oid, a.attnum, ad.oid AS default_oid, a.attname::text AS name, \
         pg_catalog.format_type(a.atttypid, a.atttypmod) AS sql_type, t.typname::text AS type_name, \
         a.atttypid::int8 AS type_oid, \
@@ -130,14 +134,21 @@ const SQL_COLUMNS: &str = "SELECT x.*, CASE WHEN x.default_expr LIKE 'nextval(%'
      JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
      JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
      JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
-     LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
+     LEFT JOIN ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
      WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
      OFFSET 0) x \
+     LEFT JOIN owned o ON o.table_oid = x.table_oid::oid AND o.attnum = x.attnum \
+          AND x.default_expr LIKE 'nextval(%' \
+          AND EXISTS (SELECT 1 FROM pg_catalog.pg_depend dd WHERE dd.classid = 'pg_catalog.pg_attrdef'::regclass \
+              AND dd.objid = x.default_oid AND dd.refclassid = 'pg_catalog.pg_class'::regclass AND dd.refobjid = o.seq) \
      ORDER BY x.table_oid, x.attnum";
 
 /// `indnullsnotdistinct` exists from PostgreSQL 15 on; older servers have no such indexes.
 /// Per-element data comes from one flat pass over every index's key arrays, grouped back per
 /// index: correlated subqueries per index cost several times more on large schemas.
+/// Each element's column is an index probe on `(attrelid, attnum)`, fenced (`OFFSET 0`) so that
+/// the planner, which underestimates the elements, does not hash every `pg_attribute` row
+/// instead (a quarter of this query's time at 1,000 tables).
 /// Primary-key indexes are left out here (the tables query reads the keys), and so are a
 /// partition's copies of its parent's indexes (the parent's index creates them).
 fn sql_indexes(server_version: i32) -> String {
@@ -172,7 +183,8 @@ fn sql_indexes(server_version: i32) -> String {
            FROM idx x \
            CROSS JOIN LATERAL unnest(x.indkey::int2[], x.indclass::oid[], x.indoption::int2[], \
                                      x.indcollation::oid[]) WITH ORDINALITY AS k(attnum, opc, opt, coll, ord) \
-           LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = k.attnum \
+           LEFT JOIN LATERAL (SELECT a.attname, a.attcollation FROM pg_catalog.pg_attribute a \
+                              WHERE a.attrelid = x.indrelid AND a.attnum = k.attnum OFFSET 0) a ON true \
            LEFT JOIN pg_catalog.pg_opclass opc ON opc.oid = k.opc \
            LEFT JOIN pg_catalog.pg_collation coll ON coll.oid = k.coll \
            GROUP BY x.indexrelid \
@@ -455,6 +467,60 @@ where
     row.try_get(column).map_err(|source| IntrospectError::Query { query, source })
 }
 
+/// [`get`] by position ([`ColumnFields`]).
+fn get_at<'r, T>(row: &'r PgRow, position: usize, query: &'static str) -> Result<T, IntrospectError>
+where
+    T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
+{
+    row.try_get(position).map_err(|source| IntrospectError::Query { query, source })
+}
+
+/// Where each field of the columns query is in its rows, looked up by name once for all rows:
+/// by name, the lookups were half of decoding a 1,000-table schema's 15,000 column rows.
+struct ColumnFields {
+    table_oid: usize,
+    attnum: usize,
+    type_oid: usize,
+    inherited: usize,
+    name: usize,
+    sql_type: usize,
+    type_name: usize,
+    typmod: usize,
+    default_expr: usize,
+    generated: usize,
+    identity: usize,
+    collation: usize,
+    owned_sequence: usize,
+    not_null: usize,
+}
+
+impl ColumnFields {
+    /// The positions in `row` (any row of the query: they all share one description).
+    fn of(row: &PgRow) -> Result<ColumnFields, IntrospectError> {
+        let at = |name: &str| {
+            row.try_column(name)
+                .map(sqlx::Column::ordinal)
+                .map_err(|source| IntrospectError::Query { query: QUERIES[2], source })
+        };
+        Ok(ColumnFields {
+            table_oid: at("table_oid")?,
+            attnum: at("attnum")?,
+            type_oid: at("type_oid")?,
+            inherited: at("inherited")?,
+            name: at("name")?,
+            sql_type: at("sql_type")?,
+            type_name: at("type_name")?,
+            typmod: at("typmod")?,
+            default_expr: at("default_expr")?,
+            generated: at("generated")?,
+            identity: at("identity")?,
+            collation: at("collation")?,
+            owned_sequence: at("owned_sequence")?,
+            not_null: at("not_null")?,
+        })
+    }
+}
+
 async fn fetch(
     conn: &mut PgConnection,
     query: &'static str,
@@ -637,7 +703,8 @@ fn read_tables(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
                 module: None,
                 schema: schema.clone(),
                 table_space: get(row, "tablespace", q)?,
-                columns: Vec::new(),
+                // Room for every column at once (dropped ones count too), not regrown per push.
+                columns: Vec::with_capacity(get::<i32>(row, "column_slots", q)?.max(0) as usize),
                 foreign_keys: Vec::new(),
                 indexes: Vec::new(),
                 managed: None,
@@ -721,14 +788,21 @@ fn table_property_warnings(
 fn read_columns(rows: &[PgRow], r: &mut Reading) -> Result<HashMap<i64, Vec<i64>>, IntrospectError> {
     let q = QUERIES[2];
     let mut type_users: HashMap<i64, Vec<i64>> = HashMap::new();
+    let Some(first) = rows.first() else { return Ok(type_users) };
+    let f = ColumnFields::of(first)?;
+    let mut previous = None;
     for row in rows {
-        let table_oid: i64 = get(row, "table_oid", q)?;
-        type_users.entry(get(row, "type_oid", q)?).or_default().push(table_oid);
+        let table_oid: i64 = get_at(row, f.table_oid, q)?;
+        let attnum: i16 = get_at(row, f.attnum, q)?;
+        if previous.replace((table_oid, attnum)) == Some((table_oid, attnum)) {
+            continue;
+        }
+        type_users.entry(get_at(row, f.type_oid, q)?).or_default().push(table_oid);
         let Some(table) = r.tables.get_mut(table_oid) else { continue };
-        let column = map_column(row)?;
+        let column = map_column(row, &f)?;
         // A partition's columns are all its parent's by definition; an inheritance child
         // names those it does not declare itself.
-        if get::<bool>(row, "inherited", q)? && table.def.partition_of.is_none() {
+        if get_at::<bool>(row, f.inherited, q)? && table.def.partition_of.is_none() {
             table.def.layout.inherited_columns.push(column.name.clone());
         }
         table.def.columns.push(column);
@@ -738,16 +812,16 @@ fn read_columns(rows: &[PgRow], r: &mut Reading) -> Result<HashMap<i64, Vec<i64>
 
 /// One `pg_attribute` row: its exact type, the model's type for it, its default in the abstract
 /// form, its identity and its generation expression.
-fn map_column(row: &PgRow) -> Result<ColumnDefinition, IntrospectError> {
+fn map_column(row: &PgRow, f: &ColumnFields) -> Result<ColumnDefinition, IntrospectError> {
     let q = QUERIES[2];
-    let name: String = get(row, "name", q)?;
-    let sql_type: String = get(row, "sql_type", q)?;
-    let type_name: String = get(row, "type_name", q)?;
-    let typmod: i32 = get(row, "typmod", q)?;
-    let default_expr: Option<String> = get(row, "default_expr", q)?;
-    let generated: String = get(row, "generated", q)?;
-    let identity: String = get(row, "identity", q)?;
-    let collation: Option<String> = get(row, "collation", q)?;
+    let name: String = get_at(row, f.name, q)?;
+    let sql_type: String = get_at(row, f.sql_type, q)?;
+    let type_name: String = get_at(row, f.type_name, q)?;
+    let typmod: i32 = get_at(row, f.typmod, q)?;
+    let default_expr: Option<String> = get_at(row, f.default_expr, q)?;
+    let generated: String = get_at(row, f.generated, q)?;
+    let identity: String = get_at(row, f.identity, q)?;
+    let collation: Option<String> = get_at(row, f.collation, q)?;
     let native_type = native_type(&sql_type, collation.as_deref());
     // A non-default collation is part of the native type, which `text` alone cannot say.
     let mapped = if collation.is_none() { map_column_type(&sql_type, &type_name, typmod) } else { None };
@@ -763,7 +837,7 @@ fn map_column(row: &PgRow) -> Result<ColumnDefinition, IntrospectError> {
         // The identity itself (`identity` below); its sequence's options are not compared.
         (None, None)
     } else {
-        let owned_sequence: Option<String> = get(row, "owned_sequence", q)?;
+        let owned_sequence: Option<String> = get_at(row, f.owned_sequence, q)?;
         let default = default_expr.map(|d| column_default(&d, column_type, owned_sequence.as_deref()));
         (default, None)
     };
@@ -771,7 +845,7 @@ fn map_column(row: &PgRow) -> Result<ColumnDefinition, IntrospectError> {
         name,
         field_name: None,
         column_type,
-        is_nullable: !get::<bool>(row, "not_null", q)?,
+        is_nullable: !get_at::<bool>(row, f.not_null, q)?,
         column_default,
         dart_type: None,
         vector_dimension,

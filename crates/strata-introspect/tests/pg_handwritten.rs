@@ -204,3 +204,24 @@ fn live_index_expressions_strata_cannot_write_are_named() {
     let t = live.definition.table("t").unwrap();
     assert_eq!(t.index("t_expr").unwrap().elements[1].definition, "(b + 1)");
 }
+
+/// A column can own several sequences (`ALTER SEQUENCE ... OWNED BY`), and a default can use
+/// several: the column is still read once, and a default using only one sequence it owns is
+/// still its serial default.
+#[test]
+fn a_column_owning_several_sequences_is_read_once() {
+    let db = PgScratch::new("owned_twice");
+    pg_exec(
+        &db.url,
+        "CREATE TABLE two (id bigint NOT NULL, n bigint, m text);
+         CREATE SEQUENCE s_a OWNED BY two.id; CREATE SEQUENCE s_b OWNED BY two.id;
+         ALTER TABLE two ALTER id SET DEFAULT nextval('s_a');
+         CREATE SEQUENCE s_c OWNED BY two.n; CREATE SEQUENCE s_d OWNED BY two.n;
+         ALTER TABLE two ALTER n SET DEFAULT nextval('s_c') + nextval('s_d');",
+    );
+    let live = pg_introspect(&db.url, &IntrospectOptions::default());
+    let two = live.definition.tables.iter().find(|t| t.name == "two").unwrap();
+    let names: Vec<&str> = two.columns.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["id", "n", "m"]);
+    assert_eq!(two.column("id").unwrap().column_default.as_deref(), Some(defaults::SERIAL), "{two:?}");
+}

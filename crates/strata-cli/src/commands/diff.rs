@@ -191,7 +191,7 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
             }
             eprintln!();
         } else if !migration.actions.is_empty() || !types.is_empty() {
-            let report = strata_introspect::drift_report(&from, &to, from_label, to_label);
+            let report = strata_introspect::drift_between(&from, &to, from_label, to_label);
             eprint!("{report}");
             for change in &types.changes {
                 eprintln!("type {change}");
@@ -263,6 +263,9 @@ pub fn run(project_dir: &Path, args: Args) -> anyhow::Result<u8> {
     if show_summary {
         eprint!("{}", summary(&migration));
     }
+    // The process ends next: freeing two large definitions piece by piece would only delay the
+    // exit (a few percent of a 1,000-table live diff).
+    std::mem::forget((from, to));
     Ok(exit::DIFFERS)
 }
 

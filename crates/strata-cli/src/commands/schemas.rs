@@ -159,7 +159,7 @@ impl SchemaPlan {
             out.push_str(&format!("schema {} exists in {from_label} but not in {to_label}\n", ident(s)));
         }
         for s in self.sections.iter().filter(|s| !s.migration.actions.is_empty()) {
-            let report = strata_introspect::drift_report(&s.from, &s.to, from_label, to_label);
+            let report = strata_introspect::drift_between(&s.from, &s.to, from_label, to_label);
             out.push_str(&format!("schema {}: {report}", ident(&s.schema)));
         }
         for k in self.drop_keys.iter().filter(|k| !self.add_keys.contains(k)) {
