@@ -70,6 +70,8 @@ const USER_SCHEMA: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema',
 const NOT_EXTENSION_OWNED: &str = "NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d \
      WHERE d.classid = 'pg_catalog.pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')";
 
+/// The primary key's columns come as `attnum`s, named from the columns query
+/// ([`name_primary_keys`]): a name lookup per key column here was a third of this query.
 fn sql_tables() -> String {
     format!(
         "SELECT c.oid::int8 AS oid, n.nspname::text AS schema_name, c.relname::text AS table_name, \
@@ -79,7 +81,7 @@ fn sql_tables() -> String {
                       WHERE i.inhrelid = c.oid AND NOT c.relispartition ORDER BY i.inhseqno) AS inherits, \
                 EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
                         WHERE i.inhrelid = c.oid AND p.relnamespace <> c.relnamespace) AS parent_elsewhere, \
-                pk.pk_columns, pk.pk_name, pk.pk_deferrable, pk.pk_deferred, \
+                pk.pk_attnums, pk.pk_name, pk.pk_deferrable, pk.pk_deferred, \
                 (SELECT p.relname::text FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
                   WHERE i.inhrelid = c.oid AND c.relispartition) AS partition_of, \
                 pg_catalog.pg_get_partkeydef(c.oid) AS partition_key, \
@@ -88,9 +90,7 @@ fn sql_tables() -> String {
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
          LEFT JOIN LATERAL (SELECT con.conname::text AS pk_name, con.condeferrable AS pk_deferrable, \
                   con.condeferred AS pk_deferred, \
-                  ARRAY(SELECT (SELECT a.attname::text FROM pg_catalog.pg_attribute a \
-                                WHERE a.attrelid = con.conrelid AND a.attnum = k.attnum) \
-                        FROM unnest(con.conkey) WITH ORDINALITY AS k(attnum, ord) ORDER BY k.ord) AS pk_columns \
+                  con.conkey AS pk_attnums \
                 FROM pg_catalog.pg_constraint con WHERE con.conrelid = c.oid AND con.contype = 'p') pk ON true \
          LEFT JOIN pg_catalog.pg_tablespace ts ON ts.oid = c.reltablespace \
          WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND {NOT_EXTENSION_OWNED} \
@@ -471,6 +471,7 @@ where
 /// by name, the lookups were half of decoding a 1,000-table schema's 15,000 column rows.
 struct ColumnFields {
     table_oid: usize,
+    attnum: usize,
     type_oid: usize,
     inherited: usize,
     name: usize,
@@ -495,6 +496,7 @@ impl ColumnFields {
         };
         Ok(ColumnFields {
             table_oid: at("table_oid")?,
+            attnum: at("attnum")?,
             type_oid: at("type_oid")?,
             inherited: at("inherited")?,
             name: at("name")?,
@@ -529,6 +531,10 @@ struct LiveTable {
     def: TableDefinition,
     schema: String,
     pk_columns: Option<Vec<String>>,
+    /// The primary key until [`name_primary_keys`] names its columns.
+    pending_key: Option<PendingKey>,
+    /// Each column's `attnum`, beside `def.columns`.
+    attnums: Vec<i16>,
 }
 
 /// The tables read so far, addressable by oid.
@@ -678,13 +684,16 @@ fn read_tables(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
         let schema: String = get(row, "schema_name", q)?;
         let name: String = get(row, "table_name", q)?;
         table_property_warnings(row, &schema, &name, &mut r.warnings)?;
-        let pk_columns: Option<Vec<String>> = get(row, "pk_columns", q)?;
         let pk_name: Option<String> = get(row, "pk_name", q)?;
-        let pk_deferrable = crate::pg_types::fk_deferrable(
+        let deferrable = crate::pg_types::fk_deferrable(
             get::<Option<bool>>(row, "pk_deferrable", q)?.unwrap_or(false),
             get::<Option<bool>>(row, "pk_deferred", q)?.unwrap_or(false),
         );
-        let primary_key = stated_primary_key(&name, pk_name, pk_columns.as_deref(), pk_deferrable);
+        let pending_key = get::<Option<Vec<i16>>>(row, "pk_attnums", q)?.map(|attnums| PendingKey {
+            attnums,
+            name: pk_name,
+            deferrable,
+        });
         r.tables.by_oid.insert(oid, r.tables.list.len());
         r.tables.list.push(LiveTable {
             def: TableDefinition {
@@ -698,7 +707,7 @@ fn read_tables(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
                 foreign_keys: Vec::new(),
                 indexes: Vec::new(),
                 managed: None,
-                keys: TableKeys { primary_key, ..Default::default() },
+                keys: TableKeys::default(),
                 partition_of: get(row, "partition_of", q)?,
                 layout: TableLayout {
                     partition_key: get(row, "partition_key", q)?,
@@ -709,8 +718,39 @@ fn read_tables(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
                 },
             },
             schema,
-            pk_columns,
+            pk_columns: None,
+            pending_key,
+            attnums: Vec::new(),
         });
+    }
+    Ok(())
+}
+
+/// A primary key as the tables query reads it, before the columns are known.
+struct PendingKey {
+    attnums: Vec<i16>,
+    name: Option<String>,
+    deferrable: Option<Deferrable>,
+}
+
+/// Names each table's primary-key columns from the columns read, and states the key.
+fn name_primary_keys(tables: &mut Tables) -> Result<(), IntrospectError> {
+    for t in &mut tables.list {
+        let Some(key) = t.pending_key.take() else { continue };
+        let mut columns = Vec::with_capacity(key.attnums.len());
+        for attnum in &key.attnums {
+            let Some(i) = t.attnums.iter().position(|a| a == attnum) else {
+                let message =
+                    format!("primary key of \"{}\" names column {attnum}, which was not read", t.def.name);
+                return Err(IntrospectError::Query {
+                    query: QUERIES[1],
+                    source: sqlx::Error::Protocol(message),
+                });
+            };
+            columns.push(t.def.columns[i].name.clone());
+        }
+        t.def.keys.primary_key = stated_primary_key(&t.def.name, key.name, Some(&columns), key.deferrable);
+        t.pk_columns = Some(columns);
     }
     Ok(())
 }
@@ -790,8 +830,10 @@ fn read_columns(rows: &[PgRow], r: &mut Reading) -> Result<HashMap<i64, Vec<i64>
         if get_at::<bool>(row, f.inherited, q)? && table.def.partition_of.is_none() {
             table.def.layout.inherited_columns.push(column.name.clone());
         }
+        table.attnums.push(get_at(row, f.attnum, q)?);
         table.def.columns.push(column);
     }
+    name_primary_keys(&mut r.tables)?;
     Ok(type_users)
 }
 

@@ -22,6 +22,14 @@ fn setup() -> (PgScratch, Introspection) {
     (db, live)
 }
 
+/// A scratch database holding `sql`, read with the default options.
+fn read_sql(name: &str, sql: &str) -> (PgScratch, Introspection) {
+    let db = PgScratch::new(name);
+    pg_exec(&db.url, sql);
+    let live = pg_introspect(&db.url, &IntrospectOptions::default());
+    (db, live)
+}
+
 fn has(live: &Introspection, kind: WarningKind, name: &str) -> bool {
     live.warnings.iter().any(|w| w.kind == kind && w.name == name)
 }
@@ -185,14 +193,12 @@ fn native_columns_the_target_types_differently_are_altered_in_place() {
 /// the index is named as one it will not write, while the ordinary expressions beside it pass.
 #[test]
 fn live_index_expressions_strata_cannot_write_are_named() {
-    let db = PgScratch::new("expr_check");
-    pg_exec(
-        &db.url,
+    let (_db, live) = read_sql(
+        "expr_check",
         "CREATE TABLE t (id bigserial PRIMARY KEY, a text, b int);
          CREATE INDEX t_xml ON t ((xmlserialize(content xmlparse(content a) AS text)));
          CREATE INDEX t_expr ON t (lower(a), (b + 1)) WHERE b > 0;",
     );
-    let live = pg_introspect(&db.url, &IntrospectOptions::default());
     let unwritable = |name: &str| {
         live.warnings.iter().find(|w| {
             w.kind == WarningKind::IndexDetail && w.name == name && w.detail.contains("will not write SQL")
@@ -210,18 +216,32 @@ fn live_index_expressions_strata_cannot_write_are_named() {
 /// still its serial default.
 #[test]
 fn a_column_owning_several_sequences_is_read_once() {
-    let db = PgScratch::new("owned_twice");
-    pg_exec(
-        &db.url,
+    let (_db, live) = read_sql(
+        "owned_twice",
         "CREATE TABLE two (id bigint NOT NULL, n bigint, m text);
          CREATE SEQUENCE s_a OWNED BY two.id; CREATE SEQUENCE s_b OWNED BY two.id;
          ALTER TABLE two ALTER id SET DEFAULT nextval('s_a');
          CREATE SEQUENCE s_c OWNED BY two.n; CREATE SEQUENCE s_d OWNED BY two.n;
          ALTER TABLE two ALTER n SET DEFAULT nextval('s_c') + nextval('s_d');",
     );
-    let live = pg_introspect(&db.url, &IntrospectOptions::default());
     let two = live.definition.tables.iter().find(|t| t.name == "two").unwrap();
     let names: Vec<&str> = two.columns.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["id", "n", "m"]);
     assert_eq!(two.column("id").unwrap().column_default.as_deref(), Some(defaults::SERIAL), "{two:?}");
+}
+
+/// A primary key's columns are read in the key's order, not the table's, past dropped columns.
+#[test]
+fn primary_key_columns_keep_the_key_order_past_dropped_columns() {
+    let (_db, live) = read_sql(
+        "pk_order",
+        "CREATE TABLE k (gone int, a int NOT NULL, b text NOT NULL, CONSTRAINT k_key PRIMARY KEY (b, a));
+         ALTER TABLE k DROP COLUMN gone;",
+    );
+    let k = live.definition.tables.iter().find(|t| t.name == "k").unwrap();
+    let key = k.keys.primary_key.as_ref().expect("the stated primary key");
+    assert_eq!(
+        (key.name.as_str(), key.columns.as_slice()),
+        ("k_key", &["b".to_string(), "a".to_string()][..])
+    );
 }
