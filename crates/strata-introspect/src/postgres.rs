@@ -333,7 +333,9 @@ fn sql_unrepresentable() -> String {
            JOIN pg_catalog.pg_class c ON c.oid = i.indrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
            WHERE c.relkind = 'm' AND n.nspname = ANY($1) \
          UNION ALL \
-           SELECT 'comment', NULL::int8, o.schema::text, o.type || ' ' || o.identity, quote_literal(d.description), \
+           SELECT 'comment', NULL::int8, \
+                  COALESCE(o.schema, CASE WHEN o.type = 'schema' THEN o.identity END)::text, \
+                  o.type || ' ' || o.identity, quote_literal(d.description), \
                   CASE WHEN d.classoid = 'pg_catalog.pg_class'::regclass THEN ARRAY[d.objoid::int8] \
                        ELSE '{{}}'::int8[] END \
            FROM pg_catalog.pg_description d, \

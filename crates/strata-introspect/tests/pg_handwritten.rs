@@ -245,3 +245,18 @@ fn primary_key_columns_keep_the_key_order_past_dropped_columns() {
         ("k_key", &["b".to_string(), "a".to_string()][..])
     );
 }
+
+/// A schema's comment has no schema of its own in `pg_identify_object`: it is the schema's, and
+/// `public`'s (whose oid predates user objects) is read like any other once it is not the
+/// standard one.
+#[test]
+fn a_comment_on_the_public_schema_is_a_named_warning() {
+    let (_db, live) = read_sql(
+        "schema_comment",
+        "CREATE TABLE t (id bigserial PRIMARY KEY); COMMENT ON SCHEMA public IS 'the shop';",
+    );
+    let comment =
+        live.warnings.iter().find(|w| w.kind == WarningKind::Comment).expect("the schema's comment");
+    assert_eq!((comment.schema.as_str(), comment.name.as_str()), ("public", "schema public"), "{comment:?}");
+    assert!(comment.detail.contains("'the shop'"), "{comment:?}");
+}
