@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::Row;
 
+use crate::pg_present::{prune, Kind, Present};
 use crate::{IntrospectError, IntrospectWarning, WarningKind};
 
 /// What kind of database-defined object a [`PgObject`] is.
@@ -149,7 +150,9 @@ impl PgObject {
     }
 }
 
-/// The one catalog query. Extension-owned objects are left out, as everywhere else.
+/// The one catalog query. Extension-owned objects are left out, as everywhere else. Column
+/// grants scan `pg_attribute` once for ACLs (fenced): probing each table's columns instead cost
+/// a third of the query on a schema without any.
 pub(crate) const SQL_OBJECTS: &str = "SELECT kind, schema_name, name, object_name, relation, object_type, \
        definition, baseline, args, signature, roles, oid, deps FROM ( \
    SELECT CASE c.relkind WHEN 'v' THEN 'view' ELSE 'matview' END AS kind, n.nspname::text AS schema_name, \
@@ -266,10 +269,10 @@ pub(crate) const SQL_OBJECTS: &str = "SELECT kind, schema_name, name, object_nam
    SELECT 'grant', n.nspname::text, c.relname || '.' || a.attname, c.relname::text, c.relname::text, 'COLUMN', \
           array_to_string(ARRAY(SELECT x::text FROM unnest(a.attacl) x ORDER BY 1), ','), '', a.attname::text, \
           '', '{}', NULL, '{}' \
-   FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid \
-   JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-   WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p', 'v', 'm', 'f') \
-     AND n.nspname = ANY($1) \
+   FROM (SELECT a.attrelid, a.attname, a.attacl FROM pg_catalog.pg_attribute a \
+         WHERE a.attacl IS NOT NULL AND a.attnum > 0 AND NOT a.attisdropped OFFSET 0) a \
+   JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
+   WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = ANY($1) \
  UNION ALL \
    SELECT 'grant', n.nspname::text, p.proname || '(' || pg_catalog.oidvectortypes(p.proargtypes) || ')', \
           p.proname::text, NULL, CASE p.prokind WHEN 'p' THEN 'PROCEDURE' ELSE 'FUNCTION' END, \
@@ -347,6 +350,20 @@ pub(crate) const SQL_OBJECTS: &str = "SELECT kind, schema_name, name, object_nam
    WHERE n.nspname <> 'pg_catalog' AND x.extname NOT IN ('postgis', 'vector') \
  ) x ORDER BY kind, schema_name, relation NULLS FIRST, name";
 
+/// The branches of [`SQL_OBJECTS`] that only an optional kind of object fills.
+const GUARDS: &[(&str, Kind)] = &[
+    ("SELECT 'matview_index'", Kind::MatViews),
+    ("SELECT 'function'", Kind::Functions),
+    ("SELECT 'trigger'", Kind::Triggers),
+    ("SELECT 'policy'", Kind::Policies),
+    ("SELECT 'rule'", Kind::Rules),
+    ("SELECT 'comment'", Kind::Comments),
+    ("SELECT 'grant', n.nspname::text, p.proname", Kind::Functions),
+    ("SELECT 'default_acl'", Kind::DefaultAcls),
+    ("SELECT 'collation'", Kind::Collations),
+    ("SELECT 'extension'", Kind::Extensions),
+];
+
 fn get<'r, T>(row: &'r PgRow, column: &str) -> Result<T, IntrospectError>
 where
     T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
@@ -363,8 +380,9 @@ pub(crate) async fn read_objects(
     conn: &mut PgConnection,
     schemas: &[String],
     relations: &HashMap<i64, (String, String)>,
+    present: &Present,
 ) -> Result<Vec<PgObject>, IntrospectError> {
-    let rows = sqlx::query(SQL_OBJECTS)
+    let rows = sqlx::query(&prune(SQL_OBJECTS, GUARDS, present))
         .bind(schemas)
         .fetch_all(&mut *conn)
         .await
@@ -395,4 +413,14 @@ pub(crate) async fn read_objects(
         });
     }
     Ok(objects)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_guard_picks_one_branch_of_the_objects_query() {
+        crate::pg_present::tests::check_guards(SQL_OBJECTS, GUARDS);
+    }
 }

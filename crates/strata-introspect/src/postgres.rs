@@ -3,25 +3,26 @@
 //! All queries filter to the configured schemas (bound as a `text[]`), skip objects owned by
 //! extensions (`pg_depend.deptype = 'e'`, e.g. PostGIS's `spatial_ref_sys`) and run inside one
 //! `REPEATABLE READ READ ONLY` transaction, so the result is a consistent snapshot even while
-//! migrations run elsewhere. Per-element index data (names, operator classes, sort options)
-//! comes back as arrays on the index row instead of one query per index.
+//! migrations run elsewhere. Rows are mapped as they arrive ([`for_each_row`]), so decoding one
+//! query's rows overlaps the server's work on them; index elements come one row each
+//! ([`crate::pg_indexes`]), never one query per index.
 
 use std::collections::HashMap;
+
+use futures_util::TryStreamExt as _;
 
 use sqlx::postgres::{PgConnection, PgRow};
 use sqlx::{Connection, Postgres, Row};
 use strata_schema::defaults::pg_sql_to_abstract_default;
 use strata_schema::{
     default_primary_key_name, CheckConstraint, ColumnDefinition, ColumnType, Deferrable, ExclusionConstraint,
-    ForeignKeyDefinition, Identity, IndexDefinition, IndexElement, IndexElementType, KeyConstraint,
-    MigrationVersion, TableDefinition, TableKeys, TableLayout,
+    ForeignKeyDefinition, Identity, KeyConstraint, MigrationVersion, TableDefinition, TableKeys, TableLayout,
 };
 use strata_sql::Dialect as _;
 
-use crate::pg_types::{
-    fk_action, fk_deferrable, fk_match_type, gin_operator_class, map_column_type, method_is_vector,
-    native_type, parse_reloptions, vector_operator_class,
-};
+use crate::pg_indexes;
+use crate::pg_present::{self, Kind, Present};
+use crate::pg_types::{fk_action, fk_deferrable, fk_match_type, map_column_type, native_type};
 use crate::pg_user_types;
 use crate::warning::unwritable_index;
 use crate::{
@@ -55,7 +56,8 @@ fn sql_server() -> String {
         "SELECT current_database()::text AS db, current_setting('server_version_num')::int4 AS version, \
                 set_config('jit', 'off', true) AS jit, \
                 ARRAY(SELECT n.nspname::text FROM pg_catalog.pg_namespace n WHERE {USER_SCHEMA} \
-                      ORDER BY 1) AS user_schemas"
+                      ORDER BY 1) AS user_schemas, {present}",
+        present = pg_present::sql_columns()
     )
 }
 
@@ -84,7 +86,7 @@ fn sql_tables() -> String {
                 pk.pk_attnums, pk.pk_name, pk.pk_deferrable, pk.pk_deferred, \
                 (SELECT p.relname::text FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class p ON p.oid = i.inhparent \
                   WHERE i.inhrelid = c.oid AND c.relispartition) AS partition_of, \
-                pg_catalog.pg_get_partkeydef(c.oid) AS partition_key, \
+                CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partition_key, \
                 pg_catalog.pg_get_expr(c.relpartbound, c.oid) AS partition_bound \
          FROM pg_catalog.pg_class c \
          JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
@@ -105,7 +107,8 @@ fn sql_tables() -> String {
 /// query's time on a 1,000-table schema). Generated columns do refer to columns.
 /// The inner query is fenced (`OFFSET 0`) so that each default is deparsed once and the
 /// owned-sequence lookup (two `pg_depend` probes) runs only for `nextval` defaults, not for
-/// every default (a fifth of this query's time on the 1,000-table benchmark).
+/// every default (a fifth of this query's time on the 1,000-table benchmark). A default's
+/// reference to its sequence is a normal dependency; its automatic one is on its own column.
 const SQL_COLUMNS: &str = "SELECT x.*, CASE WHEN x.default_expr LIKE 'nextval(%' \
         THEN (SELECT s.relname::text FROM pg_catalog.pg_depend dd \
              JOIN pg_catalog.pg_depend od ON od.classid = 'pg_catalog.pg_class'::regclass AND od.objid = dd.refobjid \
@@ -113,7 +116,7 @@ const SQL_COLUMNS: &str = "SELECT x.*, CASE WHEN x.default_expr LIKE 'nextval(%'
                   AND od.refobjsubid = x.attnum AND od.deptype = 'a' \
              JOIN pg_catalog.pg_class s ON s.oid = dd.refobjid AND s.relkind = 'S' \
              WHERE dd.classid = 'pg_catalog.pg_attrdef'::regclass AND dd.objid = x.default_oid \
-               AND dd.refclassid = 'pg_catalog.pg_class'::regclass LIMIT 1) \
+               AND dd.refclassid = 'pg_catalog.pg_class'::regclass AND dd.deptype = 'n' LIMIT 1) \
         END AS owned_sequence \
      FROM (SELECT a.attrelid::int8 AS table_oid, a.attnum, ad.oid AS default_oid, a.attname::text AS name, \
         pg_catalog.format_type(a.atttypid, a.atttypmod) AS sql_type, t.typname::text AS type_name, \
@@ -132,75 +135,7 @@ const SQL_COLUMNS: &str = "SELECT x.*, CASE WHEN x.default_expr LIKE 'nextval(%'
      JOIN pg_catalog.pg_type t ON t.oid = a.atttypid \
      LEFT JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = a.attrelid AND ad.adnum = a.attnum \
      WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND a.attnum > 0 AND NOT a.attisdropped \
-     OFFSET 0) x \
-     ORDER BY x.table_oid, x.attnum";
-
-/// `indnullsnotdistinct` exists from PostgreSQL 15 on; older servers have no such indexes.
-/// Per-element data comes from one flat pass over every index's key arrays, grouped back per
-/// index: correlated subqueries per index cost several times more on large schemas.
-/// Each element's column is an index probe on `(attrelid, attnum)`, fenced (`OFFSET 0`) so that
-/// the planner, which underestimates the elements, does not hash every `pg_attribute` row
-/// instead (a quarter of this query's time at 1,000 tables).
-/// Primary-key indexes are left out here (the tables query reads the keys), and so are a
-/// partition's copies of its parent's indexes (the parent's index creates them).
-fn sql_indexes(server_version: i32) -> String {
-    let nulls_not_distinct = if server_version >= 150000 { "i.indnullsnotdistinct" } else { "false" };
-    format!(
-        "WITH idx AS ( \
-           SELECT i.indexrelid, i.indrelid, i.indkey, i.indclass, i.indoption, i.indcollation, i.indnkeyatts, \
-                  i.indnatts, i.indisunique, {nulls_not_distinct} AS nulls_not_distinct, i.indisvalid, i.indpred \
-           FROM pg_catalog.pg_index i \
-           JOIN pg_catalog.pg_class c ON c.oid = i.indrelid \
-           JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace \
-           WHERE c.relkind IN ('r', 'p') AND n.nspname = ANY($1) AND NOT i.indisprimary \
-             AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_inherits ih WHERE ih.inhrelid = i.indexrelid) \
-         ), el AS ( \
-           SELECT x.indexrelid, \
-                  array_agg(CASE WHEN k.attnum > 0 THEN a.attname::text \
-                                 ELSE pg_catalog.pg_get_indexdef(x.indexrelid, k.ord::int4, true) END \
-                            ORDER BY k.ord) FILTER (WHERE k.ord <= x.indnkeyatts) AS element_defs, \
-                  array_agg(k.attnum > 0 ORDER BY k.ord) FILTER (WHERE k.ord <= x.indnkeyatts) \
-                            AS element_is_column, \
-                  array_agg(COALESCE(opc.opcname::text, '') ORDER BY k.ord) FILTER (WHERE k.ord <= x.indnkeyatts) \
-                            AS opclasses, \
-                  array_agg(COALESCE(opc.opcdefault, true) ORDER BY k.ord) FILTER (WHERE k.ord <= x.indnkeyatts) \
-                            AS opclass_is_default, \
-                  array_agg(COALESCE(k.opt, 0)::int4 ORDER BY k.ord) FILTER (WHERE k.ord <= x.indnkeyatts) \
-                            AS sort_options, \
-                  array_agg(CASE WHEN k.coll NOT IN (0, 100) AND k.coll <> COALESCE(a.attcollation, 0) \
-                                 THEN coll.collname::text ELSE '' END \
-                            ORDER BY k.ord) FILTER (WHERE k.ord <= x.indnkeyatts) AS collations, \
-                  COALESCE(array_agg(a.attname::text ORDER BY k.ord) FILTER (WHERE k.ord > x.indnkeyatts), \
-                           '{{}}'::text[]) AS include_columns \
-           FROM idx x \
-           CROSS JOIN LATERAL unnest(x.indkey::int2[], x.indclass::oid[], x.indoption::int2[], \
-                                     x.indcollation::oid[]) WITH ORDINALITY AS k(attnum, opc, opt, coll, ord) \
-           LEFT JOIN LATERAL (SELECT a.attname, a.attcollation FROM pg_catalog.pg_attribute a \
-                              WHERE a.attrelid = x.indrelid AND a.attnum = k.attnum OFFSET 0) a ON true \
-           LEFT JOIN pg_catalog.pg_opclass opc ON opc.oid = k.opc \
-           LEFT JOIN pg_catalog.pg_collation coll ON coll.oid = k.coll \
-           GROUP BY x.indexrelid \
-         ) \
-         SELECT x.indrelid::int8 AS table_oid, ic.relname::text AS name, am.amname::text AS method, \
-                x.indisunique AS is_unique, x.nulls_not_distinct, x.indisvalid AS is_valid, \
-                x.indnkeyatts::int4 AS key_count, x.indnatts::int4 AS att_count, \
-                pg_catalog.pg_get_expr(x.indpred, x.indrelid, true) AS predicate, ts.spcname::text AS tablespace, \
-                COALESCE(ic.reloptions::text[], '{{}}'::text[]) AS reloptions, \
-                con.contype::text AS constraint_type, COALESCE(con.condeferrable, false) AS constraint_deferrable, \
-                COALESCE(con.condeferred, false) AS constraint_deferred, \
-                COALESCE(con.conparentid <> 0, false) AS constraint_inherited, \
-                el.element_defs, el.element_is_column, el.opclasses, el.opclass_is_default, el.sort_options, \
-                el.collations, el.include_columns \
-         FROM idx x \
-         JOIN el ON el.indexrelid = x.indexrelid \
-         JOIN pg_catalog.pg_class ic ON ic.oid = x.indexrelid \
-         JOIN pg_catalog.pg_am am ON am.oid = ic.relam \
-         LEFT JOIN pg_catalog.pg_tablespace ts ON ts.oid = ic.reltablespace \
-         LEFT JOIN pg_catalog.pg_constraint con ON con.conindid = x.indexrelid AND con.conrelid = x.indrelid \
-                                               AND con.contype IN ('u', 'x') \
-         ORDER BY x.indrelid, ic.relname"
-    )
-}
+     OFFSET 0) x";
 
 /// Foreign keys declared in the configured schemas, plus those declared elsewhere that
 /// reference a table inside them (reported, because a `DROP TABLE ... CASCADE` would remove
@@ -238,8 +173,8 @@ const SQL_FOREIGN_KEYS: &str = "SELECT con.conrelid::int8 AS table_oid, n.nspnam
 /// the tables each object is attached to or depends on; for types it holds the type's own oid,
 /// resolved to the tables using it from the columns already read (`pg_attribute` has no index
 /// on the type, so asking the server would scan it once per type).
-fn sql_unrepresentable() -> String {
-    format!(
+fn sql_unrepresentable(present: &Present) -> String {
+    let sql = format!(
         "SELECT kind, table_oid, schema_name, name, detail, deps FROM ( \
            SELECT CASE con.contype WHEN 'u' THEN 'unique' WHEN 'x' THEN 'exclusion' \
                                    ELSE CASE WHEN con.conislocal THEN 'check' ELSE 'inherited_check' END END AS kind, \
@@ -418,8 +353,24 @@ fn sql_unrepresentable() -> String {
            FROM pg_catalog.pg_namespace n \
            WHERE NOT n.nspname = ANY($1) AND {USER_SCHEMA} \
          ) x ORDER BY schema_name, name, kind"
-    )
+    );
+    pg_present::prune(&sql, UNREPRESENTABLE_GUARDS, present)
 }
+
+/// The branches of [`sql_unrepresentable`] that only an optional kind of object fills.
+const UNREPRESENTABLE_GUARDS: &[(&str, Kind)] = &[
+    ("SELECT 'trigger'", Kind::Triggers),
+    ("SELECT 'function'", Kind::Functions),
+    ("SELECT 'policy'", Kind::Policies),
+    ("SELECT 'rule'", Kind::Rules),
+    ("SELECT 'statistics'", Kind::Statistics),
+    ("SELECT 'matview_index'", Kind::MatViews),
+    ("SELECT 'comment'", Kind::Comments),
+    ("SELECT 'grant', NULL::int8, n.nspname::text, 'function '", Kind::Functions),
+    ("SELECT 'grant', NULL::int8, COALESCE(n.nspname, ''), 'default privileges", Kind::DefaultAcls),
+    ("SELECT 'collation'", Kind::Collations),
+    ("SELECT 'extension'", Kind::Extensions),
+];
 
 /// `SET LOCAL search_path` to `schema` (then `public`, where extensions' functions live): strata's
 /// SQL never qualifies names, so a repair file pins the schema it was computed from.
@@ -461,12 +412,13 @@ where
     row.try_get(column).map_err(|source| IntrospectError::Query { query, source })
 }
 
-/// [`get`] by position ([`ColumnFields`]).
+/// [`get`] by position ([`ColumnFields`]), the type checked once per query by [`position`]
+/// rather than per value (a tenth of decoding 15,000 column rows).
 fn get_at<'r, T>(row: &'r PgRow, position: usize, query: &'static str) -> Result<T, IntrospectError>
 where
     T: sqlx::Decode<'r, Postgres> + sqlx::Type<Postgres>,
 {
-    row.try_get(position).map_err(|source| IntrospectError::Query { query, source })
+    row.try_get_unchecked(position).map_err(|source| IntrospectError::Query { query, source })
 }
 
 /// Where each field of the columns query is in its rows, looked up by name once for all rows:
@@ -489,30 +441,43 @@ struct ColumnFields {
 }
 
 impl ColumnFields {
-    /// The positions in `row` (any row of the query: they all share one description).
+    /// The positions in `row` (any row of the query: they all share one description), each
+    /// field's SQL type checked once against the Rust type it is decoded into.
     fn of(row: &PgRow) -> Result<ColumnFields, IntrospectError> {
-        let at = |name: &str| {
-            row.try_column(name)
-                .map(sqlx::Column::ordinal)
-                .map_err(|source| IntrospectError::Query { query: QUERIES[2], source })
-        };
         Ok(ColumnFields {
-            table_oid: at("table_oid")?,
-            attnum: at("attnum")?,
-            type_oid: at("type_oid")?,
-            inherited: at("inherited")?,
-            name: at("name")?,
-            sql_type: at("sql_type")?,
-            type_name: at("type_name")?,
-            typmod: at("typmod")?,
-            default_expr: at("default_expr")?,
-            generated: at("generated")?,
-            identity: at("identity")?,
-            collation: at("collation")?,
-            owned_sequence: at("owned_sequence")?,
-            not_null: at("not_null")?,
+            table_oid: position::<i64>(row, "table_oid")?,
+            attnum: position::<i16>(row, "attnum")?,
+            type_oid: position::<i64>(row, "type_oid")?,
+            inherited: position::<bool>(row, "inherited")?,
+            name: position::<String>(row, "name")?,
+            sql_type: position::<String>(row, "sql_type")?,
+            type_name: position::<String>(row, "type_name")?,
+            typmod: position::<i32>(row, "typmod")?,
+            default_expr: position::<String>(row, "default_expr")?,
+            generated: position::<String>(row, "generated")?,
+            identity: position::<String>(row, "identity")?,
+            collation: position::<String>(row, "collation")?,
+            owned_sequence: position::<String>(row, "owned_sequence")?,
+            not_null: position::<bool>(row, "not_null")?,
         })
     }
+}
+
+/// Where the columns query's field `name` is, once its SQL type is known to decode as `T`
+/// (which [`get_at`] then no longer checks per value).
+fn position<T: sqlx::Type<Postgres>>(row: &PgRow, name: &str) -> Result<usize, IntrospectError> {
+    let error = |source| IntrospectError::Query { query: QUERIES[2], source };
+    let column = row.try_column(name).map_err(error)?;
+    let found = sqlx::Column::type_info(column);
+    if !T::compatible(found) {
+        let message = format!(
+            "field \"{name}\" is {}, not the {} strata reads",
+            sqlx::TypeInfo::name(found),
+            sqlx::TypeInfo::name(&T::type_info())
+        );
+        return Err(error(sqlx::Error::Protocol(message)));
+    }
+    Ok(sqlx::Column::ordinal(column))
 }
 
 async fn fetch(
@@ -526,6 +491,22 @@ async fn fetch(
         .fetch_all(&mut *conn)
         .await
         .map_err(|source| IntrospectError::Query { query, source })
+}
+
+/// Runs one catalog query and hands each row to `each` as it arrives, so that decoding overlaps
+/// the server's work and no query's rows are held all at once.
+async fn for_each_row(
+    conn: &mut PgConnection,
+    query: &'static str,
+    sql: &str,
+    schemas: &[String],
+    mut each: impl FnMut(&PgRow) -> Result<(), IntrospectError>,
+) -> Result<(), IntrospectError> {
+    let mut rows = sqlx::query(sql).bind(schemas).fetch(&mut *conn);
+    while let Some(row) = rows.try_next().await.map_err(|source| IntrospectError::Query { query, source })? {
+        each(&row)?;
+    }
+    Ok(())
 }
 
 /// A table under construction, with what the later queries need to know about it.
@@ -589,22 +570,21 @@ impl Reading {
 }
 
 async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Introspection, IntrospectError> {
-    let (database, version, user_schemas) = read_server(conn).await?;
+    let Server { database, version, user_schemas, present, commented_schemas } = read_server(conn).await?;
     let schemas = &resolve_schemas(&opts.schemas, &user_schemas)[..];
+    let present = Present::new(&present, &commented_schemas, schemas);
     let mut r = Reading {
         tables: Tables { list: Vec::new(), by_oid: HashMap::new() },
         warnings: Vec::new(),
         query_count: 1,
     };
-    let rows = r.fetch(conn, QUERIES[1], &sql_tables(), schemas).await?;
-    read_tables(&rows, &mut r)?;
-    let rows = r.fetch(conn, QUERIES[2], SQL_COLUMNS, schemas).await?;
-    let type_users = read_columns(&rows, &mut r)?;
-    let rows = r.fetch(conn, QUERIES[3], &sql_indexes(version), schemas).await?;
-    read_indexes(&rows, &mut r)?;
-    let rows = r.fetch(conn, QUERIES[4], SQL_FOREIGN_KEYS, schemas).await?;
-    read_foreign_keys(&rows, &mut r)?;
-    let rows = r.fetch(conn, QUERIES[5], &sql_unrepresentable(), schemas).await?;
+    r.query_count += 1;
+    for_each_row(conn, QUERIES[1], &sql_tables(), schemas, |row| read_table(row, &mut r)).await?;
+    let type_users = read_columns(conn, schemas, &mut r).await?;
+    read_indexes(conn, version, schemas, &mut r).await?;
+    r.query_count += 1;
+    for_each_row(conn, QUERIES[4], SQL_FOREIGN_KEYS, schemas, |row| read_foreign_key(row, &mut r)).await?;
+    let rows = r.fetch(conn, QUERIES[5], &sql_unrepresentable(&present), schemas).await?;
     for row in &rows {
         read_table_constraint(row, &mut r.tables)?;
         if let Some(w) = map_unrepresentable(row, &r.tables, &type_users)? {
@@ -641,7 +621,7 @@ async fn read(conn: &mut PgConnection, opts: &IntrospectOptions) -> Result<Intro
     })?;
     r.warnings.extend(dependencies);
     r.query_count += 1;
-    let objects = crate::pg_objects::read_objects(conn, schemas, &r.tables.names()).await?;
+    let objects = crate::pg_objects::read_objects(conn, schemas, &r.tables.names(), &present).await?;
     let installed_versions = read_bookkeeping(conn, schemas, &mut r).await;
     let tables = r.tables.list.into_iter().map(|t| t.def).collect();
     let mut introspection =
@@ -664,67 +644,80 @@ fn resolve_schemas(requested: &[String], user_schemas: &[String]) -> Vec<String>
     out
 }
 
-/// The database's name, the server's version number (too old a server is refused) and the
-/// user schemas.
-async fn read_server(conn: &mut PgConnection) -> Result<(String, i32, Vec<String>), IntrospectError> {
+/// What the server query reads: the database's name, the server's version number (too old a
+/// server is refused), the user schemas, and which optional kinds of object exist
+/// ([`pg_present`]).
+struct Server {
+    database: String,
+    version: i32,
+    user_schemas: Vec<String>,
+    present: Vec<String>,
+    commented_schemas: Vec<String>,
+}
+
+async fn read_server(conn: &mut PgConnection) -> Result<Server, IntrospectError> {
+    let q = QUERIES[0];
     let server = sqlx::query(&sql_server())
         .fetch_one(&mut *conn)
         .await
-        .map_err(|source| IntrospectError::Query { query: QUERIES[0], source })?;
-    let database: String = get(&server, "db", QUERIES[0])?;
-    let version: i32 = get(&server, "version", QUERIES[0])?;
+        .map_err(|source| IntrospectError::Query { query: q, source })?;
+    let version: i32 = get(&server, "version", q)?;
     if version < 120000 {
         return Err(IntrospectError::UnsupportedServer { found: version.to_string() });
     }
-    Ok((database, version, get(&server, "user_schemas", QUERIES[0])?))
+    Ok(Server {
+        database: get(&server, "db", q)?,
+        version,
+        user_schemas: get(&server, "user_schemas", q)?,
+        present: get(&server, "present", q)?,
+        commented_schemas: get(&server, "commented_schemas", q)?,
+    })
 }
 
-fn read_tables(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
+fn read_table(row: &PgRow, r: &mut Reading) -> Result<(), IntrospectError> {
     let q = QUERIES[1];
-    for row in rows {
-        let oid: i64 = get(row, "oid", q)?;
-        let schema: String = get(row, "schema_name", q)?;
-        let name: String = get(row, "table_name", q)?;
-        table_property_warnings(row, &schema, &name, &mut r.warnings)?;
-        let pk_name: Option<String> = get(row, "pk_name", q)?;
-        let deferrable = crate::pg_types::fk_deferrable(
-            get::<Option<bool>>(row, "pk_deferrable", q)?.unwrap_or(false),
-            get::<Option<bool>>(row, "pk_deferred", q)?.unwrap_or(false),
-        );
-        let pending_key = get::<Option<Vec<i16>>>(row, "pk_attnums", q)?.map(|attnums| PendingKey {
-            attnums,
-            name: pk_name,
-            deferrable,
-        });
-        r.tables.by_oid.insert(oid, r.tables.list.len());
-        r.tables.list.push(LiveTable {
-            def: TableDefinition {
-                name: name.clone(),
-                dart_name: None,
-                module: None,
-                schema: schema.clone(),
-                table_space: get(row, "tablespace", q)?,
-                // Room for every column at once (dropped ones count too), not regrown per push.
-                columns: Vec::with_capacity(get::<i32>(row, "column_slots", q)?.max(0) as usize),
-                foreign_keys: Vec::new(),
-                indexes: Vec::new(),
-                managed: None,
-                keys: TableKeys::default(),
-                partition_of: get(row, "partition_of", q)?,
-                layout: TableLayout {
-                    partition_key: get(row, "partition_key", q)?,
-                    partition_bound: get(row, "partition_bound", q)?,
-                    inherits: get(row, "inherits", q)?,
-                    inherited_columns: Vec::new(),
-                    unlogged: get::<String>(row, "persistence", q)? == "u",
-                },
+    let oid: i64 = get(row, "oid", q)?;
+    let schema: String = get(row, "schema_name", q)?;
+    let name: String = get(row, "table_name", q)?;
+    table_property_warnings(row, &schema, &name, &mut r.warnings)?;
+    let pk_name: Option<String> = get(row, "pk_name", q)?;
+    let deferrable = crate::pg_types::fk_deferrable(
+        get::<Option<bool>>(row, "pk_deferrable", q)?.unwrap_or(false),
+        get::<Option<bool>>(row, "pk_deferred", q)?.unwrap_or(false),
+    );
+    let pending_key = get::<Option<Vec<i16>>>(row, "pk_attnums", q)?.map(|attnums| PendingKey {
+        attnums,
+        name: pk_name,
+        deferrable,
+    });
+    r.tables.by_oid.insert(oid, r.tables.list.len());
+    r.tables.list.push(LiveTable {
+        def: TableDefinition {
+            name: name.clone(),
+            dart_name: None,
+            module: None,
+            schema: schema.clone(),
+            table_space: get(row, "tablespace", q)?,
+            // Room for every column at once (dropped ones count too), not regrown per push.
+            columns: Vec::with_capacity(get::<i32>(row, "column_slots", q)?.max(0) as usize),
+            foreign_keys: Vec::new(),
+            indexes: Vec::new(),
+            managed: None,
+            keys: TableKeys::default(),
+            partition_of: get(row, "partition_of", q)?,
+            layout: TableLayout {
+                partition_key: get(row, "partition_key", q)?,
+                partition_bound: get(row, "partition_bound", q)?,
+                inherits: get(row, "inherits", q)?,
+                inherited_columns: Vec::new(),
+                unlogged: get::<String>(row, "persistence", q)? == "u",
             },
-            schema,
-            pk_columns: None,
-            pending_key,
-            attnums: Vec::new(),
-        });
-    }
+        },
+        schema,
+        pk_columns: None,
+        pending_key,
+        attnums: Vec::new(),
+    });
     Ok(())
 }
 
@@ -815,18 +808,40 @@ fn table_property_warnings(
     Ok(())
 }
 
-/// Adds every column to its table; returns which tables use which type, for the user-defined
-/// types the unrepresentable-objects scan reports.
-fn read_columns(rows: &[PgRow], r: &mut Reading) -> Result<HashMap<i64, Vec<i64>>, IntrospectError> {
+/// Adds every column to its table as the rows arrive; returns which tables use which
+/// user-defined type, for the types the unrepresentable-objects scan reports.
+async fn read_columns(
+    conn: &mut PgConnection,
+    schemas: &[String],
+    r: &mut Reading,
+) -> Result<HashMap<i64, Vec<i64>>, IntrospectError> {
     let q = QUERIES[2];
     let mut type_users: HashMap<i64, Vec<i64>> = HashMap::new();
-    let Some(first) = rows.first() else { return Ok(type_users) };
-    let f = ColumnFields::of(first)?;
-    for row in rows {
+    let mut fields: Option<ColumnFields> = None;
+    // The rows come table by table (in no promised order): the last table is looked up once.
+    let mut last: Option<(i64, usize)> = None;
+    let tables = &mut r.tables;
+    r.query_count += 1;
+    for_each_row(conn, q, SQL_COLUMNS, schemas, |row| {
+        let f = match &fields {
+            Some(f) => f,
+            None => fields.insert(ColumnFields::of(row)?),
+        };
         let table_oid: i64 = get_at(row, f.table_oid, q)?;
-        type_users.entry(get_at(row, f.type_oid, q)?).or_default().push(table_oid);
-        let Some(table) = r.tables.get_mut(table_oid) else { continue };
-        let column = map_column(row, &f)?;
+        let type_oid: i64 = get_at(row, f.type_oid, q)?;
+        if type_oid >= FIRST_USER_OID {
+            type_users.entry(type_oid).or_default().push(table_oid);
+        }
+        let index = match last {
+            Some((oid, i)) if oid == table_oid => i,
+            _ => {
+                let Some(&i) = tables.by_oid.get(&table_oid) else { return Ok(()) };
+                last = Some((table_oid, i));
+                i
+            }
+        };
+        let table = &mut tables.list[index];
+        let column = map_column(row, f)?;
         // A partition's columns are all its parent's by definition; an inheritance child
         // names those it does not declare itself.
         if get_at::<bool>(row, f.inherited, q)? && table.def.partition_of.is_none() {
@@ -834,9 +849,36 @@ fn read_columns(rows: &[PgRow], r: &mut Reading) -> Result<HashMap<i64, Vec<i64>
         }
         table.attnums.push(get_at(row, f.attnum, q)?);
         table.def.columns.push(column);
+        Ok(())
+    })
+    .await?;
+    for table in &mut r.tables.list {
+        put_columns_in_order(table);
     }
     name_primary_keys(&mut r.tables)?;
     Ok(type_users)
+}
+
+/// The first oid of an object created after `initdb`: every user-defined type's is at least
+/// this, so built-in types need no entry among the type users.
+const FIRST_USER_OID: i64 = 16384;
+
+/// Sorts a table's columns (and the inherited ones' names) by `attnum`: the columns query
+/// leaves the order to the plan, which reads each table's columns in `attnum` order already
+/// (sorting all rows on the server cost a tenth of the query), so this rarely moves anything.
+fn put_columns_in_order(table: &mut LiveTable) {
+    if table.attnums.is_sorted() {
+        return;
+    }
+    let mut order: Vec<usize> = (0..table.attnums.len()).collect();
+    order.sort_by_key(|&i| table.attnums[i]);
+    let mut columns: Vec<Option<ColumnDefinition>> = table.def.columns.drain(..).map(Some).collect();
+    table.def.columns = order.iter().filter_map(|&i| columns[i].take()).collect();
+    table.attnums = order.iter().map(|&i| table.attnums[i]).collect();
+    let position = |name: &String| table.def.columns.iter().position(|c| &c.name == name);
+    let mut inherited = std::mem::take(&mut table.def.layout.inherited_columns);
+    inherited.sort_by_key(position);
+    table.def.layout.inherited_columns = inherited;
 }
 
 /// One `pg_attribute` row: its exact type, the model's type for it, its default in the abstract
@@ -888,87 +930,70 @@ fn map_column(row: &PgRow, f: &ColumnFields) -> Result<ColumnDefinition, Introsp
     })
 }
 
-fn read_indexes(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
-    for row in rows {
-        let oid: i64 = get(row, "table_oid", QUERIES[3])?;
-        let Some(table) = r.tables.get_mut(oid) else { continue };
-        if get::<Option<String>>(row, "constraint_type", QUERIES[3])?.as_deref() == Some("u") {
-            table.def.keys.unique.extend(unique_constraint(row)?);
-            continue;
-        }
-        if let Some(index) = map_index(row, table, &mut r.warnings)? {
-            r.warnings.extend(unwritable_index(
-                &strata_sql::Postgres,
-                &table.schema,
-                &table.def.name,
-                &index,
-            ));
-            table.def.indexes.push(index);
-        }
+/// Adds the indexes of the indexes query to their tables as their rows arrive (one row per
+/// index element, an index's rows one after another).
+async fn read_indexes(
+    conn: &mut PgConnection,
+    version: i32,
+    schemas: &[String],
+    r: &mut Reading,
+) -> Result<(), IntrospectError> {
+    let mut rows = pg_indexes::IndexRows::default();
+    r.query_count += 1;
+    for_each_row(conn, QUERIES[3], &pg_indexes::sql(version), schemas, |row| match rows.push(row)? {
+        Some(index) => add_index(index, r),
+        None => Ok(()),
+    })
+    .await?;
+    match rows.finish() {
+        Some(index) => add_index(index, r),
+        None => Ok(()),
+    }
+}
+
+fn add_index(index: pg_indexes::IndexRow, r: &mut Reading) -> Result<(), IntrospectError> {
+    let Some(table) = r.tables.get_mut(index.table_oid) else { return Ok(()) };
+    if index.constraint_type.as_deref() == Some("u") {
+        table.def.keys.unique.extend(pg_indexes::unique_constraint(&index));
+        return Ok(());
+    }
+    if let Some(index) = pg_indexes::map_index(index, &table.schema, &table.def.name, &mut r.warnings) {
+        r.warnings.extend(unwritable_index(&strata_sql::Postgres, &table.schema, &table.def.name, &index));
+        table.def.indexes.push(index);
     }
     Ok(())
 }
 
-fn read_foreign_keys(rows: &[PgRow], r: &mut Reading) -> Result<(), IntrospectError> {
+fn read_foreign_key(row: &PgRow, r: &mut Reading) -> Result<(), IntrospectError> {
     let q = QUERIES[4];
-    for row in rows {
-        let name: String = get(row, "name", q)?;
-        if !get::<bool>(row, "in_scope", q)? {
-            r.warnings.push(inbound_foreign_key_warning(row, name)?);
-            continue;
-        }
-        let Some(table) = r.tables.get_mut(get(row, "table_oid", q)?) else { continue };
-        if !get::<bool>(row, "is_validated", q)? {
-            r.warnings.push(IntrospectWarning {
-                kind: WarningKind::UnvalidatedForeignKey,
-                schema: table.schema.clone(),
-                table: Some(table.def.name.clone()),
-                name: name.clone(),
-                detail: "NOT VALID: existing rows were never checked".into(),
-                depends_on: vec![table.def.name.clone()],
-            });
-        }
-        table.def.foreign_keys.push(ForeignKeyDefinition {
-            constraint_name: name,
-            columns: get(row, "columns", q)?,
-            reference_table: get(row, "ref_table", q)?,
-            reference_table_schema: get(row, "ref_schema", q)?,
-            reference_columns: get(row, "ref_columns", q)?,
-            on_update: fk_action(&get::<String>(row, "on_update", q)?),
-            on_delete: fk_action(&get::<String>(row, "on_delete", q)?),
-            match_type: fk_match_type(&get::<String>(row, "match_type", q)?),
-            deferrable: fk_deferrable(get(row, "is_deferrable", q)?, get(row, "is_deferred", q)?),
+    let name: String = get(row, "name", q)?;
+    if !get::<bool>(row, "in_scope", q)? {
+        r.warnings.push(inbound_foreign_key_warning(row, name)?);
+        return Ok(());
+    }
+    let Some(table) = r.tables.get_mut(get(row, "table_oid", q)?) else { return Ok(()) };
+    if !get::<bool>(row, "is_validated", q)? {
+        r.warnings.push(IntrospectWarning {
+            kind: WarningKind::UnvalidatedForeignKey,
+            schema: table.schema.clone(),
+            table: Some(table.def.name.clone()),
+            name: name.clone(),
+            detail: "NOT VALID: existing rows were never checked".into(),
+            depends_on: vec![table.def.name.clone()],
         });
     }
+    table.def.foreign_keys.push(ForeignKeyDefinition {
+        constraint_name: name,
+        columns: get(row, "columns", q)?,
+        reference_table: get(row, "ref_table", q)?,
+        reference_table_schema: get(row, "ref_schema", q)?,
+        reference_columns: get(row, "ref_columns", q)?,
+        on_update: fk_action(&get::<String>(row, "on_update", q)?),
+        on_delete: fk_action(&get::<String>(row, "on_delete", q)?),
+        match_type: fk_match_type(&get::<String>(row, "match_type", q)?),
+        deferrable: fk_deferrable(get(row, "is_deferrable", q)?, get(row, "is_deferred", q)?),
+    });
     Ok(())
-}
-
-/// A `UNIQUE` constraint's index row as a key constraint, when the definition can say all of it
-/// (plain columns, btree defaults, not a partition's copy of its parent's); otherwise `None`,
-/// and the unrepresentable-objects scan names it.
-fn unique_constraint(row: &PgRow) -> Result<Option<KeyConstraint>, IntrospectError> {
-    let q = QUERIES[3];
-    let plain = get::<String>(row, "method", q)? == "btree"
-        && !get::<bool>(row, "constraint_inherited", q)?
-        && get::<i32>(row, "key_count", q)? == get::<i32>(row, "att_count", q)?
-        && get::<Vec<bool>>(row, "element_is_column", q)?.iter().all(|c| *c)
-        && get::<Vec<bool>>(row, "opclass_is_default", q)?.iter().all(|d| *d)
-        && get::<Vec<i32>>(row, "sort_options", q)?.iter().all(|o| *o == 0)
-        && get::<Vec<String>>(row, "collations", q)?.iter().all(String::is_empty)
-        && get::<Vec<String>>(row, "reloptions", q)?.is_empty()
-        && get::<Option<String>>(row, "tablespace", q)?.is_none();
-    if !plain {
-        return Ok(None);
-    }
-    Ok(Some(KeyConstraint {
-        name: get(row, "name", q)?,
-        columns: get(row, "element_defs", q)?,
-        nulls_not_distinct: get(row, "nulls_not_distinct", q)?,
-        deferrable: crate::pg_types::fk_deferrable(
-            get(row, "constraint_deferrable", q)?,
-            get(row, "constraint_deferred", q)?,
-        ),
-    }))
 }
 
 /// Adds a check or exclusion constraint row of the unrepresentable-objects scan to its table,
@@ -1078,140 +1103,6 @@ async fn read_installed_versions(
         .collect()
 }
 
-/// Maps one `pg_index` row. Indexes backing a primary key are dropped (the model expresses
-/// the key through the `id` column); those backing UNIQUE or EXCLUDE constraints become
-/// warnings (they cannot be dropped with `DROP INDEX`, so the model must not own them).
-fn map_index(
-    row: &PgRow,
-    table: &LiveTable,
-    warnings: &mut Vec<IntrospectWarning>,
-) -> Result<Option<IndexDefinition>, IntrospectError> {
-    let q = QUERIES[3];
-    let name: String = get(row, "name", q)?;
-    let constraint: Option<String> = get(row, "constraint_type", q)?;
-    if constraint.is_some() {
-        // Unique and exclusion constraints are reported by the unrepresentable-objects scan.
-        return Ok(None);
-    }
-    let method: String = get(row, "method", q)?;
-    let opclasses: Vec<String> = get(row, "opclasses", q)?;
-    let opclass_is_default: Vec<bool> = get(row, "opclass_is_default", q)?;
-    let reloptions: Vec<String> = get(row, "reloptions", q)?;
-
-    let mut details = Vec::new();
-    let mut elements = map_index_elements(row)?;
-    let classes = map_operator_classes(&method, &opclasses, &opclass_is_default, &mut elements, &mut details);
-    let parameters = (!reloptions.is_empty()).then(|| parse_reloptions(&reloptions));
-    if !get::<bool>(row, "is_valid", q)? {
-        details.push("it is INVALID (a failed concurrent build; REINDEX it)".into());
-    }
-    if !details.is_empty() {
-        warnings.push(IntrospectWarning {
-            kind: WarningKind::IndexDetail,
-            schema: table.schema.clone(),
-            table: Some(table.def.name.clone()),
-            name: name.clone(),
-            detail: format!("not represented: {}", details.join("; ")),
-            depends_on: vec![table.def.name.clone()],
-        });
-    }
-
-    Ok(Some(IndexDefinition {
-        index_name: name,
-        table_space: get(row, "tablespace", q)?,
-        elements,
-        index_type: method,
-        is_unique: get(row, "is_unique", q)?,
-        is_primary: false,
-        // `None` is the database default (distinct), which is what generated definitions say
-        // when the model does not mention it; only the non-default is worth stating.
-        nulls_distinct: if get::<bool>(row, "nulls_not_distinct", q)? { Some(false) } else { None },
-        predicate: get(row, "predicate", q)?,
-        gin_operator_class: classes.gin,
-        vector_distance_function: classes.vector_distance_function,
-        vector_column_type: classes.vector_column_type,
-        parameters,
-        include: get(row, "include_columns", q)?,
-    }))
-}
-
-/// The key elements of an index row, with their sort order and collation. `indoption` bit 0
-/// is `DESC`, bit 1 `NULLS FIRST`; a collation is listed only where it is not the column's.
-/// Operator classes are filled in by [`map_operator_classes`].
-fn map_index_elements(row: &PgRow) -> Result<Vec<IndexElement>, IntrospectError> {
-    let q = QUERIES[3];
-    let defs: Vec<String> = get(row, "element_defs", q)?;
-    let is_column: Vec<bool> = get(row, "element_is_column", q)?;
-    let sort_options: Vec<i32> = get(row, "sort_options", q)?;
-    let collations: Vec<String> = get(row, "collations", q)?;
-    Ok(defs
-        .into_iter()
-        .enumerate()
-        .map(|(i, definition)| {
-            let element_type = if is_column.get(i).copied().unwrap_or(false) {
-                IndexElementType::Column
-            } else {
-                IndexElementType::Expression
-            };
-            let option = sort_options.get(i).copied().unwrap_or(0);
-            IndexElement {
-                descending: option & 1 != 0,
-                nulls_first: option & 2 != 0,
-                collation: collations.get(i).filter(|c| !c.is_empty()).cloned(),
-                ..IndexElement::new(element_type, definition)
-            }
-        })
-        .collect())
-}
-
-/// What an index's operator classes say in the model's terms (gin's class, a vector index's
-/// distance and column type).
-#[derive(Default)]
-struct OperatorClasses {
-    gin: Option<strata_schema::GinOperatorClass>,
-    vector_distance_function: Option<strata_schema::VectorDistanceFunction>,
-    vector_column_type: Option<ColumnType>,
-}
-
-/// Maps the operator classes of an index using `method`. A gin index whose elements all use
-/// one class Serverpod names keeps it as `ginOperatorClass` (Serverpod's key, same bytes);
-/// a vector index's class becomes its distance and column type; any other non-default class
-/// goes on its element. Vector classes the model cannot hold are added to `details`.
-fn map_operator_classes(
-    method: &str,
-    opclasses: &[String],
-    opclass_is_default: &[bool],
-    elements: &mut [IndexElement],
-    details: &mut Vec<String>,
-) -> OperatorClasses {
-    let mut classes = OperatorClasses::default();
-    if method_is_vector(method) {
-        match opclasses.first().and_then(|o| vector_operator_class(o)) {
-            Some((t, d)) => {
-                classes.vector_column_type = Some(t);
-                classes.vector_distance_function = Some(d);
-            }
-            None => details.push(format!("operator class {}", opclasses.join(", "))),
-        }
-        return classes;
-    }
-    if method == "gin" {
-        let mapped: Vec<_> = opclasses.iter().map(|o| gin_operator_class(o)).collect();
-        if let Some(Some(first)) = mapped.first() {
-            if mapped.iter().all(|m| m == &Some(*first)) {
-                classes.gin = Some(*first);
-                return classes;
-            }
-        }
-    }
-    for ((element, class), is_default) in elements.iter_mut().zip(opclasses).zip(opclass_is_default) {
-        if !is_default && !class.is_empty() {
-            element.operator_class = Some(class.clone());
-        }
-    }
-    classes
-}
-
 fn map_unrepresentable(
     row: &PgRow,
     tables: &Tables,
@@ -1317,3 +1208,52 @@ pub(crate) fn is_serial_sequence_name(sequence: &str, table: &str, column: &str)
 
 /// How PostgreSQL renders a `now()` default.
 pub(crate) const NOW_CALL: &str = "now()";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_read_out_of_order_are_put_in_attnum_order() {
+        let column = |name: &str| ColumnDefinition { name: name.into(), ..Default::default() };
+        let mut table = LiveTable {
+            def: TableDefinition {
+                name: "t".into(),
+                columns: ["c", "a", "b"].map(column).to_vec(),
+                layout: TableLayout { inherited_columns: vec!["c".into(), "a".into()], ..Default::default() },
+                ..Default::default()
+            },
+            schema: "public".into(),
+            pk_columns: None,
+            pending_key: None,
+            attnums: vec![3, 1, 2],
+        };
+        put_columns_in_order(&mut table);
+        let names: Vec<&str> = table.def.columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["a", "b", "c"]);
+        assert_eq!(table.attnums, [1, 2, 3]);
+        assert_eq!(table.def.layout.inherited_columns, ["a", "c"]);
+    }
+
+    /// A query whose field has another SQL type than strata decodes is refused, naming the
+    /// field, before any value is read unchecked.
+    #[test]
+    fn a_columns_field_of_another_type_is_refused_by_name() {
+        let db = strata_testdb::PgScratch::new("field_types");
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let mut conn = PgConnection::connect(&db.url).await.unwrap();
+            let row = sqlx::query("SELECT 1::int4 AS typmod").fetch_one(&mut conn).await.unwrap();
+            assert!(position::<i32>(&row, "typmod").is_ok());
+            let error = position::<i64>(&row, "typmod").unwrap_err().to_string();
+            assert!(error.contains("field \"typmod\" is INT4, not the INT8 strata reads"), "{error}");
+            assert!(position::<i32>(&row, "attnum").is_err());
+        });
+    }
+
+    #[test]
+    fn each_guard_picks_one_branch_of_the_unrepresentable_objects_query() {
+        let sql = sql_unrepresentable(&Present::all());
+        crate::pg_present::tests::check_guards(&sql, UNREPRESENTABLE_GUARDS);
+    }
+}

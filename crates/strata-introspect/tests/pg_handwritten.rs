@@ -260,3 +260,27 @@ fn a_comment_on_the_public_schema_is_a_named_warning() {
     assert_eq!((comment.schema.as_str(), comment.name.as_str()), ("public", "schema public"), "{comment:?}");
     assert!(comment.detail.contains("'the shop'"), "{comment:?}");
 }
+
+/// Columns of an extension's type (or an array of one) need the extension; others do not.
+#[test]
+fn columns_of_an_extension_type_are_named_dependencies() {
+    let (_db, live) = read_sql(
+        "extension_types",
+        "CREATE EXTENSION hstore; CREATE EXTENSION citext;
+         CREATE TABLE e (id bigserial PRIMARY KEY, h hstore, ha hstore[], c citext, plain text);",
+    );
+    let mut needs: Vec<(String, String)> = live
+        .warnings
+        .iter()
+        .filter(|w| w.kind == WarningKind::Dependency)
+        .map(|w| (w.name.clone(), w.detail.clone()))
+        .collect();
+    needs.sort();
+    let expect = |column: &str, extension: &str| {
+        (
+            column.to_string(),
+            format!("its type needs extension \"{extension}\", which strata does not create"),
+        )
+    };
+    assert_eq!(needs, [expect("c", "citext"), expect("h", "hstore"), expect("ha", "hstore")]);
+}
