@@ -129,6 +129,7 @@ pub fn repair_guards(migration: &DatabaseMigration, live: &Introspection) -> Vec
                     WarningKind::UnknownColumnType
                         | WarningKind::GeneratedColumn
                         | WarningKind::IdentityColumn
+                        | WarningKind::IdentityOptions
                         | WarningKind::ColumnCollation
                 )
                 && !t.delete_columns.contains(&w.name);
