@@ -125,30 +125,3 @@ fn a_changed_definition_or_an_unread_kind_is_not_in_sync() {
         assert!(file.stderr.contains("only in db:"), "{what}: {}", file.stderr);
     }
 }
-
-/// An identity column's sequence options are not in the model: two databases whose identity
-/// columns differ only there are not in sync, and the options are named, side by side.
-#[test]
-fn identity_columns_differing_only_in_their_sequence_options_are_not_in_sync() {
-    let p = Project::store();
-    let (a, b) = (PgScratch::new("ident_a"), PgScratch::new("ident_b"));
-    pg_exec(&a.url, "CREATE TABLE ticket (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, title text);");
-    pg_exec(
-        &b.url,
-        "CREATE TABLE ticket (id bigint GENERATED ALWAYS AS IDENTITY (START WITH 1000 INCREMENT BY 10) \
-         PRIMARY KEY, title text);",
-    );
-    let (from, to) = (format!("db:{}", a.url), format!("db:{}", b.url));
-    let run = p.run(&["diff", "--from", &from, "--to", &to]);
-    let b_name = b.url.rsplit('/').next().unwrap();
-    run.code(2).stderr_says(&format!(
-        "only in db:…/{b_name}: identity options \"id\" on table \"public\".\"ticket\": sequence START 1000 INCREMENT 10"
-    ));
-    assert!(!run.stderr.contains("In sync:"), "{}", run.stderr);
-    p.run(&["diff", "--from", &from, "--to", &to, "--ignore", "identity-options"])
-        .code(0)
-        .stderr_says("In sync");
-    // The defaults are no option of their own: the same identity on both sides is in sync.
-    pg_exec(&b.url, "ALTER TABLE ticket ALTER COLUMN id SET START WITH 1 SET INCREMENT BY 1;");
-    p.run(&["diff", "--from", &from, "--to", &to]).code(0).stderr_says("In sync");
-}

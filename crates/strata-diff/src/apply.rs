@@ -243,6 +243,7 @@ fn alter(
         }
         if c.change_identity {
             column.identity = c.new_identity;
+            column.identity_options = c.new_identity.and(c.new_identity_options);
         }
         if c.drop_expression {
             column.generated = None;

@@ -25,6 +25,7 @@ pub fn column_like(a: &ColumnDefinition, b: &ColumnDefinition) -> bool {
         && a.column_default == b.column_default
         && a.vector_dimension == b.vector_dimension
         && a.identity == b.identity
+        && a.identity_options == b.identity_options
         && a.generated == b.generated
 }
 
@@ -291,6 +292,12 @@ pub fn column_changes(a: &ColumnDefinition, b: &ColumnDefinition) -> Vec<Change>
     if a.identity != b.identity {
         let identity = |i: Option<strata_schema::Identity>| opt_str(i.map(|i| i.name()));
         push(&mut out, "identity", identity(a.identity), identity(b.identity));
+    }
+    if a.identity_options != b.identity_options {
+        let options = |o: Option<strata_schema::IdentityOptions>| {
+            o.map_or_else(|| "the defaults".to_string(), |o| o.to_string())
+        };
+        push(&mut out, "identity options", options(a.identity_options), options(b.identity_options));
     }
     if a.generated != b.generated {
         push(&mut out, "generated", opt_str(a.generated.as_deref()), opt_str(b.generated.as_deref()));

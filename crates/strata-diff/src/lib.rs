@@ -436,7 +436,7 @@ pub fn generate_table_migration(
             let add_nullable = !s.is_nullable && d.is_nullable;
             let remove_nullable = s.is_nullable && !d.is_nullable;
             let change_default = s.column_default != d.column_default;
-            let change_identity = s.identity != d.identity;
+            let change_identity = s.identity != d.identity || s.identity_options != d.identity_options;
             let drop_expression = s.generated.is_some() && d.generated.is_none();
             let native_change = compare::is_native_change(s, d);
             let new_type = (s.column_type != d.column_type || native_change).then_some(d.column_type);
@@ -459,6 +459,7 @@ pub fn generate_table_migration(
                 new_native_type: native_change.then(|| compare::pg_type_text(d)),
                 change_identity,
                 new_identity: d.identity,
+                new_identity_options: d.identity_options,
                 drop_expression,
             });
             if remove_nullable {

@@ -296,6 +296,7 @@ fn physical_rename_via_column_override_is_a_rename() {
             new_native_type: None,
             change_identity: false,
             new_identity: None,
+            new_identity_options: None,
             drop_expression: false,
         }]
     );
@@ -321,6 +322,7 @@ fn rename_with_default_change_matches_illustrative_example() {
             new_native_type: None,
             change_identity: false,
             new_identity: None,
+            new_identity_options: None,
             drop_expression: false,
         }]
     );
@@ -493,6 +495,7 @@ fn not_null_to_nullable_is_drop_not_null_without_warning() {
             new_native_type: None,
             change_identity: false,
             new_identity: None,
+            new_identity_options: None,
             drop_expression: false,
         }]
     );
@@ -1002,6 +1005,7 @@ fn recreated_column_recreates_its_index_and_foreign_key() {
         vector_dimension: None,
         native_type: None,
         identity: None,
+        identity_options: None,
         generated: None,
     };
     let id = ColumnDefinition {
@@ -1014,6 +1018,7 @@ fn recreated_column_recreates_its_index_and_foreign_key() {
         vector_dimension: None,
         native_type: None,
         identity: None,
+        identity_options: None,
         generated: None,
     };
     let table = |c: ColumnDefinition| TableDefinition {

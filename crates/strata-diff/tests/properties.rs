@@ -139,6 +139,7 @@ fn build(raw: &[RawTable], wild: bool) -> DatabaseDefinition {
                 vector_dimension: None,
                 native_type: None,
                 identity: None,
+                identity_options: None,
                 generated: None,
             }
         } else {
@@ -152,6 +153,7 @@ fn build(raw: &[RawTable], wild: bool) -> DatabaseDefinition {
                 vector_dimension: None,
                 native_type: None,
                 identity: None,
+                identity_options: None,
                 generated: None,
             }
         };
@@ -181,6 +183,7 @@ fn build(raw: &[RawTable], wild: bool) -> DatabaseDefinition {
                 vector_dimension: ty.is_vector().then_some(c.dim),
                 native_type: None,
                 identity: None,
+                identity_options: None,
                 generated: None,
             });
         }

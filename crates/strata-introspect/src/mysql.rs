@@ -323,6 +323,7 @@ fn map_column(
         vector_dimension: None,
         native_type: mapped.native_type,
         identity: None,
+        identity_options: None,
         generated: None,
     })
 }

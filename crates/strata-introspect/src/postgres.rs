@@ -16,7 +16,8 @@ use sqlx::{Connection, Postgres, Row};
 use strata_schema::defaults::pg_sql_to_abstract_default;
 use strata_schema::{
     default_primary_key_name, CheckConstraint, ColumnDefinition, ColumnType, Deferrable, ExclusionConstraint,
-    ForeignKeyDefinition, Identity, KeyConstraint, MigrationVersion, TableDefinition, TableKeys, TableLayout,
+    ForeignKeyDefinition, Identity, IdentityOptions, KeyConstraint, MigrationVersion, TableDefinition,
+    TableKeys, TableLayout,
 };
 use strata_sql::Dialect as _;
 
@@ -109,9 +110,8 @@ fn sql_tables() -> String {
 /// owned-sequence lookup (two `pg_depend` probes) runs only for `nextval` defaults, not for
 /// every default (a fifth of this query's time on the 1,000-table benchmark). A default's
 /// reference to its sequence is a normal dependency; its automatic one is on its own column.
-/// `identity_options` are an identity column's sequence options when they are not the defaults
-/// (`START 1 INCREMENT 1`, the type's range, `CACHE 1`): the model does not hold them, so they are
-/// named ([`WarningKind::IdentityOptions`]) and compared as such.
+/// `identity_sequence` is an identity column's sequence: start, increment, minimum, maximum,
+/// cache, cycle (0 or 1) and the largest value of its type, for [`IdentityOptions::of_sequence`].
 const SQL_COLUMNS: &str = "SELECT x.*, CASE WHEN x.default_expr LIKE 'nextval(%' \
         THEN (SELECT s.relname::text FROM pg_catalog.pg_depend dd \
              JOIN pg_catalog.pg_depend od ON od.classid = 'pg_catalog.pg_class'::regclass AND od.objid = dd.refobjid \
@@ -128,16 +128,13 @@ const SQL_COLUMNS: &str = "SELECT x.*, CASE WHEN x.default_expr LIKE 'nextval(%'
         CASE WHEN a.attgenerated = '' THEN pg_catalog.pg_get_expr(ad.adbin, 0) \
              ELSE pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) END AS default_expr, \
         a.attgenerated::text AS generated, a.attidentity::text AS identity, \
-        CASE WHEN a.attidentity <> '' THEN (SELECT CASE WHEN s.seqstart = 1 AND s.seqincrement = 1 \
-                  AND s.seqmin = 1 AND s.seqcache = 1 AND NOT s.seqcycle \
-                  AND s.seqmax = CASE s.seqtypid WHEN 'pg_catalog.int2'::regtype THEN 32767 \
-                                   WHEN 'pg_catalog.int4'::regtype THEN 2147483647 ELSE 9223372036854775807 END \
-                  THEN NULL ELSE format('START %s INCREMENT %s MINVALUE %s MAXVALUE %s CACHE %s%s', s.seqstart, \
-                       s.seqincrement, s.seqmin, s.seqmax, s.seqcache, CASE WHEN s.seqcycle THEN ' CYCLE' ELSE '' END) END \
+        CASE WHEN a.attidentity <> '' THEN (SELECT ARRAY[s.seqstart, s.seqincrement, s.seqmin, s.seqmax, \
+                  s.seqcache, s.seqcycle::int4, CASE s.seqtypid WHEN 'pg_catalog.int2'::regtype THEN 32767 \
+                  WHEN 'pg_catalog.int4'::regtype THEN 2147483647 ELSE 9223372036854775807 END]::int8[] \
              FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_sequence s ON s.seqrelid = d.objid \
              WHERE d.refclassid = 'pg_catalog.pg_class'::regclass AND d.refobjid = a.attrelid \
                AND d.refobjsubid = a.attnum AND d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype = 'i' \
-             LIMIT 1) END AS identity_options, \
+             LIMIT 1) END AS identity_sequence, \
         (a.attinhcount > 0 AND NOT a.attislocal) AS inherited, \
         CASE WHEN a.attcollation <> t.typcollation \
              THEN (SELECT co.collname::text FROM pg_catalog.pg_collation co WHERE co.oid = a.attcollation) \
@@ -448,7 +445,7 @@ struct ColumnFields {
     default_expr: usize,
     generated: usize,
     identity: usize,
-    identity_options: usize,
+    identity_sequence: usize,
     collation: usize,
     owned_sequence: usize,
     not_null: usize,
@@ -470,7 +467,7 @@ impl ColumnFields {
             default_expr: position::<String>(row, "default_expr")?,
             generated: position::<String>(row, "generated")?,
             identity: position::<String>(row, "identity")?,
-            identity_options: position::<String>(row, "identity_options")?,
+            identity_sequence: position::<Option<Vec<i64>>>(row, "identity_sequence")?,
             collation: position::<String>(row, "collation")?,
             owned_sequence: position::<String>(row, "owned_sequence")?,
             not_null: position::<bool>(row, "not_null")?,
@@ -835,7 +832,7 @@ async fn read_columns(
     let mut fields: Option<ColumnFields> = None;
     // The rows come table by table (in no promised order): the last table is looked up once.
     let mut last: Option<(i64, usize)> = None;
-    let (tables, warnings) = (&mut r.tables, &mut r.warnings);
+    let tables = &mut r.tables;
     r.query_count += 1;
     for_each_row(conn, q, SQL_COLUMNS, schemas, |row| {
         let f = match &fields {
@@ -862,9 +859,6 @@ async fn read_columns(
         if get_at::<bool>(row, f.inherited, q)? && table.def.partition_of.is_none() {
             table.def.layout.inherited_columns.push(column.name.clone());
         }
-        if let Some(options) = get_at::<Option<String>>(row, f.identity_options, q)? {
-            warnings.push(identity_options_warning(&table.schema, &table.def.name, &column.name, options));
-        }
         table.attnums.push(get_at(row, f.attnum, q)?);
         table.def.columns.push(column);
         Ok(())
@@ -875,19 +869,6 @@ async fn read_columns(
     }
     name_primary_keys(&mut r.tables)?;
     Ok(type_users)
-}
-
-/// An identity column whose sequence options are not the defaults: they differ between two
-/// databases without the model seeing it, so they are named.
-fn identity_options_warning(schema: &str, table: &str, column: &str, options: String) -> IntrospectWarning {
-    IntrospectWarning {
-        kind: WarningKind::IdentityOptions,
-        schema: schema.to_string(),
-        table: Some(table.to_string()),
-        name: column.to_string(),
-        detail: format!("sequence {options}"),
-        depends_on: vec![table.to_string()],
-    }
 }
 
 /// The first oid of an object created after `initdb`: every user-defined type's is at least
@@ -957,8 +938,15 @@ fn map_column(row: &PgRow, f: &ColumnFields) -> Result<ColumnDefinition, Introsp
             "d" => Some(Identity::ByDefault),
             _ => None,
         },
+        identity_options: identity_options(get_at(row, f.identity_sequence, QUERIES[2])?),
         generated,
     })
+}
+
+/// An identity's options from its sequence's settings (see [`SQL_COLUMNS`]).
+fn identity_options(sequence: Option<Vec<i64>>) -> Option<IdentityOptions> {
+    let [start, increment, min, max, cache, cycle, type_max] = sequence?[..] else { return None };
+    IdentityOptions::of_sequence(start, increment, min, max, cache, cycle != 0, type_max)
 }
 
 /// Adds the indexes of the indexes query to their tables as their rows arrive (one row per

@@ -129,7 +129,6 @@ pub fn repair_guards(migration: &DatabaseMigration, live: &Introspection) -> Vec
                     WarningKind::UnknownColumnType
                         | WarningKind::GeneratedColumn
                         | WarningKind::IdentityColumn
-                        | WarningKind::IdentityOptions
                         | WarningKind::ColumnCollation
                 )
                 && !t.delete_columns.contains(&w.name);

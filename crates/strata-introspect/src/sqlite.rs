@@ -271,6 +271,7 @@ fn map_column(
         vector_dimension: recorded_type.and_then(|(_, dimension)| dimension),
         native_type: None,
         identity: None,
+        identity_options: None,
         generated: None,
     })
 }

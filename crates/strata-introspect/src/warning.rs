@@ -57,9 +57,6 @@ warning_kinds! {
     GeneratedColumn => "generated column",
     /// An identity column; introspected with the `serial` default it behaves like.
     IdentityColumn => "identity column",
-    /// PostgreSQL: an identity column's sequence options that are not the defaults (the model
-    /// holds the identity, not its options).
-    IdentityOptions => "identity options",
     ColumnCollation => "column collation",
     /// A collation created in one of the configured schemas.
     Collation => "collation",

@@ -347,6 +347,9 @@ pub struct ColumnDefinition {
     /// `GENERATED ... AS IDENTITY` (strata's own `identity`, written only when set): such a
     /// column has no `column_default`.
     pub identity: Option<Identity>,
+    /// The identity's sequence options where they are not the defaults (strata's own
+    /// `identityOptions`, written only when set; see `identity_options.rs`).
+    pub identity_options: Option<crate::IdentityOptions>,
     /// The expression of a `GENERATED ALWAYS AS (<expr>) STORED` column as the server prints it
     /// (strata's own `generated`, written only when set): such a column has no `column_default`
     /// and no identity, and its values are computed, never written.

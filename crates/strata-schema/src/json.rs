@@ -16,6 +16,7 @@ use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Map, Number, Value};
 
 use crate::definition::*;
+use crate::identity_options::IdentityOptions;
 use crate::keys::{CheckConstraint, ExclusionConstraint, KeyConstraint, KeyMigration, TableKeys};
 use crate::layout::{LayoutMigration, PartitionPlace, TableLayout};
 use crate::migration::*;
@@ -309,6 +310,7 @@ impl Serialize for ColumnDefinition {
         let native = self.native_type.as_ref().filter(|_| self.column_type == ColumnType::Unknown);
         o.opt("nativeType", &native)?;
         o.opt("identity", &self.identity)?;
+        o.opt("identityOptions", &self.identity_options.map(|o| o.to_string()))?;
         o.opt("generated", &self.generated)?;
         o.end()
     }
@@ -458,6 +460,7 @@ impl Serialize for ColumnMigration {
         if self.change_identity {
             o.f("changeIdentity", &true)?;
             o.opt("newIdentity", &self.new_identity)?;
+            o.opt("newIdentityOptions", &self.new_identity_options.map(|o| o.to_string()))?;
         }
         if self.drop_expression {
             o.f("dropExpression", &true)?;
@@ -788,6 +791,7 @@ mod typed {
         vector_dimension: Option<i64>,
         native_type: Option<String>,
         identity: Option<String>,
+        identity_options: Option<String>,
         generated: Option<String>,
     }
 
@@ -889,6 +893,7 @@ mod typed {
         new_native_type: Option<String>,
         change_identity: Option<bool>,
         new_identity: Option<String>,
+        new_identity_options: Option<String>,
         drop_expression: Option<bool>,
     }
 
@@ -1023,6 +1028,7 @@ mod typed {
             vector_dimension: c.vector_dimension,
             native_type: c.native_type,
             identity: named(c.identity, Identity::from_name)?,
+            identity_options: named(c.identity_options, crate::IdentityOptions::parse)?,
             generated: c.generated,
         })
     }
@@ -1111,6 +1117,10 @@ mod typed {
                             new_native_type: c.new_native_type,
                             change_identity: c.change_identity.unwrap_or(false),
                             new_identity: named(c.new_identity, Identity::from_name)?,
+                            new_identity_options: named(
+                                c.new_identity_options,
+                                crate::IdentityOptions::parse,
+                            )?,
                             drop_expression: c.drop_expression.unwrap_or(false),
                         })
                     })?,
@@ -1514,6 +1524,7 @@ fn read_column(c: &Cursor) -> Result<ColumnDefinition, JsonError> {
         vector_dimension: c.opt_int("vectorDimension")?,
         native_type: c.opt_str("nativeType")?,
         identity: c.name_enum("identity", "identity", Identity::from_name)?,
+        identity_options: c.name_enum("identityOptions", "identity options", IdentityOptions::parse)?,
         generated: c.opt_str("generated")?,
     })
 }
@@ -1682,6 +1693,11 @@ fn read_column_migration(c: &Cursor) -> Result<ColumnMigration, JsonError> {
         new_native_type: c.opt_str("newNativeType")?,
         change_identity: c.bool_or("changeIdentity", false)?,
         new_identity: c.name_enum("newIdentity", "identity", Identity::from_name)?,
+        new_identity_options: c.name_enum(
+            "newIdentityOptions",
+            "identity options",
+            IdentityOptions::parse,
+        )?,
         drop_expression: c.bool_or("dropExpression", false)?,
     })
 }
@@ -1815,6 +1831,32 @@ mod typed_tests {
         assert_eq!(
             definition_from_json(&bad).unwrap_err().to_string(),
             "at $.tables[0].columns[0].identity: unknown identity \"sometimes\""
+        );
+    }
+
+    /// `identityOptions` and `newIdentityOptions` read alike on both paths, round-trip, and
+    /// anything but their canonical text is refused with its path (it becomes SQL).
+    #[test]
+    fn identity_options_round_trip_on_both_paths_and_bad_text_is_refused() {
+        let column = r#"{"name":"n","columnType":2,"isNullable":false,"identity":"always","identityOptions":"START WITH 100 CYCLE"}"#;
+        let def = format!(
+            r#"{{"moduleName":"m","schemaVersion":2,"tables":[{{"name":"t","columns":[{column}]}}]}}"#
+        );
+        assert!(check(&def).0);
+        let read = definition_from_json(&def).unwrap();
+        let options = read.tables[0].columns[0].identity_options.expect("the options");
+        assert_eq!((options.start, options.cycle), (Some(100), true));
+        assert!(definition_to_json(&read).contains("\"identityOptions\": \"START WITH 100 CYCLE\""));
+        let migration = r#"{"actions":[{"type":"alterTable","alterTable":{"name":"c",
+             "modifyColumns":[{"columnName":"y","changeIdentity":true,"newIdentity":"always","newIdentityOptions":"CACHE 5"}]}}]}"#;
+        let m = migration_from_json(migration).unwrap();
+        let MigrationAction::AlterTable(change) = &m.actions[0] else { panic!("{m:?}") };
+        assert_eq!(change.modify_columns[0].new_identity_options.map(|o| o.cache), Some(Some(5)));
+        let bad = def.replace("START WITH 100 CYCLE", "START WITH 1; DROP TABLE t");
+        assert!(!check(&bad).0);
+        assert_eq!(
+            definition_from_json(&bad).unwrap_err().to_string(),
+            "at $.tables[0].columns[0].identityOptions: unknown identity options \"START WITH 1; DROP TABLE t\""
         );
     }
 

@@ -12,6 +12,7 @@
 
 pub mod defaults;
 pub mod definition;
+pub mod identity_options;
 pub mod json;
 pub mod keys;
 pub mod layout;
@@ -20,6 +21,7 @@ pub mod normalize;
 pub mod types;
 
 pub use definition::*;
+pub use identity_options::IdentityOptions;
 pub use json::{definition_from_json, definition_to_json, migration_from_json, migration_to_json, JsonError};
 pub use keys::{
     default_primary_key_name, CheckConstraint, ExclusionConstraint, KeyConstraint, KeyMigration, TableKeys,

@@ -205,6 +205,9 @@ pub struct ColumnMigration {
     /// one is `new_identity`, `None` for `DROP IDENTITY`.
     pub change_identity: bool,
     pub new_identity: Option<crate::definition::Identity>,
+    /// With `change_identity`: the new identity's options (`newIdentityOptions`), `None` for
+    /// the defaults. A change of the options alone is an identity change too.
+    pub new_identity_options: Option<crate::IdentityOptions>,
     /// A generated column becomes a plain one keeping its values (`ALTER COLUMN ... DROP
     /// EXPRESSION`; `dropExpression`, strata's own key, written only when set).
     pub drop_expression: bool,

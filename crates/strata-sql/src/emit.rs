@@ -467,11 +467,18 @@ impl<'a> Emitter<'a> {
             if !d.supports_identity_columns() {
                 return Err(unsupported(d, object, "changing a column's identity"));
             }
-            change.identity = Some(match (before.and_then(|c| c.identity), m.new_identity) {
-                (_, None) => IdentityChange::Drop,
-                (None, Some(new)) => IdentityChange::Add(new),
-                (Some(_), Some(new)) => IdentityChange::Set(new),
-            });
+            change.identity = match (before.and_then(|c| c.identity), m.new_identity) {
+                (_, None) => Some(IdentityChange::Drop),
+                (None, Some(new)) => Some(IdentityChange::Add(new, m.new_identity_options)),
+                (Some(old), Some(new)) => {
+                    let old_options = before.and_then(|c| c.identity_options);
+                    change.identity_options = strata_schema::IdentityOptions::alter_clauses(
+                        old_options.as_ref(),
+                        m.new_identity_options.as_ref(),
+                    );
+                    (old != new).then_some(IdentityChange::Set(new))
+                }
+            };
         }
         if m.add_nullable || m.remove_nullable {
             if !d.supports_alter_column_nullability() {
@@ -868,6 +875,7 @@ pub(crate) fn migrations_table_definition() -> TableDefinition {
         vector_dimension: None,
         native_type: None,
         identity: None,
+        identity_options: None,
         generated: None,
     };
     TableDefinition {

@@ -321,6 +321,8 @@ pub struct ColumnChange {
     pub type_sql: Option<String>,
     /// What happens to the column's identity, when it changes.
     pub identity: Option<IdentityChange>,
+    /// `SET` clauses for an identity's sequence options (after the identity changes).
+    pub identity_options: Vec<String>,
     /// A generated column becomes plain, keeping its values (`DROP EXPRESSION`, first).
     pub drop_expression: bool,
     /// The column's `serial` default goes: its sequence is dropped after the default (it would
@@ -332,7 +334,8 @@ pub struct ColumnChange {
 /// `ADD`/`SET GENERATED` after them (an identity needs `NOT NULL` and no default first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdentityChange {
-    Add(strata_schema::Identity),
+    /// With the options that are not the defaults.
+    Add(strata_schema::Identity, Option<strata_schema::IdentityOptions>),
     Set(strata_schema::Identity),
     Drop,
 }
@@ -344,6 +347,7 @@ impl ColumnChange {
             && self.default_sql.is_none()
             && self.type_sql.is_none()
             && self.identity.is_none()
+            && self.identity_options.is_empty()
             && !self.drop_expression
             && !self.drop_serial_sequence
     }

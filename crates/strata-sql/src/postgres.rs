@@ -571,14 +571,18 @@ impl Dialect for Postgres {
             out.push_str(&format!("{prefix} SET DATA TYPE {type_sql} USING {name}::{type_sql};\n"));
         }
         match change.identity {
-            Some(IdentityChange::Add(identity)) => {
-                out.push_str(&format!("{prefix} ADD GENERATED {} AS IDENTITY;\n", identity.sql()));
+            Some(IdentityChange::Add(identity, options)) => {
+                let options = options.map(|o| format!(" ({o})")).unwrap_or_default();
+                out.push_str(&format!("{prefix} ADD GENERATED {} AS IDENTITY{options};\n", identity.sql()));
                 out.push_str(&self.identity_past_existing_values_sql(table, column));
             }
             Some(IdentityChange::Set(identity)) => {
                 out.push_str(&format!("{prefix} SET GENERATED {};\n", identity.sql()))
             }
             Some(IdentityChange::Drop) | None => {}
+        }
+        if !change.identity_options.is_empty() {
+            out.push_str(&format!("{prefix} {};\n", change.identity_options.join(" ")));
         }
         Ok(out)
     }
@@ -778,6 +782,9 @@ impl Postgres {
                 });
             }
             type_sql.push_str(&format!(" GENERATED {} AS IDENTITY", identity.sql()));
+            if let Some(options) = column.identity_options {
+                type_sql.push_str(&format!(" ({options})"));
+            }
         }
         if let Some(expression) = &column.generated {
             type_sql.push_str(&self.generation_clause(&object, column, expression)?);
@@ -951,7 +958,7 @@ mod generated_tests {
             drop_expression: true,
             default_sql: Some(None),
             drop_serial_sequence: true,
-            identity: Some(IdentityChange::Add(strata_schema::Identity::Always)),
+            identity: Some(IdentityChange::Add(strata_schema::Identity::Always, None)),
             ..Default::default()
         };
         let sql = Postgres.alter_column_sql("t", &column, &change).unwrap();

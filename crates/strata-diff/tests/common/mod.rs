@@ -15,6 +15,7 @@ pub fn col(name: &str) -> ColumnDefinition {
         vector_dimension: None,
         native_type: None,
         identity: None,
+        identity_options: None,
         generated: None,
     }
 }

@@ -17,6 +17,7 @@ pub fn col(name: &str, t: ColumnType) -> ColumnDefinition {
         vector_dimension: None,
         native_type: None,
         identity: None,
+        identity_options: None,
         generated: None,
     }
 }
