@@ -71,30 +71,6 @@ impl IdentityOptions {
         }
         (options != IdentityOptions::default() && options.to_string() == text).then_some(options)
     }
-
-    /// The `SET` clauses of `ALTER COLUMN` that take an identity from `from`'s options to
-    /// `to`'s (`None` standing for the defaults); empty when they are the same.
-    pub fn alter_clauses(from: Option<&IdentityOptions>, to: Option<&IdentityOptions>) -> Vec<String> {
-        let (from, to) = (from.copied().unwrap_or_default(), to.copied().unwrap_or_default());
-        let mut out = Vec::new();
-        let mut set = |old: Option<i64>, new: Option<i64>, clause: &str, reset: &str| {
-            if old != new {
-                out.push(match new {
-                    Some(n) => format!("SET {clause} {n}"),
-                    None => format!("SET {reset}"),
-                });
-            }
-        };
-        set(from.start, to.start, "START WITH", "START WITH 1");
-        set(from.increment, to.increment, "INCREMENT BY", "INCREMENT BY 1");
-        set(from.min_value, to.min_value, "MINVALUE", "NO MINVALUE");
-        set(from.max_value, to.max_value, "MAXVALUE", "NO MAXVALUE");
-        set(from.cache, to.cache, "CACHE", "CACHE 1");
-        if from.cycle != to.cycle {
-            out.push(if to.cycle { "SET CYCLE" } else { "SET NO CYCLE" }.to_string());
-        }
-        out
-    }
 }
 
 impl fmt::Display for IdentityOptions {
@@ -148,21 +124,5 @@ mod tests {
         ] {
             assert_eq!(IdentityOptions::parse(text), None, "{text:?}");
         }
-    }
-
-    #[test]
-    fn alter_clauses_set_what_changes_and_reset_what_goes() {
-        let a = IdentityOptions { start: Some(100), increment: Some(5), ..Default::default() };
-        let b =
-            IdentityOptions { increment: Some(5), max_value: Some(1000), cycle: true, ..Default::default() };
-        assert_eq!(
-            IdentityOptions::alter_clauses(Some(&a), Some(&b)),
-            ["SET START WITH 1", "SET MAXVALUE 1000", "SET CYCLE"]
-        );
-        assert_eq!(
-            IdentityOptions::alter_clauses(Some(&b), None),
-            ["SET INCREMENT BY 1", "SET NO MAXVALUE", "SET NO CYCLE"]
-        );
-        assert!(IdentityOptions::alter_clauses(Some(&a), Some(&a)).is_empty());
     }
 }

@@ -472,10 +472,8 @@ impl<'a> Emitter<'a> {
                 (None, Some(new)) => Some(IdentityChange::Add(new, m.new_identity_options)),
                 (Some(old), Some(new)) => {
                     let old_options = before.and_then(|c| c.identity_options);
-                    change.identity_options = strata_schema::IdentityOptions::alter_clauses(
-                        old_options.as_ref(),
-                        m.new_identity_options.as_ref(),
-                    );
+                    change.identity_options = (old_options != m.new_identity_options)
+                        .then_some((old_options, m.new_identity_options));
                     (old != new).then_some(IdentityChange::Set(new))
                 }
             };

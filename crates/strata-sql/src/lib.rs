@@ -321,14 +321,19 @@ pub struct ColumnChange {
     pub type_sql: Option<String>,
     /// What happens to the column's identity, when it changes.
     pub identity: Option<IdentityChange>,
-    /// `SET` clauses for an identity's sequence options (after the identity changes).
-    pub identity_options: Vec<String>,
+    /// An identity's sequence options change, from and to (`None`: the defaults); the dialect
+    /// writes them after the identity itself.
+    pub identity_options: Option<IdentityOptionsChange>,
     /// A generated column becomes plain, keeping its values (`DROP EXPRESSION`, first).
     pub drop_expression: bool,
     /// The column's `serial` default goes: its sequence is dropped after the default (it would
     /// stay behind, owned by the column, and an identity added next would get another name).
     pub drop_serial_sequence: bool,
 }
+
+/// An identity's sequence options before and after (`None`: the defaults).
+pub type IdentityOptionsChange =
+    (Option<strata_schema::IdentityOptions>, Option<strata_schema::IdentityOptions>);
 
 /// An identity column change: `DROP IDENTITY` runs before the other changes of the column,
 /// `ADD`/`SET GENERATED` after them (an identity needs `NOT NULL` and no default first).
@@ -347,7 +352,7 @@ impl ColumnChange {
             && self.default_sql.is_none()
             && self.type_sql.is_none()
             && self.identity.is_none()
-            && self.identity_options.is_empty()
+            && self.identity_options.is_none()
             && !self.drop_expression
             && !self.drop_serial_sequence
     }

@@ -15,7 +15,8 @@
 //!   either).
 
 use strata_schema::{
-    ColumnDefinition, ColumnType, ForeignKeyDefinition, IndexDefinition, IndexElement, VectorDistanceFunction,
+    ColumnDefinition, ColumnType, ForeignKeyDefinition, IdentityOptions, IndexDefinition, IndexElement,
+    VectorDistanceFunction,
 };
 
 use strata_schema::{CheckConstraint, ExclusionConstraint, KeyConstraint, TableDefinition};
@@ -581,8 +582,9 @@ impl Dialect for Postgres {
             }
             Some(IdentityChange::Drop) | None => {}
         }
-        if !change.identity_options.is_empty() {
-            out.push_str(&format!("{prefix} {};\n", change.identity_options.join(" ")));
+        if let Some((from, to)) = &change.identity_options {
+            let clauses = identity_option_clauses(from.as_ref(), to.as_ref());
+            out.push_str(&format!("{prefix} {};\n", clauses.join(" ")));
         }
         Ok(out)
     }
@@ -871,6 +873,51 @@ impl VersionBookkeeping for Postgres {
 fn invalid_constraint(table: &str, name: &str, text: &str, reason: String) -> SqlError {
     let constraint = format!("constraint \"{}\" {text:?}", quote::comment(name));
     SqlError::InvalidConstraint { object: SqlObject::table(table), constraint, reason }
+}
+
+/// The `SET` clauses of `ALTER COLUMN` that take an identity from `from`'s options to `to`'s
+/// (`None` standing for the defaults); empty when they are the same.
+fn identity_option_clauses(from: Option<&IdentityOptions>, to: Option<&IdentityOptions>) -> Vec<String> {
+    let (from, to) = (from.copied().unwrap_or_default(), to.copied().unwrap_or_default());
+    let mut out = Vec::new();
+    let mut set = |old: Option<i64>, new: Option<i64>, clause: &str, reset: &str| {
+        if old != new {
+            out.push(match new {
+                Some(n) => format!("SET {clause} {n}"),
+                None => format!("SET {reset}"),
+            });
+        }
+    };
+    set(from.start, to.start, "START WITH", "START WITH 1");
+    set(from.increment, to.increment, "INCREMENT BY", "INCREMENT BY 1");
+    set(from.min_value, to.min_value, "MINVALUE", "NO MINVALUE");
+    set(from.max_value, to.max_value, "MAXVALUE", "NO MAXVALUE");
+    set(from.cache, to.cache, "CACHE", "CACHE 1");
+    if from.cycle != to.cycle {
+        out.push(if to.cycle { "SET CYCLE" } else { "SET NO CYCLE" }.to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod identity_tests {
+    use super::*;
+
+    #[test]
+    fn identity_option_clauses_set_what_changes_and_reset_what_goes() {
+        let a = IdentityOptions { start: Some(100), increment: Some(5), ..Default::default() };
+        let b =
+            IdentityOptions { increment: Some(5), max_value: Some(1000), cycle: true, ..Default::default() };
+        assert_eq!(
+            identity_option_clauses(Some(&a), Some(&b)),
+            ["SET START WITH 1", "SET MAXVALUE 1000", "SET CYCLE"]
+        );
+        assert_eq!(
+            identity_option_clauses(Some(&b), None),
+            ["SET INCREMENT BY 1", "SET NO MAXVALUE", "SET NO CYCLE"]
+        );
+        assert!(identity_option_clauses(Some(&a), Some(&a)).is_empty());
+    }
 }
 
 #[cfg(test)]
