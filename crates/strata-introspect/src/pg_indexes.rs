@@ -321,3 +321,26 @@ fn map_operator_classes(
     }
     classes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::Connection as _;
+
+    /// Rows that do not start an index at its first element are refused, naming the index,
+    /// rather than read as an index missing its leading elements.
+    #[test]
+    fn an_index_whose_rows_start_past_its_first_element_is_refused_by_name() {
+        let db = strata_testdb::PgScratch::new("index_rows");
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        runtime.block_on(async {
+            let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+            let row = sqlx::query("SELECT 7::int8 AS index_oid, 2::int4 AS ord, 'orders_idx'::text AS name")
+                .fetch_one(&mut conn)
+                .await
+                .unwrap();
+            let error = IndexRows::default().push(&row).unwrap_err().to_string();
+            assert!(error.contains("index \"orders_idx\" starts at a later element"), "{error}");
+        });
+    }
+}
